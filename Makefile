@@ -1,0 +1,54 @@
+# capgate: the two entry points are `make run` and `make test` (see README.md).
+# Both install what is missing on a fresh Debian 12 machine with the Swift toolchain.
+SHELL := /bin/bash
+SWIFT ?= swift
+VENV := .venv
+PY := $(VENV)/bin/python
+APT_PACKAGES := pkg-config libssl-dev libnghttp2-dev libpcre2-dev
+REFERENCE := weaver-kernel==0.12.0
+
+.PHONY: run test deps apt venv build build-release goldens swift-test bench-kernel clean
+
+deps: apt venv
+
+# Installs the C libraries only when one is missing (dpkg -s is cheap; apt-get update is not).
+apt:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+# The local venv holds the Python reference (the parity oracle) and tooling.
+# When PyPI is out of reach the venv may lack the reference; goldens then come from git.
+venv:
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@$(PY) -c "import weaver_kernel" 2>/dev/null || $(PY) -m pip install -q "$(REFERENCE)" || \
+	  echo "warning: could not install $(REFERENCE); the committed goldens will be used"
+
+build: apt
+	$(SWIFT) build
+
+build-release: apt
+	$(SWIFT) build -c release
+
+# Regenerates Tests/Fixtures/reference/*.json from the Python reference.
+goldens: venv
+	@if $(PY) -c "import weaver_kernel" 2>/dev/null; then \
+	  $(PY) tools/reference/record.py --out Tests/Fixtures/reference; \
+	else echo "reference not installed: keeping the committed goldens"; fi
+
+swift-test: apt
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+test: deps goldens swift-test
+
+run: build
+	$(SWIFT) run capgate
+
+bench-kernel: deps build-release
+	$(SWIFT) run -c release kernel-bench
+
+clean:
+	rm -rf .build .build-*

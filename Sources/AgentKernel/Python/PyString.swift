@@ -1,0 +1,168 @@
+/// Python `str` semantics the reference's behaviour depends on (spec §0): lengths and
+/// slices count code points, `strip()` uses Python's whitespace set, ordering and
+/// equality are by code point.
+public enum PyString {
+    /// `len(s)`: the number of Unicode scalars.
+    @inline(__always)
+    public static func len(_ s: String) -> Int { s.unicodeScalars.count }
+
+    /// `s[:n]` in code points.
+    public static func prefix(_ s: String, _ n: Int) -> String {
+        if n <= 0 { return "" }
+        var view = String.UnicodeScalarView()
+        var i = 0
+        for u in s.unicodeScalars {
+            if i == n { break }
+            view.append(u)
+            i += 1
+        }
+        return i < n && view.count == s.unicodeScalars.count ? s : String(view)
+    }
+
+    /// Python `str.isspace` for one scalar: White_Space plus U+001C..U+001F.
+    @inline(__always)
+    public static func isSpace(_ u: Unicode.Scalar) -> Bool {
+        (0x1C...0x1F).contains(u.value) || u.properties.isWhitespace
+    }
+
+    /// `s.strip()`.
+    public static func strip(_ s: String) -> String {
+        let scalars = Array(s.unicodeScalars)
+        var lo = 0
+        var hi = scalars.count
+        while lo < hi && isSpace(scalars[lo]) { lo += 1 }
+        while hi > lo && isSpace(scalars[hi - 1]) { hi -= 1 }
+        if lo == 0 && hi == scalars.count { return s }
+        var view = String.UnicodeScalarView()
+        view.append(contentsOf: scalars[lo..<hi])
+        return String(view)
+    }
+
+    /// `a < b` for Python strings: code point order.
+    public static func less(_ a: String, _ b: String) -> Bool {
+        // UTF-8 byte order equals code point order.
+        a.utf8.lexicographicallyPrecedes(b.utf8)
+    }
+
+    /// `a == b` for Python strings: code point equality (no canonical equivalence).
+    @inline(__always)
+    public static func equal(_ a: String, _ b: String) -> Bool {
+        a.utf8.elementsEqual(b.utf8)
+    }
+
+    /// Python `str.isprintable` for one scalar (used by `repr`).
+    static func isPrintable(_ u: Unicode.Scalar) -> Bool {
+        if u.value == 0x20 { return true }
+        switch u.properties.generalCategory {
+        case .control, .format, .surrogate, .privateUse, .unassigned,
+             .lineSeparator, .paragraphSeparator, .spaceSeparator:
+            return false
+        default:
+            return true
+        }
+    }
+
+    /// Python `repr(s)`.
+    public static func repr(_ s: String) -> String {
+        let useDouble = s.unicodeScalars.contains("'") && !s.unicodeScalars.contains("\"")
+        let quote: Unicode.Scalar = useDouble ? "\"" : "'"
+        var out = String.UnicodeScalarView()
+        out.append(quote)
+        for u in s.unicodeScalars {
+            switch u {
+            case "\\": out.append(contentsOf: "\\\\".unicodeScalars)
+            case "\t": out.append(contentsOf: "\\t".unicodeScalars)
+            case "\n": out.append(contentsOf: "\\n".unicodeScalars)
+            case "\r": out.append(contentsOf: "\\r".unicodeScalars)
+            default:
+                if u == quote {
+                    out.append("\\")
+                    out.append(u)
+                } else if isPrintable(u) {
+                    out.append(u)
+                } else {
+                    let hexDigits = String(u.value, radix: 16)
+                    let (prefix, width) = u.value < 0x100 ? ("\\x", 2) : u.value < 0x10000 ? ("\\u", 4) : ("\\U", 8)
+                    out.append(contentsOf: (prefix + String(repeating: "0", count: width - hexDigits.count) + hexDigits).unicodeScalars)
+                }
+            }
+        }
+        out.append(quote)
+        return String(out)
+    }
+}
+
+extension JSONValue {
+    /// Python `repr(v)` of the equivalent Python object: `None`, `True`, `'s'`,
+    /// `[1, 2]`, `{'a': 1.0}`.
+    public var pyRepr: String {
+        switch self {
+        case .null: return "None"
+        case .bool(let b): return b ? "True" : "False"
+        case .int(let i): return String(i)
+        case .double(let d): return PyFloat.repr(d)
+        case .string(let s): return PyString.repr(s)
+        case .array(let a): return "[" + a.map(\.pyRepr).joined(separator: ", ") + "]"
+        case .object(let o):
+            return "{" + o.map { PyString.repr($0.key) + ": " + $0.value.pyRepr }.joined(separator: ", ") + "}"
+        }
+    }
+
+    /// Python `str(v)`: like `repr` except a string is itself.
+    public var pyStr: String {
+        if case .string(let s) = self { return s }
+        return pyRepr
+    }
+}
+
+/// Python `int(x)` coercion as the reference applies it to `max_rows`, `offset` and
+/// `limit` (spec §0).
+public enum PyInt {
+    /// Returns nil where Python raises (`ValueError`/`TypeError`).
+    public static func coerce(_ v: JSONValue) -> Int? {
+        switch v {
+        case .int(let i): return i
+        case .bool(let b): return b ? 1 : 0
+        case .double(let d):
+            guard d.isFinite else { return nil }
+            return Int(exactly: d.rounded(.towardZero))
+        case .string(let s): return parse(s)
+        default: return nil
+        }
+    }
+
+    /// `int(str)`: surrounding whitespace, one sign, ASCII or Unicode decimal digits,
+    /// and single underscores between digits.
+    public static func parse(_ s: String) -> Int? {
+        let t = Array(PyString.strip(s).unicodeScalars)
+        var i = 0
+        var negative = false
+        if i < t.count && (t[i] == "+" || t[i] == "-") {
+            negative = t[i] == "-"
+            i += 1
+        }
+        guard i < t.count else { return nil }
+        var value = 0
+        var lastWasDigit = false
+        var sawDigit = false
+        while i < t.count {
+            let u = t[i]
+            if u == "_" {
+                guard lastWasDigit else { return nil }
+                lastWasDigit = false
+            } else if let dv = u.properties.numericType == .decimal ? u.properties.numericValue : nil {
+                let (m, o1) = value.multipliedReportingOverflow(by: 10)
+                let (a, o2) = m.addingReportingOverflow(Int(dv))
+                if o1 || o2 { return nil }
+                value = a
+                lastWasDigit = true
+                sawDigit = true
+            } else {
+                return nil
+            }
+            i += 1
+        }
+        guard sawDigit, lastWasDigit else { return nil }
+        return negative ? -value : value
+    }
+}

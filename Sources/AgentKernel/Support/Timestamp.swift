@@ -1,0 +1,170 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An aware UTC instant in integer microseconds since the Unix epoch.
+///
+/// The reference renders datetimes with Python `isoformat()` and signs those strings;
+/// a `Double`-based date can drift a microsecond on re-render and break HMAC
+/// verification, so instants are exact integers (spec §0).
+public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public var microseconds: Int64
+
+    public init(microseconds: Int64) { self.microseconds = microseconds }
+    public init(seconds: Double) { self.microseconds = Int64((seconds * 1_000_000).rounded()) }
+
+    public static func < (a: Timestamp, b: Timestamp) -> Bool { a.microseconds < b.microseconds }
+
+    /// Adds Python `timedelta(seconds: s)` (rounded to the microsecond, as timedelta does).
+    public func adding(seconds: Double) -> Timestamp {
+        Timestamp(microseconds: microseconds + Int64((seconds * 1_000_000).rounded(.toNearestOrEven)))
+    }
+
+    public var secondsSinceEpoch: Double { Double(microseconds) / 1_000_000 }
+
+    /// Python `isoformat()` of an aware UTC datetime:
+    /// `YYYY-MM-DDTHH:MM:SS[.ffffff]+00:00`, the fraction omitted when zero.
+    public var isoformat: String {
+        var secs = microseconds / 1_000_000
+        var frac = microseconds % 1_000_000
+        if frac < 0 { frac += 1_000_000; secs -= 1 }
+        let days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400
+        let rem = secs - days * 86400
+        let (y, m, d) = Timestamp.civil(fromDays: days)
+        var s = pad(y, 4) + "-" + pad(m, 2) + "-" + pad(d, 2) + "T"
+        s += pad(rem / 3600, 2) + ":" + pad((rem % 3600) / 60, 2) + ":" + pad(rem % 60, 2)
+        if frac != 0 { s += "." + pad(frac, 6) }
+        return s + "+00:00"
+    }
+
+    public var description: String { isoformat }
+
+    private func pad(_ v: Int64, _ w: Int) -> String {
+        let t = String(v)
+        return t.count >= w ? t : String(repeating: "0", count: w - t.count) + t
+    }
+
+    /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+    static func civil(fromDays z0: Int64) -> (Int64, Int64, Int64) {
+        let z = z0 + 719468
+        let era = (z >= 0 ? z : z - 146096) / 146097
+        let doe = z - era * 146097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
+        let y = yoe + era * 400
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (m <= 2 ? y + 1 : y, m, d)
+    }
+
+    static func days(fromCivil y0: Int64, _ m: Int64, _ d: Int64) -> Int64 {
+        let y = m <= 2 ? y0 - 1 : y0
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146097 + doe - 719468
+    }
+
+    /// Python 3.11 `datetime.fromisoformat` for the shapes the reference emits and
+    /// accepts: `YYYY-MM-DD[THH:MM[:SS[.f{1,6}]]][Z|±HH:MM[:SS]]`. A naive value is
+    /// treated as UTC (the reference's rule for naive datetimes). Returns nil otherwise.
+    public init?(isoformat text: String) {
+        let b = Array(text.utf8)
+        var i = 0
+        func num(_ n: Int) -> Int64? {
+            guard i + n <= b.count else { return nil }
+            var v: Int64 = 0
+            for k in 0..<n {
+                let c = b[i + k]
+                guard c >= 48 && c <= 57 else { return nil }
+                v = v * 10 + Int64(c - 48)
+            }
+            i += n
+            return v
+        }
+        func lit(_ c: UInt8) -> Bool {
+            guard i < b.count, b[i] == c else { return false }
+            i += 1
+            return true
+        }
+        guard let y = num(4), lit(45), let mo = num(2), lit(45), let d = num(2) else { return nil }
+        guard (1...12).contains(mo), d >= 1, d <= Timestamp.daysIn(month: mo, year: y) else { return nil }
+        var hh: Int64 = 0, mm: Int64 = 0, ss: Int64 = 0, us: Int64 = 0
+        var offset: Int64 = 0
+        if i < b.count {
+            guard b[i] == UInt8(ascii: "T") || b[i] == UInt8(ascii: " ") else { return nil }
+            i += 1
+            guard let h = num(2), lit(58), let mi = num(2) else { return nil }
+            hh = h; mm = mi
+            if lit(58) {
+                guard let s = num(2) else { return nil }
+                ss = s
+                if lit(46) || lit(44) {
+                    var digits = 0
+                    var f: Int64 = 0
+                    while i < b.count, b[i] >= 48, b[i] <= 57 {
+                        if digits < 6 { f = f * 10 + Int64(b[i] - 48) }
+                        digits += 1
+                        i += 1
+                    }
+                    guard digits == 3 || digits == 6 || (1...6).contains(digits) else { return nil }
+                    guard digits <= 6 else { return nil }
+                    for _ in digits..<6 { f *= 10 }
+                    us = f
+                }
+            }
+            guard hh < 24, mm < 60, ss < 60 else { return nil }
+            if i < b.count {
+                if lit(UInt8(ascii: "Z")) {
+                    offset = 0
+                } else {
+                    let sign: Int64
+                    if lit(43) { sign = 1 } else if lit(45) { sign = -1 } else { return nil }
+                    guard let oh = num(2), lit(58), let om = num(2) else { return nil }
+                    var os: Int64 = 0
+                    if lit(58) { guard let v = num(2) else { return nil }; os = v }
+                    guard oh < 24, om < 60, os < 60 else { return nil }
+                    offset = sign * (oh * 3600 + om * 60 + os)
+                }
+            }
+        }
+        guard i == b.count else { return nil }
+        let days = Timestamp.days(fromCivil: y, mo, d)
+        let secs = days * 86400 + hh * 3600 + mm * 60 + ss - offset
+        self.microseconds = secs * 1_000_000 + us
+    }
+
+    static func daysIn(month m: Int64, year y: Int64) -> Int64 {
+        switch m {
+        case 2: return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
+    }
+}
+
+/// The kernel's source of time. Wall time stamps tokens, handles and traces; monotonic
+/// time drives the rate limiter (the reference uses `time.monotonic`). Injected so tests
+/// and parity replays control both.
+public protocol KernelClock: Sendable {
+    func now() -> Timestamp
+    /// Seconds on a clock that never goes backwards.
+    func monotonic() -> Double
+}
+
+/// The real clock.
+public struct SystemClock: KernelClock {
+    public init() {}
+    public func now() -> Timestamp {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Timestamp(microseconds: Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000)
+    }
+    public func monotonic() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}

@@ -1,0 +1,11 @@
+#ifndef CAPGATE_CSHIMS_H
+#define CAPGATE_CSHIMS_H
+// One-line wrappers for C APIs that do not import into Swift: function-like
+// macros, and the Linux headers Glibc's module map leaves out.
+#include <stddef.h>
+#include <stdint.h>
+
+/// Writes `len` bytes of CSPRNG output; returns 1 on success (RAND_bytes).
+int capgate_random_bytes(unsigned char *buf, int len);
+
+#endif
