@@ -1,0 +1,63 @@
+import Testing
+@testable import AgentKernel
+
+/// Expected strings come from CPython 3.11: `repr(v)` / `json.dumps(v)`.
+struct PyFloatTests {
+    @Test(arguments: [
+        (1.0, "1.0"), (0.1, "0.1"), (1e-05, "1e-05"), (1e16, "1e+16"), (1e22, "1e+22"), (-0.0, "-0.0"),
+        (123456789.125, "123456789.125"), (1e15, "1000000000000000.0"), (0.0001, "0.0001"),
+        (1.5e-7, "1.5e-07"), (2.5, "2.5"), (1.0 / 3.0, "0.3333333333333333"), (5e-324, "5e-324"),
+        (1.7976931348623157e308, "1.7976931348623157e+308"), (9999999999999998.0, "9999999999999998.0"),
+        (100.0, "100.0"), (12345678901234567890.0, "1.2345678901234567e+19"),
+    ])
+    func reprMatchesPython(value: Double, expected: String) {
+        #expect(PyFloat.repr(value) == expected)
+    }
+
+    @Test func nonFiniteJSON() {
+        #expect(PyFloat.jsonRepr(.nan) == "NaN")
+        #expect(PyFloat.jsonRepr(.infinity) == "Infinity")
+        #expect(PyFloat.jsonRepr(-.infinity) == "-Infinity")
+    }
+
+    @Test func fixedTwoPlaces() {
+        // "%.2f" % 2587.705 == '2587.70' (binary value is below .705); "%.2f" % 0.125 == '0.12' (exact binary, round-half-even)
+        #expect(PyFloat.fixed2(2587.705) == "2587.70")
+        #expect(PyFloat.fixed2(0.125) == "0.12")
+        #expect(PyFloat.fixed2(10) == "10.00")
+    }
+}
+
+struct PyStringTests {
+    @Test func reprQuotesLikePython() {
+        // repr("it's"), repr('a"b'), repr('\x00\u200b\U0001F600é'), repr('both\'"')
+        #expect(PyString.repr("it's") == "\"it's\"")
+        #expect(PyString.repr("a\"b") == "'a\"b'")
+        #expect(PyString.repr("\u{0}\u{200B}😀é") == "'\\x00\\u200b😀é'")
+        #expect(PyString.repr("both'\"") == "'both\\'\"'")
+    }
+
+    @Test func lengthsCountCodePoints() {
+        #expect(PyString.len("e\u{301}") == 2)
+        #expect(PyString.prefix("héllo😀x", 6) == "héllo😀")
+        #expect(PyString.strip("\u{1C} \u{3000}x y\u{85}") == "x y")
+    }
+
+    @Test func intCoercion() {
+        // int(' 1_0 ') == 10; int('٣') == 3; int('5.0') raises; int(10.7) == 10
+        #expect(PyInt.coerce(.string(" 1_0 ")) == 10)
+        #expect(PyInt.coerce(.string("٣")) == 3)
+        #expect(PyInt.coerce(.string("5.0")) == nil)
+        #expect(PyInt.coerce(.string("1__0")) == nil)
+        #expect(PyInt.coerce(.double(10.7)) == 10)
+        #expect(PyInt.coerce(.double(-10.7)) == -10)
+        #expect(PyInt.coerce(.bool(true)) == 1)
+        #expect(PyInt.coerce(.null) == nil)
+        #expect(PyInt.coerce(.array([])) == nil)
+    }
+
+    @Test func reprOfContainers() {
+        let v: JSONValue = ["a": 1, "b": [true, .null, 2.0, "x"]]
+        #expect(v.pyRepr == "{'a': 1, 'b': [True, None, 2.0, 'x']}")
+    }
+}
