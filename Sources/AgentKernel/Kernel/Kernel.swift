@@ -1,0 +1,174 @@
+/// The capability kernel: the reference's `Kernel` (spec §3) as one thread-safe object.
+///
+/// Every collaborator is itself safe for concurrent use, so the gateway's event loops can
+/// call one `Kernel` at once. The kernel holds no global state; time and ids are injected.
+public final class Kernel: Sendable {
+    public let registry: CapabilityRegistry
+    public let policy: any PolicyEngine
+    public let tokens: HMACTokenProvider
+    public let router: StaticRouter
+    public let firewall: Firewall
+    public let handles: HandleStore
+    public let traces: TraceStore
+    public let budgets: BudgetSource
+    public let stats: KernelStats
+    public let clock: any KernelClock
+    public let ids: any IDGenerator
+    private let driverTable: DriverTable
+
+    /// Where invocations draw their output budget from (spec §8.5, §12.3 item 4).
+    public enum BudgetSource: Sendable {
+        /// No budget accounting (the reference's default).
+        case none
+        /// One budget for every caller: the reference's one-`BudgetManager`-per-`Kernel`.
+        case shared(BudgetManager)
+        /// One budget per session id, so agents sharing a sidecar do not drain each other.
+        case perSession(SessionBudgets)
+    }
+
+    public init(registry: CapabilityRegistry, policy: any PolicyEngine, tokens: HMACTokenProvider,
+                router: StaticRouter = StaticRouter(), firewall: Firewall = Firewall(),
+                handles: HandleStore, traces: TraceStore, budgets: BudgetSource = .none,
+                clock: any KernelClock = SystemClock(), ids: any IDGenerator = RandomUUIDGenerator()) {
+        self.registry = registry
+        self.policy = policy
+        self.tokens = tokens
+        self.router = router
+        self.firewall = firewall
+        self.handles = handles
+        self.traces = traces
+        self.budgets = budgets
+        self.stats = KernelStats()
+        self.clock = clock
+        self.ids = ids
+        self.driverTable = DriverTable()
+    }
+
+    /// Registers a driver under its id; a later registration with the same id replaces it.
+    public func registerDriver(_ driver: any Driver) { driverTable.register(driver) }
+
+    /// The budget an invocation by `principalID` in `session` uses, if any.
+    public func budget(principalID: String, session: String?) -> BudgetManager? {
+        switch budgets {
+        case .none: return nil
+        case .shared(let m): return m
+        case .perSession(let s): return s.manager(for: session ?? principalID)
+        }
+    }
+
+    // MARK: - Discovery (spec §3.1, §3.2)
+
+    /// Capabilities in registration order; no trace.
+    public func listCapabilities() -> [Capability] { registry.list() }
+
+    /// Ranked requests for a goal (BM25, at most 10); no policy, trace or stats.
+    public func requestCapabilities(goal: String) -> [CapabilityRequest] {
+        registry.search(goal, maxResults: 10, offset: 0)
+    }
+
+    // MARK: - Grants (spec §3.3)
+
+    /// Evaluates the policy and issues a signed token. A denial is counted, recorded as a
+    /// `deny` trace (best effort) and rethrown; a success writes no trace.
+    public func grantCapability(_ request: CapabilityRequest, principal: Principal,
+                                justification: String) throws(KernelError) -> CapabilityGrant {
+        let capability = try registry.get(request.capabilityID)
+        let decision: PolicyDecision
+        do {
+            decision = try policy.evaluate(request, capability: capability, principal: principal,
+                                           justification: justification)
+        } catch {
+            if error.kind == .policyDenied {
+                stats.onDenial(reasonCode: error.reasonCode)
+                recordDenial(request: request, principal: principal, error: error)
+            }
+            throw error
+        }
+        let auditID = ids.next()
+        let token = tokens.issue(capabilityID: capability.capabilityID, principalID: principal.principalID,
+                                 constraints: decision.constraints, auditID: auditID)
+        stats.onGrant()
+        return CapabilityGrant(request: request, principal: principal, decision: decision, token: token,
+                               auditID: auditID)
+    }
+
+    /// `get_token`: the grant's token.
+    public func getToken(_ request: CapabilityRequest, principal: Principal,
+                         justification: String) throws(KernelError) -> CapabilityToken {
+        try grantCapability(request, principal: principal, justification: justification).token
+    }
+
+    /// What the policy would decide and why; no side effects (spec §3.8).
+    public func explainDenial(_ request: CapabilityRequest, principal: Principal,
+                              justification: String = "") throws(KernelError) -> DenialExplanation {
+        let capability = try registry.get(request.capabilityID)
+        guard let explanation = policy.explain(request, capability: capability, principal: principal,
+                                               justification: justification) else {
+            throw KernelError(.agentKernelError,
+                              "Policy engine \(PyString.repr(policy.engineName)) does not implement explain(); "
+                                  + "structured denial explanations are unavailable. Use DefaultPolicyEngine or "
+                                  + "DeclarativePolicyEngine, or add an explain() method to your engine.")
+        }
+        return explanation
+    }
+
+    private func recordDenial(request: CapabilityRequest, principal: Principal, error: KernelError) {
+        traces.record(ActionTrace(
+            actionID: ids.next(), capabilityID: request.capabilityID, principalID: principal.principalID,
+            tokenID: "", invokedAt: clock.now(), args: [:], responseMode: .summary, driverID: "",
+            error: Redaction.redactString(error.message), sensitivity: .none, eventType: .deny,
+            reasonCode: error.reasonCode))
+    }
+
+    // MARK: - Revocation (on the token provider in the reference; admin verbs here)
+
+    public func revoke(tokenID: String) { tokens.revoke(tokenID: tokenID) }
+    public func revokeAll(principalID: String) -> Int { tokens.revokeAll(principalID: principalID) }
+
+    // MARK: - Audit (spec §3.8, §10)
+
+    /// The trace of an invoke, expand or deny action.
+    public func explain(actionID: String) throws(KernelError) -> ActionTrace { try traces.get(actionID) }
+    public func listTraces() -> [ActionTrace] { traces.list() }
+    public func queryTraces(_ query: TraceQuery) throws(KernelError) -> [ActionTrace] { try traces.query(query) }
+    public func statsSnapshot() -> StatsSnapshot { stats.snapshot() }
+    public func resetStats() { stats.reset() }
+
+    // MARK: - Shared helpers for the invoke/expand pipelines
+
+    func driverMap() -> [String: any Driver] { driverTable.snapshot() }
+
+    /// `_redact_args_for_trace`: memory capabilities blank their payload-like keys, then
+    /// every arg goes through the firewall's redaction at the default depth of 3.
+    static func redactArgsForTrace(capabilityID: String, args: JSONObject) -> JSONObject {
+        var args = args
+        if capabilityID.hasPrefix("memory.") {
+            var blanked = JSONObject()
+            blanked.reserveCapacity(args.count)
+            for (k, v) in args {
+                let sensitive = ["payload", "content", "value", "memory", "text", "body"].contains(k.lowercased())
+                blanked.appendUnchecked(k, sensitive ? .string("[REDACTED]") : v)
+            }
+            args = blanked
+        }
+        let (redacted, _) = Redaction.redact(.object(args))
+        return redacted.objectValue ?? [:]
+    }
+
+    /// `_frame_result_summary`.
+    static func resultSummary(_ frame: Frame) -> JSONObject {
+        JSONObject([
+            ("fact_count", .int(frame.facts.count)), ("row_count", .int(frame.tablePreview.count)),
+            ("warning_count", .int(frame.warnings.count)), ("has_handle", .bool(frame.handle != nil)),
+        ])
+    }
+}
+
+import Synchronization
+
+/// The driver registry: id -> driver, replaced atomically.
+final class DriverTable: Sendable {
+    private let table = Mutex<[String: any Driver]>([:])
+    func register(_ d: any Driver) { table.withLock { $0[d.driverID] = d } }
+    func snapshot() -> [String: any Driver] { table.withLock { $0 } }
+}
