@@ -1,0 +1,80 @@
+import Foundation
+
+/// Percentiles of one measured operation, in nanoseconds.
+struct Sample {
+    var p50: Int
+    var p99: Int
+    var n: Int
+}
+
+@inline(__always) func monotonicNanos() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
+
+/// Nearest-rank percentile on sorted samples, the same rule as bench/reference_bench.py.
+func percentile(_ sorted: [UInt64], _ q: Double) -> Int {
+    guard !sorted.isEmpty else { return 0 }
+    let i = min(sorted.count - 1, max(0, Int((q * Double(sorted.count - 1)).rounded())))
+    return Int(sorted[i])
+}
+
+/// Warm up, then time `body` one call at a time for `seconds` (at least `minN` calls).
+func measure(seconds: Double, minN: Int = 50, _ body: () async throws -> Void) async rethrows -> Sample {
+    for _ in 0..<max(10, min(200, minN / 5)) { try await body() }
+    var samples: [UInt64] = []
+    samples.reserveCapacity(1 << 16)
+    let deadline = monotonicNanos() + UInt64(seconds * 1e9)
+    while monotonicNanos() < deadline || samples.count < minN {
+        let t0 = monotonicNanos()
+        try await body()
+        samples.append(monotonicNanos() - t0)
+    }
+    samples.sort()
+    return Sample(p50: percentile(samples, 0.5), p99: percentile(samples, 0.99), n: samples.count)
+}
+
+/// Runs bench/reference_bench.py and parses its JSON; empty when the reference is missing.
+func runReference(python: String, seconds: Double) -> [String: Sample] {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: python)
+    p.arguments = ["bench/reference_bench.py", "--seconds", String(seconds)]
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    do { try p.run() } catch {
+        FileHandle.standardError.write("reference not run: \(error)\n".data(using: .utf8)!)
+        return [:]
+    }
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    guard p.terminationStatus == 0, let obj = try? JSONSerialization.jsonObject(with: data) as? [String: [String: Int]]
+    else { return [:] }
+    var out: [String: Sample] = [:]
+    for (k, v) in obj { out[k] = Sample(p50: v["p50_ns"] ?? 0, p99: v["p99_ns"] ?? 0, n: v["n"] ?? 0) }
+    return out
+}
+
+func formatNanos(_ ns: Int) -> String {
+    if ns >= 1_000_000 { return String(format: "%.2f ms", Double(ns) / 1e6) }
+    if ns >= 1_000 { return String(format: "%.1f us", Double(ns) / 1e3) }
+    return "\(ns) ns"
+}
+
+func printTable(swift: [String: Sample], reference: [String: Sample]) {
+    let header = ["scenario/verb", "swift p50", "swift p99", "reference p50", "reference p99", "ratio p50"]
+    var rows: [[String]] = []
+    for key in swift.keys.sorted() {
+        let s = swift[key]!
+        var row = [key, formatNanos(s.p50), formatNanos(s.p99)]
+        if let r = reference[key] {
+            row += [formatNanos(r.p50), formatNanos(r.p99), String(format: "%.0fx", Double(r.p50) / Double(max(s.p50, 1)))]
+        } else {
+            row += ["-", "-", "-"]
+        }
+        rows.append(row)
+    }
+    print("| " + header.joined(separator: " | ") + " |")
+    print("|" + header.map { _ in "---" }.joined(separator: "|") + "|")
+    for r in rows { print("| " + r.joined(separator: " | ") + " |") }
+}
