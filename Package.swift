@@ -24,6 +24,8 @@ let package = Package(
         .target(name: "CShims", dependencies: ["COpenSSL", "CNghttp2"]),
         .target(name: "AgentKernel", dependencies: ["COpenSSL", "CPCRE2", "CShims"]),
         .target(name: "KernelConformance", dependencies: ["AgentKernel"]),
+        // wire: v1 request/response shapes, error codes and statuses
+        .target(name: "CapgateWire", dependencies: ["AgentKernel"]),
         .executableTarget(name: "capgate", dependencies: ["AgentKernel"]),
         .executableTarget(name: "KernelBench", dependencies: ["AgentKernel"],
                           path: "bench/KernelBench"),

@@ -1,0 +1,141 @@
+import AgentKernel
+
+/// A decoded v1 request body. Bodies mirror the reference's keyword arguments (spec
+/// §12.4). A `principal` in a body is accepted for API compatibility only: its id must
+/// equal the certificate-bound principal and its roles and attributes are ignored.
+public enum WireRequest: Sendable, Equatable {
+    case listCapabilities
+    case requestCapabilities(goal: String)
+    case grantCapability(request: CapabilityRequest, justification: String, claimedPrincipalID: String?)
+    case invoke(token: CapabilityToken, args: JSONObject, responseMode: ResponseMode, dryRun: Bool,
+                claimedPrincipalID: String?)
+    case expand(handleID: String, query: JSONObject, claimedPrincipalID: String?)
+    case explain(actionID: String)
+    case explainDenial(request: CapabilityRequest, justification: String, claimedPrincipalID: String?)
+    case revoke(tokenID: String)
+    case revokeAll(principalID: String)
+    case queryTraces(TraceQuery)
+    case stats
+    case health
+
+    /// The principal id the body claims, if any (checked against the bound identity).
+    public var claimedPrincipalID: String? {
+        switch self {
+        case .grantCapability(_, _, let p), .invoke(_, _, _, _, let p), .expand(_, _, let p),
+             .explainDenial(_, _, let p):
+            return p
+        default: return nil
+        }
+    }
+}
+
+/// Bounds for request bodies, applied by the strict JSON reader before any decoding.
+public struct WireBodyLimits: Sendable, Equatable {
+    /// Nesting depth of a body (a JSON bomb costs stack and time).
+    public var maxDepth = 32
+    /// Bytes in one string (after unescaping).
+    public var maxStringBytes = 64 * 1024
+    /// Members of one object or items of one array.
+    public var maxMembers = 4096
+    /// Values in a whole body.
+    public var maxTotalValues = 65_536
+    public init() {}
+
+    var parserLimits: JSONParser.Limits {
+        JSONParser.Limits(maxDepth: maxDepth, maxStringBytes: maxStringBytes, maxMembers: maxMembers,
+                          maxTotalValues: maxTotalValues)
+    }
+}
+
+extension WireRequest {
+    /// Decodes one verb's body: strict JSON (bounded, no duplicate keys, valid UTF-8),
+    /// then the verb's shape with unknown fields rejected. Errors are `invalid_json` for
+    /// bytes that are not acceptable JSON and `invalid_request` (naming the field) for a
+    /// wrong shape.
+    public static func decode(_ verb: Verb, body: UnsafeRawBufferPointer,
+                              limits: WireBodyLimits = WireBodyLimits()) throws(WireError) -> WireRequest {
+        if verb == .health { return .health }
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(body.bindMemory(to: UInt8.self), limits: limits.parserLimits)
+        } catch {
+            throw WireError(.invalidJSON, "request body is not valid JSON: \(error.description)")
+        }
+        return try decode(verb, value: value)
+    }
+
+    public static func decode(_ verb: Verb, body: [UInt8], limits: WireBodyLimits = WireBodyLimits()) throws(WireError)
+        -> WireRequest
+    {
+        let r: Result<WireRequest, WireError> = body.withUnsafeBytes { raw in
+            do throws(WireError) { return .success(try decode(verb, body: raw, limits: limits)) } catch {
+                return .failure(error)
+            }
+        }
+        return try r.get()
+    }
+
+    static func decode(_ verb: Verb, value: JSONValue) throws(WireError) -> WireRequest {
+        var b = try BodyReader(value, verb: verb)
+        let result: WireRequest
+        switch verb {
+        case .health: return .health
+        case .listCapabilities:
+            result = .listCapabilities
+        case .stats:
+            result = .stats
+        case .requestCapabilities:
+            let goal = try b.string("goal")
+            _ = try b.optionalObject("context_tags")  // accepted and ignored, as in the reference
+            result = .requestCapabilities(goal: goal)
+        case .grantCapability:
+            let request = try b.request("request")
+            let justification = try b.string("justification")
+            result = .grantCapability(request: request, justification: justification,
+                                      claimedPrincipalID: try b.principalID())
+        case .explainDenial:
+            let request = try b.request("request")
+            let justification = try b.optionalString("justification") ?? ""
+            result = .explainDenial(request: request, justification: justification,
+                                    claimedPrincipalID: try b.principalID())
+        case .invoke:
+            let token = try b.token("token")
+            let args = try b.optionalObject("args") ?? [:]
+            let mode = try b.optionalString("response_mode") ?? "summary"
+            guard ["summary", "table", "handle_only", "raw"].contains(mode) else {
+                throw WireError(.invalidRequest, "response_mode: must be one of summary, table, handle_only, raw")
+            }
+            let dryRun = try b.optionalBool("dry_run") ?? false
+            result = .invoke(token: token, args: args, responseMode: ResponseMode(mode), dryRun: dryRun,
+                             claimedPrincipalID: try b.principalID())
+        case .expand:
+            let direct = try b.optionalString("handle_id")
+            let handle = try b.optionalObject("handle")
+            let handleID: String
+            switch (direct, handle) {
+            case (let id?, nil): handleID = id
+            case (nil, let h?):
+                // Only the id of a sent handle is used: its principal and constraints are
+                // looked up on the server (spec §3.7 trust gap).
+                guard let id = h["handle_id"]?.stringValue else {
+                    throw WireError(.invalidRequest, "handle.handle_id: is required and must be a string")
+                }
+                handleID = id
+            case (nil, nil): throw WireError(.invalidRequest, "handle_id: is required")
+            default: throw WireError(.invalidRequest, "handle_id and handle: give exactly one")
+            }
+            let query = try b.optionalObject("query") ?? [:]
+            result = .expand(handleID: handleID, query: query, claimedPrincipalID: try b.principalID())
+        case .explain:
+            result = .explain(actionID: try b.string("action_id"))
+        case .revoke:
+            result = .revoke(tokenID: try b.string("token_id"))
+        case .revokeAll:
+            result = .revokeAll(principalID: try b.string("principal_id"))
+        case .queryTraces:
+            result = .queryTraces(try b.traceQuery())
+        }
+        try b.finish()
+        return result
+    }
+}
