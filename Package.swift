@@ -26,6 +26,8 @@ let package = Package(
         .target(name: "KernelConformance", dependencies: ["AgentKernel"]),
         // wire: v1 request/response shapes, error codes and statuses
         .target(name: "CapgateWire", dependencies: ["AgentKernel"]),
+        // server: identity mapping, the kernel service, connections, configuration
+        .target(name: "CapgateServer", dependencies: ["AgentKernel", "CapgateWire"]),
         .executableTarget(name: "capgate", dependencies: ["AgentKernel"]),
         .executableTarget(name: "KernelBench", dependencies: ["AgentKernel"],
                           path: "bench/KernelBench"),

@@ -113,7 +113,7 @@ public struct WireError: Error, Sendable, Equatable, CustomStringConvertible {
             // An `explain` miss is a plain AgentKernelError in Python; the call site says
             // it is a missing trace. Other AgentKernelErrors reaching the wire come from
             // request validation (e.g. a negative TraceQuery offset).
-            code = e.site == .traceNotFound ? .traceNotFound : .invalidRequest
+            code = e.site == .traceNotFound ? .traceNotFound : e.site == .forbidden ? .forbidden : .invalidRequest
         case .namespaceNotFound: code = .capabilityNotFound
         case .valueError, .firewallError, .policyConfigError, .budgetConfigError, .capabilityAlreadyRegistered:
             code = .internalError

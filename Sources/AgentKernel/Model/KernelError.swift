@@ -34,6 +34,8 @@ public struct KernelError: Error, Sendable, Equatable, CustomStringConvertible {
         case driverTimeout = "driver_timeout"
         case tokenPrincipalMismatch = "token_principal_mismatch"
         case tokenCapabilityMismatch = "token_capability_mismatch"
+        /// Not a reference site: the gateway refused the verb for lack of a role.
+        case forbidden
     }
 
     public var kind: Kind

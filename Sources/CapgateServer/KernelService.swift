@@ -1,0 +1,162 @@
+import AgentKernel
+import CapgateWire
+
+/// A request as the HTTP/2 layer hands it over, with the identity the TLS layer verified.
+public struct ServiceRequest: Sendable {
+    public var method: String
+    public var path: String
+    public var contentType: String?
+    public var body: [UInt8]
+    /// The SPIFFE ID of the verified client certificate.
+    public var identity: String
+    public init(method: String, path: String, contentType: String?, body: [UInt8], identity: String) {
+        self.method = method
+        self.path = path
+        self.contentType = contentType
+        self.body = body
+        self.identity = identity
+    }
+}
+
+/// What to send back: a status and a JSON body.
+public struct ServiceResponse: Sendable, Equatable {
+    public var status: Int
+    public var body: [UInt8]
+    public init(status: Int, body: [UInt8]) {
+        self.status = status
+        self.body = body
+    }
+    public init(_ error: WireError) {
+        self.init(status: error.status, body: error.json.serializedBytes())
+    }
+}
+
+/// Turns wire requests into kernel calls: routing, media type, identity to principal,
+/// strict decoding, the principal-spoofing check, authorization, and the error mapping.
+/// Pure (no IO), so it is unit-tested and fuzzed without sockets.
+public final class KernelService: Sendable {
+    public let kernel: Kernel
+    private let identities: IdentityMapBox
+    public let bodyLimits: WireBodyLimits
+
+    public init(kernel: Kernel, identities: IdentityMap, bodyLimits: WireBodyLimits = WireBodyLimits()) {
+        self.kernel = kernel
+        self.identities = IdentityMapBox(identities)
+        self.bodyLimits = bodyLimits
+    }
+
+    /// Swaps the identity rules (SIGHUP reload); requests in flight keep the old ones.
+    public func reloadIdentities(_ map: IdentityMap) { identities.set(map) }
+    public var identityMap: IdentityMap { identities.get() }
+
+    /// Answers one request. Never throws: every failure becomes an error envelope.
+    public func handle(_ request: ServiceRequest) async -> ServiceResponse {
+        do throws(WireError) {
+            let value = try await respond(request)
+            return ServiceResponse(status: 200, body: value.serializedBytes())
+        } catch {
+            return ServiceResponse(error)
+        }
+    }
+
+    /// Route and method checks come before identity so a probe learns nothing more than
+    /// the public verb list; the body is decoded only for a mapped identity.
+    func respond(_ request: ServiceRequest) async throws(WireError) -> JSONValue {
+        guard let verb = Verb.route(path: request.path) else {
+            throw WireError(.unknownVerb, "no verb at \(PyString.repr(String(request.path.prefix(200))))")
+        }
+        guard request.method == verb.method else {
+            throw WireError(.methodNotAllowed, "\(verb.path) answers \(verb.method) only")
+        }
+        if verb == .health { return ["status": "ok"] }
+        guard KernelService.isJSON(request.contentType) else {
+            throw WireError(.unsupportedMediaType, "content-type must be application/json")
+        }
+        guard let principal = identities.get().principal(for: request.identity) else {
+            throw WireError(.unknownIdentity, "identity \(PyString.repr(request.identity)) is not mapped to a principal")
+        }
+        let call = try WireRequest.decode(verb, body: request.body, limits: bodyLimits)
+        if let claimed = call.claimedPrincipalID, !PyString.equal(claimed, principal.principalID) {
+            throw WireError(.principalMismatch,
+                            "body principal \(PyString.repr(claimed)) is not the authenticated principal")
+        }
+        do {
+            return try await execute(call, as: principal)
+        } catch {
+            throw WireError(error)
+        }
+    }
+
+    static func isJSON(_ contentType: String?) -> Bool {
+        guard let ct = contentType else { return false }
+        let base = ct.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        return base.lowercased() == "application/json"
+    }
+
+    /// Roles that may read other principals' audit records.
+    static func isAuditor(_ p: Principal) -> Bool { p.hasRole("admin") || p.hasRole("auditor") }
+
+    func execute(_ call: WireRequest, as principal: Principal) async throws(KernelError) -> JSONValue {
+        switch call {
+        case .health: return ["status": "ok"]
+        case .listCapabilities: return .array(kernel.listCapabilities().map(\.json))
+        case .requestCapabilities(let goal): return .array(kernel.requestCapabilities(goal: goal).map(\.json))
+        case .grantCapability(let request, let justification, _):
+            return try kernel.grantCapability(request, principal: principal, justification: justification).json
+        case .explainDenial(let request, let justification, _):
+            return try kernel.explainDenial(request, principal: principal, justification: justification).json
+        case .invoke(let token, let args, let mode, let dryRun, _):
+            return try await kernel.invoke(token, principal: principal, args: args, responseMode: mode, dryRun: dryRun,
+                                           session: principal.principalID).json
+        case .expand(let handleID, let query, _):
+            // The kernel looks the handle's binding up by id and refuses other principals
+            // (handle_principal_mismatch); admins are not exempt: handle ids are not
+            // bearer credentials, and auditors read traces, not data.
+            return try kernel.expand(handleID: handleID, query: query, principal: principal).json
+        case .explain(let actionID):
+            let trace = try kernel.explain(actionID: actionID)
+            guard KernelService.isAuditor(principal) || PyString.equal(trace.principalID, principal.principalID) else {
+                // Indistinguishable from a missing id, so ids cannot be probed.
+                throw KernelError(.agentKernelError, "No action trace found for action_id=\(PyString.repr(actionID)).",
+                                  site: .traceNotFound)
+            }
+            return trace.json
+        case .queryTraces(var query):
+            if !KernelService.isAuditor(principal) {
+                if let asked = query.principalID, !PyString.equal(asked, principal.principalID) { return [] }
+                query.principalID = principal.principalID
+            }
+            return .array(try kernel.queryTraces(query).map(\.json))
+        case .revoke(let tokenID):
+            try KernelService.requireAdmin(principal, "revoke")
+            kernel.revoke(tokenID: tokenID)
+            return ["revoked": true]
+        case .revokeAll(let principalID):
+            try KernelService.requireAdmin(principal, "revoke_all")
+            return ["revoked": .int(kernel.revokeAll(principalID: principalID))]
+        case .stats: return kernel.statsSnapshot().json
+        }
+    }
+
+    static func requireAdmin(_ p: Principal, _ verb: String) throws(KernelError) {
+        guard p.hasRole("admin") else { throw KernelError.forbidden("\(verb) requires the 'admin' role") }
+    }
+}
+
+extension KernelError {
+    /// A gateway authorization refusal travels as a KernelError with a marker site until
+    /// the wire maps it (`forbidden`).
+    static func forbidden(_ message: String) -> KernelError {
+        KernelError(.agentKernelError, message, site: .forbidden)
+    }
+}
+
+import Synchronization
+
+/// The identity rules, swappable at runtime.
+final class IdentityMapBox: Sendable {
+    private let map: Mutex<IdentityMap>
+    init(_ m: IdentityMap) { map = Mutex(m) }
+    func get() -> IdentityMap { map.withLock { $0 } }
+    func set(_ m: IdentityMap) { map.withLock { $0 = m } }
+}
