@@ -24,7 +24,9 @@ extension TLSContext {
     public static func client(material: TLSClientMaterial, serverName: String,
                               alpnProtocols: [String] = [h2]) throws(TLSError) -> TLSContext {
         guard !serverName.isEmpty else { throw TLSError(.configuration, "client: empty server name") }
-        guard let alpnWire = ALPN.wireList(alpnProtocols) else {
+        // An empty list sends no ALPN extension at all (tests of the server's ClientHello gate).
+        let alpnWire = ALPN.wireList(alpnProtocols)
+        guard alpnWire != nil || alpnProtocols.isEmpty else {
             throw TLSError(.configuration, "client: invalid ALPN protocol list")
         }
         OpenSSLErrorQueue.clear()
@@ -61,7 +63,7 @@ extension TLSContext {
             }
         }
         // Note: SSL_CTX_set_alpn_protos returns 0 on SUCCESS (unlike most of OpenSSL).
-        guard SSL_CTX_set_alpn_protos(ctx, alpnWire, UInt32(alpnWire.count)) == 0 else {
+        if let alpnWire, SSL_CTX_set_alpn_protos(ctx, alpnWire, UInt32(alpnWire.count)) != 0 {
             throw TLSError.drained(.configuration, "client: cannot set ALPN")
         }
         return context
