@@ -32,7 +32,7 @@ public final class TLSEngine {
         case error(TLSError)
     }
 
-    private let ssl: OpaquePointer
+    let ssl: OpaquePointer  // internal for white-box tests (session resumability)
     /// network -> SSL. Owned by `ssl` (SSL_set_bio transferred it).
     private let networkIn: OpaquePointer
     /// SSL -> network. Owned by `ssl`.
