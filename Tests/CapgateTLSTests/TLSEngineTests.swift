@@ -126,3 +126,29 @@ import Testing
         return error
     }
 }
+
+/// One context shared by many threads (the event-loop model): engines are created and driven
+/// concurrently, one per task, from the same `TLSContext` pair.
+@Suite struct TLSContextSharingTests {
+    @Test func concurrentHandshakesOnSharedContexts() async throws {
+        let pki = TestPKI.shared
+        let server = try TLSContext.server(material: pki.serverMaterial(crl: pki.crl))
+        let client = try TLSContext.client(material: pki.clientMaterial(pki.goodClient), serverName: "localhost")
+        let identities = try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<16 {
+                group.addTask {
+                    let c = try client.makeEngine()
+                    let s = try server.makeEngine()
+                    let result = try Shuttle.handshake(client: c, server: s)
+                    guard result.server == .done else { return "failed" }
+                    return try s.peerIdentity().spiffeID.description
+                }
+            }
+            var out: [String] = []
+            for try await id in group { out.append(id) }
+            return out
+        }
+        #expect(identities.count == 16)
+        #expect(identities.allSatisfy { $0 == TestPKI.goodID })
+    }
+}
