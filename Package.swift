@@ -31,6 +31,9 @@ let package = Package(
         .executableTarget(name: "capgate", dependencies: ["AgentKernel"]),
         .executableTarget(name: "KernelBench", dependencies: ["AgentKernel"],
                           path: "bench/KernelBench"),
+        // TLS layer: OpenSSL 3 contexts, sans-IO engine, SPIFFE peer identity
+        .target(name: "CapgateTLS", dependencies: ["COpenSSL", "CShims"], exclude: ["README.md"]),
+        .testTarget(name: "CapgateTLSTests", dependencies: ["CapgateTLS", "COpenSSL", "CShims"]),
         .testTarget(name: "AgentKernelTests",
                     dependencies: ["AgentKernel", "KernelConformance"],
                     exclude: []),

@@ -8,4 +8,8 @@
 /// Writes `len` bytes of CSPRNG output; returns 1 on success (RAND_bytes).
 int capgate_random_bytes(unsigned char *buf, int len);
 
+
+// TLS layer (CapgateTLS)
+#include "tls_shims.h"
+
 #endif
