@@ -16,4 +16,13 @@ enum IPAddressText {
         let ok = bytes.withUnsafeBytes { inet_ntop(family, $0.baseAddress, &out, socklen_t(out.count)) }
         return ok == nil ? "" : cString(out)
     }
+
+    /// Text -> 4 or 16 bytes (inet_pton), nil when it is not an IP address.
+    static func parse(_ text: String) -> [UInt8]? {
+        var v4 = [UInt8](repeating: 0, count: 4)
+        if inet_pton(AF_INET, text, &v4) == 1 { return v4 }
+        var v6 = [UInt8](repeating: 0, count: 16)
+        if inet_pton(AF_INET6, text, &v6) == 1 { return v6 }
+        return nil
+    }
 }

@@ -17,6 +17,8 @@ public enum PKIError: Error, Sendable, Equatable, CustomStringConvertible {
     case notFound(path: String)
     /// `revoke(agent:)` / `revoke(serial:)` matched nothing in the index.
     case unknownCertificate(String)
+    /// A private key file is readable or writable by group/others (`mode` = permission bits).
+    case insecurePermissions(path: String, mode: UInt32)
     /// A stored certificate and key do not belong together.
     case keyMismatch(path: String)
     /// The directory's CA belongs to another trust domain than the caller asked for.
@@ -34,6 +36,8 @@ public enum PKIError: Error, Sendable, Equatable, CustomStringConvertible {
         case .alreadyExists(let path): return "\(path) already exists (refusing to overwrite)"
         case .notFound(let path): return "\(path) not found"
         case .unknownCertificate(let what): return "no issued certificate matches \(what)"
+        case .insecurePermissions(let path, let mode):
+            return "\(path) has mode 0\(String(mode, radix: 8)); private keys must be 0600"
         case .keyMismatch(let path): return "certificate and private key do not match (\(path))"
         case .trustDomainMismatch(let expected, let found):
             return "trust domain mismatch: expected \(expected), CA has \(found)"
