@@ -20,7 +20,7 @@ public struct PKIDirectory: Sendable {
         // Strip trailing slashes so derived paths read "DIR/ca.pem", never "DIR//ca.pem".
         var p = path
         while p.count > 1 && p.hasSuffix("/") { p.removeLast() }
-        self.path = p
+        self.path = p.isEmpty ? "." : p  // "" would otherwise resolve files under "/"
     }
 
     /// Mode of private key files: owner read/write only.
