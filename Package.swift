@@ -13,6 +13,8 @@ let package = Package(
         .library(name: "AgentKernel", targets: ["AgentKernel"]),
         .executable(name: "capgate", targets: ["capgate"]),
         .executable(name: "kernel-bench", targets: ["KernelBench"]),
+        // pki
+        .library(name: "CapgatePKI", targets: ["CapgatePKI"]),
     ],
     targets: [
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
@@ -37,5 +39,8 @@ let package = Package(
         .testTarget(name: "AgentKernelTests",
                     dependencies: ["AgentKernel", "KernelConformance"],
                     exclude: []),
+        // pki: dev/operator PKI on OpenSSL 3 (CA, SPIFFE agent and server leaves, CRL, on-disk layout)
+        .target(name: "CapgatePKI", dependencies: ["COpenSSL", "CShims", "AgentKernel"]),
+        .testTarget(name: "CapgatePKITests", dependencies: ["CapgatePKI", "COpenSSL"]),
     ]
 )

@@ -11,5 +11,7 @@ int capgate_random_bytes(unsigned char *buf, int len);
 
 // TLS layer (CapgateTLS)
 #include "tls_shims.h"
+// PKI wrappers (CapgatePKI).
+#include "pki_shims.h"
 
 #endif

@@ -1,0 +1,91 @@
+import COpenSSL
+
+/// Every failure of the PKI library. Typed so the CLI can map each case to one clear message
+/// and exit code, and so tests can assert the exact refusal. No case ever carries key material:
+/// OpenSSL's error queue holds library/reason strings and file names only.
+public enum PKIError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// An OpenSSL call failed; `details` is the drained error queue of this thread.
+    case openssl(operation: String, details: String)
+    /// An input (name, trust domain, DNS name, IP address, validity...) was rejected before
+    /// any certificate was built: fail closed instead of issuing something surprising.
+    case invalidInput(field: String, reason: String)
+    /// A file-system call failed (`errno` is the C errno).
+    case io(operation: String, path: String, errno: Int32)
+    /// `initCA` (or another create-only operation) found the file already there.
+    case alreadyExists(path: String)
+    /// A file the operation needs is missing (for example the CA before issuing).
+    case notFound(path: String)
+    /// `revoke(agent:)` / `revoke(serial:)` matched nothing in the index.
+    case unknownCertificate(String)
+    /// A private key file is readable or writable by group/others (`mode` = permission bits).
+    case insecurePermissions(path: String, mode: UInt32)
+    /// A stored certificate and key do not belong together.
+    case keyMismatch(path: String)
+    /// The directory's CA belongs to another trust domain than the caller asked for.
+    case trustDomainMismatch(expected: String, found: String)
+    /// `index.json` could not be read back.
+    case corruptIndex(reason: String)
+    /// `X509_verify_cert` (or CRL signature check) refused; `code` is the X509_V_ERR value.
+    case verificationFailed(code: Int32, reason: String)
+
+    public var description: String {
+        switch self {
+        case .openssl(let op, let details): return "OpenSSL \(op) failed: \(details)"
+        case .invalidInput(let field, let reason): return "invalid \(field): \(reason)"
+        case .io(let op, let path, let errno): return "\(op) \(path): errno \(errno)"
+        case .alreadyExists(let path): return "\(path) already exists (refusing to overwrite)"
+        case .notFound(let path): return "\(path) not found"
+        case .unknownCertificate(let what): return "no issued certificate matches \(what)"
+        case .insecurePermissions(let path, let mode):
+            return "\(path) has mode 0\(String(mode, radix: 8)); private keys must be 0600"
+        case .keyMismatch(let path): return "certificate and private key do not match (\(path))"
+        case .trustDomainMismatch(let expected, let found):
+            return "trust domain mismatch: expected \(expected), CA has \(found)"
+        case .corruptIndex(let reason): return "corrupt PKI index: \(reason)"
+        case .verificationFailed(let code, let reason): return "verification failed (\(code)): \(reason)"
+        }
+    }
+}
+
+/// Drains this thread's OpenSSL error queue into one line. The queue is per thread and sticky
+/// (platform.md), so every failure path drains it, and `clearOpenSSLErrors` runs before calls.
+func drainOpenSSLErrors() -> String {
+    var parts: [String] = []
+    while true {
+        var file: UnsafePointer<CChar>? = nil
+        var line: Int32 = 0
+        var data: UnsafePointer<CChar>? = nil
+        var flags: Int32 = 0
+        let code = ERR_get_error_all(&file, &line, nil, &data, &flags)
+        if code == 0 { break }
+        var buf = [CChar](repeating: 0, count: 256)
+        ERR_error_string_n(code, &buf, buf.count)
+        var text = cString(buf)
+        if let data, flags & ERR_TXT_STRING != 0 {
+            let extra = cString(data)
+            if !extra.isEmpty { text += " (\(extra))" }
+        }
+        parts.append(text)
+        if parts.count >= 16 { ERR_clear_error(); break }
+    }
+    return parts.isEmpty ? "no OpenSSL error detail" : parts.joined(separator: "; ")
+}
+
+/// Discards stale errors so a failure report only names the call that just failed.
+func clearOpenSSLErrors() { ERR_clear_error() }
+
+/// Builds the `.openssl` error for `operation` with the current error queue.
+func opensslError(_ operation: String) -> PKIError {
+    .openssl(operation: operation, details: drainOpenSSLErrors())
+}
+
+/// Throws `.openssl` unless `ok == 1` (OpenSSL's success convention).
+func check(_ ok: Int32, _ operation: String) throws(PKIError) {
+    if ok != 1 { throw opensslError(operation) }
+}
+
+/// Unwraps an OpenSSL allocation/constructor result or throws with the queue text.
+func require<T>(_ value: T?, _ operation: String) throws(PKIError) -> T {
+    guard let value else { throw opensslError(operation) }
+    return value
+}

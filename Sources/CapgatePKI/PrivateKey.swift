@@ -1,0 +1,62 @@
+import COpenSSL
+import CShims
+
+/// An owned private key (OpenSSL `EVP_PKEY`). Exists so the rest of the library never handles
+/// a raw pointer and so key material leaves memory only through `pemBytes()`, which the
+/// directory layer writes straight to a 0600 file. `description` never prints the key.
+public final class PrivateKey: @unchecked Sendable, CustomStringConvertible {
+    // @unchecked Sendable: the EVP_PKEY is never mutated after creation; OpenSSL 3 allows
+    // concurrent read-only use (signing, public-key export) of one EVP_PKEY from many threads.
+
+    /// Key algorithms the PKI issues. P-256 is the default: small, fast, accepted by every
+    /// TLS 1.3 stack and by the gateway's group list (platform.md).
+    public enum Algorithm: String, Sendable, CaseIterable {
+        case p256 = "P-256"
+        case p384 = "P-384"
+    }
+
+    let pointer: OpaquePointer
+
+    init(owning pointer: OpaquePointer) { self.pointer = pointer }
+    deinit { EVP_PKEY_free(pointer) }
+
+    /// Generates a fresh key from OpenSSL's CSPRNG.
+    public static func generate(_ algorithm: Algorithm = .p256) throws(PKIError) -> PrivateKey {
+        clearOpenSSLErrors()
+        let key = try require(capgate_pki_ec_keygen(algorithm.rawValue), "EVP_EC_gen(\(algorithm.rawValue))")
+        return PrivateKey(owning: key)
+    }
+
+    /// Loads an unencrypted PEM private key (PKCS#8 "PRIVATE KEY" or the traditional
+    /// "EC PRIVATE KEY" form). Passphrase prompts are disabled: a dev PKI key is protected by
+    /// its 0600 mode, and a prompt would hang an unattended gateway start.
+    public convenience init(pem: [UInt8]) throws(PKIError) {
+        let key = try OSSL.withReadBIO(pem) { bio in
+            PEM_read_bio_PrivateKey(bio, nil, { _, _, _, _ in 0 }, nil)
+        }
+        guard let key else { throw opensslError("PEM_read_bio_PrivateKey") }
+        self.init(owning: key)
+    }
+
+    /// The key as unencrypted PKCS#8 PEM. Callers must write it only to a 0600 file (see
+    /// `SecureFile`) and must never log it.
+    public func pemBytes() throws(PKIError) -> [UInt8] {
+        try OSSL.withMemoryBIO("PEM_write_bio_PrivateKey") { bio in
+            PEM_write_bio_PrivateKey(bio, pointer, nil, nil, 0, nil, nil)
+        }
+    }
+
+    /// The SubjectPublicKeyInfo as PEM: safe to print, useful to compare keys.
+    public func publicKeyPEM() throws(PKIError) -> String {
+        let bytes = try OSSL.withMemoryBIO("PEM_write_bio_PUBKEY") { bio in
+            PEM_write_bio_PUBKEY(bio, pointer)
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Key size in bits (256 for P-256): lets tests and `pki list` report the profile.
+    public var bits: Int { Int(EVP_PKEY_get_bits(pointer)) }
+
+    /// Redacted on purpose: a stray `print(key)` must not leak the secret.
+    public var description: String { "PrivateKey(\(bits) bits, redacted)" }
+}
