@@ -57,6 +57,13 @@ extension DeclarativePolicyEngine {
             reasonCode: primary)
     }
 
+    /// The value, or `"<absent>"` when missing or null (Python `None`). Spelled out
+    /// because a `nil` literal would silently become `JSONValue.null`.
+    static func presentOrAbsent(_ v: JSONValue?) -> JSONValue {
+        guard let v, !v.isNull else { return .string("<absent>") }
+        return v
+    }
+
     /// `_collect_rule_failures`: roles, attributes, intent, scope, min_justification.
     static func unmetConditions(_ m: PolicyMatch, _ request: CapabilityRequest, _ principal: Principal,
                                 _ justification: String) -> [FailedCondition] {
@@ -70,7 +77,7 @@ extension DeclarativePolicyEngine {
                 reasonCode: ReasonCode.missingRole))
         }
         for p in m.attributes ?? [] where !attributeHolds(p, principal) {
-            let actual = principal.attributes[p.key].flatMap { $0.isNull ? nil : $0 } ?? "<absent>"
+            let actual = Self.presentOrAbsent(principal.attributes[p.key])
             out.append(FailedCondition(
                 condition: "attribute:\(p.key)", required: .string(p.value), actual: actual,
                 suggestion: "Set attribute '\(p.key)'=\(PyString.repr(p.value)) on principal '\(pid)'",
@@ -84,7 +91,7 @@ extension DeclarativePolicyEngine {
                 reasonCode: ReasonCode.intentNotAllowed))
         }
         for p in m.scope ?? [] where !scopeHolds(p, request) {
-            let actual = request.scope[p.key].flatMap { $0.isNull ? nil : $0 } ?? "<absent>"
+            let actual = Self.presentOrAbsent(request.scope[p.key])
             out.append(FailedCondition(
                 condition: "scope:\(p.key)", required: .string(p.value), actual: actual,
                 suggestion: "Set CapabilityRequest.scope[\(PyString.repr(p.key))]=\(PyString.repr(p.value))",
