@@ -7,7 +7,7 @@ import Testing
     static let configErrors = fixture["config_errors"]!.arrayValue!
 
     /// evaluate + explain equal the reference on every case
-    /// (`/tmp/refvenv/bin/python Tests/AgentKernelTests/Policy/Fixtures/gen_policy_fixtures.py`).
+    /// (`/tmp/refvenv/bin/python Tests/Fixtures/policy/gen_policy_fixtures.py`).
     @Test(arguments: cases.indices) func matchesReference(_ i: Int) throws {
         let c = Self.cases[i]
         let engine = try DeclarativePolicyEngine(document: c.policy!)

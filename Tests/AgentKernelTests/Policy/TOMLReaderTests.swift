@@ -10,7 +10,7 @@ import Glibc
     static let invalid = fixture["invalid"]!.arrayValue!
 
     /// Same value, same key order, same int/float split as Python 3.11 `tomllib.loads`
-    /// (`/tmp/refvenv/bin/python Tests/AgentKernelTests/Policy/Fixtures/gen_toml_fixtures.py`).
+    /// (`/tmp/refvenv/bin/python Tests/Fixtures/policy/gen_toml_fixtures.py`).
     @Test(arguments: valid.indices) func matchesTomllib(_ i: Int) throws {
         let c = Self.valid[i]
         let got = try TOMLReader.parse(c["toml"]!.stringValue!)

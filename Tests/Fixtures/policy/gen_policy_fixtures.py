@@ -1,6 +1,6 @@
 """Generates policy parity fixtures by running the reference (weaver-kernel 0.12.0).
 
-Run: /tmp/refvenv/bin/python Tests/AgentKernelTests/Policy/Fixtures/gen_policy_fixtures.py
+Run: /tmp/refvenv/bin/python Tests/Fixtures/policy/gen_policy_fixtures.py
 Writes default_policy_cases.json and dsl_policy_cases.json next to this file. Each case holds
 the inputs and the reference's evaluate() outcome (decision or error) and explain() result.
 """

@@ -1,6 +1,6 @@
 """TOML parity fixtures: what Python 3.11 tomllib (the reference's loader) returns.
 
-Run: /tmp/refvenv/bin/python Tests/AgentKernelTests/Policy/Fixtures/gen_toml_fixtures.py
+Run: /tmp/refvenv/bin/python Tests/Fixtures/policy/gen_toml_fixtures.py
 Valid documents record tomllib's result (as JSON, order kept); invalid ones record only
 that tomllib rejects them.
 """
