@@ -1,0 +1,152 @@
+/// The reference's role-based default policy (spec §5.1, `policy.DefaultPolicyEngine`),
+/// rule for rule and message for message, plus its grant-time rate limit (§5.2).
+///
+/// Rules, in order (the first failure raises `PolicyDenied`):
+/// 1. WRITE needs writer/admin, DESTRUCTIVE needs admin; both need a justification of
+///    at least 15 code points after `strip()`.
+/// 2. PII/PCI needs a `tenant` attribute; non-`pii_reader`s get `allowed_fields` pinned.
+/// 3. SECRETS needs admin/secrets_reader and a 15-character justification.
+/// 4. MEMORY writes need memory_writer/admin; sensitive-scope reads need
+///    memory_reader_sensitive/admin.
+/// 5. `max_rows` is clamped to [0, 50] (500 for `service`).
+/// 6. Sliding-window rate limit per `principal:capability`, checked and recorded
+///    atomically (so concurrent grants cannot exceed it).
+public final class DefaultPolicyEngine: PolicyEngine {
+    static let minJustification = 15
+    static let maxRowsUser = 50
+    static let maxRowsService = 500
+
+    public var engineName: String { "DefaultPolicyEngine" }
+
+    let rateLimits: [SafetyClass: RateLimit]
+    let limiter = SlidingWindowRateLimiter()
+    let clock: any KernelClock
+
+    /// Overrides merge per class into the defaults; each limit needs `limit >= 1` and
+    /// `window > 0` (AgentKernelError otherwise, checked READ, WRITE, DESTRUCTIVE).
+    public init(rateLimits: [SafetyClass: RateLimit] = [:], clock: any KernelClock = SystemClock()) throws(KernelError) {
+        var merged = RateLimit.defaults
+        for (k, v) in rateLimits { merged[k] = v }
+        for sc in [SafetyClass.read, .write, .destructive] {
+            guard let rl = merged[sc] else { continue }
+            if rl.limit < 1 || !(rl.windowSeconds > 0) {
+                throw KernelError(.agentKernelError,
+                                  "Invalid rate limit for \(sc.rawValue): limit must be >= 1 and window must be > 0, "
+                                      + "got limit=\(rl.limit), window=\(PyFloat.repr(rl.windowSeconds)).")
+            }
+        }
+        self.rateLimits = merged
+        self.clock = clock
+    }
+
+    private func deny(_ detail: String, _ code: String) -> KernelError {
+        KernelError(.policyDenied, detail, reasonCode: code)
+    }
+
+    private func justificationDenial(_ what: String, _ justification: String) -> KernelError? {
+        let stripped = PyString.len(PyString.strip(justification))
+        guard stripped < Self.minJustification else { return nil }
+        return deny("\(what) capabilities require a justification of at least \(Self.minJustification) characters. "
+                        + "Got \(PyString.len(justification)) characters (\(stripped) after trimming whitespace).",
+                    ReasonCode.insufficientJustification)
+    }
+
+    public func evaluate(_ request: CapabilityRequest, capability: Capability, principal: Principal,
+                         justification: String) throws(KernelError) -> PolicyDecision {
+        let pid = principal.principalID
+        let cid = capability.capabilityID
+        let rolesRepr = { pyListRepr(pySortedRoles(principal.roles)) }
+        var constraints = request.constraints
+        var trace = PolicyDecisionTrace(engine: engineName, capabilityID: cid, principalID: pid, intent: request.intent,
+                                        scopeKeys: request.scope.keys.sorted(by: PyString.less))
+
+        // 1. Safety class.
+        switch capability.safetyClass {
+        case .write:
+            if !principal.hasAnyRole(["writer", "admin"]) {
+                throw deny("WRITE capabilities require the 'writer' or 'admin' role. Principal '\(pid)' has roles: "
+                               + "\(rolesRepr()).", ReasonCode.missingRole)
+            }
+            if let e = justificationDenial("WRITE", justification) { throw e }
+        case .destructive:
+            if !principal.hasRole("admin") {
+                throw deny("DESTRUCTIVE capabilities require the 'admin' role. Principal '\(pid)' has roles: "
+                               + "\(rolesRepr()).", ReasonCode.missingRole)
+            }
+            if let e = justificationDenial("DESTRUCTIVE", justification) { throw e }
+        case .read:
+            break
+        }
+
+        // 2. PII / PCI.
+        if capability.sensitivity == .pii || capability.sensitivity == .pci {
+            if principal.attributes.index(of: "tenant") == nil {
+                throw deny("Capability '\(cid)' has \(capability.sensitivity.rawValue) sensitivity and requires the "
+                               + "principal to have a 'tenant' attribute.", ReasonCode.missingTenantAttribute)
+            }
+            if !capability.allowedFields.isEmpty && !principal.hasRole("pii_reader") {
+                constraints["allowed_fields"] = .array(capability.allowedFields.map(JSONValue.string))
+                trace.steps.append(PolicyTraceStep(name: "sensitivity:allowed_fields", outcome: .constraintApplied,
+                                                   detail: "applied allowed_fields=\(pyListRepr(capability.allowedFields))"))
+            }
+        }
+
+        // 3. SECRETS.
+        if capability.sensitivity == .secrets {
+            if !principal.hasAnyRole(["admin", "secrets_reader"]) {
+                throw deny("SECRETS capabilities require the 'admin' or 'secrets_reader' role. Principal '\(pid)' has "
+                               + "roles: \(rolesRepr()).", ReasonCode.missingRole)
+            }
+            if let e = justificationDenial("SECRETS", justification) { throw e }
+        }
+
+        // 4. MEMORY (after the other sensitivity checks: "rule placement matters").
+        if capability.sensitivity == .memory {
+            let isWrite = capability.safetyClass != .read
+            if isWrite && !principal.hasAnyRole(["memory_writer", "admin"]) {
+                throw deny("MEMORY write capabilities require the 'memory_writer' or 'admin' role. Principal '\(pid)' "
+                               + "has roles: \(rolesRepr()).", ReasonCode.memoryWriteRequiresWriter)
+            }
+            if !isWrite && Self.memoryScope(request) == "sensitive"
+                && !principal.hasAnyRole(["memory_reader_sensitive", "admin"]) {
+                throw deny("MEMORY read with scope='sensitive' requires the 'memory_reader_sensitive' or 'admin' role. "
+                               + "Principal '\(pid)' has roles: \(rolesRepr()).", ReasonCode.memorySensitiveReadDenied)
+            }
+        }
+
+        // 5. Row cap.
+        let cap = principal.hasRole("service") ? Self.maxRowsService : Self.maxRowsUser
+        if let raw = constraints["max_rows"] {
+            guard let requested = PyIntClamp.coerce(raw) else {
+                throw deny("Invalid 'max_rows' constraint: \(raw.pyRepr) is not a valid integer.",
+                           ReasonCode.invalidConstraint)
+            }
+            constraints["max_rows"] = .int(min(max(requested, 0), cap))
+        } else {
+            constraints["max_rows"] = .int(cap)
+        }
+        trace.steps.append(PolicyTraceStep(name: "row_cap", outcome: .constraintApplied, detail: "max_rows capped"))
+
+        // 6. Rate limit: only allowed grants consume quota.
+        if let rl = rateLimits[capability.safetyClass] {
+            let limit = principal.hasRole("service") ? rl.limit * RateLimit.serviceMultiplier : rl.limit
+            if !limiter.tryAcquire(key: "\(pid):\(cid)", limit: limit, window: rl.windowSeconds, now: clock.monotonic()) {
+                throw deny("Rate limit exceeded: \(limit) \(capability.safetyClass.rawValue) invocations per "
+                               + "\(PyFloat.repr(rl.windowSeconds))s for principal '\(pid)'", ReasonCode.rateLimited)
+            }
+        }
+
+        let reason = "Request approved by DefaultPolicyEngine."
+        trace.steps.append(PolicyTraceStep(name: "allow", outcome: .allowed, detail: reason,
+                                           reasonCode: ReasonCode.defaultPolicyAllow))
+        trace.finalOutcome = "allowed"
+        trace.finalReasonCode = ReasonCode.defaultPolicyAllow
+        return PolicyDecision(allowed: true, reason: reason, constraints: constraints,
+                              reasonCode: ReasonCode.defaultPolicyAllow, trace: trace)
+    }
+
+    /// `str(request.scope.get("memory_scope", ""))`.
+    static func memoryScope(_ request: CapabilityRequest) -> String {
+        request.scope["memory_scope"]?.pyStr ?? ""
+    }
+}

@@ -1,0 +1,289 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+
+/// Why a `FileRevocationStore` could not be opened.
+public struct FileRevocationStoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var path: String
+    public var message: String
+    public init(path: String, message: String) {
+        self.path = path
+        self.message = message
+    }
+    public var description: String { "revocation store '\(path)': \(message)" }
+}
+
+/// A durable revocation list for the sidecar: a token revoked here stays revoked across a
+/// restart (spec §12.3 item 6; the reference's `SQLiteRevocationStore` plays this role).
+/// Semantics are exactly `InMemoryRevocationStore`'s, including the lazy sweep every 256
+/// `track` calls, which is logged as a `sweep` event so replay reproduces it.
+///
+/// ## File format
+/// UTF-8 JSON Lines, append-only. The first line is a header
+/// `{"format":"capgate-revocations","version":1}`; every later line is one event:
+/// - `{"op":"revoke","token_id":T}`
+/// - `{"op":"track","principal_id":P,"token_id":T,"expires_at":ISO}`
+/// - `{"op":"revoke_all","principal_id":P}`
+/// - `{"op":"sweep","now":ISO}`
+/// - `{"op":"expiry","token_id":T,"expires_at":ISO}` (compaction only: an expiry whose
+///   principal index was already cleared by `revoke_all`)
+///
+/// ISO datetimes are Python `isoformat()` in UTC. On open the events are replayed in
+/// order. A final line without its newline is a write torn by a crash: it is dropped
+/// (the file is truncated to the last newline). Any other unreadable line fails the open:
+/// guessing at a damaged revocation list could un-revoke a token (fail closed).
+///
+/// ## Durability
+/// `revoke` and `revoke_all` are `fsync`ed before they return: a revocation the operator
+/// saw succeed survives power loss. `track` and `sweep` are written but not synced (they
+/// survive a process crash; after power loss a `revoke_all` could miss a token issued in
+/// the last moments, while explicit revocations are never lost).
+///
+/// ## Compaction
+/// On open, when the log holds more than 1024 events and more than twice the lines a
+/// snapshot of the live state needs, it is rewritten as that snapshot (temp file, fsync,
+/// rename, fsync of the directory), so restarts stay fast and the file stays bounded.
+///
+/// One process owns the file (an exclusive `flock`; a second opener fails fast).
+/// Thread-safe: all state and file writes are under one lock. A write failure after open
+/// keeps the in-memory state (this process still denies the token) and is reported by
+/// `persistenceError` for health checks.
+public final class FileRevocationStore: RevocationStore {
+    static let header: JSONValue = ["format": "capgate-revocations", "version": 1]
+    static let compactionMinEvents = 1024
+
+    private struct Inner: ~Copyable {
+        var state = RevocationState()
+        var fd: Int32
+        var error: String?
+        deinit { close(fd) }
+    }
+
+    private let inner: Mutex<Inner>
+    private let clock: any KernelClock
+    public let path: String
+
+    public init(path: String, clock: any KernelClock = SystemClock()) throws {
+        self.path = path
+        self.clock = clock
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw FileRevocationStoreError(path: path, message: "open: \(Self.errnoText())") }
+        var ok = false
+        defer { if !ok { close(fd) } }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            throw FileRevocationStoreError(path: path, message: "already in use by another process (\(Self.errnoText()))")
+        }
+        let bytes = try Self.readAll(fd: fd, path: path)
+        var state = RevocationState()
+        let (events, validLength) = try Self.replay(bytes, into: &state, path: path)
+        var fdToUse = fd
+        if bytes.isEmpty {
+            try Self.writeAll(fd: fd, Self.line(Self.header), path: path)
+            guard fsync(fd) == 0 else { throw FileRevocationStoreError(path: path, message: "fsync: \(Self.errnoText())") }
+        } else if validLength < bytes.count {
+            // Drop a torn final line so the next append starts on a fresh line.
+            guard ftruncate(fd, off_t(validLength)) == 0 else {
+                throw FileRevocationStoreError(path: path, message: "truncate: \(Self.errnoText())")
+            }
+        }
+        let snapshot = Self.snapshotLines(state)
+        if events > Self.compactionMinEvents && events > 2 * (snapshot.count - 1) {
+            fdToUse = try Self.compact(path: path, lines: snapshot, oldFD: fd)
+        }
+        _ = lseek(fdToUse, 0, SEEK_END)
+        ok = true
+        inner = Mutex(Inner(state: state, fd: fdToUse))
+    }
+
+    // MARK: RevocationStore
+
+    public func isRevoked(_ tokenID: String) -> Bool {
+        inner.withLock { $0.state.revoked.contains(tokenID) }
+    }
+
+    public func revoke(_ tokenID: String) {
+        inner.withLock { s in
+            s.state.revoked.insert(tokenID)
+            Self.append(&s, ["op": "revoke", "token_id": .string(tokenID)], sync: true)
+        }
+    }
+
+    public func track(principalID: String, tokenID: String, expiresAt: Timestamp) {
+        let now = clock.now()
+        inner.withLock { s in
+            s.state.track(principalID: principalID, tokenID: tokenID, expiresAt: expiresAt)
+            Self.append(&s, ["op": "track", "principal_id": .string(principalID), "token_id": .string(tokenID),
+                             "expires_at": .string(expiresAt.isoformat)], sync: false)
+            s.state.trackCount += 1
+            if s.state.trackCount % InMemoryRevocationStore.sweepInterval == 0 {
+                Self.sweepLocked(&s, now: now)
+            }
+        }
+    }
+
+    public func revokeAll(principalID: String) -> Int {
+        inner.withLock { s in
+            let n = s.state.revokeAll(principalID: principalID)
+            Self.append(&s, ["op": "revoke_all", "principal_id": .string(principalID)], sync: true)
+            return n
+        }
+    }
+
+    public func sweep(now: Timestamp) -> Int {
+        inner.withLock { Self.sweepLocked(&$0, now: now) }
+    }
+
+    /// The first write failure since open, if any (never includes token data).
+    public var persistenceError: String? { inner.withLock { $0.error } }
+
+    @discardableResult
+    private static func sweepLocked(_ s: inout Inner, now: Timestamp) -> Int {
+        let n = s.state.sweep(now: now)
+        if n > 0 { append(&s, ["op": "sweep", "now": .string(now.isoformat)], sync: false) }
+        return n
+    }
+
+    private static func append(_ s: inout Inner, _ event: JSONValue, sync: Bool) {
+        do throws(FileRevocationStoreError) {
+            try writeAll(fd: s.fd, line(event), path: "")
+            if sync && fsync(s.fd) != 0 { throw FileRevocationStoreError(path: "", message: "fsync: \(errnoText())") }
+        } catch {
+            if s.error == nil { s.error = error.message }
+        }
+    }
+}
+
+// MARK: - Replay, snapshot and I/O
+
+extension FileRevocationStore {
+    static func line(_ v: JSONValue) -> [UInt8] { v.serializedBytes(.compact) + [0x0A] }
+
+    /// Applies every complete event line; returns the number of events and the byte length
+    /// of the valid prefix (everything but a torn final line).
+    static func replay(_ bytes: [UInt8], into state: inout RevocationState,
+                       path: String) throws(FileRevocationStoreError) -> (Int, Int) {
+        var events = 0
+        var start = 0
+        var lineNo = 0
+        while start < bytes.count {
+            guard let nl = bytes[start...].firstIndex(of: 0x0A) else {
+                return (events, start)  // torn final write
+            }
+            lineNo += 1
+            let fail = { (why: String) in FileRevocationStoreError(path: path, message: "line \(lineNo): \(why)") }
+            guard let v = try? JSONParser.parse(Array(bytes[start..<nl])) else { throw fail("not valid JSON") }
+            if lineNo == 1 {
+                guard v == header else { throw fail("not a capgate revocation log header") }
+            } else {
+                try apply(v, to: &state, fail: fail)
+                events += 1
+            }
+            start = nl + 1
+        }
+        if lineNo == 0 && !bytes.isEmpty { throw FileRevocationStoreError(path: path, message: "missing header") }
+        return (events, bytes.count)
+    }
+
+    private static func apply(_ v: JSONValue, to state: inout RevocationState,
+                              fail: (String) -> FileRevocationStoreError) throws(FileRevocationStoreError) {
+        func str(_ k: String) throws(FileRevocationStoreError) -> String {
+            guard let s = v[k]?.stringValue else { throw fail("missing string '\(k)'") }
+            return s
+        }
+        func time(_ k: String) throws(FileRevocationStoreError) -> Timestamp {
+            guard let t = Timestamp(isoformat: try str(k)) else { throw fail("bad datetime '\(k)'") }
+            return t
+        }
+        switch try str("op") {
+        case "revoke": state.revoked.insert(try str("token_id"))
+        case "track":
+            state.track(principalID: try str("principal_id"), tokenID: try str("token_id"), expiresAt: try time("expires_at"))
+        case "revoke_all": _ = state.revokeAll(principalID: try str("principal_id"))
+        case "sweep": _ = state.sweep(now: try time("now"))
+        case "expiry": state.expiry[try str("token_id")] = try time("expires_at")
+        default: throw fail("unknown op")
+        }
+    }
+
+    /// The header plus the fewest events that rebuild `state`, in a stable order.
+    static func snapshotLines(_ state: RevocationState) -> [[UInt8]] {
+        var out = [line(header)]
+        var indexed = Set<String>()
+        for pid in state.principalTokens.keys.sorted(by: PyString.less) {
+            for tid in state.principalTokens[pid]!.sorted(by: PyString.less) {
+                indexed.insert(tid)
+                let exp = state.expiry[tid]?.isoformat ?? Timestamp(microseconds: 0).isoformat
+                out.append(line(["op": "track", "principal_id": .string(pid), "token_id": .string(tid),
+                                 "expires_at": .string(exp)]))
+            }
+        }
+        for tid in state.expiry.keys.sorted(by: PyString.less) where !indexed.contains(tid) {
+            out.append(line(["op": "expiry", "token_id": .string(tid), "expires_at": .string(state.expiry[tid]!.isoformat)]))
+        }
+        for tid in state.revoked.sorted(by: PyString.less) {
+            out.append(line(["op": "revoke", "token_id": .string(tid)]))
+        }
+        return out
+    }
+
+    /// Writes the snapshot beside the log, syncs it, renames it over the log and syncs the
+    /// directory, so a crash leaves either the old or the new file, never a mix.
+    static func compact(path: String, lines: [[UInt8]], oldFD: Int32) throws(FileRevocationStoreError) -> Int32 {
+        let tmp = path + ".compact"
+        let fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw FileRevocationStoreError(path: tmp, message: "open: \(errnoText())") }
+        do throws(FileRevocationStoreError) {
+            try writeAll(fd: fd, Array(lines.joined()), path: tmp)
+            guard fsync(fd) == 0 else { throw FileRevocationStoreError(path: tmp, message: "fsync: \(errnoText())") }
+            guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+                throw FileRevocationStoreError(path: tmp, message: "lock: \(errnoText())")
+            }
+            guard rename(tmp, path) == 0 else { throw FileRevocationStoreError(path: path, message: "rename: \(errnoText())") }
+        } catch {
+            close(fd)
+            unlink(tmp)
+            throw error
+        }
+        let slash = path.lastIndex(of: "/")
+        let dir = slash.map { String(path[..<$0]) } ?? "."
+        let dfd = open(dir.isEmpty ? "/" : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dfd >= 0 {
+            _ = fsync(dfd)
+            close(dfd)
+        }
+        close(oldFD)
+        return fd
+    }
+
+    static func readAll(fd: Int32, path: String) throws(FileRevocationStoreError) -> [UInt8] {
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileRevocationStoreError(path: path, message: "read: \(errnoText())")
+            }
+            if n == 0 { return out }
+            out.append(contentsOf: buf[0..<n])
+        }
+    }
+
+    static func writeAll(fd: Int32, _ bytes: [UInt8], path: String) throws(FileRevocationStoreError) {
+        var off = 0
+        while off < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + off, $0.count - off) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileRevocationStoreError(path: path, message: "write: \(errnoText())")
+            }
+            off += n
+        }
+    }
+
+    static func errnoText() -> String {
+        let e = errno
+        return String(cString: strerror(e)) + " (errno \(e))"
+    }
+}

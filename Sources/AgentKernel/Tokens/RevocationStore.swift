@@ -1,0 +1,105 @@
+import Synchronization
+
+/// The revocation list `HMACTokenProvider.verify` consults before any crypto (spec §4,
+/// `RevocationStoreProtocol`). Behind a protocol so the sidecar can swap the in-memory
+/// default for a durable store without weakening verify-before-invoke (I-02: a token
+/// revoked before verification never validates afterwards).
+///
+/// Implementations must be thread-safe: many event loops verify concurrently.
+public protocol RevocationStore: Sendable {
+    /// Whether `tokenID` was revoked (and not yet swept as expired).
+    func isRevoked(_ tokenID: String) -> Bool
+    /// Revokes one token. Idempotent; unknown ids are accepted.
+    func revoke(_ tokenID: String)
+    /// Records that `tokenID` was issued to `principalID` (for `revokeAll`) with its expiry
+    /// (so `sweep` can drop state for tokens that can no longer verify anyway).
+    func track(principalID: String, tokenID: String, expiresAt: Timestamp)
+    /// Revokes every token tracked so far for `principalID` and forgets that index, so
+    /// tokens issued later stay valid (it is not a blacklist). Returns how many tokens
+    /// were newly revoked.
+    func revokeAll(principalID: String) -> Int
+    /// Drops tracking and revocation state of tokens with `expiresAt <= now`. Never
+    /// un-revokes a live token. Returns the number of tracked tokens removed.
+    func sweep(now: Timestamp) -> Int
+}
+
+/// The revocation bookkeeping shared by the in-memory and file stores: a revoked set, a
+/// principal → token-ids index and a token → expiry map (`InMemoryRevocationStore`).
+struct RevocationState: Sendable {
+    var revoked: Set<String> = []
+    var principalTokens: [String: Set<String>] = [:]
+    var expiry: [String: Timestamp] = [:]
+    var trackCount = 0
+
+    mutating func track(principalID: String, tokenID: String, expiresAt: Timestamp) {
+        principalTokens[principalID, default: []].insert(tokenID)
+        expiry[tokenID] = expiresAt
+    }
+
+    mutating func revokeAll(principalID: String) -> Int {
+        guard let ids = principalTokens.removeValue(forKey: principalID) else { return 0 }
+        var newly = 0
+        for id in ids where revoked.insert(id).inserted { newly += 1 }
+        return newly
+    }
+
+    mutating func sweep(now: Timestamp) -> Int {
+        let expired = expiry.compactMap { $0.value <= now ? $0.key : nil }
+        guard !expired.isEmpty else { return 0 }
+        for id in expired {
+            expiry.removeValue(forKey: id)
+            revoked.remove(id)
+        }
+        let gone = Set(expired)
+        for (pid, ids) in principalTokens {
+            let left = ids.subtracting(gone)
+            principalTokens[pid] = left.isEmpty ? nil : left
+        }
+        return expired.count
+    }
+}
+
+/// Process-local revocation list, the provider's default (spec §4 "In-memory store").
+/// State is lost on restart; the sidecar uses `FileRevocationStore`.
+///
+/// Memory stays bounded (reference #182): every 256th `track` sweeps tokens whose expiry
+/// has passed on the injected wall clock, as the reference does.
+public final class InMemoryRevocationStore: RevocationStore {
+    /// The reference's `_SWEEP_INTERVAL`.
+    static let sweepInterval = 256
+
+    private let state = Mutex(RevocationState())
+    private let clock: any KernelClock
+
+    public init(clock: any KernelClock = SystemClock()) {
+        self.clock = clock
+    }
+
+    public func isRevoked(_ tokenID: String) -> Bool {
+        state.withLock { $0.revoked.contains(tokenID) }
+    }
+
+    public func revoke(_ tokenID: String) {
+        state.withLock { _ = $0.revoked.insert(tokenID) }
+    }
+
+    public func track(principalID: String, tokenID: String, expiresAt: Timestamp) {
+        let now = clock.now()
+        state.withLock { s in
+            s.track(principalID: principalID, tokenID: tokenID, expiresAt: expiresAt)
+            s.trackCount += 1
+            if s.trackCount % Self.sweepInterval == 0 { _ = s.sweep(now: now) }
+        }
+    }
+
+    public func revokeAll(principalID: String) -> Int {
+        state.withLock { $0.revokeAll(principalID: principalID) }
+    }
+
+    public func sweep(now: Timestamp) -> Int {
+        state.withLock { $0.sweep(now: now) }
+    }
+
+    /// Number of tokens with tracked expiry (for tests and metrics).
+    public var trackedCount: Int { state.withLock { $0.expiry.count } }
+}

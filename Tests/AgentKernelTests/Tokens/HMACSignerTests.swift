@@ -1,0 +1,38 @@
+import Testing
+import Synchronization
+import Dispatch
+@testable import AgentKernel
+
+@Suite struct HMACSignerTests {
+    // RFC 4231 test case 2.
+    @Test func rfc4231Case2() {
+        let s = HMACSigner(key: Array("Jefe".utf8))
+        let want = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        // Repeated calls exercise the re-armed pooled context.
+        for _ in 0..<3 { #expect(s.hexDigest(Array("what do ya want for nothing?".utf8)) == want) }
+    }
+
+    // python3 -c "import hmac,hashlib;print(hmac.new(b'',b'',hashlib.sha256).hexdigest())"
+    @Test func emptyKeyAndMessage() {
+        #expect(HMACSigner(key: []).hexDigest([]) == "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad")
+    }
+
+    @Test func concurrentCallsAgree() {
+        let s = HMACSigner(key: Array("Jefe".utf8))
+        let want = s.hexDigest(Array("msg".utf8))
+        let bad = Mutex(0)
+        DispatchQueue.concurrentPerform(iterations: 2000) { i in
+            let d = s.hexDigest(Array("msg".utf8))
+            let other = s.hexDigest(Array("msg\(i)".utf8))
+            if d != want || other == want || other.utf8.count != 64 { bad.withLock { $0 += 1 } }
+        }
+        #expect(bad.withLock { $0 } == 0)
+    }
+
+    @Test func constantTimeEqual() {
+        #expect(ConstantTime.equal([1, 2, 3], [1, 2, 3]))
+        #expect(!ConstantTime.equal([1, 2, 3], [1, 2, 4]))
+        #expect(!ConstantTime.equal([1, 2, 3], [1, 2]))
+        #expect(ConstantTime.equal([], []))
+    }
+}

@@ -1,0 +1,46 @@
+import Testing
+@testable import AgentKernel
+
+/// Semantics of `stores/memory.py` (InMemoryRevocationStore).
+@Suite struct InMemoryRevocationStoreTests {
+    let t0 = Timestamp(microseconds: 1_767_323_045_000_000)
+
+    @Test func revokeIsIdempotentAndAcceptsUnknownIDs() {
+        let s = InMemoryRevocationStore()
+        s.revoke("x")
+        s.revoke("x")
+        #expect(s.isRevoked("x"))
+        #expect(!s.isRevoked("y"))
+    }
+
+    @Test func sweepDropsOnlyExpiredState() {
+        let s = InMemoryRevocationStore()
+        s.track(principalID: "p", tokenID: "old", expiresAt: t0)
+        s.track(principalID: "p", tokenID: "live", expiresAt: t0.adding(seconds: 10))
+        s.revoke("old")
+        s.revoke("live")
+        s.revoke("untracked")
+        #expect(s.sweep(now: t0) == 1)  // expires_at <= now
+        #expect(!s.isRevoked("old"))
+        #expect(s.isRevoked("live"))
+        #expect(s.isRevoked("untracked"))  // no expiry known: kept
+        #expect(s.sweep(now: t0) == 0)
+        // The swept token left the principal index too.
+        s.track(principalID: "p", tokenID: "new", expiresAt: t0.adding(seconds: 10))
+        #expect(s.revokeAll(principalID: "p") == 1)  // "new" only ("live" already revoked)
+    }
+
+    // _SWEEP_INTERVAL = 256: the 256th track sweeps against the store's clock.
+    @Test func lazySweepEvery256Tracks() {
+        let clock = TPManualClock(now: t0)
+        let s = InMemoryRevocationStore(clock: clock)
+        s.track(principalID: "p", tokenID: "expired", expiresAt: t0.adding(seconds: -1))
+        s.revoke("expired")
+        for i in 1..<255 { s.track(principalID: "p", tokenID: "t\(i)", expiresAt: t0.adding(seconds: 60)) }
+        #expect(s.trackedCount == 255)
+        #expect(s.isRevoked("expired"))
+        s.track(principalID: "p", tokenID: "t255", expiresAt: t0.adding(seconds: 60))
+        #expect(s.trackedCount == 255)
+        #expect(!s.isRevoked("expired"))
+    }
+}
