@@ -24,7 +24,6 @@ from weaver_kernel import (
     Capability,
     CapabilityRegistry,
     CapabilityRequest,
-    CapabilityToken,
     DeclarativePolicyEngine,
     DefaultPolicyEngine,
     DriverError,
@@ -44,9 +43,6 @@ from weaver_kernel import (
     TraceQuery,
     make_billing_driver,
 )
-from weaver_kernel.firewall import redact, summarize
-
-from normalize import jsonable
 
 DEFAULT_SECRET = "capgate-parity-secret"
 REF_RE = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)((?:\.[A-Za-z0-9_\-]+)*)$")
