@@ -5,7 +5,8 @@ SWIFT ?= swift
 VENV := .venv
 PY := $(VENV)/bin/python
 APT_PACKAGES := pkg-config libssl-dev libnghttp2-dev libpcre2-dev
-REFERENCE := weaver-kernel==0.12.0
+# The policy extra brings pyyaml, needed by the YAML policy goldens.
+REFERENCE := weaver-kernel[policy]==0.12.0
 
 .PHONY: run test deps apt venv build build-release goldens swift-test bench-kernel clean
 
@@ -23,7 +24,7 @@ apt:
 # When PyPI is out of reach the venv may lack the reference; goldens then come from git.
 venv:
 	@test -x $(PY) || python3 -m venv $(VENV)
-	@$(PY) -c "import weaver_kernel" 2>/dev/null || $(PY) -m pip install -q "$(REFERENCE)" || \
+	@$(PY) -c "import weaver_kernel, yaml" 2>/dev/null || $(PY) -m pip install -q "$(REFERENCE)" || \
 	  echo "warning: could not install $(REFERENCE); the committed goldens will be used"
 
 build: apt
@@ -32,10 +33,11 @@ build: apt
 build-release: apt
 	$(SWIFT) build -c release
 
-# Regenerates Tests/Fixtures/reference/*.json from the Python reference.
+# Regenerates Tests/Fixtures/reference/*.json and the billing snapshot from the Python reference.
 goldens: venv
 	@if $(PY) -c "import weaver_kernel" 2>/dev/null; then \
-	  $(PY) tools/reference/record.py --out Tests/Fixtures/reference; \
+	  $(PY) tools/reference/record.py --out Tests/Fixtures/reference && \
+	  $(PY) tools/reference/gen_billing.py; \
 	else echo "reference not installed: keeping the committed goldens"; fi
 
 swift-test: apt
