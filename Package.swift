@@ -16,6 +16,10 @@ let package = Package(
         // pki
         .library(name: "CapgatePKI", targets: ["CapgatePKI"]),
     ],
+    dependencies: [
+        // YAML policy files (the reference's `from_yaml`); see docs/dependencies.md.
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    ],
     targets: [
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
                        providers: [.apt(["libssl-dev"])]),
@@ -24,7 +28,7 @@ let package = Package(
         .systemLibrary(name: "CPCRE2", path: "Sources/CPCRE2", pkgConfig: "libpcre2-8",
                        providers: [.apt(["libpcre2-dev"])]),
         .target(name: "CShims", dependencies: ["COpenSSL", "CNghttp2"]),
-        .target(name: "AgentKernel", dependencies: ["COpenSSL", "CPCRE2", "CShims"]),
+        .target(name: "AgentKernel", dependencies: ["COpenSSL", "CPCRE2", "CShims", .product(name: "Yams", package: "Yams")]),
         .target(name: "KernelConformance", dependencies: ["AgentKernel"]),
         // wire: v1 request/response shapes, error codes and statuses
         .target(name: "CapgateWire", dependencies: ["AgentKernel"]),

@@ -27,18 +27,20 @@ extension DeclarativePolicyEngine {
         return try DeclarativePolicyEngine(document: doc)
     }
 
-    /// YAML needs a YAML parser, which this build does not link (the reference likewise
-    /// raises PolicyConfigError without its optional `pyyaml`). Use TOML or JSON.
+    /// Policy YAML text (see `DeclarativePolicyEngine+YAML.swift`).
     public static func fromYAML(_ text: String) throws(KernelError) -> DeclarativePolicyEngine {
-        throw KernelError(.policyConfigError,
-                          "YAML policy files are not supported by this build; use a .toml or .json policy file.")
+        try fromYAML(text, source: "<string>")
     }
 
-    /// Dispatches on the extension: `.toml`, `.json`, `.yaml`/`.yml` (see `fromYAML`).
+    public static func fromYAML(path: String) throws(KernelError) -> DeclarativePolicyEngine {
+        try fromYAML(try readPolicyFile(path), source: path)
+    }
+
+    /// Dispatches on the extension: `.toml`, `.json`, `.yaml`/`.yml`.
     public static func fromFile(path: String) throws(KernelError) -> DeclarativePolicyEngine {
         let lower = path.lowercased()
         if lower.hasSuffix(".toml") { return try fromTOML(path: path) }
-        if lower.hasSuffix(".yaml") || lower.hasSuffix(".yml") { return try fromYAML(try readPolicyFile(path)) }
+        if lower.hasSuffix(".yaml") || lower.hasSuffix(".yml") { return try fromYAML(path: path) }
         if lower.hasSuffix(".json") {
             let text = try readPolicyFile(path)
             let doc: JSONValue
