@@ -13,6 +13,9 @@ let package = Package(
         .library(name: "AgentKernel", targets: ["AgentKernel"]),
         .executable(name: "capgate", targets: ["capgate"]),
         .executable(name: "kernel-bench", targets: ["KernelBench"]),
+        // HTTP/2 session + gateway limits
+        .library(name: "CapgateCore", targets: ["CapgateCore"]),
+        .library(name: "CapgateHTTP2", targets: ["CapgateHTTP2"]),
     ],
     targets: [
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
@@ -30,5 +33,13 @@ let package = Package(
         .testTarget(name: "AgentKernelTests",
                     dependencies: ["AgentKernel", "KernelConformance"],
                     exclude: []),
+        // HTTP/2 session + gateway limits: CapgateCore (limits, token bucket) -> CapgateHTTP2
+        // (sans-IO nghttp2 session); CapgateH2Testing = hostile-peer frame builder for tests.
+        .target(name: "CapgateCore"),
+        .target(name: "CapgateHTTP2", dependencies: ["CapgateCore", "CNghttp2", "CShims"]),
+        .target(name: "CapgateH2Testing"),
+        .testTarget(name: "CapgateCoreTests", dependencies: ["CapgateCore"]),
+        .testTarget(name: "CapgateHTTP2Tests",
+                    dependencies: ["CapgateHTTP2", "CapgateCore", "CapgateH2Testing"]),
     ]
 )

@@ -8,4 +8,7 @@
 /// Writes `len` bytes of CSPRNG output; returns 1 on success (RAND_bytes).
 int capgate_random_bytes(unsigned char *buf, int len);
 
+// ---- HTTP/2 (nghttp2) ----
+#include "capgate_h2.h"
+
 #endif
