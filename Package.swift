@@ -40,6 +40,6 @@ let package = Package(
         .target(name: "CapgateH2Testing"),
         .testTarget(name: "CapgateCoreTests", dependencies: ["CapgateCore"]),
         .testTarget(name: "CapgateHTTP2Tests",
-                    dependencies: ["CapgateHTTP2", "CapgateCore", "CapgateH2Testing"]),
+                    dependencies: ["CapgateHTTP2", "CapgateCore", "CapgateH2Testing", "CNghttp2"]),
     ]
 )

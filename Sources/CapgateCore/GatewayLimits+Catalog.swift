@@ -7,7 +7,7 @@ extension GatewayLimits {
         /// Stable key (the Swift property name; the config key uses the same name).
         public let key: String
         public let unit: String
-        /// The value rendered as in the docs (integers plain, durations as `10 s`).
+        /// The value rendered as in the docs (whole numbers without a fraction).
         public let value: String
         public let attack: String
         public let enforcedBy: String
@@ -16,13 +16,12 @@ extension GatewayLimits {
     /// Every limit of this instance, in documentation order.
     public var catalog: [Entry] {
         func n(_ v: Int) -> String { String(v) }
-        func s(_ v: Double) -> String {
-            v == v.rounded() ? "\(Int(v)) s" : "\(v) s"
+        // Whole numbers print without ".0" (no libm: compare with the truncated value).
+        func num(_ v: Double) -> String {
+            v.isFinite && abs(v) < 1e15 && v == Double(Int(v)) ? String(Int(v)) : String(v)
         }
-        func bucket(_ r: TokenBucket.Rate) -> String {
-            let rate = r.perSecond == r.perSecond.rounded() ? String(Int(r.perSecond)) : String(r.perSecond)
-            return "\(r.burst) burst, \(rate)/s"
-        }
+        func s(_ v: Double) -> String { num(v) }
+        func bucket(_ r: TokenBucket.Rate) -> String { "\(r.burst) burst, \(num(r.perSecond))/s" }
         let verbs = maxBodyBytesPerVerb.sorted { $0.key < $1.key }
             .map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
         let h2 = "H2ServerSession (SETTINGS)"

@@ -82,7 +82,7 @@ public final class H2ServerSession {
         // counters trip first (they run in the callbacks); the library's are the backstop.
         capgate_h2_option_set_stream_reset_rate_limit(
             option, UInt64(limits.resetBudget.burst),
-            UInt64(max(1, limits.resetBudget.perSecond.rounded(.up))))
+            UInt64(max(1, Int(limits.resetBudget.perSecond))))
         capgate_h2_option_set_max_continuations(option, limits.maxContinuations + 1)
 
         var created: OpaquePointer?
