@@ -78,11 +78,13 @@ public final class H2ServerSession {
         nghttp2_option_set_no_auto_window_update(option, 1)
         nghttp2_option_set_max_settings(option, limits.maxSettingsEntries)  // CVE-2020-11080
         nghttp2_option_set_max_outbound_ack(option, limits.maxOutboundAcks)  // CVE-2019-9512/9515
-        // Debian backports (symbols checked with nm -D; see CShims/capgate_h2.h). Our own
-        // counters trip first (they run in the callbacks); the library's are the backstop.
+        // Debian backports (symbols checked with nm -D; see CShims/capgate_h2.h). They are
+        // backstops at twice our budgets: our counters (injected clock, ENHANCE_YOUR_CALM,
+        // reported as a trip) must trip first; the library's reset limit answers INTERNAL_ERROR
+        // on the wall clock and would otherwise race ours.
         capgate_h2_option_set_stream_reset_rate_limit(
-            option, UInt64(limits.resetBudget.burst),
-            UInt64(max(1, Int(limits.resetBudget.perSecond))))
+            option, UInt64(2 * limits.resetBudget.burst),
+            UInt64(max(1, Int(2 * limits.resetBudget.perSecond))))
         capgate_h2_option_set_max_continuations(option, limits.maxContinuations + 1)
 
         var created: OpaquePointer?
