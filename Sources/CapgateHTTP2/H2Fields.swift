@@ -41,7 +41,7 @@ enum H2Fields {
     /// malformed response.
     static let connectionSpecific: Set<String> = [
         "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te",
-        "content-length", "content-type",
+        "content-length",
     ]
 }
 

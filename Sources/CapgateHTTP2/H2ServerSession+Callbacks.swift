@@ -146,9 +146,12 @@ extension H2ServerSession {
                     break
                 }
                 stream.bodyLimit = limits.maxBodyBytes(forPath: stream.path)
-                if let declared = stream.contentLength, declared > stream.bodyLimit {
-                    answerLocally(stream, trip: .bodyTooLarge(limit: stream.bodyLimit))  // early 413
-                    break
+                if let declared = stream.contentLength {
+                    if declared > stream.bodyLimit {
+                        answerLocally(stream, trip: .bodyTooLarge(limit: stream.bodyLimit))  // early 413
+                        break
+                    }
+                    stream.body.reserveCapacity(declared)  // bounded by the cap just checked
                 }
             }
             if endStream { deliver(stream) }

@@ -1,25 +1,34 @@
 import CNghttp2
 
 extension H2ServerSession {
-    /// Queues a response on a request stream: `:status`, `content-type: application/json`,
-    /// `content-length`, the caller's extra `headers` (lowercased; connection-specific ones
-    /// dropped, RFC 9113 §8.2.2), and `body` served in chunks as flow control allows.
-    /// Returns false when the stream is gone (peer reset, closed) or already answered.
+    /// Queues the response to a delivered request: `:status`, `content-type` (default
+    /// `application/json`; a caller's `content-type` replaces it), `content-length`, the
+    /// caller's extra `headers` (lowercased; pseudo and connection-specific ones dropped,
+    /// RFC 9113 §8.2.2), and `body` served in chunks as flow control allows.
+    /// Returns false when the stream is gone (peer reset, closed, refused by the session) or
+    /// already answered: the caller just drops its result.
     @discardableResult
     public func respond(streamID: Int32, status: Int, headers: [(name: String, value: String)] = [],
                         body: [UInt8]) -> Bool {
-        guard let stream = streams[streamID], !stream.responded, !aborted,
-              (100...999).contains(status) else { return false }
-        var fields: [(name: String, value: String)] = [
-            (":status", String(status)),
-            ("content-type", "application/json"),
-            ("content-length", String(body.count)),
-        ]
+        guard let stream = streams[streamID], stream.delivered, !stream.discarding else { return false }
+        return submitResponse(stream, status: status, headers: headers, body: body)
+    }
+
+    func submitResponse(_ stream: H2ServerStream, status: Int, headers: [(name: String, value: String)],
+                        body: [UInt8]) -> Bool {
+        guard !stream.responded, !aborted, (200...599).contains(status) else { return false }
+        var contentType = "application/json"
+        var extra: [(name: String, value: String)] = []
         for h in headers {
             let name = h.name.lowercased()
+            if name == "content-type" { contentType = h.value; continue }
             if name.isEmpty || name.hasPrefix(":") || H2Fields.connectionSpecific.contains(name) { continue }
-            fields.append((name, h.value))
+            extra.append((name, h.value))
         }
+        let fields: [(name: String, value: String)] = [
+            (":status", String(status)), ("content-type", contentType), ("content-length", String(body.count)),
+        ] + extra
+        let streamID = stream.id
         stream.responded = true
         stream.response = body
         stream.responseOffset = 0
@@ -68,7 +77,7 @@ extension H2ServerSession {
         }
         stream.discard()
         pending.append(.streamError(streamID: stream.id, code: .noError, trip: trip))
-        respond(streamID: stream.id, status: status, body: errorBody(trip))
+        _ = submitResponse(stream, status: status, headers: [], body: errorBody(trip))
     }
 
     /// Resets a stream for a stream-scoped problem the session found itself.

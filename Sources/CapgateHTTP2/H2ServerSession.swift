@@ -178,6 +178,9 @@ public final class H2ServerSession {
     /// Open request streams (for metrics and the connection layer's timers).
     public var openStreamCount: Int { streams.count }
 
+    /// Request streams the peer opened so far (first-request timeout: still 0 means no request).
+    public var streamsOpened: Int { totalStreams }
+
     /// Events raised outside `receive`/`produce` (shutdown, timeouts), and any not yet taken.
     public func takeEvents() -> [H2Event] {
         defer { pending = [] }

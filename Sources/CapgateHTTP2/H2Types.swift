@@ -113,7 +113,8 @@ public enum H2ConnectionTrip: Sendable, Equatable {
 public enum H2Event: Sendable, Equatable {
     /// A complete request to route; answer it with `respond(streamID:status:headers:body:)`.
     case request(H2Request)
-    /// The session refused a stream itself (and answered it or reset it); count it.
+    /// The session refused a stream itself; count it. `code` is the RST_STREAM code, or
+    /// NO_ERROR when the session answered with a status instead (413, 431).
     case streamError(streamID: Int32, code: H2ErrorCode, trip: H2StreamTrip)
     /// A stream closed (normally or reset by the peer) before or after its response; in-flight
     /// work for it can be cancelled. `code` is the RST_STREAM code or NO_ERROR.

@@ -55,6 +55,35 @@ import Testing
         #expect(lb.client.remoteSetting(0x6) == 16_384)
     }
 
+    @Test func responseHeadersAreSanitized() throws {
+        let lb = try Loopback(handler: { req, server in
+            let ok = server.respond(streamID: req.streamID, status: 200,
+                                    headers: [("Content-Type", "application/x-ndjson"), ("X-Trace", "t1"),
+                                              ("connection", "close"), ("content-length", "999"), (":status", "500")],
+                                    body: [0x7b, 0x7d])
+            #expect(ok)
+            #expect(!server.respond(streamID: req.streamID, status: 200, body: []))  // answered once
+        })
+        let id = try #require(lb.client.submitRequest(path: "/v1/x", authority: "a", body: []))
+        lb.pump()
+        let r = try #require(lb.responses[id])
+        #expect(r.status == 200)
+        #expect(r.headers.map(\.name) == ["content-type", "content-length", "x-trace"])
+        #expect(r.header("content-type") == "application/x-ndjson")
+        #expect(r.header("content-length") == "2")
+    }
+
+    @Test func cannotRespondBeforeTheRequestIsComplete() throws {
+        let peer = try RawPeer()
+        peer.send(HostilePeer.headers(stream: 1, block: HPACKWriter.request()))
+        #expect(!peer.server.respond(streamID: 1, status: 200, body: []))
+        #expect(!peer.server.respond(streamID: 99, status: 200, body: []))
+        peer.send(HostilePeer.data(stream: 1, [1], endStream: true))
+        #expect(peer.requests.first?.body == [1])
+        #expect(!peer.server.respond(streamID: 1, status: 42, body: []))
+        #expect(peer.server.respond(streamID: 1, status: 204, body: []))
+    }
+
     @Test func respondToResetStreamIsRefused() throws {
         let lb = try Loopback(handler: nil)
         let id = try #require(lb.client.submitRequest(path: "/v1/x", authority: "a", body: [1]))
