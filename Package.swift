@@ -35,8 +35,9 @@ let package = Package(
                     exclude: []),
         // HTTP/2 session + gateway limits: CapgateCore (limits, token bucket) -> CapgateHTTP2
         // (sans-IO nghttp2 session); CapgateH2Testing = hostile-peer frame builder for tests.
-        .target(name: "CapgateCore"),
-        .target(name: "CapgateHTTP2", dependencies: ["CapgateCore", "CNghttp2", "CShims"]),
+        .target(name: "CapgateCore", exclude: ["README.md"]),
+        .target(name: "CapgateHTTP2", dependencies: ["CapgateCore", "CNghttp2", "CShims"],
+                exclude: ["README.md"]),
         .target(name: "CapgateH2Testing"),
         .testTarget(name: "CapgateCoreTests", dependencies: ["CapgateCore"]),
         .testTarget(name: "CapgateHTTP2Tests",
