@@ -15,6 +15,9 @@ let package = Package(
         .executable(name: "kernel-bench", targets: ["KernelBench"]),
         // pki
         .library(name: "CapgatePKI", targets: ["CapgatePKI"]),
+        // HTTP/2 session + gateway limits
+        .library(name: "CapgateCore", targets: ["CapgateCore"]),
+        .library(name: "CapgateHTTP2", targets: ["CapgateHTTP2"]),
     ],
     dependencies: [
         // YAML policy files (the reference's `from_yaml`); see docs/dependencies.md.
@@ -46,5 +49,14 @@ let package = Package(
         // pki: dev/operator PKI on OpenSSL 3 (CA, SPIFFE agent and server leaves, CRL, on-disk layout)
         .target(name: "CapgatePKI", dependencies: ["COpenSSL", "CShims", "AgentKernel"]),
         .testTarget(name: "CapgatePKITests", dependencies: ["CapgatePKI", "COpenSSL"]),
+        // HTTP/2 session + gateway limits: CapgateCore (limits, token bucket) -> CapgateHTTP2
+        // (sans-IO nghttp2 session); CapgateH2Testing = hostile-peer frame builder for tests.
+        .target(name: "CapgateCore", exclude: ["README.md"]),
+        .target(name: "CapgateHTTP2", dependencies: ["CapgateCore", "CNghttp2", "CShims"],
+                exclude: ["README.md"]),
+        .target(name: "CapgateH2Testing"),
+        .testTarget(name: "CapgateCoreTests", dependencies: ["CapgateCore"]),
+        .testTarget(name: "CapgateHTTP2Tests",
+                    dependencies: ["CapgateHTTP2", "CapgateCore", "CapgateH2Testing", "CNghttp2"]),
     ]
 )

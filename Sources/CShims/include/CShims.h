@@ -13,5 +13,7 @@ int capgate_random_bytes(unsigned char *buf, int len);
 #include "tls_shims.h"
 // PKI wrappers (CapgatePKI).
 #include "pki_shims.h"
+// ---- HTTP/2 (nghttp2) ----
+#include "capgate_h2.h"
 
 #endif

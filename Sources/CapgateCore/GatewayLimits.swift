@@ -1,0 +1,112 @@
+/// THE limits of the gateway: every resource bound of a connection, stream and request lives
+/// here, with its unit, its default and the attack it bounds (see `docs/limits.md`, pinned to
+/// `GatewayLimits.catalog` by a test). Every HTTP/2 limit is pushed into nghttp2 explicitly or
+/// enforced in the session callbacks; nothing relies on library defaults (hardening.md).
+///
+/// Defaults follow the "starting point for a five-verb RPC sidecar" of hardening.md, checked
+/// against Envoy edge best practice, nginx, nghttpx and h2o.
+public struct GatewayLimits: Sendable, Equatable {
+    // MARK: HTTP/2 SETTINGS and flow control
+
+    /// SETTINGS_MAX_CONCURRENT_STREAMS (streams). nghttp2 advertises "unlimited" unless told;
+    /// bounds per-connection memory and work (CVE-2019-9514 family, rapid reset fan-out).
+    public var maxConcurrentStreams: Int = 100
+    /// SETTINGS_INITIAL_WINDOW_SIZE (bytes): how much request body a peer may send per stream
+    /// before we consume it. Bounds per-stream buffering.
+    public var initialStreamWindow: Int = 65_536
+    /// Connection-level receive window (bytes), set with `nghttp2_session_set_local_window_size`.
+    public var connectionWindow: Int = 1_048_576
+    /// SETTINGS_HEADER_TABLE_SIZE (bytes): HPACK dynamic table we let the peer use; bounds
+    /// decoder memory (HPACK bomb amplification base, CVE-2016-6581).
+    public var headerTableSize: Int = 4_096
+    /// SETTINGS_MAX_HEADER_LIST_SIZE (bytes, sum of name + value + 32 per field), advertised AND
+    /// enforced in `on_header` (nghttp2 1.52 never enforces it): HPACK bomb, CVE-2016-6581.
+    public var maxHeaderListBytes: Int = 16_384
+    /// Header fields per request (pseudo-headers and trailers included): CVE-2019-9516
+    /// (0-length headers).
+    public var maxHeaderFields: Int = 100
+    /// CONTINUATION frames per header block (nghttp2 `max_continuations` + our own count):
+    /// CONTINUATION flood, CVE-2024-28182.
+    public var maxContinuations: Int = 8
+    /// SETTINGS entries accepted in one frame (nghttp2 `max_settings`): CVE-2020-11080.
+    public var maxSettingsEntries: Int = 32
+    /// Queued PING/SETTINGS ACKs before the peer is cut off (nghttp2 `max_outbound_ack`):
+    /// ping flood CVE-2019-9512, settings flood CVE-2019-9515.
+    public var maxOutboundAcks: Int = 1_000
+
+    // MARK: Request bodies
+
+    /// Request body cap (bytes) for a verb with no entry in `maxBodyBytesPerVerb`.
+    public var defaultMaxBodyBytes: Int = 65_536
+    /// Per-verb body caps (bytes), keyed by the `<verb>` of `POST /v1/<verb>`. `invoke` carries
+    /// tool arguments and gets more room. Bounds memory per stream.
+    public var maxBodyBytesPerVerb: [String: Int] = ["invoke": 262_144]
+    /// Absolute body cap (bytes): no verb entry may exceed it (validated at start-up).
+    public var hardMaxBodyBytes: Int = 1_048_576
+
+    // MARK: Per-connection budgets
+
+    /// Streams a connection may open in its lifetime; then GOAWAY(NO_ERROR) and drain
+    /// (nginx `keepalive_requests`). Bounds rapid reset (CVE-2023-44487) and long-lived skew.
+    public var maxStreamsPerConnection: Int = 1_000
+    /// Token bucket on RST_STREAM frames received from the peer; exhausted means
+    /// GOAWAY(ENHANCE_YOUR_CALM). Rapid Reset, CVE-2023-44487.
+    public var resetBudget = TokenBucket.Rate(burst: 200, perSecond: 20)
+    /// Token bucket on "glitches": invalid frames, server-sent resets, empty DATA/HEADERS/
+    /// CONTINUATION frames without END_STREAM; exhausted means GOAWAY(ENHANCE_YOUR_CALM).
+    /// MadeYouReset CVE-2025-8671, empty frames CVE-2019-9518.
+    public var glitchBudget = TokenBucket.Rate(burst: 100, perSecond: 10)
+    /// nghttp2 outbound queue (frames, `nghttp2_session_get_outbound_queue_size`) above which
+    /// the connection is terminated: reset flood CVE-2019-9514, data dribble CVE-2019-9511.
+    public var maxOutboundQueueFrames: Int = 1_000
+    /// Pending encrypted output (bytes) above which we stop producing and stop reading:
+    /// internal data buffering, CVE-2019-9517.
+    public var writeHighWaterBytes: Int = 32_768
+
+    // MARK: Timeouts (seconds, monotonic clock)
+
+    /// TLS handshake must finish within this: slowloris on the handshake.
+    public var handshakeTimeout: Double = 10
+    /// The first request's headers must arrive within this after the handshake: slowloris.
+    public var firstRequestTimeout: Double = 10
+    /// A request must be complete (END_STREAM) within this after its HEADERS: slow body
+    /// dribble holding a stream slot.
+    public var requestTimeout: Double = 15
+    /// A connection with no open stream is closed after this: idle connection hoarding.
+    public var idleTimeout: Double = 120
+    /// A connection is drained (GOAWAY NO_ERROR) after this age: certificate rotation picks up
+    /// new identities, no connection lives forever.
+    public var maxConnectionAge: Double = 3_600
+
+    // MARK: Connection caps
+
+    /// Concurrent connections from one peer IP: one host exhausting the listener.
+    public var maxConnectionsPerIP: Int = 128
+    /// Concurrent connections in total: file descriptors and memory of the process.
+    public var maxConnectionsGlobal: Int = 4_096
+
+    /// The documented defaults.
+    public init() {}
+
+    /// The body cap for a request path: `/v1/<verb>` looks up the verb table, anything else
+    /// gets the default; always clamped to `hardMaxBodyBytes` (fail closed on a bad table).
+    public func maxBodyBytes(forPath path: Substring) -> Int {
+        let verb = Self.verb(ofPath: path)
+        let cap = verb.flatMap { maxBodyBytesPerVerb[String($0)] } ?? defaultMaxBodyBytes
+        return min(cap, hardMaxBodyBytes)
+    }
+
+    /// The body cap for a request path (String convenience).
+    public func maxBodyBytes(forPath path: String) -> Int {
+        maxBodyBytes(forPath: path[...])
+    }
+
+    /// `<verb>` of `/v1/<verb>` (query string ignored), or nil.
+    static func verb(ofPath path: Substring) -> Substring? {
+        let noQuery = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+            .first ?? ""
+        guard noQuery.hasPrefix("/v1/") else { return nil }
+        let verb = noQuery.dropFirst(4)
+        return verb.isEmpty || verb.contains("/") ? nil : verb
+    }
+}

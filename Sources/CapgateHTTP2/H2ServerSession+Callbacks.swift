@@ -1,0 +1,231 @@
+import CNghttp2
+
+/// nghttp2 callbacks: every limit the library leaves to the server is enforced here
+/// (hardening.md). Callbacks are capture-free `@convention(c)` closures that find the session
+/// through `user_data`.
+extension H2ServerSession {
+    static func install(_ cbs: OpaquePointer) {
+        nghttp2_session_callbacks_set_send_callback(cbs) { _, data, length, _, ud in
+            H2ServerSession.from(ud).acceptOutput(data, length)
+        }
+        nghttp2_session_callbacks_set_on_begin_frame_callback(cbs) { _, hd, ud in
+            guard let hd else { return 0 }
+            return H2ServerSession.from(ud).onBeginFrame(hd.pointee)
+        }
+        nghttp2_session_callbacks_set_on_begin_headers_callback(cbs) { _, frame, ud in
+            guard let frame else { return 0 }
+            return H2ServerSession.from(ud).onBeginHeaders(frame.pointee)
+        }
+        nghttp2_session_callbacks_set_on_header_callback(cbs) { _, frame, name, nlen, value, vlen, _, ud in
+            guard let frame else { return 0 }
+            return H2ServerSession.from(ud).onHeader(frame.pointee, name, nlen, value, vlen)
+        }
+        nghttp2_session_callbacks_set_on_frame_recv_callback(cbs) { _, frame, ud in
+            guard let frame else { return 0 }
+            return H2ServerSession.from(ud).onFrameRecv(frame.pointee)
+        }
+        nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs) { _, _, streamID, data, len, ud in
+            H2ServerSession.from(ud).onDataChunk(streamID, data, len)
+        }
+        nghttp2_session_callbacks_set_on_stream_close_callback(cbs) { _, streamID, code, ud in
+            H2ServerSession.from(ud).onStreamClose(streamID, code)
+            return 0  // never fatal from on_stream_close: CVE-2023-35945 leak path
+        }
+        nghttp2_session_callbacks_set_on_frame_send_callback(cbs) { _, frame, ud in
+            guard let frame else { return 0 }
+            H2ServerSession.from(ud).onFrameSend(frame.pointee)
+            return 0  // a trip here queues GOAWAY; sending must go on to flush it
+        }
+        nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(cbs) { _, _, _, ud in
+            H2ServerSession.from(ud).glitch() ? 0 : H2Frame.callbackFailure
+        }
+    }
+
+    /// send_callback: copy into the caller's buffer up to its high-water, then WOULDBLOCK so
+    /// nghttp2 keeps the rest (it supports partial writes).
+    func acceptOutput(_ data: UnsafePointer<UInt8>?, _ length: Int) -> Int {
+        let room = outMax - outBuffer.count
+        guard room > 0, let data else { return H2Frame.wouldBlock }
+        let n = min(room, length)
+        outBuffer.append(contentsOf: UnsafeBufferPointer(start: data, count: n))
+        return n
+    }
+
+    /// Frame headers, CONTINUATION included (the only place they are visible): empty frames
+    /// (CVE-2019-9518) are glitches; CONTINUATIONs per block are capped (CVE-2024-28182).
+    func onBeginFrame(_ hd: nghttp2_frame_hd) -> Int32 {
+        let endStream = hd.flags & H2Frame.endStream != 0
+        switch hd.type {
+        case H2Frame.headers:
+            continuationsInBlock = 0
+            if hd.length == 0 && !endStream && !glitch() { return H2Frame.callbackFailure }
+        case H2Frame.continuation:
+            continuationsInBlock += 1
+            if continuationsInBlock > limits.maxContinuations {
+                tripConnection(.continuationFlood, code: .enhanceYourCalm)
+                return H2Frame.callbackFailure
+            }
+            if hd.length == 0 && !glitch() { return H2Frame.callbackFailure }
+        case H2Frame.data:
+            if hd.length == 0 && !endStream && !glitch() { return H2Frame.callbackFailure }
+        default:
+            break
+        }
+        return 0
+    }
+
+    func onBeginHeaders(_ frame: nghttp2_frame) -> Int32 {
+        guard frame.hd.type == H2Frame.headers, frame.headers.cat == NGHTTP2_HCAT_REQUEST else { return 0 }
+        let id = frame.hd.stream_id
+        totalStreams += 1
+        let stream = H2ServerStream(id: id, openedAt: clock())
+        streams[id] = stream
+        if totalStreams > limits.maxStreamsPerConnection || (drainLastStreamID.map { id > $0 } ?? false) {
+            // The peer ignored our GOAWAY (or raced it): refuse, the request was not processed
+            // and may be retried on a new connection (RFC 9113 §8.7).
+            stream.refused = true
+            resetStream(stream, code: .refusedStream, trip: .streamLimit)
+        } else if totalStreams == limits.maxStreamsPerConnection && !draining {
+            // Last stream of this connection: serve it, then drain (nginx keepalive_requests).
+            drain(lastStreamID: id)
+        }
+        return 0
+    }
+
+    /// Header limits ENFORCED on the decoded list (nghttp2 1.52 only advertises
+    /// MAX_HEADER_LIST_SIZE): HPACK bomb CVE-2016-6581, 0-length headers CVE-2019-9516.
+    func onHeader(_ frame: nghttp2_frame, _ name: UnsafePointer<UInt8>?, _ nlen: Int,
+                  _ value: UnsafePointer<UInt8>?, _ vlen: Int) -> Int32 {
+        guard let stream = streams[frame.hd.stream_id], !stream.discarding,
+              stream.headerTrip == nil else { return 0 }  // keep decoding (HPACK sync), drop
+        stream.fieldCount += 1
+        stream.listBytes += nlen + vlen + 32  // RFC 9113 §6.5.2 accounting
+        if stream.fieldCount > limits.maxHeaderFields {
+            stream.headerTrip = .tooManyHeaderFields
+            stream.headers = []
+            return 0
+        }
+        if stream.listBytes > limits.maxHeaderListBytes {
+            stream.headerTrip = .headerListTooLarge
+            stream.headers = []
+            return 0
+        }
+        guard frame.headers.cat == NGHTTP2_HCAT_REQUEST else { return 0 }  // trailers: counted only
+        let key = H2Fields.string(name, nlen)
+        let val = H2Fields.string(value, vlen)
+        switch key {
+        case ":method": stream.method = val
+        case ":path": stream.path = val
+        case ":scheme": stream.scheme = val
+        case ":authority": stream.authority = val
+        default:
+            if key.hasPrefix(":") { return 0 }  // nghttp2 already rejects unknown pseudo-headers
+            if key == "content-type" { stream.contentType = val }
+            if key == "host" { stream.host = val }
+            if key == "content-length" {
+                stream.contentLength = Int(val) ?? Int.max  // nghttp2 validated the digits
+            }
+            stream.headers.append((key, val))
+        }
+        return 0
+    }
+
+    func onFrameRecv(_ frame: nghttp2_frame) -> Int32 {
+        let id = frame.hd.stream_id
+        let endStream = frame.hd.flags & H2Frame.endStream != 0
+        switch frame.hd.type {
+        case H2Frame.headers:
+            guard let stream = streams[id], !stream.discarding else { break }
+            if let trip = stream.headerTrip {
+                answerLocally(stream, trip: trip)
+                break
+            }
+            if frame.headers.cat == NGHTTP2_HCAT_REQUEST {
+                if stream.method.isEmpty || stream.path.isEmpty || stream.scheme.isEmpty {
+                    resetStream(stream, code: .protocolError, trip: .malformedRequest)  // §8.3.1
+                    break
+                }
+                stream.bodyLimit = limits.maxBodyBytes(forPath: stream.path)
+                if let declared = stream.contentLength {
+                    if declared > stream.bodyLimit {
+                        answerLocally(stream, trip: .bodyTooLarge(limit: stream.bodyLimit))  // early 413
+                        break
+                    }
+                    stream.body.reserveCapacity(declared)  // bounded by the cap just checked
+                }
+            }
+            if endStream { deliver(stream) }
+        case H2Frame.data:
+            if endStream, let stream = streams[id], !stream.discarding { deliver(stream) }
+        case H2Frame.rstStream:
+            // Rapid Reset (CVE-2023-44487): our bucket runs on the injected clock.
+            if !resetBucket.take(now: clock()) {
+                tripConnection(.resetFlood, code: .enhanceYourCalm)
+                return H2Frame.callbackFailure
+            }
+        case H2Frame.goaway:
+            pending.append(.goaway(lastStreamID: frame.goaway.last_stream_id,
+                                   code: H2ErrorCode(rawValue: frame.goaway.error_code)))
+        default:
+            break
+        }
+        return checkOutboundQueue() ? 0 : H2Frame.callbackFailure
+    }
+
+    /// DATA payload: enforce the path's body cap while receiving (early 413), then consume so
+    /// the windows reopen (no_auto_window_update). Discarded bytes are consumed too, or the
+    /// connection window would shrink for good.
+    func onDataChunk(_ streamID: Int32, _ data: UnsafePointer<UInt8>?, _ len: Int) -> Int32 {
+        defer { _ = nghttp2_session_consume(session, streamID, len) }
+        guard let stream = streams[streamID], !stream.discarding, let data else { return 0 }
+        if stream.body.count + len > stream.bodyLimit {
+            answerLocally(stream, trip: .bodyTooLarge(limit: stream.bodyLimit))
+            return 0
+        }
+        stream.body.append(contentsOf: UnsafeBufferPointer(start: data, count: len))
+        return 0
+    }
+
+    func onStreamClose(_ streamID: Int32, _ code: UInt32) {
+        if streams.removeValue(forKey: streamID) != nil {
+            pending.append(.streamClosed(streamID: streamID, code: H2ErrorCode(rawValue: code)))
+        }
+    }
+
+    /// Server-sent RST_STREAM frames are glitches (MadeYouReset, CVE-2025-8671); a GOAWAY with
+    /// an error the session did not choose means nghttp2 found a connection error.
+    func onFrameSend(_ frame: nghttp2_frame) {
+        switch frame.hd.type {
+        case H2Frame.rstStream:
+            let id = frame.hd.stream_id
+            if let stream = streams[id], !stream.discarding {
+                stream.discard()
+                pending.append(.streamError(streamID: id, code: H2ErrorCode(rawValue: frame.rst_stream.error_code),
+                                            trip: .protocolReset))
+            }
+            _ = glitch()
+        case H2Frame.goaway:
+            let code = frame.goaway.error_code
+            if code != H2ErrorCode.noError.rawValue && connectionTrip == nil {
+                inputClosed = true
+                let trip = H2ConnectionTrip.protocolError(H2ErrorCode(rawValue: code))
+                connectionTrip = trip
+                pending.append(.connectionError(trip))
+            }
+        default:
+            break
+        }
+    }
+
+    /// Hands a complete, within-limits request to the application.
+    func deliver(_ stream: H2ServerStream) {
+        guard !stream.delivered else { return }
+        stream.delivered = true
+        let body = stream.body
+        stream.body = []
+        pending.append(.request(H2Request(
+            streamID: stream.id, method: stream.method, path: stream.path, scheme: stream.scheme,
+            authority: stream.authority.isEmpty ? (stream.host ?? "") : stream.authority,
+            contentType: stream.contentType, headers: stream.headers, body: body)))
+    }
+}

@@ -1,0 +1,281 @@
+import CNghttp2
+import CShims
+import CapgateCore
+
+/// Errors creating a session (configuration or allocation); traffic problems are events.
+public enum H2SessionError: Error, Equatable, Sendable {
+    case invalidLimits(GatewayLimitsError)
+    /// An nghttp2 setup call failed with this library error code.
+    case library(Int32)
+}
+
+/// The server side of one HTTP/2 connection, sans-IO: bytes in (`receive`), bytes out
+/// (`produce`), requests and trips out as `H2Event`s. No socket, no TLS, no clock of its own
+/// (monotonic seconds are injected), so the same code runs on the event loop, in unit tests
+/// and in the fuzzer.
+///
+/// Every limit of `GatewayLimits` that concerns HTTP/2 is pushed into nghttp2 explicitly or
+/// enforced in the callbacks (hardening.md "Library gaps to close in the server on 1.52").
+///
+/// Confinement: not `Sendable`; one instance belongs to the thread of its connection. nghttp2
+/// calls back into it only from inside `receive`/`produce`/`respond`, on that thread.
+public final class H2ServerSession {
+    public let limits: GatewayLimits
+    let clock: () -> Double
+    let errorBody: (H2StreamTrip) -> [UInt8]
+
+    /// Owned; freed in deinit. Never nil after init.
+    var session: OpaquePointer!
+    var streams: [Int32: H2ServerStream] = [:]
+    var pending: [H2Event] = []
+    var resetBucket: TokenBucket
+    var glitchBucket: TokenBucket
+    /// Request streams opened over the connection's lifetime.
+    var totalStreams = 0
+    /// CONTINUATION frames in the header block being received.
+    var continuationsInBlock = 0
+    /// Set once `mem_recv` must never be called again (terminated, failed, or aborted):
+    /// CVE-2026-27135 (post-terminate feed).
+    var inputClosed = false
+    /// Terminated without flushing (outbound flood): the connection layer just closes.
+    var aborted = false
+    var connectionTrip: H2ConnectionTrip?
+    var draining = false
+    /// Last stream id named in our GOAWAY(NO_ERROR); later streams are refused.
+    var drainLastStreamID: Int32?
+    /// The caller's buffer while `produce` runs (swapped in, so no copy).
+    var outBuffer: [UInt8] = []
+    var outMax = 0
+
+    /// Creates the session and queues the server preface SETTINGS.
+    ///
+    /// - Parameters:
+    ///   - limits: validated here; an invalid value fails fast naming its key.
+    ///   - clock: monotonic seconds (token buckets, request timeouts). Injected for tests.
+    ///   - errorBody: renders the body of the 413/431 answers; defaults to the §2.3 envelope.
+    public init(limits: GatewayLimits = GatewayLimits(), clock: @escaping () -> Double,
+                errorBody: @escaping (H2StreamTrip) -> [UInt8] = H2LocalResponse.jsonBody(for:))
+        throws(H2SessionError)
+    {
+        do { try limits.validate() } catch { throw .invalidLimits(error) }
+        self.limits = limits
+        self.clock = clock
+        self.errorBody = errorBody
+        self.resetBucket = TokenBucket(limits.resetBudget)
+        self.glitchBucket = TokenBucket(limits.glitchBudget)
+
+        var callbacks: OpaquePointer?
+        var rv = nghttp2_session_callbacks_new(&callbacks)
+        guard rv == 0, let callbacks else { throw .library(rv) }
+        defer { nghttp2_session_callbacks_del(callbacks) }
+        Self.install(callbacks)
+
+        var option: OpaquePointer?
+        rv = nghttp2_option_new(&option)
+        guard rv == 0, let option else { throw .library(rv) }
+        defer { nghttp2_option_del(option) }
+        // Body backpressure: windows reopen only when we consume (on_data_chunk_recv).
+        nghttp2_option_set_no_auto_window_update(option, 1)
+        nghttp2_option_set_max_settings(option, limits.maxSettingsEntries)  // CVE-2020-11080
+        nghttp2_option_set_max_outbound_ack(option, limits.maxOutboundAcks)  // CVE-2019-9512/9515
+        // Debian backports (symbols checked with nm -D; see CShims/capgate_h2.h). They are
+        // backstops at twice our budgets: our counters (injected clock, ENHANCE_YOUR_CALM,
+        // reported as a trip) must trip first; the library's reset limit answers INTERNAL_ERROR
+        // on the wall clock and would otherwise race ours.
+        capgate_h2_option_set_stream_reset_rate_limit(
+            option, UInt64(2 * limits.resetBudget.burst),
+            UInt64(max(1, Int(2 * limits.resetBudget.perSecond))))
+        capgate_h2_option_set_max_continuations(option, limits.maxContinuations + 1)
+
+        var created: OpaquePointer?
+        rv = nghttp2_session_server_new2(&created, callbacks,
+                                         Unmanaged.passUnretained(self).toOpaque(), option)
+        guard rv == 0, let created else { throw .library(rv) }
+        session = created
+        try submitSettings()
+    }
+
+    deinit {
+        // nghttp2 calls no callbacks during del, so the unretained user_data is never used
+        // after this point (platform.md).
+        nghttp2_session_del(session)
+    }
+
+    /// SETTINGS are explicit: nghttp2 1.52 advertises unlimited concurrency and no header list
+    /// size unless told (hardening.md).
+    private func submitSettings() throws(H2SessionError) {
+        let entries: [(Int32, Int)] = [
+            (Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue), limits.maxConcurrentStreams),
+            (Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue), limits.initialStreamWindow),
+            (Int32(NGHTTP2_SETTINGS_HEADER_TABLE_SIZE.rawValue), limits.headerTableSize),
+            (Int32(NGHTTP2_SETTINGS_ENABLE_PUSH.rawValue), 0),
+            // RFC 9218 §2.1: disables the RFC 7540 priority tree (CVE-2019-9513).
+            (Int32(NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES.rawValue), 1),
+            (Int32(NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE.rawValue), limits.maxHeaderListBytes),
+        ]
+        let iv = entries.map { nghttp2_settings_entry(settings_id: $0.0, value: UInt32($0.1)) }
+        var rv = iv.withUnsafeBufferPointer {
+            nghttp2_submit_settings(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), $0.baseAddress, $0.count)
+        }
+        guard rv == 0 else { throw .library(rv) }
+        // The connection window is not a SETTING (RFC 9113 §6.9.2): raise it with WINDOW_UPDATE.
+        rv = nghttp2_session_set_local_window_size(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0,
+                                                   Int32(limits.connectionWindow))
+        guard rv == 0 else { throw .library(rv) }
+    }
+
+    // MARK: - Bytes in, bytes out
+
+    /// Feeds decrypted bytes from the peer and returns what happened (requests, trips, closes).
+    /// Bytes arriving after the session stopped reading are dropped unseen: nghttp2 is never
+    /// fed after terminate or once `want_read` is 0 (CVE-2026-27135).
+    public func receive(_ bytes: UnsafeRawBufferPointer) -> [H2Event] {
+        guard wantsRead, let base = bytes.baseAddress, bytes.count > 0 else { return takeEvents() }
+        let rv = nghttp2_session_mem_recv(session, base.assumingMemoryBound(to: UInt8.self), bytes.count)
+        if rv < 0 { recvFailed(Int32(rv)) }
+        checkOutboundQueue()
+        return takeEvents()
+    }
+
+    /// Convenience for `[UInt8]` input.
+    public func receive(_ bytes: [UInt8]) -> [H2Event] {
+        bytes.withUnsafeBytes { receive($0) }
+    }
+
+    /// Appends pending output to `buffer` until it holds `max` bytes (the caller's write
+    /// high-water, CVE-2019-9517): a peer that never reads makes us stop here instead of
+    /// buffering. Frames left over stay inside nghttp2 until the next call.
+    /// Returns events raised while sending (e.g. a glitch trip on a server-sent reset).
+    @discardableResult
+    public func produce(into buffer: inout [UInt8], max: Int) -> [H2Event] {
+        guard !aborted, buffer.count < max else { return takeEvents() }
+        outMax = max
+        swap(&outBuffer, &buffer)
+        let rv = nghttp2_session_send(session)
+        swap(&outBuffer, &buffer)
+        outBuffer = []
+        if rv < 0 { abort(.internalError(rv)) }
+        return takeEvents()
+    }
+
+    /// nghttp2 still wants input and the session did not stop reading.
+    public var wantsRead: Bool {
+        !inputClosed && !aborted && nghttp2_session_want_read(session) != 0
+    }
+
+    /// nghttp2 has frames to send (the connection layer arms EPOLLOUT / calls `produce`).
+    public var wantsWrite: Bool { !aborted && nghttp2_session_want_write(session) != 0 }
+
+    /// Nothing more will be read or written: close the socket (after flushing your buffer).
+    public var isClosed: Bool {
+        aborted || ((inputClosed || nghttp2_session_want_read(session) == 0)
+                    && nghttp2_session_want_write(session) == 0)
+    }
+
+    /// No open stream and nothing queued: idle timeout may run; a draining connection is done.
+    public var isIdle: Bool { streams.isEmpty && !wantsWrite }
+
+    /// Open request streams (for metrics and the connection layer's timers).
+    public var openStreamCount: Int { streams.count }
+
+    /// Request streams the peer opened so far (first-request timeout: still 0 means no request).
+    public var streamsOpened: Int { totalStreams }
+
+    /// Events raised outside `receive`/`produce` (shutdown, timeouts), and any not yet taken.
+    public func takeEvents() -> [H2Event] {
+        defer { pending = [] }
+        return pending
+    }
+
+    // MARK: - Lifecycle
+
+    /// Starts a graceful shutdown: GOAWAY(NO_ERROR) naming the last stream we processed, so
+    /// in-flight streams finish and the peer retries later ones elsewhere (RFC 9113 §6.8).
+    /// Idempotent.
+    public func beginGracefulShutdown() {
+        guard !draining, !inputClosed, !aborted else { return }
+        drain(lastStreamID: nghttp2_session_get_last_proc_stream_id(session))
+    }
+
+    func drain(lastStreamID: Int32) {
+        draining = true
+        drainLastStreamID = lastStreamID
+        let rv = nghttp2_submit_goaway(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), lastStreamID,
+                                       H2ErrorCode.noError.rawValue, nil, 0)
+        if rv == 0 { pending.append(.draining(lastStreamID: lastStreamID)) }
+    }
+
+    /// Resets streams whose request did not complete within `limits.requestTimeout` (slow
+    /// header/body dribble holding a slot). Call from the connection's timer.
+    @discardableResult
+    public func expireStalledStreams() -> [H2Event] {
+        let now = clock()
+        for stream in streams.values.sorted(by: { $0.id < $1.id })
+        where !stream.delivered && !stream.discarding && now - stream.openedAt >= limits.requestTimeout {
+            resetStream(stream, code: .cancel, trip: .requestTimeout)
+        }
+        return takeEvents()
+    }
+
+    /// The earliest time `expireStalledStreams` has work, or nil (for the connection's timer).
+    public var nextRequestDeadline: Double? {
+        streams.values.filter { !$0.delivered && !$0.discarding }
+            .map { $0.openedAt + limits.requestTimeout }.min()
+    }
+
+    // MARK: - Trips
+
+    /// Connection-scoped violation: GOAWAY with `code`, stop reading. The caller returns
+    /// NGHTTP2_ERR_CALLBACK_FAILURE from a receive callback so `mem_recv` stops at once.
+    func tripConnection(_ trip: H2ConnectionTrip, code: H2ErrorCode) {
+        inputClosed = true
+        guard connectionTrip == nil else { return }
+        connectionTrip = trip
+        pending.append(.connectionError(trip))
+        _ = nghttp2_session_terminate_session(session, code.rawValue)
+    }
+
+    /// Terminate without flushing: the peer is flooding our output, sending more only feeds it.
+    func abort(_ trip: H2ConnectionTrip) {
+        inputClosed = true
+        aborted = true
+        if connectionTrip == nil {
+            connectionTrip = trip
+            pending.append(.connectionError(trip))
+        }
+    }
+
+    /// One glitch (invalid frame, server-sent reset, empty frame). Returns false when the budget
+    /// is exhausted and the connection was tripped.
+    func glitch() -> Bool {
+        if glitchBucket.take(now: clock()) { return true }
+        tripConnection(.glitchFlood, code: .enhanceYourCalm)
+        return false
+    }
+
+    /// CVE-2019-9514: a peer provoking many queued frames is cut off rather than buffered.
+    @discardableResult
+    func checkOutboundQueue() -> Bool {
+        if aborted { return false }
+        if nghttp2_session_get_outbound_queue_size(session) > limits.maxOutboundQueueFrames {
+            abort(.outboundQueueOverflow)
+            return false
+        }
+        return true
+    }
+
+    private func recvFailed(_ rv: Int32) {
+        inputClosed = true
+        if connectionTrip != nil { return }  // our own callback stopped mem_recv
+        switch rv {
+        case NGHTTP2_ERR_FLOODED.rawValue:
+            abort(.outboundQueueOverflow)
+        case NGHTTP2_ERR_BAD_CLIENT_MAGIC.rawValue:
+            tripConnection(.protocolError(.protocolError), code: .protocolError)
+        default:
+            // Library-detected fatal condition (e.g. a backported flood check): tell the peer
+            // to calm down rather than nothing; the connection closes after the flush.
+            tripConnection(.internalError(rv), code: .enhanceYourCalm)
+        }
+    }
+}

@@ -1,0 +1,49 @@
+/// Per-stream state of a server session: the request being assembled, the limits it is held
+/// to, and the response being served. Lives from `on_begin_headers` to `on_stream_close`.
+final class H2ServerStream {
+    let id: Int32
+    /// Injected-clock time of the first HEADERS frame (request timeout base).
+    let openedAt: Double
+
+    var method = ""
+    var path = ""
+    var scheme = ""
+    var authority = ""
+    var host: String?
+    var contentType: String?
+    /// Declared `content-length`; `Int.max` when it does not fit (treated as too large).
+    var contentLength: Int?
+    var headers: [(name: String, value: String)] = []
+
+    /// Fields and decoded bytes (name + value + 32 per field, RFC 9113 §6.5.2) seen so far,
+    /// trailers included.
+    var fieldCount = 0
+    var listBytes = 0
+    /// Set once a header limit trips: later fields are decoded (HPACK state stays in sync) but
+    /// dropped, and the stream is answered 431 at END_HEADERS.
+    var headerTrip: H2StreamTrip?
+
+    var bodyLimit = 0
+    var body: [UInt8] = []
+    /// The session answered or reset the stream itself; request bytes are consumed and dropped.
+    var discarding = false
+    /// Refused because it arrived past the streams-per-connection cap.
+    var refused = false
+    var delivered = false
+
+    var responded = false
+    var response: [UInt8] = []
+    var responseOffset = 0
+
+    init(id: Int32, openedAt: Double) {
+        self.id = id
+        self.openedAt = openedAt
+    }
+
+    /// Drops what was buffered so a refused request holds no memory while it drains.
+    func discard() {
+        discarding = true
+        body = []
+        headers = []
+    }
+}
