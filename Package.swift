@@ -13,6 +13,8 @@ let package = Package(
         .library(name: "AgentKernel", targets: ["AgentKernel"]),
         .executable(name: "capgate", targets: ["capgate"]),
         .executable(name: "kernel-bench", targets: ["KernelBench"]),
+        // io (event loop)
+        .library(name: "CapgateIO", targets: ["CapgateIO"]),
     ],
     targets: [
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
@@ -30,5 +32,8 @@ let package = Package(
         .testTarget(name: "AgentKernelTests",
                     dependencies: ["AgentKernel", "KernelConformance"],
                     exclude: []),
+        // io (event loop): epoll loop, timers, sockets, acceptor, signals; depends on CShims only
+        .target(name: "CapgateIO", dependencies: ["CShims"]),
+        .testTarget(name: "CapgateIOTests", dependencies: ["CapgateIO"]),
     ]
 )

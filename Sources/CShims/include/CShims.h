@@ -8,4 +8,7 @@
 /// Writes `len` bytes of CSPRNG output; returns 1 on success (RAND_bytes).
 int capgate_random_bytes(unsigned char *buf, int len);
 
+// io: epoll, eventfd, signalfd, accept4 (CapgateIO)
+#include "io_shims.h"
+
 #endif
