@@ -35,5 +35,7 @@ let package = Package(
         // io (event loop): epoll loop, timers, sockets, acceptor, signals; depends on CShims only
         .target(name: "CapgateIO", dependencies: ["CShims"]),
         .testTarget(name: "CapgateIOTests", dependencies: ["CapgateIO"]),
+        .executableTarget(name: "capgate-io-signal-probe", dependencies: ["CapgateIO"],
+                          path: "Tests/CapgateIOSignalProbe"),
     ]
 )

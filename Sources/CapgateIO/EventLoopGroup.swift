@@ -49,12 +49,24 @@ public final class EventLoopGroup: Sendable {
     /// Errors that made a loop's `run()` exit early (normally empty).
     public var loopFailures: [IOError] { failures.all }
 
+    /// Blocks the calling thread until every loop has stopped (for example
+    /// after a SIGTERM callback called `stop()` on each handle), without
+    /// asking them to stop. For a server's main thread.
+    public func waitUntilStopped() {
+        precondition(!handles.contains(where: { $0.inEventLoop }), "a loop thread cannot wait for itself")
+        joinAll()
+    }
+
     /// Stops every loop and joins its thread (each loop first runs its
     /// queued tasks and hangs up its handlers). Idempotent. From a loop
     /// thread it only requests the stop: joining itself would deadlock.
     public func shutdown() {
         for h in handles { h.stop() }
         if handles.contains(where: { $0.inEventLoop }) { return }
+        joinAll()
+    }
+
+    private func joinAll() {
         let toJoin = threads.withLock { t -> [pthread_t] in
             let all = t
             t = []
