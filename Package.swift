@@ -33,8 +33,8 @@ let package = Package(
                     dependencies: ["AgentKernel", "KernelConformance"],
                     exclude: []),
         // io (event loop): epoll loop, timers, sockets, acceptor, signals; depends on CShims only
-        .target(name: "CapgateIO", dependencies: ["CShims"]),
-        .testTarget(name: "CapgateIOTests", dependencies: ["CapgateIO"]),
+        .target(name: "CapgateIO", dependencies: ["CShims"], exclude: ["README.md"]),
+        .testTarget(name: "CapgateIOTests", dependencies: ["CapgateIO", "capgate-io-signal-probe"]),
         .executableTarget(name: "capgate-io-signal-probe", dependencies: ["CapgateIO"],
                           path: "Tests/CapgateIOSignalProbe"),
     ]

@@ -51,9 +51,10 @@ public final class Acceptor: Sendable {
         }
     }
 
-    /// Connections handed to a loop.
+    /// Connections accepted under the cap and handed to a loop (a hand-off
+    /// to a loop that has shut down is also counted in `acceptErrors`).
     public var accepted: Int { stats.accepted.load(ordering: .relaxed) }
-    /// Failed accept calls (EMFILE, aborted handshakes, ...).
+    /// Failed accept calls (EMFILE, aborted handshakes, ...) and failed hand-offs.
     public var acceptErrors: Int { stats.errors.load(ordering: .relaxed) }
     /// False once the listening socket is closed (stopAccepting, or a fatal
     /// accept error: the acceptor fails closed rather than spinning).

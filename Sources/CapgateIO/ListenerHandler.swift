@@ -76,8 +76,12 @@ final class ListenerHandler: EventHandler {
         stats.accepted.add(1, ordering: .relaxed)
         let onConnection = self.onConnection
         if !target.execute({ loop in onConnection(connection, loop) }) {
-            _ = Glibc.close(fd)
+            // The target loop has shut down: nobody owns the connection.
+            // Count and release before closing so the peer's EOF is ordered
+            // after the bookkeeping.
+            stats.recordError()
             permit.release()
+            _ = Glibc.close(fd)
         }
     }
 

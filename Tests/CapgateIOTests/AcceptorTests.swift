@@ -81,6 +81,22 @@ import Testing
         #expect(limiter.rejected == 1)
     }
 
+    /// Fail closed: a connection dealt to a loop that has shut down is
+    /// closed, its permit returned and the failure counted.
+    @Test func handOffToStoppedLoopClosesConnectionAndReleasesPermit() async throws {
+        let acceptLoop = try EventLoopGroup(count: 1)
+        defer { acceptLoop.shutdown() }
+        let gone = try EventLoopGroup(count: 1)
+        gone.shutdown()
+        let limiter = ConnectionLimiter(maxConnections: 10)
+        let acceptor = try Acceptor(host: "127.0.0.1", port: 0, on: acceptLoop.handles[0],
+                                    distributingTo: gone.handles, limiter: limiter) { _, _ in }
+        let client = try connectClient(port: acceptor.localPort)
+        #expect(try peerCloses(client))
+        #expect(limiter.active == 0)
+        #expect(acceptor.acceptErrors == 1)
+    }
+
     @Test func permitIsReleasedWhenDroppedAndOnlyOnce() {
         let limiter = ConnectionLimiter(maxConnections: 1)
         var permit = limiter.tryAcquire()
