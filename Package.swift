@@ -18,6 +18,8 @@ let package = Package(
         // HTTP/2 session + gateway limits
         .library(name: "CapgateCore", targets: ["CapgateCore"]),
         .library(name: "CapgateHTTP2", targets: ["CapgateHTTP2"]),
+        // io (event loop)
+        .library(name: "CapgateIO", targets: ["CapgateIO"]),
     ],
     dependencies: [
         // YAML policy files (the reference's `from_yaml`); see docs/dependencies.md.
@@ -58,5 +60,10 @@ let package = Package(
         .testTarget(name: "CapgateCoreTests", dependencies: ["CapgateCore"]),
         .testTarget(name: "CapgateHTTP2Tests",
                     dependencies: ["CapgateHTTP2", "CapgateCore", "CapgateH2Testing", "CNghttp2"]),
+        // io (event loop): epoll loop, timers, sockets, acceptor, signals; depends on CShims only
+        .target(name: "CapgateIO", dependencies: ["CShims"], exclude: ["README.md"]),
+        .testTarget(name: "CapgateIOTests", dependencies: ["CapgateIO", "capgate-io-signal-probe"]),
+        .executableTarget(name: "capgate-io-signal-probe", dependencies: ["CapgateIO"],
+                          path: "Tests/CapgateIOSignalProbe"),
     ]
 )

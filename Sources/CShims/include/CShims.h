@@ -15,5 +15,7 @@ int capgate_random_bytes(unsigned char *buf, int len);
 #include "pki_shims.h"
 // ---- HTTP/2 (nghttp2) ----
 #include "capgate_h2.h"
+// io: epoll, eventfd, signalfd, accept4 (CapgateIO)
+#include "io_shims.h"
 
 #endif
