@@ -38,7 +38,7 @@ let package = Package(
         // wire: v1 request/response shapes, error codes and statuses
         .target(name: "CapgateWire", dependencies: ["AgentKernel"]),
         // server: identity mapping, the kernel service, connections, configuration
-        .target(name: "CapgateServer", dependencies: ["AgentKernel", "CapgateWire"]),
+        .target(name: "CapgateServer", dependencies: ["AgentKernel", "CapgateWire", "CapgateCore", "CapgatePKI"]),
         .executableTarget(name: "capgate", dependencies: ["AgentKernel"]),
         .executableTarget(name: "KernelBench", dependencies: ["AgentKernel"],
                           path: "bench/KernelBench"),

@@ -1,0 +1,85 @@
+import AgentKernel
+import Foundation
+
+/// Builds the shared kernel a configuration describes: one registry, policy, token
+/// provider (with the durable revocation store in the state directory), handle store,
+/// trace store and per-principal budgets for every connection of the sidecar.
+public enum KernelFactory {
+    public static func makeKernel(_ config: ServerConfig, secret: String) throws -> Kernel {
+        let registry = CapabilityRegistry()
+        let router = StaticRouter()
+        for entry in config.capabilities {
+            try registry.register(entry.capability)
+            router.addRoute(entry.capability.capabilityID, entry.drivers)
+        }
+        let policy: any PolicyEngine
+        switch config.policy {
+        case .defaultEngine(let limits): policy = try DefaultPolicyEngine(rateLimits: limits)
+        case .dsl(let path): policy = try DeclarativePolicyEngine.fromFile(path: path)
+        }
+        try FileManager.default.createDirectory(atPath: config.stateDir, withIntermediateDirectories: true)
+        let revocations = try FileRevocationStore(path: config.stateDir + "/revocations.log")
+        let tokens = HMACTokenProvider(secret: secret, revocations: revocations)
+        let budgets: Kernel.BudgetSource
+        if let total = config.budgetTotal {
+            budgets = .perSession(try SessionBudgets(totalBudget: total, defaultRequest: config.budgetDefaultRequest))
+        } else {
+            budgets = .none
+        }
+        let kernel = Kernel(registry: registry, policy: policy, tokens: tokens, router: router,
+                            handles: try HandleStore(), traces: try TraceStore(), budgets: budgets)
+        for d in config.drivers {
+            switch d {
+            case .billing(let id):
+                kernel.registerDriver(id == "billing" ? makeBillingDriver() : RenamedDriver(id: id, inner: makeBillingDriver()))
+            case .staticData(let id, let ops):
+                let driver = InMemoryDriver(driverID: id)
+                for (op, data) in ops { driver.registerHandler(op) { _ in data } }
+                kernel.registerDriver(driver)
+            }
+        }
+        return kernel
+    }
+}
+
+/// Serves another driver's operations under a different id.
+struct RenamedDriver: Driver {
+    let id: String
+    let inner: any Driver
+    var driverID: String { id }
+    func execute(_ ctx: ExecutionContext) async throws -> RawResult { try await inner.execute(ctx) }
+}
+
+/// The HMAC secret file: one line of text used as the key exactly like the reference's
+/// `WEAVER_KERNEL_SECRET`. Created 0600 with 256 random bits on first start.
+public enum SecretFile {
+    public static func loadOrCreate(path: String) throws -> String {
+        if FileManager.default.fileExists(atPath: path) { return try load(path: path) }
+        var rng = SystemRandomNumberGenerator()  // the OS CSPRNG (getrandom)
+        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        let hex = bytes.map { String(format: "%02x", $0) }.joined()
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw ConfigError("secret.file", "cannot create \(path): errno \(errno)") }
+        defer { close(fd) }
+        let line = Array((hex + "\n").utf8)
+        guard line.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == line.count else {
+            throw ConfigError("secret.file", "cannot write \(path)")
+        }
+        return hex
+    }
+
+    /// Reads the first line; refuses an empty secret and a file others can read.
+    public static func load(path: String) throws -> String {
+        var st = stat()
+        guard stat(path, &st) == 0 else { throw ConfigError("secret.file", "cannot stat \(path)") }
+        if st.st_mode & 0o077 != 0 {
+            throw ConfigError("secret.file", "\(path) is readable by group or others; chmod 600 it")
+        }
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let line = text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        let secret = line.hasSuffix("\r") ? String(line.dropLast()) : line
+        guard !secret.isEmpty else { throw ConfigError("secret.file", "\(path) is empty") }
+        return secret
+    }
+}
+

@@ -1,0 +1,77 @@
+import AgentKernel
+import CapgateCore
+
+/// Everything `capgate serve` needs, from one TOML file (or the embedded demo).
+/// `ServerConfig.load` validates at start-up and fails fast with the offending key.
+public struct ServerConfig: Sendable {
+    public struct TLSFiles: Sendable, Equatable {
+        public var certificate: String
+        public var privateKey: String
+        public var trustBundle: String
+        /// Optional CRL; when set, client certificates are checked against it.
+        public var crl: String?
+    }
+
+    /// A capability and the drivers it routes to, in fallback order.
+    public struct CapabilityEntry: Sendable {
+        public var capability: Capability
+        public var drivers: [String]
+    }
+
+    /// A driver the sidecar hosts.
+    public enum DriverEntry: Sendable {
+        /// The reference's billing driver (id `billing` unless renamed).
+        case billing(id: String)
+        /// Operation -> fixed JSON result.
+        case staticData(id: String, operations: [String: JSONValue])
+        public var id: String {
+            switch self {
+            case .billing(let id), .staticData(let id, _): return id
+            }
+        }
+    }
+
+    public enum PolicyEntry: Sendable {
+        case defaultEngine(rateLimits: [SafetyClass: RateLimit])
+        /// A reference DSL policy file (TOML, YAML or JSON by extension).
+        case dsl(path: String)
+    }
+
+    public var listenHost = "127.0.0.1"
+    public var listenPort = 8443
+    public var stateDir = "./.capgate"
+    /// Event loops; nil means one per core.
+    public var eventLoops: Int?
+    public var tls: TLSFiles
+    public var secretFile: String
+    public var identities: IdentityMap
+    public var capabilities: [CapabilityEntry]
+    public var drivers: [DriverEntry]
+    public var policy: PolicyEntry = .defaultEngine(rateLimits: [:])
+    /// Per-principal output budget (spec §8.5); nil disables budgets.
+    public var budgetTotal: Int? = 100_000
+    public var budgetDefaultRequest = 4000
+    public var limits = GatewayLimits()
+    /// Warn when a connecting identity's certificate expires within this many seconds.
+    public var certificateExpiryWarning: Double = 7 * 86_400
+
+    public init(tls: TLSFiles, secretFile: String, identities: IdentityMap, capabilities: [CapabilityEntry],
+                drivers: [DriverEntry]) {
+        self.tls = tls
+        self.secretFile = secretFile
+        self.identities = identities
+        self.capabilities = capabilities
+        self.drivers = drivers
+    }
+}
+
+/// A configuration problem, naming the key (`tls.certificate`, `capabilities[2].safety_class`).
+public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var key: String
+    public var message: String
+    public init(_ key: String, _ message: String) {
+        self.key = key
+        self.message = message
+    }
+    public var description: String { key.isEmpty ? message : "\(key): \(message)" }
+}
