@@ -26,6 +26,12 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
+        // fuzz: libFuzzer targets for every parser an untrusted peer or file reaches (fuzz/README.md)
+        .target(name: "CapgateFuzzing",
+                dependencies: ["AgentKernel", "CapgateWire", "CapgateServer", "CapgateHTTP2", "CapgateCore", "CapgateTLS"],
+                path: "fuzz/Sources/CapgateFuzzing"),
+        .executableTarget(name: "capgate-fuzz", dependencies: ["CapgateFuzzing"], path: "fuzz/Driver"),
+        .testTarget(name: "CapgateFuzzingTests", dependencies: ["CapgateFuzzing"]),
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
                        providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CNghttp2", path: "Sources/CNghttp2", pkgConfig: "libnghttp2",

@@ -1,0 +1,39 @@
+import CapgateFuzzing
+
+// capgate-fuzz: one binary for every target, chosen by the FUZZ_TARGET environment
+// variable (fuzz/run sets it). Built with `-DFUZZING` and `-sanitize=fuzzer,address` it is
+// a libFuzzer binary; the normal build is a replay driver that runs files or directories
+// given as arguments through the target, for reproducing a crash without the fuzzer.
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+func selectedTarget() -> FuzzTarget {
+    guard let raw = getenv("FUZZ_TARGET"), let t = FuzzTarget(rawValue: String(cString: raw)) else {
+        let names = FuzzTarget.allCases.map(\.rawValue).joined(separator: ", ")
+        fputs("set FUZZ_TARGET to one of: \(names)\n", stderr)
+        exit(2)
+    }
+    return t
+}
+
+#if FUZZING
+let fuzzTarget = selectedTarget()
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    fuzzTarget.run(UnsafeRawBufferPointer(start: data, count: size))
+    return 0
+}
+#else
+let target = selectedTarget()
+var count = 0
+for path in CommandLine.arguments.dropFirst() {
+    for file in ReplayFiles.list(path) {
+        target.run(ReplayFiles.read(file))
+        count += 1
+    }
+}
+print("replayed \(count) inputs through \(target.rawValue)")
+#endif

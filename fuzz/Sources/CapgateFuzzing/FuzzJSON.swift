@@ -1,0 +1,79 @@
+import AgentKernel
+import Foundation
+
+/// Target 1: the strict JSON reader, differential against Foundation's
+/// `JSONSerialization`. Both must reject, or both accept with equal values, except for
+/// the documented deliberate differences (docs/json.md): duplicate keys, integers outside
+/// 64 bits, lone surrogate escapes and the bounds the reader enforces. Accepted values must
+/// also survive a round trip through our writer.
+enum FuzzJSON {
+    static let limits = JSONParser.Limits(maxDepth: 64, maxStringBytes: 1 << 16, maxMembers: 4096, maxTotalValues: 1 << 16)
+
+    /// Codes our reader may refuse where Foundation accepts (deliberate differences).
+    static let deliberate: Set<JSONParseError.Code> = [
+        .duplicateKey, .numberOutOfRange, .loneSurrogate, .tooDeep, .stringTooLong, .tooManyMembers, .tooManyValues,
+        .invalidUTF8,
+    ]
+
+    static func run(_ data: UnsafeRawBufferPointer) {
+        let bytes = data.bindMemory(to: UInt8.self)
+        let ours: Result<JSONValue, JSONParseError>
+        do throws(JSONParseError) { ours = .success(try JSONParser.parse(bytes, limits: limits)) } catch {
+            ours = .failure(error)
+        }
+        let foundation = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
+        switch (ours, foundation) {
+        case (.success(let v), let f?):
+            if !equivalent(v, f) { fuzzFailure("values differ: ours \(v.serialized().prefix(200))") }
+            roundTrip(v)
+        case (.success(let v), nil):
+            // Foundation refuses a few texts we accept on purpose? None are documented:
+            // every accepted text must be RFC 8259 JSON that Foundation also reads.
+            fuzzFailure("we accept what Foundation rejects: \(v.serialized().prefix(200))")
+        case (.failure(let e), _?):
+            if !deliberate.contains(e.code) { fuzzFailure("we reject (\(e)) what Foundation accepts") }
+        case (.failure, nil):
+            break
+        }
+    }
+
+    static func roundTrip(_ v: JSONValue) {
+        let text = v.serializedBytes()
+        do throws(JSONParseError) {
+            let again = try JSONParser.parse(text, limits: JSONParser.Limits())
+            if again != v { fuzzFailure("round trip changed the value") }
+        } catch {
+            fuzzFailure("our own output does not parse: \(error)")
+        }
+    }
+
+    /// Structural equality with Foundation's objects; numbers compare by value because
+    /// `NSNumber` does not keep int and double apart.
+    static func equivalent(_ v: JSONValue, _ f: Any) -> Bool {
+        switch v {
+        case .null: return f is NSNull
+        case .bool(let b): return (f as? NSNumber)?.boolValue == b
+        case .int(let i):
+            if let n = f as? NSNumber { return n.int64Value == Int64(i) || n.doubleValue == Double(i) }
+            return false
+        case .double(let d):
+            if let n = f as? NSNumber { return n.doubleValue == d || (n.doubleValue.isNaN && d.isNaN) }
+            return false
+        case .string(let s): return (f as? String).map { $0.unicodeScalars.elementsEqual(s.unicodeScalars) } ?? false
+        case .array(let a):
+            guard let fa = f as? [Any], fa.count == a.count else { return false }
+            return zip(a, fa).allSatisfy { equivalent($0, $1) }
+        case .object(let o):
+            guard let fo = f as? [String: Any] else { return false }
+            // Foundation keys compare by canonical equivalence ("é" == "e\u{301}"), ours by
+            // code point like Python: keys that collide only for Foundation are a
+            // documented difference, not a finding.
+            if Set(o.keys).count != o.count { return true }
+            guard fo.count == o.count else { return false }
+            for (k, x) in o {
+                guard let y = fo[k], equivalent(x, y) else { return false }
+            }
+            return true
+        }
+    }
+}
