@@ -1,0 +1,284 @@
+#!/usr/bin/env python3
+"""Writes the named seed corpora under fuzz/corpus/<target>/ (and the dictionaries).
+
+Seeds are committed; rerun this after changing a target's input format:
+    .venv/bin/python tools/fuzz/make_seeds.py
+Needs `cryptography` for the certificate seeds (`make fuzz-seeds` installs it).
+"""
+import datetime
+import json
+import os
+import struct
+
+ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "fuzz", "corpus")
+VERBS = ["list_capabilities", "request_capabilities", "grant_capability", "invoke", "expand", "explain",
+         "explain_denial", "revoke", "revoke_all", "query_traces", "stats"]
+
+
+def write(target, name, data):
+    d = os.path.join(ROOT, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data if isinstance(data, bytes) else data.encode())
+
+
+TOKEN = {"token_id": "5c0a4d1e-8a7b-4c9d-9e2f-0123456789ab", "capability_id": "billing.list_invoices",
+         "principal_id": "alice", "issued_at": "2026-11-29T08:00:00+00:00",
+         "expires_at": "2026-11-29T09:00:00.123456+00:00", "constraints": {"max_rows": 50, "allowed_fields": ["id"]},
+         "audit_id": "aud", "signature": "0" * 64}
+REQUEST = {"capability_id": "billing.list_invoices", "goal": "list invoices", "constraints": {"max_rows": 5},
+           "intent": "lookup", "scope": {"region": "eu"}}
+
+
+def json_seeds():
+    seeds = {
+        "object_nested.json": {"a": [1, 2.5, -0, 1e300, "x\u00e9\U0001F600", None, True, False], "b": {"c": {}}},
+        "invoke_body.json": {"token": TOKEN, "args": {"operation": "list_invoices", "status": "unpaid"},
+                             "response_mode": "table", "dry_run": False},
+        "empty_array.json": [],
+        "scalar_string.json": "just a string",
+    }
+    for name, v in seeds.items():
+        write("json", name, json.dumps(v))
+    write("json", "escapes.json", r'{"s":"\u0041\n\t\"\\\/\ud83d\ude00\u00e9"}')
+    write("json", "duplicate_key.json", '{"a":1,"a":2}')
+    write("json", "big_int.json", "[9223372036854775807, -9223372036854775808, 9223372036854775808]")
+    write("json", "lone_surrogate.json", '"\\ud800"')
+    write("json", "deep.json", "[" * 70 + "]" * 70)
+    write("json", "whitespace_numbers.json", " \t\n[0, -1, 1.5e-7, 2E+3, 0.0]\r\n")
+    write("json", "invalid_utf8.json", b'"\xc3\x28"')
+    write("json", "trailing_comma.json", "[1,2,]")
+
+
+def wire_seeds():
+    bodies = {
+        "list_capabilities": {},
+        "request_capabilities": {"goal": "list unpaid invoices", "context_tags": {"team": "x"}},
+        "grant_capability": {"request": REQUEST, "justification": "monthly report for finance",
+                             "principal": {"principal_id": "alice", "roles": ["admin"], "attributes": {}}},
+        "invoke": {"token": TOKEN, "args": {"operation": "list_invoices"}, "response_mode": "summary",
+                   "dry_run": True},
+        "expand": {"handle_id": "h-1", "query": {"offset": 0, "limit": 5, "fields": ["id"], "filter": {"a": 1}}},
+        "explain": {"action_id": "a-1"},
+        "explain_denial": {"request": REQUEST},
+        "revoke": {"token_id": "t-1"},
+        "revoke_all": {"principal_id": "alice"},
+        "query_traces": {"principal_id": "alice", "event_type": "deny", "outcome": "failed", "limit": 10,
+                         "offset": 0, "since": "2026-11-29T00:00:00Z"},
+        "stats": {},
+    }
+    verbs = [v for v in VERBS]
+    for verb, body in bodies.items():
+        write("wire_request", f"{verb}.bin", bytes([verbs.index(verb)]) + json.dumps(body).encode())
+    write("wire_request", "invoke_unknown_field.bin",
+          bytes([verbs.index("invoke")]) + json.dumps({"token": TOKEN, "extra": 1}).encode())
+    write("wire_request", "expand_handle_object.bin",
+          bytes([verbs.index("expand")]) + json.dumps({"handle": {"handle_id": "h", "principal_id": ""}}).encode())
+    with open(os.path.join(ROOT, "wire_request.dict"), "w") as f:
+        for w in sorted(set(list(bodies) + ["token", "args", "response_mode", "dry_run", "principal", "principal_id",
+                                            "handle_id", "handle", "query", "request", "justification", "goal",
+                                            "capability_id", "constraints", "intent", "scope", "summary", "table",
+                                            "handle_only", "raw", "true", "false", "null"])):
+            f.write(f'"{w}"\n')
+        for p in ['"{"', '"}"', '"["', '"]"', '":"', '","', '"\\""', '"\\\\u"']:
+            f.write(p + "\n")
+
+
+def frame(ftype, flags, stream, payload):
+    return struct.pack(">I", len(payload))[1:] + bytes([ftype, flags]) + struct.pack(">I", stream) + payload
+
+
+def hpack_literal(name, value):
+    # Literal header field without indexing, new name, no Huffman (RFC 7541 §6.2.2).
+    n, v = name.encode(), value.encode()
+    assert len(n) < 127 and len(v) < 127
+    return b"\x00" + bytes([len(n)]) + n + bytes([len(v)]) + v
+
+
+def request(stream, path, body, method="POST", ctype="application/json", extra=()):
+    hdrs = (hpack_literal(":method", method) + hpack_literal(":scheme", "https") + hpack_literal(":path", path)
+            + hpack_literal(":authority", "localhost"))
+    if ctype:
+        hdrs += hpack_literal("content-type", ctype)
+    for n, v in extra:
+        hdrs += hpack_literal(n, v)
+    if body is None:
+        return frame(1, 0x5, stream, hdrs)
+    return frame(1, 0x4, stream, hdrs) + frame(0, 0x1, stream, body)
+
+
+def h2_seeds():
+    settings = frame(4, 0, 0, b"")
+    ack = frame(4, 1, 0, b"")
+    body = json.dumps({"goal": "list invoices"}).encode()
+    write("h2_session", "one_request.bin", settings + ack + request(1, "/v1/request_capabilities", body))
+    write("h2_session", "two_streams.bin", settings + request(1, "/v1/stats", b"{}") + request(3, "/v1/health", None,
+                                                                                               method="GET"))
+    write("h2_session", "rst_after_headers.bin", settings + frame(1, 0x4, 1, hpack_literal(":method", "POST"))
+          + frame(3, 0, 1, struct.pack(">I", 8)))
+    write("h2_session", "continuation.bin", settings + frame(1, 0x0, 1, hpack_literal(":method", "POST"))
+          + frame(9, 0x0, 1, hpack_literal(":path", "/v1/stats")) + frame(9, 0x4, 1, hpack_literal(":scheme", "https")))
+    write("h2_session", "ping_window_update.bin", settings + frame(6, 0, 0, b"\0" * 8) + frame(8, 0, 0,
+                                                                                             struct.pack(">I", 1000)))
+    write("h2_session", "unknown_verb_and_bad_type.bin", settings + request(1, "/v1/nope", b"{}")
+          + request(3, "/v1/stats", b"{}", ctype="text/plain"))
+    write("h2_session", "many_headers.bin", settings + request(1, "/v1/stats", b"{}",
+                                                               extra=[(f"x-h{i}", "v") for i in range(120)]))
+    write("h2_session", "goaway.bin", settings + frame(7, 0, 0, struct.pack(">II", 0, 0)))
+    with open(os.path.join(ROOT, "h2_session.dict"), "w") as f:
+        for w in [":method", ":path", ":scheme", ":authority", "content-type", "content-length", "application/json",
+                  "POST", "GET", "/v1/invoke", "/v1/stats", "/v1/health", "https"]:
+            f.write(f'"{w}"\n')
+
+
+def cert_seeds():
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime(2026, 11, 29, tzinfo=datetime.timezone.utc)
+
+    def leaf(name, uris, ca=False, eku=(ExtendedKeyUsageOID.CLIENT_AUTH,), ku=True):
+        b = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+             .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "seed ca")]))
+             .public_key(key.public_key()).serial_number(x509.random_serial_number())
+             .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+             .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if uris:
+            b = b.add_extension(x509.SubjectAlternativeName([x509.UniformResourceIdentifier(u) for u in uris]),
+                                critical=False)
+        if eku:
+            b = b.add_extension(x509.ExtendedKeyUsage(list(eku)), critical=False)
+        if ku:
+            b = b.add_extension(x509.KeyUsage(True, False, False, False, False, ca, ca, False, False), critical=True)
+        return b.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+
+    write("peer_identity", "good_agent.der", b"\x00" + leaf("alice", ["spiffe://capgate.local/agent/alice"]))
+    write("peer_identity", "two_uri_sans.der", b"\x00" + leaf("x", ["spiffe://td/a", "spiffe://td/b"]))
+    write("peer_identity", "no_uri_san.der", b"\x00" + leaf("x", []))
+    write("peer_identity", "leaf_is_ca.der", b"\x00" + leaf("x", ["spiffe://td/a"], ca=True))
+    write("peer_identity", "server_auth_only.der",
+          b"\x00" + leaf("x", ["spiffe://td/a"], eku=(ExtendedKeyUsageOID.SERVER_AUTH,)))
+    write("peer_identity", "http_uri.der", b"\x00" + leaf("x", ["https://td/a"]))
+    for name, text in {"id_good": "spiffe://capgate.local/agent/alice", "id_dotdot": "spiffe://td/a/../b",
+                       "id_port": "spiffe://td:443/a", "id_upper": "spiffe://TD/a", "id_query": "spiffe://td/a?x=1",
+                       "id_percent": "spiffe://td/a%2Fb", "id_empty_path": "spiffe://td"}.items():
+        write("peer_identity", name + ".txt", b"\x01" + text.encode())
+
+
+def config_seeds():
+    server = '''[server]
+listen = "127.0.0.1:8443"
+state_dir = "state"
+[tls]
+certificate = "pki/server.pem"
+private_key = "pki/server.key"
+trust_bundle = "pki/ca.pem"
+[secret]
+file = "secret"
+[[identity]]
+spiffe_id = "spiffe://capgate.local/agent/alice"
+principal_id = "alice"
+roles = ["reader"]
+attributes = { tenant = "acme" }
+[[identity]]
+spiffe_prefix = "spiffe://capgate.local/service/"
+principal_id = "svc-{name}"
+[[driver]]
+id = "billing"
+type = "billing"
+[[driver]]
+id = "tasks"
+type = "static"
+[driver.operations_json]
+"tasks.list" = '[{"id": 1, "title": "Buy milk", "done": false}]'
+[[capability]]
+capability_id = "billing.list_invoices"
+name = "List Invoices"
+description = "List all invoices"
+safety_class = "READ"
+sensitivity = "PII"
+allowed_fields = ["id", "amount"]
+drivers = ["billing"]
+[policy]
+engine = "default"
+[policy.rate_limits]
+READ = [60, 60.0]
+[limits]
+maxConcurrentStreams = 50
+[limits.resetBudget]
+burst = 100
+per_second = 10.0
+'''
+    write("config", "server.toml", b"\x00" + server.encode())
+    write("config", "server_bad_key.toml", b"\x00" + server.replace("[limits]", "[limits]\nnoSuchLimit = 1").encode())
+    policy_toml = '''default = "deny"
+[[rules]]
+name = "reads-ok"
+action = "allow"
+[rules.match]
+safety_class = ["READ"]
+sensitivity = ["NONE"]
+[[rules]]
+name = "eu-support"
+action = "allow"
+constraints = { max_rows = 20, allowed_fields = ["id", "status"] }
+[rules.match]
+roles = ["support"]
+intent = ["customer_lookup"]
+scope = { region = "eu" }
+attributes = { tenant = "*" }
+min_justification = 10
+[[rules]]
+name = "no-secrets"
+action = "deny"
+reason = "secrets are off-limits"
+[rules.match]
+sensitivity = ["SECRETS"]
+'''
+    write("config", "policy.toml", b"\x01" + policy_toml.encode())
+    policy_yaml = '''default: deny
+rules:
+  - name: reads-ok
+    action: allow
+    match: {safety_class: [READ], sensitivity: [NONE]}
+  - name: eu-support
+    action: allow
+    match: {roles: [support], intent: [customer_lookup], scope: {region: eu}, attributes: {tenant: "*"}}
+    constraints: {max_rows: 20, allowed_fields: [id, status]}
+  - name: no-secrets
+    action: deny
+    match: {sensitivity: [SECRETS]}
+    reason: secrets are off-limits
+'''
+    write("config", "policy.yaml", b"\x02" + policy_yaml.encode())
+    write("config", "policy_yaml_off.yaml", b"\x02" + b"default: off\nrules: []\n")
+    write("config", "policy.json", b"\x03" + json.dumps({"default": "allow", "rules": [
+        {"name": "r", "action": "deny", "match": {"roles": ["guest"]}}]}).encode())
+    write("config", "policy_bad_sensitivity.json", b"\x03" + json.dumps({"rules": [
+        {"action": "allow", "match": {"sensitivity": "PII"}}]}).encode())
+
+
+def token_seeds():
+    write("token_expand", "token.json", b"\x00" + json.dumps(TOKEN).encode())
+    t = dict(TOKEN, issued_at="2026-11-29T13:30:00+05:30", constraints={"é": [1.0, 1e-05, "\U0001F600"]})
+    write("token_expand", "token_unicode_offset.json", b"\x00" + json.dumps(t).encode())
+    write("token_expand", "token_missing_fields.json", b"\x00" + json.dumps({"token_id": "x"}).encode())
+    for name, q in {"page": {"offset": 2, "limit": 5}, "fields": {"fields": ["id", "name"]},
+                    "filter_scope_conflict": {"filter": {"region": "us"}}, "limit_over": {"limit": 11},
+                    "bad_types": {"filter": [1], "fields": "id"}, "string_limit": {"limit": "5", "offset": " 1_0 "},
+                    "secret_field": {"fields": ["secret"]}}.items():
+        write("token_expand", f"query_{name}.json", b"\x01" + json.dumps(q).encode())
+    write("token_expand", "query_other_principal.json", b"\x03" + json.dumps({"limit": 1}).encode())
+
+
+if __name__ == "__main__":
+    json_seeds()
+    wire_seeds()
+    h2_seeds()
+    cert_seeds()
+    config_seeds()
+    token_seeds()
+    print("seeds written under", os.path.normpath(ROOT))
