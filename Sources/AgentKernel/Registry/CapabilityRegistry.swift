@@ -68,15 +68,20 @@ public final class CapabilityRegistry: Sendable {
         let maxResults = max(maxResults, 0)
         let tokens = SearchTokenizer.tokenize(goal)
         if tokens.isEmpty { return [] }
-        let index = state.withLock { s in
+        let index = currentIndex()
+        let hits = index.ranked(tokens)
+        guard offset < hits.count else { return [] }
+        return hits[offset...].prefix(maxResults).map { CapabilityRequest(capabilityID: index.ids[$0], goal: goal) }
+    }
+
+    /// The search snapshot, rebuilt under the lock if a registration made it stale.
+    func currentIndex() -> SearchIndex {
+        state.withLock { s in
             if let i = s.index { return i }
             let i = SearchIndex(s.capabilities)
             s.index = i
             return i
         }
-        let hits = index.ranked(tokens)
-        guard offset < hits.count else { return [] }
-        return hits[offset...].prefix(maxResults).map { CapabilityRequest(capabilityID: index.ids[$0], goal: goal) }
     }
 
     // MARK: Namespaces (spec §6; loaders deferred, see the type comment)

@@ -80,6 +80,16 @@ final class SearchIndex: Sendable {
 
     /// Document numbers with score > 0, best first, ties by capability id (`ranked`).
     func ranked(_ tokens: [String]) -> [Int] {
+        let (scores, touched) = score(tokens)
+        var hits = touched.filter { scores[$0] > 0 }
+        hits.sort { a, b in
+            scores[a] != scores[b] ? scores[a] > scores[b] : PyString.less(ids[a], ids[b])
+        }
+        return hits
+    }
+
+    /// Every document's score (`_score`) and the documents that got any contribution.
+    func score(_ tokens: [String]) -> (scores: [Double], touched: [Int]) {
         var scores = [Double](repeating: 0.0, count: ids.count)
         var touched: [Int] = []
         var seen = [Bool](repeating: false, count: ids.count)
@@ -110,10 +120,6 @@ final class SearchIndex: Sendable {
                 lo += 1
             }
         }
-        var hits = touched.filter { scores[$0] > 0 }
-        hits.sort { a, b in
-            scores[a] != scores[b] ? scores[a] > scores[b] : PyString.less(ids[a], ids[b])
-        }
-        return hits
+        return (scores, touched)
     }
 }
