@@ -14,11 +14,15 @@ public func makeBillingDriver() -> any Driver {
     driver.registerHandler("list_invoices") { ctx in
         let filter = ctx.args["status"] ?? .null
         guard BillingDataset.isTruthy(filter) else { return .array(BillingDataset.rows) }
-        return .array(BillingDataset.rows.filter { ($0["status"] ?? .null).pyEquals(filter) })
+        // Every row's status is a string, and Python `==` between a str and a non-str is
+        // False, so only a string filter can match; the per-status lists are precomputed.
+        guard case .string(let status) = filter else { return .array([]) }
+        return .array(BillingDataset.byStatus[CodePointStringKey(status)] ?? [])
     }
     driver.registerHandler("get_invoice") { ctx in
-        let id = ctx.args["id"] ?? .null
-        return BillingDataset.rows.first { ($0["id"] ?? .null).pyEquals(id) } ?? .null
+        // Same reasoning: ids are strings, so a non-string id matches nothing.
+        guard case .string(let id)? = ctx.args["id"] else { return .null }
+        return BillingDataset.byID[CodePointStringKey(id)] ?? .null
     }
     driver.registerHandler("summarize_spend") { _ in BillingDataset.spendSummary }
     return driver
@@ -32,6 +36,24 @@ enum BillingDataset {
             preconditionFailure("BillingData.json is not a JSON array")
         }
         return rows
+    }()
+
+    /// Rows per status value, in dataset order (the `list_invoices` filter, precomputed).
+    static let byStatus: [CodePointStringKey: [JSONValue]] = {
+        var out: [CodePointStringKey: [JSONValue]] = [:]
+        for row in rows {
+            if case .string(let s)? = row["status"] { out[CodePointStringKey(s), default: []].append(row) }
+        }
+        return out
+    }()
+
+    /// First row per id (`get_invoice` returns the first match).
+    static let byID: [CodePointStringKey: JSONValue] = {
+        var out: [CodePointStringKey: JSONValue] = [:]
+        for row in rows {
+            if case .string(let id)? = row["id"], out[CodePointStringKey(id)] == nil { out[CodePointStringKey(id)] = row }
+        }
+        return out
     }()
 
     static let spendSummary: JSONValue = {

@@ -17,17 +17,17 @@ public enum SearchTokenizer {
 
     /// Lower-case `[a-z0-9]+` tokens of `text`, in order, stop words removed, duplicates kept.
     public static func tokenize(_ text: String) -> [String] {
+        var text = text
+        return text.withUTF8 { tokenize(utf8: $0) }
+    }
+
+    static func tokenize(utf8 bytes: UnsafeBufferPointer<UInt8>) -> [String] {
         var tokens: [String] = []
         var current: [UInt8] = []
-        @inline(__always) func flush() {
-            guard !current.isEmpty else { return }
-            let t = String(decoding: current, as: UTF8.self)
-            if !stopWords.contains(t) { tokens.append(t) }
-            current.removeAll(keepingCapacity: true)
-        }
-        let bytes = Array(text.utf8)
+        current.reserveCapacity(32)
         var i = 0
-        while i < bytes.count {
+        let n = bytes.count
+        while i < n {
             let b = bytes[i]
             switch b {
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
@@ -36,23 +36,31 @@ public enum SearchTokenizer {
             case UInt8(ascii: "A")...UInt8(ascii: "Z"):
                 current.append(b | 0x20)
                 i += 1
-            case 0xC4 where i + 1 < bytes.count && bytes[i + 1] == 0xB0:
+            case 0xC4 where i + 1 < n && bytes[i + 1] == 0xB0:
                 // U+0130 -> "i" + U+0307: the "i" joins the token, the combining dot ends it.
                 current.append(UInt8(ascii: "i"))
-                flush()
+                flush(&current, into: &tokens)
                 i += 2
-            case 0xE2 where i + 2 < bytes.count && bytes[i + 1] == 0x84 && bytes[i + 2] == 0xAA:
+            case 0xE2 where i + 2 < n && bytes[i + 1] == 0x84 && bytes[i + 2] == 0xAA:
                 // U+212A KELVIN SIGN -> "k", which continues the token.
                 current.append(UInt8(ascii: "k"))
                 i += 3
             default:
                 // Any other byte is an ASCII separator or part of a non-ASCII scalar whose
                 // lowercase has no ASCII letter or digit: a separator either way.
-                flush()
+                if !current.isEmpty { flush(&current, into: &tokens) }
                 i += 1
             }
         }
-        flush()
+        flush(&current, into: &tokens)
         return tokens
+    }
+
+    @inline(__always)
+    private static func flush(_ current: inout [UInt8], into tokens: inout [String]) {
+        guard !current.isEmpty else { return }
+        let t = String(decoding: current, as: UTF8.self)
+        if !stopWords.contains(t) { tokens.append(t) }
+        current.removeAll(keepingCapacity: true)
     }
 }
