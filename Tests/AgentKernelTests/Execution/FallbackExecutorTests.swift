@@ -17,7 +17,7 @@ import AgentKernel
         bad.registerHandler("op") { _ in throw Kaput() }
         let good = InMemoryDriver(driverID: "good")
         good.registerHandler("op") { _ in ["ok": 1] }
-        var d: [String: any Driver] = ["bad": bad, "good": good, "raw": PlainErrorDriver(driverID: "raw")]
+        var d: [String: any Driver] = ["bad": bad, "good": good, "raw": ExecTestPlainErrorDriver(driverID: "raw")]
         for x in extra { d[x.driverID] = x }
         return d
     }
@@ -62,21 +62,21 @@ import AgentKernel
     @Test func nonKernelErrorIsAFailedAttempt() async {
         let o = await Self.run(["raw"])
         #expect(o.driverID == "raw" && o.hadFailures && o.raw == nil)
-        #expect(o.lastError is PlainErrorDriver.Plain)
+        #expect(o.lastError is ExecTestPlainErrorDriver.Plain)
         #expect(Self.message(o.lastError) == "plain")
     }
 
     /// The deadline fires although the driver ignores cancellation: `execute` returns while
     /// the stuck driver is still blocked (it is only released afterwards).
     @Test func timeoutAbandonsNonCooperativeDriverAndFallsBack() async {
-        let stuck = StuckDriver(driverID: "slow")
+        let stuck = ExecTestStuckDriver(driverID: "slow")
         let o = await Self.run(["slow", "good"], Self.drivers(extra: [stuck]), timeout: 0.01)
         #expect(o.driverID == "good" && o.hadFailures && o.raw?.data == ["ok": 1])
         stuck.release.open()
     }
 
     @Test func timeoutMessageAndSite() async {
-        let stuck = StuckDriver(driverID: "slow")
+        let stuck = ExecTestStuckDriver(driverID: "slow")
         let o = await Self.run(["slow"], Self.drivers(extra: [stuck]), timeout: 0.01)
         let e = o.lastError as? KernelError
         #expect(e?.kind == .driverError)
@@ -92,7 +92,7 @@ import AgentKernel
     /// Python: CancelledError escapes `execute_with_fallback`, so `perform_invoke` still holds
     /// `used_driver_id = ""` and `fell_back = False`.
     @Test func cancellationDuringTimedAttempt() async {
-        let stuck = StuckDriver(driverID: "slow")
+        let stuck = ExecTestStuckDriver(driverID: "slow")
         let drivers = Self.drivers(extra: [stuck])
         let task = Task { await Self.run(["bad", "slow", "good"], drivers, timeout: 3600) }
         await stuck.started.wait()
@@ -104,7 +104,7 @@ import AgentKernel
     }
 
     @Test func cancellationDuringUntimedAttempt() async {
-        let coop = CooperativeDriver(driverID: "coop")
+        let coop = ExecTestCooperativeDriver(driverID: "coop")
         let drivers = Self.drivers(extra: [coop])
         let task = Task { await Self.run(["coop", "good"], drivers) }
         await coop.started.wait()
@@ -114,7 +114,7 @@ import AgentKernel
     }
 
     @Test func cancelledBeforeStart() async {
-        let gate = Gate()
+        let gate = ExecTestLatch()
         let task = Task { () -> FallbackOutcome in
             await gate.wait()
             return await Self.run(["good"], timeout: 5)
@@ -126,7 +126,7 @@ import AgentKernel
 
     /// Many concurrent timed attempts against one stuck driver all resolve.
     @Test func concurrentTimeouts() async {
-        let stuck = StuckDriver(driverID: "slow")
+        let stuck = ExecTestStuckDriver(driverID: "slow")
         let drivers = Self.drivers(extra: [stuck])
         let served = await withTaskGroup(of: String.self) { g in
             for _ in 0..<50 { g.addTask { await Self.run(["slow", "good"], drivers, timeout: 0.005).driverID } }

@@ -3,7 +3,7 @@ import AgentKernel
 
 /// A one-way latch for deterministic hand-offs between a test and a driver (no sleeps).
 /// `wait()` ignores cancellation on purpose: it models a non-cooperative driver.
-final class Gate: Sendable {
+final class ExecTestLatch: Sendable {
     private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
 
     func open() {
@@ -28,10 +28,10 @@ final class Gate: Sendable {
 }
 
 /// Signals `started`, then blocks on `release` regardless of cancellation.
-struct StuckDriver: Driver {
+struct ExecTestStuckDriver: Driver {
     let driverID: String
-    let started = Gate()
-    let release = Gate()
+    let started = ExecTestLatch()
+    let release = ExecTestLatch()
     func execute(_ ctx: ExecutionContext) async throws -> RawResult {
         started.open()
         await release.wait()
@@ -40,16 +40,16 @@ struct StuckDriver: Driver {
 }
 
 /// Always fails with a non-kernel error (Python: a bare RuntimeError).
-struct PlainErrorDriver: Driver {
+struct ExecTestPlainErrorDriver: Driver {
     struct Plain: Error, CustomStringConvertible { var description: String { "plain" } }
     let driverID: String
     func execute(_ ctx: ExecutionContext) async throws -> RawResult { throw Plain() }
 }
 
 /// Signals `started`, then sleeps cooperatively until cancelled.
-struct CooperativeDriver: Driver {
+struct ExecTestCooperativeDriver: Driver {
     let driverID: String
-    let started = Gate()
+    let started = ExecTestLatch()
     func execute(_ ctx: ExecutionContext) async throws -> RawResult {
         started.open()
         try await Task.sleep(for: .seconds(3600))
