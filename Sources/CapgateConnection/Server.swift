@@ -146,13 +146,26 @@ public final class Server: Sendable {
 
     /// Stops accepting, sends GOAWAY(NO_ERROR) on every connection, lets in-flight requests
     /// finish (each connection is bounded by `drainTimeout`), then stops the loops.
-    /// Idempotent; returns at once (use `waitUntilStopped()`).
-    public func beginGracefulShutdown() {
-        guard !shared.draining.exchange(true, ordering: .acquiringAndReleasing) else { return }
+    /// Idempotent; returns at once (use `waitUntilStopped()`). `listenerClosed` runs (on a
+    /// loop thread) once the listening socket is closed and new connections are refused.
+    public func beginGracefulShutdown(listenerClosed: (@Sendable () -> Void)? = nil) {
+        guard !shared.draining.exchange(true, ordering: .acquiringAndReleasing) else {
+            // Already draining: stopAccepting is idempotent and runs the completion after the
+            // first close on the acceptor's loop.
+            if let acceptor = running.withLock({ $0.acceptor }) {
+                acceptor.stopAccepting(completion: listenerClosed)
+            } else {
+                listenerClosed?()
+            }
+            return
+        }
         let (acceptor, contexts) = running.withLock { ($0.acceptor, $0.contexts) }
         shared.logger.log(.info, "graceful shutdown: draining \(shared.counters.active.load(ordering: .relaxed)) connections")
-        guard let acceptor else { return }
-        acceptor.stopAccepting()
+        guard let acceptor else {
+            listenerClosed?()
+            return
+        }
+        acceptor.stopAccepting(completion: listenerClosed)
         for context in contexts {
             context.handle.execute { _ in context.drainAll() }
         }
