@@ -128,3 +128,14 @@ func echoField(_ body: [UInt8], _ key: String) -> String? {
     }
     return String(rest.prefix { $0.isNumber })
 }
+
+typealias TLSErrorForTests = TLSError
+
+/// Server material for a given server leaf (client CA unchanged).
+struct TLSServerMaterialForTests {
+    let value: TLSServerMaterial
+    init(leaf: TestIdentity) {
+        value = TLSServerMaterial(certificateChainPEM: leaf.certPEM, privateKeyPEM: leaf.keyPEM,
+                                  trustBundlePEM: TestCertificates.shared.clientCA.certPEM)
+    }
+}
