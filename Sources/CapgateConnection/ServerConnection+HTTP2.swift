@@ -16,6 +16,9 @@ extension ServerConnection {
             case .connectionError(let trip):
                 shared.counters.recordTrip(trip.code)
                 endReason = trip.code
+                // A peer that trips and then never reads would keep the GOAWAY (and the
+                // connection) pending forever: bound it.
+                armDrainTimer()
             case .draining:
                 // Streams-per-connection cap reached (or our own drain): bound how long the
                 // remaining streams may take.

@@ -130,6 +130,9 @@ final class ServerConnection: EventHandler {
                 readPaused = true
                 return
             }
+            // HTTP/2 stopped reading (GOAWAY after a trip): more input would only pile up
+            // in the TLS buffer; the connection closes once the GOAWAY is flushed.
+            if let session, !session.wantsRead { return }
             let result: IOResult<Int>
             do {
                 result = try socket.read(into: buffer)
