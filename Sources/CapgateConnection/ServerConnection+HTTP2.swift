@@ -8,8 +8,12 @@ extension ServerConnection {
             switch event {
             case .request(let request):
                 dispatch(request)
-            case .streamError(_, _, let trip):
+            case .streamError(let streamID, let code, let trip):
                 shared.counters.recordTrip(trip.code)
+                // Debug level: a hostile peer can cause many of these; the per-connection
+                // summary line and the counters are what operators watch.
+                shared.logger.log(.debug, "stream trip=\(trip.code) stream=\(streamID) code=\(code) "
+                                  + "peer=\(peer?.spiffeID ?? "-") remote=\(remoteAddress)")
             case .streamClosed(let streamID, _):
                 // Peer reset or response done: the handler's result, if any, is no longer wanted.
                 inFlight.removeValue(forKey: streamID)?.cancel()

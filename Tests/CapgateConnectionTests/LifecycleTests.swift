@@ -180,3 +180,29 @@ struct TimeoutAndCapTests {
         #expect(try await fourth.send(path: "/v1/echo").status == 200)
     }
 }
+
+@Suite("Request timeout")
+struct RequestTimeoutTests {
+    @Test func stalledRequestBodyIsResetAndCounted() async throws {
+        var limits = GatewayLimits()
+        limits.requestTimeout = 0.3
+        let fixture = try TestServer(limits: limits)
+        defer { fixture.stop() }
+        let certs = TestCertificates.shared
+        let curl = try startCurlWithEndlessUpload([
+            "--http2", "--cert", certs.path("agent.pem"), "--key", certs.path("agent-key.pem"),
+            "--cacert", certs.path("server-ca.pem"), "https://127.0.0.1:\(fixture.port)/v1/echo",
+        ])
+        defer {
+            kill(curl.process.processIdentifier, SIGKILL)
+            curl.process.waitUntilExit()
+            try? curl.stdin.fileHandleForWriting.close()
+        }
+        // The server resets the stalled stream (RST_STREAM CANCEL) after requestTimeout.
+        let line = await fixture.logger.waitForLine(containing: "trip=request_timeout")
+        #expect(line.contains("code=CANCEL"))
+        #expect(line.contains("peer=\(TestCertificates.agentID)"))
+        #expect(fixture.server.stats.trips["request_timeout"] == 1)
+        #expect(fixture.server.stats.requests == 0)
+    }
+}
