@@ -157,7 +157,7 @@ final class TestCertificates: Sendable {
     }
 
     private func write(_ name: String, _ bytes: [UInt8]) {
-        FileManager.default.createFile(atPath: directory + "/" + name, contents: Data(bytes),
+        _ = FileManager.default.createFile(atPath: directory + "/" + name, contents: Data(bytes),
                                        attributes: [.posixPermissions: 0o600])
     }
 
