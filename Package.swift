@@ -20,6 +20,9 @@ let package = Package(
         .library(name: "CapgateHTTP2", targets: ["CapgateHTTP2"]),
         // io (event loop)
         .library(name: "CapgateIO", targets: ["CapgateIO"]),
+        // connection (server transport) + mTLS HTTP/2 client
+        .library(name: "CapgateConnection", targets: ["CapgateConnection"]),
+        .library(name: "CapgateHTTPClient", targets: ["CapgateHTTPClient"]),
     ],
     dependencies: [
         // YAML policy files (the reference's `from_yaml`); see docs/dependencies.md.
@@ -71,5 +74,14 @@ let package = Package(
         .testTarget(name: "CapgateIOTests", dependencies: ["CapgateIO", "capgate-io-signal-probe"]),
         .executableTarget(name: "capgate-io-signal-probe", dependencies: ["CapgateIO"],
                           path: "Tests/CapgateIOSignalProbe"),
+        // connection: ServerConnection/Server compose IO + TLS + HTTP/2 (never the kernel);
+        // CapgateHTTPClient is the multiplexed mTLS HTTP/2 client (tests, bench, tools)
+        .target(name: "CapgateConnection",
+                dependencies: ["CapgateIO", "CapgateTLS", "CapgateHTTP2", "CapgateCore"],
+                exclude: ["README.md"]),
+        .target(name: "CapgateHTTPClient", dependencies: ["CapgateIO", "CapgateTLS", "CapgateHTTP2"]),
+        .testTarget(name: "CapgateConnectionTests",
+                    dependencies: ["CapgateConnection", "CapgateHTTPClient", "CapgateIO", "CapgateTLS",
+                                   "CapgateCore", "COpenSSL"]),
     ]
 )

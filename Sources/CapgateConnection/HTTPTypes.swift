@@ -1,0 +1,93 @@
+/// One complete HTTP/2 request as the application sees it: what the session delivered after
+/// END_STREAM with every limit held (GatewayLimits). Transport details (stream id, TLS) stay
+/// below; the handler gets only what it needs to route and authorize.
+public struct HTTPRequest: Sendable {
+    /// `:method` (e.g. "POST").
+    public var method: String
+    /// `:path`, query string included, exactly as sent.
+    public var path: String
+    /// `:authority` (or `host`), empty when absent.
+    public var authority: String
+    /// `content-type`, if any.
+    public var contentType: String?
+    /// Regular header fields in arrival order, names lowercase (RFC 9113 §8.2.1).
+    public var headers: [(name: String, value: String)]
+    /// The whole request body (bounded by the path's body cap).
+    public var body: [UInt8]
+
+    public init(method: String, path: String, authority: String = "", contentType: String? = nil,
+                headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+        self.method = method
+        self.path = path
+        self.authority = authority
+        self.contentType = contentType
+        self.headers = headers
+        self.body = body
+    }
+
+    /// First value of a header (case-insensitive name).
+    public func header(_ name: String) -> String? {
+        let wanted = name.lowercased()
+        return headers.first { $0.name == wanted }?.value
+    }
+}
+
+/// The answer to one request. The transport adds `:status`, `content-type` (default
+/// `application/json`, a `content-type` entry in `headers` replaces it) and `content-length`;
+/// connection-specific and pseudo headers in `headers` are dropped (RFC 9113 §8.2.2).
+public struct HTTPResponse: Sendable {
+    /// 200...599; anything else is answered 500 (the transport never sends an invalid status).
+    public var status: Int
+    /// Extra header fields.
+    public var headers: [(name: String, value: String)]
+    /// Body bytes (JSON by convention).
+    public var body: [UInt8]
+
+    public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// A JSON response from UTF-8 text.
+    public static func json(_ status: Int, _ text: String,
+                            headers: [(name: String, value: String)] = []) -> HTTPResponse {
+        HTTPResponse(status: status, headers: headers, body: Array(text.utf8))
+    }
+}
+
+/// Who is on the other end, from the VERIFIED client certificate only (hardening.md: identity
+/// never comes from a header or the body). Built once per connection after the handshake and
+/// the SPIFFE X509-SVID checks (`PeerIdentity`); a connection that fails them never reaches a
+/// handler.
+public struct PeerInfo: Sendable, Equatable {
+    /// The single URI SAN, e.g. `spiffe://example.org/agent/billing`.
+    public var spiffeID: String
+    /// Its trust domain (`example.org`).
+    public var trustDomain: String
+    /// Client certificate notAfter, Unix seconds (expiry metrics, warnings).
+    public var certificateNotAfter: Int64
+    /// Client certificate serial, lowercase hex (audit logs, CRLs).
+    public var certificateSerialHex: String
+    /// "ip:port" of the TCP peer (IPv6 bracketed).
+    public var remoteAddress: String
+
+    public init(spiffeID: String, trustDomain: String, certificateNotAfter: Int64,
+                certificateSerialHex: String, remoteAddress: String) {
+        self.spiffeID = spiffeID
+        self.trustDomain = trustDomain
+        self.certificateNotAfter = certificateNotAfter
+        self.certificateSerialHex = certificateSerialHex
+        self.remoteAddress = remoteAddress
+    }
+}
+
+/// The application behind the transport (the kernel service in production, an echo in tests).
+///
+/// Called from a Swift concurrency task, never on an event loop thread, so it may await; many
+/// calls run concurrently (one per in-flight stream, across connections). Authorization (an
+/// unmapped identity answers 403 `unknown_identity`) is the handler's job: the transport only
+/// guarantees that `peer` is a verified, well-formed SPIFFE identity.
+public protocol RequestHandler: Sendable {
+    func handle(_ request: HTTPRequest, peer: PeerInfo) async -> HTTPResponse
+}

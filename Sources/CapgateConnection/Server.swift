@@ -1,0 +1,200 @@
+import CapgateCore
+import CapgateIO
+import CapgateTLS
+import Glibc
+import Synchronization
+
+/// The mTLS HTTP/2 listener: an `EventLoopGroup`, an `Acceptor`, a `ServerConnection` per
+/// accepted socket, and the control surface (start, TLS reload, graceful shutdown, counters).
+///
+/// Start-up order: `init` validates limits and TLS material (fail fast, nothing bound yet);
+/// `start()` starts the loops and binds; `waitUntilStopped()` blocks until
+/// `beginGracefulShutdown()` (or `stop()`) has finished. Signals are not handled here: the CLI
+/// calls `installSignalHandlers(onReload:)` after `SignalWatcher.blockSignals()`.
+public final class Server: Sendable {
+    /// The configuration this server was built from.
+    public let configuration: ServerTransportConfig
+    let shared: ServerShared
+    let limiter: ConnectionLimiter
+
+    private struct Running {
+        var group: EventLoopGroup?
+        var acceptor: Acceptor?
+        var contexts: [LoopContext] = []
+        var started = false
+    }
+
+    private let running = Mutex(Running())
+
+    /// Validates everything that can be validated without binding: limits (errors name the
+    /// key), loop count, TLS material (key matches leaf, leaf valid now, CRLs signed by the
+    /// bundle and fresh).
+    public init(configuration: ServerTransportConfig, handler: any RequestHandler,
+                logger: any TransportLogger = StderrTransportLogger()) throws(ServerError) {
+        do { try configuration.limits.validate() } catch { throw .invalidLimits(error) }
+        guard configuration.loops > 0 else { throw .invalidConfiguration("loops must be at least 1") }
+        guard configuration.drainTimeout > 0 else { throw .invalidConfiguration("drainTimeout must be positive") }
+        let reloader: CertificateReloader
+        do {
+            reloader = try CertificateReloader(material: configuration.tls.load())
+        } catch {
+            throw .tls(error)
+        }
+        self.configuration = configuration
+        self.limiter = ConnectionLimiter(maxConnections: configuration.limits.maxConnectionsGlobal)
+        self.shared = ServerShared(limits: configuration.limits, drainTimeout: configuration.drainTimeout,
+                                   handler: handler, logger: logger, reloader: reloader)
+    }
+
+    /// Starts the loops, binds and starts accepting. Returns the bound port (useful with
+    /// port 0). Callable once.
+    @discardableResult
+    public func start() throws(ServerError) -> UInt16 {
+        try running.withLock { (r) throws(ServerError) -> UInt16 in
+            guard !r.started else { throw .alreadyStarted }
+            r.started = true
+            let group: EventLoopGroup
+            do throws(IOError) { group = try EventLoopGroup(count: configuration.loops) } catch { throw .io(error) }
+            let contexts = group.handles.map { LoopContext(handle: $0) }
+            shared.setHandles(group.handles)
+            let acceptor: Acceptor
+            do throws(IOError) {
+                acceptor = try Acceptor(host: configuration.host, port: configuration.port,
+                                        backlog: configuration.backlog, on: group.handles[0],
+                                        distributingTo: group.handles, limiter: limiter,
+                                        onConnection: Self.connectionHandler(shared: shared, contexts: contexts))
+            } catch {
+                group.shutdown()
+                throw .io(error)
+            }
+            r.group = group
+            r.acceptor = acceptor
+            r.contexts = contexts
+            let l = configuration.limits
+            shared.logger.log(.info, "listening on \(configuration.host):\(acceptor.localPort) loops=\(configuration.loops) "
+                + "max_connections=\(l.maxConnectionsGlobal) per_ip=\(l.maxConnectionsPerIP) "
+                + "streams=\(l.maxConcurrentStreams) idle_s=\(l.idleTimeout) tls_generation=\(shared.reloader.generation)")
+            return acceptor.localPort
+        }
+    }
+
+    /// Runs on the receiving loop for every accepted socket: refuse while draining or over
+    /// the per-IP cap, else build the connection with the CURRENT TLS context (a reload
+    /// affects new connections only).
+    private static func connectionHandler(shared: ServerShared, contexts: [LoopContext]) -> Acceptor.ConnectionHandler {
+        { accepted, loop in
+            guard let context = contexts.first(where: { $0.handle === loop.handle }),
+                  !shared.draining.load(ordering: .acquiring) else {
+                accepted.permit.release()
+                _ = Glibc.close(accepted.descriptor)
+                return
+            }
+            let ip = PerIPConnectionLimiter.ip(ofPeer: accepted.peer)
+            guard shared.perIP.tryAcquire(ip) else {
+                shared.counters.rejectedPerIP.add(1, ordering: .relaxed)
+                accepted.permit.release()
+                _ = Glibc.close(accepted.descriptor)
+                shared.logger.log(.warning, "connection refused remote=\(accepted.peer) reason=per_ip_cap")
+                return
+            }
+            let socket = Socket(adopting: accepted.descriptor)
+            shared.counters.active.add(1, ordering: .acquiringAndReleasing)
+            let connection: ServerConnection
+            do throws(TLSError) {
+                let engine = try shared.reloader.current.makeEngine()
+                connection = ServerConnection(id: context.allocateID(), socket: socket, engine: engine, loop: loop,
+                                              context: context, shared: shared, remoteAddress: accepted.peer,
+                                              ip: ip, permit: accepted.permit)
+            } catch {
+                socket.close()
+                accepted.permit.release()
+                shared.perIP.release(ip)
+                shared.connectionClosed(reason: error.code, peer: nil, remote: accepted.peer, requests: 0, ageSeconds: 0)
+                return
+            }
+            do throws(IOError) {
+                try connection.start()
+            } catch {
+                connection.close(reason: "io_error", notifyPeer: false)
+            }
+        }
+    }
+
+    // MARK: - TLS reload
+
+    /// Validates `material` and makes it the context of NEW connections; existing
+    /// connections keep theirs. A bad set throws and the old one keeps serving.
+    public func reloadTLS(_ material: TLSServerMaterial) throws(TLSError) {
+        do {
+            try shared.reloader.reload(material)
+        } catch {
+            shared.logger.log(.error, "TLS reload refused, keeping generation \(shared.reloader.generation): \(error.code)")
+            throw error
+        }
+        shared.logger.log(.info, "TLS reloaded generation=\(shared.reloader.generation)")
+    }
+
+    /// Re-reads the configured source (files) and reloads (the SIGHUP action).
+    public func reloadTLSFromSource() throws(TLSError) {
+        try reloadTLS(try configuration.tls.load())
+    }
+
+    /// Which TLS material generation new connections get (1, then +1 per reload).
+    public var tlsGeneration: UInt64 { shared.reloader.generation }
+
+    // MARK: - Shutdown
+
+    /// Stops accepting, sends GOAWAY(NO_ERROR) on every connection, lets in-flight requests
+    /// finish (each connection is bounded by `drainTimeout`), then stops the loops.
+    /// Idempotent; returns at once (use `waitUntilStopped()`). `listenerClosed` runs (on a
+    /// loop thread) once the listening socket is closed and new connections are refused.
+    public func beginGracefulShutdown(listenerClosed: (@Sendable () -> Void)? = nil) {
+        guard !shared.draining.exchange(true, ordering: .acquiringAndReleasing) else {
+            // Already draining: stopAccepting is idempotent and runs the completion after the
+            // first close on the acceptor's loop.
+            if let acceptor = running.withLock({ $0.acceptor }) {
+                acceptor.stopAccepting(completion: listenerClosed)
+            } else {
+                listenerClosed?()
+            }
+            return
+        }
+        let (acceptor, contexts) = running.withLock { ($0.acceptor, $0.contexts) }
+        shared.logger.log(.info, "graceful shutdown: draining \(shared.counters.active.load(ordering: .relaxed)) connections")
+        guard let acceptor else {
+            listenerClosed?()
+            return
+        }
+        acceptor.stopAccepting(completion: listenerClosed)
+        for context in contexts {
+            context.handle.execute { _ in context.drainAll() }
+        }
+        shared.stopIfDrained()
+    }
+
+    /// Hard stop: every loop stops now; open connections are closed (close_notify, no wait).
+    public func stop() {
+        shared.draining.store(true, ordering: .releasing)
+        shared.stopLoops()
+    }
+
+    /// Blocks until every loop has stopped. Returns at once if the server never started.
+    public func waitUntilStopped() {
+        guard let group = running.withLock({ $0.group }) else { return }
+        group.waitUntilStopped()
+    }
+
+    /// True until graceful shutdown (or `stop()`) began.
+    public var isAcceptingConnections: Bool { !shared.draining.load(ordering: .acquiring) }
+
+    // MARK: - Counters
+
+    /// Connections accepted/active/rejected, requests, ends and trips by reason.
+    public var stats: ServerStats {
+        let accepted = running.withLock { $0.acceptor?.accepted ?? 0 }
+        return shared.counters.snapshot(accepted: accepted, rejectedGlobal: limiter.rejected)
+    }
+
+    /// The loop handles (signal set-up, tests). Empty before `start()`.
+    public var loopHandles: [EventLoopHandle] { running.withLock { $0.group?.handles ?? [] } }
+}

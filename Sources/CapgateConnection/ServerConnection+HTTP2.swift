@@ -1,0 +1,95 @@
+import CapgateHTTP2
+import CapgateIO
+
+extension ServerConnection {
+    /// Acts on what the HTTP/2 session reported.
+    func handle(_ events: [H2Event]) {
+        for event in events {
+            switch event {
+            case .request(let request):
+                dispatch(request)
+            case .streamError(let streamID, let code, let trip):
+                shared.counters.recordTrip(trip.code)
+                // Debug level: a hostile peer can cause many of these; the per-connection
+                // summary line and the counters are what operators watch.
+                shared.logger.log(.debug, "stream trip=\(trip.code) stream=\(streamID) code=\(code) "
+                                  + "peer=\(peer?.spiffeID ?? "-") remote=\(remoteAddress)")
+            case .streamClosed(let streamID, _):
+                // Peer reset or response done: the handler's result, if any, is no longer wanted.
+                inFlight.removeValue(forKey: streamID)?.cancel()
+            case .connectionError(let trip):
+                shared.counters.recordTrip(trip.code)
+                endReason = trip.code
+                // A peer that trips and then never reads would keep the GOAWAY (and the
+                // connection) pending forever: bound it.
+                armDrainTimer()
+            case .draining:
+                // Streams-per-connection cap reached (or our own drain): bound how long the
+                // remaining streams may take.
+                if endReason == nil { endReason = "stream_limit_drained" }
+                armDrainTimer()
+            case .goaway:
+                // The peer is leaving: the session closes once its streams are done.
+                if endReason == nil { endReason = "peer_closed" }
+            }
+        }
+    }
+
+    /// Hands a request to the application in a Task. The response comes back through the
+    /// loop's task queue and finds the connection by id, so a connection (or a stream) that
+    /// is gone by then is simply skipped.
+    private func dispatch(_ request: H2Request) {
+        guard let peer, let loop else { return }
+        cancelTimer(&firstRequestTimer)
+        requestsServed += 1
+        shared.counters.requests.add(1, ordering: .relaxed)
+        let httpRequest = HTTPRequest(method: request.method, path: request.path, authority: request.authority,
+                                      contentType: request.contentType, headers: request.headers,
+                                      body: request.body)
+        let handler = shared.handler
+        let handle = loop.handle
+        let context = self.context
+        let connectionID = id
+        let streamID = request.streamID
+        inFlight[streamID] = Task {
+            let response = await handler.handle(httpRequest, peer: peer)
+            handle.execute { _ in
+                context.connection(connectionID)?.complete(streamID: streamID, response: response)
+            }
+        }
+    }
+
+    /// A handler finished: queue the response and flush once at the end of this loop
+    /// iteration, so responses completing together leave in one write.
+    func complete(streamID: Int32, response: HTTPResponse) {
+        guard phase == .serving, let session else { return }
+        inFlight[streamID] = nil
+        // An invalid status is the application's bug; the peer still gets a valid answer.
+        let status = (200...599).contains(response.status) ? response.status : 500
+        _ = session.respond(streamID: streamID, status: status, headers: response.headers, body: response.body)
+        guard !outputScheduled, let loop else { return }
+        outputScheduled = true
+        loop.executeLater { [weak self] in
+            guard let self else { return }
+            self.outputScheduled = false
+            self.afterIO()
+        }
+    }
+
+    /// Graceful end: GOAWAY(NO_ERROR) so in-flight streams finish and new ones go elsewhere
+    /// (RFC 9113 §6.8), bounded by the drain timeout. A connection still in its handshake has
+    /// nothing in flight and is closed at once.
+    func beginDrain(reason: String) {
+        switch phase {
+        case .closed:
+            return
+        case .handshaking:
+            close(reason: reason, notifyPeer: false)
+        case .serving:
+            if endReason == nil { endReason = reason }
+            session?.beginGracefulShutdown()
+            armDrainTimer()
+            afterIO()
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import Synchronization
+
+/// A point-in-time copy of the server's counters (metrics, tests).
+public struct ServerStats: Sendable, Equatable {
+    /// Connections handed to a loop by the acceptor (under the global cap).
+    public var accepted: Int
+    /// Connections currently open (handshaking, serving or draining).
+    public var active: Int
+    /// Refused at accept because the global cap was reached.
+    public var rejectedGlobal: Int
+    /// Refused because the peer IP was at `maxConnectionsPerIP`.
+    public var rejectedPerIP: Int
+    /// Connections whose TLS handshake completed and whose identity passed the SVID rules.
+    public var established: Int
+    /// Requests handed to the handler.
+    public var requests: Int
+    /// Connection ends by reason code (`peer_closed`, `idle_timeout`, `handshake_timeout`,
+    /// `tls_peer_verification_failed`, `identity_multiple_uri_sans`, ...).
+    public var closedByReason: [String: Int]
+    /// Stream- and connection-scoped trips by code (`body_too_large`, `reset_flood`, ...).
+    public var trips: [String: Int]
+
+    /// All rejected connections.
+    public var rejected: Int { rejectedGlobal + rejectedPerIP }
+}
+
+/// The live counters, shared by every loop: atomics for the hot ones, one lock for the
+/// by-reason tables (touched once per connection end or trip, never per request).
+final class ServerCounters: Sendable {
+    let active = Atomic<Int>(0)
+    let rejectedPerIP = Atomic<Int>(0)
+    let established = Atomic<Int>(0)
+    let requests = Atomic<Int>(0)
+    private let tables = Mutex<(closed: [String: Int], trips: [String: Int])>(([:], [:]))
+
+    func recordClose(_ reason: String) {
+        tables.withLock { $0.closed[reason, default: 0] += 1 }
+    }
+
+    func recordTrip(_ code: String) {
+        tables.withLock { $0.trips[code, default: 0] += 1 }
+    }
+
+    func snapshot(accepted: Int, rejectedGlobal: Int) -> ServerStats {
+        let t = tables.withLock { $0 }
+        return ServerStats(accepted: accepted, active: active.load(ordering: .relaxed),
+                           rejectedGlobal: rejectedGlobal,
+                           rejectedPerIP: rejectedPerIP.load(ordering: .relaxed),
+                           established: established.load(ordering: .relaxed),
+                           requests: requests.load(ordering: .relaxed),
+                           closedByReason: t.closed, trips: t.trips)
+    }
+}

@@ -1,0 +1,72 @@
+import CapgateCore
+import CapgateIO
+import CapgateTLS
+import Synchronization
+
+/// What every connection of one server shares, across loops: the handler, limits, counters,
+/// caps, the current TLS context and the shutdown state. All of it is `Sendable` (immutable,
+/// atomic or locked), so loops never coordinate except through these.
+final class ServerShared: Sendable {
+    let limits: GatewayLimits
+    let drainTimeout: Double
+    let handler: any RequestHandler
+    let logger: any TransportLogger
+    let counters = ServerCounters()
+    let perIP: PerIPConnectionLimiter
+    let reloader: CertificateReloader
+    /// True once graceful shutdown began: new connections are refused.
+    let draining = Atomic<Bool>(false)
+    /// True once the loops were asked to stop (hangups then mean "server stopped").
+    let stopping = Atomic<Bool>(false)
+    /// The loop handles to stop once the last connection is gone while draining.
+    private let handles = Mutex<[EventLoopHandle]>([])
+
+    init(limits: GatewayLimits, drainTimeout: Double, handler: any RequestHandler,
+         logger: any TransportLogger, reloader: CertificateReloader) {
+        self.limits = limits
+        self.drainTimeout = drainTimeout
+        self.handler = handler
+        self.logger = logger
+        self.perIP = PerIPConnectionLimiter(maxPerIP: limits.maxConnectionsPerIP)
+        self.reloader = reloader
+    }
+
+    func setHandles(_ h: [EventLoopHandle]) { handles.withLock { $0 = h } }
+
+    /// Monotonic seconds for the HTTP/2 session (token buckets, request timeouts).
+    static func monotonicSeconds() -> Double {
+        Double(Deadline.now().nanoseconds) / 1_000_000_000
+    }
+
+    /// Called once per connection end (on its loop): count, log one line, and finish a
+    /// graceful shutdown when this was the last connection.
+    func connectionClosed(reason: String, peer: PeerInfo?, remote: String, requests: Int, ageSeconds: Double) {
+        counters.recordClose(reason)
+        let identity = peer?.spiffeID ?? "-"
+        let level: TransportLogLevel = Self.isNormalEnd(reason) ? .info : .warning
+        let ms = Int(ageSeconds * 1000)
+        logger.log(level, "connection closed peer=\(identity) remote=\(remote) reason=\(reason) "
+                   + "requests=\(requests) age_ms=\(ms)")
+        let remaining = counters.active.subtract(1, ordering: .acquiringAndReleasing).newValue
+        if remaining == 0 { stopIfDrained() }
+    }
+
+    /// Stops every loop when draining and no connection is left.
+    func stopIfDrained() {
+        guard draining.load(ordering: .acquiring), counters.active.load(ordering: .acquiring) == 0 else { return }
+        stopLoops()
+    }
+
+    /// Asks every loop to stop (idempotent). Connections still registered get `hangup()`.
+    func stopLoops() {
+        stopping.store(true, ordering: .releasing)
+        for h in handles.withLock({ $0 }) { h.stop() }
+    }
+
+    /// Reasons that are an ordinary end of a connection (info level); anything else is a
+    /// refusal, a timeout or a trip (warning level, operators want to see them).
+    static func isNormalEnd(_ reason: String) -> Bool {
+        ["peer_closed", "completed", "server_shutdown", "max_connection_age", "idle_timeout",
+         "server_stopped", "stream_limit_drained"].contains(reason)
+    }
+}

@@ -1,0 +1,78 @@
+import CapgateCore
+import CapgateIO
+import CapgateTLS
+
+/// Where the server's TLS material comes from.
+public enum TLSMaterialSource: Sendable {
+    /// PEM files, re-read by `Server.reloadTLSFromSource()` (SIGHUP): certificate rotation
+    /// without restart (hardening.md "Hot reload of the trust bundle and the leaf").
+    case files(certificateChain: String, privateKey: String, trustBundle: String, crl: String? = nil)
+    /// PEM bytes already in memory (tests, embedding).
+    case material(TLSServerMaterial)
+
+    /// Reads (files) or returns (memory) the material. Errors name the file.
+    public func load() throws(TLSError) -> TLSServerMaterial {
+        switch self {
+        case let .files(chain, key, bundle, crl):
+            try TLSServerMaterial.load(certificateChainPath: chain, privateKeyPath: key,
+                                       trustBundlePath: bundle, crlPath: crl)
+        case .material(let material):
+            material
+        }
+    }
+}
+
+/// Everything the transport needs to listen: address, loops, limits, TLS. No kernel settings.
+public struct ServerTransportConfig: Sendable {
+    /// Numeric listen address ("127.0.0.1", "::1"); names are refused by the IO layer.
+    public var host: String
+    /// 0 lets the kernel choose (read the result from `Server.start()`).
+    public var port: UInt16
+    /// Event loops (threads). Defaults to one per core.
+    public var loops: Int
+    /// THE limits (timeouts, caps, HTTP/2 budgets). Validated in `Server.init`.
+    public var limits: GatewayLimits
+    /// Server certificate, key, client trust bundle, optional CRL.
+    public var tls: TLSMaterialSource
+    /// Seconds a draining connection (graceful shutdown, max age, streams cap) may take to
+    /// finish its in-flight requests before it is closed hard; bounds shutdown time.
+    public var drainTimeout: Double
+    /// listen(2) backlog.
+    public var backlog: Int32
+
+    public init(host: String = "127.0.0.1", port: UInt16 = 0, loops: Int = EventLoopGroup.defaultLoopCount,
+                limits: GatewayLimits = GatewayLimits(), tls: TLSMaterialSource,
+                drainTimeout: Double = 30, backlog: Int32 = 1024) {
+        self.host = host
+        self.port = port
+        self.loops = loops
+        self.limits = limits
+        self.tls = tls
+        self.drainTimeout = drainTimeout
+        self.backlog = backlog
+    }
+}
+
+/// Why the server could not be built or started. Each case names what to fix.
+public enum ServerError: Error, Sendable, CustomStringConvertible {
+    /// A limit is out of range (the message names the key).
+    case invalidLimits(GatewayLimitsError)
+    /// A configuration value other than a limit is invalid.
+    case invalidConfiguration(String)
+    /// The TLS material is unreadable or invalid.
+    case tls(TLSError)
+    /// Binding or starting the loops failed.
+    case io(IOError)
+    /// `start()` was called twice, or after shutdown.
+    case alreadyStarted
+
+    public var description: String {
+        switch self {
+        case .invalidLimits(let e): "invalid limits: \(e)"
+        case .invalidConfiguration(let m): "invalid configuration: \(m)"
+        case .tls(let e): "TLS: \(e)"
+        case .io(let e): "listen: \(e)"
+        case .alreadyStarted: "server already started"
+        }
+    }
+}
