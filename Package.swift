@@ -46,9 +46,12 @@ let package = Package(
         .target(name: "KernelConformance", dependencies: ["AgentKernel"]),
         // wire: v1 request/response shapes, error codes and statuses
         .target(name: "CapgateWire", dependencies: ["AgentKernel"]),
+        // client: typed verb calls over the mTLS HTTP/2 client
+        .target(name: "CapgateClient", dependencies: ["AgentKernel", "CapgateWire", "CapgateHTTPClient", "CapgateTLS"]),
         // server: identity mapping, the kernel service, connections, configuration
-        .target(name: "CapgateServer", dependencies: ["AgentKernel", "CapgateWire", "CapgateCore", "CapgatePKI"]),
-        .executableTarget(name: "capgate", dependencies: ["AgentKernel"]),
+        .target(name: "CapgateServer", dependencies: ["AgentKernel", "CapgateWire", "CapgateCore", "CapgatePKI",
+                                                     "CapgateConnection", "CapgateTLS", "CapgateIO"]),
+        .executableTarget(name: "capgate", dependencies: ["CapgateServer", "CapgatePKI", "CapgateIO"]),
         .executableTarget(name: "KernelBench", dependencies: ["AgentKernel"],
                           path: "bench/KernelBench"),
         // TLS layer: OpenSSL 3 contexts, sans-IO engine, SPIFFE peer identity

@@ -1,0 +1,74 @@
+import AgentKernel
+import CapgateConnection
+import Foundation
+import Synchronization
+
+/// The transport's `RequestHandler` for the kernel: hands each request with its
+/// certificate-bound identity to `KernelService`, and watches certificate expiry per
+/// identity (a warning when a connecting identity's certificate expires soon).
+public final class KernelRequestHandler: RequestHandler {
+    public let service: KernelService
+    public let expiry: CertificateExpiryTracker
+
+    public init(service: KernelService, expiry: CertificateExpiryTracker) {
+        self.service = service
+        self.expiry = expiry
+    }
+
+    public func handle(_ request: HTTPRequest, peer: PeerInfo) async -> HTTPResponse {
+        expiry.observe(identity: peer.spiffeID, notAfter: peer.certificateNotAfter, serial: peer.certificateSerialHex)
+        let response = await service.handle(ServiceRequest(method: request.method, path: request.path,
+                                                           contentType: request.contentType, body: request.body,
+                                                           identity: peer.spiffeID))
+        return HTTPResponse(status: response.status, headers: [(name: "content-type", value: "application/json")],
+                            body: response.body)
+    }
+}
+
+/// Per-identity certificate expiry, for the warning log and for metrics. Bounded: one
+/// entry per identity, and identities come only from verified certificates.
+public final class CertificateExpiryTracker: Sendable {
+    public struct Entry: Sendable, Equatable {
+        public var notAfter: Int64
+        public var serialHex: String
+        /// When we last warned about this certificate (unix seconds), to warn once an hour.
+        public var warnedAt: Int64?
+    }
+
+    private let entries = Mutex<[String: Entry]>([:])
+    private let window: Int64
+    private let warn: @Sendable (String) -> Void
+    private let now: @Sendable () -> Int64
+    private let maxEntries: Int
+
+    public init(warningWindowSeconds: Double, maxEntries: Int = 100_000,
+                now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) },
+                warn: @escaping @Sendable (String) -> Void) {
+        self.window = Int64(warningWindowSeconds)
+        self.maxEntries = maxEntries
+        self.now = now
+        self.warn = warn
+    }
+
+    public func observe(identity: String, notAfter: Int64, serial: String) {
+        let t = now()
+        let message: String? = entries.withLock { table in
+            var e = table[identity] ?? Entry(notAfter: notAfter, serialHex: serial, warnedAt: nil)
+            if e.serialHex != serial { e = Entry(notAfter: notAfter, serialHex: serial, warnedAt: nil) }
+            defer {
+                if table.count < maxEntries || table[identity] != nil { table[identity] = e }
+            }
+            guard notAfter - t <= window, e.warnedAt.map({ t - $0 >= 3600 }) ?? true else { return nil }
+            e.warnedAt = t
+            let hours = max(0, notAfter - t) / 3600
+            return "certificate of \(identity) (serial \(serial)) expires in \(hours)h"
+        }
+        if let message { warn(message) }
+    }
+
+    /// identity -> seconds until its last seen certificate expires (for metrics).
+    public func secondsUntilExpiry() -> [String: Int64] {
+        let t = now()
+        return entries.withLock { $0.mapValues { $0.notAfter - t } }
+    }
+}
