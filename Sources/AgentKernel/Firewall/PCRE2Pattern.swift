@@ -61,11 +61,13 @@ final class PCRE2Pattern: @unchecked Sendable {
         let ov = pcre2_get_ovector_pointer_8(scratch.data)!
         var out: [Range<Int>?] = []
         out.reserveCapacity(groups + 1)
-        let unset = Int.max  // PCRE2_UNSET is ~(size_t)0, i.e. Int(bitPattern:) -1
         for g in 0...groups {
-            let lo = Int(bitPattern: UInt(ov[2 * g]))
-            let hi = Int(bitPattern: UInt(ov[2 * g + 1]))
-            if g >= Int(rc) || lo < 0 || hi < 0 || lo == unset { out.append(nil) } else { out.append(lo..<hi) }
+            // Pairs past the match's group count, or unset groups, hold PCRE2_UNSET
+            // (~(size_t)0, i.e. -1 as a signed word).
+            guard g < Int(rc) else { out.append(nil); continue }
+            let lo = Int(truncatingIfNeeded: ov[2 * g])
+            let hi = Int(truncatingIfNeeded: ov[2 * g + 1])
+            out.append(lo >= 0 && hi >= lo ? lo..<hi : nil)
         }
         return .found(out)
     }
