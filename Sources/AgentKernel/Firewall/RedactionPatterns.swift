@@ -28,46 +28,58 @@ enum RedactionPatterns {
         let name: String
         let pattern: PCRE2Pattern
         let replacement: Replacement
-        /// Prefilter: the pattern can only match when the buffer has all these features.
-        let needs: Features
+        /// Prefilter: the pattern can only match when the buffer has these flags...
+        let needsFlags: UInt8
+        /// ...and at least this many digit-like scalars (its mandatory `\d` count).
+        let minDigits: Int
     }
 
     /// Byte-level facts that are necessary (never sufficient) for a pattern to match.
-    struct Features: OptionSet, Sendable {
-        let rawValue: UInt8
-        static let at = Features(rawValue: 1)
-        static let dot = Features(rawValue: 2)
-        /// An ASCII digit, or any non-ASCII byte (Unicode `\d` includes non-ASCII digits).
-        static let digitLike = Features(rawValue: 4)
-        /// `b`/`B`: the only code points Python's caseless `b` matches (exhaustively checked).
-        static let letterB = Features(rawValue: 8)
-        /// `a`/`A`: the only code points Python's caseless `a` matches.
-        static let letterA = Features(rawValue: 16)
-        static let eyJ = Features(rawValue: 32)
-        static let schemeSep = Features(rawValue: 64)  // "://"
+    /// Each is justified by the pattern's mandatory parts and the exhaustive class
+    /// tables in the tests: ASCII bytes never occur inside multi-byte UTF-8 sequences,
+    /// and Python's caseless `a b c e p` match only their two ASCII cases.
+    struct Features: Sendable {
+        var flags: UInt8 = 0
+        /// ASCII digits plus non-ASCII scalars (any of which might be a Unicode `\d`).
+        var digitLike = 0
 
-        /// One pass over UTF-8 bytes. ASCII bytes never occur inside multi-byte
-        /// sequences, so an ASCII literal the pattern requires shows up as that byte.
+        static let at: UInt8 = 1            // '@' (email)
+        static let dot: UInt8 = 2           // '.' (email)
+        static let bearer: UInt8 = 4        // [bB][eE]: the start of caseless "Bearer"
+        static let apiKey: UInt8 = 8        // [aA][pPcC]: "ap(i...)" or "ac(cess...)"
+        static let eyJ: UInt8 = 16          // JWT header literal
+        static let schemeSep: UInt8 = 32    // "://" (connection string)
+
+        func has(_ f: UInt8) -> Bool { flags & f == f }
+
         static func scan(_ b: UnsafeBufferPointer<UInt8>) -> Features {
-            var f: UInt8 = 0
+            var f = Features()
             let n = b.count
             var i = 0
             while i < n {
                 let c = b[i]
+                let next: UInt8 = i + 1 < n ? b[i + 1] : 0
                 switch c {
-                case 0x40: f |= Features.at.rawValue
-                case 0x2E: f |= Features.dot.rawValue
-                case 0x30...0x39: f |= Features.digitLike.rawValue
-                case 0x62, 0x42: f |= Features.letterB.rawValue
-                case 0x61, 0x41: f |= Features.letterA.rawValue
-                case 0x65: if i + 2 < n && b[i + 1] == 0x79 && b[i + 2] == 0x4A { f |= Features.eyJ.rawValue }
-                case 0x3A: if i + 2 < n && b[i + 1] == 0x2F && b[i + 2] == 0x2F { f |= Features.schemeSep.rawValue }
-                default: if c >= 0x80 { f |= Features.digitLike.rawValue }
+                case 0x30...0x39: f.digitLike += 1
+                case 0x40: f.flags |= at
+                case 0x2E: f.flags |= dot
+                case 0x42, 0x62: if next | 0x20 == 0x65 { f.flags |= bearer }
+                case 0x41, 0x61: if next | 0x20 == 0x70 || next | 0x20 == 0x63 { f.flags |= apiKey }
+                case 0x65: if next == 0x79 && i + 2 < n && b[i + 2] == 0x4A { f.flags |= eyJ }
+                case 0x3A: if next == 0x2F && i + 2 < n && b[i + 2] == 0x2F { f.flags |= schemeSep }
+                default: if c >= 0xC0 { f.digitLike += 1 }  // a non-ASCII scalar's lead byte
                 }
                 i += 1
             }
-            return Features(rawValue: f)
+            return f
         }
+
+        /// Whether `entry` can possibly match a buffer with these features.
+        func admits(_ entry: Entry) -> Bool {
+            has(entry.needsFlags) && digitLike >= entry.minDigits
+        }
+
+        var anyPossible: Bool { flags & ~(Features.dot) != 0 || digitLike >= 8 }
     }
 
     /// The patterns in the reference's order (each runs on the previous output).
@@ -77,29 +89,29 @@ enum RedactionPatterns {
         return [
             Entry(name: "email",
                   pattern: PCRE2Pattern(#"[a-zA-Z0-9_.+\-]+@[a-zA-Z0-9\-]+\.[a-zA-Z0-9\-.]+"#),
-                  replacement: .redacted, needs: [.at, .dot]),
+                  replacement: .redacted, needsFlags: Features.at | Features.dot, minDigits: 0),
             Entry(name: "phone",
                   pattern: PCRE2Pattern(#"(?<!\d)(?<![./])(?:\+\d{1,3}["# + s + #".\-])?(?:\(\d{2,4}\)["# + s
                                         + #".\-]?|\d{2,4}["# + s + #".\-])\d{3,4}["# + s + #".\-]?\d{3,5}(?!\d)(?![./])"#),
-                  replacement: .redacted, needs: .digitLike),
+                  replacement: .redacted, needsFlags: 0, minDigits: 8),  // \d{2,4} \d{3,4} \d{3,5}
             Entry(name: "card", pattern: PCRE2Pattern(#"\b(?:\d[ \-]?){13,16}\b"#),
-                  replacement: .redacted, needs: .digitLike),
+                  replacement: .redacted, needsFlags: 0, minDigits: 13),  // (?:\d[ -]?){13,16}
             Entry(name: "ssn", pattern: PCRE2Pattern(#"\b\d{3}[\- ]\d{2}[\- ]\d{4}\b"#),
-                  replacement: .redacted, needs: .digitLike),
+                  replacement: .redacted, needsFlags: 0, minDigits: 9),  // \d{3} \d{2} \d{4}
             Entry(name: "bearer",
                   pattern: PCRE2Pattern("Bearer[" + s + "]+" + tokenClass + "+=*", caseless: true),
-                  replacement: .redacted, needs: .letterB),
+                  replacement: .redacted, needsFlags: Features.bearer, minDigits: 0),
             Entry(name: "jwt",
                   pattern: PCRE2Pattern(#"eyJ[A-Za-z0-9_\-]+\.eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+"#),
-                  replacement: .redacted, needs: .eyJ),
+                  replacement: .redacted, needsFlags: Features.eyJ, minDigits: 0),
             Entry(name: "api_key",
                   pattern: PCRE2Pattern("((?:ap" + pyI + #"[_\-]?key|ap"# + pyI + "key|ap" + pyI + #"[_\-]?token|access[_\-]?key)"#
                                         + "(?:[" + s + "]*[=:][" + s + "]*|[" + s + "]+))" + tokenClass + "{8,}",
                                         caseless: true),
-                  replacement: .group1Redacted, needs: .letterA),
+                  replacement: .group1Redacted, needsFlags: Features.apiKey, minDigits: 0),
             Entry(name: "connection_string",
                   pattern: PCRE2Pattern(#"([a-zA-Z][a-zA-Z0-9+\-.]*://)[^:@/"# + s + "]+:[^@/" + s + "]+(@[^" + s + "]+)"),
-                  replacement: .group1RedactedGroup2, needs: .schemeSep),
+                  replacement: .group1RedactedGroup2, needsFlags: Features.schemeSep, minDigits: 0),
         ]
     }()
 }

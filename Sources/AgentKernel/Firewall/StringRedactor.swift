@@ -7,15 +7,22 @@ enum StringRedactor {
     /// Returns the scrubbed string and whether anything changed (Python compares the
     /// result with the input: a change means one warning).
     static func scrub(_ input: String) -> (String, Bool) {
+        // Scan in place first: most strings need no pattern at all and are never copied.
+        let features = input.utf8.withContiguousStorageIfAvailable(RedactionPatterns.Features.scan)
+            ?? Array(input.utf8).withUnsafeBufferPointer(RedactionPatterns.Features.scan)
+        guard features.anyPossible else { return (input, false) }
         var buffer = Array(input.utf8)
-        var features = buffer.withUnsafeBufferPointer { RedactionPatterns.Features.scan($0) }
-        // Cheapest exit: nothing any pattern needs is present.
-        if features.isDisjoint(with: [.at, .digitLike, .letterB, .letterA, .eyJ, .schemeSep]) {
-            return (input, false)
-        }
         var changed = false
+        var insertedRedacted = false
         var scratch: PCRE2MatchScratch?
-        for entry in RedactionPatterns.all where features.isSuperset(of: entry.needs) {
+        for entry in RedactionPatterns.all {
+            // The features describe the input. Later patterns see the previous output,
+            // which only lost bytes or gained "[REDACTED]" (no digits, '@', "be", "://",
+            // "eyJ"; but "AC" in "REDACTED" is an api-key start), so the input's
+            // features stay a safe superset once the api-key flag is added.
+            var f = features
+            if insertedRedacted { f.flags |= RedactionPatterns.Features.apiKey }
+            guard f.admits(entry) else { continue }
             let sc = scratch ?? PCRE2MatchScratch()
             scratch = sc
             switch substitute(buffer, entry, sc) {
@@ -24,9 +31,7 @@ enum StringRedactor {
             case .replaced(let out):
                 buffer = out
                 changed = true
-                // The inserted "[REDACTED]" adds an 'A'; every other feature can only
-                // have disappeared, so keeping the old flags stays a safe superset.
-                features.insert(.letterA)
+                insertedRedacted = true
             case .failed:
                 // Fail closed (I-01): if PCRE2 cannot decide (resource limit), the
                 // string must not leave unscanned, so it is replaced as a whole.

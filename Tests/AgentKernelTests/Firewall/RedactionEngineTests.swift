@@ -74,10 +74,27 @@ import Testing
     }
 
     @Test func prefilterLettersAreTheOnlyCaselessMatches() {
-        // The prefilter skips Bearer without a b/B byte and api-key without a/A: safe
-        // only because Python's caseless b and a match nothing else.
-        #expect(PythonCharClasses.caseless_b == [0x42, 0x42, 0x62, 0x62])
+        // The prefilter requires the ASCII bigrams [bB][eE] (Bearer) and [aA][pPcC]
+        // (api key): safe only because Python's caseless a, b, c, e, p match nothing else.
         #expect(PythonCharClasses.caseless_a == [0x41, 0x41, 0x61, 0x61])
+        #expect(PythonCharClasses.caseless_b == [0x42, 0x42, 0x62, 0x62])
+        #expect(PythonCharClasses.caseless_c == [0x43, 0x43, 0x63, 0x63])
+        #expect(PythonCharClasses.caseless_e == [0x45, 0x45, 0x65, 0x65])
+        #expect(PythonCharClasses.caseless_p == [0x50, 0x50, 0x70, 0x70])
+    }
+
+    @Test func prefilterNeverSkipsAMatchingPattern() {
+        // For every table input, each pattern the prefilter skips must find nothing.
+        let scratch = PCRE2MatchScratch()
+        for (input, _, _) in RedactionTable.table {
+            let bytes = Array(input.utf8)
+            let f = bytes.withUnsafeBufferPointer(RedactionPatterns.Features.scan)
+            for entry in RedactionPatterns.all where !f.admits(entry) {
+                if case .replaced = StringRedactor.substitute(bytes, entry, scratch) {
+                    Issue.record("prefilter skipped \(entry.name) on \(input.debugDescription)")
+                }
+            }
+        }
     }
 
     @Test(arguments: RedactionTable.table.indices)
