@@ -215,3 +215,25 @@ enum RedactionTable {
         ("(0201) 123 45678", "[REDACTED]", true),
     ]
 }
+
+/// Differential check against a random corpus recorded from the reference.
+@Suite struct RedactionDifferentialTests {
+    @Test func randomCorpusMatchesPython() throws {
+        guard case .array(let cases) = try JSONParser.parse(RedactionFuzzCorpus.json) else {
+            Issue.record("corpus is not an array")
+            return
+        }
+        #expect(cases.count == 600)
+        var mismatches = 0
+        for c in cases {
+            let row = c.arrayValue!
+            let input = row[0].stringValue!, expected = row[1].stringValue!, warned = row[2].boolValue!
+            let (out, warnings) = Redaction.redactStringWithWarnings(input)
+            if !out.unicodeScalars.elementsEqual(expected.unicodeScalars) || warnings.isEmpty == warned {
+                mismatches += 1
+                Issue.record("mismatch on \(input.debugDescription): got \(out.debugDescription), want \(expected.debugDescription)")
+            }
+        }
+        #expect(mismatches == 0)
+    }
+}
