@@ -67,6 +67,9 @@ public final class HandleStore: Sendable {
         /// Keeps lazily-deleted heap entries from outgrowing the live set.
         mutating func compactIfNeeded() {
             let limit = 2 * entries.count + 64
+            guard byCreated.count > limit || byExpiry.count > limit else { return }
+            let live = entries  // a read-only view, so the heaps can be mutated meanwhile
+            let isLive = { (e: EvictionHeap.Element) in live[e.id]?.seq == e.seq }
             if byCreated.count > limit { byCreated.compact(keeping: isLive) }
             if byExpiry.count > limit { byExpiry.compact(keeping: isLive) }
         }
@@ -93,6 +96,9 @@ public final class HandleStore: Sendable {
 
     /// Number of resident handles (expired ones included until swept).
     public var count: Int { state.withLock { $0.entries.count } }
+
+    /// Heap sizes including lazily deleted entries (tests check they stay bounded).
+    var heapSizes: (created: Int, expiry: Int) { state.withLock { ($0.byCreated.count, $0.byExpiry.count) } }
 
     /// Estimated bytes resident (`current_bytes`).
     public var currentBytes: Int { state.withLock { $0.totalBytes } }

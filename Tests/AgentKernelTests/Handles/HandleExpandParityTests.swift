@@ -14,8 +14,8 @@ import Testing
     func expandMatchesReference(_ i: Int) throws {
         let c = Self.cases[i]
         let data = Self.fixtures["datasets"]![c["dataset"]!.stringValue!]!
-        let clock = ManualClock()
-        let store = try HandleStore(clock: clock, ids: SequentialIDs())
+        let clock = HandleTestClock()
+        let store = try HandleStore(clock: clock, ids: HandleTestIDs())
         let h = try store.store(capabilityID: "cap.rows", data: data, principalID: c["principal"]!.stringValue!,
                                 constraints: c["constraints"]!.objectValue!)
         let expected = c["result"]!.objectValue!

@@ -6,7 +6,7 @@ import Testing
     let rows: JSONValue = [["id": 1, "region": "eu"], ["id": 2, "region": "us"], ["id": 3, "region": "eu"]]
 
     @Test func storedGrantDrivesEveryCheck() throws {
-        let store = try HandleStore(clock: ManualClock(), ids: SequentialIDs())
+        let store = try HandleStore(clock: HandleTestClock(), ids: HandleTestIDs())
         let h = try store.store(capabilityID: "cap", data: rows, principalID: "alice",
                                 constraints: ["scope": ["region": "eu"], "allowed_fields": ["id"], "max_rows": 5])
         // Only the id travels; nothing the caller could forge about the handle is used.
@@ -21,15 +21,15 @@ import Testing
     }
 
     @Test func unknownHandleIsNotFound() throws {
-        let store = try HandleStore(clock: ManualClock(), ids: SequentialIDs())
+        let store = try HandleStore(clock: HandleTestClock(), ids: HandleTestIDs())
         #expect(throws: KernelError(.handleNotFound, "Handle 'zz' not found. It may have been evicted.")) {
             try store.expand(handleID: "zz", query: [:], actionID: "a", principalID: "", maxDepth: 3)
         }
     }
 
     @Test func grantChecksRunBeforeTheExpiryCheckAndPagingAfter() throws {
-        let clock = ManualClock(0)
-        let store = try HandleStore(clock: clock, ids: SequentialIDs())
+        let clock = HandleTestClock(0)
+        let store = try HandleStore(clock: clock, ids: HandleTestIDs())
         let h = try store.store(capabilityID: "cap", data: rows, ttlSeconds: 1, principalID: "alice",
                                 constraints: ["max_rows": 1])
         clock.advance(seconds: 1)
@@ -48,8 +48,8 @@ import Testing
     }
 
     @Test func provenanceNamesTheCallerAndTime() throws {
-        let clock = ManualClock()
-        let store = try HandleStore(clock: clock, ids: SequentialIDs())
+        let clock = HandleTestClock()
+        let store = try HandleStore(clock: clock, ids: HandleTestIDs())
         let h = try store.store(capabilityID: "cap", data: rows)
         let at = Timestamp(microseconds: clock.now().microseconds + 5)
         let f = try store.expand(handleID: h.handleID, query: ["limit": 1], actionID: "a7", responseMode: .table,

@@ -8,14 +8,14 @@ import Testing
 ///   hs=[s.store('c','x'*38) for _ in range(3)]; print([h.handle_id in s._meta for h in hs], s.current_bytes)"
 /// -> [False, True, True] 80
 @Suite struct HandleStoreTests {
-    func makeStore(_ clock: ManualClock = ManualClock(), maxEntries: Int = 10000, maxTotalBytes: Int? = nil,
+    func makeStore(_ clock: HandleTestClock = HandleTestClock(), maxEntries: Int = 10000, maxTotalBytes: Int? = nil,
                    maxEntryBytes: Int? = nil, ttl: Double = 3600) throws -> HandleStore {
         try HandleStore(defaultTTLSeconds: ttl, maxEntries: maxEntries, maxTotalBytes: maxTotalBytes,
-                        maxEntryBytes: maxEntryBytes, clock: clock, ids: SequentialIDs())
+                        maxEntryBytes: maxEntryBytes, clock: clock, ids: HandleTestIDs())
     }
 
     @Test func storeRecordsMetadataAndGetReturnsData() throws {
-        let clock = ManualClock()
+        let clock = HandleTestClock()
         let store = try makeStore(clock)
         let h = try store.store(capabilityID: "cap", data: [1, 2, 3], ttlSeconds: 10, principalID: "p",
                                 constraints: ["max_rows": 2])
@@ -37,7 +37,7 @@ import Testing
     }
 
     @Test func expiryIsLazyAndEvictsOnAccess() throws {
-        let clock = ManualClock(1_767_323_045_000_000)  // 2026-01-02T03:04:05+00:00
+        let clock = HandleTestClock(1_767_323_045_000_000)  // 2026-01-02T03:04:05+00:00
         let store = try makeStore(clock)
         let h = try store.store(capabilityID: "c", data: "x", ttlSeconds: 60)
         clock.advance(seconds: 60)  // expires_at <= now is expired
@@ -52,7 +52,7 @@ import Testing
     }
 
     @Test func everyHundredTwentyEighthStoreSweepsExpired() throws {
-        let clock = ManualClock()
+        let clock = HandleTestClock()
         let store = try makeStore(clock)
         for _ in 0..<10 { _ = try store.store(capabilityID: "c", data: 1, ttlSeconds: 1) }
         clock.advance(seconds: 5)
@@ -73,7 +73,7 @@ import Testing
     }
 
     @Test func entryCapPrefersExpiredVictims() throws {
-        let clock = ManualClock()
+        let clock = HandleTestClock()
         let store = try makeStore(clock, maxEntries: 2)
         let old = try store.store(capabilityID: "c", data: 1)
         let short = try store.store(capabilityID: "c", data: 1, ttlSeconds: 1)
@@ -122,6 +122,7 @@ import Testing
         #expect(store.count == 100)
         #expect(store.currentBytes == (19_900..<20_000).reduce(0) { $0 + SizeEstimate.decimalLength($1) })
         #expect(try store.get("h-19999").1 == 19_999)
+        #expect(store.heapSizes.created <= 2 * 100 + 64 && store.heapSizes.expiry <= 2 * 100 + 64)
     }
 
     @Test func concurrentStoresAndGetsAreSafe() async throws {

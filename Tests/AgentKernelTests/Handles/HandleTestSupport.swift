@@ -2,7 +2,7 @@ import Synchronization
 @testable import AgentKernel
 
 /// A clock the test moves by hand (no wall-clock dependence).
-final class ManualClock: KernelClock {
+final class HandleTestClock: KernelClock {
     private let t: Mutex<Int64>
     init(_ micros: Int64 = 1_700_000_000_000_000) { t = Mutex(micros) }
     func now() -> Timestamp { Timestamp(microseconds: t.withLock { $0 }) }
@@ -11,7 +11,7 @@ final class ManualClock: KernelClock {
 }
 
 /// Deterministic ids: "h-0", "h-1", ...
-final class SequentialIDs: IDGenerator {
+final class HandleTestIDs: IDGenerator {
     private let n = Mutex(0)
     let prefix: String
     init(_ prefix: String = "h-") { self.prefix = prefix }
