@@ -1,0 +1,182 @@
+/// `_summarize_list_of_dicts` (spec §8.3): the summary of a non-empty array whose first
+/// item is an object.
+///
+/// Later rows need not be objects. Python then applies `for k in row`, `k in row`,
+/// `row.get(k)` and `row[k]` to whatever the row is (a string iterates its characters
+/// and tests substrings, a list tests membership, a scalar raises). `PyRow` reproduces
+/// those operations, including which rows are reached before `all()`/`any()`
+/// short-circuit, so the same inputs succeed or fail with the same message.
+enum RowSummary {
+    static func summarize(_ rows: [JSONValue], maxFacts: Int) throws(KernelError) -> [String] {
+        var facts = ["Total rows: \(rows.count)"]
+
+        // Top keys: counted over the first 10 rows, stable sort by descending count.
+        var counts: [(key: JSONValue, count: Int)] = []
+        var stringIndex: [CodePointKey: Int] = [:]
+        for row in rows.prefix(10) {
+            for k in try PyRow.iterate(row) {
+                if case .string(let s) = k {
+                    if let i = stringIndex[CodePointKey(s)] { counts[i].count += 1; continue }
+                    // A str key can still equal nothing else (no str == non-str in Python).
+                    stringIndex[CodePointKey(s)] = counts.count
+                    counts.append((k, 1))
+                } else if let i = counts.firstIndex(where: { $0.key.stringValue == nil && $0.key.pyEquals(k) }) {
+                    counts[i].count += 1  // 1, 1.0 and True are one dict key in Python
+                } else {
+                    counts.append((k, 1))
+                }
+            }
+        }
+        let order = counts.indices.sorted { a, b in
+            counts[a].count != counts[b].count ? counts[a].count > counts[b].count : a < b
+        }
+        var topKeys: [String] = []
+        for (position, i) in order.prefix(10).enumerated() {
+            // `', '.join(top_keys)` requires every key to be a str.
+            guard case .string(let s) = counts[i].key else {
+                throw KernelError(.valueError, "sequence item \(position): expected str instance, \(PyRow.typeName(counts[i].key)) found")
+            }
+            topKeys.append(s)
+        }
+        facts.append("Top keys: " + topKeys.joined(separator: ", "))
+
+        // Numeric keys: every present value is an int/float (not bool) and one exists.
+        var numericKeys: [String] = []
+        for k in topKeys {
+            var allNumeric = true
+            for r in rows {
+                guard try PyRow.contains(r, k) else { continue }
+                if !isNumber(try PyRow.get(r, k)) { allNumeric = false; break }
+            }
+            guard allNumeric else { continue }
+            var anyNumeric = false
+            for r in rows {
+                guard try PyRow.contains(r, k) else { continue }
+                if isNumber(try PyRow.get(r, k)) { anyNumeric = true; break }
+            }
+            if anyNumeric { numericKeys.append(k) }
+        }
+        for k in numericKeys.prefix(5) {
+            var values: [Double] = []
+            for r in rows {
+                guard try PyRow.contains(r, k) else { continue }
+                values.append(asDouble(try PyRow.subscriptValue(r, k)))
+            }
+            guard let lo = values.min(), let hi = values.max() else { continue }
+            // Python 3.11 `sum` adds floats left to right (no compensation).
+            var sum = 0.0
+            for x in values { sum += x }
+            let avg = sum / Double(values.count)
+            facts.append("\(k): min=\(PyFloat.fixed2(lo)), max=\(PyFloat.fixed2(hi)), avg=\(PyFloat.fixed2(avg))")
+        }
+
+        // Boolean counts or string distributions for the other leading keys.
+        for k in topKeys.prefix(5) where !numericKeys.contains(where: { PyString.equal($0, k) }) {
+            var present: [JSONValue] = []
+            for r in rows {
+                guard try PyRow.contains(r, k) else { continue }
+                present.append(try PyRow.subscriptValue(r, k))
+            }
+            let trueCount = present.reduce(0) { $0 + ($1.boolValue == true ? 1 : 0) }
+            let boolCount = present.reduce(0) { $0 + ($1.boolValue != nil ? 1 : 0) }
+            if boolCount > 0 && boolCount == present.count {
+                facts.append("\(k): True=\(trueCount), False=\(boolCount - trueCount)")
+                continue
+            }
+            var tally: [CodePointKey: Int] = [:]
+            for case .string(let s) in present { tally[CodePointKey(s), default: 0] += 1 }
+            guard (2...10).contains(tally.count) else { continue }
+            let distinct = tally.keys.map(\.string).sorted(by: PyString.less)
+            let parts = distinct.map { "\($0)=\(tally[CodePointKey($0)]!)" }
+            facts.append("\(k) distribution: " + parts.joined(separator: ", "))
+        }
+        return Summarizer.truncate(facts, maxFacts: maxFacts)
+    }
+
+    static func isNumber(_ v: JSONValue?) -> Bool {
+        switch v {
+        case .int, .double: return true
+        default: return false
+        }
+    }
+
+    static func asDouble(_ v: JSONValue) -> Double {
+        switch v {
+        case .int(let i): return Double(i)
+        case .double(let d): return d
+        default: return 0  // unreachable: only called for numeric keys
+        }
+    }
+}
+
+/// Python's container operations on an arbitrary row value.
+enum PyRow {
+    static func typeName(_ v: JSONValue) -> String {
+        switch v {
+        case .null: return "NoneType"
+        case .bool: return "bool"
+        case .int: return "int"
+        case .double: return "float"
+        case .string: return "str"
+        case .array: return "list"
+        case .object: return "dict"
+        }
+    }
+
+    /// `for k in row`.
+    static func iterate(_ row: JSONValue) throws(KernelError) -> [JSONValue] {
+        switch row {
+        case .object(let o): return o.keys.map(JSONValue.string)
+        case .string(let s): return s.unicodeScalars.map { .string(String($0)) }
+        case .array(let a):
+            for e in a {
+                if case .array = e { throw KernelError(.valueError, "unhashable type: 'list'") }
+                if case .object = e { throw KernelError(.valueError, "unhashable type: 'dict'") }
+            }
+            return a
+        default:
+            throw KernelError(.valueError, "'\(typeName(row))' object is not iterable")
+        }
+    }
+
+    /// `k in row` for a str `k`.
+    static func contains(_ row: JSONValue, _ k: String) throws(KernelError) -> Bool {
+        switch row {
+        case .object(let o): return o.index(of: k) != nil
+        case .string(let s): return isSubstring(k, of: s)
+        case .array(let a): return a.contains { $0.stringValue.map { PyString.equal($0, k) } ?? false }
+        default: throw KernelError(.valueError, "argument of type '\(typeName(row))' is not iterable")
+        }
+    }
+
+    /// `row.get(k)`.
+    static func get(_ row: JSONValue, _ k: String) throws(KernelError) -> JSONValue? {
+        guard case .object(let o) = row else {
+            throw KernelError(.valueError, "'\(typeName(row))' object has no attribute 'get'")
+        }
+        return o[k]
+    }
+
+    /// `row[k]` (only reached after `k in row` held).
+    static func subscriptValue(_ row: JSONValue, _ k: String) throws(KernelError) -> JSONValue {
+        switch row {
+        case .object(let o): return o[k] ?? .null
+        case .string: throw KernelError(.valueError, "string indices must be integers, not 'str'")
+        case .array: throw KernelError(.valueError, "list indices must be integers or slices, not str")
+        default: throw KernelError(.valueError, "'\(typeName(row))' object is not subscriptable")
+        }
+    }
+
+    /// Python `needle in haystack` for strings. Byte search on UTF-8 is exact because
+    /// UTF-8 is self-synchronising (a scalar's bytes never match mid-scalar).
+    static func isSubstring(_ needle: String, of haystack: String) -> Bool {
+        let n = Array(needle.utf8)
+        if n.isEmpty { return true }
+        let h = Array(haystack.utf8)
+        guard h.count >= n.count else { return false }
+        for i in 0...(h.count - n.count) where h[i] == n[0] {
+            if h[i..<(i + n.count)].elementsEqual(n) { return true }
+        }
+        return false
+    }
+}

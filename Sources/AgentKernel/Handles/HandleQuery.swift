@@ -1,0 +1,175 @@
+/// Handle expansion (spec §9.3, `handle_query.py`): paging, projection and an
+/// equality filter over a stored result, re-checked against the grant persisted with
+/// the handle, then redacted. The steps run in the reference's exact order, because the
+/// order decides which error a bad request gets.
+extension HandleStore {
+    /// `expand` with SERVER-SIDE metadata (spec §3.7 trust gap): the handle is looked up
+    /// by id (HandleNotFound if unknown) and its STORED principal and constraints drive
+    /// every check; nothing the client sends about the handle is trusted. The Frame
+    /// carries the stored handle; provenance names the caller.
+    public func expand(handleID: String, query: JSONObject, actionID: String, responseMode: ResponseMode = .table,
+                       principalID: String, maxDepth: Int, now: Timestamp? = nil) throws(KernelError) -> Frame {
+        guard let handle = meta(handleID) else { throw Self.notFound(handleID) }
+        let at = now ?? clock.now()
+        return try HandleQuery.expand(handle, query: query, actionID: actionID, responseMode: responseMode,
+                                      principalID: principalID, maxDepth: maxDepth, now: at) { () throws(KernelError) in
+            try self.fetch(handleID, now: at).1
+        }
+    }
+}
+
+enum HandleQuery {
+    static func violation(_ message: String, _ code: String) -> KernelError {
+        KernelError(.handleConstraintViolation, message, reasonCode: code)
+    }
+
+    static func expand(_ handle: Handle, query: JSONObject, actionID: String, responseMode: ResponseMode,
+                       principalID: String, maxDepth: Int, now: Timestamp,
+                       fetch: () throws(KernelError) -> JSONValue) throws(KernelError) -> Frame {
+        let hid = handle.handleID
+        // 1. Principal binding: a bound handle is not a bearer credential.
+        if !handle.principalID.isEmpty && !PyString.equal(handle.principalID, principalID) {
+            throw violation("Handle '\(hid)' was granted to principal '\(handle.principalID)' and cannot be expanded by '\(principalID.isEmpty ? "<unspecified>" : principalID)'.",
+                            ReasonCode.handlePrincipalMismatch)
+        }
+        // 2. Query types.
+        let rawFilter = query["filter"] ?? .null
+        var filterIn = JSONObject()
+        switch rawFilter {
+        case .null: break
+        case .object(let o): filterIn = o
+        default:
+            throw violation("Handle expand 'filter' must be a dict, got \(PyRow.typeName(rawFilter)).", ReasonCode.invalidConstraint)
+        }
+        var requestedFields: [JSONValue] = []
+        switch query["fields"] ?? .null {
+        case .null: break
+        case .array(let a): requestedFields = a
+        case let other:
+            throw violation("Handle expand 'fields' must be a list, got \(PyRow.typeName(other)).", ReasonCode.invalidConstraint)
+        }
+
+        // 3. Grant bounds persisted with the handle.
+        let grantedMaxRows = handle.constraints["max_rows"]
+        let grantedFieldsValue = handle.constraints["allowed_fields"] ?? .null
+        let granted = PyCoerce.truthy(grantedFieldsValue) ? GrantedFields(grantedFieldsValue) : nil
+        let scopeValue = handle.constraints["scope"] ?? .null
+        var grantedScope = JSONObject()
+        if PyCoerce.truthy(scopeValue) {
+            guard case .object(let o) = scopeValue else {
+                throw KernelError(.valueError, "'\(PyRow.typeName(scopeValue))' object has no attribute 'items'")
+            }
+            grantedScope = o
+        }
+        if let granted, !requestedFields.isEmpty {
+            var disallowed: [JSONValue] = []
+            for f in requestedFields where !(try granted.contains(f)) { disallowed.append(f) }
+            if !disallowed.isEmpty {
+                let g = try PySort.sortedRepr(try granted.list())
+                let d = try PySort.sortedRepr(disallowed)
+                throw violation("Handle '\(hid)' grant restricts fields to \(g); request asked for \(d).",
+                                ReasonCode.handleConstraintViolation)
+            }
+        }
+        for (sk, sv) in grantedScope {
+            if let fv = filterIn[sk], !fv.pyEquals(sv) {
+                throw violation("Handle '\(hid)' is scoped to \(sk)=\(sv.pyRepr); request filter \(sk)=\(fv.pyRepr) is outside that scope.",
+                                ReasonCode.handleConstraintViolation)
+            }
+        }
+
+        // 4. Fetch (HandleNotFound / HandleExpired surface here, after the checks above).
+        let data = try fetch()
+        var rows: [JSONValue] = data.arrayValue ?? [data]
+
+        // 5. Filter: the grant scope is forced into the filter (AND), so omitting the
+        //    scope key cannot widen the result.
+        var filterSpec = filterIn
+        for (sk, sv) in grantedScope where filterSpec[sk] == nil { filterSpec[sk] = sv }
+        if !filterSpec.isEmpty {
+            rows = rows.filter { r in
+                guard case .object(let o) = r else { return false }
+                return filterSpec.allSatisfy { (o[$0.key] ?? .null).pyEquals($0.value) }
+            }
+        }
+
+        // 6. Paging input, coerced with Python `int()`.
+        let offset = try pagingInt(query["offset"] ?? .int(0), name: "offset")
+        var requestedLimit: Int?
+        if let rawLimit = query["limit"], !rawLimit.isNull {
+            requestedLimit = try pagingInt(rawLimit, name: "limit")
+        }
+        var limit = requestedLimit ?? rows.count
+
+        // 7. Row cap: `isinstance(max_rows, int)` also holds for bools (True == 1).
+        let cap: Int? = switch grantedMaxRows {
+        case .int(let i)?: i
+        case .bool(let b)?: b ? 1 : 0
+        default: nil
+        }
+        if let cap, cap >= 0 {
+            if let requestedLimit, requestedLimit > cap {
+                throw violation("Handle '\(hid)' grant caps rows at \(grantedMaxRows!.pyStr); request asked for limit=\(requestedLimit).",
+                                ReasonCode.handleConstraintViolation)
+            }
+            limit = min(limit, cap)
+        }
+
+        // 8. Slice rows[offset : offset+limit] (both non-negative here).
+        let lo = min(offset, rows.count)
+        let hi = min(rows.count, offset > Int.max - limit ? Int.max : offset + limit)
+        rows = lo < hi ? Array(rows[lo..<hi]) : []
+
+        // 9. Projection: requested fields, else the grant's, else everything.
+        let effective: [JSONValue] = !requestedFields.isEmpty ? requestedFields : try granted?.list() ?? []
+        if !effective.isEmpty {
+            let names = Redaction.AllowedFields(effective)
+            rows = rows.map { r in
+                guard case .object(let o) = r else { return r }
+                var kept = JSONObject()
+                for (k, v) in o where names.contains(k) { kept.appendUnchecked(k, v) }
+                return .object(kept)
+            }
+        }
+
+        // 10. Preview rows.
+        let preview: [JSONValue]
+        if let first = rows.first, first.objectValue == nil {
+            preview = rows.map { .object(["value": $0]) }
+        } else {
+            preview = rows
+        }
+
+        // 11. Redact (no projection: it was applied above) to the firewall's depth.
+        var warnings: [String] = []
+        let redacted = Redaction.redact(.array(preview), .none, depth: 0, maxDepth: maxDepth, warnings: &warnings)
+
+        // 12. The Frame. Deviation (unrepresentable in `[JSONObject]`): a non-object
+        //     element (mixed rows after an object first row, or a row elided by a
+        //     max_depth < 2) is wrapped as {"value": element}.
+        let table: [JSONObject]
+        switch redacted {
+        case .array(let items): table = items.map { $0.objectValue ?? ["value": $0] }
+        default: table = [["value": redacted]]
+        }
+        return Frame(actionID: actionID, capabilityID: handle.capabilityID, responseMode: responseMode,
+                     tablePreview: table, handle: handle, warnings: warnings,
+                     provenance: Provenance(capabilityID: handle.capabilityID, principalID: principalID,
+                                            invokedAt: now, actionID: actionID))
+    }
+
+    /// `int(query.get(name))` with the reference's HCV wrapping of TypeError/ValueError
+    /// and its non-negative check. (OverflowError is not caught by the reference.)
+    static func pagingInt(_ v: JSONValue, name: String) throws(KernelError) -> Int {
+        switch PyCoerce.int(v) {
+        case .success(let n):
+            if n < 0 {
+                throw violation("Handle expand '\(name)' must be non-negative, got \(n).", ReasonCode.invalidConstraint)
+            }
+            return n
+        case .failure(let e):
+            if e.type == "OverflowError" { throw e.kernelError }
+            throw violation("Handle expand '\(name)' must be an integer, got \(v.pyRepr).", ReasonCode.invalidConstraint)
+        }
+    }
+}

@@ -1,0 +1,215 @@
+import Synchronization
+
+/// Full results kept server-side behind an opaque handle id, with a TTL (spec §9,
+/// `handles.py`). Agents get a bounded Frame plus the handle and page through the rest
+/// with `expand`, which re-checks the grant stored with the handle.
+///
+/// Memory is bounded three ways, as in the reference: an entry cap (oldest evicted
+/// first), optional byte caps (an over-cap payload is rejected, the total is brought
+/// back under budget oldest-first, never evicting the handle just stored), and expiry
+/// (lazy on access, a sweep every 128th store). Thread-safe: one `Mutex` guards the
+/// maps; data is copied out (copy-on-write) so queries run outside the lock.
+public final class HandleStore: Sendable {
+    /// Run `evictExpired` every N stores (`_EVICT_INTERVAL`).
+    static let evictInterval = 128
+
+    let defaultTTLSeconds: Double
+    let maxEntries: Int
+    let maxTotalBytes: Int?
+    let maxEntryBytes: Int?
+    let clock: any KernelClock
+    let ids: any IDGenerator
+    private let state = Mutex(State())
+
+    struct Entry {
+        var handle: Handle
+        var data: JSONValue
+        var size: Int
+        var seq: UInt64
+    }
+
+    struct State {
+        var entries: [CodePointKey: Entry] = [:]
+        var byCreated = EvictionHeap()
+        var byExpiry = EvictionHeap()
+        var storeCount = 0
+        var totalBytes = 0
+        var nextSeq: UInt64 = 0
+
+        func isLive(_ e: EvictionHeap.Element) -> Bool { entries[e.id]?.seq == e.seq }
+
+        mutating func drop(_ id: CodePointKey) {
+            if let e = entries.removeValue(forKey: id) { totalBytes -= e.size }
+        }
+
+        /// Drops every handle with `expires_at <= now`; returns how many.
+        mutating func evictExpired(now: Timestamp) -> Int {
+            var n = 0
+            while let top = byExpiry.min, top.time <= now.microseconds {
+                byExpiry.popMin()
+                if isLive(top) {
+                    drop(top.id)
+                    n += 1
+                }
+            }
+            return n
+        }
+
+        /// The oldest live handle by `created_at` (insertion order on ties), removed
+        /// from the heap; stale heap entries are discarded on the way.
+        mutating func popOldest() -> EvictionHeap.Element? {
+            while let top = byCreated.popMin() {
+                if isLive(top) { return top }
+            }
+            return nil
+        }
+
+        /// Keeps lazily-deleted heap entries from outgrowing the live set.
+        mutating func compactIfNeeded() {
+            let limit = 2 * entries.count + 64
+            guard byCreated.count > limit || byExpiry.count > limit else { return }
+            let live = entries  // a read-only view, so the heaps can be mutated meanwhile
+            let isLive = { (e: EvictionHeap.Element) in live[e.id]?.seq == e.seq }
+            if byCreated.count > limit { byCreated.compact(keeping: isLive) }
+            if byExpiry.count > limit { byExpiry.compact(keeping: isLive) }
+        }
+    }
+
+    /// `HandleStore(default_ttl_seconds, max_entries, max_total_bytes, max_entry_bytes)`.
+    /// A byte cap <= 0 raises BudgetConfigError (the reference's messages).
+    public init(defaultTTLSeconds: Double = 3600, maxEntries: Int = 10000, maxTotalBytes: Int? = nil,
+                maxEntryBytes: Int? = nil, clock: any KernelClock = SystemClock(),
+                ids: any IDGenerator = RandomUUIDGenerator()) throws(KernelError) {
+        if let t = maxTotalBytes, t <= 0 {
+            throw KernelError(.budgetConfigError, "max_total_bytes must be positive when set")
+        }
+        if let e = maxEntryBytes, e <= 0 {
+            throw KernelError(.budgetConfigError, "max_entry_bytes must be positive when set")
+        }
+        self.defaultTTLSeconds = defaultTTLSeconds
+        self.maxEntries = maxEntries
+        self.maxTotalBytes = maxTotalBytes
+        self.maxEntryBytes = maxEntryBytes
+        self.clock = clock
+        self.ids = ids
+    }
+
+    /// Number of resident handles (expired ones included until swept).
+    public var count: Int { state.withLock { $0.entries.count } }
+
+    /// Heap sizes including lazily deleted entries (tests check they stay bounded).
+    var heapSizes: (created: Int, expiry: Int) { state.withLock { ($0.byCreated.count, $0.byExpiry.count) } }
+
+    /// Estimated bytes resident (`current_bytes`).
+    public var currentBytes: Int { state.withLock { $0.totalBytes } }
+
+    /// `store(cid, data, ttl_seconds, principal_id, constraints)` (spec §9.2).
+    public func store(capabilityID: String, data: JSONValue, ttlSeconds: Double? = nil, principalID: String = "",
+                      constraints: JSONObject = [:]) throws(KernelError) -> Handle {
+        let size: Int
+        let caps = [maxEntryBytes, maxTotalBytes].compactMap { $0 }
+        if let rejectAt = caps.min() {
+            // Early exit at the ceiling: an over-cap payload is never fully walked.
+            size = SizeEstimate.estimatedSize(data, limit: rejectAt)
+            if size > rejectAt {
+                let capName = rejectAt == maxEntryBytes ? "max_entry_bytes" : "max_total_bytes"
+                throw KernelError(.handleTooLarge,
+                                  "Handle data for '\(capabilityID)' exceeds the \(rejectAt)-byte \(capName) ceiling; not stored.")
+            }
+        } else {
+            size = SizeEstimate.estimatedSize(data)
+        }
+        let now = clock.now()
+        let handle = Handle(handleID: ids.next(), capabilityID: capabilityID, createdAt: now,
+                            expiresAt: now.adding(seconds: ttlSeconds ?? defaultTTLSeconds),
+                            totalRows: data.arrayValue?.count ?? 1, principalID: principalID, constraints: constraints)
+        let key = CodePointKey(handle.handleID)
+        state.withLock { s in
+            // A repeated id (only possible with an injected generator) replaces the old
+            // entry and its byte accounting instead of double-counting it.
+            s.drop(key)
+            let seq = s.nextSeq
+            s.nextSeq += 1
+            s.entries[key] = Entry(handle: handle, data: data, size: size, seq: seq)
+            s.totalBytes += size
+            s.byCreated.push(.init(time: handle.createdAt.microseconds, seq: seq, id: key))
+            s.byExpiry.push(.init(time: handle.expiresAt.microseconds, seq: seq, id: key))
+
+            s.storeCount += 1
+            if s.storeCount % Self.evictInterval == 0 { _ = s.evictExpired(now: now) }
+
+            if s.entries.count > maxEntries {
+                _ = s.evictExpired(now: now)
+                var overflow = s.entries.count - maxEntries
+                while overflow > 0, let oldest = s.popOldest() {
+                    s.drop(oldest.id)
+                    overflow -= 1
+                }
+            }
+
+            if let cap = maxTotalBytes, s.totalBytes > cap {
+                _ = s.evictExpired(now: now)
+                var kept: [EvictionHeap.Element] = []
+                while s.totalBytes > cap, let oldest = s.popOldest() {
+                    if oldest.id == key {
+                        kept.append(oldest)  // never evict the entry just stored
+                        continue
+                    }
+                    s.drop(oldest.id)
+                }
+                for e in kept { s.byCreated.push(e) }
+            }
+            s.compactIfNeeded()
+        }
+        return handle
+    }
+
+    /// `get(handle_id)`: the metadata and data. Unknown id -> HandleNotFound; expired
+    /// (`expires_at <= now`) -> the entry is dropped and HandleExpired raised.
+    public func get(_ handleID: String) throws(KernelError) -> (Handle, JSONValue) {
+        try fetch(handleID, now: clock.now())
+    }
+
+    private enum Lookup {
+        case missing
+        case expired(Timestamp)
+        case found(Handle, JSONValue)
+    }
+
+    func fetch(_ handleID: String, now: Timestamp) throws(KernelError) -> (Handle, JSONValue) {
+        let key = CodePointKey(handleID)
+        let result: Lookup = state.withLock { s in
+            guard let e = s.entries[key] else { return .missing }
+            if e.handle.expiresAt <= now {
+                s.drop(key)  // lazy eviction, as the reference does on access
+                return .expired(e.handle.expiresAt)
+            }
+            return .found(e.handle, e.data)
+        }
+        switch result {
+        case .missing: throw Self.notFound(handleID)
+        case .expired(let at): throw KernelError(.handleExpired, "Handle '\(handleID)' expired at \(at.isoformat).")
+        case .found(let h, let d): return (h, d)
+        }
+    }
+
+    /// `get_meta`: metadata without an expiry check (nil when unknown).
+    public func meta(_ handleID: String) -> Handle? {
+        state.withLock { $0.entries[CodePointKey(handleID)]?.handle }
+    }
+
+    /// `evict_expired()`: drops every expired handle; returns how many.
+    @discardableResult
+    public func evictExpired() -> Int {
+        let now = clock.now()
+        return state.withLock { s in
+            let n = s.evictExpired(now: now)
+            s.compactIfNeeded()
+            return n
+        }
+    }
+
+    static func notFound(_ handleID: String) -> KernelError {
+        KernelError(.handleNotFound, "Handle '\(handleID)' not found. It may have been evicted.")
+    }
+}

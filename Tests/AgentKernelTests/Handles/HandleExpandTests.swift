@@ -1,0 +1,60 @@
+import Testing
+@testable import AgentKernel
+
+/// Server-side expand semantics (spec §3.7 trust gap, §9.3 step order).
+@Suite struct HandleExpandTests {
+    let rows: JSONValue = [["id": 1, "region": "eu"], ["id": 2, "region": "us"], ["id": 3, "region": "eu"]]
+
+    @Test func storedGrantDrivesEveryCheck() throws {
+        let store = try HandleStore(clock: HandleTestClock(), ids: HandleTestIDs())
+        let h = try store.store(capabilityID: "cap", data: rows, principalID: "alice",
+                                constraints: ["scope": ["region": "eu"], "allowed_fields": ["id"], "max_rows": 5])
+        // Only the id travels; nothing the caller could forge about the handle is used.
+        let f = try store.expand(handleID: h.handleID, query: [:], actionID: "a1", principalID: "alice", maxDepth: 3)
+        #expect(f.tablePreview == [["id": 1], ["id": 3]])
+        #expect(f.handle == h)
+        #expect(throws: KernelError(.handleConstraintViolation,
+                                    "Handle 'h-0' was granted to principal 'alice' and cannot be expanded by 'mallory'.",
+                                    reasonCode: ReasonCode.handlePrincipalMismatch)) {
+            try store.expand(handleID: h.handleID, query: [:], actionID: "a2", principalID: "mallory", maxDepth: 3)
+        }
+    }
+
+    @Test func unknownHandleIsNotFound() throws {
+        let store = try HandleStore(clock: HandleTestClock(), ids: HandleTestIDs())
+        #expect(throws: KernelError(.handleNotFound, "Handle 'zz' not found. It may have been evicted.")) {
+            try store.expand(handleID: "zz", query: [:], actionID: "a", principalID: "", maxDepth: 3)
+        }
+    }
+
+    @Test func grantChecksRunBeforeTheExpiryCheckAndPagingAfter() throws {
+        let clock = HandleTestClock(0)
+        let store = try HandleStore(clock: clock, ids: HandleTestIDs())
+        let h = try store.store(capabilityID: "cap", data: rows, ttlSeconds: 1, principalID: "alice",
+                                constraints: ["max_rows": 1])
+        clock.advance(seconds: 1)
+        // Step 1 (principal) precedes step 4 (fetch -> expired).
+        #expect(throws: KernelError(.handleConstraintViolation,
+                                    "Handle 'h-0' was granted to principal 'alice' and cannot be expanded by '<unspecified>'.",
+                                    reasonCode: ReasonCode.handlePrincipalMismatch)) {
+            try store.expand(handleID: h.handleID, query: ["offset": "bad"], actionID: "a", principalID: "", maxDepth: 3)
+        }
+        // Step 4 (expired) precedes step 6 (bad offset) and step 7 (limit over the cap).
+        #expect(throws: KernelError(.handleExpired, "Handle 'h-0' expired at 1970-01-01T00:00:01+00:00.")) {
+            try store.expand(handleID: h.handleID, query: ["offset": "bad", "limit": 9], actionID: "a",
+                             principalID: "alice", maxDepth: 3)
+        }
+        #expect(store.count == 0)
+    }
+
+    @Test func provenanceNamesTheCallerAndTime() throws {
+        let clock = HandleTestClock()
+        let store = try HandleStore(clock: clock, ids: HandleTestIDs())
+        let h = try store.store(capabilityID: "cap", data: rows)
+        let at = Timestamp(microseconds: clock.now().microseconds + 5)
+        let f = try store.expand(handleID: h.handleID, query: ["limit": 1], actionID: "a7", responseMode: .table,
+                                 principalID: "bob", maxDepth: 3, now: at)
+        #expect(f.provenance == Provenance(capabilityID: "cap", principalID: "bob", invokedAt: at, actionID: "a7"))
+        #expect(f.isFinal == false && f.tablePreview.count == 1)
+    }
+}
