@@ -122,7 +122,7 @@ extension ServerConfig {
         return config
     }
 
-    static func parseListen(_ s: String, key: String) throws(ConfigError) -> (String, Int) {
+    public static func parseListen(_ s: String, key: String) throws(ConfigError) -> (String, Int) {
         let host: Substring
         let portText: Substring
         if s.hasPrefix("["), let close = s.firstIndex(of: "]") {

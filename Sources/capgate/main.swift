@@ -9,7 +9,7 @@ import Foundation
 
 // Block the signals the server handles before any thread exists, so they reach the
 // signalfd and not a random thread's default handler.
-SignalWatcher.blockSignals()
+do { try SignalWatcher.blockSignals() } catch { FileHandle.standardError.write("capgate: cannot block signals: \(error)\n".data(using: .utf8)!); exit(1) }
 
 func fail(_ message: String, code: Int32 = 2) -> Never {
     FileHandle.standardError.write(("capgate: " + message + "\n").data(using: .utf8)!)
@@ -58,10 +58,10 @@ case "serve":
         let port = try gateway.start()
         try gateway.installSignalHandlers()
         if configPath == nil {
-            print("capgate demo ready. Try:\n  " + DemoConfig.curlExample(stateDir: config.stateDir,
-                                                                          host: config.listenHost, port: Int(port)))
+            // Unbuffered: the command must show up at once, also when stdout is a pipe.
+            let curl = DemoConfig.curlExample(stateDir: config.stateDir, host: config.listenHost, port: Int(port))
+            FileHandle.standardOutput.write("capgate demo ready. Try:\n  \(curl)\n".data(using: .utf8)!)
         }
-        fflush(stdout)
         gateway.waitUntilStopped()
         print("capgate stopped")
     } catch {

@@ -12,7 +12,7 @@ import Glibc
 func selectedTarget() -> FuzzTarget {
     guard let raw = getenv("FUZZ_TARGET"), let t = FuzzTarget(rawValue: String(cString: raw)) else {
         let names = FuzzTarget.allCases.map(\.rawValue).joined(separator: ", ")
-        fputs("set FUZZ_TARGET to one of: \(names)\n", stderr)
+        print("set FUZZ_TARGET to one of: \(names)")
         exit(2)
     }
     return t

@@ -21,11 +21,11 @@ extension DeclarativePolicyEngine {
     static func yamlToJSON(_ node: Node) -> JSONValue {
         switch node {
         case .scalar(let s):
-            switch node.tag.name {
-            case .null: return .null
-            case .bool: return Bool.construct(from: s).map(JSONValue.bool) ?? .string(s.string)
-            case .int: return Int.construct(from: s).map(JSONValue.int) ?? .string(s.string)
-            case .float: return Double.construct(from: s).map(JSONValue.double) ?? .string(s.string)
+            switch node.tag.description {
+            case Tag.Name.null.rawValue: return .null
+            case Tag.Name.bool.rawValue: return Bool.construct(from: s).map(JSONValue.bool) ?? .string(s.string)
+            case Tag.Name.int.rawValue: return Int.construct(from: s).map(JSONValue.int) ?? .string(s.string)
+            case Tag.Name.float.rawValue: return Double.construct(from: s).map(JSONValue.double) ?? .string(s.string)
             default: return .string(s.string)
             }
         case .sequence(let seq):
@@ -40,8 +40,6 @@ extension DeclarativePolicyEngine {
                 o[key] = yamlToJSON(v)
             }
             return .object(o)
-        case .alias:
-            return .null
         }
     }
 }

@@ -9,15 +9,27 @@ import Glibc
 /// verification, so instants are exact integers (spec §0).
 public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible {
     public var microseconds: Int64
+    /// The UTC offset the value was written with, in seconds (0 for the kernel's own
+    /// timestamps); nil for a naive value. Kept only so a parsed value renders exactly as
+    /// Python's `isoformat()` would (`+05:30` stays `+05:30`), which signatures depend on.
+    /// Equality, hashing and ordering use the instant alone, like aware Python datetimes.
+    public var utcOffsetSeconds: Int?
 
-    public init(microseconds: Int64) { self.microseconds = microseconds }
-    public init(seconds: Double) { self.microseconds = Int64((seconds * 1_000_000).rounded()) }
+    public init(microseconds: Int64) {
+        self.microseconds = microseconds
+        self.utcOffsetSeconds = 0
+    }
+    public init(seconds: Double) { self.init(microseconds: Int64((seconds * 1_000_000).rounded())) }
 
     public static func < (a: Timestamp, b: Timestamp) -> Bool { a.microseconds < b.microseconds }
+    public static func == (a: Timestamp, b: Timestamp) -> Bool { a.microseconds == b.microseconds }
+    public func hash(into h: inout Hasher) { h.combine(microseconds) }
 
     /// Adds Python `timedelta(seconds: s)` (rounded to the microsecond, as timedelta does).
     public func adding(seconds: Double) -> Timestamp {
-        Timestamp(microseconds: microseconds + Int64((seconds * 1_000_000).rounded(.toNearestOrEven)))
+        var t = self
+        t.microseconds = microseconds + Int64((seconds * 1_000_000).rounded(.toNearestOrEven))
+        return t
     }
 
     public var secondsSinceEpoch: Double { Double(microseconds) / 1_000_000 }
@@ -25,8 +37,10 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     /// Python `isoformat()` of an aware UTC datetime:
     /// `YYYY-MM-DDTHH:MM:SS[.ffffff]+00:00`, the fraction omitted when zero.
     public var isoformat: String {
-        var secs = microseconds / 1_000_000
-        var frac = microseconds % 1_000_000
+        let offset = Int64(utcOffsetSeconds ?? 0)
+        let local = microseconds + offset * 1_000_000
+        var secs = local / 1_000_000
+        var frac = local % 1_000_000
         if frac < 0 { frac += 1_000_000; secs -= 1 }
         let days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400
         let rem = secs - days * 86400
@@ -34,7 +48,11 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         var s = pad(y, 4) + "-" + pad(m, 2) + "-" + pad(d, 2) + "T"
         s += pad(rem / 3600, 2) + ":" + pad((rem % 3600) / 60, 2) + ":" + pad(rem % 60, 2)
         if frac != 0 { s += "." + pad(frac, 6) }
-        return s + "+00:00"
+        guard utcOffsetSeconds != nil else { return s }  // naive: no suffix, as Python
+        let a = abs(offset)
+        s += (offset < 0 ? "-" : "+") + pad(a / 3600, 2) + ":" + pad((a % 3600) / 60, 2)
+        if a % 60 != 0 { s += ":" + pad(a % 60, 2) }
+        return s
     }
 
     public var description: String { isoformat }
@@ -69,7 +87,8 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// Python 3.11 `datetime.fromisoformat` for the shapes the reference emits and
     /// accepts: `YYYY-MM-DD[THH:MM[:SS[.f{1,6}]]][Z|±HH:MM[:SS]]`. A naive value is
-    /// treated as UTC (the reference's rule for naive datetimes). Returns nil otherwise.
+    /// treated as UTC for comparisons (the reference's rule for naive datetimes) and
+    /// renders without an offset. Returns nil otherwise.
     public init?(isoformat text: String) {
         let b = Array(text.utf8)
         var i = 0
@@ -93,6 +112,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         guard (1...12).contains(mo), d >= 1, d <= Timestamp.daysIn(month: mo, year: y) else { return nil }
         var hh: Int64 = 0, mm: Int64 = 0, ss: Int64 = 0, us: Int64 = 0
         var offset: Int64 = 0
+        var naive = true
         if i < b.count {
             guard b[i] == UInt8(ascii: "T") || b[i] == UInt8(ascii: " ") else { return nil }
             i += 1
@@ -117,6 +137,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
             }
             guard hh < 24, mm < 60, ss < 60 else { return nil }
             if i < b.count {
+                naive = false
                 if lit(UInt8(ascii: "Z")) {
                     offset = 0
                 } else {
@@ -134,6 +155,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         let days = Timestamp.days(fromCivil: y, mo, d)
         let secs = days * 86400 + hh * 3600 + mm * 60 + ss - offset
         self.microseconds = secs * 1_000_000 + us
+        self.utcOffsetSeconds = naive ? nil : Int(offset)
     }
 
     static func daysIn(month m: Int64, year y: Int64) -> Int64 {

@@ -117,3 +117,18 @@ struct TimestampTests {
         #expect(RandomUUIDGenerator().next() != id)
     }
 }
+
+struct TimestampOffsetTests {
+    @Test func offsetsRenderAsWrittenAndCompareByInstant() {
+        // datetime.fromisoformat("2026-01-02T08:34:05+05:30").isoformat() keeps the offset,
+        // and the canonical token payload signs that text.
+        let t = Timestamp(isoformat: "2026-01-02T08:34:05+05:30")!
+        #expect(t.isoformat == "2026-01-02T08:34:05+05:30")
+        #expect(t == Timestamp(isoformat: "2026-01-02T03:04:05+00:00")!)
+        #expect(Timestamp(isoformat: "2026-01-02T03:04:05Z")!.isoformat == "2026-01-02T03:04:05+00:00")
+        #expect(Timestamp(isoformat: "2026-01-02T03:04:05-01:30")!.isoformat == "2026-01-02T03:04:05-01:30")
+        // A naive value renders without an offset, as Python's isoformat() does.
+        #expect(Timestamp(isoformat: "2026-01-02T03:04:05")!.isoformat == "2026-01-02T03:04:05")
+        #expect(t.adding(seconds: 60).isoformat == "2026-01-02T08:35:05+05:30")
+    }
+}

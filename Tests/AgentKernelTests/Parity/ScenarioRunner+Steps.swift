@@ -1,4 +1,4 @@
-import AgentKernel
+@testable import AgentKernel
 import Foundation
 
 extension ScenarioRunner {
@@ -71,10 +71,13 @@ extension ScenarioRunner {
                                 principalID: s["principal_id"]?.stringValue ?? "",
                                 constraints: s["constraints"]?.objectValue ?? [:], ttlSeconds: ttl,
                                 auditID: s["audit_id"]?.stringValue ?? "").json
-        case "tamper_token":
-            var t = s["token"]?.objectValue ?? [:]
+        case "tamper_token", "patch":
+            var t = (op == "patch" ? s["value"] : s["token"])?.objectValue ?? [:]
             for (k, v) in s["set"]?.objectValue ?? [:] { t[k] = v }
             return .object(t)
+        case "load_policy":
+            _ = try ScenarioRunner.loadPolicy(s)
+            return .null
         case "verify_token":
             let token = try CapabilityToken(json: s["token"] ?? .null)
             try tokens.verify(token, expectedPrincipalID: s["expected_principal_id"]?.stringValue ?? "",

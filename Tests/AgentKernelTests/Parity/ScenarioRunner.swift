@@ -1,4 +1,4 @@
-import AgentKernel
+@testable import AgentKernel
 import Foundation
 
 /// Replays one reference scenario (tools/reference/README.md) against the Swift kernel and
@@ -38,7 +38,9 @@ struct ScenarioRunner {
             return v.doubleValue
         } ?? 3600
         let handles = try HandleStore(defaultTTLSeconds: ttl,
-                                      maxEntries: handleSetup["max_entries"]?.intValue ?? 10_000)
+                                      maxEntries: handleSetup["max_entries"]?.intValue ?? 10_000,
+                                      maxTotalBytes: handleSetup["max_total_bytes"]?.intValue,
+                                      maxEntryBytes: handleSetup["max_entry_bytes"]?.intValue)
         var budgetSource = Kernel.BudgetSource.none
         if let b = setup["budget"]?.objectValue {
             let manager = try BudgetManager(totalBudget: b["total"]?.intValue ?? 100_000,
@@ -54,6 +56,7 @@ struct ScenarioRunner {
     }
 
     static func makePolicy(_ spec: JSONObject?) throws -> any PolicyEngine {
+        if let spec, spec["type"]?.stringValue == "dsl" { return try loadPolicy(.object(spec)) }
         guard let spec, let type = spec["type"]?.stringValue, type != "default" else {
             var limits: [SafetyClass: RateLimit] = [:]
             for (k, v) in spec?["rate_limits"]?.objectValue ?? [:] {
@@ -65,9 +68,15 @@ struct ScenarioRunner {
             return try DefaultPolicyEngine(rateLimits: limits)
         }
         guard type == "dsl" else { throw SetupError(description: "unknown policy type \(type)") }
+        return try loadPolicy(.object(spec))
+    }
+
+    /// The recorder loads policy text through files named `policy.toml` / `policy.yaml`,
+    /// and the reference's messages quote that path, so the same source name is used here.
+    static func loadPolicy(_ spec: JSONValue) throws -> DeclarativePolicyEngine {
         switch spec["format"]?.stringValue {
-        case "toml": return try DeclarativePolicyEngine.fromTOML(spec["text"]?.stringValue ?? "")
-        case "yaml": return try DeclarativePolicyEngine.fromYAML(spec["text"]?.stringValue ?? "")
+        case "toml": return try DeclarativePolicyEngine.fromTOML(spec["text"]?.stringValue ?? "", source: "policy.toml")
+        case "yaml": return try DeclarativePolicyEngine.fromYAML(spec["text"]?.stringValue ?? "", source: "policy.yaml")
         default: return try DeclarativePolicyEngine(document: spec["data"] ?? .null)
         }
     }

@@ -91,7 +91,11 @@ import Glibc
             try DeclarativePolicyEngine.fromTOML("default = \"maybe\"")
         }
         let yaml = write("p.yaml", "default: deny\n")
-        #expect(throws: KernelError.self) { try DeclarativePolicyEngine.fromFile(path: yaml) }
+        #expect((try? DeclarativePolicyEngine.fromFile(path: yaml)) != nil, "YAML policy files load through Yams")
+        let yamlList = write("l.yaml", "- a\n")
+        #expect(throws: KernelError(.policyConfigError, "Policy file '\(yamlList)' must be a YAML mapping.")) {
+            try DeclarativePolicyEngine.fromFile(path: yamlList)
+        }
         let bad = write("p.txt", "")
         #expect(throws: KernelError.self) { try DeclarativePolicyEngine.fromFile(path: bad) }
         let arr = write("p.json", "[1]")

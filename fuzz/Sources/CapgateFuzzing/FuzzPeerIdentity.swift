@@ -13,7 +13,7 @@ enum FuzzPeerIdentity {
             return
         }
         if let identity = try? PeerIdentity(leafDER: Array(bytes.dropFirst())) {
-            check(identity.spiffeID)
+            check(identity.spiffeID.description)
         }
     }
 
