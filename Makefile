@@ -47,7 +47,7 @@ swift-test: apt
 test: deps goldens swift-test
 
 run: build
-	$(SWIFT) run capgate
+	$(SWIFT) run capgate serve
 
 bench-kernel: deps build-release
 	$(SWIFT) run -c release kernel-bench
