@@ -1,4 +1,5 @@
 import AgentKernel
+import Foundation
 
 /// The two scenarios of bench/reference_bench.py, built the same way: the reference
 /// README's quickstart (one `tasks.list` capability, an in-memory handler) and the
@@ -56,30 +57,44 @@ func makeScenarios() throws -> [BenchScenario] {
     ]
 }
 
-func runSwiftBench(seconds: Double) async throws -> [String: Sample] {
-    var out: [String: Sample] = [:]
+func runSwiftBench(seconds: Double, only: String?) async throws -> [String: Sample] {
+    var out = SampleTable(only: only, seconds: seconds)
     for s in try makeScenarios() {
         let request = CapabilityRequest(capabilityID: s.capabilityID, goal: s.goal)
         let token = try s.kernel.getToken(request, principal: s.principal, justification: "")
-        guard case .frame(let frame) = try await s.kernel.invoke(token, principal: s.principal, args: s.args),
-              let handle = frame.handle else { fatalError("bench setup: invoke returned no handle") }
-        out["\(s.name)/request_capabilities"] = await measure(seconds: seconds) {
-            _ = s.kernel.requestCapabilities(goal: s.goal)
-        }
-        out["\(s.name)/grant_capability"] = try await measure(seconds: seconds) {
+        try await out.point("\(s.name)/request_capabilities") { _ = s.kernel.requestCapabilities(goal: s.goal) }
+        try await out.point("\(s.name)/grant_capability") {
             _ = try s.kernel.grantCapability(request, principal: s.principal, justification: "")
         }
         for mode in [ResponseMode.summary, .table] {
-            out["\(s.name)/invoke_\(mode.rawValue)"] = try await measure(seconds: seconds) {
+            try await out.point("\(s.name)/invoke_\(mode.rawValue)") {
                 _ = try await s.kernel.invoke(token, principal: s.principal, args: s.args, responseMode: mode)
             }
         }
-        out["\(s.name)/expand"] = try await measure(seconds: seconds) {
+        // A fresh handle: the invoke runs above created enough handles to evict older ones
+        // (the store keeps 10k, oldest first, as the reference).
+        guard case .frame(let frame) = try await s.kernel.invoke(token, principal: s.principal, args: s.args),
+              let handle = frame.handle else { fatalError("bench setup: invoke returned no handle") }
+        try await out.point("\(s.name)/expand") {
             _ = try s.kernel.expand(handleID: handle.handleID, query: s.query, principal: s.principal)
         }
-        out["\(s.name)/explain"] = try await measure(seconds: seconds) {
-            _ = try s.kernel.explain(actionID: frame.actionID)
-        }
+        // A fresh trace likewise (the trace store keeps the last 10k).
+        guard case .frame(let last) = try await s.kernel.invoke(token, principal: s.principal, args: s.args)
+        else { fatalError("bench setup: invoke returned a dry run") }
+        try await out.point("\(s.name)/explain") { _ = try s.kernel.explain(actionID: last.actionID) }
     }
-    return out
+    return out.samples
+}
+
+/// Collects samples, skipping the points `--only` filters out (their bodies never run).
+struct SampleTable {
+    let only: String?
+    let seconds: Double
+    var samples: [String: Sample] = [:]
+
+    mutating func point(_ name: String, _ body: () async throws -> Void) async throws {
+        if let only, !name.contains(only) { return }
+        FileHandle.standardError.write("measuring \(name)…\n".data(using: .utf8)!)
+        samples[name] = try await measure(seconds: seconds, body)
+    }
 }

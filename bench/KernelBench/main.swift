@@ -12,6 +12,8 @@ struct Options {
     var python = ".venv/bin/python"
     var reference = true
     var jsonOut: String?
+    /// Only points whose "scenario/verb" name contains this text (profiling).
+    var only: String?
 }
 
 var options = Options()
@@ -22,13 +24,14 @@ while let a = argv.popFirst() {
     case "--python": options.python = argv.popFirst() ?? options.python
     case "--no-reference": options.reference = false
     case "--json": options.jsonOut = argv.popFirst()
+    case "--only": options.only = argv.popFirst()
     default:
         FileHandle.standardError.write("unknown argument \(a)\n".data(using: .utf8)!)
         exit(2)
     }
 }
 
-let swiftResults = try await runSwiftBench(seconds: options.seconds)
+let swiftResults = try await runSwiftBench(seconds: options.seconds, only: options.only)
 var referenceResults: [String: Sample] = [:]
 if options.reference {
     FileHandle.standardError.write("running the Python reference (\(options.python))…\n".data(using: .utf8)!)

@@ -17,12 +17,12 @@ public func makeBillingDriver() -> any Driver {
         // Every row's status is a string, and Python `==` between a str and a non-str is
         // False, so only a string filter can match; the per-status lists are precomputed.
         guard case .string(let status) = filter else { return .array([]) }
-        return .array(BillingDataset.byStatus[CodePointStringKey(status)] ?? [])
+        return .array(BillingDataset.byStatus[CodePointKey(status)] ?? [])
     }
     driver.registerHandler("get_invoice") { ctx in
         // Same reasoning: ids are strings, so a non-string id matches nothing.
         guard case .string(let id)? = ctx.args["id"] else { return .null }
-        return BillingDataset.byID[CodePointStringKey(id)] ?? .null
+        return BillingDataset.byID[CodePointKey(id)] ?? .null
     }
     driver.registerHandler("summarize_spend") { _ in BillingDataset.spendSummary }
     return driver
@@ -39,19 +39,19 @@ enum BillingDataset {
     }()
 
     /// Rows per status value, in dataset order (the `list_invoices` filter, precomputed).
-    static let byStatus: [CodePointStringKey: [JSONValue]] = {
-        var out: [CodePointStringKey: [JSONValue]] = [:]
+    static let byStatus: [CodePointKey: [JSONValue]] = {
+        var out: [CodePointKey: [JSONValue]] = [:]
         for row in rows {
-            if case .string(let s)? = row["status"] { out[CodePointStringKey(s), default: []].append(row) }
+            if case .string(let s)? = row["status"] { out[CodePointKey(s), default: []].append(row) }
         }
         return out
     }()
 
     /// First row per id (`get_invoice` returns the first match).
-    static let byID: [CodePointStringKey: JSONValue] = {
-        var out: [CodePointStringKey: JSONValue] = [:]
+    static let byID: [CodePointKey: JSONValue] = {
+        var out: [CodePointKey: JSONValue] = [:]
         for row in rows {
-            if case .string(let id)? = row["id"], out[CodePointStringKey(id)] == nil { out[CodePointStringKey(id)] = row }
+            if case .string(let id)? = row["id"], out[CodePointKey(id)] == nil { out[CodePointKey(id)] = row }
         }
         return out
     }()

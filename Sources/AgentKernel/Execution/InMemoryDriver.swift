@@ -10,7 +10,7 @@ public final class InMemoryDriver: Driver {
     public typealias Handler = @Sendable (ExecutionContext) async throws -> JSONValue
 
     public let driverID: String
-    private let handlers = Mutex<[CodePointStringKey: Handler]>([:])
+    private let handlers = Mutex<[CodePointKey: Handler]>([:])
 
     public init(driverID: String = "memory") {
         self.driverID = driverID
@@ -18,12 +18,12 @@ public final class InMemoryDriver: Driver {
 
     /// Registers (or replaces) the handler of `operation`.
     public func registerHandler(_ operation: String, _ handler: @escaping Handler) {
-        handlers.withLock { $0[CodePointStringKey(operation)] = handler }
+        handlers.withLock { $0[CodePointKey(operation)] = handler }
     }
 
     public func execute(_ ctx: ExecutionContext) async throws -> RawResult {
         let operation = ctx.operation
-        guard let handler = handlers.withLock({ $0[CodePointStringKey(operation)] }) else {
+        guard let handler = handlers.withLock({ $0[CodePointKey(operation)] }) else {
             throw KernelError(
                 .driverError,
                 "InMemoryDriver '\(driverID)' has no handler for operation='\(operation)'. "

@@ -5,12 +5,12 @@
 /// Operation resolution is the built-in drivers' (`str(args.get("operation", capability_id))`).
 public final class StaticJSONDriver: Driver {
     public let driverID: String
-    private let operations: [CodePointStringKey: JSONValue]
+    private let operations: [CodePointKey: JSONValue]
 
     public init(driverID: String, operations: [String: JSONValue]) {
         self.driverID = driverID
-        var ops: [CodePointStringKey: JSONValue] = [:]
-        for (k, v) in operations { ops[CodePointStringKey(k)] = v }
+        var ops: [CodePointKey: JSONValue] = [:]
+        for (k, v) in operations { ops[CodePointKey(k)] = v }
         self.operations = ops
     }
 
@@ -18,7 +18,7 @@ public final class StaticJSONDriver: Driver {
     /// for an unknown operation (worded like `InMemoryDriver`'s missing-handler error).
     public func execute(_ ctx: ExecutionContext) async throws -> RawResult {
         let operation = ctx.operation
-        guard let data = operations[CodePointStringKey(operation)] else {
+        guard let data = operations[CodePointKey(operation)] else {
             throw KernelError(.driverError, "StaticJSONDriver '\(driverID)' has no data for operation='\(operation)'.")
         }
         return RawResult(capabilityID: ctx.capabilityID, data: data)

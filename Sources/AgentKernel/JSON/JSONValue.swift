@@ -110,8 +110,7 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
     /// Keys compare by code points (Python `str ==`), not by Swift's canonical
     /// equivalence: `"é"` and `"e\u{301}"` are different keys, as in the reference.
     public func index(of key: String) -> Int? {
-        let u = key.utf8
-        return keys.firstIndex { $0.utf8.elementsEqual(u) }
+        keys.firstIndex { PyString.equal($0, key) }
     }
 
     /// Get, replace in place, append, or (with nil) remove a member.

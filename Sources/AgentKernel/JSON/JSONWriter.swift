@@ -106,7 +106,30 @@ enum JSONWriter {
                 }
             }
         } else {
-            for scalar in s.unicodeScalars {
+            // ASCII-only strings (ids, keys, most values) take a byte loop; the first
+            // non-ASCII byte hands the rest of the string to the scalar loop.
+            var u = s.utf8.startIndex
+            while u != s.utf8.endIndex {
+                let b = s.utf8[u]
+                if b >= 0x80 { break }
+                switch b {
+                case 0x22: out.append(contentsOf: [92, 34])
+                case 0x5C: out.append(contentsOf: [92, 92])
+                case 0x0A: out.append(contentsOf: [92, UInt8(ascii: "n")])
+                case 0x0D: out.append(contentsOf: [92, UInt8(ascii: "r")])
+                case 0x09: out.append(contentsOf: [92, UInt8(ascii: "t")])
+                case 0x08: out.append(contentsOf: [92, UInt8(ascii: "b")])
+                case 0x0C: out.append(contentsOf: [92, UInt8(ascii: "f")])
+                case 0x20...0x7E: out.append(b)
+                default: escapeUnit(UInt16(b), into: &out)
+                }
+                u = s.utf8.index(after: u)
+            }
+            guard u != s.utf8.endIndex else {
+                out.append(UInt8(ascii: "\""))
+                return
+            }
+            for scalar in s[u...].unicodeScalars {
                 let v = scalar.value
                 switch v {
                 case 0x22: out.append(contentsOf: [92, 34])

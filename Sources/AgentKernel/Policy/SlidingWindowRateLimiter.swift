@@ -10,9 +10,40 @@ import Synchronization
 /// 1024 acquisitions a sweep deletes keys whose newest hit has left its window, so
 /// principals that never return do not accumulate.
 public final class SlidingWindowRateLimiter: Sendable {
+    /// One key's log. Hits arrive in clock order, so expired hits are a prefix: pruning
+    /// advances `head` (O(1) amortized) instead of filtering the whole log on every call,
+    /// which made a large limit cost O(limit) per grant. A clock that steps backwards
+    /// clears `sorted`, and the log falls back to the reference's full filter.
     private struct Entry {
-        var hits: [Double]
+        var hits: [Double] = []
+        var head = 0
         var window: Double
+        var sorted = true
+
+        var count: Int { hits.count - head }
+
+        mutating func prune(cutoff: Double) {
+            if sorted {
+                while head < hits.count && !(hits[head] > cutoff) { head += 1 }
+                // Compact once the dead prefix dominates, keeping memory proportional to
+                // the live hits.
+                if head > 32 && head * 2 > hits.count {
+                    hits.removeFirst(head)
+                    head = 0
+                }
+            } else {
+                hits = hits[head...].filter { $0 > cutoff }
+                head = 0
+                sorted = zip(hits, hits.dropFirst()).allSatisfy { $0 <= $1 }
+            }
+        }
+
+        mutating func record(_ now: Double) {
+            if let last = hits.last, count > 0, now < last { sorted = false }
+            hits.append(now)
+        }
+
+        var newest: Double? { count > 0 ? hits.last : nil }
     }
 
     private struct State {
@@ -33,20 +64,30 @@ public final class SlidingWindowRateLimiter: Sendable {
             s.calls += 1
             if s.calls % Self.sweepEvery == 0 { Self.sweep(&s, now: now) }
             let cutoff = now - window
-            var entry = s.entries.removeValue(forKey: key) ?? Entry(hits: [], window: window)
-            entry.hits.removeAll { !($0 > cutoff) }
-            entry.window = window
-            let allowed = entry.hits.isEmpty || entry.hits.count < limit
-            if allowed { entry.hits.append(now) }
-            if !entry.hits.isEmpty { s.entries[key] = entry }
+            let (allowed, empty) = Self.acquire(&s.entries[key, default: Entry(window: window)], limit: limit,
+                                                window: window, cutoff: cutoff, now: now)
+            if empty { s.entries[key] = nil }
             return allowed
         }
+    }
+
+    /// Prune, decide, record, in place on the stored entry (no copy of the log).
+    private static func acquire(_ entry: inout Entry, limit: Int, window: Double, cutoff: Double, now: Double)
+        -> (allowed: Bool, empty: Bool)
+    {
+        entry.prune(cutoff: cutoff)
+        entry.window = window
+        let allowed = entry.count == 0 || entry.count < limit
+        if allowed { entry.record(now) }
+        return (allowed, entry.count == 0)
     }
 
     /// Number of keys currently holding hits (for tests and metrics).
     public var keyCount: Int { state.withLock { $0.entries.count } }
 
     private static func sweep(_ s: inout State, now: Double) {
-        s.entries = s.entries.filter { _, e in e.hits.contains { $0 > now - e.window } }
+        s.entries = s.entries.filter { _, e in
+            e.sorted ? (e.newest.map { $0 > now - e.window } ?? false) : e.hits[e.head...].contains { $0 > now - e.window }
+        }
     }
 }

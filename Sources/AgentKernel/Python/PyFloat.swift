@@ -77,20 +77,14 @@ public enum PyFloat {
     }
 }
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import CShims
 
 private func cFormat(_ d: Double, places: Int) -> String {
-    var buf = [CChar](repeating: 0, count: 64)
-    let n = withVaList([d]) { args in
-        vsnprintf(&buf, buf.count, "%.\(places)f", args)
+    withUnsafeTemporaryAllocation(of: CChar.self, capacity: 48) { buf in
+        let n = Int(capgate_format_fixed(buf.baseAddress!, 48, Int32(places), d))
+        if n < 48 { return String(cString: buf.baseAddress!) }
+        var big = [CChar](repeating: 0, count: n + 1)
+        _ = capgate_format_fixed(&big, big.count, Int32(places), d)
+        return String(cString: big)
     }
-    if n >= buf.count {
-        buf = [CChar](repeating: 0, count: Int(n) + 1)
-        _ = withVaList([d]) { vsnprintf(&buf, buf.count, "%.\(places)f", $0) }
-    }
-    return String(cString: buf)
 }

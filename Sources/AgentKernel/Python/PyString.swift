@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Python `str` semantics the reference's behaviour depends on (spec §0): lengths and
 /// slices count code points, `strip()` uses Python's whitespace set, ordering and
 /// equality are by code point.
@@ -38,16 +42,31 @@ public enum PyString {
         return String(view)
     }
 
-    /// `a < b` for Python strings: code point order.
+    /// `a < b` for Python strings: code point order (UTF-8 byte order is code point
+    /// order, so native strings compare with one `memcmp`).
     public static func less(_ a: String, _ b: String) -> Bool {
-        // UTF-8 byte order equals code point order.
-        a.utf8.lexicographicallyPrecedes(b.utf8)
+        let r: Bool?? = a.utf8.withContiguousStorageIfAvailable { pa in
+            b.utf8.withContiguousStorageIfAvailable { pb in
+                let n = Swift.min(pa.count, pb.count)
+                let c = n == 0 ? 0 : memcmp(pa.baseAddress!, pb.baseAddress!, n)
+                return c != 0 ? c < 0 : pa.count < pb.count
+            }
+        }
+        if let r, let r { return r }
+        return a.utf8.lexicographicallyPrecedes(b.utf8)
     }
 
     /// `a == b` for Python strings: code point equality (no canonical equivalence).
+    /// Hot (keys of every object lookup): native strings compare with one `memcmp`.
     @inline(__always)
     public static func equal(_ a: String, _ b: String) -> Bool {
-        a.utf8.elementsEqual(b.utf8)
+        let r: Bool?? = a.utf8.withContiguousStorageIfAvailable { pa in
+            b.utf8.withContiguousStorageIfAvailable { pb in
+                pa.count == pb.count && (pa.count == 0 || memcmp(pa.baseAddress!, pb.baseAddress!, pa.count) == 0)
+            }
+        }
+        if let r, let r { return r }
+        return a.utf8.elementsEqual(b.utf8)
     }
 
     /// Python `str.isprintable` for one scalar (used by `repr`).

@@ -13,8 +13,8 @@ import Synchronization
 public final class CapabilityRegistry: Sendable {
     private struct State {
         var capabilities: [Capability] = []
-        var positions: [CodePointStringKey: Int] = [:]
-        var namespaces: [CodePointStringKey: String] = [:]  // prefix -> description
+        var positions: [CodePointKey: Int] = [:]
+        var namespaces: [CodePointKey: String] = [:]  // prefix -> description
         var namespaceOrder: [String] = []
         /// nil when dirty (`SearchIndex.mark_dirty`).
         var index: SearchIndex?
@@ -27,7 +27,7 @@ public final class CapabilityRegistry: Sendable {
     /// Registers a capability. Every change invalidates the search index.
     public func register(_ c: Capability) throws(KernelError) {
         try state.withLock { (s: inout State) throws(KernelError) in
-            let key = CodePointStringKey(c.capabilityID)
+            let key = CodePointKey(c.capabilityID)
             guard s.positions[key] == nil else {
                 throw KernelError(
                     .capabilityAlreadyRegistered,
@@ -47,7 +47,7 @@ public final class CapabilityRegistry: Sendable {
 
     /// The capability with this id (code-point comparison, as a Python dict lookup).
     public func get(_ id: String) throws(KernelError) -> Capability {
-        let found = state.withLock { s in s.positions[CodePointStringKey(id)].map { s.capabilities[$0] } }
+        let found = state.withLock { s in s.positions[CodePointKey(id)].map { s.capabilities[$0] } }
         guard let c = found else {
             throw KernelError(
                 .capabilityNotFound,
@@ -89,7 +89,7 @@ public final class CapabilityRegistry: Sendable {
     /// Declares a namespace prefix (`register_namespace` without a loader).
     public func registerNamespace(_ prefix: String, description: String = "") throws(KernelError) {
         try state.withLock { (s: inout State) throws(KernelError) in
-            let key = CodePointStringKey(prefix)
+            let key = CodePointKey(prefix)
             guard s.namespaces[key] == nil else {
                 throw KernelError(
                     .capabilityAlreadyRegistered,
@@ -103,10 +103,10 @@ public final class CapabilityRegistry: Sendable {
     /// The sorted set of first dot-segments of capability ids and declared prefixes.
     public func listNamespaces() -> [String] {
         state.withLock { s in
-            var heads = Set<CodePointStringKey>()
-            for c in s.capabilities { heads.insert(CodePointStringKey(Self.head(c.capabilityID))) }
-            for p in s.namespaceOrder { heads.insert(CodePointStringKey(Self.head(p))) }
-            return heads.map(\.value).sorted(by: PyString.less)
+            var heads = Set<CodePointKey>()
+            for c in s.capabilities { heads.insert(CodePointKey(Self.head(c.capabilityID))) }
+            for p in s.namespaceOrder { heads.insert(CodePointKey(Self.head(p))) }
+            return heads.map(\.string).sorted(by: PyString.less)
         }
     }
 
@@ -115,7 +115,7 @@ public final class CapabilityRegistry: Sendable {
     public func listNamespace(_ prefix: String) throws(KernelError) -> [Capability] {
         let (results, declared) = state.withLock { s in
             (s.capabilities.filter { Self.lives($0.capabilityID, under: prefix) },
-             s.namespaces[CodePointStringKey(prefix)] != nil)
+             s.namespaces[CodePointKey(prefix)] != nil)
         }
         if results.isEmpty && !declared {
             throw KernelError(

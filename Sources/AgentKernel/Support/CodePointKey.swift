@@ -10,7 +10,7 @@ public struct CodePointKey: Hashable, Sendable {
     public init(_ string: String) { self.string = string }
 
     public static func == (a: CodePointKey, b: CodePointKey) -> Bool {
-        a.string.utf8.elementsEqual(b.string.utf8)
+        PyString.equal(a.string, b.string)
     }
 
     public func hash(into hasher: inout Hasher) {

@@ -37,6 +37,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     /// Python `isoformat()` of an aware UTC datetime:
     /// `YYYY-MM-DDTHH:MM:SS[.ffffff]+00:00`, the fraction omitted when zero.
     public var isoformat: String {
+        // Hot (every token payload, trace and handle): formatted into a stack buffer.
         let offset = Int64(utcOffsetSeconds ?? 0)
         let local = microseconds + offset * 1_000_000
         var secs = local / 1_000_000
@@ -45,22 +46,40 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         let days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400
         let rem = secs - days * 86400
         let (y, m, d) = Timestamp.civil(fromDays: days)
-        var s = pad(y, 4) + "-" + pad(m, 2) + "-" + pad(d, 2) + "T"
-        s += pad(rem / 3600, 2) + ":" + pad((rem % 3600) / 60, 2) + ":" + pad(rem % 60, 2)
-        if frac != 0 { s += "." + pad(frac, 6) }
-        guard utcOffsetSeconds != nil else { return s }  // naive: no suffix, as Python
-        let a = abs(offset)
-        s += (offset < 0 ? "-" : "+") + pad(a / 3600, 2) + ":" + pad((a % 3600) / 60, 2)
-        if a % 60 != 0 { s += ":" + pad(a % 60, 2) }
-        return s
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 48) { buf in
+            var i = 0
+            func digits(_ v: Int64, _ width: Int) {
+                var v = v
+                if v < 0 { v = -v }
+                var w = width
+                // Years beyond four digits keep all their digits, as Python would refuse them anyway.
+                var t = v
+                var n = 1
+                while t >= 10 { t /= 10; n += 1 }
+                if n > w { w = n }
+                var k = w
+                while k > 0 {
+                    buf[i + k - 1] = UInt8(48 + v % 10)
+                    v /= 10
+                    k -= 1
+                }
+                i += w
+            }
+            func ch(_ c: UInt8) { buf[i] = c; i += 1 }
+            digits(y, 4); ch(45); digits(m, 2); ch(45); digits(d, 2); ch(84)
+            digits(rem / 3600, 2); ch(58); digits((rem % 3600) / 60, 2); ch(58); digits(rem % 60, 2)
+            if frac != 0 { ch(46); digits(frac, 6) }
+            if utcOffsetSeconds != nil {  // naive: no suffix, as Python
+                let a = abs(offset)
+                ch(offset < 0 ? 45 : 43)
+                digits(a / 3600, 2); ch(58); digits((a % 3600) / 60, 2)
+                if a % 60 != 0 { ch(58); digits(a % 60, 2) }
+            }
+            return String(decoding: UnsafeBufferPointer(rebasing: buf[0..<i]), as: UTF8.self)
+        }
     }
 
     public var description: String { isoformat }
-
-    private func pad(_ v: Int64, _ w: Int) -> String {
-        let t = String(v)
-        return t.count >= w ? t : String(repeating: "0", count: w - t.count) + t
-    }
 
     /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
     static func civil(fromDays z0: Int64) -> (Int64, Int64, Int64) {

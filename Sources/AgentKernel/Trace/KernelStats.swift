@@ -5,7 +5,7 @@ import Synchronization
 public final class KernelStats: Sendable {
     private struct State {
         var snap = StatsSnapshot()
-        var reasonIndex: [CodePointStringKey: Int] = [:]
+        var reasonIndex: [CodePointKey: Int] = [:]
     }
     private let state = Mutex(State())
 
@@ -20,7 +20,7 @@ public final class KernelStats: Sendable {
         let key = (reasonCode?.isEmpty ?? true) ? "unknown" : reasonCode!
         state.withLock { s in
             s.snap.denials += 1
-            let k = CodePointStringKey(key)
+            let k = CodePointKey(key)
             if let i = s.reasonIndex[k] {
                 s.snap.denialsByReason[i].1 += 1
             } else {

@@ -15,7 +15,7 @@ public final class TraceStore: Sendable {
         var slots: [ActionTrace?] = []
         var head = 0          // first live slot
         var base = 0          // absolute position of slots[0]
-        var positions: [CodePointStringKey: Int] = [:]  // action id -> absolute position
+        var positions: [CodePointKey: Int] = [:]  // action id -> absolute position
         var evicted = 0
 
         var count: Int { positions.count }
@@ -44,7 +44,7 @@ public final class TraceStore: Sendable {
     /// oldest records while over capacity.
     public func record(_ t: ActionTrace) {
         state.withLock { s in
-            let key = CodePointStringKey(t.actionID)
+            let key = CodePointKey(t.actionID)
             if let pos = s.positions[key] {
                 s.slots[pos - s.base] = t
                 return
@@ -56,7 +56,7 @@ public final class TraceStore: Sendable {
                 let oldest = s.slots[s.head]!
                 s.slots[s.head] = nil
                 s.head += 1
-                s.positions[CodePointStringKey(oldest.actionID)] = nil
+                s.positions[CodePointKey(oldest.actionID)] = nil
                 s.evicted += 1
             }
             s.compactIfNeeded()
@@ -66,7 +66,7 @@ public final class TraceStore: Sendable {
     /// The trace of `actionID`. Throws `AgentKernelError("No action trace found for
     /// action_id='<id>'.")` with site `.traceNotFound`.
     public func get(_ actionID: String) throws(KernelError) -> ActionTrace {
-        let found = state.withLock { s in s.positions[CodePointStringKey(actionID)].flatMap { s.slots[$0 - s.base] } }
+        let found = state.withLock { s in s.positions[CodePointKey(actionID)].flatMap { s.slots[$0 - s.base] } }
         guard let t = found else {
             throw KernelError(.agentKernelError, "No action trace found for action_id='\(actionID)'.",
                               site: .traceNotFound)

@@ -8,6 +8,10 @@
 /// Writes `len` bytes of CSPRNG output; returns 1 on success (RAND_bytes).
 int capgate_random_bytes(unsigned char *buf, int len);
 
+/// `snprintf(buf, size, "%.*f", places, value)`: C's correctly rounded fixed formatting,
+/// which CPython's `"%.2f" % v` matches, without Swift's va_list boxing on the hot path.
+int capgate_format_fixed(char *buf, size_t size, int places, double value);
+
 
 // TLS layer (CapgateTLS)
 #include "tls_shims.h"
