@@ -117,7 +117,7 @@ public final class DefaultPolicyEngine: PolicyEngine {
         // 5. Row cap.
         let cap = principal.hasRole("service") ? Self.maxRowsService : Self.maxRowsUser
         if let raw = constraints["max_rows"] {
-            guard let requested = PyIntClamp.coerce(raw) else {
+            guard let requested = PyInt.coerce(raw) else {
                 throw deny("Invalid 'max_rows' constraint: \(raw.pyRepr) is not a valid integer.",
                            ReasonCode.invalidConstraint)
             }

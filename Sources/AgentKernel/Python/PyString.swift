@@ -135,53 +135,13 @@ extension JSONValue {
 }
 
 /// Python `int(x)` coercion as the reference applies it to `max_rows`, `offset` and
-/// `limit` (spec §0).
+/// `limit` (spec §0): nil exactly where Python raises. Python ints are unbounded, so values
+/// beyond `Int` saturate (they are only ever clamped or compared afterwards). One
+/// implementation serves the policy, the firewall and handle expansion: `PyCoerce.int`,
+/// which also carries Python's exception class and message.
 public enum PyInt {
-    /// Returns nil where Python raises (`ValueError`/`TypeError`).
-    public static func coerce(_ v: JSONValue) -> Int? {
-        switch v {
-        case .int(let i): return i
-        case .bool(let b): return b ? 1 : 0
-        case .double(let d):
-            guard d.isFinite else { return nil }
-            return Int(exactly: d.rounded(.towardZero))
-        case .string(let s): return parse(s)
-        default: return nil
-        }
-    }
+    public static func coerce(_ v: JSONValue) -> Int? { try? PyCoerce.int(v).get() }
 
-    /// `int(str)`: surrounding whitespace, one sign, ASCII or Unicode decimal digits,
-    /// and single underscores between digits.
-    public static func parse(_ s: String) -> Int? {
-        let t = Array(PyString.strip(s).unicodeScalars)
-        var i = 0
-        var negative = false
-        if i < t.count && (t[i] == "+" || t[i] == "-") {
-            negative = t[i] == "-"
-            i += 1
-        }
-        guard i < t.count else { return nil }
-        var value = 0
-        var lastWasDigit = false
-        var sawDigit = false
-        while i < t.count {
-            let u = t[i]
-            if u == "_" {
-                guard lastWasDigit else { return nil }
-                lastWasDigit = false
-            } else if let dv = u.properties.numericType == .decimal ? u.properties.numericValue : nil {
-                let (m, o1) = value.multipliedReportingOverflow(by: 10)
-                let (a, o2) = m.addingReportingOverflow(Int(dv))
-                if o1 || o2 { return nil }
-                value = a
-                lastWasDigit = true
-                sawDigit = true
-            } else {
-                return nil
-            }
-            i += 1
-        }
-        guard sawDigit, lastWasDigit else { return nil }
-        return negative ? -value : value
-    }
+    /// `int(str)`.
+    public static func parse(_ s: String) -> Int? { try? PyCoerce.parse(s).get() }
 }

@@ -94,18 +94,18 @@ import Synchronization
 
     @Test func pyIntClampMatchesPythonInt() {
         // python3 -c "print(int(' +1_0 '), int('\u0661\u0662'), int(-1.5), int(True))"  -> 10 12 -1 1
-        #expect(PyIntClamp.coerce(" +1_0 ") == 10)
-        #expect(PyIntClamp.coerce("\u{661}\u{662}") == 12)
-        #expect(PyIntClamp.coerce(-1.5) == -1)
-        #expect(PyIntClamp.coerce(true) == 1)
-        #expect(PyIntClamp.coerce(.string(String(repeating: "9", count: 30))) == Int.max)
-        #expect(PyIntClamp.coerce(.string("-" + String(repeating: "9", count: 30))) == Int.min)
+        #expect(PyInt.coerce(" +1_0 ") == 10)
+        #expect(PyInt.coerce("\u{661}\u{662}") == 12)
+        #expect(PyInt.coerce(-1.5) == -1)
+        #expect(PyInt.coerce(true) == 1)
+        #expect(PyInt.coerce(.string(String(repeating: "9", count: 30))) == Int.max)
+        #expect(PyInt.coerce(.string("-" + String(repeating: "9", count: 30))) == Int.min)
         // int('1'*4301) -> ValueError (CPython 3.11 digit limit); int('1_0_') / int('_1') -> ValueError
-        #expect(PyIntClamp.coerce(.string(String(repeating: "1", count: 4301))) == nil)
-        #expect(PyIntClamp.coerce(.string(String(repeating: "1", count: 4299) + "_1")) == Int.max)
-        #expect(PyIntClamp.coerce("1_0_") == nil)
-        #expect(PyIntClamp.coerce("_1") == nil)
-        #expect(PyIntClamp.coerce(.double(.nan)) == nil)
-        #expect(PyIntClamp.coerce(1e300) == Int.max)
+        #expect(PyInt.coerce(.string(String(repeating: "1", count: 4301))) == nil)
+        #expect(PyInt.coerce(.string(String(repeating: "1", count: 4299) + "_1")) == Int.max)
+        #expect(PyInt.coerce("1_0_") == nil)
+        #expect(PyInt.coerce("_1") == nil)
+        #expect(PyInt.coerce(.double(.nan)) == nil)
+        #expect(PyInt.coerce(1e300) == Int.max)
     }
 }
