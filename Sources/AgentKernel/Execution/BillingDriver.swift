@@ -13,7 +13,7 @@ public func makeBillingDriver() -> any Driver {
     let driver = InMemoryDriver(driverID: "billing")
     driver.registerHandler("list_invoices") { ctx in
         let filter = ctx.args["status"] ?? .null
-        guard BillingDataset.isTruthy(filter) else { return .array(BillingDataset.rows) }
+        guard filter.pyTruthy else { return .array(BillingDataset.rows) }
         // Every row's status is a string, and Python `==` between a str and a non-str is
         // False, so only a string filter can match; the per-status lists are precomputed.
         guard case .string(let status) = filter else { return .array([]) }
@@ -83,16 +83,4 @@ enum BillingDataset {
         Double(PyFloat.fixed2(x)) ?? x
     }
 
-    /// Python truthiness of a JSON value.
-    static func isTruthy(_ v: JSONValue) -> Bool {
-        switch v {
-        case .null: return false
-        case .bool(let b): return b
-        case .int(let i): return i != 0
-        case .double(let d): return d != 0
-        case .string(let s): return !s.isEmpty
-        case .array(let a): return !a.isEmpty
-        case .object(let o): return !o.isEmpty
-        }
-    }
 }

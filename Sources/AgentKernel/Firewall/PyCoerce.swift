@@ -91,18 +91,6 @@ enum PyCoerce {
         }
     }
 
-    /// Python truthiness.
-    static func truthy(_ v: JSONValue) -> Bool {
-        switch v {
-        case .null: return false
-        case .bool(let b): return b
-        case .int(let i): return i != 0
-        case .double(let d): return d != 0
-        case .string(let s): return !s.isEmpty
-        case .array(let a): return !a.isEmpty
-        case .object(let o): return !o.isEmpty
-        }
-    }
 
     /// `seq[:n]` with Python's negative-index semantics.
     static func prefixCount(_ count: Int, _ n: Int) -> Int {

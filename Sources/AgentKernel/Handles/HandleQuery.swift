@@ -52,10 +52,10 @@ enum HandleQuery {
         // 3. Grant bounds persisted with the handle.
         let grantedMaxRows = handle.constraints["max_rows"]
         let grantedFieldsValue = handle.constraints["allowed_fields"] ?? .null
-        let granted = PyCoerce.truthy(grantedFieldsValue) ? GrantedFields(grantedFieldsValue) : nil
+        let granted = grantedFieldsValue.pyTruthy ? GrantedFields(grantedFieldsValue) : nil
         let scopeValue = handle.constraints["scope"] ?? .null
         var grantedScope = JSONObject()
-        if PyCoerce.truthy(scopeValue) {
+        if scopeValue.pyTruthy {
             guard case .object(let o) = scopeValue else {
                 throw KernelError(.valueError, "'\(PyRow.typeName(scopeValue))' object has no attribute 'items'")
             }

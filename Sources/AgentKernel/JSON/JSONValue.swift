@@ -29,6 +29,20 @@ extension JSONValue {
         return nil
     }
 
+    /// Python truthiness (`bool(v)`): null, false, zero, and empty strings, lists and
+    /// dicts are false.
+    public var pyTruthy: Bool {
+        switch self {
+        case .null: return false
+        case .bool(let b): return b
+        case .int(let i): return i != 0
+        case .double(let d): return d != 0
+        case .string(let s): return !s.isEmpty
+        case .array(let a): return !a.isEmpty
+        case .object(let o): return !o.isEmpty
+        }
+    }
+
     /// Python `==`: bools are the ints 0/1, ints equal floats of the same value,
     /// lists compare element-wise, dicts compare by key set and values (order ignored).
     public func pyEquals(_ other: JSONValue) -> Bool {

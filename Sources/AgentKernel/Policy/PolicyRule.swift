@@ -76,7 +76,7 @@ enum PolicyDocumentParser {
         guard case .object(let constraints) = rawConstraints else {
             throw configError("Rule '\(name)': 'constraints' must be a mapping, got \(pyTypeName(rawConstraints)).")
         }
-        let reason = o["reason"].flatMap { pyTruthy($0) ? $0.pyStr : nil }
+        let reason = o["reason"].flatMap { $0.pyTruthy ? $0.pyStr : nil }
         return PolicyRule(name: name, match: match, action: action, constraints: constraints, reason: reason)
     }
 
@@ -131,16 +131,4 @@ enum PolicyDocumentParser {
         return n
     }
 
-    /// Python truthiness of a JSON-shaped value.
-    static func pyTruthy(_ v: JSONValue) -> Bool {
-        switch v {
-        case .null: return false
-        case .bool(let b): return b
-        case .int(let i): return i != 0
-        case .double(let d): return d != 0
-        case .string(let s): return !s.isEmpty
-        case .array(let a): return !a.isEmpty
-        case .object(let o): return !o.isEmpty
-        }
-    }
 }
