@@ -13,6 +13,15 @@ public struct ServerConfig: Sendable {
         /// When true, `crl` is used only while the file exists (the `capgate pki` layout, where
         /// `crl.pem` appears later); a reload picks it up. When false, it must exist at start.
         public var crlOptional: Bool = false
+
+        public init(certificate: String, privateKey: String, trustBundle: String, crl: String? = nil,
+                    crlOptional: Bool = false) {
+            self.certificate = certificate
+            self.privateKey = privateKey
+            self.trustBundle = trustBundle
+            self.crl = crl
+            self.crlOptional = crlOptional
+        }
     }
 
     /// A capability and the drivers it routes to, in fallback order.
