@@ -83,6 +83,6 @@ struct OpenSSLRecipeTests {
         let after = try connect()
         defer { after.close() }
         await #expect(throws: CapgateClientError.self) { _ = try await after.listCapabilities() }
-        _ = await logger.waitForLine(containing: "reason=tls_peer_verification_failed")
+        await logger.waitForLine(containing: "reason=tls_peer_verification_failed")
     }
 }

@@ -82,7 +82,7 @@ struct RotationTests {
         }
         #expect(error.code == "tls_invalid_crl")
         #expect(f.gateway.server.tlsGeneration == 2)
-        _ = await f.logger.waitForLine(containing: "reload: TLS material refused, keeping generation 2")
+        await f.logger.waitForLine(containing: "reload: TLS material refused, keeping generation 2")
         #expect(await f.refused(agent: "alice"))
         let bob = try f.client(agent: "bob")
         defer { bob.close() }
@@ -97,7 +97,7 @@ struct RotationTests {
         let good = try Data(contentsOf: URL(fileURLWithPath: f.pki.serverCertificatePath))
 
         try overwrite(f.pki.serverCertificatePath, "-----BEGIN CERTIFICATE-----\ngarbage\n-----END CERTIFICATE-----\n")
-        _ = await f.logger.waitForLine(containing: "TLS material refused")
+        await f.logger.waitForLine(containing: "TLS material refused")
         #expect(f.gateway.server.tlsGeneration == 1)
         let bob = try f.client(agent: "bob")
         defer { bob.close() }
@@ -156,7 +156,7 @@ struct RotationTests {
         #expect(try await alice.listCapabilities().count == 1)
 
         try overwrite(configPath, "[[identity]\nbroken")
-        _ = await logger.waitForLine(containing: "configuration refused, keeping the previous identity rules")
+        await logger.waitForLine(containing: "configuration refused, keeping the previous identity rules")
         #expect(try await alice.listCapabilities().count == 1)
         #expect(gateway.server.tlsGeneration == 1)  // a config change does not reload TLS
     }

@@ -20,39 +20,31 @@ final class OpsTempDir: Sendable {
     func file(_ relative: String) -> String { path + "/" + relative }
 }
 
-/// Captures log lines and lets a test wait for one (an event, not a sleep).
+/// Captures log lines and lets a test wait for one, with a bounded deadline (a missing line
+/// fails the test instead of hanging it).
 final class OpsLogger: TransportLogger {
-    private struct State {
-        var lines: [String] = []
-        var waiters: [(fragment: String, continuation: CheckedContinuation<String, Never>)] = []
-    }
-    private let state = Mutex(State())
+    private let state = Mutex<[String]>([])
 
     func log(_ level: TransportLogLevel, _ message: String) {
-        let line = "\(level.rawValue): \(message)"
-        let due = state.withLock { s -> [CheckedContinuation<String, Never>] in
-            s.lines.append(line)
-            let ready = s.waiters.filter { line.contains($0.fragment) }.map(\.continuation)
-            s.waiters.removeAll { line.contains($0.fragment) }
-            return ready
-        }
-        for c in due { c.resume(returning: line) }
+        state.withLock { $0.append("\(level.rawValue): \(message)") }
     }
 
-    var lines: [String] { state.withLock { $0.lines } }
+    var lines: [String] { state.withLock { $0 } }
 
     func count(containing fragment: String) -> Int { lines.filter { $0.contains(fragment) }.count }
 
-    /// The first line (already logged or future) containing `fragment`.
-    func waitForLine(containing fragment: String) async -> String {
-        await withCheckedContinuation { (c: CheckedContinuation<String, Never>) in
-            let existing = state.withLock { s -> String? in
-                if let line = s.lines.first(where: { $0.contains(fragment) }) { return line }
-                s.waiters.append((fragment, c))
-                return nil
-            }
-            if let existing { c.resume(returning: existing) }
+    /// The first line (already logged or within `timeout`) containing `fragment`; "" and a
+    /// recorded issue when none comes.
+    @discardableResult
+    func waitForLine(containing fragment: String, timeout: Duration = .seconds(10),
+                     sourceLocation: SourceLocation = #_sourceLocation) async -> String {
+        var found: String?
+        _ = await eventually(timeout: timeout) {
+            found = lines.first { $0.contains(fragment) }
+            return found != nil
         }
+        if found == nil { Issue.record("no log line containing \(fragment)", sourceLocation: sourceLocation) }
+        return found ?? ""
     }
 }
 
