@@ -49,6 +49,19 @@ final class LoopContext: @unchecked Sendable {
 
     var count: Int { connections.count }
 
+    /// GOAWAY on every serving connection whose peer matches (e.g. a certificate the new CRL
+    /// revokes); in-flight requests finish, bounded by the drain timeout. Returns how many.
+    func drain(reason: String, where matches: (PeerInfo) -> Bool) -> Int {
+        assertOnLoop()
+        var n = 0
+        for id in connections.keys.sorted() {
+            guard let c = connections[id], let peer = c.peer, matches(peer) else { continue }
+            c.beginDrain(reason: reason)
+            n += 1
+        }
+        return n
+    }
+
     /// Graceful shutdown on this loop: GOAWAY on every connection (in id order, so logs are
     /// deterministic), in-flight requests finish.
     func drainAll() {

@@ -35,8 +35,11 @@ public final class Server: Sendable {
         guard configuration.loops > 0 else { throw .invalidConfiguration("loops must be at least 1") }
         guard configuration.drainTimeout > 0 else { throw .invalidConfiguration("drainTimeout must be positive") }
         let reloader: CertificateReloader
+        let revoked: Set<String>
         do {
-            reloader = try CertificateReloader(material: configuration.tls.load())
+            let material = try configuration.tls.load()
+            reloader = try CertificateReloader(material: material)
+            revoked = try material.crlPEM.map { pem throws(TLSError) in try CRLSerials.revoked(inPEM: pem) } ?? []
         } catch {
             throw .tls(error)
         }
@@ -44,6 +47,7 @@ public final class Server: Sendable {
         self.limiter = ConnectionLimiter(maxConnections: configuration.limits.maxConnectionsGlobal)
         self.shared = ServerShared(limits: configuration.limits, drainTimeout: configuration.drainTimeout,
                                    handler: handler, logger: logger, reloader: reloader)
+        shared.setRevokedSerials(revoked)
     }
 
     /// Starts the loops, binds and starts accepting. Returns the bound port (useful with
@@ -123,20 +127,57 @@ public final class Server: Sendable {
     // MARK: - TLS reload
 
     /// Validates `material` and makes it the context of NEW connections; existing
-    /// connections keep theirs. A bad set throws and the old one keeps serving.
+    /// connections keep theirs, except those whose client certificate the new CRL revokes:
+    /// they get GOAWAY (reason `certificate_revoked`) and end once in-flight requests finish.
+    /// A bad set throws and the old one keeps serving.
     public func reloadTLS(_ material: TLSServerMaterial) throws(TLSError) {
-        do {
+        do throws(TLSError) {
+            let revoked = try material.crlPEM.map { pem throws(TLSError) in try CRLSerials.revoked(inPEM: pem) } ?? []
             try shared.reloader.reload(material)
+            shared.setRevokedSerials(revoked)
+            if !revoked.isEmpty {
+                drainConnections(reason: "certificate_revoked") { [shared] peer in
+                    shared.isRevoked(serialHex: peer.certificateSerialHex)
+                }
+            }
         } catch {
-            shared.logger.log(.error, "TLS reload refused, keeping generation \(shared.reloader.generation): \(error.code)")
+            shared.logger.log(.error, "TLS reload refused, keeping generation \(shared.reloader.generation): "
+                              + "\(error)")
             throw error
         }
-        shared.logger.log(.info, "TLS reloaded generation=\(shared.reloader.generation)")
+        shared.logger.log(.info, "TLS reloaded generation=\(shared.reloader.generation)"
+                          + (material.crlPEM == nil ? "" : " crl=on"))
     }
 
-    /// Re-reads the configured source (files) and reloads (the SIGHUP action).
+    /// Re-reads the configured source (files) and reloads (the SIGHUP and file-watch action).
+    /// Refuses (and keeps the old context) when a CRL was in effect and the new set has none:
+    /// turning revocation checking off takes a restart, never a deleted file.
     public func reloadTLSFromSource() throws(TLSError) {
-        try reloadTLS(try configuration.tls.load())
+        let material: TLSServerMaterial
+        do throws(TLSError) {
+            material = try configuration.tls.load()
+            if material.crlPEM == nil, shared.reloader.hasCRL {
+                throw TLSError(.invalidCRL, "the CRL file disappeared; refusing to turn revocation checking off "
+                               + "(restore it, or restart to run without a CRL)")
+            }
+        } catch {
+            shared.logger.log(.error, "TLS reload refused, keeping generation \(shared.reloader.generation): "
+                              + "\(error)")
+            throw error
+        }
+        try reloadTLS(material)
+    }
+
+    /// Sends GOAWAY to every established connection whose peer matches (on each connection's
+    /// own loop); in-flight requests finish within `drainTimeout`. Fire and forget.
+    public func drainConnections(reason: String, where matches: @escaping @Sendable (PeerInfo) -> Bool) {
+        let contexts = running.withLock { $0.contexts }
+        for context in contexts {
+            context.handle.execute { _ in
+                let n = context.drain(reason: reason, where: matches)
+                if n > 0 { self.shared.logger.log(.info, "drained \(n) connection(s) reason=\(reason)") }
+            }
+        }
     }
 
     /// Which TLS material generation new connections get (1, then +1 per reload).
@@ -197,4 +238,9 @@ public final class Server: Sendable {
 
     /// The loop handles (signal set-up, tests). Empty before `start()`.
     public var loopHandles: [EventLoopHandle] { running.withLock { $0.group?.handles ?? [] } }
+}
+
+extension Server {
+    /// notAfter (Unix seconds) of the server leaf new connections get (expiry warnings).
+    public var serverCertificateNotAfter: Int64 { shared.reloader.leafNotAfter }
 }

@@ -1,4 +1,5 @@
 import CapgateIO
+import Glibc
 
 // Timeouts on loop timers, all monotonic (hardening.md "Slowloris"): handshake, first
 // request, idle, request (the session's stalled streams), max age, drain.
@@ -86,6 +87,21 @@ extension ServerConnection {
             }
         }
         afterIO()
+    }
+
+    /// A connection must not outlive the client certificate it was authenticated with
+    /// (issue 4: a rotated or expiring identity cannot linger on a long-lived connection).
+    /// When the leaf expires before `maxConnectionAge`, the age timer moves to its notAfter and
+    /// the drain reason is `certificate_expired`. Wall clock on purpose: notAfter is wall time.
+    func capAgeAtCertificateExpiry(notAfter: Int64, now: Int64 = Int64(time(nil))) {
+        guard let loop else { return }
+        let untilExpiry = Double(max(0, notAfter - now))
+        let elapsed = Double(Deadline.now().nanoseconds - openedAt.nanoseconds) / 1_000_000_000
+        guard untilExpiry < limits.maxConnectionAge - elapsed else { return }
+        cancelTimer(&ageTimer)
+        ageTimer = loop.scheduleTimer(after: .milliseconds(Int64(untilExpiry * 1000))) { [weak self] in
+            self?.beginDrain(reason: "certificate_expired")
+        }
     }
 
     /// Bounds a drain (GOAWAY sent): in-flight requests get `drainTimeout`, then the

@@ -210,6 +210,13 @@ final class ServerConnection: EventHandler {
             close(reason: error.code, notifyPeer: true, flushFirst: true)
             return false
         }
+        // A handshake that started on a context older than the latest CRL reload verified the
+        // chain against the OLD CRL: re-check the serial against the newest one (closes the
+        // reload race; the next handshake is refused by OpenSSL itself).
+        if shared.isRevoked(serialHex: identity.serialHex) {
+            close(reason: "certificate_revoked", notifyPeer: true, flushFirst: true)
+            return false
+        }
         let created: H2ServerSession
         do {
             created = try H2ServerSession(limits: limits, clock: ServerShared.monotonicSeconds)
@@ -222,6 +229,7 @@ final class ServerConnection: EventHandler {
                         remoteAddress: remoteAddress)
         session = created
         phase = .serving
+        capAgeAtCertificateExpiry(notAfter: identity.notAfter)
         shared.counters.established.add(1, ordering: .relaxed)
         cancelTimer(&handshakeTimer)
         firstRequestTimer = loop?.scheduleTimer(after: .seconds(limits.firstRequestTimeout)) { [weak self] in

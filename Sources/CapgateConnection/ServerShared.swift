@@ -18,6 +18,9 @@ final class ServerShared: Sendable {
     let draining = Atomic<Bool>(false)
     /// True once the loops were asked to stop (hangups then mean "server stopped").
     let stopping = Atomic<Bool>(false)
+    /// Canonical serials (`CRLSerials.canonical`) listed by the CRLs of the current TLS
+    /// material; a handshake that completes with one of them is closed (reload race).
+    private let revoked = Mutex<Set<String>>([])
     /// The loop handles to stop once the last connection is gone while draining.
     private let handles = Mutex<[EventLoopHandle]>([])
 
@@ -32,6 +35,13 @@ final class ServerShared: Sendable {
     }
 
     func setHandles(_ h: [EventLoopHandle]) { handles.withLock { $0 = h } }
+
+    func setRevokedSerials(_ serials: Set<String>) { revoked.withLock { $0 = serials } }
+
+    func isRevoked(serialHex: String) -> Bool {
+        let key = CRLSerials.canonical(serialHex)
+        return revoked.withLock { $0.contains(key) }
+    }
 
     /// Monotonic seconds for the HTTP/2 session (token buckets, request timeouts).
     static func monotonicSeconds() -> Double {
@@ -67,6 +77,6 @@ final class ServerShared: Sendable {
     /// refusal, a timeout or a trip (warning level, operators want to see them).
     static func isNormalEnd(_ reason: String) -> Bool {
         ["peer_closed", "completed", "server_shutdown", "max_connection_age", "idle_timeout",
-         "server_stopped", "stream_limit_drained"].contains(reason)
+         "server_stopped", "stream_limit_drained", "certificate_expired"].contains(reason)
     }
 }

@@ -1,14 +1,29 @@
 import CapgateCore
 import CapgateIO
 import CapgateTLS
+import Glibc
 
 /// Where the server's TLS material comes from.
 public enum TLSMaterialSource: Sendable {
     /// PEM files, re-read by `Server.reloadTLSFromSource()` (SIGHUP): certificate rotation
     /// without restart (hardening.md "Hot reload of the trust bundle and the leaf").
     case files(certificateChain: String, privateKey: String, trustBundle: String, crl: String? = nil)
+    /// Like `files`, but the CRL is used only while `crlIfPresent` exists: the `capgate pki`
+    /// layout, where `crl.pem` appears with the first `pki crl` / `pki revoke`, and a reload
+    /// picks it up. Once a CRL is in effect, a reload that finds the file gone is refused
+    /// (`Server.reloadTLSFromSource`): deleting a file must not silently un-revoke everyone.
+    case filesWithOptionalCRL(certificateChain: String, privateKey: String, trustBundle: String, crlIfPresent: String)
     /// PEM bytes already in memory (tests, embedding).
     case material(TLSServerMaterial)
+
+    /// The files this source reads (empty for `material`), for change watchers.
+    public var paths: [String] {
+        switch self {
+        case let .files(chain, key, bundle, crl): [chain, key, bundle] + (crl.map { [$0] } ?? [])
+        case let .filesWithOptionalCRL(chain, key, bundle, crl): [chain, key, bundle, crl]
+        case .material: []
+        }
+    }
 
     /// Reads (files) or returns (memory) the material. Errors name the file.
     public func load() throws(TLSError) -> TLSServerMaterial {
@@ -16,6 +31,10 @@ public enum TLSMaterialSource: Sendable {
         case let .files(chain, key, bundle, crl):
             try TLSServerMaterial.load(certificateChainPath: chain, privateKeyPath: key,
                                        trustBundlePath: bundle, crlPath: crl)
+        case let .filesWithOptionalCRL(chain, key, bundle, crl):
+            // A file deleted between this check and the read fails the load (fail closed).
+            try TLSServerMaterial.load(certificateChainPath: chain, privateKeyPath: key, trustBundlePath: bundle,
+                                       crlPath: access(crl, F_OK) == 0 ? crl : nil)
         case .material(let material):
             material
         }

@@ -47,7 +47,9 @@ public enum DemoConfig {
         var config = ServerConfig(
             tls: .init(certificate: pki.serverCertificatePath, privateKey: pki.serverKeyPath,
                        trustBundle: pki.caCertificatePath,
-                       crl: FileManager.default.fileExists(atPath: pki.crlPath) ? pki.crlPath : nil),
+                       // ensureDevPKI writes crl.pem; optional anyway so a deleted one does
+                       // not stop start-up, and one written later is picked up on reload.
+                       crl: pki.crlPath, crlOptional: true),
             secretFile: stateDir + "/secret", identities: IdentityMap(rules: rules), capabilities: capabilities,
             drivers: [.billing(id: "billing"),
                       .staticData(id: "tasks", operations: ["tasks.list": taskRows, "tasks.create": ["created": true]])])

@@ -3,17 +3,23 @@ import CapgateConnection
 import CapgateIO
 import CapgateTLS
 import Foundation
+import Synchronization
 
 /// `capgate serve`: one kernel behind the mTLS HTTP/2 transport. Owns start-up (validate,
-/// build, bind), SIGHUP reloads (certificates, trust bundle, CRL, identity rules) and
-/// graceful shutdown.
+/// build, bind), reloads (SIGHUP and watched-file changes: certificates, trust bundle, CRL,
+/// identity rules; see `Gateway+Reload.swift`) and graceful shutdown.
 public final class Gateway: Sendable {
     public let config: ServerConfig
     public let kernel: Kernel
     public let service: KernelService
     public let server: Server
+    /// Per-identity client certificate expiry (warnings, metrics).
+    public let expiry: CertificateExpiryTracker
     let configPath: String?
     let logger: any TransportLogger
+    /// Serializes reloads (SIGHUP, the watcher and API callers may race).
+    let reloadLock = Mutex<Void>(())
+    let watcherBox = Mutex<FileWatcher?>(nil)
 
     /// Builds everything and fails fast on any configuration problem; binds nothing yet.
     public init(config: ServerConfig, configPath: String? = nil, logger: any TransportLogger = StderrTransportLogger())
@@ -25,46 +31,42 @@ public final class Gateway: Sendable {
         let secret = try SecretFile.loadOrCreate(path: config.secretFile)
         kernel = try KernelFactory.makeKernel(config, secret: secret)
         service = KernelService(kernel: kernel, identities: config.identities)
-        let expiry = CertificateExpiryTracker(warningWindowSeconds: config.certificateExpiryWarning) { message in
+        expiry = CertificateExpiryTracker(warningWindowSeconds: config.certificateExpiryWarning) { message in
             logger.log(.warning, message)
         }
         let transport = ServerTransportConfig(
             host: config.listenHost, port: UInt16(config.listenPort), loops: config.eventLoops ?? EventLoopGroup.defaultLoopCount,
-            limits: config.limits,
-            tls: .files(certificateChain: config.tls.certificate, privateKey: config.tls.privateKey,
-                        trustBundle: config.tls.trustBundle, crl: config.tls.crl))
+            limits: config.limits, tls: Self.tlsSource(config.tls))
         server = try Server(configuration: transport,
                             handler: KernelRequestHandler(service: service, expiry: expiry), logger: logger)
     }
 
-    /// Binds and starts serving; returns the bound port.
+    /// The transport's view of `[tls]`: an optional CRL (capgate pki layout) is read only while
+    /// the file exists.
+    static func tlsSource(_ tls: ServerConfig.TLSFiles) -> TLSMaterialSource {
+        if tls.crlOptional, let crl = tls.crl {
+            return .filesWithOptionalCRL(certificateChain: tls.certificate, privateKey: tls.privateKey,
+                                         trustBundle: tls.trustBundle, crlIfPresent: crl)
+        }
+        return .files(certificateChain: tls.certificate, privateKey: tls.privateKey, trustBundle: tls.trustBundle,
+                      crl: tls.crl)
+    }
+
+    /// Binds and starts serving (and watching files, unless `watchInterval` is 0); returns the
+    /// bound port.
     @discardableResult
     public func start() throws -> UInt16 {
         let port = try server.start()
         logger.log(.info, "capgate listening on \(config.listenHost):\(port) with \(kernel.listCapabilities().count) "
                        + "capabilities; limits: \(config.limits.catalog.map { "\($0.key)=\($0.value)" }.joined(separator: " "))")
+        warnIfServerCertificateExpiresSoon()
+        if config.watchInterval > 0, let loop = server.loopHandles.first {
+            let watcher = makeWatcher()
+            watcherBox.withLock { $0 = watcher }
+            watcher.start(on: loop)
+            logger.log(.info, "watching \(watcher.paths.count) files every \(config.watchInterval)s for reload")
+        }
         return port
-    }
-
-    /// SIGHUP: reload TLS material (certificate, key, trust bundle, CRL) and the identity
-    /// rules. Each part is validated before it is swapped in; a bad new file is refused
-    /// with a log line and the old one stays. Live connections are untouched; new
-    /// connections get the new TLS context.
-    public func reload() {
-        do {
-            try server.reloadTLSFromSource()
-            logger.log(.info, "reload: TLS material reloaded")
-        } catch {
-            logger.log(.error, "reload: TLS material refused, keeping the previous one: \(error)")
-        }
-        guard let path = configPath else { return }
-        do {
-            let fresh = try ServerConfig.load(path: path)
-            service.reloadIdentities(fresh.identities)
-            logger.log(.info, "reload: \(fresh.identities.rules.count) identity rules loaded")
-        } catch {
-            logger.log(.error, "reload: configuration refused, keeping the previous identity rules: \(error)")
-        }
     }
 
     /// Installs SIGTERM/SIGINT (graceful shutdown) and SIGHUP (`reload`).
@@ -72,6 +74,27 @@ public final class Gateway: Sendable {
         try server.installSignalHandlers(onReload: { [self] in reload() })
     }
 
-    public func shutdown() { server.beginGracefulShutdown() }
+    public func shutdown() {
+        watcherBox.withLock { $0?.stop() }
+        server.beginGracefulShutdown()
+    }
+
     public func waitUntilStopped() { server.waitUntilStopped() }
+
+    // MARK: - Certificate expiry
+
+    /// Per identity, the client certificate last seen on a request: serial, notAfter and
+    /// seconds left (negative once expired), sorted by identity. For metrics.
+    public func certificateExpiry() -> [CertificateExpiry] { expiry.snapshot() }
+
+    /// The serving certificate's notAfter (Unix seconds), current TLS generation.
+    public var serverCertificateNotAfter: Int64 { server.serverCertificateNotAfter }
+
+    func warnIfServerCertificateExpiresSoon() {
+        let left = server.serverCertificateNotAfter - Int64(Date().timeIntervalSince1970)
+        if Double(left) <= config.certificateExpiryWarning {
+            logger.log(.warning, "server certificate expires in \(max(0, left) / 3600)h: rotate it "
+                       + "(capgate pki server, then it is picked up without restart)")
+        }
+    }
 }

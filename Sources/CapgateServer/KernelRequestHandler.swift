@@ -71,4 +71,27 @@ public final class CertificateExpiryTracker: Sendable {
         let t = now()
         return entries.withLock { $0.mapValues { $0.notAfter - t } }
     }
+
+    /// Every identity's last seen certificate, sorted by identity (for metrics).
+    public func snapshot() -> [CertificateExpiry] {
+        let t = now()
+        return entries.withLock { table in
+            table.map { CertificateExpiry(identity: $0.key, serialHex: $0.value.serialHex, notAfter: $0.value.notAfter,
+                                          secondsRemaining: $0.value.notAfter - t) }
+        }.sorted { $0.identity < $1.identity }
+    }
+
+    /// The warning window in seconds (`[certificates] expiry_warning_days`).
+    public var warningWindowSeconds: Int64 { window }
+}
+
+/// One identity's client certificate expiry, as last seen on a request.
+public struct CertificateExpiry: Sendable, Equatable {
+    /// The SPIFFE ID.
+    public var identity: String
+    public var serialHex: String
+    /// Unix seconds.
+    public var notAfter: Int64
+    /// notAfter minus now; negative once expired.
+    public var secondsRemaining: Int64
 }

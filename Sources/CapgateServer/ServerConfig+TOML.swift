@@ -38,7 +38,9 @@ extension ServerConfig {
         let tls = TLSFiles(certificate: resolve(try tlsT.required("certificate")),
                            privateKey: resolve(try tlsT.required("private_key")),
                            trustBundle: resolve(try tlsT.required("trust_bundle")),
-                           crl: try tlsT.string("crl").map(resolve))
+                           crl: try tlsT.string("crl").map(resolve),
+                           crlOptional: try tlsT.bool("crl_optional") ?? false)
+        if tls.crlOptional && tls.crl == nil { throw ConfigError("tls.crl_optional", "needs tls.crl") }
         try tlsT.finish()
 
         var secretT = try root.table("secret")
@@ -115,6 +117,12 @@ extension ServerConfig {
         if let days = try certT.number("expiry_warning_days") {
             if days < 0 { throw ConfigError("certificates.expiry_warning_days", "must be >= 0") }
             config.certificateExpiryWarning = days * 86_400
+        }
+        if let interval = try certT.number("watch_interval_seconds") {
+            if interval < 0 || interval > 3600 {
+                throw ConfigError("certificates.watch_interval_seconds", "must be between 0 (off) and 3600")
+            }
+            config.watchInterval = interval
         }
         try certT.finish()
 
@@ -264,6 +272,12 @@ struct Table {
         case .double(let d): return d
         default: throw ConfigError(path(k), "must be a number")
         }
+    }
+
+    mutating func bool(_ k: String) throws(ConfigError) -> Bool? {
+        guard let v = take(k) else { return nil }
+        guard case .bool(let b) = v else { throw ConfigError(path(k), "must be true or false") }
+        return b
     }
 
     mutating func stringList(_ k: String) throws(ConfigError) -> [String]? {

@@ -10,6 +10,18 @@ public struct ServerConfig: Sendable {
         public var trustBundle: String
         /// Optional CRL; when set, client certificates are checked against it.
         public var crl: String?
+        /// When true, `crl` is used only while the file exists (the `capgate pki` layout, where
+        /// `crl.pem` appears later); a reload picks it up. When false, it must exist at start.
+        public var crlOptional: Bool = false
+
+        public init(certificate: String, privateKey: String, trustBundle: String, crl: String? = nil,
+                    crlOptional: Bool = false) {
+            self.certificate = certificate
+            self.privateKey = privateKey
+            self.trustBundle = trustBundle
+            self.crl = crl
+            self.crlOptional = crlOptional
+        }
     }
 
     /// A capability and the drivers it routes to, in fallback order.
@@ -54,6 +66,10 @@ public struct ServerConfig: Sendable {
     public var limits = GatewayLimits()
     /// Warn when a connecting identity's certificate expires within this many seconds.
     public var certificateExpiryWarning: Double = 7 * 86_400
+    /// Seconds between two stat(2) polls of the watched files (TLS material, CRL, this
+    /// configuration file); a change reloads once it is stable for one interval. 0 disables
+    /// watching (SIGHUP still reloads). See `FileWatcher` for why polling, not inotify.
+    public var watchInterval: Double = 2
 
     public init(tls: TLSFiles, secretFile: String, identities: IdentityMap, capabilities: [CapabilityEntry],
                 drivers: [DriverEntry]) {

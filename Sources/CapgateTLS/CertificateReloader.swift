@@ -17,6 +17,7 @@ public final class CertificateReloader: Sendable {
         var context: TLSContext
         var generation: UInt64
         var leafNotAfter: Int64
+        var hasCRL: Bool
     }
 
     private let state: Mutex<State>
@@ -24,7 +25,7 @@ public final class CertificateReloader: Sendable {
     /// Validates the initial set (same rules as ``reload(_:now:)``).
     public init(material: TLSServerMaterial, now: Int64 = CertificateReloader.unixNow()) throws(TLSError) {
         let (context, notAfter) = try Self.validate(material, now: now)
-        state = Mutex(State(context: context, generation: 1, leafNotAfter: notAfter))
+        state = Mutex(State(context: context, generation: 1, leafNotAfter: notAfter, hasCRL: material.crlPEM != nil))
     }
 
     /// The context new connections must use.
@@ -36,6 +37,10 @@ public final class CertificateReloader: Sendable {
     /// The current server leaf's notAfter (Unix seconds), for expiry warnings.
     public var leafNotAfter: Int64 { state.withLock { $0.leafNotAfter } }
 
+    /// True when the current context checks client certificates against a CRL. Lets a caller
+    /// refuse a reload that would silently turn revocation checking off (a deleted CRL file).
+    public var hasCRL: Bool { state.withLock { $0.hasCRL } }
+
     /// Validates `material` and, only if it is fully valid, makes it current. On error nothing
     /// changes and the error says what was wrong.
     @discardableResult
@@ -46,6 +51,7 @@ public final class CertificateReloader: Sendable {
             $0.context = context
             $0.generation += 1
             $0.leafNotAfter = notAfter
+            $0.hasCRL = material.crlPEM != nil
         }
         return context
     }
