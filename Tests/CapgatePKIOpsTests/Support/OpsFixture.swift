@@ -93,7 +93,13 @@ final class GatewayFixture: Sendable {
 
     /// True when a fresh connection as `agent` can list the demo's capabilities.
     func works(_ client: CapgateClient) async -> Bool {
-        ((try? await client.listCapabilities())?.count ?? 0) == DemoConfig.capabilities.count
+        do {
+            return try await client.listCapabilities().count == DemoConfig.capabilities.count
+        } catch {
+            // Say why: a bare `false` makes a flaky failure undiagnosable.
+            Issue.record("request failed: \(error)")
+            return false
+        }
     }
 
     /// True when a fresh connection with these files is refused (the call fails at transport level).
