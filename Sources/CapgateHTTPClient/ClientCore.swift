@@ -22,6 +22,11 @@ final class ClientCore: EventHandler {
     private var failure: HTTPClientError?
     private var queued: [(ClientRequest, ResponseContinuation)] = []
     private var waiting: [Int32: ResponseContinuation] = [:]
+    /// Per-request deadline timers by stream id (requests still queued for the handshake
+    /// are covered by the connect/handshake path).
+    private var deadlines: [Int32: TimerID] = [:]
+    /// How long a request may wait for its response; nil: forever.
+    var requestTimeout: Duration?
     private var readyWaiters: [CheckedContinuation<HTTPClientError?, Never>] = []
     private var closeWaiters: [CheckedContinuation<HTTPClientError, Never>] = []
     private var outputScheduled = false
@@ -89,6 +94,25 @@ final class ClientCore: EventHandler {
             return
         }
         waiting[id] = continuation
+        if let timeout = requestTimeout, let loop {
+            // A server that never answers must not hang the caller: fail the request and
+            // reset its stream when the deadline passes.
+            deadlines[id] = loop.scheduleTimer(after: timeout) { [weak self] in self?.expire(id) }
+        }
+    }
+
+    private func expire(_ id: Int32) {
+        deadlines[id] = nil
+        guard let continuation = waiting.removeValue(forKey: id) else { return }
+        session.resetStream(id, code: .cancel)
+        continuation.resume(returning: .failure(.timedOut))
+        scheduleOutput()
+    }
+
+    /// Removes a finished request's continuation and cancels its deadline.
+    private func finish(_ id: Int32) -> ResponseContinuation? {
+        if let timer = deadlines.removeValue(forKey: id) { loop?.cancelTimer(timer) }
+        return waiting.removeValue(forKey: id)
     }
 
     /// Submissions posted in one loop iteration leave in one produce/encrypt/write round.
@@ -213,9 +237,9 @@ final class ClientCore: EventHandler {
         for event in events {
             switch event {
             case .response(let response):
-                waiting.removeValue(forKey: response.streamID)?.resume(returning: .success(response))
+                finish(response.streamID)?.resume(returning: .success(response))
             case .streamReset(let id, let code):
-                waiting.removeValue(forKey: id)?.resume(returning: .failure(.streamReset(code)))
+                finish(id)?.resume(returning: .failure(.streamReset(code)))
             case .goaway:
                 break  // streams above the last id are reset by the session; new submits refused
             case .connectionError(let rv):
@@ -263,6 +287,8 @@ final class ClientCore: EventHandler {
         }
         let pending = waiting.values + queued.map(\.1)
         waiting = [:]
+        for timer in deadlines.values { loop?.cancelTimer(timer) }
+        deadlines = [:]
         queued = []
         for continuation in pending { continuation.resume(returning: .failure(error)) }
         let waiters = readyWaiters

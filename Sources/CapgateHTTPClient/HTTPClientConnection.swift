@@ -30,7 +30,8 @@ public final class HTTPClientConnection: Sendable {
     ///   - authority: defaults to "host:port".
     ///   - group: share loops between many connections (bench); nil = a private thread.
     public init(host: String, port: UInt16, tls: TLSContext, authority: String? = nil,
-                group: EventLoopGroup? = nil, connectTimeout: Duration = .seconds(10)) throws(HTTPClientError) {
+                group: EventLoopGroup? = nil, connectTimeout: Duration = .seconds(10),
+                requestTimeout: Duration? = .seconds(60)) throws(HTTPClientError) {
         let socket: Socket
         do {
             socket = try Socket.connect(host: host, port: port, timeout: connectTimeout, nonBlocking: true)
@@ -58,6 +59,7 @@ public final class HTTPClientConnection: Sendable {
         let posted = handle.execute { loop in
             let core = ClientCore(socket: Socket(adopting: transfer.fd), engine: transfer.engine,
                                   session: transfer.session, loop: loop, ref: ref)
+            core.requestTimeout = requestTimeout
             ref.core = core
             core.start()
         }

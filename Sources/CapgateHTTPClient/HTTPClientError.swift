@@ -22,6 +22,8 @@ public enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible
     case streamRefused
     /// `close()` was called, or the client's loop is gone.
     case closed
+    /// No response arrived within the connection's request timeout.
+    case timedOut
 
     public var description: String {
         switch self {
@@ -32,6 +34,7 @@ public enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible
         case .streamReset(let code): "stream reset: \(code)"
         case .streamRefused: "no new stream allowed on this connection"
         case .closed: "client closed"
+        case .timedOut: "no response within the request timeout"
         }
     }
 }

@@ -3,29 +3,23 @@ import CapgateCore
 import CapgateHTTPClient
 import CapgateTLS
 import Synchronization
+import Testing
 
-/// A one-shot async event: `wait()` resumes once `fire()` was called (no sleeps).
+/// A one-shot async event: `wait()` returns once `fire()` was called. Bounded: an event
+/// that never fires records an issue after `timeout` instead of hanging the suite.
 final class AsyncEvent: Sendable {
-    private let state = Mutex<(fired: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    private let fired = Mutex(false)
 
-    func fire() {
-        let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
-            s.fired = true
-            defer { s.waiters = [] }
-            return s.waiters
-        }
-        for w in waiters { w.resume() }
-    }
+    func fire() { fired.withLock { $0 = true } }
 
-    func wait() async {
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let now = state.withLock { s -> Bool in
-                if s.fired { return true }
-                s.waiters.append(c)
-                return false
-            }
-            if now { c.resume() }
+    func wait(timeout: Duration = .seconds(30), sourceLocation: SourceLocation = #_sourceLocation) async {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while clock.now < deadline {
+            if fired.withLock({ $0 }) { return }
+            try? await Task.sleep(for: .milliseconds(5))
         }
+        Issue.record("event never fired within \(timeout)", sourceLocation: sourceLocation)
     }
 }
 
@@ -48,36 +42,31 @@ struct EchoHandler: RequestHandler {
     }
 }
 
-/// A logger tests can await: `waitForLine` resumes when a matching line is logged.
+/// A logger tests can await: `waitForLine` returns once a matching line is logged.
 final class AwaitableLogger: TransportLogger {
     private struct State {
         var lines: [String] = []
-        var waiters: [(predicate: @Sendable (String) -> Bool, continuation: CheckedContinuation<String, Never>)] = []
     }
     private let state = Mutex(State())
 
     func log(_ level: TransportLogLevel, _ message: String) {
-        let due = state.withLock { s -> [(CheckedContinuation<String, Never>)] in
-            s.lines.append(message)
-            let ready = s.waiters.filter { $0.predicate(message) }.map(\.continuation)
-            s.waiters.removeAll { $0.predicate(message) }
-            return ready
-        }
-        for c in due { c.resume(returning: message) }
+        state.withLock { $0.lines.append(message) }
     }
 
     var lines: [String] { state.withLock { $0.lines } }
 
-    /// The first line (already logged or future) containing `fragment`.
-    func waitForLine(containing fragment: String) async -> String {
-        await withCheckedContinuation { (c: CheckedContinuation<String, Never>) in
-            let existing = state.withLock { s -> String? in
-                if let line = s.lines.first(where: { $0.contains(fragment) }) { return line }
-                s.waiters.append(({ $0.contains(fragment) }, c))
-                return nil
-            }
-            if let existing { c.resume(returning: existing) }
+    /// The first line (already logged or future) containing `fragment`. Bounded: a line
+    /// that never comes records an issue after `timeout` instead of hanging the suite.
+    func waitForLine(containing fragment: String, timeout: Duration = .seconds(30),
+                     sourceLocation: SourceLocation = #_sourceLocation) async -> String {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while clock.now < deadline {
+            if let line = lines.first(where: { $0.contains(fragment) }) { return line }
+            try? await Task.sleep(for: .milliseconds(10))
         }
+        Issue.record("no log line containing \(fragment) within \(timeout)", sourceLocation: sourceLocation)
+        return ""
     }
 }
 
@@ -103,11 +92,11 @@ struct TestServer {
     /// A client presenting `identity` (nil: no certificate) and trusting `serverCA`.
     func client(identity: TestIdentity? = TestCertificates.shared.agent,
                 serverCA: TestIdentity = TestCertificates.shared.serverCA,
-                alpn: [String] = ["h2"]) throws -> HTTPClientConnection {
+                alpn: [String] = ["h2"], requestTimeout: Duration? = .seconds(60)) throws -> HTTPClientConnection {
         let material = TLSClientMaterial(certificateChainPEM: identity?.certPEM, privateKeyPEM: identity?.keyPEM,
                                          trustBundlePEM: serverCA.certPEM)
         let tls = try TLSContext.client(material: material, serverName: "127.0.0.1", alpnProtocols: alpn)
-        return try HTTPClientConnection(host: "127.0.0.1", port: port, tls: tls)
+        return try HTTPClientConnection(host: "127.0.0.1", port: port, tls: tls, requestTimeout: requestTimeout)
     }
 
     /// Hard stop and join (test teardown).
