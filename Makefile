@@ -8,7 +8,7 @@ APT_PACKAGES := pkg-config libssl-dev libnghttp2-dev libpcre2-dev curl openssl
 # The policy extra brings pyyaml, needed by the YAML policy goldens.
 REFERENCE := weaver-kernel[policy]==0.12.0
 
-.PHONY: run test deps apt venv build build-release goldens swift-test bench-kernel clean
+.PHONY: run test deps apt venv build build-release goldens swift-test bench-kernel clean fuzz-smoke
 
 deps: apt venv
 
@@ -51,6 +51,10 @@ run: build
 
 bench-kernel: deps build-release
 	$(SWIFT) run -c release kernel-bench
+
+# fuzz: every libFuzzer target for about 30 s with ASan (fuzz/README.md); not part of `test`.
+fuzz-smoke: apt
+	fuzz/smoke 30
 
 clean:
 	rm -rf .build .build-*

@@ -129,6 +129,14 @@ def h2_seeds():
         for w in [":method", ":path", ":scheme", ":authority", "content-type", "content-length", "application/json",
                   "POST", "GET", "/v1/invoke", "/v1/stats", "/v1/health", "https"]:
             f.write(f'"{w}"\n')
+        # HPACK (RFC 7541 Appendix A) indexed fields: :method GET/POST, :path /,
+        # :scheme http/https, :status 200, content-type as a literal with an indexed name,
+        # and a dynamic-table size update; then empty frames of each type.
+        for b in [b"\x82", b"\x83", b"\x84", b"\x86", b"\x87", b"\x88", b"\x5f", b"\x0f\x10", b"\x3f\xe1\x1f",
+                  b"\x20", b"\x44", b"\x04", b"\x41"]:
+            f.write('"' + "".join(f"\\x{c:02x}" for c in b) + '"\n')
+        for t in range(10):
+            f.write('"' + "".join(f"\\x{c:02x}" for c in frame(t, 0, 1, b"")) + '"\n')
 
 
 def cert_seeds():
@@ -274,11 +282,80 @@ def token_seeds():
     write("token_expand", "query_other_principal.json", b"\x03" + json.dumps({"limit": 1}).encode())
 
 
+def json_dict():
+    with open(os.path.join(ROOT, "json.dict"), "w") as f:
+        for w in ["{", "}", "[", "]", ":", ",", '"', "\\", "\\u", "\\ud800", "\\udc00", "true", "false", "null",
+                  "-", "0.", "e+", "E-", "1e400", "9223372036854775808", "\ufeff", "\x00"]:
+            f.write('"' + "".join(c if 0x20 <= ord(c) < 0x7F and c not in '"\\' else f"\\x{b:02x}"
+                                  for c in w for b in c.encode()) + '"\n')
+
+
+def toml_seeds():
+    write("toml", "policy_rules.toml", """# a DSL policy file
+default = "deny"
+[[rules]]
+name = "readers may read"
+effect = "allow"
+[rules.match]
+roles = ["reader", 'admin']
+safety_class = ["READ"]
+[rules.constraints]
+max_rows = 50
+allowed_fields = ["id", "name"]
+""")
+    write("toml", "all_scalars.toml", 'i = -1_000\nh = 0xDEAD_beef\no = 0o755\nb = 0b1010\nf = 6.626e-34\n'
+          'g = -0.0\ninf1 = -inf\nnan1 = +nan\nt = true\ns = "tab\\t \\u00e9 \\U0001F600"\nl = \'C:\\path\'\n')
+    write("toml", "multiline_strings.toml", 's = """\nline one \\\n   continued"""\nl = \'\'\'\nraw \\n\'\'\'\n')
+    write("toml", "dotted_and_inline.toml", 'a.b.c = 1\n"quoted key".x = 2\nt = { x = 1, y = [1, [2, 3]], z = {} }\n')
+    write("toml", "array_of_tables.toml", "[[t]]\nx = 1\n[[t]]\nx = 2\n[t.sub]\ny = 3\n")
+    write("toml", "duplicate_key.toml", "a = 1\na = 2\n")
+    write("toml", "table_redefined.toml", "[a]\nx = 1\n[a]\ny = 2\n")
+    write("toml", "extend_inline.toml", "a = {x = 1}\n[a.b]\n")
+    write("toml", "int_overflow.toml", "a = 9223372036854775808\n")
+    write("toml", "datetime.toml", "a = 1979-05-27T07:32:00Z\n")
+    write("toml", "crlf_and_comments.toml", "# c\r\n[s] # c\r\nk = 'v' # c\r\n")
+    with open(os.path.join(ROOT, "toml.dict"), "w") as f:
+        for w in ["[", "]", "[[", "]]", "=", ".", ",", "{", "}", "#", '"', "'", '"""', "\'\'\'", "\\", "\\u", "\\U",
+                  "true", "false", "inf", "nan", "0x", "0o", "0b", "_", "e", "\n", "\r\n"]:
+            f.write('"' + "".join(c if 0x20 <= ord(c) < 0x7F and c not in '"\\' else f"\\x{ord(c):02x}" for c in w)
+                    + '"\n')
+
+
+def spiffe_seeds():
+    for name, s in {"agent_alice": "spiffe://example.org/agent/alice", "exact_admin": "spiffe://example.org/agent/admin",
+                    "team_member": "spiffe://example.org/agent/team/blue", "agent_bare_prefix": "spiffe://example.org/agent",
+                    "agentx_not_under_prefix": "spiffe://example.org/agentx/y", "dot_segment": "spiffe://td/a/../b",
+                    "empty_segment": "spiffe://td/a//b", "trailing_slash": "spiffe://td/a/", "percent": "spiffe://td/a%2Fb",
+                    "uppercase_domain": "spiffe://TD/a", "port": "spiffe://td:443/a", "userinfo": "spiffe://u@td/a",
+                    "query": "spiffe://td/a?x=1", "no_path": "spiffe://td", "wrong_scheme": "SPIFFE://td/a",
+                    "long_domain": "spiffe://" + "a" * 256 + "/x"}.items():
+        write("spiffe_id", name + ".txt", s)
+    with open(os.path.join(ROOT, "spiffe_id.dict"), "w") as f:
+        for w in ["spiffe://", "example.org", "/agent", "/agent/team/", "/admin", "/", ".", "..", "%", ":", "@", "?", "#"]:
+            f.write(f'"{w}"\n')
+
+
+def timestamp_seeds():
+    for name, s in {"utc_offset": "2026-11-29T08:00:00+00:00", "micro_offset": "2026-11-29T09:00:00.123456+00:00",
+                    "zulu": "2026-11-29T00:00:00Z", "india_offset": "2026-11-29T13:30:00+05:30",
+                    "negative_offset_seconds": "2026-11-29T13:30:00-05:30:15", "naive_space": "2026-11-29 13:30",
+                    "date_only": "2024-02-29", "not_leap": "2023-02-29", "millis_comma": "2026-01-01T00:00:00,5",
+                    "seven_digits": "2026-01-01T00:00:00.1234567", "year_one": "0001-01-01T00:00-01:00",
+                    "year_max": "9999-12-31T23:59:59.999999-23:59", "hour_24": "2026-01-01T24:00"}.items():
+        write("timestamp", name + ".txt", s)
+    with open(os.path.join(ROOT, "timestamp.dict"), "w") as f:
+        for w in ["-", ":", "T", " ", ".", ",", "Z", "+", "+00:00", "-23:59", "0000", "9999", "02-29", "12-31"]:
+            f.write(f'"{w}"\n')
+
+
+SEEDS = {"json": json_seeds, "json_dict": json_dict, "wire": wire_seeds, "h2": h2_seeds, "cert": cert_seeds,
+         "config": config_seeds, "token": token_seeds, "toml": toml_seeds, "spiffe": spiffe_seeds,
+         "timestamp": timestamp_seeds}
+
 if __name__ == "__main__":
-    json_seeds()
-    wire_seeds()
-    h2_seeds()
-    cert_seeds()
-    config_seeds()
-    token_seeds()
+    # No argument: every corpus. Names (e.g. `toml h2`) regenerate only those, so the
+    # certificate seeds (fresh keys each run) need not churn.
+    import sys
+    for name in sys.argv[1:] or SEEDS:
+        SEEDS[name]()
     print("seeds written under", os.path.normpath(ROOT))

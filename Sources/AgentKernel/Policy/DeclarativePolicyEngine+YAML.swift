@@ -6,6 +6,9 @@ import Yams
 /// mapping order is kept because `explain` reports failures in document order.
 extension DeclarativePolicyEngine {
     static func fromYAML(_ text: String, source: String) throws(KernelError) -> DeclarativePolicyEngine {
+        if let problem = YAMLShapeCheck.problem(in: text) {
+            throw KernelError(.policyConfigError, "YAML policy '\(source)' \(problem).")
+        }
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)

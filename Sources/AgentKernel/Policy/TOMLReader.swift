@@ -52,6 +52,12 @@ public struct TOMLReader {
 
     let b: [UInt8]
     var i = 0
+    /// Open arrays and inline tables around the cursor. Bounded (as are the parts of one
+    /// key) so a hostile or broken file (`a = [[[[...`, `a.a.a...`) is an error, not a
+    /// stack overflow (found by fuzz/toml; CPython's tomllib dies with RecursionError near
+    /// 500 levels). No policy or configuration nests anywhere near this deep.
+    var nesting = 0
+    static let maxNesting = 128
 
     init(_ bytes: [UInt8]) { b = bytes }
 
@@ -216,6 +222,9 @@ public struct TOMLReader {
             }
             skipWS()
             guard peek == UInt8(ascii: ".") else { return out }
+            // Each part is one more table level: bounded like value nesting, or the
+            // recursive rendering of the tree overflows the stack (fuzz/toml).
+            guard out.count < Self.maxNesting else { throw fail("Key with more than \(Self.maxNesting) parts") }
             i += 1
         }
     }
@@ -241,7 +250,14 @@ public struct TOMLReader {
         }
     }
 
+    mutating func enterNested() throws(ParseError) {
+        nesting += 1
+        if nesting > Self.maxNesting { throw fail("Arrays and inline tables nested deeper than \(Self.maxNesting)") }
+    }
+
     mutating func array() throws(ParseError) -> JSONValue {
+        try enterNested()
+        defer { nesting -= 1 }
         var items: [JSONValue] = []
         while true {
             skipBlank()
@@ -256,6 +272,8 @@ public struct TOMLReader {
     }
 
     mutating func inlineTable() throws(ParseError) -> JSONValue {
+        try enterNested()
+        defer { nesting -= 1 }
         let t = Table()
         skipWS()
         if peek == UInt8(ascii: "}") { i += 1; return t.json }

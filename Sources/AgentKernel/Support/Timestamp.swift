@@ -128,7 +128,8 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
             return true
         }
         guard let y = num(4), lit(45), let mo = num(2), lit(45), let d = num(2) else { return nil }
-        guard (1...12).contains(mo), d >= 1, d <= Timestamp.daysIn(month: mo, year: y) else { return nil }
+        // Python's MINYEAR is 1: `fromisoformat("0000-01-01")` raises (fuzz/regressions/timestamp).
+        guard y >= 1, (1...12).contains(mo), d >= 1, d <= Timestamp.daysIn(month: mo, year: y) else { return nil }
         var hh: Int64 = 0, mm: Int64 = 0, ss: Int64 = 0, us: Int64 = 0
         var offset: Int64 = 0
         var naive = true

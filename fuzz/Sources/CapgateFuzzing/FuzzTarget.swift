@@ -9,6 +9,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case peerIdentity = "peer_identity"
     case config
     case tokenExpand = "token_expand"
+    case toml
+    case spiffeID = "spiffe_id"
+    case timestamp
 
     /// Runs one input through the target.
     public func run(_ data: UnsafeRawBufferPointer) {
@@ -19,6 +22,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .peerIdentity: FuzzPeerIdentity.run(data)
         case .config: FuzzConfig.run(data)
         case .tokenExpand: FuzzTokenExpand.run(data)
+        case .toml: FuzzTOML.run(data)
+        case .spiffeID: FuzzSPIFFEID.run(data)
+        case .timestamp: FuzzTimestamp.run(data)
         }
     }
 
