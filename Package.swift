@@ -29,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
+        // test support: blocking work off the cooperative pool, child processes
+        .target(name: "CapgateTestSupport", path: "Tests/CapgateTestSupport"),
         // fuzz: libFuzzer targets for every parser an untrusted peer or file reaches (fuzz/README.md)
         .target(name: "CapgateFuzzing",
                 dependencies: ["AgentKernel", "CapgateWire", "CapgateServer", "CapgateHTTP2", "CapgateCore", "CapgateTLS"],
@@ -85,10 +87,10 @@ let package = Package(
         .target(name: "CapgateHTTPClient", dependencies: ["CapgateIO", "CapgateTLS", "CapgateHTTP2"]),
         // pki-ops: issue/revoke/rotate end to end (gateway, watcher, capgate pki CLI, openssl recipes)
         .testTarget(name: "CapgatePKIOpsTests",
-                    dependencies: ["CapgateServer", "CapgatePKI", "CapgateClient", "CapgateHTTPClient", "CapgateTLS",
+                    dependencies: ["CapgateTestSupport", "CapgateServer", "CapgatePKI", "CapgateClient", "CapgateHTTPClient", "CapgateTLS",
                                    "CapgateConnection", "CapgateIO", "AgentKernel", "capgate"]),
         .testTarget(name: "CapgateConnectionTests",
-                    dependencies: ["CapgateConnection", "CapgateHTTPClient", "CapgateIO", "CapgateTLS",
+                    dependencies: ["CapgateTestSupport", "CapgateConnection", "CapgateHTTPClient", "CapgateIO", "CapgateTLS",
                                    "CapgateCore", "COpenSSL"]),
     ]
 )

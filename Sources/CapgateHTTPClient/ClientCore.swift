@@ -94,7 +94,7 @@ final class ClientCore: EventHandler {
             return
         }
         waiting[id] = continuation
-        if let timeout = requestTimeout, let loop {
+        if let timeout = request.timeout ?? requestTimeout, let loop {
             // A server that never answers must not hang the caller: fail the request and
             // reset its stream when the deadline passes.
             deadlines[id] = loop.scheduleTimer(after: timeout) { [weak self] in self?.expire(id) }

@@ -29,6 +29,8 @@ public final class HTTPClientConnection: Sendable {
     ///   - tls: a client context (`TLSContext.client`), its `serverName` is verified.
     ///   - authority: defaults to "host:port".
     ///   - group: share loops between many connections (bench); nil = a private thread.
+    ///   - requestTimeout: how long a request waits for its response before it fails with
+    ///     `.timedOut` and its stream is reset; nil waits forever.
     public init(host: String, port: UInt16, tls: TLSContext, authority: String? = nil,
                 group: EventLoopGroup? = nil, connectTimeout: Duration = .seconds(10),
                 requestTimeout: Duration? = .seconds(60)) throws(HTTPClientError) {
@@ -73,10 +75,12 @@ public final class HTTPClientConnection: Sendable {
 
     /// Sends one request on a new stream and waits for the complete response.
     /// Safe to call concurrently from many tasks. Cancelling the calling task does not reset
-    /// the stream (the response is simply discarded when it arrives after `close()`).
+    /// the stream (the response is simply discarded when it arrives after `close()`);
+    /// `timeout` (default: the connection's `requestTimeout`) does.
     public func send(method: String = "POST", path: String, headers: [(name: String, value: String)] = [],
-                     body: [UInt8] = []) async throws(HTTPClientError) -> HTTPClientResponse {
-        let request = ClientRequest(method: method, path: path, authority: authority, headers: headers, body: body)
+                     body: [UInt8] = [], timeout: Duration? = nil) async throws(HTTPClientError) -> HTTPClientResponse {
+        let request = ClientRequest(method: method, path: path, authority: authority, headers: headers, body: body,
+                                    timeout: timeout)
         let ref = self.ref
         let result = await withCheckedContinuation { (continuation: ResponseContinuation) in
             let posted = handle.execute { _ in
@@ -146,6 +150,8 @@ struct ClientRequest: Sendable {
     let authority: String
     let headers: [(name: String, value: String)]
     let body: [UInt8]
+    /// This request's deadline; nil: the connection's `requestTimeout`.
+    var timeout: Duration? = nil
 }
 
 /// Holds the loop-confined core. WHY @unchecked Sendable: `core` is written and read only on

@@ -10,10 +10,10 @@ struct ClientTimeoutTests {
             server.handler.slowGate.fire()  // let the parked handler finish before teardown
             server.stop()
         }
-        let client = try server.client(requestTimeout: .milliseconds(300))
+        let client = try server.client()
         defer { client.close() }
         await #expect(throws: HTTPClientError.timedOut) {
-            _ = try await client.send(path: "/slow", body: Array("{}".utf8))
+            _ = try await client.send(path: "/slow", body: Array("{}".utf8), timeout: .milliseconds(300))
         }
         let ok = try await client.send(path: "/echo", body: Array("{}".utf8))
         #expect(ok.status == 200)

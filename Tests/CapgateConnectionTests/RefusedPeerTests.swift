@@ -80,7 +80,7 @@ struct CurlTests {
     @Test func curlHTTP2WithClientCertificate() async throws {
         let fixture = try TestServer()
         defer { fixture.stop() }
-        let result = try runCurl(["--http2"] + baseArguments(port: fixture.port)
+        let result = try await runCurl(["--http2"] + baseArguments(port: fixture.port)
             + ["-d", "{\"a\":1}", "-H", "content-type: application/json", "https://127.0.0.1:\(fixture.port)/v1/echo"])
         #expect(result.status == 0)
         #expect(result.output.contains("\"identity\":\"\(TestCertificates.agentID)\""))
@@ -90,7 +90,7 @@ struct CurlTests {
     @Test func curlHTTP11IsRefused() async throws {
         let fixture = try TestServer()
         defer { fixture.stop() }
-        let result = try runCurl(["--http1.1"] + baseArguments(port: fixture.port)
+        let result = try await runCurl(["--http1.1"] + baseArguments(port: fixture.port)
             + ["https://127.0.0.1:\(fixture.port)/v1/echo"])
         #expect(result.status != 0)
         #expect(fixture.server.stats.requests == 0)
@@ -99,7 +99,7 @@ struct CurlTests {
     @Test func curlWithoutClientCertificateIsRefused() async throws {
         let fixture = try TestServer()
         defer { fixture.stop() }
-        let result = try runCurl(["--http2", "--cacert", TestCertificates.shared.path("server-ca.pem"),
+        let result = try await runCurl(["--http2", "--cacert", TestCertificates.shared.path("server-ca.pem"),
                                   "https://127.0.0.1:\(fixture.port)/v1/echo"])
         #expect(result.status != 0)
         #expect(fixture.server.stats.requests == 0)

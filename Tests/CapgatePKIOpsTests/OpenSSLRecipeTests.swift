@@ -1,3 +1,4 @@
+import CapgateTestSupport
 import CapgateClient
 import CapgatePKI
 import CapgateServer
@@ -9,7 +10,7 @@ import Testing
 @Suite("OpenSSL CLI recipes (certs/README.md)")
 struct OpenSSLRecipeTests {
     /// The ```sh block following `<!-- recipe:NAME -->` in certs/README.md.
-    static func recipe(_ name: String) throws -> String {
+    static func recipe(_ name: String) async throws -> String {
         let readme = try String(contentsOfFile: packageRoot + "/certs/README.md", encoding: .utf8)
         guard let marker = readme.range(of: "<!-- recipe:\(name) -->"),
               let open = readme.range(of: "```sh\n", range: marker.upperBound..<readme.endIndex),
@@ -20,26 +21,26 @@ struct OpenSSLRecipeTests {
     }
 
     /// Runs a recipe with bash -e (every command must succeed) in `directory`.
-    static func run(_ name: String, in directory: String, _ env: [String: String]) throws -> ProcessResult {
+    static func run(_ name: String, in directory: String, _ env: [String: String]) async throws -> ProcessResult {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let script = "set -euo pipefail\n" + (try recipe(name))
-        return try runProcess("/bin/bash", ["-c", script], environment: env, directory: directory)
+        let script = "set -euo pipefail\n" + (try await recipe(name))
+        return try await runProcess("/bin/bash", ["-c", script], environment: env, directory: directory)
     }
 
     @Test func recipesProduceCertificatesTheGatewayAcceptsAndRevocationWorks() async throws {
-        let which = try runProcess("/bin/sh", ["-c", "command -v openssl"])
+        let which = try await runProcess("/bin/sh", ["-c", "command -v openssl"])
         try #require(which.status == 0, "openssl CLI missing (the Makefile installs the openssl package)")
 
         let dir = try OpsTempDir()
         var env = ["CAPGATE_CERTS": packageRoot + "/certs", "TRUST_DOMAIN": "example.org",
                    "AGENT_NAME": "billing", "SERVER_SANS": "DNS:localhost,IP:127.0.0.1"]
-        let ca = try Self.run("lab-ca", in: dir.file("ca"), env)
+        let ca = try await Self.run("lab-ca", in: dir.file("ca"), env)
         #expect(ca.status == 0, "\(ca.stderr)")
         env["CA_CERT"] = dir.file("ca/ca.pem")
         env["CA_KEY"] = dir.file("ca/ca.key")
-        let server = try Self.run("server", in: dir.file("srv"), env)
+        let server = try await Self.run("server", in: dir.file("srv"), env)
         #expect(server.status == 0, "\(server.stderr)")
-        let agent = try Self.run("agent", in: dir.file("agent"), env)
+        let agent = try await Self.run("agent", in: dir.file("agent"), env)
         #expect(agent.status == 0, "\(agent.stderr)")
         #expect(try fileMode(dir.file("agent/billing.key")) == 0o600)
         #expect(try fileMode(dir.file("ca/ca.key")) == 0o600)
@@ -77,7 +78,7 @@ struct OpenSSLRecipeTests {
 
         // Revoke with `openssl ca`, write the CRL, reload: the same certificate is refused.
         env["REVOKE_PEM"] = dir.file("agent/billing.pem")
-        let revoke = try Self.run("revoke", in: dir.file("ca"), env)
+        let revoke = try await Self.run("revoke", in: dir.file("ca"), env)
         #expect(revoke.status == 0, "\(revoke.stderr)")
         #expect(try gateway.reload(tls: true, identities: false).tls?.get() == 2)
         let after = try connect()

@@ -1,3 +1,4 @@
+import CapgateTestSupport
 import CapgatePKI
 import CapgateServer
 import Foundation
@@ -6,25 +7,25 @@ import Testing
 /// `capgate pki ...` end to end: the built binary, run as an operator would.
 @Suite("capgate pki CLI")
 struct PKICommandTests {
-    @Test func initRefusesToOverwrite() throws {
+    @Test func initRefusesToOverwrite() async throws {
         let dir = try OpsTempDir()
         let pki = dir.file("pki")
-        let first = try capgate(["pki", "init", "--dir", pki, "--trust-domain", "example.org"])
+        let first = try await capgate(["pki", "init", "--dir", pki, "--trust-domain", "example.org"])
         #expect(first.status == 0, "\(first.stderr)")
         #expect(first.stdout.contains("spiffe://example.org"))
         #expect(try fileMode(pki + "/ca.key") == 0o600)
         let ca = try Data(contentsOf: URL(fileURLWithPath: pki + "/ca.pem"))
-        let second = try capgate(["pki", "init", "--dir", pki])
+        let second = try await capgate(["pki", "init", "--dir", pki])
         #expect(second.status == 1)
         #expect(second.stderr.contains("already exists"))
         #expect(try Data(contentsOf: URL(fileURLWithPath: pki + "/ca.pem")) == ca)
     }
 
-    @Test func issueWritesA0600KeyAndOneURISAN() throws {
+    @Test func issueWritesA0600KeyAndOneURISAN() async throws {
         let dir = try OpsTempDir()
         let pki = dir.file("pki")
-        #expect(try capgate(["pki", "init", "--dir", pki, "--trust-domain", "example.org"]).status == 0)
-        let r = try capgate(["pki", "issue", "--dir", pki, "--agent", "billing", "--ttl", "2h"])
+        #expect(try await capgate(["pki", "init", "--dir", pki, "--trust-domain", "example.org"]).status == 0)
+        let r = try await capgate(["pki", "issue", "--dir", pki, "--agent", "billing", "--ttl", "2h"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(try fileMode(pki + "/agents/billing.key") == 0o600)
         let cert = try Certificate(pem: Array(Data(contentsOf: URL(fileURLWithPath: pki + "/agents/billing.pem"))))
@@ -39,41 +40,41 @@ struct PKICommandTests {
 
         // Reissuing replaces the files (new serial, new key).
         let key = try Data(contentsOf: URL(fileURLWithPath: pki + "/agents/billing.key"))
-        #expect(try capgate(["pki", "issue", "--dir", pki, "--agent", "billing"]).status == 0)
+        #expect(try await capgate(["pki", "issue", "--dir", pki, "--agent", "billing"]).status == 0)
         let again = try Certificate(pem: Array(Data(contentsOf: URL(fileURLWithPath: pki + "/agents/billing.pem"))))
         #expect(again.serialHex != cert.serialHex)
         #expect(try Data(contentsOf: URL(fileURLWithPath: pki + "/agents/billing.key")) != key)
         #expect(again.notAfter - again.notBefore == 24 * 3600 + PKIDefaults.clockSkewSeconds)
     }
 
-    @Test func revokeByAgentAndBySerialThenCRLAndList() throws {
+    @Test func revokeByAgentAndBySerialThenCRLAndList() async throws {
         let dir = try OpsTempDir()
         let pki = dir.file("pki")
-        #expect(try capgate(["pki", "init", "--dir", pki]).status == 0)
+        #expect(try await capgate(["pki", "init", "--dir", pki]).status == 0)
         for agent in ["a1", "a2", "a3"] {
-            #expect(try capgate(["pki", "issue", "--dir", pki, "--agent", agent]).status == 0)
+            #expect(try await capgate(["pki", "issue", "--dir", pki, "--agent", agent]).status == 0)
         }
-        #expect(try capgate(["pki", "server", "--dir", pki, "--dns", "localhost", "--ip", "127.0.0.1"]).status == 0)
+        #expect(try await capgate(["pki", "server", "--dir", pki, "--dns", "localhost", "--ip", "127.0.0.1"]).status == 0)
         let entries = try PKIDirectory(path: pki).list()
         let a2 = try #require(entries.first { $0.name == "a2" }).serialHex
         let a1 = try #require(entries.first { $0.name == "a1" }).serialHex
 
-        let byAgent = try capgate(["pki", "revoke", "--dir", pki, "--agent", "a1"])
+        let byAgent = try await capgate(["pki", "revoke", "--dir", pki, "--agent", "a1"])
         #expect(byAgent.status == 0, "\(byAgent.stderr)")
         #expect(byAgent.stdout.contains(a1))
-        let bySerial = try capgate(["pki", "revoke", "--dir", pki, "--serial", a2.uppercased()])
+        let bySerial = try await capgate(["pki", "revoke", "--dir", pki, "--serial", a2.uppercased()])
         #expect(bySerial.status == 0, "\(bySerial.stderr)")
-        let twice = try capgate(["pki", "revoke", "--dir", pki, "--serial", a2])
+        let twice = try await capgate(["pki", "revoke", "--dir", pki, "--serial", a2])
         #expect(twice.status == 0 && twice.stdout.contains("already revoked"))
-        let unknown = try capgate(["pki", "revoke", "--dir", pki, "--agent", "nobody"])
+        let unknown = try await capgate(["pki", "revoke", "--dir", pki, "--agent", "nobody"])
         #expect(unknown.status == 1)
 
-        let crl = try capgate(["pki", "crl", "--dir", pki])
+        let crl = try await capgate(["pki", "crl", "--dir", pki])
         #expect(crl.status == 0 && crl.stdout.contains("2 revoked"), "\(crl.stdout)\(crl.stderr)")
         let list = try RevocationList(pem: Array(Data(contentsOf: URL(fileURLWithPath: pki + "/crl.pem"))))
         #expect(Set(list.revokedSerials) == [a1, a2])
 
-        let listed = try capgate(["pki", "list", "--dir", pki])
+        let listed = try await capgate(["pki", "list", "--dir", pki])
         #expect(listed.status == 0)
         let rows = listed.stdout.split(separator: "\n").map { $0.split(separator: "\t").map(String.init) }
         #expect(rows.first == ["KIND", "NAME", "IDENTITY", "SERIAL", "NOT_AFTER", "STATUS"])
@@ -85,16 +86,16 @@ struct PKICommandTests {
         #expect(rows.contains { $0.count == 6 && $0[1] == "a3" && $0[2] == "spiffe://capgate.local/agent/a3" })
     }
 
-    @Test func usageErrorsExitTwo() throws {
+    @Test func usageErrorsExitTwo() async throws {
         let dir = try OpsTempDir()
-        #expect(try capgate(["pki", "issue", "--agent", "x"]).status == 2)  // no --dir
-        let typo = try capgate(["pki", "server", "--dir", dir.file("p"), "--dsn", "x"])
+        #expect(try await capgate(["pki", "issue", "--agent", "x"]).status == 2)  // no --dir
+        let typo = try await capgate(["pki", "server", "--dir", dir.file("p"), "--dsn", "x"])
         #expect(typo.status == 2 && typo.stderr.contains("unknown option --dsn"))
-        #expect(try capgate(["pki", "revoke", "--dir", dir.file("p")]).status == 2)
-        #expect(try capgate(["pki", "frobnicate", "--dir", dir.file("p")]).status == 2)
-        #expect(try capgate(["pki", "issue", "--dir", dir.file("p"), "--agent", "x", "--ttl", "5y"]).status == 1)
-        #expect(try capgate(["pki", "list", "--dir", dir.file("nothing")]).status == 1)
-        let help = try capgate(["pki", "help"])
+        #expect(try await capgate(["pki", "revoke", "--dir", dir.file("p")]).status == 2)
+        #expect(try await capgate(["pki", "frobnicate", "--dir", dir.file("p")]).status == 2)
+        #expect(try await capgate(["pki", "issue", "--dir", dir.file("p"), "--agent", "x", "--ttl", "5y"]).status == 1)
+        #expect(try await capgate(["pki", "list", "--dir", dir.file("nothing")]).status == 1)
+        let help = try await capgate(["pki", "help"])
         #expect(help.status == 0 && help.stdout.contains("capgate pki revoke"))
     }
 
@@ -103,13 +104,13 @@ struct PKICommandTests {
     @Test func worksOnTheEmbeddedDefaultsDirectoryWhileServing() async throws {
         let f = try GatewayFixture(watchInterval: 0.05)
         defer { f.stop() }
-        let issued = try capgate(["pki", "issue", "--dir", f.pki.path, "--agent", "alice", "--ttl", "1h"])
+        let issued = try await capgate(["pki", "issue", "--dir", f.pki.path, "--agent", "alice", "--ttl", "1h"])
         #expect(issued.status == 0, "\(issued.stderr)")
         let alice = try f.client(agent: "alice")
         #expect(await f.works(alice))
         alice.close()
 
-        #expect(try capgate(["pki", "revoke", "--dir", f.pki.path, "--agent", "alice"]).status == 0)
+        #expect(try await capgate(["pki", "revoke", "--dir", f.pki.path, "--agent", "alice"]).status == 0)
         #expect(await eventually { await f.refused(agent: "alice") })
         let bob = try f.client(agent: "bob")
         defer { bob.close() }

@@ -1,22 +1,16 @@
+import CapgateTestSupport
 import Foundation
 
 /// Runs curl (an independent HTTP/2 + TLS implementation) and returns its exit status and
-/// stdout. Fails loudly when curl is missing: the Makefile installs it.
-func runCurl(_ arguments: [String]) throws -> (status: Int32, output: String) {
+/// stdout, off the cooperative pool (`runProcess`). Fails loudly when curl is missing: the
+/// Makefile installs it.
+func runCurl(_ arguments: [String]) async throws -> (status: Int32, output: String) {
     let path = "/usr/bin/curl"
     guard FileManager.default.isExecutableFile(atPath: path) else {
         throw CurlMissing()
     }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = ["--silent", "--show-error", "--max-time", "20"] + arguments
-    let out = Pipe()
-    process.standardOutput = out
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    let r = try await runProcess(path, ["--silent", "--show-error", "--max-time", "20"] + arguments)
+    return (r.status, r.stdout)
 }
 
 struct CurlMissing: Error, CustomStringConvertible {
