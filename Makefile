@@ -42,7 +42,8 @@ goldens: venv
 
 swift-test: apt
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	@# A hang must fail fast rather than eat CI's 90 minutes; the suite takes well under 2.
+	timeout 1200 $(SWIFT) test --skip-build
 
 test: deps goldens swift-test
 

@@ -115,7 +115,12 @@ public struct WireError: Error, Sendable, Equatable, CustomStringConvertible {
             // request validation (e.g. a negative TraceQuery offset).
             code = e.site == .traceNotFound ? .traceNotFound : e.site == .forbidden ? .forbidden : .invalidRequest
         case .namespaceNotFound: code = .capabilityNotFound
-        case .valueError, .firewallError, .policyConfigError, .budgetConfigError, .capabilityAlreadyRegistered:
+        case .valueError:
+            // Python's bare ValueError/TypeError in the reference: always caused by a value
+            // the caller supplied (an expand `fields` list of mixed types, a grant request's
+            // `max_rows` the DSL engine signed verbatim). Bad input is a 400, not a 500.
+            code = .invalidRequest
+        case .firewallError, .policyConfigError, .budgetConfigError, .capabilityAlreadyRegistered:
             code = .internalError
         }
         self.init(code, Redaction.redactString(e.message), type: e.type, reasonCode: e.reasonCode)
