@@ -50,7 +50,7 @@ let package = Package(
         .target(name: "CapgateClient", dependencies: ["AgentKernel", "CapgateWire", "CapgateHTTPClient", "CapgateTLS"]),
         // server: identity mapping, the kernel service, connections, configuration
         .target(name: "CapgateServer", dependencies: ["AgentKernel", "CapgateWire", "CapgateCore", "CapgatePKI",
-                                                     "CapgateConnection", "CapgateTLS", "CapgateIO"]),
+                                                     "CapgateConnection", "CapgateTLS", "CapgateIO", "CapgateHTTP2"]),
         .executableTarget(name: "capgate", dependencies: ["CapgateServer", "CapgatePKI", "CapgateIO"]),
         .executableTarget(name: "KernelBench", dependencies: ["AgentKernel"],
                           path: "bench/KernelBench"),
@@ -83,6 +83,10 @@ let package = Package(
                 dependencies: ["CapgateIO", "CapgateTLS", "CapgateHTTP2", "CapgateCore"],
                 exclude: ["README.md"]),
         .target(name: "CapgateHTTPClient", dependencies: ["CapgateIO", "CapgateTLS", "CapgateHTTP2"]),
+        // gateway integration tests: the whole sidecar on loopback through CapgateClient
+        .testTarget(name: "CapgateServerTests",
+                    dependencies: ["CapgateServer", "CapgateClient", "CapgateWire", "CapgatePKI", "KernelConformance",
+                                   "AgentKernel", "CapgateHTTPClient", "CapgateTLS", "CapgateConnection", "capgate"]),
         .testTarget(name: "CapgateConnectionTests",
                     dependencies: ["CapgateConnection", "CapgateHTTPClient", "CapgateIO", "CapgateTLS",
                                    "CapgateCore", "COpenSSL"]),

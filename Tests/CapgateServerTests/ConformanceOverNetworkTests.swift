@@ -1,0 +1,18 @@
+import KernelConformance
+import Testing
+
+/// Spec §11.1/§11.2 conformance, run UNCHANGED through the mTLS HTTP/2 client against a
+/// real gateway (the in-process run is `AgentKernelTests/ConformanceTests`).
+struct ConformanceOverNetworkTests {
+    @Test(arguments: ConformanceSuite.cases)
+    func overTheWire(_ c: ConformanceSuite.Case) async throws {
+        let harness = NetworkHarness()
+        do {
+            try await c.run(harness)
+        } catch {
+            await harness.shutdown()
+            throw error
+        }
+        await harness.shutdown()
+    }
+}
