@@ -86,7 +86,8 @@ let package = Package(
         // gateway integration tests: the whole sidecar on loopback through CapgateClient
         .testTarget(name: "CapgateServerTests",
                     dependencies: ["CapgateServer", "CapgateClient", "CapgateWire", "CapgatePKI", "KernelConformance",
-                                   "AgentKernel", "CapgateHTTPClient", "CapgateTLS", "CapgateConnection", "capgate"]),
+                                   "AgentKernel", "CapgateHTTPClient", "CapgateTLS", "CapgateConnection", "CapgateCore",
+                                   "capgate"]),
         .testTarget(name: "CapgateConnectionTests",
                     dependencies: ["CapgateConnection", "CapgateHTTPClient", "CapgateIO", "CapgateTLS",
                                    "CapgateCore", "COpenSSL"]),

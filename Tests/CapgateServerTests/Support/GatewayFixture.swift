@@ -1,5 +1,6 @@
 import AgentKernel
 import CapgateClient
+import CapgateCore
 import CapgatePKI
 import CapgateServer
 import Foundation
@@ -30,6 +31,7 @@ final class GatewayFixture: Sendable {
         stateDir = dir
         var config = try DemoConfig.prepare(stateDir: dir, host: "127.0.0.1", port: 0)
         config.eventLoops = 1
+        config.limits.relaxTimeoutsForTests()
         try configure(&config)
         logger = CollectingLogger()
         if let makeKernel {
@@ -99,5 +101,16 @@ func withGateway<T>(configure: (inout ServerConfig) throws -> Void = { _ in },
     } catch {
         await fixture.stop()
         throw error
+    }
+}
+
+extension GatewayLimits {
+    /// Tests open a client early and may use it only after other calls; under a loaded
+    /// machine (the whole suite runs in parallel on 2 cores) the 10 s first-request and
+    /// handshake timeouts can pass in between. The timeouts have their own tests.
+    mutating func relaxTimeoutsForTests() {
+        handshakeTimeout = 120
+        firstRequestTimeout = 120
+        idleTimeout = 300
     }
 }

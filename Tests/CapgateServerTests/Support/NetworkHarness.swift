@@ -101,6 +101,7 @@ final class SharedConformancePKI: Sendable {
     private init(config: ServerConfig, directory: PKIDirectory) {
         var c = config
         c.eventLoops = 1
+        c.limits.relaxTimeoutsForTests()
         self.config = c
         self.directory = directory
     }
