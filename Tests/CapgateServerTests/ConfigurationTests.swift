@@ -5,6 +5,7 @@ import Foundation
 import Testing
 
 /// docs/examples/capgate.toml is complete and valid, for the loader and for the CLI.
+@Suite(.timeLimit(.minutes(1)))
 struct ConfigurationTests {
     static var example: String { packageRoot + "/docs/examples/capgate.toml" }
 

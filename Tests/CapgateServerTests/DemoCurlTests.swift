@@ -5,6 +5,7 @@ import Testing
 
 /// The demo as `make run` serves it, called by curl (an independent TLS + HTTP/2 stack)
 /// with the demo certificates, and the printed `DemoConfig.curlExample` run verbatim.
+@Suite(.timeLimit(.minutes(1)))
 struct DemoCurlTests {
     static let curl = "/usr/bin/curl"
 

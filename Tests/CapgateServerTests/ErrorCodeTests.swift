@@ -9,6 +9,7 @@ import Testing
 
 /// Each reachable code of docs/errors.md, end to end: status, code, type and (where the
 /// table pins it) reason_code, through the real transport.
+@Suite(.timeLimit(.minutes(1)))
 struct ErrorCodeTests {
     @Test func requestLevelCodes() async throws {
         try await withGateway { gw in

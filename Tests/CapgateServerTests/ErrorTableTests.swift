@@ -4,6 +4,7 @@ import Testing
 
 /// docs/errors.md is the one table of codes and statuses; `WireErrorCode.status` implements
 /// it. This pins the two together (and the default `type` column).
+@Suite(.timeLimit(.minutes(1)))
 struct ErrorTableTests {
     @Test func docsTableMatchesTheCode() throws {
         let text = try String(contentsOfFile: packageRoot + "/docs/errors.md", encoding: .utf8)

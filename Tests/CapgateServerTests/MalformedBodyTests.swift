@@ -5,6 +5,7 @@ import Testing
 
 /// Hostile bodies on ONE connection: each gets its envelope and the next good request on
 /// the same connection still works (an error never closes the connection).
+@Suite(.timeLimit(.minutes(1)))
 struct MalformedBodyTests {
     static func nested(_ depth: Int) -> String {
         String(repeating: "[", count: depth) + String(repeating: "]", count: depth)

@@ -5,6 +5,7 @@ import Testing
 
 /// Peers the gateway must refuse at the TLS layer (the transport tests cover every case;
 /// these prove the Gateway wires the trust bundle and SVID rules in).
+@Suite(.timeLimit(.minutes(1)))
 struct RefusedPeerTests {
     static func expectRefused(_ client: CapgateClient, sourceLocation: SourceLocation = #_sourceLocation) async {
         do {

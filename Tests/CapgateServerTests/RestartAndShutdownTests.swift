@@ -6,6 +6,7 @@ import Foundation
 import KernelConformance
 import Testing
 
+@Suite(.timeLimit(.minutes(1)))
 struct RestartAndShutdownTests {
     /// Revocations and the secret live in the state dir: after a restart a revoked token
     /// stays revoked and an unrevoked one still verifies.

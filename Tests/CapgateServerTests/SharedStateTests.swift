@@ -5,6 +5,7 @@ import CapgateWire
 import Testing
 
 /// One kernel behind every connection: revocation, rate windows and handles are shared.
+@Suite(.timeLimit(.minutes(1)))
 struct SharedStateTests {
     @Test func revocationByOneClientIsSeenOnAnotherConnection() async throws {
         try await withGateway { gw in

@@ -6,6 +6,7 @@ import Testing
 
 /// Every v1 verb through `CapgateClient` against the embedded demo (`DemoConfig`): the
 /// shapes decode into the kernel models and carry what the demo pins.
+@Suite(.timeLimit(.minutes(1)))
 struct VerbRoundTripTests {
     @Test func discoveryGrantInvokeExpandExplain() async throws {
         try await withGateway { gw in
