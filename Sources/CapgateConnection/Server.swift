@@ -46,7 +46,8 @@ public final class Server: Sendable {
         self.configuration = configuration
         self.limiter = ConnectionLimiter(maxConnections: configuration.limits.maxConnectionsGlobal)
         self.shared = ServerShared(limits: configuration.limits, drainTimeout: configuration.drainTimeout,
-                                   handler: handler, logger: logger, reloader: reloader)
+                                   handler: handler, logger: logger, reloader: reloader,
+                                   localErrorBody: configuration.localErrorBody)
         shared.setRevokedSerials(revoked)
     }
 

@@ -103,8 +103,7 @@ final class ServerConnection: EventHandler {
     func writable() {
         guard phase != .closed else { return }
         flush()
-        produceOutput()
-        flush()
+        pumpOutput()
         if readPaused, !outbound.isAboveHighWaterMark, phase != .closed {
             readPaused = false
             readSocket()
@@ -219,7 +218,8 @@ final class ServerConnection: EventHandler {
         }
         let created: H2ServerSession
         do {
-            created = try H2ServerSession(limits: limits, clock: ServerShared.monotonicSeconds)
+            created = try H2ServerSession(limits: limits, clock: ServerShared.monotonicSeconds,
+                                          errorBody: shared.localErrorBody)
         } catch {
             close(reason: "internal_error", notifyPeer: true, flushFirst: true)
             return false
@@ -245,8 +245,7 @@ final class ServerConnection: EventHandler {
     /// finished, re-arm the timers.
     func afterIO() {
         guard phase != .closed else { return }
-        produceOutput()
-        flush()
+        pumpOutput()
         guard phase != .closed else { return }
         if let session, session.isClosed, outbound.isEmpty {
             close(reason: endReason ?? "completed", notifyPeer: true)
@@ -255,10 +254,27 @@ final class ServerConnection: EventHandler {
         updateTimers()
     }
 
+    /// Produce and flush until nghttp2 has nothing more to send or the socket pushes back.
+    /// WHY a loop: `produceOutput` stops at the high-water mark; when `flush` then empties
+    /// `outbound` completely the socket never became unwritable, so the edge-triggered
+    /// EPOLLOUT that `writable()` waits for will never come. Without this, a response
+    /// larger than `writeHighWaterBytes` stalls until the peer happens to send something
+    /// (curl does, with WINDOW_UPDATEs; a client with large windows does not).
+    func pumpOutput() {
+        while phase != .closed {
+            let produced = produceOutput()
+            flush()
+            guard produced, outbound.isEmpty, let session, session.wantsWrite else { return }
+        }
+    }
+
     /// HTTP/2 frames -> TLS records -> `outbound`, only while below the high-water mark; the
-    /// rest stays inside nghttp2 until `writable()`.
-    func produceOutput() {
-        guard phase == .serving, let session else { return }
+    /// rest stays inside nghttp2 until `writable()` (or the next `pumpOutput` round).
+    /// Returns whether any bytes were produced.
+    @discardableResult
+    func produceOutput() -> Bool {
+        guard phase == .serving, let session else { return false }
+        var produced = false
         while session.wantsWrite, !outbound.isAboveHighWaterMark {
             plaintextOut.removeAll(keepingCapacity: true)
             let room = limits.writeHighWaterBytes - outbound.count
@@ -268,13 +284,15 @@ final class ServerConnection: EventHandler {
                     _ = try engine.writePlaintext(plaintextOut)
                 } catch {
                     close(reason: error.code, notifyPeer: false)
-                    return
+                    return produced
                 }
                 drainTLS()
+                produced = true
             }
             handle(events)
             if plaintextOut.isEmpty || phase != .serving { break }
         }
+        return produced
     }
 
     /// Moves TLS output into the outbound buffer.

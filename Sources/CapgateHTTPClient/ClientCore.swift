@@ -212,8 +212,20 @@ final class ClientCore: EventHandler {
         }
     }
 
+    /// Produce and flush until HTTP/2 has nothing more to send or the socket pushes back.
+    /// WHY the outer loop: production stops at the high-water mark; when `flush` then
+    /// empties `outbound` the socket never became unwritable, so no edge-triggered EPOLLOUT
+    /// would come to resume a large request body.
     private func afterIO() {
         guard failure == nil, handshakeDone else { return }
+        while produceOutput(), failure == nil, outbound.isEmpty, session.wantsWrite {}
+        if failure == nil, session.isClosed, outbound.isEmpty { close(.connectionClosed) }
+    }
+
+    /// One round of HTTP/2 -> TLS -> `outbound` up to the high-water mark, then a flush.
+    /// Returns whether anything was produced.
+    private func produceOutput() -> Bool {
+        var produced = false
         while session.wantsWrite, !outbound.isAboveHighWaterMark {
             plaintextOut.removeAll(keepingCapacity: true)
             let events = session.produce(into: &plaintextOut, max: Self.highWaterMark - outbound.count)
@@ -222,15 +234,16 @@ final class ClientCore: EventHandler {
                     _ = try engine.writePlaintext(plaintextOut)
                 } catch {
                     close(.tls(error))
-                    return
+                    return false
                 }
                 drainTLS()
+                produced = true
             }
             handle(events)
             if plaintextOut.isEmpty || failure != nil { break }
         }
         flush()
-        if failure == nil, session.isClosed, outbound.isEmpty { close(.connectionClosed) }
+        return produced
     }
 
     private func handle(_ events: [H2ClientEvent]) {

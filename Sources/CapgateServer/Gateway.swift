@@ -22,21 +22,28 @@ public final class Gateway: Sendable {
     let watcherBox = Mutex<FileWatcher?>(nil)
 
     /// Builds everything and fails fast on any configuration problem; binds nothing yet.
-    public init(config: ServerConfig, configPath: String? = nil, logger: any TransportLogger = StderrTransportLogger())
-        throws
-    {
+    public convenience init(config: ServerConfig, configPath: String? = nil,
+                            logger: any TransportLogger = StderrTransportLogger()) throws {
+        let secret = try SecretFile.loadOrCreate(path: config.secretFile)
+        try self.init(config: config, kernel: try KernelFactory.makeKernel(config, secret: secret),
+                      configPath: configPath, logger: logger)
+    }
+
+    /// Serves a kernel built by the caller (tests and embedders that register their own
+    /// drivers or clocks); `config` still supplies listen address, TLS, identities and limits.
+    public init(config: ServerConfig, kernel: Kernel, configPath: String? = nil,
+                logger: any TransportLogger = StderrTransportLogger()) throws {
         self.config = config
         self.configPath = configPath
         self.logger = logger
-        let secret = try SecretFile.loadOrCreate(path: config.secretFile)
-        kernel = try KernelFactory.makeKernel(config, secret: secret)
+        self.kernel = kernel
         service = KernelService(kernel: kernel, identities: config.identities)
         expiry = CertificateExpiryTracker(warningWindowSeconds: config.certificateExpiryWarning) { message in
             logger.log(.warning, message)
         }
         let transport = ServerTransportConfig(
             host: config.listenHost, port: UInt16(config.listenPort), loops: config.eventLoops ?? EventLoopGroup.defaultLoopCount,
-            limits: config.limits, tls: Self.tlsSource(config.tls))
+            limits: config.limits, tls: Self.tlsSource(config.tls), localErrorBody: LocalErrorBody.render)
         server = try Server(configuration: transport,
                             handler: KernelRequestHandler(service: service, expiry: expiry), logger: logger)
     }

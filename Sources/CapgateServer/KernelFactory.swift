@@ -5,7 +5,10 @@ import Foundation
 /// provider (with the durable revocation store in the state directory), handle store,
 /// trace store and per-principal budgets for every connection of the sidecar.
 public enum KernelFactory {
-    public static func makeKernel(_ config: ServerConfig, secret: String) throws -> Kernel {
+    /// `clock` is the sidecar's time for every part (tokens, rate windows, handle expiry,
+    /// traces); tests inject a manual one to reach expiry without sleeping.
+    public static func makeKernel(_ config: ServerConfig, secret: String,
+                                  clock: any KernelClock = SystemClock()) throws -> Kernel {
         let registry = CapabilityRegistry()
         let router = StaticRouter()
         for entry in config.capabilities {
@@ -14,12 +17,12 @@ public enum KernelFactory {
         }
         let policy: any PolicyEngine
         switch config.policy {
-        case .defaultEngine(let limits): policy = try DefaultPolicyEngine(rateLimits: limits)
+        case .defaultEngine(let limits): policy = try DefaultPolicyEngine(rateLimits: limits, clock: clock)
         case .dsl(let path): policy = try DeclarativePolicyEngine.fromFile(path: path)
         }
         try FileManager.default.createDirectory(atPath: config.stateDir, withIntermediateDirectories: true)
-        let revocations = try FileRevocationStore(path: config.stateDir + "/revocations.log")
-        let tokens = HMACTokenProvider(secret: secret, revocations: revocations)
+        let revocations = try FileRevocationStore(path: config.stateDir + "/revocations.log", clock: clock)
+        let tokens = HMACTokenProvider(secret: secret, clock: clock, revocations: revocations)
         let budgets: Kernel.BudgetSource
         if let total = config.budgetTotal {
             budgets = .perSession(try SessionBudgets(totalBudget: total, defaultRequest: config.budgetDefaultRequest))
@@ -27,7 +30,8 @@ public enum KernelFactory {
             budgets = .none
         }
         let kernel = Kernel(registry: registry, policy: policy, tokens: tokens, router: router,
-                            handles: try HandleStore(), traces: try TraceStore(), budgets: budgets)
+                            handles: try HandleStore(clock: clock), traces: try TraceStore(), budgets: budgets,
+                            clock: clock)
         for d in config.drivers {
             switch d {
             case .billing(let id):

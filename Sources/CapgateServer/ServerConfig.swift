@@ -28,6 +28,10 @@ public struct ServerConfig: Sendable {
     public struct CapabilityEntry: Sendable {
         public var capability: Capability
         public var drivers: [String]
+        public init(capability: Capability, drivers: [String]) {
+            self.capability = capability
+            self.drivers = drivers
+        }
     }
 
     /// A driver the sidecar hosts.

@@ -21,6 +21,24 @@ struct RoundTripTests {
         #expect(fixture.server.stats.established == 1)
     }
 
+    /// Regression: a response (or request) above `writeHighWaterBytes` used to stall when a
+    /// flush emptied the outbound buffer: the socket never became unwritable, so the
+    /// edge-triggered EPOLLOUT that resumes production never came, and a client with large
+    /// windows sends nothing that would wake the connection either.
+    @Test(.timeLimit(.minutes(1)), arguments: [40_000, 100_000, 1_000_000])
+    func bodiesAboveTheHighWaterMark(_ size: Int) async throws {
+        let fixture = try TestServer()
+        defer { fixture.stop() }
+        let client = try fixture.client()
+        defer { client.close() }
+        for _ in 0..<2 {
+            let r = try await client.send(path: "/big/\(size)", body: [])
+            #expect(r.status == 200 && r.body.count == size)
+        }
+        let upload = try await client.send(path: "/v1/invoke", body: [UInt8](repeating: 0x61, count: 200_000))
+        #expect(upload.status == 200 && echoField(upload.body, "body_length") == "200000")
+    }
+
     @Test func hundredConcurrentRequestsOnOneConnection() async throws {
         let fixture = try TestServer()
         defer { fixture.stop() }

@@ -28,17 +28,20 @@ public struct ProcessResult: Sendable {
 /// Runs `executable` to completion off the cooperative pool. Output goes to temporary
 /// files rather than pipes, so a child that fills one stream while we read the other can
 /// never deadlock.
-public func runProcess(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
-                       directory: String? = nil) async throws -> ProcessResult {
+public func runProcess(_ executable: String, _ arguments: [String], stdin: [UInt8] = [],
+                       environment: [String: String] = [:], directory: String? = nil) async throws -> ProcessResult {
     try await runBlocking {
         let tmp = FileManager.default.temporaryDirectory
         let outURL = tmp.appendingPathComponent("proc-\(UUID().uuidString).out")
         let errURL = tmp.appendingPathComponent("proc-\(UUID().uuidString).err")
+        let inURL = tmp.appendingPathComponent("proc-\(UUID().uuidString).in")
+        FileManager.default.createFile(atPath: inURL.path, contents: Data(stdin))
         FileManager.default.createFile(atPath: outURL.path, contents: nil)
         FileManager.default.createFile(atPath: errURL.path, contents: nil)
         defer {
             try? FileManager.default.removeItem(at: outURL)
             try? FileManager.default.removeItem(at: errURL)
+            try? FileManager.default.removeItem(at: inURL)
         }
         let out = try FileHandle(forWritingTo: outURL)
         let err = try FileHandle(forWritingTo: errURL)
@@ -49,7 +52,9 @@ public func runProcess(_ executable: String, _ arguments: [String], environment:
         if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
         p.standardOutput = out
         p.standardError = err
-        p.standardInput = FileHandle.nullDevice
+        let input = try FileHandle(forReadingFrom: inURL)
+        defer { try? input.close() }
+        p.standardInput = input
         try p.run()
         p.waitUntilExit()
         try? out.close()

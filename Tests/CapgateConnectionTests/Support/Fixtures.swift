@@ -34,6 +34,12 @@ struct EchoHandler: RequestHandler {
             slowEntered.fire()
             await slowGate.wait()
         }
+        if request.path.hasPrefix("/big/") {
+            // `/big/N`: an N-byte body, for responses above the write high-water mark.
+            let n = Int(request.path.dropFirst(5)) ?? 0
+            return HTTPResponse(status: 200, headers: [(name: "content-type", value: "application/octet-stream")],
+                                body: [UInt8](repeating: UInt8(ascii: "b"), count: n))
+        }
         if request.path == "/error" {
             return .json(500, #"{"error":{"type":"Boom","message":"boom","reason_code":"internal","details":{}}}"#)
         }

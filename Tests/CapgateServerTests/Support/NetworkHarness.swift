@@ -1,0 +1,173 @@
+import CapgateTestSupport
+import AgentKernel
+import CapgateClient
+import CapgatePKI
+import CapgateServer
+import Foundation
+import KernelConformance
+import Synchronization
+
+/// The conformance suite's harness over the network: every target is a real `Gateway` on
+/// loopback whose kernel hosts the case's `FixtureDriver` in process, and every principal
+/// is a `CapgateClient` with its own certificate, mapped by the server's identity rules to
+/// exactly that principal (id, roles, attributes). Nothing of the suite changes.
+final class NetworkHarness: ConformanceHarness {
+    /// Targets started by this harness, stopped by `shutdown()`.
+    private let started = Mutex<[NetworkTarget]>([])
+    let secret = "conformance-secret"
+
+    func makeTarget(_ fixture: ConformanceFixture) async throws -> any ConformanceTarget {
+        let shared = try SharedConformancePKI.get()
+        let registry = CapabilityRegistry()
+        let router = StaticRouter()
+        for c in fixture.capabilities {
+            try registry.register(c)
+            router.addRoute(c.capabilityID, ["fixture"])
+        }
+        let kernel = Kernel(registry: registry, policy: try DefaultPolicyEngine(),
+                            tokens: HMACTokenProvider(secret: secret), router: router,
+                            handles: try HandleStore(), traces: try TraceStore())
+        kernel.registerDriver(FixtureDriver(handler: fixture.handler))
+        var config = shared.config
+        config.identities = IdentityMap(rules: [])
+        let gateway = try Gateway(config: config, kernel: kernel, logger: CollectingLogger())
+        let port = try gateway.start()
+        let target = NetworkTarget(gateway: gateway, port: port, pki: shared)
+        started.withLock { $0.append(target) }
+        return target
+    }
+
+    func shutdown() async {
+        for t in started.withLock({ $0 }) { await t.stop() }
+    }
+}
+
+/// One gateway; `api(as:)` maps the principal's identity and connects as it.
+final class NetworkTarget: ConformanceTarget {
+    let gateway: Gateway
+    let port: UInt16
+    let pki: SharedConformancePKI
+    private let clients = Mutex<[String: NetworkKernelAPI]>([:])
+
+    init(gateway: Gateway, port: UInt16, pki: SharedConformancePKI) {
+        self.gateway = gateway
+        self.port = port
+        self.pki = pki
+    }
+
+    func api(as principal: Principal) async throws -> any KernelAPI {
+        if let existing = clients.withLock({ $0[principal.principalID] }) { return existing }
+        let id = "spiffe://\(DemoConfig.trustDomain)/agent/\(principal.principalID)"
+        var map = gateway.service.identityMap
+        map.rules.removeAll { $0.match == .exact(id) }
+        map.rules.append(IdentityMap.Rule(match: .exact(id), principalID: principal.principalID,
+                                          roles: principal.roles, attributes: principal.attributes))
+        gateway.service.reloadIdentities(map)
+        let (cert, key) = try pki.agent(principal.principalID)
+        let client = try CapgateClient(host: "127.0.0.1", port: port, certificate: cert, key: key,
+                                       trustBundle: pki.directory.caCertificatePath)
+        let api = NetworkKernelAPI(client: client)
+        clients.withLock { $0[principal.principalID] = api }
+        return api
+    }
+
+    func stop() async {
+        for c in clients.withLock({ Array($0.values) }) { c.client.close() }
+        gateway.shutdown()
+        let g = gateway
+        _ = try? await runBlocking { g.waitUntilStopped() }
+    }
+}
+
+/// The TLS material every conformance target shares: one demo PKI (CA, server leaf),
+/// prepared once per test process, plus an agent certificate per principal id.
+final class SharedConformancePKI: Sendable {
+    let config: ServerConfig
+    let directory: PKIDirectory
+    private let agents = Mutex<[String: (String, String)]>([:])
+
+    private static let instance = Mutex<SharedConformancePKI?>(nil)
+
+    static func get() throws -> SharedConformancePKI {
+        try instance.withLock { slot in
+            if let s = slot { return s }
+            let dir = try makeTempDirectory("conformance")
+            let s = SharedConformancePKI(config: try DemoConfig.prepare(stateDir: dir, host: "127.0.0.1", port: 0),
+                                         directory: PKIDirectory(path: dir + "/pki"))
+            slot = s
+            return s
+        }
+    }
+
+    private init(config: ServerConfig, directory: PKIDirectory) {
+        var c = config
+        c.eventLoops = 1
+        c.limits.relaxTimeoutsForTests()
+        self.config = c
+        self.directory = directory
+    }
+
+    /// (certificate path, key path) of an agent leaf for `name`, issued on first use.
+    func agent(_ name: String) throws -> (String, String) {
+        try agents.withLock { table in
+            if let paths = table[name] { return paths }
+            if FileManager.default.fileExists(atPath: directory.agentCertificatePath(name)) {
+                let paths = (directory.agentCertificatePath(name), directory.agentKeyPath(name))
+                table[name] = paths
+                return paths
+            }
+            _ = try directory.issueAgent(name: name)
+            let paths = (directory.agentCertificatePath(name), directory.agentKeyPath(name))
+            table[name] = paths
+            return paths
+        }
+    }
+}
+
+/// `KernelAPI` over the wire. The principal argument travels as the body's `principal`
+/// claim (checked against the certificate by the server); roles come from the server.
+struct NetworkKernelAPI: KernelAPI {
+    let client: CapgateClient
+
+    func listCapabilities() async throws -> [Capability] { try await client.listCapabilities() }
+    func requestCapabilities(goal: String) async throws -> [CapabilityRequest] {
+        try await client.requestCapabilities(goal: goal)
+    }
+    func grantCapability(_ request: CapabilityRequest, principal: Principal, justification: String) async throws
+        -> CapabilityGrant
+    {
+        try await client.grantCapability(request, justification: justification, principalID: principal.principalID)
+    }
+    func invoke(_ token: CapabilityToken, principal: Principal, args: JSONObject, responseMode: ResponseMode,
+                dryRun: Bool) async throws -> InvokeResult
+    {
+        try await client.invoke(token, args: args, responseMode: responseMode, dryRun: dryRun,
+                                principalID: principal.principalID)
+    }
+    func expand(handleID: String, query: JSONObject, principal: Principal?) async throws -> Frame {
+        try await client.expand(handleID: handleID, query: query, principalID: principal?.principalID)
+    }
+    func explain(actionID: String) async throws -> ActionTrace { try await client.explain(actionID: actionID) }
+    func explainDenial(_ request: CapabilityRequest, principal: Principal, justification: String) async throws
+        -> DenialExplanation
+    {
+        try await client.explainDenial(request, justification: justification)
+    }
+    func queryTraces(_ query: TraceQuery) async throws -> [ActionTrace] { try await client.queryTraces(query) }
+    func revoke(tokenID: String) async throws { try await client.revoke(tokenID: tokenID) }
+    func revokeAll(principalID: String) async throws -> Int { try await client.revokeAll(principalID: principalID) }
+    func stats() async throws -> StatsSnapshot { try await client.stats() }
+}
+
+/// The wire envelope's `type` is the reference's exception class, so the suite's
+/// `expectError("TokenInvalid")` reads it exactly as it reads a local `KernelError`.
+extension CapgateClientError: TypedKernelError {
+    public var errorType: String {
+        switch self {
+        case .server(_, let type, _, _, _): return type
+        case .transport: return "TransportError"
+        case .badResponse: return "BadResponse"
+        }
+    }
+    public var errorReasonCode: String? { reasonCode }
+}

@@ -1,0 +1,88 @@
+import CapgateTestSupport
+import AgentKernel
+import CapgateConnection
+import Foundation
+import KernelConformance
+import Synchronization
+
+/// The package root (for `.venv`, `docs/`, `tools/`), found from this file's path.
+let packageRoot: String = {
+    var url = URL(fileURLWithPath: #filePath)
+    for _ in 0..<4 { url.deleteLastPathComponent() }  // Support, CapgateServerTests, Tests
+    return url.path
+}()
+
+/// A fresh private directory under the system temp dir.
+func makeTempDirectory(_ tag: String) throws -> String {
+    let dir = NSTemporaryDirectory() + "capgate-\(tag)-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
+                                            attributes: [.posixPermissions: 0o700])
+    return dir
+}
+
+/// Keeps transport log lines in memory (quiet test output; tests can await a line).
+final class CollectingLogger: TransportLogger {
+    private struct State {
+        var lines: [String] = []
+        var waiters: [(fragment: String, continuation: CheckedContinuation<String, Never>)] = []
+    }
+    private let state = Mutex(State())
+
+    func log(_ level: TransportLogLevel, _ message: String) {
+        let due = state.withLock { s -> [CheckedContinuation<String, Never>] in
+            s.lines.append(message)
+            let ready = s.waiters.filter { message.contains($0.fragment) }.map(\.continuation)
+            s.waiters.removeAll { message.contains($0.fragment) }
+            return ready
+        }
+        for c in due { c.resume(returning: message) }
+    }
+
+    var lines: [String] { state.withLock { $0.lines } }
+
+    /// The first line (already logged or future) containing `fragment`.
+    func waitForLine(containing fragment: String) async -> String {
+        await withCheckedContinuation { (c: CheckedContinuation<String, Never>) in
+            let existing = state.withLock { s -> String? in
+                if let line = s.lines.first(where: { $0.contains(fragment) }) { return line }
+                s.waiters.append((fragment, c))
+                return nil
+            }
+            if let existing { c.resume(returning: existing) }
+        }
+    }
+}
+
+/// A one-shot async event: `wait()` resumes once `fire()` was called (no sleeps).
+final class AsyncEvent: Sendable {
+    private let state = Mutex<(fired: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func fire() {
+        let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+            s.fired = true
+            defer { s.waiters = [] }
+            return s.waiters
+        }
+        for w in waiters { w.resume() }
+    }
+
+    func wait() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { s -> Bool in
+                if s.fired { return true }
+                s.waiters.append(c)
+                return false
+            }
+            if now { c.resume() }
+        }
+    }
+}
+
+/// A kernel clock tests move by hand (handle expiry without sleeping).
+final class ManualClock: KernelClock {
+    private let offset = Mutex<Double>(0)
+    func advance(seconds: Double) { offset.withLock { $0 += seconds } }
+    func now() -> Timestamp { SystemClock().now().adding(seconds: offset.withLock { $0 }) }
+    func monotonic() -> Double { SystemClock().monotonic() + offset.withLock { $0 } }
+}
+
