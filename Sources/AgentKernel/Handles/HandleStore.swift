@@ -100,8 +100,17 @@ public final class HandleStore: Sendable {
     /// Heap sizes including lazily deleted entries (tests check they stay bounded).
     var heapSizes: (created: Int, expiry: Int) { state.withLock { ($0.byCreated.count, $0.byExpiry.count) } }
 
-    /// Estimated bytes resident (`current_bytes`).
-    public var currentBytes: Int { state.withLock { $0.totalBytes } }
+    /// Estimated bytes resident (`current_bytes`). Without byte caps the sizes are not
+    /// needed on the store path, so they are computed here, on demand (the estimate
+    /// formats every number as Python would and was half the cost of a 200-row invoke).
+    public var currentBytes: Int {
+        state.withLock { s in
+            tracksBytes ? s.totalBytes : s.entries.values.reduce(0) { $0 + SizeEstimate.estimatedSize($1.data) }
+        }
+    }
+
+    /// Byte accounting is kept on the store path only when a byte cap needs it.
+    private var tracksBytes: Bool { maxEntryBytes != nil || maxTotalBytes != nil }
 
     /// `store(cid, data, ttl_seconds, principal_id, constraints)` (spec §9.2).
     public func store(capabilityID: String, data: JSONValue, ttlSeconds: Double? = nil, principalID: String = "",
@@ -117,7 +126,7 @@ public final class HandleStore: Sendable {
                                   "Handle data for '\(capabilityID)' exceeds the \(rejectAt)-byte \(capName) ceiling; not stored.")
             }
         } else {
-            size = SizeEstimate.estimatedSize(data)
+            size = 0  // not tracked without caps; see `currentBytes`
         }
         let now = clock.now()
         let handle = Handle(handleID: ids.next(), capabilityID: capabilityID, createdAt: now,
