@@ -85,6 +85,23 @@ enum JSONWriter {
         out.append(hex[Int(u) & 0xF])
     }
 
+    /// One ASCII byte the way Python writes it: short escapes for `"`, `\`, `\n`, `\r`,
+    /// `\t`, `\b`, `\f`; other controls and DEL as `\u00xx`.
+    @inline(__always)
+    private static func appendASCII(_ b: UInt8, into out: inout [UInt8]) {
+        switch b {
+        case 0x22: out.append(contentsOf: [92, 34])
+        case 0x5C: out.append(contentsOf: [92, 92])
+        case 0x0A: out.append(contentsOf: [92, UInt8(ascii: "n")])
+        case 0x0D: out.append(contentsOf: [92, UInt8(ascii: "r")])
+        case 0x09: out.append(contentsOf: [92, UInt8(ascii: "t")])
+        case 0x08: out.append(contentsOf: [92, UInt8(ascii: "b")])
+        case 0x0C: out.append(contentsOf: [92, UInt8(ascii: "f")])
+        case 0x20...0x7E: out.append(b)
+        default: escapeUnit(UInt16(b), into: &out)
+        }
+    }
+
     /// Python's escaping: short escapes for `"`, `\`, `\n`, `\r`, `\t`, `\b`, `\f`; other
     /// controls as `\u00xx`; with `ascii`, everything outside U+0020..U+007E as lowercase
     /// `\uxxxx` (astral scalars as surrogate pairs). `/` is never escaped.
@@ -93,17 +110,8 @@ enum JSONWriter {
         if !ascii {
             // Fast path: copy UTF-8 runs, escaping only ASCII specials.
             for b in s.utf8 {
-                switch b {
-                case UInt8(ascii: "\""): out.append(contentsOf: [92, 34])
-                case UInt8(ascii: "\\"): out.append(contentsOf: [92, 92])
-                case 0x0A: out.append(contentsOf: [92, UInt8(ascii: "n")])
-                case 0x0D: out.append(contentsOf: [92, UInt8(ascii: "r")])
-                case 0x09: out.append(contentsOf: [92, UInt8(ascii: "t")])
-                case 0x08: out.append(contentsOf: [92, UInt8(ascii: "b")])
-                case 0x0C: out.append(contentsOf: [92, UInt8(ascii: "f")])
-                case 0..<0x20: escapeUnit(UInt16(b), into: &out)
-                default: out.append(b)
-                }
+                // DEL and UTF-8 bytes go out raw in the wire dialect.
+                if b < 0x7F { appendASCII(b, into: &out) } else { out.append(b) }
             }
         } else {
             // ASCII-only strings (ids, keys, most values) take a byte loop; the first
@@ -112,39 +120,21 @@ enum JSONWriter {
             while u != s.utf8.endIndex {
                 let b = s.utf8[u]
                 if b >= 0x80 { break }
-                switch b {
-                case 0x22: out.append(contentsOf: [92, 34])
-                case 0x5C: out.append(contentsOf: [92, 92])
-                case 0x0A: out.append(contentsOf: [92, UInt8(ascii: "n")])
-                case 0x0D: out.append(contentsOf: [92, UInt8(ascii: "r")])
-                case 0x09: out.append(contentsOf: [92, UInt8(ascii: "t")])
-                case 0x08: out.append(contentsOf: [92, UInt8(ascii: "b")])
-                case 0x0C: out.append(contentsOf: [92, UInt8(ascii: "f")])
-                case 0x20...0x7E: out.append(b)
-                default: escapeUnit(UInt16(b), into: &out)
-                }
+                appendASCII(b, into: &out)
                 u = s.utf8.index(after: u)
             }
-            guard u != s.utf8.endIndex else {
-                out.append(UInt8(ascii: "\""))
-                return
-            }
-            for scalar in s[u...].unicodeScalars {
-                let v = scalar.value
-                switch v {
-                case 0x22: out.append(contentsOf: [92, 34])
-                case 0x5C: out.append(contentsOf: [92, 92])
-                case 0x0A: out.append(contentsOf: [92, UInt8(ascii: "n")])
-                case 0x0D: out.append(contentsOf: [92, UInt8(ascii: "r")])
-                case 0x09: out.append(contentsOf: [92, UInt8(ascii: "t")])
-                case 0x08: out.append(contentsOf: [92, UInt8(ascii: "b")])
-                case 0x0C: out.append(contentsOf: [92, UInt8(ascii: "f")])
-                case 0x20...0x7E: out.append(UInt8(v))
-                case 0x10000...:
-                    let w = v - 0x10000
-                    escapeUnit(UInt16(0xD800 + (w >> 10)), into: &out)
-                    escapeUnit(UInt16(0xDC00 + (w & 0x3FF)), into: &out)
-                default: escapeUnit(UInt16(v), into: &out)
+            if u != s.utf8.endIndex {
+                for scalar in s[u...].unicodeScalars {
+                    let v = scalar.value
+                    if v < 0x80 {
+                        appendASCII(UInt8(v), into: &out)
+                    } else if v >= 0x10000 {
+                        let w = v - 0x10000
+                        escapeUnit(UInt16(0xD800 + (w >> 10)), into: &out)
+                        escapeUnit(UInt16(0xDC00 + (w & 0x3FF)), into: &out)
+                    } else {
+                        escapeUnit(UInt16(v), into: &out)
+                    }
                 }
             }
         }
