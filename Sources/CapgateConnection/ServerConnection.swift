@@ -237,8 +237,16 @@ final class ServerConnection: EventHandler {
     /// finished, re-arm the timers.
     func afterIO() {
         guard phase != .closed else { return }
-        produceOutput()
-        flush()
+        // Produce and flush until nghttp2 is done or the socket pushes back. Stopping at the
+        // high-water mark after a flush the socket took completely would strand the rest:
+        // no EAGAIN means no EPOLLOUT edge will ever come (edge-triggered), so the output
+        // would wait for the peer's next bytes (regression test: LargeResponseTests).
+        while true {
+            produceOutput()
+            let produced = !outbound.isEmpty
+            flush()
+            guard phase != .closed, produced, outbound.isEmpty, session?.wantsWrite == true else { break }
+        }
         guard phase != .closed else { return }
         if let session, session.isClosed, outbound.isEmpty {
             close(reason: endReason ?? "completed", notifyPeer: true)

@@ -190,6 +190,19 @@ final class ClientCore: EventHandler {
 
     private func afterIO() {
         guard failure == nil, handshakeDone else { return }
+        // Same rule as the server: keep producing while the socket takes everything, or
+        // output above the high-water mark waits for an EPOLLOUT edge that never comes.
+        while true {
+            let before = outbound.count
+            produceOnce()
+            let produced = outbound.count > before
+            flush()
+            guard failure == nil, produced, outbound.isEmpty, session.wantsWrite else { break }
+        }
+        if failure == nil, session.isClosed, outbound.isEmpty { close(.connectionClosed) }
+    }
+
+    private func produceOnce() {
         while session.wantsWrite, !outbound.isAboveHighWaterMark {
             plaintextOut.removeAll(keepingCapacity: true)
             let events = session.produce(into: &plaintextOut, max: Self.highWaterMark - outbound.count)
@@ -205,8 +218,6 @@ final class ClientCore: EventHandler {
             handle(events)
             if plaintextOut.isEmpty || failure != nil { break }
         }
-        flush()
-        if failure == nil, session.isClosed, outbound.isEmpty { close(.connectionClosed) }
     }
 
     private func handle(_ events: [H2ClientEvent]) {

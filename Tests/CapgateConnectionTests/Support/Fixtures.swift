@@ -30,7 +30,7 @@ final class AsyncEvent: Sendable {
 }
 
 /// Echo application: answers `{"path","identity","body_length"}`. `/slow` waits for
-/// `slowGate` (after firing `slowEntered`); `/error` answers 500.
+/// `slowGate` (after firing `slowEntered`); `/error` answers 500; `/big/N` answers N bytes.
 struct EchoHandler: RequestHandler {
     let slowEntered = AsyncEvent()
     let slowGate = AsyncEvent()
@@ -39,6 +39,10 @@ struct EchoHandler: RequestHandler {
         if request.path == "/slow" {
             slowEntered.fire()
             await slowGate.wait()
+        }
+        if request.path.hasPrefix("/big/"), let n = Int(request.path.dropFirst(5)), n >= 0, n <= 1 << 22 {
+            return HTTPResponse(status: 200, headers: [(name: "content-type", value: "application/octet-stream")],
+                                body: [UInt8](repeating: 0x62, count: n))
         }
         if request.path == "/error" {
             return .json(500, #"{"error":{"type":"Boom","message":"boom","reason_code":"internal","details":{}}}"#)
