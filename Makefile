@@ -8,7 +8,7 @@ APT_PACKAGES := pkg-config libssl-dev libnghttp2-dev libpcre2-dev curl
 # The policy extra brings pyyaml, needed by the YAML policy goldens.
 REFERENCE := weaver-kernel[policy]==0.12.0
 
-.PHONY: run test deps apt venv build build-release goldens swift-test bench-kernel clean
+.PHONY: run test deps apt venv build build-release goldens swift-test bench-kernel bench bench-quick bench-deps bench-build clean
 
 deps: apt venv
 
@@ -51,6 +51,29 @@ run: build
 
 bench-kernel: deps build-release
 	$(SWIFT) run -c release kernel-bench
+
+# bench: the baselines and tools the sidecar bench drives (only these targets install them):
+# nginx (static baseline), h2load + nghttpx (cross-check), perf (profile).
+BENCH_APT := nginx-light nghttp2-client nghttp2-proxy linux-perf
+bench-deps: apt venv
+	@missing=""; for p in $(BENCH_APT); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing || \
+	    echo "warning: could not install$$missing; the bench skips what is missing"; \
+	fi
+
+bench-build: apt
+	$(SWIFT) build -c release --product capgate
+	$(SWIFT) build -c release --product capgate-bench
+
+# Full run (~10 min): bench/reports/<date>-<commit>/ and docs/benchmarks.md.
+bench: bench-deps bench-build
+	"$$($(SWIFT) build -c release --show-bin-path)/capgate-bench" --python $(PY) --publish-docs docs/benchmarks.md
+
+# About 1 s per point, no profile: bench/reports/<date>-<commit>-quick/ (keeps the harness working).
+bench-quick: bench-deps bench-build
+	"$$($(SWIFT) build -c release --show-bin-path)/capgate-bench" --quick --python $(PY)
 
 clean:
 	rm -rf .build .build-*

@@ -53,7 +53,7 @@ extension ProcStats {
     static func statusKiBFile(_ path: String, _ field: String) -> Int {
         guard let s = try? String(contentsOfFile: path, encoding: .utf8) else { return 0 }
         for line in s.split(separator: "\n") where line.hasPrefix(field + ":") {
-            return Int(line.dropFirst(field.count + 1).split(separator: " ").first ?? "") ?? 0
+            return Int(line.dropFirst(field.count + 1).split(whereSeparator: { $0 == " " || $0 == "\t" }).first ?? "") ?? 0
         }
         return 0
     }
@@ -80,6 +80,7 @@ enum Fmt {
     static func ratio(_ v: Double) -> String {
         if v >= 100 { return String(format: "%.0fx", v) }
         if v >= 10 { return String(format: "%.1fx", v) }
-        return String(format: "%.2fx", v)
+        if v >= 0.1 { return String(format: "%.2fx", v) }
+        return String(format: "%.2gx", v)
     }
 }

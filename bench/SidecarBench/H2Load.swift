@@ -18,7 +18,8 @@ enum H2Load {
                     connections: Int, streams: Int, seconds: Double, warmup: Double, workspace: Workspace,
                     meter: Meter?) -> PointResult {
         var args = ["-c", String(connections), "-m", String(streams), "-t", "1",
-                    "-D", String(format: "%.1f", seconds), "--warm-up-time=\(String(format: "%.1f", warmup))"]
+                    // h2load wants integral durations or a unit: milliseconds.
+                    "-D", "\(Int(seconds * 1000))ms", "--warm-up-time=\(Int(warmup * 1000))ms"]
         if let body {
             let file = workspace.root + "/h2load-\(verb).json"
             _ = FileManager.default.createFile(atPath: file, contents: Data(body))

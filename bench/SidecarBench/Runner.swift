@@ -57,7 +57,7 @@ final class BenchRunner {
         if o.nginx && !nginxOK { run.notes.append("nginx not installed: no nginx baseline (apt-get install nginx-light)") }
         if o.h2load && !h2loadOK { run.notes.append("h2load/nghttpx not installed: no cross-check (nghttp2-client, nghttp2-proxy)") }
         let modes = BenchRunner.modes
-        var total = verbs.count * (3 + modes.count) + modes.count + 2 + 1
+        var total = verbs.count * (3 + modes.count) + modes.count + 2
         if nginxOK { total += modes.count + 2 }
         if h2loadOK { total += modes.count * (nginxOK ? 3 : 2) }
         if o.reference { total += 1 }
@@ -92,10 +92,7 @@ final class BenchRunner {
         run.invokeResponseBytes = invokeBody.count
 
         // 5-6. Handshakes and idle memory against the sidecar.
-        progress.point("capgate: full mTLS handshakes, 4 workers, \(o.handshakeSeconds) s")
-        run.handshakes.append(await TransportBench.handshakes(target: "capgate", port: port, tls: tls, workers: 4,
-                                                              seconds: o.handshakeSeconds, meter: sidecarMeter,
-                                                              progress: progress))
+        await handshakes("capgate", port: port, tls: tls, meter: sidecarMeter)
         progress.point("capgate: memory per idle connection (\(o.idleConnections) connections)")
         do {
             run.idleMemory.append(try await TransportBench.idleMemory(
@@ -121,10 +118,7 @@ final class BenchRunner {
                         }
                     }
                 }
-                progress.point("nginx: full mTLS handshakes, 4 workers, \(o.handshakeSeconds) s")
-                run.handshakes.append(await TransportBench.handshakes(target: "nginx", port: nport, tls: tls, workers: 4,
-                                                                      seconds: o.handshakeSeconds, meter: nginxMeter,
-                                                                      progress: progress))
+                await handshakes("nginx", port: nport, tls: tls, meter: nginxMeter)
                 progress.point("nginx: memory per idle connection (\(o.idleConnections) connections)")
                 do {
                     run.idleMemory.append(try await TransportBench.idleMemory(
@@ -222,6 +216,15 @@ final class BenchRunner {
             finish(H2Load.run(target: target, verb: verb, frontend: front, path: path, body: body, connections: c,
                               streams: s, seconds: o.seconds, warmup: o.warmup, workspace: ws, meter: meter))
         }
+    }
+
+    func handshakes(_ target: String, port: UInt16, tls: TLSContext, meter: Meter) async {
+        progress.point("\(target): full mTLS handshakes, 4 workers, \(o.handshakeSeconds) s")
+        let h = await TransportBench.handshakes(target: target, port: port, tls: tls, workers: 4,
+                                                seconds: o.handshakeSeconds, meter: meter, progress: progress)
+        run.handshakes.append(h)
+        Progress.say(String(format: "      -> %.0f handshakes/s  p50 %@  errors %d %@", h.perSecond, Fmt.ns(h.latency.p50),
+                            h.errors, h.firstError ?? ""))
     }
 
     func record(_ p: inout PointResult, _ outcome: LoadOutcome) {

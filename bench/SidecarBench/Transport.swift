@@ -48,7 +48,7 @@ enum TransportBench {
         try await Task.sleep(for: .seconds(1))  // let the server release per-request buffers
         let after = ProcStats.sample(pid).rssKiB
         for c in conns { c.close() }
-        progress.point("  \(target): \(count) idle connections, RSS \(before) -> \(after) KiB")
+        Progress.say("      -> \(target): \(count) idle connections, RSS \(before) -> \(after) KiB")
         return IdleMemoryResult(target: target, connections: count, rssBeforeKiB: before, rssAfterKiB: after,
                                 kibPerConnection: Double(after - before) / Double(count))
     }
