@@ -96,5 +96,6 @@ let package = Package(
                                          "CapgateTLS", "CapgatePKI", "CapgateIO",
                                          .product(name: "Histogram", package: "hdrhistogram-swift")],
                           path: "bench/SidecarBench"),
+        .testTarget(name: "SidecarBenchTests", dependencies: ["SidecarBench", "capgate"]),
     ]
 )

@@ -3,7 +3,10 @@ import Foundation
 /// A server the harness started (capgate, nginx, nghttpx): its pid, its log file, and a
 /// clean stop. Output goes to a file in the run's temp dir, never to a pipe the harness would
 /// have to drain (a full pipe would stall the server mid-measurement).
-final class ChildProcess {
+///
+/// WHY @unchecked Sendable: `Process` is used from one task at a time (start, poll, stop),
+/// never concurrently.
+final class ChildProcess: @unchecked Sendable {
     let name: String
     let process: Process
     let logPath: String
@@ -21,7 +24,19 @@ final class ChildProcess {
         process.standardError = log
         process.standardInput = FileHandle.nullDevice
         if let environment { process.environment = environment }
+        // posix_spawn copies the calling thread's signal mask, and Swift concurrency's pool
+        // threads block nearly every signal: a child started from one would never see
+        // SIGINT/SIGTERM/SIGCHLD (perf record then never stops). Start it with an empty mask.
+        var empty = sigset_t(), saved = sigset_t()
+        sigemptyset(&empty)
+        pthread_sigmask(SIG_SETMASK, &empty, &saved)
+        defer { pthread_sigmask(SIG_SETMASK, &saved, nil) }
         do { try process.run() } catch { throw BenchError.child("\(name): cannot start \(executable): \(error)") }
+    }
+
+    /// Starts the child (async so callers stay uniform; the spawn itself is synchronous).
+    static func spawn(name: String, executable: String, arguments: [String], logPath: String) async throws -> ChildProcess {
+        try ChildProcess(name: name, executable: executable, arguments: arguments, logPath: logPath)
     }
 
     var pid: Int32 { process.processIdentifier }

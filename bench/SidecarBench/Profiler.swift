@@ -7,6 +7,8 @@ import Foundation
 /// swift-demangle, and samples grouped into layers (TLS, HTTP/2, Linux, allocator, kernel
 /// verbs, JSON...).
 enum Profiler {
+    // No -g: the report uses self time per symbol; call graphs of a 256-stream load made
+    // perf itself the bottleneck on 2 cores.
     static func profileSidecar(pid: Int32, port: UInt16, tls: TLSContext, seconds: Double, workspace: Workspace,
                                progress: Progress, notes: ([String]) -> Void) async -> ProfileResult? {
         guard let perf = which("perf") else {
@@ -16,9 +18,9 @@ enum Profiler {
         let data = workspace.root + "/perf.data"
         let recorder: ChildProcess
         do {
-            recorder = try ChildProcess(name: "perf", executable: perf,
-                                        arguments: ["record", "-e", "cpu-clock", "-F", "999", "-g", "-p", String(pid),
-                                                    "-o", data, "--", "sleep", String(format: "%.1f", seconds)],
+            recorder = try await ChildProcess.spawn(name: "perf", executable: perf,
+                                        arguments: ["record", "-e", "cpu-clock", "-F", "999", "-p", String(pid),
+                                                    "-o", data],
                                         logPath: workspace.root + "/perf.log")
         } catch {
             notes(["no profile: \(error)"])
@@ -27,17 +29,20 @@ enum Profiler {
         do {
             let pool = try await ClientPool(count: 16, port: port, tls: tls)
             let op = try await Scenario.clientOp(.invokeSummary, pool.clients)
-            _ = await LoadRunner.run(concurrency: 256, warmup: 0, seconds: seconds + 0.5, progress: progress, op: op)
+            _ = await LoadRunner.run(concurrency: 256, warmup: 0, seconds: seconds, progress: progress, op: op)
             pool.close()
         } catch {
             notes(["profile load failed: \(error)"])
         }
+        // SIGINT: perf writes its data and exits (it has no duration of its own with -p).
+        kill(recorder.pid, SIGINT)
         recorder.process.waitUntilExit()
-        guard recorder.process.terminationStatus == 0 else {
+        let size = (try? FileManager.default.attributesOfItem(atPath: data)[.size] as? Int) ?? 0
+        guard size > 0 else {
             notes(["no profile: perf record failed: \(recorder.log.suffix(500))"])
             return nil
         }
-        let common = ["report", "-i", data, "--stdio", "--no-children", "-g", "none", "--percent-limit", "0.3"]
+        let common = ["report", "-i", data, "--stdio", "--percent-limit", "0.3"]
         let byDSO = parse(ReferenceRunner.capture(perf, common + ["--sort", "dso"]) ?? "", fields: 1)
         let bySym = parse(ReferenceRunner.capture(perf, common + ["--sort", "dso,sym"]) ?? "", fields: 2)
         let names = demangle(bySym.map { $0.1.count > 1 ? $0.1[1] : "" })
@@ -52,7 +57,7 @@ enum Profiler {
         let covered = layers.values.reduce(0, +)
         if covered < 100 { layers["(below 0.3% each)", default: 0] += 100 - covered }
         return ProfileResult(
-            tool: "perf record -e cpu-clock -F 999 -g (software clock), perf report --no-children",
+            tool: "perf record -e cpu-clock -F 999 (software clock, self time)",
             point: "sidecar invoke_summary 16x16", seconds: seconds,
             byObject: byDSO.map { .init(name: $0.1[0], percent: $0.0) },
             bySymbol: symbols,
@@ -135,6 +140,10 @@ enum Profiler {
             return "transport glue (event loop, TLS engine, h2 session)"
         }
         if ["retain", "release", "swift_"].contains(where: s.contains) { return "Swift runtime: ARC + object allocation" }
+        // Generic stdlib code specialized into the binary (no module of ours in the name).
+        if s.contains("Swift.") || s.hasPrefix("(extension in Swift)") {
+            return "Swift stdlib (String, Dictionary, Array, hashing...)"
+        }
         return "other (\(dso))"
     }
 }

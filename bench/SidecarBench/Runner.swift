@@ -47,7 +47,7 @@ final class BenchRunner {
         let service = KernelService(kernel: kernel, identities: config.identities)
 
         let tls = try ws.clientTLS()
-        let (sidecar, port) = try startSidecar(capgate: o.capgate, config: configPath, workspace: ws)
+        let (sidecar, port) = try await startSidecar(capgate: o.capgate, config: configPath, workspace: ws)
         defer { sidecar.stop() }
         let sidecarMeter = Meter(.child(sidecar.pid, "capgate"))
         let harness = Meter(.harness)
@@ -103,7 +103,7 @@ final class BenchRunner {
         // 4b. nginx static baseline, same client, same TLS profile and client verification.
         if nginxOK {
             do {
-                let (nginx, nport) = try startNginx(workspace: ws, staticBody: invokeBody, idleConnections: o.idleConnections)
+                let (nginx, nport) = try await startNginx(workspace: ws, staticBody: invokeBody, idleConnections: o.idleConnections)
                 defer { nginx.stop() }
                 let nginxMeter = Meter(.child(nginx.pid, "nginx"))
                 for (c, s) in modes {
@@ -126,7 +126,7 @@ final class BenchRunner {
                         count: o.idleConnections, progress: progress))
                 } catch { run.notes.append("nginx idle-connection memory failed: \(error)") }
                 if h2loadOK {
-                    try crossCheck(target: "h2load-nginx", verb: "static_invoke_json", backend: nport, path: "/invoke.json",
+                    try await crossCheck(target: "h2load-nginx", verb: "static_invoke_json", backend: nport, path: "/invoke.json",
                                    body: nil, ws: ws, meter: nginxMeter)
                 }
             } catch {
@@ -140,9 +140,9 @@ final class BenchRunner {
             let body = try await Scenario.wireBody(.invokeSummary, via: client.clients[0])
             client.close()
             do {
-                try crossCheck(target: "h2load-sidecar", verb: "invoke_summary", backend: port, path: "/v1/invoke",
+                try await crossCheck(target: "h2load-sidecar", verb: "invoke_summary", backend: port, path: "/v1/invoke",
                                body: body, ws: ws, meter: sidecarMeter)
-                try crossCheck(target: "h2load-sidecar", verb: "health", backend: port, path: "/v1/health",
+                try await crossCheck(target: "h2load-sidecar", verb: "health", backend: port, path: "/v1/health",
                                body: nil, ws: ws, meter: sidecarMeter)
             } catch { run.notes.append("h2load cross-check failed: \(error)") }
         }
@@ -208,8 +208,8 @@ final class BenchRunner {
     }
 
     func crossCheck(target: String, verb: String, backend: UInt16, path: String, body: [UInt8]?, ws: Workspace,
-                    meter: Meter) throws {
-        let (proxy, front) = try startNghttpx(workspace: ws, backend: backend)
+                    meter: Meter) async throws {
+        let (proxy, front) = try await startNghttpx(workspace: ws, backend: backend)
         defer { proxy.stop() }
         for (c, s) in BenchRunner.modes {
             progress.point("\(target) \(c)x\(s): \(verb) (h2load -> nghttpx)")

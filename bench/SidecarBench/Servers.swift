@@ -7,11 +7,11 @@ import Synchronization
 
 /// Starts `capgate serve --config` as a child (its CPU and RSS are read from /proc/PID, no
 /// harness noise in them) and learns its port from the "capgate listening on" log line.
-func startSidecar(capgate: String, config: String, workspace: Workspace) throws -> (ChildProcess, UInt16) {
+func startSidecar(capgate: String, config: String, workspace: Workspace) async throws -> (ChildProcess, UInt16) {
     guard FileManager.default.isExecutableFile(atPath: capgate) else {
         throw BenchError.setup("no capgate executable at \(capgate) (build it, or pass --capgate)")
     }
-    let child = try ChildProcess(name: "capgate", executable: capgate, arguments: ["serve", "--config", config],
+    let child = try await ChildProcess.spawn(name: "capgate", executable: capgate, arguments: ["serve", "--config", config],
                                  logPath: workspace.root + "/capgate.log")
     let portText = try child.waitForLog(#"capgate listening on [^ ]+:(\d+) "#)
     guard let port = UInt16(portText) else { throw BenchError.child("capgate: bad port \(portText)") }
@@ -19,14 +19,14 @@ func startSidecar(capgate: String, config: String, workspace: Workspace) throws 
 }
 
 /// nginx from Debian with the temp config (`-p prefix -c conf -e log`: no default paths).
-func startNginx(workspace: Workspace, staticBody: [UInt8], idleConnections: Int) throws -> (ChildProcess, UInt16) {
+func startNginx(workspace: Workspace, staticBody: [UInt8], idleConnections: Int) async throws -> (ChildProcess, UInt16) {
     guard let nginx = which("nginx", extra: ["/usr/sbin/nginx"]) else {
         throw BenchError.setup("nginx not installed (apt-get install nginx-light)")
     }
     let port = try Ports.free()
     let conf = try workspace.writeNginxConfig(port: port, staticBody: staticBody, idleConnections: idleConnections)
     let prefix = workspace.root + "/nginx"
-    let child = try ChildProcess(name: "nginx", executable: nginx,
+    let child = try await ChildProcess.spawn(name: "nginx", executable: nginx,
                                  arguments: ["-p", prefix, "-c", conf, "-e", prefix + "/logs/error.log"],
                                  logPath: prefix + "/logs/stdout.log")
     try child.waitForPort(port)
@@ -34,12 +34,12 @@ func startNginx(workspace: Workspace, staticBody: [UInt8], idleConnections: Int)
 }
 
 /// nghttpx in front of `backend`: plain h2 in, mTLS h2 out with alice's certificate.
-func startNghttpx(workspace: Workspace, backend: UInt16) throws -> (ChildProcess, UInt16) {
+func startNghttpx(workspace: Workspace, backend: UInt16) async throws -> (ChildProcess, UInt16) {
     guard let nghttpx = which("nghttpx", extra: ["/usr/sbin/nghttpx"]) else {
         throw BenchError.setup("nghttpx not installed (apt-get install nghttp2-proxy)")
     }
     let port = try Ports.free()
-    let child = try ChildProcess(name: "nghttpx", executable: nghttpx,
+    let child = try await ChildProcess.spawn(name: "nghttpx", executable: nghttpx,
                                  arguments: workspace.nghttpxArguments(frontend: port, backend: backend),
                                  logPath: workspace.root + "/nghttpx-\(backend).out")
     try child.waitForPort(port)
