@@ -8,7 +8,7 @@ APT_PACKAGES := pkg-config libssl-dev libnghttp2-dev libpcre2-dev curl
 # The policy extra brings pyyaml, needed by the YAML policy goldens.
 REFERENCE := weaver-kernel[policy]==0.12.0
 
-.PHONY: run test deps apt venv build build-release goldens swift-test bench-kernel bench bench-quick bench-deps bench-build clean
+.PHONY: run test deps apt venv build build-release goldens swift-test bench-kernel bench bench-quick bench-deps bench-build bench-smoke clean
 
 deps: apt venv
 
@@ -70,6 +70,11 @@ bench-build: apt
 # Full run (~10 min): bench/reports/<date>-<commit>/ and docs/benchmarks.md.
 bench: bench-deps bench-build
 	"$$($(SWIFT) build -c release --show-bin-path)/capgate-bench" --python $(PY) --publish-docs docs/benchmarks.md
+
+# The harness smoke test alone (opt-in in `make test`: it saturates both cores for ~14 s).
+bench-smoke: apt
+	$(SWIFT) build --build-tests
+	CAPGATE_BENCH_SMOKE=1 $(SWIFT) test --skip-build --filter SidecarBenchTests
 
 # About 1 s per point, no profile: bench/reports/<date>-<commit>-quick/ (keeps the harness working).
 bench-quick: bench-deps bench-build

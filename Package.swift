@@ -95,7 +95,7 @@ let package = Package(
                           dependencies: ["AgentKernel", "CapgateServer", "CapgateClient", "CapgateHTTPClient",
                                          "CapgateTLS", "CapgatePKI", "CapgateIO",
                                          .product(name: "Histogram", package: "hdrhistogram-swift")],
-                          path: "bench/SidecarBench"),
+                          path: "bench/SidecarBench", exclude: ["README.md"]),
         .testTarget(name: "SidecarBenchTests", dependencies: ["SidecarBench", "capgate"]),
     ]
 )
