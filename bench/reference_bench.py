@@ -123,8 +123,12 @@ def run(seconds, raw=False, only=None, warmup=0.0):
             results[f"{name}/invoke_{mode}"] = timed(
                 lambda: loop.run_until_complete(
                     kernel.invoke(token, principal=principal, args=args, response_mode=mode)), seconds)
+        # A fresh action right before each point: the invoke points above may have evicted
+        # the first one from the handle and trace stores (the Swift harness does the same).
+        frame = loop.run_until_complete(kernel.invoke(token, principal=principal, args=args))
         results[f"{name}/expand"] = timed(
             lambda: kernel.expand(frame.handle, query=query, principal=principal), seconds)
+        frame = loop.run_until_complete(kernel.invoke(token, principal=principal, args=args))
         results[f"{name}/explain"] = timed(lambda: kernel.explain(frame.action_id), seconds)
     loop.close()
     return results

@@ -1,4 +1,3 @@
-import CapgateTLS
 import Foundation
 
 /// Where the sidecar's time goes: `perf record -e cpu-clock` (a software clock, so it works in
@@ -9,31 +8,28 @@ import Foundation
 enum Profiler {
     // No -g: the report uses self time per symbol; call graphs of a 256-stream load made
     // perf itself the bottleneck on 2 cores.
-    static func profileSidecar(pid: Int32, port: UInt16, tls: TLSContext, seconds: Double, workspace: Workspace,
-                               progress: Progress, notes: ([String]) -> Void) async -> ProfileResult? {
+    static func profileSidecar(pid: Int32, label: String, seconds: Double, workspace: Workspace,
+                               notes: ([String]) -> Void, load: (Double) async -> Void) async -> ProfileResult? {
         guard let perf = which("perf") else {
             notes(["no profile: perf not installed (linux-perf)"])
             return nil
         }
-        let data = workspace.root + "/perf.data"
+        let data = workspace.root + "/perf-\(pid)-\(label.hashValue & 0xffff).data"
+        // Load first, perf second: after an idle spell the server's Swift concurrency pool
+        // threads are gone, and the threads it creates under the new load were missed by a
+        // perf attached to the idle process (the kernel work then vanished from the profile).
+        await load(1)
         let recorder: ChildProcess
         do {
             recorder = try await ChildProcess.spawn(name: "perf", executable: perf,
-                                        arguments: ["record", "-e", "cpu-clock", "-F", "999", "-p", String(pid),
-                                                    "-o", data],
-                                        logPath: workspace.root + "/perf.log")
+                                                    arguments: ["record", "-e", "cpu-clock", "-F", "999", "-p", String(pid),
+                                                                "-o", data],
+                                                    logPath: workspace.root + "/perf.log")
         } catch {
             notes(["no profile: \(error)"])
             return nil
         }
-        do {
-            let pool = try await ClientPool(count: 16, port: port, tls: tls)
-            let op = try await Scenario.clientOp(.invokeSummary, pool.clients)
-            _ = await LoadRunner.run(concurrency: 256, warmup: 0, seconds: seconds, progress: progress, op: op)
-            pool.close()
-        } catch {
-            notes(["profile load failed: \(error)"])
-        }
+        await load(seconds)
         // SIGINT: perf writes its data and exits (it has no duration of its own with -p).
         kill(recorder.pid, SIGINT)
         recorder.process.waitUntilExit()
@@ -58,7 +54,7 @@ enum Profiler {
         if covered < 100 { layers["(below 0.3% each)", default: 0] += 100 - covered }
         return ProfileResult(
             tool: "perf record -e cpu-clock -F 999 (software clock, self time)",
-            point: "sidecar invoke_summary 16x16", seconds: seconds,
+            point: label, seconds: seconds,
             byObject: byDSO.map { .init(name: $0.1[0], percent: $0.0) },
             bySymbol: symbols,
             byLayer: layers.sorted { $0.value > $1.value }.map { .init(name: $0.key, percent: ($0.value * 10).rounded() / 10) })

@@ -62,6 +62,7 @@ struct ReportWriter {
         m += headline()
         m += goals()
         m += whereTimeGoes()
+        m += analysis()
         m += latencyTables()
         m += throughputTable()
         m += crossCheck()
@@ -138,15 +139,16 @@ struct ReportWriter {
         m += "| GET /v1/health over mTLS HTTP/2 (no kernel) | \(ns(h)) | the round trip: client, TLS, HTTP/2, loopback, wake-ups |\n"
         m += "| nginx static file of the same size, same client | \(ns(n)) | the same round trip in nginx |\n"
         m += "| sidecar invoke over the typed client | \(ns(r)) | \(ns(diff(r, s))) over the service: transport + client-side decoding |\n\n"
-        if let prof = run.profile {
-            m += "CPU profile of the sidecar process at saturation (\(prof.point), \(fmt1(prof.seconds)) s, \(prof.tool)):\n\n"
+        for prof in run.profiles {
+            m += "CPU profile of the sidecar process: \(prof.point), \(fmt1(prof.seconds)) s, \(prof.tool):\n\n"
             m += "| layer | share of server CPU samples |\n|---|---|\n"
             for e in prof.byLayer { m += "| \(e.name) | \(String(format: "%.1f%%", e.percent)) |\n" }
-            m += "\n<details><summary>Top symbols (self time)</summary>\n\n| symbol | % |\n|---|---|\n"
+            m += "\n<details><summary>Top symbols (self time): \(prof.point)</summary>\n\n| symbol | % |\n|---|---|\n"
             for e in prof.bySymbol { m += "| `\(e.name.replacingOccurrences(of: "|", with: "\\|"))` | \(String(format: "%.1f", e.percent)) |\n" }
             m += "\n</details>\n\n"
-        } else {
-            m += "(No CPU profile in this run: `make bench` records one with perf.)\n\n"
+        }
+        if run.profiles.isEmpty {
+            m += "(No CPU profile in this run: `make bench` records them with perf.)\n\n"
         }
         return m
     }

@@ -99,7 +99,7 @@ struct BenchRun: Sendable, Codable {
     var points: [PointResult] = []
     var handshakes: [HandshakeResult] = []
     var idleMemory: [IdleMemoryResult] = []
-    var profile: ProfileResult?
+    var profiles: [ProfileResult] = []
     var invokeResponseBytes: Int = 0
     var notes: [String] = []
 

@@ -156,12 +156,27 @@ final class BenchRunner {
             if let n = r.note { run.notes.append(n) }
         }
 
-        // Where the time goes: a CPU profile of the sidecar under the saturating invoke load.
+        // Where the time goes: CPU profiles of the sidecar under the saturating invoke load
+        // and under the handshake load (the two goals the kernel and TLS setup decide).
         if o.profile {
-            progress.point("profile: perf record of the sidecar, invoke_summary 16x16")
-            run.profile = await Profiler.profileSidecar(pid: sidecar.pid, port: port, tls: tls, seconds: max(3, o.seconds),
-                                                        workspace: ws, progress: progress) { notes in
-                self.run.notes += notes
+            let secs = max(3, o.seconds)
+            progress.point("profile: perf record of the sidecar, invoke_summary 16x16 and handshakes")
+            do {
+                let pool = try await ClientPool(count: 16, port: port, tls: tls)
+                let op = try await Scenario.clientOp(.invokeSummary, pool.clients)
+                let progress = self.progress
+                if let p = await Profiler.profileSidecar(pid: sidecar.pid, label: "sidecar invoke_summary 16x16", seconds: secs,
+                                                         workspace: ws, notes: { self.run.notes += $0 }, load: { s in
+                    _ = await LoadRunner.run(concurrency: 256, warmup: 0, seconds: s, progress: progress, op: op)
+                }) { run.profiles.append(p) }
+                pool.close()
+                if let p = await Profiler.profileSidecar(pid: sidecar.pid, label: "sidecar full mTLS handshakes (4 workers)",
+                                                         seconds: secs, workspace: ws, notes: { self.run.notes += $0 }, load: { s in
+                    _ = await TransportBench.handshakes(target: "capgate", port: port, tls: tls, workers: 4, seconds: s,
+                                                        meter: nil, progress: progress)
+                }) { run.profiles.append(p) }
+            } catch {
+                run.notes.append("profile load failed: \(error)")
             }
         }
 
