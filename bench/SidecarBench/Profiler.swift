@@ -38,9 +38,10 @@ enum Profiler {
             notes(["no profile: perf record failed: \(recorder.log.suffix(500))"])
             return nil
         }
-        let common = ["report", "-i", data, "--stdio", "--percent-limit", "0.3"]
-        let byDSO = parse(ReferenceRunner.capture(perf, common + ["--sort", "dso"]) ?? "", fields: 1)
-        let bySym = parse(ReferenceRunner.capture(perf, common + ["--sort", "dso,sym"]) ?? "", fields: 2)
+        // Symbols down to 0.01% so the layers cover (almost) every sample; the table shows 25.
+        let common = ["report", "-i", data, "--stdio"]
+        let byDSO = parse(ReferenceRunner.capture(perf, common + ["--percent-limit", "0.3", "--sort", "dso"]) ?? "", fields: 1)
+        let bySym = parse(ReferenceRunner.capture(perf, common + ["--percent-limit", "0.01", "--sort", "dso,sym"]) ?? "", fields: 2)
         let names = demangle(bySym.map { $0.1.count > 1 ? $0.1[1] : "" })
         var layers: [String: Double] = [:]
         var symbols: [ProfileResult.Entry] = []
@@ -51,7 +52,7 @@ enum Profiler {
             if symbols.count < 25 { symbols.append(.init(name: "\(short(sym)) [\(dso)]", percent: pct)) }
         }
         let covered = layers.values.reduce(0, +)
-        if covered < 100 { layers["(below 0.3% each)", default: 0] += 100 - covered }
+        if covered < 99.95 { layers["(symbols below 0.01% each)", default: 0] += 100 - covered }
         return ProfileResult(
             tool: "perf record -e cpu-clock -F 999 (software clock, self time)",
             point: label, seconds: seconds,
