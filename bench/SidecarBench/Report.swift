@@ -258,6 +258,7 @@ struct ReportWriter {
             compares points of the same run, minutes apart at most.
 
             """
+        m += noise()
         if !run.notes.isEmpty { m += "\nNotes of this run:\n\n" + run.notes.map { "- \($0)\n" }.joined() }
         m += "\nVersions: " + run.versions.sorted { $0.key < $1.key }.map { "\($0.key) `\($0.value)`" }.joined(separator: ", ") + ".\n\n"
         m += """
@@ -274,6 +275,22 @@ struct ReportWriter {
 
             """
         return m
+    }
+
+    /// The same points measured at the start and again at the end of the run.
+    func noise() -> String {
+        var parts: [String] = []
+        for (verb, c, s) in [("invoke_summary", 1, 1), ("request_capabilities", 1, 16)] {
+            guard let a = p("sidecar", verb, c, s), let b = p("repeat-sidecar", verb, c, s),
+                  let la = a.latency, let lb = b.latency else { continue }
+            let dp = (Double(lb.p50) - Double(la.p50)) / Double(max(1, la.p50)) * 100
+            let dt = (b.throughput - a.throughput) / max(1, a.throughput) * 100
+            parts.append("sidecar \(verb) \(c)x\(s): p50 \(Fmt.ns(la.p50)) then \(Fmt.ns(lb.p50)) (\(String(format: "%+.0f%%", dp))), "
+                         + "\(Fmt.rate(a.throughput))/s then \(Fmt.rate(b.throughput))/s (\(String(format: "%+.0f%%", dt)))")
+        }
+        guard !parts.isEmpty else { return "" }
+        return "- Measured noise: the first points repeated at the end of the run gave " + parts.joined(separator: "; ")
+            + ". Differences of this size between two points are noise, not findings.\n"
     }
 
     func ns(_ v: Double?) -> String { v.map { Fmt.ns($0) } ?? "n/a" }

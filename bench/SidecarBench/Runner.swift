@@ -61,6 +61,7 @@ final class BenchRunner {
         if nginxOK { total += modes.count + 2 }
         if h2loadOK { total += modes.count * (nginxOK ? 3 : 2) }
         if o.reference { total += 1 }
+        total += 2  // the repeated points
         if o.profile { total += 1 }
         progress.setTotal(total)
         Progress.say("capgate-bench: sidecar pid \(sidecar.pid) on 127.0.0.1:\(port); \(o.seconds) s per point "
@@ -154,6 +155,14 @@ final class BenchRunner {
             run.points += r.points
             if let v = r.version { run.versions["weaver-kernel (reference)"] = v }
             if let n = r.note { run.notes.append(n) }
+        }
+
+        // Noise: the first sidecar points again, minutes later, same process.
+        await remote("repeat-sidecar", "invoke_summary", port: port, tls: tls, 1, 1, meter: sidecarMeter) { clients in
+            try await Scenario.clientOp(.invokeSummary, clients)
+        }
+        await remote("repeat-sidecar", "request_capabilities", port: port, tls: tls, 1, 16, meter: sidecarMeter) { clients in
+            try await Scenario.clientOp(.requestCapabilities, clients)
         }
 
         // Where the time goes: CPU profiles of the sidecar under the saturating invoke load
