@@ -41,7 +41,8 @@ struct SidecarBenchSmokeTests {
             #expect((point["requests"] as? Int ?? 0) > 0, "no requests at \(key)")
             #expect((point["errors"] as? Int) == 0 && point["firstError"] == nil, "errors at \(key): \(point["firstError"] ?? "")")
         }
-        var expected: Set<String> = ["health/health/1x1", "health/health/1x16", "health/health/16x16"]
+        var expected: Set<String> = ["health/health/1x1", "health/health/1x16", "health/health/16x16",
+                                     "repeat-sidecar/invoke_summary/1x1", "repeat-sidecar/request_capabilities/1x16"]
         for verb in ["request_capabilities", "explain"] {
             expected.formUnion(["kernel/\(verb)/0x1", "kernel/\(verb)/0x16", "service/\(verb)/0x1",
                                 "sidecar/\(verb)/1x1", "sidecar/\(verb)/1x16", "sidecar/\(verb)/16x16"])
