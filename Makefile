@@ -8,7 +8,7 @@ APT_PACKAGES := pkg-config libssl-dev libnghttp2-dev libpcre2-dev curl openssl
 # The policy extra brings pyyaml, needed by the YAML policy goldens.
 REFERENCE := weaver-kernel[policy]==0.12.0
 
-.PHONY: run test deps apt venv build build-release goldens swift-test bench-kernel clean fuzz-smoke
+.PHONY: run test deps apt venv build build-release goldens swift-test bench-kernel bench bench-quick bench-deps bench-build bench-smoke clean fuzz-smoke
 
 deps: apt venv
 
@@ -56,6 +56,34 @@ bench-kernel: deps build-release
 # fuzz: every libFuzzer target for about 30 s with ASan (fuzz/README.md); not part of `test`.
 fuzz-smoke: apt
 	fuzz/smoke 30
+
+# bench: the baselines and tools the sidecar bench drives (only these targets install them):
+# nginx (static baseline), h2load + nghttpx (cross-check), perf (profile).
+BENCH_APT := nginx-light nghttp2-client nghttp2-proxy linux-perf
+bench-deps: apt venv
+	@missing=""; for p in $(BENCH_APT); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing || \
+	    echo "warning: could not install$$missing; the bench skips what is missing"; \
+	fi
+
+bench-build: apt
+	$(SWIFT) build -c release --product capgate
+	$(SWIFT) build -c release --product capgate-bench
+
+# Full run (~10 min): bench/reports/<date>-<commit>/ and docs/benchmarks.md.
+bench: bench-deps bench-build
+	"$$($(SWIFT) build -c release --show-bin-path)/capgate-bench" --python $(PY) --publish-docs docs/benchmarks.md
+
+# The harness smoke test alone (opt-in in `make test`: it saturates both cores for ~14 s).
+bench-smoke: apt
+	$(SWIFT) build --build-tests
+	CAPGATE_BENCH_SMOKE=1 $(SWIFT) test --skip-build --filter SidecarBenchTests
+
+# About 1 s per point, no profile: bench/reports/<date>-<commit>-quick/ (keeps the harness working).
+bench-quick: bench-deps bench-build
+	"$$($(SWIFT) build -c release --show-bin-path)/capgate-bench" --quick --python $(PY)
 
 clean:
 	rm -rf .build .build-*

@@ -23,10 +23,14 @@ let package = Package(
         // connection (server transport) + mTLS HTTP/2 client
         .library(name: "CapgateConnection", targets: ["CapgateConnection"]),
         .library(name: "CapgateHTTPClient", targets: ["CapgateHTTPClient"]),
+        // bench: sidecar vs in-process vs reference vs nginx (make bench, docs/benchmarks.md)
+        .executable(name: "capgate-bench", targets: ["SidecarBench"]),
     ],
     dependencies: [
         // YAML policy files (the reference's `from_yaml`); see docs/dependencies.md.
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        // bench: latency histograms (docs/dependencies.md)
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // test support: blocking work off the cooperative pool, child processes
@@ -97,5 +101,12 @@ let package = Package(
         .testTarget(name: "CapgateConnectionTests",
                     dependencies: ["CapgateTestSupport", "CapgateConnection", "CapgateHTTPClient", "CapgateIO", "CapgateTLS",
                                    "CapgateCore", "COpenSSL"]),
+        // bench: capgate-bench drives `capgate serve`, nginx and nghttpx/h2load; writes bench/reports
+        .executableTarget(name: "SidecarBench",
+                          dependencies: ["AgentKernel", "CapgateServer", "CapgateClient", "CapgateHTTPClient",
+                                         "CapgateTLS", "CapgatePKI", "CapgateIO",
+                                         .product(name: "Histogram", package: "hdrhistogram-swift")],
+                          path: "bench/SidecarBench", exclude: ["README.md"]),
+        .testTarget(name: "SidecarBenchTests", dependencies: ["SidecarBench", "capgate"]),
     ]
 )

@@ -3,10 +3,16 @@
 kernel bench (bench/KernelBench), so both sides are measured in one run on one machine.
 
 Prints one JSON object: {"<scenario>/<verb>": {"p50_ns": .., "p99_ns": .., "n": ..}, ...}.
-The scenarios mirror bench/KernelBench/Scenarios.swift; keep the two in step.
+With --raw (capgate-bench, bench/SidecarBench) each entry also carries "samples_ns" (every
+timed call, so the Swift harness puts them into the same HdrHistogram as its own points),
+"elapsed_ns" (wall time of the timed loop) and "cpu_ns" (process CPU time of the loop);
+--scenario restricts the run to one scenario.
+The scenarios mirror bench/KernelBench/Scenarios.swift and bench/SidecarBench/Scenario.swift;
+keep them in step.
 """
 import argparse
 import asyncio
+import functools
 import json
 import os
 import time
@@ -27,7 +33,9 @@ from weaver_kernel.policy import DefaultPolicyEngine
 from weaver_kernel.tokens import HMACTokenProvider
 
 SECRET = "bench-secret"
-UNLIMITED = {SafetyClass.READ: (10**12, 60.0)}
+# A 1 ms window: the sliding-window log keeps every hit of its window, so a 60 s window at
+# thousands of grants/s makes each grant scan an ever longer list (on both sides).
+UNLIMITED = {SafetyClass.READ: (10**12, 0.001)}
 
 
 def quickstart_kernel():
@@ -73,40 +81,55 @@ def percentile(sorted_ns, q):
     return sorted_ns[i]
 
 
-def measure(fn, seconds, min_n=50):
+def measure(fn, seconds, min_n=50, raw=False, warmup=0.0):
     for _ in range(min(200, max(10, min_n // 5))):  # warm-up
         fn()
+    warm_end = time.perf_counter() + warmup
+    while time.perf_counter() < warm_end:
+        fn()
     samples = []
+    cpu0 = time.process_time_ns()
+    start = time.perf_counter_ns()
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline or len(samples) < min_n:
         t0 = time.perf_counter_ns()
         fn()
         samples.append(time.perf_counter_ns() - t0)
+    elapsed = time.perf_counter_ns() - start
+    cpu = time.process_time_ns() - cpu0
+    out_samples = list(samples) if raw else None
     samples.sort()
-    return {"p50_ns": percentile(samples, 0.50), "p99_ns": percentile(samples, 0.99), "n": len(samples)}
+    out = {"p50_ns": percentile(samples, 0.50), "p99_ns": percentile(samples, 0.99), "n": len(samples)}
+    if raw:
+        out.update({"samples_ns": out_samples, "elapsed_ns": elapsed, "cpu_ns": cpu})
+    return out
 
 
-def run(seconds):
+def run(seconds, raw=False, only=None, warmup=0.0):
     loop = asyncio.new_event_loop()
     results = {}
+    timed = functools.partial(measure, raw=raw, warmup=warmup)
     for name, make in (("quickstart", quickstart_kernel), ("billing", billing_kernel)):
+        if only and name != only:
+            continue
         kernel, principal, cap, goal, args, query = make()
         request = CapabilityRequest(capability_id=cap, goal=goal)
         token = kernel.get_token(request, principal, justification="")
-        results[f"{name}/request_capabilities"] = measure(lambda: kernel.request_capabilities(goal), seconds)
-        results[f"{name}/grant_capability"] = measure(
+        frame = loop.run_until_complete(kernel.invoke(token, principal=principal, args=args))
+        results[f"{name}/request_capabilities"] = timed(lambda: kernel.request_capabilities(goal), seconds)
+        results[f"{name}/grant_capability"] = timed(
             lambda: kernel.grant_capability(request, principal, justification=""), seconds)
         for mode in ("summary", "table"):
-            results[f"{name}/invoke_{mode}"] = measure(
+            results[f"{name}/invoke_{mode}"] = timed(
                 lambda: loop.run_until_complete(
                     kernel.invoke(token, principal=principal, args=args, response_mode=mode)), seconds)
-        # A fresh handle: the invoke runs above may have evicted older ones (10k kept).
+        # A fresh action right before each point: the invoke points above may have evicted
+        # the first one from the handle and trace stores (the Swift harness does the same).
         frame = loop.run_until_complete(kernel.invoke(token, principal=principal, args=args))
-        results[f"{name}/expand"] = measure(
+        results[f"{name}/expand"] = timed(
             lambda: kernel.expand(frame.handle, query=query, principal=principal), seconds)
-        # A fresh trace likewise (the trace store keeps the last 10k).
-        last = loop.run_until_complete(kernel.invoke(token, principal=principal, args=args))
-        results[f"{name}/explain"] = measure(lambda: kernel.explain(last.action_id), seconds)
+        frame = loop.run_until_complete(kernel.invoke(token, principal=principal, args=args))
+        results[f"{name}/explain"] = timed(lambda: kernel.explain(frame.action_id), seconds)
     loop.close()
     return results
 
@@ -114,5 +137,8 @@ def run(seconds):
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=1.0, help="time per verb")
+    parser.add_argument("--warmup", type=float, default=0.0, help="extra warm-up seconds per verb")
+    parser.add_argument("--raw", action="store_true", help="include every sample, wall and CPU time")
+    parser.add_argument("--scenario", choices=("quickstart", "billing"), help="run one scenario only")
     ns = parser.parse_args()
-    print(json.dumps(run(ns.seconds)))
+    print(json.dumps(run(ns.seconds, raw=ns.raw, only=ns.scenario, warmup=ns.warmup)))

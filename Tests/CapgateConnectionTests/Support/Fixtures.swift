@@ -24,7 +24,7 @@ final class AsyncEvent: Sendable {
 }
 
 /// Echo application: answers `{"path","identity","body_length"}`. `/slow` waits for
-/// `slowGate` (after firing `slowEntered`); `/error` answers 500.
+/// `slowGate` (after firing `slowEntered`); `/error` answers 500; `/big/N` answers N bytes.
 struct EchoHandler: RequestHandler {
     let slowEntered = AsyncEvent()
     let slowGate = AsyncEvent()
@@ -34,11 +34,9 @@ struct EchoHandler: RequestHandler {
             slowEntered.fire()
             await slowGate.wait()
         }
-        if request.path.hasPrefix("/big/") {
-            // `/big/N`: an N-byte body, for responses above the write high-water mark.
-            let n = Int(request.path.dropFirst(5)) ?? 0
+        if request.path.hasPrefix("/big/"), let n = Int(request.path.dropFirst(5)), n >= 0, n <= 1 << 22 {
             return HTTPResponse(status: 200, headers: [(name: "content-type", value: "application/octet-stream")],
-                                body: [UInt8](repeating: UInt8(ascii: "b"), count: n))
+                                body: [UInt8](repeating: 0x62, count: n))
         }
         if request.path == "/error" {
             return .json(500, #"{"error":{"type":"Boom","message":"boom","reason_code":"internal","details":{}}}"#)

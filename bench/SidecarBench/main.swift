@@ -1,0 +1,24 @@
+import CapgateIO
+import Foundation
+
+// capgate-bench (make bench, make bench-quick): the kernel in process, the sidecar over the
+// Swift client at three concurrencies, the Python reference, nginx static and our no-op
+// route as transport baselines, handshakes, memory per idle connection, an h2load
+// cross-check and a perf profile; writes bench/reports/<date>-<commit>/. See
+// docs/benchmarks.md. Goals are reported, never enforced: the exit code says only whether
+// the harness itself worked.
+
+signal(SIGPIPE, SIG_IGN)
+let options: BenchOptions
+do { options = try BenchOptions.parse(Array(CommandLine.arguments.dropFirst())) } catch {
+    FileHandle.standardError.write("\(error)\n".data(using: .utf8)!)
+    exit(2)
+}
+do {
+    let runner = try BenchRunner(options)
+    let dir = try await runner.execute()
+    print("report: \(dir)/report.md")
+} catch {
+    FileHandle.standardError.write("capgate-bench: \(error)\n".data(using: .utf8)!)
+    exit(1)
+}
