@@ -82,7 +82,7 @@ public struct FixtureDriver: Driver {
         do {
             return RawResult(capabilityID: ctx.capabilityID, data: try await handler(ctx))
         } catch {
-            throw KernelError(.driverError, "Handler for operation='\(ctx.operation)' raised: \((error as? KernelError)?.message ?? String(describing: error))")
+            throw KernelError(.driverError, "Handler for operation='\(ctx.operation)' raised: \(FallbackExecutor.pythonStr(error))")
         }
     }
 }

@@ -109,7 +109,7 @@ extension Kernel {
         fellBack = outcome.hadFailures
         guard let raw = outcome.raw else {
             if Task.isCancelled { throw fail(KernelError(.driverError, "invocation cancelled")) }
-            let last = outcome.lastError.map(Kernel.errorText) ?? "No drivers available."
+            let last = outcome.lastError.map(FallbackExecutor.pythonStr) ?? "No drivers available."
             let text = last.isEmpty ? "No drivers available." : last
             throw fail(KernelError(.driverError,
                                    "All drivers failed for capability '\(token.capabilityID)'. Last error: \(text)",
@@ -154,12 +154,6 @@ extension Kernel {
         case .handleOnly: return .null
         default: return .array(frame.facts.map(JSONValue.string))
         }
-    }
-
-    /// Python `str(exc)` for an error a driver raised.
-    static func errorText(_ error: any Error) -> String {
-        if let k = error as? KernelError { return k.message }
-        return String(describing: error)
     }
 }
 
