@@ -48,7 +48,11 @@ let package = Package(
         .systemLibrary(name: "CPCRE2", path: "Sources/CPCRE2", pkgConfig: "libpcre2-8",
                        providers: [.apt(["libpcre2-dev"])]),
         .target(name: "CShims", dependencies: ["COpenSSL", "CNghttp2"]),
-        .target(name: "AgentKernel", dependencies: ["COpenSSL", "CPCRE2", "CShims", .product(name: "Yams", package: "Yams")]),
+        // formats: ordered JSON (strict reader, wire/canonical/Python writers), TOML, the strict
+        // field reader; pure Swift below the kernel so PKI and the fuzzers need not import the kernel
+        .target(name: "CapgateFormats", exclude: ["README.md"]),
+        .testTarget(name: "CapgateFormatsTests", dependencies: ["CapgateFormats"]),
+        .target(name: "AgentKernel", dependencies: ["CapgateFormats", "COpenSSL", "CPCRE2", "CShims", .product(name: "Yams", package: "Yams")]),
         .target(name: "KernelConformance", dependencies: ["AgentKernel"]),
         // wire: v1 request/response shapes, error codes and statuses
         .target(name: "CapgateWire", dependencies: ["AgentKernel"]),
@@ -67,7 +71,7 @@ let package = Package(
                     dependencies: ["AgentKernel", "KernelConformance"],
                     exclude: []),
         // pki: dev/operator PKI on OpenSSL 3 (CA, SPIFFE agent and server leaves, CRL, on-disk layout)
-        .target(name: "CapgatePKI", dependencies: ["COpenSSL", "CShims", "AgentKernel"]),
+        .target(name: "CapgatePKI", dependencies: ["COpenSSL", "CShims", "CapgateFormats"]),
         .testTarget(name: "CapgatePKITests", dependencies: ["CapgatePKI", "COpenSSL"]),
         // HTTP/2 session + gateway limits: CapgateCore (limits, token bucket) -> CapgateHTTP2
         // (sans-IO nghttp2 session); CapgateH2Testing = hostile-peer frame builder for tests.
