@@ -33,8 +33,9 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
-        // test support: blocking work off the cooperative pool, child processes
-        .target(name: "CapgateTestSupport", path: "Tests/CapgateTestSupport"),
+        // test support (a target, not a product): child processes off the cooperative pool,
+        // product lookup, hostile-peer HTTP/2 frames + HPACK, the test PKI on CapgatePKI
+        .target(name: "CapgateTesting", dependencies: ["CapgatePKI"], exclude: ["README.md"]),
         // fuzz: libFuzzer targets for every parser an untrusted peer or file reaches (fuzz/README.md)
         .target(name: "CapgateFuzzing",
                 dependencies: ["AgentKernel", "CapgateWire", "CapgateServer", "CapgateHTTP2", "CapgateCore", "CapgateTLS"],
@@ -66,7 +67,7 @@ let package = Package(
                           path: "bench/KernelBench"),
         // TLS layer: OpenSSL 3 contexts, sans-IO engine, SPIFFE peer identity
         .target(name: "CapgateTLS", dependencies: ["COpenSSL", "CShims"], exclude: ["README.md"]),
-        .testTarget(name: "CapgateTLSTests", dependencies: ["CapgateTLS", "COpenSSL", "CShims"]),
+        .testTarget(name: "CapgateTLSTests", dependencies: ["CapgateTLS", "CapgateTesting", "COpenSSL", "CShims"]),
         .testTarget(name: "AgentKernelTests",
                     dependencies: ["AgentKernel", "KernelConformance"],
                     exclude: []),
@@ -74,17 +75,16 @@ let package = Package(
         .target(name: "CapgatePKI", dependencies: ["COpenSSL", "CShims", "CapgateFormats"]),
         .testTarget(name: "CapgatePKITests", dependencies: ["CapgatePKI", "COpenSSL"]),
         // HTTP/2 session + gateway limits: CapgateCore (limits, token bucket) -> CapgateHTTP2
-        // (sans-IO nghttp2 session); CapgateH2Testing = hostile-peer frame builder for tests.
+        // (sans-IO nghttp2 session); hostile-peer frame builder for tests in CapgateTesting.
         .target(name: "CapgateCore", exclude: ["README.md"]),
         .target(name: "CapgateHTTP2", dependencies: ["CapgateCore", "CNghttp2", "CShims"],
                 exclude: ["README.md"]),
-        .target(name: "CapgateH2Testing"),
         .testTarget(name: "CapgateCoreTests", dependencies: ["CapgateCore"]),
         .testTarget(name: "CapgateHTTP2Tests",
-                    dependencies: ["CapgateHTTP2", "CapgateCore", "CapgateH2Testing", "CNghttp2"]),
+                    dependencies: ["CapgateHTTP2", "CapgateCore", "CapgateTesting", "CNghttp2"]),
         // io (event loop): epoll loop, timers, sockets, acceptor, signals; depends on CShims only
         .target(name: "CapgateIO", dependencies: ["CShims"], exclude: ["README.md"]),
-        .testTarget(name: "CapgateIOTests", dependencies: ["CapgateIO", "capgate-io-signal-probe"]),
+        .testTarget(name: "CapgateIOTests", dependencies: ["CapgateIO", "CapgateTesting", "capgate-io-signal-probe"]),
         .executableTarget(name: "capgate-io-signal-probe", dependencies: ["CapgateIO"],
                           path: "Tests/CapgateIOSignalProbe"),
         // connection: ServerConnection/Server compose IO + TLS + HTTP/2 (never the kernel);
@@ -95,15 +95,15 @@ let package = Package(
         .target(name: "CapgateHTTPClient", dependencies: ["CapgateIO", "CapgateTLS", "CapgateHTTP2"]),
         // pki-ops: issue/revoke/rotate end to end (gateway, watcher, capgate pki CLI, openssl recipes)
         .testTarget(name: "CapgatePKIOpsTests",
-                    dependencies: ["CapgateTestSupport", "CapgateServer", "CapgatePKI", "CapgateClient", "CapgateHTTPClient", "CapgateTLS",
+                    dependencies: ["CapgateTesting", "CapgateServer", "CapgatePKI", "CapgateClient", "CapgateHTTPClient", "CapgateTLS",
                                    "CapgateConnection", "CapgateIO", "AgentKernel", "capgate"]),
         // gateway integration tests: the whole sidecar on loopback through CapgateClient
         .testTarget(name: "CapgateServerTests",
-                    dependencies: ["CapgateTestSupport", "CapgateServer", "CapgateClient", "CapgateWire", "CapgatePKI", "KernelConformance",
+                    dependencies: ["CapgateTesting", "CapgateServer", "CapgateClient", "CapgateWire", "CapgatePKI", "KernelConformance",
                                    "AgentKernel", "CapgateHTTPClient", "CapgateTLS", "CapgateConnection", "CapgateCore",
                                    "capgate"]),
         .testTarget(name: "CapgateConnectionTests",
-                    dependencies: ["CapgateTestSupport", "CapgateConnection", "CapgateHTTPClient", "CapgateIO", "CapgateTLS",
+                    dependencies: ["CapgateTesting", "CapgateConnection", "CapgateHTTPClient", "CapgateIO", "CapgateTLS",
                                    "CapgateCore", "COpenSSL"]),
         // bench: capgate-bench drives `capgate serve`, nginx and nghttpx/h2load; writes bench/reports
         .executableTarget(name: "SidecarBench",
@@ -111,6 +111,6 @@ let package = Package(
                                          "CapgateTLS", "CapgatePKI", "CapgateIO",
                                          .product(name: "Histogram", package: "hdrhistogram-swift")],
                           path: "bench/SidecarBench", exclude: ["README.md"]),
-        .testTarget(name: "SidecarBenchTests", dependencies: ["SidecarBench", "capgate"]),
+        .testTarget(name: "SidecarBenchTests", dependencies: ["SidecarBench", "CapgateTesting", "capgate"]),
     ]
 )

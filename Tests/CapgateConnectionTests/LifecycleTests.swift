@@ -1,6 +1,7 @@
 import CapgateConnection
 import CapgateCore
 import CapgateHTTPClient
+import CapgateTesting
 import CapgateIO
 import Foundation
 import Testing

@@ -1,4 +1,4 @@
-import CapgateTestSupport
+import CapgateTesting
 import CapgatePKI
 import CapgateServer
 import Foundation

@@ -1,4 +1,4 @@
-import CapgateTestSupport
+import CapgateTesting
 import CapgateClient
 import CapgatePKI
 import Foundation

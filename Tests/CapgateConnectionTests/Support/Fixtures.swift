@@ -2,6 +2,7 @@ import CapgateConnection
 import CapgateCore
 import CapgateHTTPClient
 import CapgateTLS
+import CapgateTesting
 import Synchronization
 import Testing
 
@@ -95,7 +96,7 @@ struct TestServer {
 
     /// A client presenting `identity` (nil: no certificate) and trusting `serverCA`.
     func client(identity: TestIdentity? = TestCertificates.shared.agent,
-                serverCA: TestIdentity = TestCertificates.shared.serverCA,
+                serverCA: TestCA = TestCertificates.shared.serverCA,
                 alpn: [String] = ["h2"], requestTimeout: Duration? = .seconds(60)) throws -> HTTPClientConnection {
         let material = TLSClientMaterial(certificateChainPEM: identity?.certPEM, privateKeyPEM: identity?.keyPEM,
                                          trustBundlePEM: serverCA.certPEM)

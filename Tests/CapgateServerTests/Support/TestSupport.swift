@@ -1,16 +1,12 @@
-import CapgateTestSupport
+import CapgateTesting
 import AgentKernel
 import CapgateConnection
 import Foundation
 import KernelConformance
 import Synchronization
 
-/// The package root (for `.venv`, `docs/`, `tools/`), found from this file's path.
-let packageRoot: String = {
-    var url = URL(fileURLWithPath: #filePath)
-    for _ in 0..<4 { url.deleteLastPathComponent() }  // Support, CapgateServerTests, Tests
-    return url.path
-}()
+/// The package root (for `.venv`, `docs/`, `tools/`): CapgateTesting's `Products`.
+let packageRoot = Products.packageRoot
 
 /// A fresh private directory under the system temp dir.
 func makeTempDirectory(_ tag: String) throws -> String {
