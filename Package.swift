@@ -35,13 +35,13 @@ let package = Package(
     targets: [
         // test support (a target, not a product): child processes off the cooperative pool,
         // product lookup, hostile-peer HTTP/2 frames + HPACK, the test PKI on CapgatePKI
-        .target(name: "CapgateTesting", dependencies: ["CapgatePKI"], exclude: ["README.md"]),
+        .target(name: "CapgateTesting", dependencies: ["CapgatePKI", "CapgateCore"], exclude: ["README.md"]),
         // fuzz: libFuzzer targets for every parser an untrusted peer or file reaches (fuzz/README.md)
         .target(name: "CapgateFuzzing",
                 dependencies: ["AgentKernel", "CapgateWire", "CapgateServer", "CapgateHTTP2", "CapgateCore", "CapgateTLS"],
                 path: "fuzz/Sources/CapgateFuzzing"),
         .executableTarget(name: "capgate-fuzz", dependencies: ["CapgateFuzzing"], path: "fuzz/Driver"),
-        .testTarget(name: "CapgateFuzzingTests", dependencies: ["CapgateFuzzing"]),
+        .testTarget(name: "CapgateFuzzingTests", dependencies: ["CapgateFuzzing", "CapgateTesting"]),
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
                        providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CNghttp2", path: "Sources/CNghttp2", pkgConfig: "libnghttp2",
@@ -69,17 +69,17 @@ let package = Package(
         .target(name: "CapgateTLS", dependencies: ["COpenSSL", "CShims"], exclude: ["README.md"]),
         .testTarget(name: "CapgateTLSTests", dependencies: ["CapgateTLS", "CapgateTesting", "COpenSSL", "CShims"]),
         .testTarget(name: "AgentKernelTests",
-                    dependencies: ["AgentKernel", "KernelConformance"],
+                    dependencies: ["AgentKernel", "KernelConformance", "CapgateTesting"],
                     exclude: []),
         // pki: dev/operator PKI on OpenSSL 3 (CA, SPIFFE agent and server leaves, CRL, on-disk layout)
         .target(name: "CapgatePKI", dependencies: ["COpenSSL", "CShims", "CapgateFormats"]),
-        .testTarget(name: "CapgatePKITests", dependencies: ["CapgatePKI", "COpenSSL"]),
+        .testTarget(name: "CapgatePKITests", dependencies: ["CapgatePKI", "CapgateTesting", "COpenSSL"]),
         // HTTP/2 session + gateway limits: CapgateCore (limits, token bucket) -> CapgateHTTP2
         // (sans-IO nghttp2 session); hostile-peer frame builder for tests in CapgateTesting.
         .target(name: "CapgateCore", exclude: ["README.md"]),
         .target(name: "CapgateHTTP2", dependencies: ["CapgateCore", "CNghttp2", "CShims"],
                 exclude: ["README.md"]),
-        .testTarget(name: "CapgateCoreTests", dependencies: ["CapgateCore"]),
+        .testTarget(name: "CapgateCoreTests", dependencies: ["CapgateCore", "CapgateTesting"]),
         .testTarget(name: "CapgateHTTP2Tests",
                     dependencies: ["CapgateHTTP2", "CapgateCore", "CapgateTesting", "CNghttp2"]),
         // io (event loop): epoll loop, timers, sockets, acceptor, signals; depends on CShims only

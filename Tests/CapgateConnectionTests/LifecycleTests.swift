@@ -1,8 +1,8 @@
 import CapgateConnection
 import CapgateCore
 import CapgateHTTPClient
-import CapgateTesting
 import CapgateIO
+import CapgateTesting
 import Foundation
 import Testing
 

@@ -1,6 +1,6 @@
-import CapgateTesting
 import CapgatePKI
 import CapgateServer
+import CapgateTesting
 import Foundation
 import Testing
 

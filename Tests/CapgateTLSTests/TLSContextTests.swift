@@ -1,3 +1,4 @@
+import CapgateTesting
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -7,14 +8,6 @@ import Glibc
 /// Context construction: files, in-memory PEM, and refusal of bad inputs.
 @Suite struct TLSContextTests {
     let pki = TestPKI.shared
-
-    /// A fresh private directory under /tmp (mkdtemp), removed by the caller.
-    func tempDirectory() throws -> String {
-        var template = Array("/tmp/capgate-tls-XXXXXX".utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        let path = try #require(made.map { String(cString: $0) })
-        return path
-    }
 
     func write(_ bytes: [UInt8], to path: String) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
@@ -30,7 +23,7 @@ import Glibc
     }
 
     @Test func serverAndClientFromFilesHandshake() throws {
-        let dir = try tempDirectory()
+        let dir = try makeTempDirectory("tls")
         let files = ["chain.pem", "key.pem", "ca.pem", "crl.pem", "client.pem", "client.key"]
         defer { remove(dir, files) }
         try write(pki.server.certPEM, to: "\(dir)/chain.pem")

@@ -1,8 +1,8 @@
 import CapgateConnection
 import CapgateCore
 import CapgateHTTPClient
-import CapgateTLS
 import CapgateTesting
+import CapgateTLS
 import Synchronization
 import Testing
 

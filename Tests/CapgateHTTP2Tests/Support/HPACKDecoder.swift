@@ -1,5 +1,5 @@
-import CNghttp2
 import CapgateTesting
+import CNghttp2
 
 /// Decodes the server's HEADERS blocks with nghttp2's inflater (tests only). Frames must be
 /// decoded once each, in wire order, as the dynamic table evolves.

@@ -3,6 +3,7 @@ import CapgateClient
 import CapgateConnection
 import CapgatePKI
 import CapgateServer
+import CapgateTesting
 import Foundation
 import Synchronization
 import Testing
@@ -11,9 +12,7 @@ import Testing
 final class OpsTempDir: Sendable {
     let path: String
     init() throws {
-        var template = Array((NSTemporaryDirectory() + "/capgate-ops-XXXXXX").utf8CString)
-        guard let p = mkdtemp(&template) else { throw CocoaError(.fileWriteUnknown) }
-        path = String(cString: p)
+        path = try makeTempDirectory("ops")
     }
     deinit { try? FileManager.default.removeItem(atPath: path) }
 
@@ -74,6 +73,7 @@ final class GatewayFixture: Sendable {
         var config = try DemoConfig.prepare(stateDir: dir.file("state"), host: "127.0.0.1", port: 0)
         config.eventLoops = 2
         config.watchInterval = watchInterval
+        config.limits.relaxTimeoutsForTests()
         configure(&config)
         pki = PKIDirectory(path: dir.file("state/pki"))
         logger = OpsLogger()

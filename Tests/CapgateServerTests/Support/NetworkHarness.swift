@@ -1,8 +1,8 @@
-import CapgateTesting
 import AgentKernel
 import CapgateClient
 import CapgatePKI
 import CapgateServer
+import CapgateTesting
 import Foundation
 import KernelConformance
 import Synchronization

@@ -1,20 +1,12 @@
-import CapgateTesting
 import AgentKernel
 import CapgateConnection
+import CapgateTesting
 import Foundation
 import KernelConformance
 import Synchronization
 
 /// The package root (for `.venv`, `docs/`, `tools/`): CapgateTesting's `Products`.
 let packageRoot = Products.packageRoot
-
-/// A fresh private directory under the system temp dir.
-func makeTempDirectory(_ tag: String) throws -> String {
-    let dir = NSTemporaryDirectory() + "capgate-\(tag)-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
-                                            attributes: [.posixPermissions: 0o700])
-    return dir
-}
 
 /// Keeps transport log lines in memory (quiet test output; tests can await a line).
 final class CollectingLogger: TransportLogger {
