@@ -8,6 +8,7 @@ import Glibc
 public enum PyString {
     /// `len(s)`: the number of Unicode scalars.
     @inline(__always)
+    @inlinable
     public static func len(_ s: String) -> Int { s.unicodeScalars.count }
 
     /// `s[:n]` in code points.
@@ -44,6 +45,7 @@ public enum PyString {
 
     /// `a < b` for Python strings: code point order (UTF-8 byte order is code point
     /// order, so native strings compare with one `memcmp`).
+    @inlinable
     public static func less(_ a: String, _ b: String) -> Bool {
         let r: Bool?? = a.utf8.withContiguousStorageIfAvailable { pa in
             b.utf8.withContiguousStorageIfAvailable { pb in
@@ -59,6 +61,7 @@ public enum PyString {
     /// `a == b` for Python strings: code point equality (no canonical equivalence).
     /// Hot (keys of every object lookup): native strings compare with one `memcmp`.
     @inline(__always)
+    @inlinable
     public static func equal(_ a: String, _ b: String) -> Bool {
         let r: Bool?? = a.utf8.withContiguousStorageIfAvailable { pa in
             b.utf8.withContiguousStorageIfAvailable { pb in
