@@ -93,9 +93,13 @@ let package = Package(
         .target(name: "CapgateHTTPClient", dependencies: ["CapgateIO", "CapgateTLS", "CapgateHTTP2"]),
         // drivers that reach other processes: driver hosts over mTLS HTTP/2 (docs/drivers.md)
         .target(name: "CapgateDrivers", dependencies: ["AgentKernel", "CapgateHTTPClient", "CapgateTLS"]),
+        // test support: a driver host on our server transport serving Swift drivers
+        .target(name: "CapgateDriverHostTesting",
+                dependencies: ["AgentKernel", "CapgateConnection", "CapgateCore", "CapgatePKI", "CapgateTLS"],
+                path: "Tests/CapgateDriverHostTesting"),
         .testTarget(name: "CapgateDriversTests",
-                    dependencies: ["CapgateTestSupport", "CapgateDrivers", "AgentKernel", "CapgateConnection",
-                                   "CapgateHTTP2", "CapgateTLS", "CapgateIO", "CapgatePKI", "CapgateCore"]),
+                    dependencies: ["CapgateTestSupport", "CapgateDriverHostTesting", "CapgateDrivers", "AgentKernel",
+                                   "CapgateConnection"]),
         // pki-ops: issue/revoke/rotate end to end (gateway, watcher, capgate pki CLI, openssl recipes)
         .testTarget(name: "CapgatePKIOpsTests",
                     dependencies: ["CapgateTestSupport", "CapgateServer", "CapgatePKI", "CapgateClient", "CapgateHTTPClient", "CapgateTLS",
@@ -104,7 +108,7 @@ let package = Package(
         .testTarget(name: "CapgateServerTests",
                     dependencies: ["CapgateTestSupport", "CapgateServer", "CapgateClient", "CapgateWire", "CapgatePKI", "KernelConformance",
                                    "AgentKernel", "CapgateHTTPClient", "CapgateTLS", "CapgateConnection", "CapgateCore",
-                                   "capgate"]),
+                                   "capgate", "CapgateDriverHostTesting", "CapgateDrivers"]),
         .testTarget(name: "CapgateConnectionTests",
                     dependencies: ["CapgateTestSupport", "CapgateConnection", "CapgateHTTPClient", "CapgateIO", "CapgateTLS",
                                    "CapgateCore", "COpenSSL"]),
