@@ -19,8 +19,10 @@ import Testing
             got.append(r.flush())
             #expect(got.count == steps.count)
             for (j, (text, warnings)) in got.enumerated() where j < steps.count {
-                #expect(text == steps[j][0]?.stringValue, "case \(i) step \(j)")
-                #expect(warnings == steps[j][1]?.arrayValue?.compactMap(\.stringValue), "case \(i) step \(j)")
+                let step = steps[j].arrayValue ?? []
+                #expect(step.count == 2)
+                #expect(text == step.first?.stringValue, "case \(i) step \(j)")
+                #expect(warnings == step.last?.arrayValue?.compactMap(\.stringValue), "case \(i) step \(j)")
             }
         }
     }
