@@ -34,11 +34,15 @@ let package = Package(
     ],
     targets: [
         // test support (a target, not a product): child processes off the cooperative pool,
-        // product lookup, hostile-peer HTTP/2 frames + HPACK, the test PKI on CapgatePKI
-        .target(name: "CapgateTesting", dependencies: ["CapgatePKI", "CapgateCore"], exclude: ["README.md"]),
+        // product lookup, hostile-peer HTTP/2 frames + HPACK, the test PKI on CapgatePKI, a driver
+        // host on our server transport serving Swift drivers
+        .target(name: "CapgateTesting",
+                dependencies: ["CapgatePKI", "CapgateCore", "AgentKernel", "CapgateConnection", "CapgateTLS"],
+                exclude: ["README.md"]),
         // fuzz: libFuzzer targets for every parser an untrusted peer or file reaches (fuzz/README.md)
         .target(name: "CapgateFuzzing",
-                dependencies: ["AgentKernel", "CapgateWire", "CapgateServer", "CapgateHTTP2", "CapgateCore", "CapgateTLS"],
+                dependencies: ["AgentKernel", "CapgateWire", "CapgateServer", "CapgateHTTP2", "CapgateCore", "CapgateTLS",
+                               "CapgateDrivers"],
                 path: "fuzz/Sources/CapgateFuzzing"),
         .executableTarget(name: "capgate-fuzz", dependencies: ["CapgateFuzzing"], path: "fuzz/Driver"),
         .testTarget(name: "CapgateFuzzingTests", dependencies: ["CapgateFuzzing", "CapgateTesting"]),
@@ -61,7 +65,8 @@ let package = Package(
         .target(name: "CapgateClient", dependencies: ["AgentKernel", "CapgateWire", "CapgateHTTPClient", "CapgateTLS"]),
         // server: identity mapping, the kernel service, connections, configuration
         .target(name: "CapgateServer", dependencies: ["AgentKernel", "CapgateWire", "CapgateCore", "CapgatePKI",
-                                                     "CapgateConnection", "CapgateTLS", "CapgateIO", "CapgateHTTP2"]),
+                                                     "CapgateConnection", "CapgateTLS", "CapgateIO", "CapgateHTTP2",
+                                                     "CapgateDrivers"]),
         .executableTarget(name: "capgate", dependencies: ["CapgateServer", "CapgatePKI", "CapgateIO"]),
         .executableTarget(name: "KernelBench", dependencies: ["AgentKernel"],
                           path: "bench/KernelBench"),
@@ -93,6 +98,11 @@ let package = Package(
                 dependencies: ["CapgateIO", "CapgateTLS", "CapgateHTTP2", "CapgateCore"],
                 exclude: ["README.md"]),
         .target(name: "CapgateHTTPClient", dependencies: ["CapgateIO", "CapgateTLS", "CapgateHTTP2"]),
+        // drivers that reach other processes: driver hosts over mTLS HTTP/2 (docs/drivers.md)
+        .target(name: "CapgateDrivers", dependencies: ["AgentKernel", "CapgateHTTPClient", "CapgateTLS"]),
+        .testTarget(name: "CapgateDriversTests",
+                    dependencies: ["CapgateTesting", "CapgateDrivers", "AgentKernel",
+                                   "CapgateConnection"]),
         // pki-ops: issue/revoke/rotate end to end (gateway, watcher, capgate pki CLI, openssl recipes)
         .testTarget(name: "CapgatePKIOpsTests",
                     dependencies: ["CapgateTesting", "CapgateServer", "CapgatePKI", "CapgateClient", "CapgateHTTPClient", "CapgateTLS",
@@ -101,7 +111,7 @@ let package = Package(
         .testTarget(name: "CapgateServerTests",
                     dependencies: ["CapgateTesting", "CapgateServer", "CapgateClient", "CapgateWire", "CapgatePKI", "KernelConformance",
                                    "AgentKernel", "CapgateHTTPClient", "CapgateTLS", "CapgateConnection", "CapgateCore",
-                                   "capgate"]),
+                                   "capgate", "CapgateDrivers"]),
         .testTarget(name: "CapgateConnectionTests",
                     dependencies: ["CapgateTesting", "CapgateConnection", "CapgateHTTPClient", "CapgateIO", "CapgateTLS",
                                    "CapgateCore", "COpenSSL"]),
