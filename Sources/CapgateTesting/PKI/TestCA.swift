@@ -44,6 +44,25 @@ public final class TestCA: Sendable {
         issue(commonName, serial: serial, validFrom: validFrom, validUntil: validUntil) { $0.uriSANs = uris }
     }
 
+    /// A leaf that is a CA (critical CA:TRUE, no keyUsage or EKU) with one URI SAN: a peer
+    /// must refuse it as a client identity.
+    public func caLeaf(_ commonName: String, serial: Int, uri: String) -> TestIdentity {
+        issue(commonName, serial: serial) {
+            $0.basicConstraints = .ca(pathLength: nil)
+            $0.keyUsage = nil
+            $0.extendedKeyUsage = nil
+            $0.uriSANs = [uri]
+        }
+    }
+
+    /// A client-shaped leaf whose only EKU is serverAuth: no clientAuth, so refused.
+    public func serverAuthOnly(_ commonName: String, serial: Int, uri: String) -> TestIdentity {
+        issue(commonName, serial: serial) {
+            $0.extendedKeyUsage = [.serverAuth]
+            $0.uriSANs = [uri]
+        }
+    }
+
     /// A server leaf for localhost / 127.0.0.1 (EKU serverAuth).
     public func server(serial: Int) -> TestIdentity {
         issue("localhost", serial: serial) {

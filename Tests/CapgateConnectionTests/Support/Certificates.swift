@@ -31,16 +31,8 @@ final class TestCertificates: Sendable {
                                   validFrom: -3 * 86_400, validUntil: -86_400)
         twoURIs = clientCA.client("two", serial: 0x102,
                                   uris: ["spiffe://example.org/agent/a", "spiffe://example.org/agent/b"])
-        caLeaf = clientCA.issue("caleaf", serial: 0x103) {
-            $0.basicConstraints = .ca(pathLength: nil)
-            $0.keyUsage = nil
-            $0.extendedKeyUsage = nil
-            $0.uriSANs = [Self.agentID]
-        }
-        serverAuthOnly = clientCA.issue("srv", serial: 0x104) {
-            $0.extendedKeyUsage = [.serverAuth]
-            $0.uriSANs = [Self.agentID]
-        }
+        caLeaf = clientCA.caLeaf("caleaf", serial: 0x103, uri: Self.agentID)
+        serverAuthOnly = clientCA.serverAuthOnly("srv", serial: 0x104, uri: Self.agentID)
         stranger = strangerCA.client("stranger", serial: 0x105, uris: [Self.agentID])
         let dir = NSTemporaryDirectory() + "capgate-conn-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

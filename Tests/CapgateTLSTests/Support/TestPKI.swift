@@ -32,16 +32,8 @@ struct TestPKI: Sendable {
         goodClient = ca.client("agent", serial: Self.goodSerial, uris: [Self.goodID])
         twoURIClient = ca.client("two", serial: 0x1002, uris: ["spiffe://example.org/a", "spiffe://example.org/b"])
         noURIClient = ca.issue("nouri", serial: 0x1003) { $0.dnsSANs = ["client.example.org"] }
-        caLeafClient = ca.issue("caleaf", serial: 0x1004) {
-            $0.basicConstraints = .ca(pathLength: nil)
-            $0.keyUsage = nil
-            $0.extendedKeyUsage = nil
-            $0.uriSANs = [Self.goodID]
-        }
-        serverAuthOnlyClient = ca.issue("srvonly", serial: 0x1005) {
-            $0.extendedKeyUsage = [.serverAuth]
-            $0.uriSANs = [Self.goodID]
-        }
+        caLeafClient = ca.caLeaf("caleaf", serial: 0x1004, uri: Self.goodID)
+        serverAuthOnlyClient = ca.serverAuthOnly("srvonly", serial: 0x1005, uri: Self.goodID)
         expiredClient = ca.client("expired", serial: 0x1006, uris: [Self.goodID],
                                   validFrom: -2 * 86_400, validUntil: -86_400)
         otherCAClient = otherCA.client("stranger", serial: 0x1007, uris: [Self.goodID])
