@@ -6,6 +6,10 @@ import CapgateWire
 /// The typed Swift client of the v1 wire: one call per verb over one multiplexed mTLS
 /// HTTP/2 connection. Errors come back as `CapgateClientError` carrying the wire envelope
 /// (`type` is the reference's exception class, `code` the stable wire code).
+///
+/// It is a `KernelAPI` (CapgateClient+KernelAPI.swift), so anything written against
+/// "a kernel" (the conformance suite among it) runs over the network unchanged. Method and
+/// path of each call come from the verb list (`Verb.declaration`).
 public final class CapgateClient: Sendable {
     public let connection: HTTPClientConnection
 
@@ -57,6 +61,9 @@ public final class CapgateClient: Sendable {
     }
 
     // MARK: verbs
+
+    // The methods whose signature matches `KernelAPI` exactly implement it; the ones with a
+    // `principal:` argument are in CapgateClient+KernelAPI.swift.
 
     public func listCapabilities() async throws -> [Capability] {
         try decodeList(try await call(.listCapabilities, [:]), as: Capability.self)
