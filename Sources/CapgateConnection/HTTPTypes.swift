@@ -2,8 +2,8 @@ import CapgateHTTP2
 
 /// One complete HTTP/2 request as the application sees it: the session's `H2Request`, handed
 /// over as delivered after END_STREAM with every limit held (GatewayLimits). One request type
-/// crosses the transport -> application boundary; the kernel service decodes its body into a
-/// `WireRequest` and that is the only other shape a request takes.
+/// crosses the transport -> application boundary, never copied into another: the application
+/// decodes only its body (the kernel server into a `WireRequest`).
 public typealias HTTPRequest = H2Request
 
 /// The answer to one request. The transport adds `:status`, `content-type` (default
