@@ -37,7 +37,7 @@ let package = Package(
         // product lookup, hostile-peer HTTP/2 frames + HPACK, the test PKI on CapgatePKI, a driver
         // host on our server transport serving Swift drivers
         .target(name: "CapgateTesting",
-                dependencies: ["CapgatePKI", "CapgateCore", "AgentKernel", "CapgateConnection", "CapgateTLS"],
+                dependencies: ["CapgatePKI", "CapgateCore", "AgentKernel", "CapgateConnection", "CapgateHTTP2", "CapgateTLS"],
                 exclude: ["README.md"]),
         // fuzz: libFuzzer targets for every parser an untrusted peer or file reaches (fuzz/README.md)
         .target(name: "CapgateFuzzing",
@@ -59,14 +59,16 @@ let package = Package(
         .testTarget(name: "CapgateFormatsTests", dependencies: ["CapgateFormats"]),
         .target(name: "AgentKernel", dependencies: ["CapgateFormats", "COpenSSL", "CPCRE2", "CShims", .product(name: "Yams", package: "Yams")]),
         .target(name: "KernelConformance", dependencies: ["AgentKernel"]),
-        // wire: v1 request/response shapes, error codes and statuses
-        .target(name: "CapgateWire", dependencies: ["AgentKernel"]),
+        // wire: the one verb list, request shapes and decoding, error codes and statuses
+        .target(name: "CapgateWire", dependencies: ["AgentKernel"], exclude: ["README.md"]),
         // client: typed verb calls over the mTLS HTTP/2 client
-        .target(name: "CapgateClient", dependencies: ["AgentKernel", "CapgateWire", "CapgateHTTPClient", "CapgateTLS"]),
+        .target(name: "CapgateClient", dependencies: ["AgentKernel", "CapgateWire", "CapgateHTTPClient", "CapgateTLS"],
+                exclude: ["README.md"]),
         // server: identity mapping, the kernel service, connections, configuration
         .target(name: "CapgateServer", dependencies: ["AgentKernel", "CapgateWire", "CapgateCore", "CapgatePKI",
                                                      "CapgateConnection", "CapgateTLS", "CapgateIO", "CapgateHTTP2",
-                                                     "CapgateDrivers"]),
+                                                     "CapgateDrivers"],
+                exclude: ["README.md"]),
         .executableTarget(name: "capgate", dependencies: ["CapgateServer", "CapgatePKI", "CapgateIO"]),
         .executableTarget(name: "KernelBench", dependencies: ["AgentKernel"],
                           path: "bench/KernelBench"),
