@@ -116,7 +116,7 @@ let package = Package(
                                    "capgate", "CapgateDrivers"]),
         .testTarget(name: "CapgateConnectionTests",
                     dependencies: ["CapgateTesting", "CapgateConnection", "CapgateHTTPClient", "CapgateIO", "CapgateTLS",
-                                   "CapgateCore", "COpenSSL"]),
+                                   "CapgateCore"]),
         // bench: capgate-bench drives `capgate serve`, nginx and nghttpx/h2load; writes bench/reports
         .executableTarget(name: "SidecarBench",
                           dependencies: ["AgentKernel", "CapgateServer", "CapgateClient", "CapgateHTTPClient",
