@@ -15,17 +15,20 @@ typealias ModelReader = FieldReader<ModelDecodeError>
 /// Timestamps are a kernel type, so their accessors live here; the wire uses them too.
 extension FieldReader {
     /// A required ISO 8601 string: absent "is required", not a string "must be a string".
+    @inlinable
     public mutating func timestamp(_ key: String) throws(Failure) -> Timestamp {
         try parseTimestamp(key, try string(key))
     }
 
     /// An optional ISO 8601 string (absent or null: nil).
+    @inlinable
     public mutating func optionalTimestamp(_ key: String) throws(Failure) -> Timestamp? {
         guard let s = try optionalString(key) else { return nil }
         return try parseTimestamp(key, s)
     }
 
-    private func parseTimestamp(_ key: String, _ s: String) throws(Failure) -> Timestamp {
+    @usableFromInline
+    func parseTimestamp(_ key: String, _ s: String) throws(Failure) -> Timestamp {
         guard let t = Timestamp(isoformat: s) else { throw error(key, "must be an ISO 8601 datetime") }
         return t
     }
