@@ -27,14 +27,16 @@ let package = Package(
         .executable(name: "capgate-bench", targets: ["SidecarBench"]),
     ],
     dependencies: [
-        // YAML policy files (the reference's `from_yaml`); see docs/dependencies.md.
-        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        // CLI parsing (capgate, capgate-bench, kernel-bench) and the logging API; docs/dependencies.md.
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         // bench: latency histograms (docs/dependencies.md)
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // test support: blocking work off the cooperative pool, child processes
-        .target(name: "CapgateTestSupport", path: "Tests/CapgateTestSupport"),
+        .target(name: "CapgateTestSupport", dependencies: [.product(name: "Logging", package: "swift-log")],
+                path: "Tests/CapgateTestSupport"),
         // fuzz: libFuzzer targets for every parser an untrusted peer or file reaches (fuzz/README.md)
         .target(name: "CapgateFuzzing",
                 dependencies: ["AgentKernel", "CapgateWire", "CapgateServer", "CapgateHTTP2", "CapgateCore", "CapgateTLS"],
@@ -47,8 +49,11 @@ let package = Package(
                        providers: [.apt(["libnghttp2-dev"])]),
         .systemLibrary(name: "CPCRE2", path: "Sources/CPCRE2", pkgConfig: "libpcre2-8",
                        providers: [.apt(["libpcre2-dev"])]),
+        // libyaml (Debian's libyaml-dev): YAML policy files (the reference's `from_yaml`); docs/dependencies.md
+        .systemLibrary(name: "CLibYAML", path: "Sources/CLibYAML", pkgConfig: "yaml-0.1",
+                       providers: [.apt(["libyaml-dev"])]),
         .target(name: "CShims", dependencies: ["COpenSSL", "CNghttp2"]),
-        .target(name: "AgentKernel", dependencies: ["COpenSSL", "CPCRE2", "CShims", .product(name: "Yams", package: "Yams")]),
+        .target(name: "AgentKernel", dependencies: ["COpenSSL", "CPCRE2", "CShims", "CLibYAML"]),
         .target(name: "KernelConformance", dependencies: ["AgentKernel"]),
         // wire: v1 request/response shapes, error codes and statuses
         .target(name: "CapgateWire", dependencies: ["AgentKernel"]),
@@ -56,9 +61,14 @@ let package = Package(
         .target(name: "CapgateClient", dependencies: ["AgentKernel", "CapgateWire", "CapgateHTTPClient", "CapgateTLS"]),
         // server: identity mapping, the kernel service, connections, configuration
         .target(name: "CapgateServer", dependencies: ["AgentKernel", "CapgateWire", "CapgateCore", "CapgatePKI",
-                                                     "CapgateConnection", "CapgateTLS", "CapgateIO", "CapgateHTTP2"]),
-        .executableTarget(name: "capgate", dependencies: ["CapgateServer", "CapgatePKI", "CapgateIO"]),
-        .executableTarget(name: "KernelBench", dependencies: ["AgentKernel"],
+                                                     "CapgateConnection", "CapgateTLS", "CapgateIO", "CapgateHTTP2",
+                                                     .product(name: "Logging", package: "swift-log")]),
+        // cli: swift-argument-parser with the tools' exit-code and message conventions
+        .target(name: "CapgateCLI", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "capgate", dependencies: ["CapgateServer", "CapgatePKI", "CapgateIO", "CapgateCLI",
+                                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "KernelBench", dependencies: ["AgentKernel", "CapgateCLI",
+                                                              .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "bench/KernelBench"),
         // TLS layer: OpenSSL 3 contexts, sans-IO engine, SPIFFE peer identity
         .target(name: "CapgateTLS", dependencies: ["COpenSSL", "CShims"], exclude: ["README.md"]),
@@ -86,26 +96,29 @@ let package = Package(
         // connection: ServerConnection/Server compose IO + TLS + HTTP/2 (never the kernel);
         // CapgateHTTPClient is the multiplexed mTLS HTTP/2 client (tests, bench, tools)
         .target(name: "CapgateConnection",
-                dependencies: ["CapgateIO", "CapgateTLS", "CapgateHTTP2", "CapgateCore"],
+                dependencies: ["CapgateIO", "CapgateTLS", "CapgateHTTP2", "CapgateCore",
+                               .product(name: "Logging", package: "swift-log")],
                 exclude: ["README.md"]),
         .target(name: "CapgateHTTPClient", dependencies: ["CapgateIO", "CapgateTLS", "CapgateHTTP2"]),
         // pki-ops: issue/revoke/rotate end to end (gateway, watcher, capgate pki CLI, openssl recipes)
         .testTarget(name: "CapgatePKIOpsTests",
                     dependencies: ["CapgateTestSupport", "CapgateServer", "CapgatePKI", "CapgateClient", "CapgateHTTPClient", "CapgateTLS",
-                                   "CapgateConnection", "CapgateIO", "AgentKernel", "capgate"]),
+                                   "CapgateConnection", "CapgateIO", "AgentKernel", "capgate",
+                                   .product(name: "Logging", package: "swift-log")]),
         // gateway integration tests: the whole sidecar on loopback through CapgateClient
         .testTarget(name: "CapgateServerTests",
                     dependencies: ["CapgateTestSupport", "CapgateServer", "CapgateClient", "CapgateWire", "CapgatePKI", "KernelConformance",
                                    "AgentKernel", "CapgateHTTPClient", "CapgateTLS", "CapgateConnection", "CapgateCore",
-                                   "capgate"]),
+                                   "capgate", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "CapgateConnectionTests",
                     dependencies: ["CapgateTestSupport", "CapgateConnection", "CapgateHTTPClient", "CapgateIO", "CapgateTLS",
-                                   "CapgateCore", "COpenSSL"]),
+                                   "CapgateCore", "COpenSSL", .product(name: "Logging", package: "swift-log")]),
         // bench: capgate-bench drives `capgate serve`, nginx and nghttpx/h2load; writes bench/reports
         .executableTarget(name: "SidecarBench",
                           dependencies: ["AgentKernel", "CapgateServer", "CapgateClient", "CapgateHTTPClient",
                                          "CapgateTLS", "CapgatePKI", "CapgateIO",
-                                         .product(name: "Histogram", package: "hdrhistogram-swift")],
+                                         .product(name: "Histogram", package: "hdrhistogram-swift"),
+                                         "CapgateCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "bench/SidecarBench", exclude: ["README.md"]),
         .testTarget(name: "SidecarBenchTests", dependencies: ["SidecarBench", "capgate"]),
     ]
