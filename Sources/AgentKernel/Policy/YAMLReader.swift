@@ -177,7 +177,25 @@ enum YAMLReader {
                 guard let text = key.text else { throw .syntax("found unhashable key" + at(open.mark)) }
                 own.append((text, value.value))
             }
-            return JSONObject(merged + own)
+            // Python dict semantics with a hash index: `JSONObject`'s own key lookup is a linear
+            // scan, and a mapping may hold up to `maxExpandedNodes` keys. Keys compare by UTF-8
+            // bytes (code points, as Python `str`), as `JSONObject` does.
+            var index: [[UInt8]: Int] = [:]
+            var keys: [String] = [], values: [JSONValue] = []
+            for (key, value) in merged + own {
+                let bytes = Array(key.utf8)
+                if let i = index[bytes] {
+                    values[i] = value
+                } else {
+                    index[bytes] = keys.count
+                    keys.append(key)
+                    values.append(value)
+                }
+            }
+            var object = JSONObject()
+            object.reserveCapacity(keys.count)
+            for i in keys.indices { object.appendUnchecked(keys[i], values[i]) }
+            return object
         }
 
         private static func scalar(_ text: String, tag: String?, plain: Bool, mark: yaml_mark_t) throws(Failure) -> Node {
