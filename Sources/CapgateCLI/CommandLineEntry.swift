@@ -18,7 +18,31 @@ public enum CommandLineEntry {
                                                         arguments: [String] = Array(CommandLine.arguments.dropFirst()))
         -> ParsableCommand
     {
+        if let (message, group) = unknownCommand(arguments, root: root) {
+            FileHandle.standardError.write(Data("\(tool): \(message)\nUsage: \(root.usageString(for: group))\n".utf8))
+            Foundation.exit(usageExitCode)
+        }
         do { return try root.parseAsRoot(helpLast(arguments, root: root)) } catch { exit(root, tool: tool, error) }
+    }
+
+    /// `capgate frobnicate`, `capgate pki frobnicate --dir p`: "unknown command frobnicate",
+    /// "unknown pki command frobnicate", as before (argument-parser would first complain about
+    /// an option the unknown command cannot have). Nil when the words name commands.
+    static func unknownCommand(_ arguments: [String], root: any ParsableCommand.Type)
+        -> (String, any ParsableCommand.Type)?
+    {
+        var command = root
+        var path: [String] = []
+        for word in arguments {
+            let subcommands = command.configuration.subcommands
+            guard !subcommands.isEmpty, !word.hasPrefix("-"), word != "help" else { return nil }
+            guard let sub = subcommands.first(where: { $0._commandName == word }) else {
+                return ("unknown \((path + ["command"]).joined(separator: " ")) \(word)", command)
+            }
+            path.append(word)
+            command = sub
+        }
+        return nil
     }
 
     /// Runs a parsed command; an error it throws is reported without argument-parser's usage

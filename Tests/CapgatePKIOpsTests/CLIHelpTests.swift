@@ -74,11 +74,15 @@ import Testing
         #expect(r.stdout.contains("<file>") && r.stdout.contains("The server configuration (TOML) to validate."))
     }
 
-    /// A bare group is a usage error, as before: exit 2 with the usage on stderr.
+    /// A bare group or an unknown command is a usage error, as before: exit 2, usage on stderr.
     @Test func bareCommandsAreUsageErrors() async throws {
         let bare = try await capgate([])
         #expect(bare.status == 2 && bare.stderr.hasPrefix("capgate: ") && bare.stdout.isEmpty)
         let pki = try await capgate(["pki"])
         #expect(pki.status == 2 && pki.stderr.contains("capgate pki revoke --dir DIR"))
+        let unknown = try await capgate(["frobnicate"])
+        #expect(unknown.status == 2 && unknown.stderr.hasPrefix("capgate: unknown command frobnicate\n"))
+        let unknownPKI = try await capgate(["pki", "frobnicate", "--dir", "p"])
+        #expect(unknownPKI.status == 2 && unknownPKI.stderr.hasPrefix("capgate: unknown pki command frobnicate\n"))
     }
 }
