@@ -39,7 +39,8 @@ let package = Package(
                 path: "Tests/CapgateTestSupport"),
         // fuzz: libFuzzer targets for every parser an untrusted peer or file reaches (fuzz/README.md)
         .target(name: "CapgateFuzzing",
-                dependencies: ["AgentKernel", "CapgateWire", "CapgateServer", "CapgateHTTP2", "CapgateCore", "CapgateTLS"],
+                dependencies: ["AgentKernel", "CapgateWire", "CapgateServer", "CapgateHTTP2", "CapgateCore", "CapgateTLS",
+                               "CapgateDrivers"],
                 path: "fuzz/Sources/CapgateFuzzing"),
         .executableTarget(name: "capgate-fuzz", dependencies: ["CapgateFuzzing"], path: "fuzz/Driver"),
         .testTarget(name: "CapgateFuzzingTests", dependencies: ["CapgateFuzzing"]),
@@ -62,7 +63,7 @@ let package = Package(
         // server: identity mapping, the kernel service, connections, configuration
         .target(name: "CapgateServer", dependencies: ["AgentKernel", "CapgateWire", "CapgateCore", "CapgatePKI",
                                                      "CapgateConnection", "CapgateTLS", "CapgateIO", "CapgateHTTP2",
-                                                     .product(name: "Logging", package: "swift-log")]),
+                                                     "CapgateDrivers", .product(name: "Logging", package: "swift-log")]),
         // cli: swift-argument-parser with the tools' exit-code and message conventions
         .target(name: "CapgateCLI", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "capgate", dependencies: ["CapgateServer", "CapgatePKI", "CapgateIO", "CapgateCLI",
@@ -100,6 +101,16 @@ let package = Package(
                                .product(name: "Logging", package: "swift-log")],
                 exclude: ["README.md"]),
         .target(name: "CapgateHTTPClient", dependencies: ["CapgateIO", "CapgateTLS", "CapgateHTTP2"]),
+        // drivers that reach other processes: driver hosts over mTLS HTTP/2 (docs/drivers.md)
+        .target(name: "CapgateDrivers", dependencies: ["AgentKernel", "CapgateHTTPClient", "CapgateTLS"]),
+        // test support: a driver host on our server transport serving Swift drivers
+        .target(name: "CapgateDriverHostTesting",
+                dependencies: ["AgentKernel", "CapgateConnection", "CapgateCore", "CapgatePKI", "CapgateTLS",
+                               .product(name: "Logging", package: "swift-log")],
+                path: "Tests/CapgateDriverHostTesting"),
+        .testTarget(name: "CapgateDriversTests",
+                    dependencies: ["CapgateTestSupport", "CapgateDriverHostTesting", "CapgateDrivers", "AgentKernel",
+                                   "CapgateConnection"]),
         // pki-ops: issue/revoke/rotate end to end (gateway, watcher, capgate pki CLI, openssl recipes)
         .testTarget(name: "CapgatePKIOpsTests",
                     dependencies: ["CapgateTestSupport", "CapgateServer", "CapgatePKI", "CapgateClient", "CapgateHTTPClient", "CapgateTLS",
@@ -109,7 +120,8 @@ let package = Package(
         .testTarget(name: "CapgateServerTests",
                     dependencies: ["CapgateTestSupport", "CapgateServer", "CapgateClient", "CapgateWire", "CapgatePKI", "KernelConformance",
                                    "AgentKernel", "CapgateHTTPClient", "CapgateTLS", "CapgateConnection", "CapgateCore",
-                                   "capgate", .product(name: "Logging", package: "swift-log")]),
+                                   "capgate", "CapgateDriverHostTesting", "CapgateDrivers",
+                                   .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "CapgateConnectionTests",
                     dependencies: ["CapgateTestSupport", "CapgateConnection", "CapgateHTTPClient", "CapgateIO", "CapgateTLS",
                                    "CapgateCore", "COpenSSL", .product(name: "Logging", package: "swift-log")]),

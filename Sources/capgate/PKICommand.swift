@@ -10,11 +10,13 @@ struct PKICommand: ParsableCommand {
         usage: capgate pki init   --dir DIR [--trust-domain TD]
                capgate pki issue  --dir DIR --agent NAME [--ttl DURATION]
                capgate pki server --dir DIR [--dns NAME]... [--ip ADDR]... [--ttl DURATION]
+               capgate pki host   --dir DIR --name NAME [--dns NAME]... [--ip ADDR]... [--ttl DURATION]
                capgate pki revoke --dir DIR (--agent NAME | --serial HEX)
                capgate pki crl    --dir DIR
                capgate pki list   --dir DIR
         TD defaults to capgate.local. DURATION: a positive number with s, m, h or d
-        (issue: 24h, server: 90d). server defaults to --dns localhost --ip 127.0.0.1 --ip ::1.
+        (issue: 24h, server and host: 90d). server and host default to --dns localhost --ip 127.0.0.1
+        --ip ::1. host issues a driver host's leaf spiffe://TD/driver-host/NAME (hosts/NAME.pem|.key).
         revoke also rewrites DIR/crl.pem; a running capgate picks it up (file watch or SIGHUP).
         """
 
@@ -22,7 +24,7 @@ struct PKICommand: ParsableCommand {
         commandName: "pki",
         abstract: "Operate the dev/operator PKI: CA, agent and server certificates, revocation, CRL.",
         discussion: usage,
-        subcommands: [Init.self, Issue.self, Server.self, Revoke.self, CRL.self, List.self])
+        subcommands: [Init.self, Issue.self, Server.self, Host.self, Revoke.self, CRL.self, List.self])
 
     /// `capgate pki` alone is a usage error (exit 2).
     func run() throws { throw ValidationError("a pki command is required\n\(Self.usage)") }
@@ -104,6 +106,40 @@ struct PKICommand: ParsableCommand {
                 print("issued server certificate \(names.joined(separator: ",")) serial "
                       + "\(issued.certificate.serialHex) expires \(iso(issued.certificate.notAfter)): "
                       + "\(pki.serverCertificatePath) (key \(pki.serverKeyPath), mode 0600)")
+            }
+        }
+    }
+
+    struct Host: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Issue a driver host's certificate (spiffe://TD/driver-host/NAME, hosts/NAME.pem and .key).",
+            discussion: "The leaf serves the driver-host protocol and authenticates capgate's calls to it "
+                + "(serverAuth and clientAuth).")
+        @OptionGroup var directory: Directory
+        @Option(help: ArgumentHelp("The driver host's name; its identity is spiffe://TD/driver-host/NAME.",
+                                   valueName: "name"))
+        var name: String
+        @Option(help: ArgumentHelp("A DNS name for the certificate; repeat for several (default: localhost).",
+                                   valueName: "name"))
+        var dns: [String] = []
+        @Option(help: ArgumentHelp("An IP address for the certificate; repeat for several "
+                                   + "(default: 127.0.0.1 and ::1).", valueName: "addr"))
+        var ip: [String] = []
+        @Option(help: ArgumentHelp("Lifetime: a positive number with s, m, h or d, at most 10 years.",
+                                   valueName: "duration"))
+        var ttl = "90d"
+
+        func validate() throws { try refuseRepeated("--dir", "--name", "--ttl") }
+
+        func run() throws {
+            let pki = directory.pki
+            perform("host") {
+                let issued = try pki.issueHost(name: name, dnsNames: dns.isEmpty ? ["localhost"] : dns,
+                                               ipAddresses: ip.isEmpty ? ["127.0.0.1", "::1"] : ip,
+                                               ttl: try parseDuration(ttl))
+                print("issued \(issued.certificate.uriSANs.first ?? name) serial \(issued.certificate.serialHex) "
+                      + "expires \(iso(issued.certificate.notAfter)): \(pki.hostCertificatePath(name)) "
+                      + "(key \(pki.hostKeyPath(name)), mode 0600)")
             }
         }
     }

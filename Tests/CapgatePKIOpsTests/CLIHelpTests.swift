@@ -12,6 +12,7 @@ import Testing
         (["pki", "init"], ["--dir", "--trust-domain"]),
         (["pki", "issue"], ["--dir", "--agent", "--ttl"]),
         (["pki", "server"], ["--dir", "--dns", "--ip", "--ttl"]),
+        (["pki", "host"], ["--dir", "--name", "--dns", "--ip", "--ttl"]),
         (["pki", "revoke"], ["--dir", "--agent", "--serial"]),
         (["pki", "crl"], ["--dir"]),
         (["pki", "list"], ["--dir"]),
@@ -48,7 +49,7 @@ import Testing
         }
         let pki = try await capgate(["pki", "--help"])
         #expect(pki.status == 0, "\(pki.stderr)")
-        for command in ["init", "issue", "server", "revoke", "crl", "list"] {
+        for command in ["init", "issue", "server", "host", "revoke", "crl", "list"] {
             #expect(pki.stdout.contains("\n  \(command) "), "capgate pki --help lacks \(command)")
         }
         // The old usage block stays in the group's help (`capgate pki help` prints the same).
