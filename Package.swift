@@ -56,14 +56,16 @@ let package = Package(
         .target(name: "CShims", dependencies: ["COpenSSL", "CNghttp2"]),
         .target(name: "AgentKernel", dependencies: ["COpenSSL", "CPCRE2", "CShims", "CLibYAML"]),
         .target(name: "KernelConformance", dependencies: ["AgentKernel"]),
-        // wire: v1 request/response shapes, error codes and statuses
-        .target(name: "CapgateWire", dependencies: ["AgentKernel"]),
+        // wire: the one verb list, request shapes and decoding, error codes and statuses
+        .target(name: "CapgateWire", dependencies: ["AgentKernel"], exclude: ["README.md"]),
         // client: typed verb calls over the mTLS HTTP/2 client
-        .target(name: "CapgateClient", dependencies: ["AgentKernel", "CapgateWire", "CapgateHTTPClient", "CapgateTLS"]),
+        .target(name: "CapgateClient", dependencies: ["AgentKernel", "CapgateWire", "CapgateHTTPClient", "CapgateTLS"],
+                exclude: ["README.md"]),
         // server: identity mapping, the kernel service, connections, configuration
         .target(name: "CapgateServer", dependencies: ["AgentKernel", "CapgateWire", "CapgateCore", "CapgatePKI",
                                                      "CapgateConnection", "CapgateTLS", "CapgateIO", "CapgateHTTP2",
-                                                     "CapgateDrivers", .product(name: "Logging", package: "swift-log")]),
+                                                     "CapgateDrivers", .product(name: "Logging", package: "swift-log")],
+                exclude: ["README.md"]),
         // cli: swift-argument-parser with the tools' exit-code and message conventions
         .target(name: "CapgateCLI", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "capgate", dependencies: ["CapgateServer", "CapgatePKI", "CapgateIO", "CapgateCLI",
@@ -105,7 +107,7 @@ let package = Package(
         .target(name: "CapgateDrivers", dependencies: ["AgentKernel", "CapgateHTTPClient", "CapgateTLS"]),
         // test support: a driver host on our server transport serving Swift drivers
         .target(name: "CapgateDriverHostTesting",
-                dependencies: ["AgentKernel", "CapgateConnection", "CapgateCore", "CapgatePKI", "CapgateTLS",
+                dependencies: ["AgentKernel", "CapgateConnection", "CapgateCore", "CapgateHTTP2", "CapgatePKI", "CapgateTLS",
                                .product(name: "Logging", package: "swift-log")],
                 path: "Tests/CapgateDriverHostTesting"),
         .testTarget(name: "CapgateDriversTests",

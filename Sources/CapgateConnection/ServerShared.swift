@@ -16,8 +16,8 @@ final class ServerShared: Sendable {
     let counters = ServerCounters()
     let perIP: PerIPConnectionLimiter
     let reloader: CertificateReloader
-    /// Body renderer for the session's own 413/431 answers.
-    let localErrorBody: @Sendable (H2StreamTrip) -> [UInt8]
+    /// The handler's body caps by route, read once (the handler's table is fixed).
+    let routeBodyCaps: [String: Int]
     /// True once graceful shutdown began: new connections are refused.
     let draining = Atomic<Bool>(false)
     /// True once the loops were asked to stop (hangups then mean "server stopped").
@@ -29,9 +29,8 @@ final class ServerShared: Sendable {
     private let handles = Mutex<[EventLoopHandle]>([])
 
     init(limits: GatewayLimits, drainTimeout: Double, handler: any RequestHandler,
-         logger: Logger, reloader: CertificateReloader,
-         localErrorBody: @escaping @Sendable (H2StreamTrip) -> [UInt8] = H2LocalResponse.jsonBody(for:)) {
-        self.localErrorBody = localErrorBody
+         logger: Logger, reloader: CertificateReloader) {
+        self.routeBodyCaps = handler.routeBodyCaps
         self.limits = limits
         self.drainTimeout = drainTimeout
         self.handler = handler
