@@ -1,5 +1,5 @@
 import COpenSSL
-import CShims
+import COpenSSLShims
 
 /// Assembles and signs one X.509 v3 certificate. Internal: the public entry points
 /// (`CertificateAuthority.create`, `issueLeaf`, `issueAgent`, `issueServer`) decide the
@@ -91,7 +91,7 @@ struct CertificateBuilder {
     private func addSubjectAltNames(to x: OpaquePointer) throws(PKIError) {
         if uriSANs.isEmpty && dnsSANs.isEmpty && ipSANs.isEmpty { return }
         clearOpenSSLErrors()
-        let names = try require(capgate_pki_general_names_new(), "sk_GENERAL_NAME_new_null")
+        let names = try require(capgate_general_names_new(), "sk_GENERAL_NAME_new_null")
         defer { GENERAL_NAMES_free(names) }
         for uri in uriSANs { try push(names, type: GEN_URI, value: try ia5(uri)) }
         for dns in dnsSANs { try push(names, type: GEN_DNS, value: try ia5(dns)) }
@@ -123,7 +123,7 @@ struct CertificateBuilder {
             throw opensslError("GENERAL_NAME_new")
         }
         GENERAL_NAME_set0_value(gen, type, value)
-        if capgate_pki_general_names_push(names, gen) <= 0 {
+        if capgate_general_names_push(names, gen) <= 0 {
             GENERAL_NAME_free(gen)
             throw opensslError("sk_GENERAL_NAME_push")
         }
