@@ -67,6 +67,8 @@ let package = Package(
         // TLS layer: OpenSSL 3 contexts, sans-IO engine, SPIFFE peer identity
         // x509: the one X.509 layer under TLS and PKI (PEM, OpenSSL errors, serials, SPIFFE IDs, CRLs)
         .target(name: "CapgateX509", dependencies: ["COpenSSL", "COpenSSLShims"], exclude: ["README.md"]),
+        // x509 tests; CapgatePKI issues their material (the test PKI)
+        .testTarget(name: "CapgateX509Tests", dependencies: ["CapgateX509", "CapgatePKI", "COpenSSL"]),
         .target(name: "CapgateTLS", dependencies: ["CapgateX509", "COpenSSL", "COpenSSLShims"], exclude: ["README.md"]),
         .testTarget(name: "CapgateTLSTests", dependencies: ["CapgateTLS", "COpenSSL", "COpenSSLShims"]),
         .testTarget(name: "AgentKernelTests",

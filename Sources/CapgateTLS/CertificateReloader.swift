@@ -65,6 +65,7 @@ public final class CertificateReloader: Sendable {
     public static func validate(_ material: TLSServerMaterial, now: Int64) throws(TLSError) -> (TLSContext, Int64) {
         let context = try TLSContext.server(material: material)
         let chain = try TLSPEM.certificates(material.certificateChainPEM, kind: .invalidCertificate, what: "certificate chain")
+        defer { withExtendedLifetime(chain) {} }
         guard let notBefore = ASN1Time.unixSeconds(X509_get0_notBefore(chain[0].pointer)),
               let notAfter = ASN1Time.unixSeconds(X509_get0_notAfter(chain[0].pointer)) else {
             throw TLSError(.invalidCertificate, "server certificate: unreadable validity dates")
@@ -80,6 +81,7 @@ public final class CertificateReloader: Sendable {
     private static func validateCRLs(_ crlPEM: [UInt8], bundlePEM: [UInt8], now: Int64) throws(TLSError) {
         let crls = try TLSPEM.crls(crlPEM)
         let bundle = try TLSPEM.certificates(bundlePEM, kind: .invalidTrustBundle, what: "trust bundle")
+        defer { withExtendedLifetime((crls, bundle)) {} }
         for crl in crls.map(\.pointer) {
             let signedByBundle = bundle.map(\.pointer).contains { ca in
                 X509_NAME_cmp(X509_get_subject_name(ca), X509_CRL_get_issuer(crl)) == 0

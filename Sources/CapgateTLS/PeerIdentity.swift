@@ -25,6 +25,7 @@ public struct PeerIdentity: Sendable, Equatable {
         let owned: OwnedX509
         do throws(X509Error) { owned = try DER.certificate(leafDER) } catch { throw .malformedCertificate }
         OpenSSLErrorQueue.clear()
+        defer { withExtendedLifetime(owned) {} }
         let cert = owned.pointer
 
         try Self.checkExtensions(cert)

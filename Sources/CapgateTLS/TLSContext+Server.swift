@@ -52,6 +52,7 @@ extension TLSContext {
     /// Adds the CRLs and turns on leaf revocation checking (`X509_V_FLAG_CRL_CHECK`).
     static func loadCRLs(_ ctx: OpaquePointer, pem: [UInt8]) throws(TLSError) {
         let crls = try TLSPEM.crls(pem)
+        defer { withExtendedLifetime(crls) {} }
         guard let store = SSL_CTX_get_cert_store(ctx) else {
             throw TLSError.drained(.configuration, "context has no certificate store")
         }

@@ -88,6 +88,7 @@ public final class TLSContext: @unchecked Sendable {
     @discardableResult
     static func loadTrustBundle(_ ctx: OpaquePointer, pem: [UInt8], advertise: Bool) throws(TLSError) -> Int {
         let certs = try TLSPEM.certificates(pem, kind: .invalidTrustBundle, what: "trust bundle")
+        defer { withExtendedLifetime(certs) {} }
         guard let store = SSL_CTX_get_cert_store(ctx) else {
             throw TLSError.drained(.configuration, "context has no certificate store")
         }
@@ -109,6 +110,7 @@ public final class TLSContext: @unchecked Sendable {
     static func loadIdentity(_ ctx: OpaquePointer, chainPEM: [UInt8], keyPEM: [UInt8]) throws(TLSError) {
         let certs = try TLSPEM.certificates(chainPEM, kind: .invalidCertificate, what: "certificate chain")
         let key = try TLSPEM.privateKey(keyPEM)
+        defer { withExtendedLifetime((certs, key)) {} }
         OpenSSLErrorQueue.clear()
         guard SSL_CTX_use_certificate(ctx, certs[0].pointer) == 1 else {
             throw TLSError.drained(.invalidCertificate, "certificate chain: leaf rejected")

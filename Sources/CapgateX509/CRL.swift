@@ -33,7 +33,9 @@ public enum CRL {
     /// Canonical serials of every entry of every CRL in `pem` (read strictly, see ``PEM``).
     public static func revokedSerials(inPEM pem: [UInt8]) throws(X509Error) -> Set<String> {
         var out: Set<String> = []
-        for crl in try PEM.crls(pem) {
+        let crls = try PEM.crls(pem)
+        defer { withExtendedLifetime(crls) {} }
+        for crl in crls {
             for entry in entries(of: crl.pointer) { out.insert(entry.serialHex) }
         }
         return out

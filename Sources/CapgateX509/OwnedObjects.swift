@@ -12,6 +12,9 @@ public protocol OpenSSLObjectKind {
 /// mutated after they are parsed or signed, and OpenSSL 3 allows concurrent read-only use of
 /// them (it caches decoded extensions under its own lock).
 public final class OpenSSLObject<Kind: OpenSSLObjectKind>: @unchecked Sendable {
+    /// Valid only while this owner is alive. Swift may release an object right after its last
+    /// use, which can be the read of `pointer` itself: keep the owner in a stored property, or
+    /// `defer { withExtendedLifetime(owner) {} }`, across every C call that uses the pointer.
     public let pointer: OpaquePointer
 
     /// Takes ownership of `pointer` (the caller must not free it).

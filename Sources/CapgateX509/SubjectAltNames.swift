@@ -9,6 +9,11 @@ public enum SubjectAltNames {
     public struct Entry: Sendable, Equatable {
         public var type: Int32
         public var bytes: [UInt8]?
+
+        public init(type: Int32, bytes: [UInt8]?) {
+            self.type = type
+            self.bytes = bytes
+        }
     }
 
     /// What a certificate's subjectAltName looks like.
