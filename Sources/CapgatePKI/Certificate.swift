@@ -53,7 +53,7 @@ public final class Certificate: @unchecked Sendable, CustomStringConvertible {
 
     /// DER encoding.
     public func derBytes() throws(PKIError) -> [UInt8] {
-        clearOpenSSLErrors()
+        OpenSSLErrorQueue.clear()
         let len = i2d_X509(pointer, nil)
         guard len > 0 else { throw opensslError("i2d_X509") }
         var out = [UInt8](repeating: 0, count: Int(len))
@@ -90,7 +90,7 @@ public final class Certificate: @unchecked Sendable, CustomStringConvertible {
     /// True when `key` is the private half of this certificate's public key.
     public func matches(_ key: PrivateKey) -> Bool {
         let ok = X509_check_private_key(pointer, key.pointer) == 1
-        clearOpenSSLErrors()
+        OpenSSLErrorQueue.clear()
         return ok
     }
 

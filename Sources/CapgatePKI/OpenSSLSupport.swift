@@ -12,7 +12,7 @@ enum OSSL {
     /// Unix seconds -> a new ASN1_TIME (caller frees with ASN1_TIME_free). OpenSSL picks
     /// UTCTime before 2050 and GeneralizedTime after, as RFC 5280 section 4.1.2.5 requires.
     static func asn1Time(_ seconds: Int64) throws(PKIError) -> UnsafeMutablePointer<ASN1_TIME> {
-        clearOpenSSLErrors()
+        OpenSSLErrorQueue.clear()
         return try require(ASN1_TIME_set(nil, time_t(seconds)), "ASN1_TIME_set")
     }
 
@@ -20,7 +20,7 @@ enum OSSL {
     /// 20 octets; CA/B Forum asks for at least 64 bits of CSPRNG output). The top bit is forced
     /// to 1 so every serial prints as exactly 32 hex digits.
     static func randomSerial() throws(PKIError) -> UnsafeMutablePointer<ASN1_INTEGER> {
-        clearOpenSSLErrors()
+        OpenSSLErrorQueue.clear()
         let bn = try require(BN_new(), "BN_new")
         defer { BN_free(bn) }
         try check(BN_rand(bn, 128, BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ANY), "BN_rand")
@@ -32,7 +32,7 @@ enum OSSL {
         guard SerialNumber.isValidHex(hex) else {
             throw .invalidInput(field: "serial", reason: "expected 1-40 hexadecimal digits")
         }
-        clearOpenSSLErrors()
+        OpenSSLErrorQueue.clear()
         var bn: OpaquePointer? = nil
         guard BN_hex2bn(&bn, hex) > 0, let bn else { throw opensslError("BN_hex2bn") }
         defer { BN_free(bn) }
@@ -42,7 +42,7 @@ enum OSSL {
     /// Builds an X509_NAME from (field, value) pairs such as ("CN", "agent"). UTF-8 strings,
     /// added one RDN per attribute. Caller frees with X509_NAME_free.
     static func name(_ attributes: [(String, String)]) throws(PKIError) -> OpaquePointer {
-        clearOpenSSLErrors()
+        OpenSSLErrorQueue.clear()
         let name = try require(X509_NAME_new(), "X509_NAME_new")
         for (field, value) in attributes {
             let bytes = Array(value.utf8)

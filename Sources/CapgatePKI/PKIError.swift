@@ -58,15 +58,10 @@ extension PKIError {
     }
 }
 
-/// Drains this thread's OpenSSL error queue into one line (`OpenSSLErrors.detailLine`).
-func drainOpenSSLErrors() -> String { OpenSSLErrorQueue.drain().detailLine }
-
-/// Discards stale errors so a failure report only names the call that just failed.
-func clearOpenSSLErrors() { OpenSSLErrorQueue.clear() }
-
-/// Builds the `.openssl` error for `operation` with the current error queue.
+/// Builds the `.openssl` error for `operation` with this thread's error queue, drained into
+/// one line with the data fields (`OpenSSLErrors.detailLine`).
 func opensslError(_ operation: String) -> PKIError {
-    .openssl(operation: operation, details: drainOpenSSLErrors())
+    .openssl(operation: operation, details: OpenSSLErrorQueue.drain().detailLine)
 }
 
 /// Throws `.openssl` unless `ok == 1` (OpenSSL's success convention).

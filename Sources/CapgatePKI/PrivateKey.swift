@@ -25,7 +25,7 @@ public final class PrivateKey: @unchecked Sendable, CustomStringConvertible {
 
     /// Generates a fresh key from OpenSSL's CSPRNG.
     public static func generate(_ algorithm: Algorithm = .p256) throws(PKIError) -> PrivateKey {
-        clearOpenSSLErrors()
+        OpenSSLErrorQueue.clear()
         let key = try require(capgate_ec_keygen(algorithm.rawValue), "EVP_EC_gen(\(algorithm.rawValue))")
         return PrivateKey(owning: key)
     }

@@ -37,7 +37,7 @@ public final class RevocationList: @unchecked Sendable {
     /// The cRLNumber extension (RFC 5280 section 5.2.3), nil when absent.
     public var crlNumber: Int64? {
         guard let raw = X509_CRL_get_ext_d2i(pointer, NID_crl_number, nil, nil) else {
-            clearOpenSSLErrors()
+            OpenSSLErrorQueue.clear()
             return nil
         }
         let number = raw.assumingMemoryBound(to: ASN1_INTEGER.self)
@@ -57,9 +57,9 @@ public final class RevocationList: @unchecked Sendable {
 
     /// True when the CRL's signature verifies with `issuer`'s public key.
     public func isSigned(by issuer: Certificate) -> Bool {
-        guard let key = X509_get0_pubkey(issuer.pointer) else { clearOpenSSLErrors(); return false }
+        guard let key = X509_get0_pubkey(issuer.pointer) else { OpenSSLErrorQueue.clear(); return false }
         let ok = X509_CRL_verify(pointer, key) == 1
-        clearOpenSSLErrors()
+        OpenSSLErrorQueue.clear()
         return ok
     }
 }
