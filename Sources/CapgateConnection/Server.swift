@@ -2,6 +2,7 @@ import CapgateCore
 import CapgateIO
 import CapgateTLS
 import Glibc
+import Logging
 import Synchronization
 
 /// The mTLS HTTP/2 listener: an `EventLoopGroup`, an `Acceptor`, a `ServerConnection` per
@@ -30,7 +31,7 @@ public final class Server: Sendable {
     /// key), loop count, TLS material (key matches leaf, leaf valid now, CRLs signed by the
     /// bundle and fresh).
     public init(configuration: ServerTransportConfig, handler: any RequestHandler,
-                logger: any TransportLogger = StderrTransportLogger()) throws(ServerError) {
+                logger: Logger = StderrLogHandler.logger()) throws(ServerError) {
         do { try configuration.limits.validate() } catch { throw .invalidLimits(error) }
         guard configuration.loops > 0 else { throw .invalidConfiguration("loops must be at least 1") }
         guard configuration.drainTimeout > 0 else { throw .invalidConfiguration("drainTimeout must be positive") }

@@ -2,6 +2,7 @@ import CapgateCore
 import CapgateHTTP2
 import CapgateIO
 import CapgateTLS
+import Logging
 import Synchronization
 
 /// What every connection of one server shares, across loops: the handler, limits, counters,
@@ -11,7 +12,7 @@ final class ServerShared: Sendable {
     let limits: GatewayLimits
     let drainTimeout: Double
     let handler: any RequestHandler
-    let logger: any TransportLogger
+    let logger: Logger
     let counters = ServerCounters()
     let perIP: PerIPConnectionLimiter
     let reloader: CertificateReloader
@@ -28,7 +29,7 @@ final class ServerShared: Sendable {
     private let handles = Mutex<[EventLoopHandle]>([])
 
     init(limits: GatewayLimits, drainTimeout: Double, handler: any RequestHandler,
-         logger: any TransportLogger, reloader: CertificateReloader) {
+         logger: Logger, reloader: CertificateReloader) {
         self.routeBodyCaps = handler.routeBodyCaps
         self.limits = limits
         self.drainTimeout = drainTimeout
@@ -57,7 +58,7 @@ final class ServerShared: Sendable {
     func connectionClosed(reason: String, peer: PeerInfo?, remote: String, requests: Int, ageSeconds: Double) {
         counters.recordClose(reason)
         let identity = peer?.spiffeID ?? "-"
-        let level: TransportLogLevel = Self.isNormalEnd(reason) ? .info : .warning
+        let level: Logger.Level = Self.isNormalEnd(reason) ? .info : .warning
         let ms = Int(ageSeconds * 1000)
         logger.log(level, "connection closed peer=\(identity) remote=\(remote) reason=\(reason) "
                    + "requests=\(requests) age_ms=\(ms)")

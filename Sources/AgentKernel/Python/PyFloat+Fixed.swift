@@ -1,7 +1,7 @@
-import CShims
+import CLibcShims
 
 /// `printf`-style fixed formatting stays in the kernel: it goes through the C library
-/// (CShims), and `CapgateFormats` has no C dependencies.
+/// (CLibcShims), and `CapgateFormats` has no C dependencies.
 extension PyFloat {
     /// C/Python `"%.2f" % v` (correctly rounded from the exact binary value).
     public static func fixed2(_ d: Double) -> String {
