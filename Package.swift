@@ -88,7 +88,8 @@ let package = Package(
         .target(name: "CapgateConnection",
                 dependencies: ["CapgateIO", "CapgateTLS", "CapgateHTTP2", "CapgateCore"],
                 exclude: ["README.md"]),
-        .target(name: "CapgateHTTPClient", dependencies: ["CapgateIO", "CapgateTLS", "CapgateHTTP2"]),
+        .target(name: "CapgateHTTPClient", dependencies: ["CapgateConnection", "CapgateIO", "CapgateTLS", "CapgateHTTP2"],
+                exclude: ["README.md"]),
         // pki-ops: issue/revoke/rotate end to end (gateway, watcher, capgate pki CLI, openssl recipes)
         .testTarget(name: "CapgatePKIOpsTests",
                     dependencies: ["CapgateTestSupport", "CapgateServer", "CapgatePKI", "CapgateClient", "CapgateHTTPClient", "CapgateTLS",
