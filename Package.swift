@@ -101,7 +101,7 @@ let package = Package(
                                    "capgate"]),
         .testTarget(name: "CapgateConnectionTests",
                     dependencies: ["CapgateTestSupport", "CapgateConnection", "CapgateHTTPClient", "CapgateIO", "CapgateTLS",
-                                   "CapgateCore", "COpenSSL"]),
+                                   "CapgateCore", "COpenSSL", "CapgateHTTP2"]),
         // bench: capgate-bench drives `capgate serve`, nginx and nghttpx/h2load; writes bench/reports
         .executableTarget(name: "SidecarBench",
                           dependencies: ["AgentKernel", "CapgateServer", "CapgateClient", "CapgateHTTPClient",

@@ -37,7 +37,9 @@ package enum TransportEnd {
     case tlsFailed(TLSError, alertQueued: Bool)
     /// EOF before the handshake completed.
     case closedDuringHandshake
-    /// The peer ended the connection after the handshake: a close_notify (answer it) or a bare EOF.
+    /// The peer ended the connection after the handshake: a close_notify (answer it) or a bare
+    /// EOF. The contexts ignore an unexpected EOF, so an EOF right after a complete record reads
+    /// as a close_notify too; `closeNotify: false` is an EOF with TLS still wanting bytes.
     case peerClosed(closeNotify: Bool)
     /// EPOLLHUP/EPOLLERR, or the loop is shutting down with the connection registered.
     case hangup

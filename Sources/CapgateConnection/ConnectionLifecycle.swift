@@ -94,12 +94,16 @@ public struct ConnectionLifecycle: Sendable {
 
     /// The earliest pending deadline: arm one timer there and call `deadlinesReached(now:)`.
     /// A timer armed earlier than this may simply fire early (nothing happens, re-arm).
+    /// Read after every IO batch, so no array: five optionals folded by hand.
     public var nextDeadline: Deadline? {
-        var next: Deadline?
-        for d in [handshakeDeadline, firstRequestDeadline, idleDeadline, ageDeadline, drainDeadline] {
-            if let d, next.map({ d < $0 }) ?? true { next = d }
-        }
-        return next
+        Self.earlier(Self.earlier(Self.earlier(handshakeDeadline, firstRequestDeadline),
+                                  Self.earlier(idleDeadline, ageDeadline)), drainDeadline)
+    }
+
+    private static func earlier(_ a: Deadline?, _ b: Deadline?) -> Deadline? {
+        guard let a else { return b }
+        guard let b else { return a }
+        return min(a, b)
     }
 
     private var idleDeadline: Deadline? { idleSpent ? nil : idleSince.map { $0 + timeouts.idle } }
