@@ -51,7 +51,7 @@ package enum TransportEnd {
 /// between them. The server connection and the HTTP/2 client both run on it, so the data path
 /// is written once.
 ///
-/// Data path (edge-triggered epoll): `readable()` reads the socket until EAGAIN, feeds TLS,
+/// Data path (edge-triggered epoll; docs/platform-notes.md): `readable()` reads the socket until EAGAIN, feeds TLS,
 /// advances the handshake, then decrypts until WANT_READ into the driver. Output is produced
 /// from the driver into TLS into `outbound` only while `outbound` is below its high-water mark
 /// (CVE-2019-9517: a peer that never reads must not make us buffer without bound); the rest

@@ -1,7 +1,8 @@
 import CapgateIO
 
 // The shell around `ConnectionLifecycle`: ONE loop timer armed at the machine's next deadline
-// (handshake, first request, idle, age, drain; all monotonic; docs/limits.md),
+// (handshake, first request, idle, age, drain; all monotonic; docs/limits.md,
+// docs/hardening.md),
 // the machine's actions executed, plus the session's own stalled-stream timer.
 extension ServerConnection {
     /// Executes the lifecycle's actions in order, then re-arms the timer.

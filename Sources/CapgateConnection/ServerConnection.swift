@@ -75,7 +75,7 @@ final class ServerConnection: ConnectionDriver {
     // MARK: - ConnectionDriver
 
     /// Handshake done: the identity must pass the SVID rules, or the connection ends here with
-    /// a close_notify and no HTTP/2 session (fail closed; docs/design.md: the caller's identity).
+    /// a close_notify and no HTTP/2 session (fail closed; docs/hardening.md "mTLS identity").
     func transportEstablished() -> Bool {
         let identity: PeerIdentity
         do {
