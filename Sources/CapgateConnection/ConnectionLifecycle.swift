@@ -20,9 +20,9 @@ import CapgateIO
 /// Deadlines (all monotonic): handshake (handshaking only), first request (until a stream
 /// opens), idle (while the session is idle), age (`maxConnectionAge`, moved earlier to the
 /// client certificate's notAfter), drain (armed once when draining begins).
-public struct ConnectionLifecycle: Sendable {
+package struct ConnectionLifecycle: Sendable {
     /// Where the connection is in its life.
-    public enum Phase: Sendable, Equatable {
+    package enum Phase: Sendable, Equatable {
         /// TCP accepted, TLS handshake (and identity check) not done: no HTTP/2 session yet.
         case handshaking
         /// Serving requests.
@@ -35,7 +35,7 @@ public struct ConnectionLifecycle: Sendable {
     }
 
     /// What the shell must do, in order.
-    public enum Action: Sendable, Equatable {
+    package enum Action: Sendable, Equatable {
         /// A peer-caused timeout fired: count it as a trip (then the next action ends or drains).
         case countTimeout(CloseReason)
         /// Start a graceful shutdown of the HTTP/2 session (GOAWAY(NO_ERROR)), then flush.
@@ -45,14 +45,14 @@ public struct ConnectionLifecycle: Sendable {
     }
 
     /// The timeouts this machine enforces (from `GatewayLimits` and the server's drain timeout).
-    public struct Timeouts: Sendable, Equatable {
-        public var handshake: Duration
-        public var firstRequest: Duration
-        public var idle: Duration
-        public var maxAge: Duration
-        public var drain: Duration
+    package struct Timeouts: Sendable, Equatable {
+        package var handshake: Duration
+        package var firstRequest: Duration
+        package var idle: Duration
+        package var maxAge: Duration
+        package var drain: Duration
 
-        public init(handshake: Duration, firstRequest: Duration, idle: Duration, maxAge: Duration,
+        package init(handshake: Duration, firstRequest: Duration, idle: Duration, maxAge: Duration,
                     drain: Duration) {
             self.handshake = handshake
             self.firstRequest = firstRequest
@@ -62,13 +62,13 @@ public struct ConnectionLifecycle: Sendable {
         }
     }
 
-    public let timeouts: Timeouts
+    package let timeouts: Timeouts
     /// When the connection was accepted.
-    public let openedAt: Deadline
-    public private(set) var phase = Phase.handshaking
+    package let openedAt: Deadline
+    package private(set) var phase = Phase.handshaking
     /// The reason logged when the session finishes by itself (after a GOAWAY either way);
     /// nil means `completed`.
-    public private(set) var endReason: CloseReason?
+    package private(set) var endReason: CloseReason?
 
     private var handshakeDeadline: Deadline?
     private var firstRequestDeadline: Deadline?
@@ -82,7 +82,7 @@ public struct ConnectionLifecycle: Sendable {
     private var drainDeadline: Deadline?
 
     /// A connection accepted at `now`: the handshake and age deadlines start running.
-    public init(timeouts: Timeouts, now: Deadline) {
+    package init(timeouts: Timeouts, now: Deadline) {
         self.timeouts = timeouts
         self.openedAt = now
         handshakeDeadline = now + timeouts.handshake
@@ -90,12 +90,12 @@ public struct ConnectionLifecycle: Sendable {
     }
 
     /// True while an HTTP/2 session exists and may serve (active or draining).
-    public var isEstablished: Bool { phase == .active || phase == .draining }
+    package var isEstablished: Bool { phase == .active || phase == .draining }
 
     /// The earliest pending deadline: arm one timer there and call `deadlinesReached(now:)`.
     /// A timer armed earlier than this may simply fire early (nothing happens, re-arm).
     /// Read after every IO batch, so no array: five optionals folded by hand.
-    public var nextDeadline: Deadline? {
+    package var nextDeadline: Deadline? {
         Self.earlier(Self.earlier(Self.earlier(handshakeDeadline, firstRequestDeadline),
                                   Self.earlier(idleDeadline, ageDeadline)), drainDeadline)
     }
@@ -114,7 +114,7 @@ public struct ConnectionLifecycle: Sendable {
     /// certificate's expiry when that comes first, so a connection never outlives the
     /// certificate it was authenticated with. `certificateNotAfter` and `wallClockNow` are Unix
     /// seconds: notAfter is wall time, so the distance to it is measured on the wall clock.
-    public mutating func handshakeCompleted(now: Deadline, certificateNotAfter: Int64, wallClockNow: Int64) {
+    package mutating func handshakeCompleted(now: Deadline, certificateNotAfter: Int64, wallClockNow: Int64) {
         guard phase == .handshaking else { return }
         phase = .active
         handshakeDeadline = nil
@@ -129,7 +129,7 @@ public struct ConnectionLifecycle: Sendable {
 
     /// The session's state after a batch of IO. `now` is read only when an idle period starts
     /// (the hot path stays free of clock reads).
-    public mutating func sessionObserved(idle: Bool, anyStreamOpened: Bool, now: () -> Deadline) {
+    package mutating func sessionObserved(idle: Bool, anyStreamOpened: Bool, now: () -> Deadline) {
         guard isEstablished else { return }
         if anyStreamOpened { firstRequestDeadline = nil }
         if idle {
@@ -143,7 +143,7 @@ public struct ConnectionLifecycle: Sendable {
     /// Ask for a graceful end (server shutdown, a revoked certificate, a deadline): a
     /// connection still in its handshake has nothing in flight and closes at once; a serving
     /// one sends GOAWAY and gets the drain deadline. The first reason given is the one logged.
-    public mutating func drain(_ reason: CloseReason, now: Deadline) -> [Action] {
+    package mutating func drain(_ reason: CloseReason, now: Deadline) -> [Action] {
         switch phase {
         case .closed:
             return []
@@ -161,20 +161,20 @@ public struct ConnectionLifecycle: Sendable {
     /// is the reason, whatever was recorded) or the streams-per-connection cap. Either way the
     /// remaining streams are bounded by the drain deadline: a peer that trips and then never
     /// reads would otherwise keep the connection forever.
-    public mutating func sessionSentGoAway(_ reason: CloseReason, overrides: Bool, now: Deadline) {
+    package mutating func sessionSentGoAway(_ reason: CloseReason, overrides: Bool, now: Deadline) {
         guard isEstablished else { return }
         if overrides || endReason == nil { endReason = reason }
         startDraining(now: now)
     }
 
     /// The peer sent GOAWAY: it is leaving, the session closes once its streams are done.
-    public mutating func peerSentGoAway() {
+    package mutating func peerSentGoAway() {
         guard isEstablished, endReason == nil else { return }
         endReason = .peerClosed
     }
 
     /// The session finished and everything was flushed: close with the recorded reason.
-    public mutating func sessionFinished() -> [Action] {
+    package mutating func sessionFinished() -> [Action] {
         guard phase != .closed else { return [] }
         let reason = endReason ?? .completed
         markClosed()
@@ -182,7 +182,7 @@ public struct ConnectionLifecycle: Sendable {
     }
 
     /// The shell's timer fired at `now`: act on every deadline that passed.
-    public mutating func deadlinesReached(now: Deadline) -> [Action] {
+    package mutating func deadlinesReached(now: Deadline) -> [Action] {
         if phase == .handshaking, let d = handshakeDeadline, d <= now {
             markClosed()
             return [.countTimeout(.handshakeTimeout), .close(.handshakeTimeout, notifyPeer: false)]
@@ -217,7 +217,7 @@ public struct ConnectionLifecycle: Sendable {
 
     /// The connection was closed by the shell (IO or TLS error, identity refused, hangup):
     /// nothing more may happen. Idempotent.
-    public mutating func markClosed() {
+    package mutating func markClosed() {
         phase = .closed
         handshakeDeadline = nil
         firstRequestDeadline = nil
