@@ -79,6 +79,8 @@ package final class ConnectionCore: EventHandler {
     /// Reading stopped because `outbound` passed the high-water mark.
     private var readPaused = false
     private var inputEOF = false
+    /// An `afterIO` is queued for the end of this loop iteration (see `scheduleAfterIO`).
+    private var afterIOScheduled = false
 
     package init(socket: Socket, engine: TLSEngine, loop: EventLoop, highWaterMark: Int, pausesReadsAtHighWater: Bool) {
         self.socket = socket
@@ -223,6 +225,19 @@ package final class ConnectionCore: EventHandler {
             return
         }
         driver.settled()
+    }
+
+    /// Runs `afterIO` once at the end of this loop iteration: work that completes together
+    /// (handler responses, client submissions) leaves in one produce/encrypt/write round
+    /// instead of one syscall each.
+    package func scheduleAfterIO() {
+        guard !afterIOScheduled, state != .closed, let loop else { return }
+        afterIOScheduled = true
+        loop.executeLater { [weak self] in
+            guard let self else { return }
+            self.afterIOScheduled = false
+            self.afterIO()
+        }
     }
 
     /// Produce and flush until the driver has nothing more to send or the socket pushes back.

@@ -67,13 +67,7 @@ extension ServerConnection {
         // An invalid status is the application's bug; the peer still gets a valid answer.
         let status = (200...599).contains(response.status) ? response.status : 500
         _ = session.respond(streamID: streamID, status: status, headers: response.headers, body: response.body)
-        guard !outputScheduled, let loop else { return }
-        outputScheduled = true
-        loop.executeLater { [weak self] in
-            guard let self else { return }
-            self.outputScheduled = false
-            self.core.afterIO()
-        }
+        core.scheduleAfterIO()
     }
 
     /// Graceful end: GOAWAY(NO_ERROR) so in-flight streams finish and new ones go elsewhere

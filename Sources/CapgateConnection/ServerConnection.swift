@@ -26,8 +26,6 @@ final class ServerConnection: ConnectionDriver {
     var lifecycle: ConnectionLifecycle
     var session: H2ServerSession?
     var peer: PeerInfo?
-    /// A flush of responses is queued for the end of this loop iteration (batching).
-    var outputScheduled = false
     /// Handler work per stream, cancelled when the stream or the connection goes away.
     var inFlight: [Int32: Task<Void, Never>] = [:]
     var requestsServed = 0

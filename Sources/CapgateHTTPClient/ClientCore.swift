@@ -25,7 +25,6 @@ final class ClientCore: ConnectionDriver {
     var requestTimeout: Duration?
     private var readyWaiters: [CheckedContinuation<HTTPClientError?, Never>] = []
     private var closeWaiters: [CheckedContinuation<HTTPClientError, Never>] = []
-    private var outputScheduled = false
     /// The server's SETTINGS arrived (first plaintext read done): "ready" for waiters.
     private var sawServerBytes = false
 
@@ -64,7 +63,7 @@ final class ClientCore: ConnectionDriver {
             return
         }
         open(request, continuation)
-        scheduleOutput()
+        core.scheduleAfterIO()
     }
 
     func whenReady(_ continuation: CheckedContinuation<HTTPClientError?, Never>) {
@@ -105,24 +104,13 @@ final class ClientCore: ConnectionDriver {
         guard let continuation = waiting.removeValue(forKey: id) else { return }
         session.resetStream(id, code: .cancel)
         continuation.resume(returning: .failure(.timedOut))
-        scheduleOutput()
+        core.scheduleAfterIO()
     }
 
     /// Removes a finished request's continuation and cancels its deadline.
     private func finish(_ id: Int32) -> ResponseContinuation? {
         if let timer = deadlines.removeValue(forKey: id) { loop?.cancelTimer(timer) }
         return waiting.removeValue(forKey: id)
-    }
-
-    /// Submissions posted in one loop iteration leave in one produce/encrypt/write round.
-    private func scheduleOutput() {
-        guard !outputScheduled, let loop else { return }
-        outputScheduled = true
-        loop.executeLater { [weak self] in
-            guard let self else { return }
-            self.outputScheduled = false
-            self.core.afterIO()
-        }
     }
 
     // MARK: - ConnectionDriver
