@@ -159,6 +159,10 @@ struct TimeoutAndCapTests {
     @Test func perIPCap() async throws {
         var limits = GatewayLimits()
         limits.maxConnectionsPerIP = 2
+        // The first two connections must still be open when the third arrives, however
+        // loaded the machine: their first-request timeout must not free a slot meanwhile.
+        limits.firstRequestTimeout = 120
+        limits.handshakeTimeout = 120
         let fixture = try TestServer(limits: limits)
         defer { fixture.stop() }
         let first = try fixture.client()
