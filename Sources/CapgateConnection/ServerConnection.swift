@@ -91,8 +91,10 @@ final class ServerConnection: ConnectionDriver {
         }
         let created: H2ServerSession
         do {
-            created = try H2ServerSession(limits: limits, clock: ServerShared.monotonicSeconds,
-                                          errorBody: shared.localErrorBody)
+            let handler = shared.handler
+            created = try H2ServerSession(limits: limits, routeBodyCaps: shared.routeBodyCaps,
+                                          clock: ServerShared.monotonicSeconds,
+                                          errorBody: { handler.localErrorBody(for: $0) })
         } catch {
             close(reason: .internalError, notifyPeer: true, flushFirst: true)
             return false

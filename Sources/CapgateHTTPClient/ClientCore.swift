@@ -23,6 +23,8 @@ final class ClientCore: ConnectionDriver {
     private var deadlines: [Int32: TimerID] = [:]
     /// How long a request may wait for its response; nil: forever.
     var requestTimeout: Duration?
+    /// The SPIFFE ID the server's verified leaf must carry; nil: any (name checks only).
+    var expectedPeerID: String?
     private var readyWaiters: [CheckedContinuation<HTTPClientError?, Never>] = []
     private var closeWaiters: [CheckedContinuation<HTTPClientError, Never>] = []
     /// The server's SETTINGS arrived (first plaintext read done): "ready" for waiters.
@@ -87,7 +89,7 @@ final class ClientCore: ConnectionDriver {
     private func open(_ request: ClientRequest, _ continuation: ResponseContinuation) {
         guard let id = session.submitRequest(method: request.method, path: request.path,
                                              authority: request.authority, headers: request.headers,
-                                             body: request.body) else {
+                                             body: request.body, maxResponseBody: request.maxResponseBytes) else {
             continuation.resume(returning: .failure(.streamRefused))
             return
         }
@@ -116,6 +118,16 @@ final class ClientCore: ConnectionDriver {
     // MARK: - ConnectionDriver
 
     func transportEstablished() -> Bool {
+        if let expected = expectedPeerID {
+            // Checked before any request leaves: a host with another identity never sees a
+            // request body.
+            let got: String
+            do { got = try core.engine.peerIdentity().spiffeID.description } catch { got = "(\(error))" }
+            if got != expected {
+                close(.peerIdentityMismatch(got), flushFirst: true)
+                return false
+            }
+        }
         let pending = queued
         queued = []
         for (request, continuation) in pending { open(request, continuation) }
@@ -163,6 +175,8 @@ final class ClientCore: ConnectionDriver {
                 break  // streams above the last id are reset by the session; new submits refused
             case .connectionError(let rv):
                 close(.protocolError(rv))
+            case .responseTooLarge(let id):
+                finish(id)?.resume(returning: .failure(.responseTooLarge))
             }
         }
     }
