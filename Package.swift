@@ -98,7 +98,7 @@ let package = Package(
         .target(name: "CapgateDrivers", dependencies: ["AgentKernel", "CapgateHTTPClient", "CapgateTLS"]),
         // test support: a driver host on our server transport serving Swift drivers
         .target(name: "CapgateDriverHostTesting",
-                dependencies: ["AgentKernel", "CapgateConnection", "CapgateCore", "CapgatePKI", "CapgateTLS"],
+                dependencies: ["AgentKernel", "CapgateConnection", "CapgateCore", "CapgateHTTP2", "CapgatePKI", "CapgateTLS"],
                 path: "Tests/CapgateDriverHostTesting"),
         .testTarget(name: "CapgateDriversTests",
                     dependencies: ["CapgateTestSupport", "CapgateDriverHostTesting", "CapgateDrivers", "AgentKernel",

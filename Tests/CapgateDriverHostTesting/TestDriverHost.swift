@@ -71,10 +71,9 @@ final class HostHandler: RequestHandler {
         self.answerOverride = answerOverride
     }
 
-    /// Every path takes the transport's default body cap.
+    /// The protocol's bodies are small JSON objects: the default cap covers them.
     var routeBodyCaps: [String: Int] { [:] }
 
-    /// The session's own 413/431 in the host protocol's error shape.
     func localErrorBody(for trip: H2StreamTrip) -> [UInt8] {
         Array(#"{"error":{"type":"ValueError","message":"\#(trip.code)"}}"#.utf8)
     }

@@ -74,11 +74,11 @@ final class GatewayFixture: Sendable {
         var config = try DemoConfig.prepare(stateDir: dir.file("state"), host: "127.0.0.1", port: 0)
         config.eventLoops = 2
         config.watchInterval = watchInterval
-        // Tests open a client early and use it after other calls; on a loaded machine (the
-        // whole suite runs in parallel on 2 cores) the 10 s handshake and first-request
-        // timeouts passed in between and closed it. Those timeouts have their own tests.
+        // A loaded machine (the suite runs in parallel on 2 cores) can stall a client opened early
+        // past the 10 s first-request timeout; the timeouts have their own tests.
         config.limits.handshakeTimeout = 120
         config.limits.firstRequestTimeout = 120
+        config.limits.idleTimeout = 300
         configure(&config)
         pki = PKIDirectory(path: dir.file("state/pki"))
         logger = OpsLogger()
