@@ -1,6 +1,6 @@
 // swift-tools-version:6.0
 // The package graph is the architecture diagram: dependencies point one way.
-//   C wrappers (COpenSSL, CNghttp2, CPCRE2, CShims)
+//   C wrappers (COpenSSL, CNghttp2, CPCRE2) and per-layer shims (CIOShims, COpenSSLShims, CNghttp2Shims, CLibcShims)
 //     -> AgentKernel (pure kernel: no sockets; libcrypto for HMAC/CSPRNG, PCRE2 for redaction)
 //     -> KernelConformance (black-box invariants against any `KernelAPI`)
 //     -> capgate (CLI)
@@ -48,8 +48,12 @@ let package = Package(
                        providers: [.apt(["libnghttp2-dev"])]),
         .systemLibrary(name: "CPCRE2", path: "Sources/CPCRE2", pkgConfig: "libpcre2-8",
                        providers: [.apt(["libpcre2-dev"])]),
-        .target(name: "CShims", dependencies: ["COpenSSL", "CNghttp2"]),
-        .target(name: "AgentKernel", dependencies: ["COpenSSL", "CPCRE2", "CShims", .product(name: "Yams", package: "Yams")]),
+        // C shims, one per layer, so each target sees only the C it uses
+        .target(name: "CIOShims"),
+        .target(name: "COpenSSLShims", dependencies: ["COpenSSL"]),
+        .target(name: "CNghttp2Shims", dependencies: ["CNghttp2"]),
+        .target(name: "CLibcShims"),
+        .target(name: "AgentKernel", dependencies: ["COpenSSL", "CPCRE2", "COpenSSLShims", "CLibcShims", .product(name: "Yams", package: "Yams")]),
         .target(name: "KernelConformance", dependencies: ["AgentKernel"]),
         // wire: the one verb list, request shapes and decoding, error codes and statuses
         .target(name: "CapgateWire", dependencies: ["AgentKernel"], exclude: ["README.md"]),
@@ -65,25 +69,29 @@ let package = Package(
         .executableTarget(name: "KernelBench", dependencies: ["AgentKernel"],
                           path: "bench/KernelBench"),
         // TLS layer: OpenSSL 3 contexts, sans-IO engine, SPIFFE peer identity
-        .target(name: "CapgateTLS", dependencies: ["COpenSSL", "CShims"], exclude: ["README.md"]),
-        .testTarget(name: "CapgateTLSTests", dependencies: ["CapgateTLS", "COpenSSL", "CShims"]),
+        // x509: the one X.509 layer under TLS and PKI (PEM, OpenSSL errors, serials, SPIFFE IDs, CRLs)
+        .target(name: "CapgateX509", dependencies: ["COpenSSL", "COpenSSLShims"], exclude: ["README.md"]),
+        // x509 tests; CapgatePKI issues their material (the test PKI)
+        .testTarget(name: "CapgateX509Tests", dependencies: ["CapgateX509", "CapgatePKI", "COpenSSL"]),
+        .target(name: "CapgateTLS", dependencies: ["CapgateX509", "COpenSSL", "COpenSSLShims"], exclude: ["README.md"]),
+        .testTarget(name: "CapgateTLSTests", dependencies: ["CapgateTLS", "COpenSSL", "COpenSSLShims"]),
         .testTarget(name: "AgentKernelTests",
                     dependencies: ["AgentKernel", "KernelConformance"],
                     exclude: []),
         // pki: dev/operator PKI on OpenSSL 3 (CA, SPIFFE agent and server leaves, CRL, on-disk layout)
-        .target(name: "CapgatePKI", dependencies: ["COpenSSL", "CShims", "AgentKernel"]),
+        .target(name: "CapgatePKI", dependencies: ["CapgateX509", "COpenSSL", "COpenSSLShims", "AgentKernel"]),
         .testTarget(name: "CapgatePKITests", dependencies: ["CapgatePKI", "COpenSSL"]),
         // HTTP/2 session + gateway limits: CapgateCore (limits, token bucket) -> CapgateHTTP2
         // (sans-IO nghttp2 session); CapgateH2Testing = hostile-peer frame builder for tests.
         .target(name: "CapgateCore", exclude: ["README.md"]),
-        .target(name: "CapgateHTTP2", dependencies: ["CapgateCore", "CNghttp2", "CShims"],
+        .target(name: "CapgateHTTP2", dependencies: ["CapgateCore", "CNghttp2", "CNghttp2Shims"],
                 exclude: ["README.md"]),
         .target(name: "CapgateH2Testing"),
         .testTarget(name: "CapgateCoreTests", dependencies: ["CapgateCore"]),
         .testTarget(name: "CapgateHTTP2Tests",
                     dependencies: ["CapgateHTTP2", "CapgateCore", "CapgateH2Testing", "CNghttp2"]),
-        // io (event loop): epoll loop, timers, sockets, acceptor, signals; depends on CShims only
-        .target(name: "CapgateIO", dependencies: ["CShims"], exclude: ["README.md"]),
+        // io (event loop): epoll loop, timers, sockets, acceptor, signals; depends on CIOShims only
+        .target(name: "CapgateIO", dependencies: ["CIOShims"], exclude: ["README.md"]),
         .testTarget(name: "CapgateIOTests", dependencies: ["CapgateIO", "capgate-io-signal-probe"]),
         .executableTarget(name: "capgate-io-signal-probe", dependencies: ["CapgateIO"],
                           path: "Tests/CapgateIOSignalProbe"),
