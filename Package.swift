@@ -110,7 +110,8 @@ let package = Package(
                 dependencies: ["CapgateIO", "CapgateTLS", "CapgateHTTP2", "CapgateCore",
                                .product(name: "Logging", package: "swift-log")],
                 exclude: ["README.md"]),
-        .target(name: "CapgateHTTPClient", dependencies: ["CapgateIO", "CapgateTLS", "CapgateHTTP2"]),
+        .target(name: "CapgateHTTPClient", dependencies: ["CapgateConnection", "CapgateIO", "CapgateTLS", "CapgateHTTP2"],
+                exclude: ["README.md"]),
         // drivers that reach other processes: driver hosts over mTLS HTTP/2 (docs/drivers.md)
         .target(name: "CapgateDrivers", dependencies: ["AgentKernel", "CapgateHTTPClient", "CapgateTLS"]),
         // test support: a driver host on our server transport serving Swift drivers
@@ -134,7 +135,7 @@ let package = Package(
                                    .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "CapgateConnectionTests",
                     dependencies: ["CapgateTestSupport", "CapgateConnection", "CapgateHTTPClient", "CapgateIO", "CapgateTLS",
-                                   "CapgateCore", "COpenSSL", .product(name: "Logging", package: "swift-log")]),
+                                   "CapgateCore", "COpenSSL", "CapgateHTTP2", .product(name: "Logging", package: "swift-log")]),
         // bench: capgate-bench drives `capgate serve`, nginx and nghttpx/h2load; writes bench/reports
         .executableTarget(name: "SidecarBench",
                           dependencies: ["AgentKernel", "CapgateServer", "CapgateClient", "CapgateHTTPClient",
