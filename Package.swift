@@ -117,7 +117,8 @@ let package = Package(
                 dependencies: ["CapgateIO", "CapgateTLS", "CapgateHTTP2", "CapgateCore",
                                .product(name: "Logging", package: "swift-log")],
                 exclude: ["README.md"]),
-        .target(name: "CapgateHTTPClient", dependencies: ["CapgateIO", "CapgateTLS", "CapgateHTTP2"]),
+        .target(name: "CapgateHTTPClient", dependencies: ["CapgateConnection", "CapgateIO", "CapgateTLS", "CapgateHTTP2"],
+                exclude: ["README.md"]),
         // drivers that reach other processes: driver hosts over mTLS HTTP/2 (docs/drivers.md)
         .target(name: "CapgateDrivers", dependencies: ["AgentKernel", "CapgateHTTPClient", "CapgateTLS"]),
         .testTarget(name: "CapgateDriversTests",
@@ -136,7 +137,7 @@ let package = Package(
                                    .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "CapgateConnectionTests",
                     dependencies: ["CapgateTesting", "CapgateConnection", "CapgateHTTPClient", "CapgateIO", "CapgateTLS",
-                                   "CapgateCore", .product(name: "Logging", package: "swift-log")]),
+                                   "CapgateCore", "CapgateHTTP2", .product(name: "Logging", package: "swift-log")]),
         // bench: capgate-bench drives `capgate serve`, nginx and nghttpx/h2load; writes bench/reports
         .executableTarget(name: "SidecarBench",
                           dependencies: ["AgentKernel", "CapgateServer", "CapgateClient", "CapgateHTTPClient",
