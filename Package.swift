@@ -34,16 +34,20 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
-        // test support: blocking work off the cooperative pool, child processes
-        .target(name: "CapgateTestSupport", dependencies: [.product(name: "Logging", package: "swift-log")],
-                path: "Tests/CapgateTestSupport"),
+        // test support (a target, not a product): child processes off the cooperative pool,
+        // product lookup, hostile-peer HTTP/2 frames + HPACK, the test PKI on CapgatePKI, a driver
+        // host on our server transport serving Swift drivers, a capturing log handler
+        .target(name: "CapgateTesting",
+                dependencies: ["CapgatePKI", "CapgateCore", "AgentKernel", "CapgateConnection", "CapgateHTTP2", "CapgateTLS",
+                               .product(name: "Logging", package: "swift-log")],
+                exclude: ["README.md"]),
         // fuzz: libFuzzer targets for every parser an untrusted peer or file reaches (fuzz/README.md)
         .target(name: "CapgateFuzzing",
                 dependencies: ["AgentKernel", "CapgateWire", "CapgateServer", "CapgateHTTP2", "CapgateCore", "CapgateTLS",
                                "CapgateDrivers"],
                 path: "fuzz/Sources/CapgateFuzzing"),
         .executableTarget(name: "capgate-fuzz", dependencies: ["CapgateFuzzing"], path: "fuzz/Driver"),
-        .testTarget(name: "CapgateFuzzingTests", dependencies: ["CapgateFuzzing"]),
+        .testTarget(name: "CapgateFuzzingTests", dependencies: ["CapgateFuzzing", "CapgateTesting"]),
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
                        providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CNghttp2", path: "Sources/CNghttp2", pkgConfig: "libnghttp2",
@@ -58,7 +62,11 @@ let package = Package(
         .target(name: "COpenSSLShims", dependencies: ["COpenSSL"]),
         .target(name: "CNghttp2Shims", dependencies: ["CNghttp2"]),
         .target(name: "CLibcShims"),
-        .target(name: "AgentKernel", dependencies: ["COpenSSL", "CPCRE2", "COpenSSLShims", "CLibcShims", "CLibYAML"]),
+        // formats: ordered JSON (strict reader, wire/canonical/Python writers), TOML, the strict
+        // field reader; pure Swift below the kernel so PKI and the fuzzers need not import the kernel
+        .target(name: "CapgateFormats", exclude: ["README.md"]),
+        .testTarget(name: "CapgateFormatsTests", dependencies: ["CapgateFormats"]),
+        .target(name: "AgentKernel", dependencies: ["CapgateFormats", "COpenSSL", "CPCRE2", "COpenSSLShims", "CLibcShims", "CLibYAML"]),
         .target(name: "KernelConformance", dependencies: ["AgentKernel"]),
         // wire: the one verb list, request shapes and decoding, error codes and statuses
         .target(name: "CapgateWire", dependencies: ["AgentKernel"], exclude: ["README.md"]),
@@ -83,25 +91,24 @@ let package = Package(
         // x509 tests; CapgatePKI issues their material (the test PKI)
         .testTarget(name: "CapgateX509Tests", dependencies: ["CapgateX509", "CapgatePKI", "COpenSSL"]),
         .target(name: "CapgateTLS", dependencies: ["CapgateX509", "COpenSSL", "COpenSSLShims"], exclude: ["README.md"]),
-        .testTarget(name: "CapgateTLSTests", dependencies: ["CapgateTLS", "COpenSSL", "COpenSSLShims"]),
+        .testTarget(name: "CapgateTLSTests", dependencies: ["CapgateTLS", "CapgateTesting", "COpenSSL", "COpenSSLShims"]),
         .testTarget(name: "AgentKernelTests",
-                    dependencies: ["AgentKernel", "KernelConformance"],
+                    dependencies: ["AgentKernel", "KernelConformance", "CapgateTesting"],
                     exclude: []),
         // pki: dev/operator PKI on OpenSSL 3 (CA, SPIFFE agent and server leaves, CRL, on-disk layout)
-        .target(name: "CapgatePKI", dependencies: ["CapgateX509", "COpenSSL", "COpenSSLShims", "AgentKernel"]),
-        .testTarget(name: "CapgatePKITests", dependencies: ["CapgatePKI", "COpenSSL"]),
+        .target(name: "CapgatePKI", dependencies: ["CapgateX509", "COpenSSL", "COpenSSLShims", "CapgateFormats"]),
+        .testTarget(name: "CapgatePKITests", dependencies: ["CapgatePKI", "CapgateTesting", "COpenSSL"]),
         // HTTP/2 session + gateway limits: CapgateCore (limits, token bucket) -> CapgateHTTP2
-        // (sans-IO nghttp2 session); CapgateH2Testing = hostile-peer frame builder for tests.
+        // (sans-IO nghttp2 session); hostile-peer frame builder for tests in CapgateTesting.
         .target(name: "CapgateCore", exclude: ["README.md"]),
         .target(name: "CapgateHTTP2", dependencies: ["CapgateCore", "CNghttp2", "CNghttp2Shims"],
                 exclude: ["README.md"]),
-        .target(name: "CapgateH2Testing"),
-        .testTarget(name: "CapgateCoreTests", dependencies: ["CapgateCore"]),
+        .testTarget(name: "CapgateCoreTests", dependencies: ["CapgateCore", "CapgateTesting"]),
         .testTarget(name: "CapgateHTTP2Tests",
-                    dependencies: ["CapgateHTTP2", "CapgateCore", "CapgateH2Testing", "CNghttp2"]),
+                    dependencies: ["CapgateHTTP2", "CapgateCore", "CapgateTesting", "CNghttp2"]),
         // io (event loop): epoll loop, timers, sockets, acceptor, signals; depends on CIOShims only
         .target(name: "CapgateIO", dependencies: ["CIOShims"], exclude: ["README.md"]),
-        .testTarget(name: "CapgateIOTests", dependencies: ["CapgateIO", "capgate-io-signal-probe"]),
+        .testTarget(name: "CapgateIOTests", dependencies: ["CapgateIO", "CapgateTesting", "capgate-io-signal-probe"]),
         .executableTarget(name: "capgate-io-signal-probe", dependencies: ["CapgateIO"],
                           path: "Tests/CapgateIOSignalProbe"),
         // connection: ServerConnection/Server compose IO + TLS + HTTP/2 (never the kernel);
@@ -114,28 +121,23 @@ let package = Package(
                 exclude: ["README.md"]),
         // drivers that reach other processes: driver hosts over mTLS HTTP/2 (docs/drivers.md)
         .target(name: "CapgateDrivers", dependencies: ["AgentKernel", "CapgateHTTPClient", "CapgateTLS"]),
-        // test support: a driver host on our server transport serving Swift drivers
-        .target(name: "CapgateDriverHostTesting",
-                dependencies: ["AgentKernel", "CapgateConnection", "CapgateCore", "CapgateHTTP2", "CapgatePKI", "CapgateTLS",
-                               .product(name: "Logging", package: "swift-log")],
-                path: "Tests/CapgateDriverHostTesting"),
         .testTarget(name: "CapgateDriversTests",
-                    dependencies: ["CapgateTestSupport", "CapgateDriverHostTesting", "CapgateDrivers", "AgentKernel",
+                    dependencies: ["CapgateTesting", "CapgateDrivers", "AgentKernel",
                                    "CapgateConnection"]),
         // pki-ops: issue/revoke/rotate end to end (gateway, watcher, capgate pki CLI, openssl recipes)
         .testTarget(name: "CapgatePKIOpsTests",
-                    dependencies: ["CapgateTestSupport", "CapgateServer", "CapgatePKI", "CapgateClient", "CapgateHTTPClient", "CapgateTLS",
+                    dependencies: ["CapgateTesting", "CapgateServer", "CapgatePKI", "CapgateClient", "CapgateHTTPClient", "CapgateTLS",
                                    "CapgateConnection", "CapgateIO", "AgentKernel", "capgate",
                                    .product(name: "Logging", package: "swift-log")]),
         // gateway integration tests: the whole sidecar on loopback through CapgateClient
         .testTarget(name: "CapgateServerTests",
-                    dependencies: ["CapgateTestSupport", "CapgateServer", "CapgateClient", "CapgateWire", "CapgatePKI", "KernelConformance",
+                    dependencies: ["CapgateTesting", "CapgateServer", "CapgateClient", "CapgateWire", "CapgatePKI", "KernelConformance",
                                    "AgentKernel", "CapgateHTTPClient", "CapgateTLS", "CapgateConnection", "CapgateCore",
-                                   "capgate", "CapgateDriverHostTesting", "CapgateDrivers",
+                                   "capgate", "CapgateDrivers",
                                    .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "CapgateConnectionTests",
-                    dependencies: ["CapgateTestSupport", "CapgateConnection", "CapgateHTTPClient", "CapgateIO", "CapgateTLS",
-                                   "CapgateCore", "COpenSSL", "CapgateHTTP2", .product(name: "Logging", package: "swift-log")]),
+                    dependencies: ["CapgateTesting", "CapgateConnection", "CapgateHTTPClient", "CapgateIO", "CapgateTLS",
+                                   "CapgateCore", "CapgateHTTP2", .product(name: "Logging", package: "swift-log")]),
         // bench: capgate-bench drives `capgate serve`, nginx and nghttpx/h2load; writes bench/reports
         .executableTarget(name: "SidecarBench",
                           dependencies: ["AgentKernel", "CapgateServer", "CapgateClient", "CapgateHTTPClient",
@@ -143,6 +145,6 @@ let package = Package(
                                          .product(name: "Histogram", package: "hdrhistogram-swift"),
                                          "CapgateCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "bench/SidecarBench", exclude: ["README.md"]),
-        .testTarget(name: "SidecarBenchTests", dependencies: ["SidecarBench", "capgate"]),
+        .testTarget(name: "SidecarBenchTests", dependencies: ["SidecarBench", "CapgateTesting", "capgate"]),
     ]
 )

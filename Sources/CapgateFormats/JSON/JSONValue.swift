@@ -123,6 +123,7 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
 
     /// Keys compare by code points (Python `str ==`), not by Swift's canonical
     /// equivalence: `"é"` and `"e\u{301}"` are different keys, as in the reference.
+    @inlinable
     public func index(of key: String) -> Int? {
         keys.firstIndex { PyString.equal($0, key) }
     }
