@@ -75,9 +75,10 @@ public enum FallbackExecutor {
     /// simply awaited, because `Duration` cannot represent arbitrary doubles.
     static let maxArmedSeconds = 1e9
 
-    private static func attempt(_ driver: any Driver, _ ctx: ExecutionContext, _ timeout: Double?) async -> AttemptResult {
+    private static func attempt(_ driver: any Driver, _ ctx: ExecutionContext,
+                                _ timeout: Double?) async -> DeadlineOutcome<RawResult> {
         if let t = timeout, t.isFinite, t <= maxArmedSeconds {
-            return await DeadlineRace.run(driver, ctx, seconds: max(t, 0))
+            return await DeadlineRace.run(seconds: max(t, 0)) { try await driver.execute(ctx) }
         }
         do {
             return .success(try await driver.execute(ctx))
