@@ -21,7 +21,7 @@ public struct FallbackOutcome: Sendable {
     public var wasCancelled: Bool { lastError is CancellationError }
 }
 
-/// Tries a route plan's drivers in order until one succeeds (spec §7.2;
+/// Tries a route plan's drivers in order until one succeeds (docs/reference-semantics.md §7.2;
 /// `kernel/_driver_exec.execute_with_fallback`).
 public enum FallbackExecutor {
     /// Walks `plan.driverIDs`:
