@@ -132,11 +132,12 @@ class SidecarConfig:
     budget_default_request: int = 4000
     rate_limits: dict[str, tuple[int, float]] | None = None
     event_loops: int = 1
+    listen: str = "127.0.0.1:0"
 
     def render(self) -> str:
         out = [
             "[server]",
-            'listen = "127.0.0.1:0"',
+            f"listen = {toml_value(self.listen)}",
             f"state_dir = {toml_value(self.state_dir)}",
             f"event_loops = {self.event_loops}",
             "",

@@ -14,6 +14,7 @@ import asyncio
 import concurrent.futures
 import itertools
 import json
+import socket
 import ssl
 import threading
 from collections.abc import AsyncIterator, Coroutine
@@ -28,7 +29,8 @@ T = TypeVar("T")
 # Verbs whose repetition has no effect beyond the first call: retried once after a transport
 # failure (a pooled connection the sidecar closed while idle, e.g. across a restart). The others
 # (a grant consumes rate limit, an invoke runs the driver) are retried only when the connection
-# itself could not be made, i.e. nothing was sent.
+# itself could not be made or the request could not be written (a socket write that fails
+# delivered no END_STREAM, so the sidecar never dispatched the request).
 _IDEMPOTENT = frozenset(
     {"list_capabilities", "request_capabilities", "explain", "explain_denial", "query_traces",
      "stats", "revoke", "revoke_all", "health", "expand"}
@@ -106,6 +108,23 @@ def _explain_transport_error(url: str, exc: BaseException, cert: str, ca: str) -
     return CapgateConnectionError(f"cannot reach the sidecar at {url}: {text}", code="connection_failed")
 
 
+def _probe_tls(url: str, ctx: ssl.SSLContext, timeout: float = 3.0) -> str | None:
+    """After a failure that says nothing specific (the sidecar closed the socket while we were
+    writing), one bare TLS connection with the same context: TLS 1.3 delivers a refused client
+    certificate as an alert *after* the handshake, so read once and report what arrives."""
+    parsed = httpx.URL(url)
+    try:
+        with socket.create_connection((parsed.host, parsed.port or 443), timeout=timeout) as raw:
+            with ctx.wrap_socket(raw, server_hostname=parsed.host) as tls:
+                tls.settimeout(timeout)
+                tls.recv(1)
+    except ssl.SSLError as exc:
+        return str(exc)
+    except OSError:
+        return None
+    return None
+
+
 class Transport:
     """POST /v1/<verb> with JSON over one HTTP/2 connection; errors re-raised as the reference's."""
 
@@ -128,6 +147,14 @@ class Transport:
             )
         return self._client
 
+    async def _explain(self, exc: BaseException) -> CapgateConnectionError:
+        err = _explain_transport_error(self.url, exc, self._cert, self._ca)
+        if err.code == "connection_failed" and not isinstance(exc, httpx.ConnectError):
+            alert = await asyncio.to_thread(_probe_tls, self.url, self._ssl)
+            if alert is not None:
+                err = _explain_transport_error(self.url, ssl.SSLError(alert), self._cert, self._ca)
+        return err
+
     async def _post(self, verb: str, body: Any) -> Any:
         payload = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
         headers = {"content-type": "application/json"}
@@ -140,9 +167,11 @@ class Transport:
                     f"capgate {verb}: no answer from {self.url} within {self.timeout}s", code="timeout"
                 ) from exc
             except httpx.TransportError as exc:
-                retry = attempt == 0 and (verb in _IDEMPOTENT or isinstance(exc, httpx.ConnectError))
+                retry = attempt == 0 and (verb in _IDEMPOTENT or isinstance(exc, (httpx.ConnectError, httpx.WriteError)))
                 if not retry:
-                    raise _explain_transport_error(self.url, exc, self._cert, self._ca) from exc
+                    raise await self._explain(exc) from exc
+            except OSError as exc:  # an ssl.SSLError (a TLS alert) can escape httpcore's HTTP/2 read
+                raise await self._explain(exc) from exc
         CallCounter.bump()
         try:
             data = json.loads(resp.content) if resp.content else None
@@ -200,8 +229,8 @@ class Transport:
             except httpx.TimeoutException as exc:
                 put("exc", CapgateConnectionError(f"capgate {verb}: stalled for {self.timeout}s", code="timeout"))
                 del exc
-            except httpx.TransportError as exc:
-                put("exc", _explain_transport_error(self.url, exc, self._cert, self._ca))
+            except (httpx.TransportError, OSError) as exc:
+                put("exc", await self._explain(exc))
             except asyncio.CancelledError:
                 raise
             except BaseException as exc:  # noqa: BLE001 - handed to the caller's loop
