@@ -148,9 +148,10 @@ class RemoteKernel:
         if self._registry is not None:  # Python-only fields stay client-side (docs/design.md 6)
             for cap in caps:
                 try:
-                    cap.parameters_model = self._registry.get(cap.capability_id).parameters_model
+                    local = self._registry.get(cap.capability_id)
                 except Exception:  # noqa: BLE001 - a capability the local registry lacks
-                    pass
+                    continue
+                cap.parameters_model, cap.impl, cap.tool_hints = local.parameters_model, local.impl, local.tool_hints
         return caps
 
     def request_capabilities(self, goal: str, *, context_tags: dict[str, str] | None = None) -> list[CapabilityRequest]:

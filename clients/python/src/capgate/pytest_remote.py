@@ -1,0 +1,63 @@
+"""pytest plugin: run weaver_kernel test suites against capgate sidecars.
+
+    python -m pytest -p capgate.pytest_remote tests/...
+
+Loaded with ``-p``, it runs before any test module is imported and makes ``weaver_kernel.Kernel``
+the drop-in ``capgate.RemoteKernel`` (each kernel a private sidecar of its own) and
+``weaver_kernel.TraceStore`` the ``capgate.RemoteTraceStore`` read view of that sidecar's audit.
+Everything else (tokens, redaction, handle stores used directly, adapters) stays the
+reference's local code: a test that builds no Kernel does not touch a sidecar. At the end it
+prints ``capgate: N remote kernels, M verb calls over the wire``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import weaver_kernel
+import weaver_kernel.kernel
+import weaver_kernel.trace
+
+from . import _dropin
+from ._transport import CallCounter
+from .remote import RemoteKernel
+from .trace_view import RemoteTraceStore
+
+_ORIGINAL: dict[tuple[Any, str], Any] = {}
+_TARGETS = [
+    (weaver_kernel, "Kernel", RemoteKernel),
+    (weaver_kernel.kernel, "Kernel", RemoteKernel),
+    (weaver_kernel, "TraceStore", RemoteTraceStore),
+    (weaver_kernel.trace, "TraceStore", RemoteTraceStore),
+]
+
+
+def _swap() -> None:
+    for module, name, replacement in _TARGETS:
+        _ORIGINAL.setdefault((module, name), getattr(module, name))
+        setattr(module, name, replacement)
+
+
+def _restore() -> None:
+    for (module, name), original in _ORIGINAL.items():
+        setattr(module, name, original)
+
+
+_swap()  # at import: `-p` imports the plugin before collection imports any test module
+
+
+def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
+    _dropin.close_all()
+
+
+def pytest_unconfigure(config: Any) -> None:
+    _restore()
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: Any) -> None:
+    n = _dropin.STARTED["kernels"]
+    if n:
+        mean = _dropin.STARTED["startup_seconds"] / n
+        terminalreporter.write_line(f"capgate: mean remote kernel start-up {mean * 1000:.0f} ms "
+                                    f"(sidecar + driver host, first one includes the PKI)")
+    terminalreporter.write_line(f"capgate: {n} remote kernels, {CallCounter.total} verb calls over the wire")
