@@ -79,7 +79,7 @@ class Deployment:
             f.write(self.config.render())
 
 
-def deploy(root: str, *, budget_total: int = 0, rate_limits=None) -> Deployment:
+def deploy(root: str, *, budget_total: int = 0, rate_limits=None, limits=None) -> Deployment:
     binary = capgate_binary()
     pki = PKI(binary, os.path.join(root, "pki"))
     agents = {}
@@ -95,7 +95,7 @@ def deploy(root: str, *, budget_total: int = 0, rate_limits=None) -> Deployment:
         drivers=[{"id": "billing", "type": "billing"},
                  {"id": "tasks", "type": "static",
                   "operations": {"tasks.create": {"created": True}, "tasks.purge": {"purged": 3}}}],
-        capabilities=CAPABILITIES, budget_total=budget_total, rate_limits=rate_limits,
+        capabilities=CAPABILITIES, budget_total=budget_total, rate_limits=rate_limits, limits=limits or {},
     )
     path = os.path.join(root, "capgate.toml")
     dep = Deployment(Sidecar(binary, path), pki, config, path, agents)
@@ -117,7 +117,8 @@ def deployment() -> Iterator[Deployment]:
 @pytest.fixture()
 def fresh_deployment(tmp_path) -> Iterator[Deployment]:
     """A sidecar of its own (budgets, restarts), stopped after the test."""
-    dep = deploy(str(tmp_path), budget_total=30, rate_limits=None)
+    # A connection is drained (GOAWAY NO_ERROR) after 40 streams: clients must carry on.
+    dep = deploy(str(tmp_path), limits={"maxStreamsPerConnection": 40})
     try:
         yield dep
     finally:

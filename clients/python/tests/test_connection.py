@@ -140,3 +140,23 @@ def test_identity_reload_admits_a_new_agent(deployment):
         dep.write_config()
         dep.sidecar.reload(expected_rules=len(dep.config.identities))
         assert carol.list_capabilities()
+
+
+def test_drained_connections_are_replaced_without_losing_or_repeating_calls(fresh_deployment):
+    """The sidecar drains a connection after maxStreamsPerConnection streams (40 here); a client
+    told to use at most 30 per connection moves on before that, without losing or repeating a call."""
+    with fresh_deployment.kernel("alice", streams_per_connection=30) as k:
+        token = _token(k)
+        before = k.stats.invocations
+
+        async def burst():
+            return await asyncio.gather(*[
+                k.invoke(token, principal=ALICE, args={"operation": "summarize_spend"}) for _ in range(100)])
+
+        sequential = [asyncio.run(k.invoke(token, principal=ALICE, args={"operation": "summarize_spend"}))
+                      for _ in range(90)]
+        concurrent = asyncio.run(burst())
+        ids = {f.action_id for f in sequential + list(concurrent)}
+        assert len(ids) == 190
+        assert k.stats.invocations - before == 190  # each call ran exactly once
+        assert k._t().connections_opened >= 7

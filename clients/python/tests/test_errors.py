@@ -33,7 +33,7 @@ from weaver_kernel import (
 from capgate._errors import error_from_envelope
 from capgate._transport import make_ssl_context
 
-from .conftest import SECRET
+from .conftest import SECRET, deploy
 
 ALICE = Principal("alice", ["reader"], {"tenant": "acme"})
 OPS = Principal("ops", ["admin"], {"tenant": "acme"})
@@ -180,12 +180,16 @@ def test_transport_level_answers_use_the_envelope(deployment):
         assert type(exc) is AgentKernelError and exc.code == code, (resp.status_code, resp.text)
 
 
-def test_budget_exhausted(fresh_deployment):
-    with fresh_deployment.kernel("alice") as k:
-        grant = _grant(k, "billing.list_invoices")
-        with pytest.raises(BudgetExhausted) as ei:
-            for _ in range(20):
-                _invoke(k, grant.token, args={"operation": "list_invoices"}, response_mode="table")
+def test_budget_exhausted(tmp_path):
+    dep = deploy(str(tmp_path), budget_total=30)
+    try:
+        with dep.kernel("alice") as k:
+            grant = _grant(k, "billing.list_invoices")
+            with pytest.raises(BudgetExhausted) as ei:
+                for _ in range(20):
+                    _invoke(k, grant.token, args={"operation": "list_invoices"}, response_mode="table")
+    finally:
+        dep.sidecar.stop()
     assert _code(ei) == "budget_exhausted" and ei.value.status == 429
 
 

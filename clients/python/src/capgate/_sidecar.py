@@ -133,6 +133,7 @@ class SidecarConfig:
     rate_limits: dict[str, tuple[int, float]] | None = None
     event_loops: int = 1
     listen: str = "127.0.0.1:0"
+    limits: dict[str, Any] = field(default_factory=dict)  # [limits]: GatewayLimits keys
 
     def render(self) -> str:
         out = [
@@ -158,6 +159,10 @@ class SidecarConfig:
             out.append("[policy.rate_limits]")
             for k, (limit, window) in self.rate_limits.items():
                 out.append(f"{k} = [{int(limit)}, {float(window)!r}]")
+            out.append("")
+        if self.limits:
+            out.append("[limits]")
+            out += [f"{k} = {toml_value(v)}" for k, v in self.limits.items()]
             out.append("")
         for ident in self.identities:
             out += [

@@ -14,9 +14,11 @@ import asyncio
 import concurrent.futures
 import itertools
 import json
+import re
 import socket
 import ssl
 import threading
+import time
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any, TypeVar
 
@@ -35,6 +37,16 @@ _IDEMPOTENT = frozenset(
     {"list_capabilities", "request_capabilities", "explain", "explain_denial", "query_traces",
      "stats", "revoke", "revoke_all", "health", "expand"}
 )
+
+
+# A request the sidecar provably did not process: its stream is above a graceful GOAWAY's
+# last_stream_id (the sidecar drains a connection after maxStreamsPerConnection streams, and on
+# shutdown), or it was refused (REFUSED_STREAM). Safe to send again for every verb.
+_UNPROCESSED = re.compile(r"ConnectionTerminated error_code:(0|ErrorCodes\.NO_ERROR)\b|REFUSED_STREAM|error_code:7\b")
+
+
+def _unprocessed(exc: BaseException) -> bool:
+    return isinstance(exc, httpx.RemoteProtocolError) and bool(_UNPROCESSED.search(str(exc)))
 
 
 class _IOLoop:
@@ -128,9 +140,21 @@ def _probe_tls(url: str, ctx: ssl.SSLContext, timeout: float = 3.0) -> str | Non
 class Transport:
     """POST /v1/<verb> with JSON over one HTTP/2 connection; errors re-raised as the reference's."""
 
-    def __init__(self, url: str, *, cert: str, key: str, ca: str, timeout: float = 30.0) -> None:
+    def __init__(self, url: str, *, cert: str, key: str, ca: str, timeout: float = 30.0,
+                 streams_per_connection: int = 500, max_connection_age: float = 1800.0) -> None:
         self.url = url.rstrip("/")
         self.timeout = timeout
+        # The sidecar drains a connection after maxStreamsPerConnection streams (default 1000)
+        # and at maxConnectionAge (3600 s) with GOAWAY. httpx's HTTP/2 stack cannot finish a
+        # stream whose answer arrives after a GOAWAY, so an answer could be lost for a call the
+        # sidecar ran. The client therefore moves to a fresh connection *before* either limit
+        # (below the sidecar's settings) and retires the old one once its calls are answered.
+        self.streams_per_connection = streams_per_connection
+        self.max_connection_age = max_connection_age
+        self._uses = 0
+        self._born = 0.0
+        self._inflight: dict[httpx.AsyncClient, int] = {}
+        self.connections_opened = 0
         self._cert, self._ca = cert, ca
         self._ssl = make_ssl_context(cert=cert, key=key, ca=ca)
         self._io = _IOLoop.get()
@@ -138,14 +162,38 @@ class Transport:
         self._closed = False
 
     def _get_client(self) -> httpx.AsyncClient:  # on the io loop only
+        if self._closed:
+            raise CapgateConnectionError("this capgate connection is closed", code="closed")
+        now = time.monotonic()
+        if self._client is not None and (self._uses >= self.streams_per_connection
+                                         or now - self._born >= self.max_connection_age):
+            old, self._client = self._client, None
+            if self._inflight.get(old, 0) == 0:
+                self._inflight.pop(old, None)
+                asyncio.get_running_loop().create_task(old.aclose())
         if self._client is None:
-            if self._closed:
-                raise CapgateConnectionError("this capgate connection is closed", code="closed")
             self._client = httpx.AsyncClient(
                 http1=False, http2=True, verify=self._ssl, timeout=httpx.Timeout(self.timeout),
                 limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
             )
+            self._uses, self._born = 0, now
+            self._inflight[self._client] = 0
+            self.connections_opened += 1
+        self._uses += 1
         return self._client
+
+    def _begin(self) -> httpx.AsyncClient:
+        client = self._get_client()
+        self._inflight[client] = self._inflight.get(client, 0) + 1
+        return client
+
+    async def _end(self, client: httpx.AsyncClient) -> None:
+        left = self._inflight.get(client, 1) - 1
+        if left > 0 or client is self._client:
+            self._inflight[client] = max(left, 0)
+            return
+        self._inflight.pop(client, None)  # a retired connection with no call left: close it
+        await client.aclose()
 
     async def _explain(self, exc: BaseException) -> CapgateConnectionError:
         err = _explain_transport_error(self.url, exc, self._cert, self._ca)
@@ -158,20 +206,24 @@ class Transport:
     async def _post(self, verb: str, body: Any) -> Any:
         payload = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
         headers = {"content-type": "application/json"}
-        for attempt in (0, 1):
+        for attempt in range(4):
+            client = self._begin()
             try:
-                resp = await self._get_client().post(f"{self.url}/v1/{verb}", content=payload, headers=headers)
+                resp = await client.post(f"{self.url}/v1/{verb}", content=payload, headers=headers)
                 break
             except httpx.TimeoutException as exc:
                 raise CapgateConnectionError(
                     f"capgate {verb}: no answer from {self.url} within {self.timeout}s", code="timeout"
                 ) from exc
             except httpx.TransportError as exc:
-                retry = attempt == 0 and (verb in _IDEMPOTENT or isinstance(exc, (httpx.ConnectError, httpx.WriteError)))
+                retry = (attempt < 3 and _unprocessed(exc)) or (attempt == 0 and (
+                    verb in _IDEMPOTENT or isinstance(exc, (httpx.ConnectError, httpx.WriteError))))
                 if not retry:
                     raise await self._explain(exc) from exc
             except OSError as exc:  # an ssl.SSLError (a TLS alert) can escape httpcore's HTTP/2 read
                 raise await self._explain(exc) from exc
+            finally:
+                await self._end(client)
         CallCounter.bump()
         try:
             data = json.loads(resp.content) if resp.content else None
@@ -208,8 +260,9 @@ class Transport:
 
         async def produce() -> None:
             payload = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+            client = self._begin()
             try:
-                async with self._get_client().stream(
+                async with client.stream(
                     "POST", f"{self.url}/v1/{verb}", content=payload,
                     headers={"content-type": "application/json"},
                 ) as resp:
@@ -235,6 +288,8 @@ class Transport:
                 raise
             except BaseException as exc:  # noqa: BLE001 - handed to the caller's loop
                 put("exc", exc)
+            finally:
+                await self._end(client)
 
         fut = self._io.submit(produce())
         try:
@@ -251,9 +306,16 @@ class Transport:
 
     def close(self) -> None:
         self._closed = True
-        client, self._client = self._client, None
-        if client is not None and self._io.thread.is_alive():
+        clients = set(self._inflight) | ({self._client} if self._client is not None else set())
+        self._client = None
+        self._inflight.clear()
+
+        async def close_all() -> None:
+            for c in clients:
+                await c.aclose()
+
+        if clients and self._io.thread.is_alive():
             try:
-                self._io.submit(client.aclose()).result(5)
+                self._io.submit(close_all()).result(5)
             except Exception:  # noqa: BLE001 - closing is best effort
                 pass

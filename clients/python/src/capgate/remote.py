@@ -75,16 +75,19 @@ class RemoteKernel:
 
     @classmethod
     def connect(cls, url: str, *, cert: str, key: str, ca: str, timeout: float = 30.0,
-                kernel_id: str = "agent-kernel") -> RemoteKernel:
+                streams_per_connection: int = 500, kernel_id: str = "agent-kernel") -> RemoteKernel:
         """Join the sidecar at *url* (``https://host:port``) as the agent *cert* names.
 
         *cert*/*key*: this agent's certificate and key (``capgate pki issue``); *ca*: the CA
-        bundle that signed the sidecar's certificate; *timeout*: seconds per call."""
+        bundle that signed the sidecar's certificate; *timeout*: seconds per call;
+        *streams_per_connection*: calls per HTTP/2 connection before the client moves to a new
+        one; keep it below the sidecar's ``maxStreamsPerConnection`` (default 1000)."""
         self = cls.__new__(cls)
         self._kernel_id = kernel_id
         self._registry = None
         self._budget_manager = None
-        self._transport = Transport(url, cert=cert, key=key, ca=ca, timeout=timeout)
+        self._transport = Transport(url, cert=cert, key=key, ca=ca, timeout=timeout,
+                                    streams_per_connection=streams_per_connection)
         from .trace_view import RemoteTraceStore
 
         self._trace_store = RemoteTraceStore._bound(self._transport)
