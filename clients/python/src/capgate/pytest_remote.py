@@ -50,14 +50,20 @@ def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
     _dropin.close_all()
 
 
-def pytest_unconfigure(config: Any) -> None:
-    _restore()
-
-
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: Any) -> None:
     n = _dropin.STARTED["kernels"]
     if n:
         mean = _dropin.STARTED["startup_seconds"] / n
         terminalreporter.write_line(f"capgate: mean remote kernel start-up {mean * 1000:.0f} ms "
-                                    f"(sidecar + driver host, first one includes the PKI)")
-    terminalreporter.write_line(f"capgate: {n} remote kernels, {CallCounter.total} verb calls over the wire")
+                                    f"(sidecar + driver host; the first one also creates the PKI)")
+
+
+def pytest_unconfigure(config: Any) -> None:
+    _restore()
+    # After pytest's own summary line, so it is the run's final line.
+    line = f"capgate: {_dropin.STARTED['kernels']} remote kernels, {CallCounter.total} verb calls over the wire"
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(line)
+    else:
+        print(line)
