@@ -83,7 +83,7 @@ class _ProcessPKI:
     def __init__(self) -> None:
         self.binary = capgate_binary()
         self.root = tempfile.mkdtemp(prefix="capgate-dropin-")
-        atexit.register(shutil.rmtree, self.root, True)
+        atexit.register(self._cleanup)
         self.pki = PKI(self.binary, os.path.join(self.root, "pki"))
         self.sidecar_client = self.pki.agent("sidecar")
         self.host_cert, self.host_key = self._issue_host()
@@ -92,6 +92,10 @@ class _ProcessPKI:
         self.known_lock = threading.Lock()
         for p in (AUDITOR, ADMIN):
             self.identity_for(p)
+
+    def _cleanup(self) -> None:
+        close_all()  # the sidecars first: their configuration and state live under root
+        shutil.rmtree(self.root, True)
 
     @classmethod
     def get(cls) -> _ProcessPKI:
