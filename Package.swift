@@ -37,7 +37,8 @@ let package = Package(
         .target(name: "CapgateTestSupport", path: "Tests/CapgateTestSupport"),
         // fuzz: libFuzzer targets for every parser an untrusted peer or file reaches (fuzz/README.md)
         .target(name: "CapgateFuzzing",
-                dependencies: ["AgentKernel", "CapgateWire", "CapgateServer", "CapgateHTTP2", "CapgateCore", "CapgateTLS"],
+                dependencies: ["AgentKernel", "CapgateWire", "CapgateServer", "CapgateHTTP2", "CapgateCore", "CapgateTLS",
+                               "CapgateDrivers"],
                 path: "fuzz/Sources/CapgateFuzzing"),
         .executableTarget(name: "capgate-fuzz", dependencies: ["CapgateFuzzing"], path: "fuzz/Driver"),
         .testTarget(name: "CapgateFuzzingTests", dependencies: ["CapgateFuzzing"]),
@@ -56,7 +57,8 @@ let package = Package(
         .target(name: "CapgateClient", dependencies: ["AgentKernel", "CapgateWire", "CapgateHTTPClient", "CapgateTLS"]),
         // server: identity mapping, the kernel service, connections, configuration
         .target(name: "CapgateServer", dependencies: ["AgentKernel", "CapgateWire", "CapgateCore", "CapgatePKI",
-                                                     "CapgateConnection", "CapgateTLS", "CapgateIO", "CapgateHTTP2"]),
+                                                     "CapgateConnection", "CapgateTLS", "CapgateIO", "CapgateHTTP2",
+                                                     "CapgateDrivers"]),
         .executableTarget(name: "capgate", dependencies: ["CapgateServer", "CapgatePKI", "CapgateIO"]),
         .executableTarget(name: "KernelBench", dependencies: ["AgentKernel"],
                           path: "bench/KernelBench"),
@@ -89,6 +91,15 @@ let package = Package(
                 dependencies: ["CapgateIO", "CapgateTLS", "CapgateHTTP2", "CapgateCore"],
                 exclude: ["README.md"]),
         .target(name: "CapgateHTTPClient", dependencies: ["CapgateIO", "CapgateTLS", "CapgateHTTP2"]),
+        // drivers that reach other processes: driver hosts over mTLS HTTP/2 (docs/drivers.md)
+        .target(name: "CapgateDrivers", dependencies: ["AgentKernel", "CapgateHTTPClient", "CapgateTLS"]),
+        // test support: a driver host on our server transport serving Swift drivers
+        .target(name: "CapgateDriverHostTesting",
+                dependencies: ["AgentKernel", "CapgateConnection", "CapgateCore", "CapgatePKI", "CapgateTLS"],
+                path: "Tests/CapgateDriverHostTesting"),
+        .testTarget(name: "CapgateDriversTests",
+                    dependencies: ["CapgateTestSupport", "CapgateDriverHostTesting", "CapgateDrivers", "AgentKernel",
+                                   "CapgateConnection"]),
         // pki-ops: issue/revoke/rotate end to end (gateway, watcher, capgate pki CLI, openssl recipes)
         .testTarget(name: "CapgatePKIOpsTests",
                     dependencies: ["CapgateTestSupport", "CapgateServer", "CapgatePKI", "CapgateClient", "CapgateHTTPClient", "CapgateTLS",
@@ -97,7 +108,7 @@ let package = Package(
         .testTarget(name: "CapgateServerTests",
                     dependencies: ["CapgateTestSupport", "CapgateServer", "CapgateClient", "CapgateWire", "CapgatePKI", "KernelConformance",
                                    "AgentKernel", "CapgateHTTPClient", "CapgateTLS", "CapgateConnection", "CapgateCore",
-                                   "capgate"]),
+                                   "capgate", "CapgateDriverHostTesting", "CapgateDrivers"]),
         .testTarget(name: "CapgateConnectionTests",
                     dependencies: ["CapgateTestSupport", "CapgateConnection", "CapgateHTTPClient", "CapgateIO", "CapgateTLS",
                                    "CapgateCore", "COpenSSL"]),
