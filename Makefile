@@ -44,8 +44,8 @@ py-test: py-client
 	CAPGATE_BIN="$$($(SWIFT) build --show-bin-path)/capgate" timeout 600 $(PY) -m pytest -q clients/python/tests
 
 # The reference's invariant and canary suites, unmodified, through capgate.pytest_remote (each
-# Kernel a private sidecar whose Python drivers run in an in-process DriverHost). Needs the
-# sidecar's `[[driver]] type = "host"` and `capgate pki host`; see clients/python/README.md.
+# Kernel a private sidecar whose Python drivers run in an in-process DriverHost; host drivers:
+# docs/drivers.md). All 21 items must pass and at least 10 remote kernels must have run.
 py-acceptance: py-client
 	$(SWIFT) build --product capgate
 	@test -d $(SDIST_CACHE)/weaver_kernel-0.12.0/tests || { mkdir -p $(SDIST_CACHE) && \
@@ -76,7 +76,7 @@ swift-test: apt
 	@# The bench harness smoke test runs alone under `make bench-smoke` (it saturates both cores).
 	timeout 1200 $(SWIFT) test --skip-build --skip SidecarBenchTests
 
-test: deps goldens swift-test py-test
+test: deps goldens swift-test py-test py-acceptance
 
 # The demo serves a release build: a debug build answers about 20x fewer requests per second,
 # which misleads anyone measuring the demo. The first release build takes a few minutes.

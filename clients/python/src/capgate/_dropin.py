@@ -52,7 +52,7 @@ AUDITOR = Principal("capgate-auditor", ["auditor"], {})
 ADMIN = Principal("capgate-admin", ["admin"], {})
 
 # What the pytest plugin reports.
-STARTED = {"kernels": 0, "startup_seconds": 0.0}
+STARTED: dict[str, Any] = {"kernels": 0, "startup_seconds": 0.0, "each": []}
 _LIVE: "weakref.WeakSet[PrivateSidecar]" = weakref.WeakSet()
 
 
@@ -258,6 +258,7 @@ class PrivateSidecar:
         STARTED["kernels"] += 1
         self.startup_seconds = time.monotonic() - t0
         STARTED["startup_seconds"] += self.startup_seconds
+        STARTED["each"].append(self.startup_seconds)
 
     @staticmethod
     def _trace_view(trace_store: Any) -> RemoteTraceStore:

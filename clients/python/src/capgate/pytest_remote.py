@@ -51,11 +51,12 @@ def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: Any) -> None:
-    n = _dropin.STARTED["kernels"]
-    if n:
-        mean = _dropin.STARTED["startup_seconds"] / n
-        terminalreporter.write_line(f"capgate: mean remote kernel start-up {mean * 1000:.0f} ms "
-                                    f"(sidecar + driver host; the first one also creates the PKI)")
+    each = sorted(_dropin.STARTED["each"][1:])  # the first kernel also creates the process's PKI
+    if _dropin.STARTED["each"]:
+        first = _dropin.STARTED["each"][0] * 1000
+        rest = f", then median {each[len(each) // 2] * 1000:.0f} ms, max {each[-1] * 1000:.0f} ms" if each else ""
+        terminalreporter.write_line(f"capgate: remote kernel start-up (sidecar + driver host): first {first:.0f} ms "
+                                    f"(with the PKI){rest}")
 
 
 def pytest_unconfigure(config: Any) -> None:
