@@ -51,14 +51,16 @@ let package = Package(
         .target(name: "CShims", dependencies: ["COpenSSL", "CNghttp2"]),
         .target(name: "AgentKernel", dependencies: ["COpenSSL", "CPCRE2", "CShims", .product(name: "Yams", package: "Yams")]),
         .target(name: "KernelConformance", dependencies: ["AgentKernel"]),
-        // wire: v1 request/response shapes, error codes and statuses
-        .target(name: "CapgateWire", dependencies: ["AgentKernel"]),
+        // wire: the one verb list, request shapes and decoding, error codes and statuses
+        .target(name: "CapgateWire", dependencies: ["AgentKernel"], exclude: ["README.md"]),
         // client: typed verb calls over the mTLS HTTP/2 client
-        .target(name: "CapgateClient", dependencies: ["AgentKernel", "CapgateWire", "CapgateHTTPClient", "CapgateTLS"]),
+        .target(name: "CapgateClient", dependencies: ["AgentKernel", "CapgateWire", "CapgateHTTPClient", "CapgateTLS"],
+                exclude: ["README.md"]),
         // server: identity mapping, the kernel service, connections, configuration
         .target(name: "CapgateServer", dependencies: ["AgentKernel", "CapgateWire", "CapgateCore", "CapgatePKI",
                                                      "CapgateConnection", "CapgateTLS", "CapgateIO", "CapgateHTTP2",
-                                                     "CapgateDrivers"]),
+                                                     "CapgateDrivers"],
+                exclude: ["README.md"]),
         .executableTarget(name: "capgate", dependencies: ["CapgateServer", "CapgatePKI", "CapgateIO"]),
         .executableTarget(name: "KernelBench", dependencies: ["AgentKernel"],
                           path: "bench/KernelBench"),
@@ -95,7 +97,7 @@ let package = Package(
         .target(name: "CapgateDrivers", dependencies: ["AgentKernel", "CapgateHTTPClient", "CapgateTLS"]),
         // test support: a driver host on our server transport serving Swift drivers
         .target(name: "CapgateDriverHostTesting",
-                dependencies: ["AgentKernel", "CapgateConnection", "CapgateCore", "CapgatePKI", "CapgateTLS"],
+                dependencies: ["AgentKernel", "CapgateConnection", "CapgateCore", "CapgateHTTP2", "CapgatePKI", "CapgateTLS"],
                 path: "Tests/CapgateDriverHostTesting"),
         .testTarget(name: "CapgateDriversTests",
                     dependencies: ["CapgateTestSupport", "CapgateDriverHostTesting", "CapgateDrivers", "AgentKernel",

@@ -1,6 +1,7 @@
 import AgentKernel
 import CapgateConnection
 import CapgateCore
+import CapgateHTTP2
 import CapgatePKI
 import CapgateTLS
 import Foundation
@@ -68,6 +69,13 @@ final class HostHandler: RequestHandler {
     init(drivers: [String: any Driver], answerOverride: (@Sendable (HTTPRequest) async -> HTTPResponse?)?) {
         self.drivers = drivers
         self.answerOverride = answerOverride
+    }
+
+    /// The protocol's bodies are small JSON objects: the default cap covers them.
+    var routeBodyCaps: [String: Int] { [:] }
+
+    func localErrorBody(for trip: H2StreamTrip) -> [UInt8] {
+        Array(#"{"error":{"type":"ValueError","message":"\#(trip.code)"}}"#.utf8)
     }
 
     func handle(_ request: HTTPRequest, peer: PeerInfo) async -> HTTPResponse {
