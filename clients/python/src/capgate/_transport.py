@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import itertools
 import json
 import re
 import socket
@@ -74,7 +73,6 @@ class _IOLoop:
 class CallCounter:
     """Verb calls that went over the wire, process-wide (the pytest plugin reports it)."""
 
-    _count = itertools.count()
     _lock = threading.Lock()
     total = 0
 
@@ -237,6 +235,8 @@ class Transport:
 
     def call(self, verb: str, body: Any) -> Any:
         """Blocking call (from any thread, also from inside a running loop's thread pool)."""
+        if threading.current_thread() is self._io.thread:
+            raise RuntimeError("a blocking capgate call from the client's own IO loop would deadlock")
         fut = self._io.submit(self._post(verb, body))
         try:
             return fut.result(self.timeout * 2 + 5)
