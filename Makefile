@@ -52,7 +52,7 @@ py-acceptance: py-client
 	  $(PY) -m pip download -q --no-deps --no-binary :all: "weaver-kernel==0.12.0" -d $(SDIST_CACHE) && \
 	  tar -xzf $(SDIST_CACHE)/weaver_kernel-0.12.0.tar.gz -C $(SDIST_CACHE); }
 	set -o pipefail; cd $(SDIST_CACHE)/weaver_kernel-0.12.0 && CAPGATE_BIN="$$(cd $(CURDIR) && $(SWIFT) build --show-bin-path)/capgate" \
-	  timeout 900 $(CURDIR)/$(PY) -m pytest -q -p capgate.pytest_remote tests/test_invariants.py tests/test_firewall_canary.py \
+	  timeout 900 $(CURDIR)/$(PY) -m pytest -q -p capgate.pytest_remote -o asyncio_default_fixture_loop_scope=function tests/test_invariants.py tests/test_firewall_canary.py \
 	  | tee $(CURDIR)/.cache/py-acceptance.log
 	@tail -1 .cache/py-acceptance.log | grep -Eq '^capgate: ([1-9][0-9]+) remote kernels, [0-9]+ verb calls over the wire$$' || \
 	  { echo "py-acceptance: expected at least 10 remote kernels"; exit 1; }
