@@ -1,5 +1,5 @@
 import CNghttp2
-import CShims
+import CNghttp2Shims
 import CapgateCore
 
 /// Errors creating a session (configuration or allocation); traffic problems are events.
@@ -84,7 +84,7 @@ public final class H2ServerSession {
         nghttp2_option_set_no_auto_window_update(option, 1)
         nghttp2_option_set_max_settings(option, limits.maxSettingsEntries)  // CVE-2020-11080
         nghttp2_option_set_max_outbound_ack(option, limits.maxOutboundAcks)  // CVE-2019-9512/9515
-        // Debian backports (symbols checked with nm -D; see CShims/capgate_h2.h). They are
+        // Debian backports (symbols checked with nm -D; see CNghttp2Shims/include/capgate_h2.h). They are
         // backstops at twice our budgets: our counters (injected clock, ENHANCE_YOUR_CALM,
         // reported as a trip) must trip first; the library's reset limit answers INTERNAL_ERROR
         // on the wall clock and would otherwise race ours.

@@ -77,7 +77,7 @@ public enum PyFloat {
     }
 }
 
-import CShims
+import CLibcShims
 
 private func cFormat(_ d: Double, places: Int) -> String {
     withUnsafeTemporaryAllocation(of: CChar.self, capacity: 48) { buf in

@@ -23,7 +23,8 @@ import Testing
         #expect(throws: TOMLReader.ParseError.self) { try TOMLReader.parse(parts128 + ".a = 1\n") }
     }
 
-    /// fuzz/config: Yams composes recursively, so deep YAML overflowed the stack.
+    /// fuzz/config: the former loader (Yams) composed recursively, so deep YAML overflowed the
+    /// stack; YAMLReader composes iteratively and refuses more than 128 levels.
     @Test func yamlPolicyNestingIsRefused() {
         for text in ["rules: " + String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000) + "\n",
                      "rules:\n  " + String(repeating: "- ", count: 5000) + "x\n"] {

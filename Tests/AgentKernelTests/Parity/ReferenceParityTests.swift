@@ -15,7 +15,7 @@ struct ReferenceParityTests {
     }()
 
     /// Parse-error details come from each side's own TOML/YAML parser (tomllib, pyyaml vs
-    /// ours, Yams), so for those messages only the class and the `… parse error in '<file>'`
+    /// ours, libyaml), so for those messages only the class and the `… parse error in '<file>'`
     /// prefix are compared (tools/reference/README.md).
     static func parserDetailTrimmed(_ v: JSONValue) -> JSONValue {
         guard var err = v["error"]?.objectValue, let m = err["message"]?.stringValue,

@@ -91,7 +91,7 @@ import Glibc
             try DeclarativePolicyEngine.fromTOML("default = \"maybe\"")
         }
         let yaml = write("p.yaml", "default: deny\n")
-        #expect((try? DeclarativePolicyEngine.fromFile(path: yaml)) != nil, "YAML policy files load through Yams")
+        #expect((try? DeclarativePolicyEngine.fromFile(path: yaml)) != nil, "YAML policy files load through YAMLReader")
         let yamlList = write("l.yaml", "- a\n")
         #expect(throws: KernelError(.policyConfigError, "Policy file '\(yamlList)' must be a YAML mapping.")) {
             try DeclarativePolicyEngine.fromFile(path: yamlList)

@@ -3,7 +3,9 @@ import CapgateClient
 import CapgateConnection
 import CapgatePKI
 import CapgateServer
+import CapgateTestSupport
 import Foundation
+import Logging
 import Synchronization
 import Testing
 
@@ -22,12 +24,15 @@ final class OpsTempDir: Sendable {
 
 /// Captures log lines and lets a test wait for one, with a bounded deadline (a missing line
 /// fails the test instead of hanging it).
-final class OpsLogger: TransportLogger {
+final class OpsLogger: Sendable {
     private let state = Mutex<[String]>([])
 
-    func log(_ level: TransportLogLevel, _ message: String) {
+    func record(_ level: Logger.Level, _ message: String) {
         state.withLock { $0.append("\(level.rawValue): \(message)") }
     }
+
+    /// The swift-log `Logger` whose lines land here.
+    var asLogger: Logger { CapturingLogHandler.logger { [self] level, message in record(level, message) } }
 
     var lines: [String] { state.withLock { $0 } }
 
@@ -82,7 +87,7 @@ final class GatewayFixture: Sendable {
         configure(&config)
         pki = PKIDirectory(path: dir.file("state/pki"))
         logger = OpsLogger()
-        gateway = try Gateway(config: config, logger: logger)
+        gateway = try Gateway(config: config, logger: logger.asLogger)
         port = try gateway.start()
     }
 

@@ -36,9 +36,9 @@ final class GatewayFixture: Sendable {
         try configure(&config)
         logger = CollectingLogger()
         if let makeKernel {
-            gateway = try Gateway(config: config, kernel: try makeKernel(config), logger: logger)
+            gateway = try Gateway(config: config, kernel: try makeKernel(config), logger: logger.asLogger)
         } else {
-            gateway = try Gateway(config: config, logger: logger)
+            gateway = try Gateway(config: config, logger: logger.asLogger)
         }
         port = try gateway.start()
     }

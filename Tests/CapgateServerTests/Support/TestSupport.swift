@@ -3,6 +3,7 @@ import AgentKernel
 import CapgateConnection
 import Foundation
 import KernelConformance
+import Logging
 import Synchronization
 
 /// The package root (for `.venv`, `docs/`, `tools/`), found from this file's path.
@@ -21,14 +22,14 @@ func makeTempDirectory(_ tag: String) throws -> String {
 }
 
 /// Keeps transport log lines in memory (quiet test output; tests can await a line).
-final class CollectingLogger: TransportLogger {
+final class CollectingLogger: Sendable {
     private struct State {
         var lines: [String] = []
         var waiters: [(fragment: String, continuation: CheckedContinuation<String, Never>)] = []
     }
     private let state = Mutex(State())
 
-    func log(_ level: TransportLogLevel, _ message: String) {
+    func record(_ level: Logger.Level, _ message: String) {
         let due = state.withLock { s -> [CheckedContinuation<String, Never>] in
             s.lines.append(message)
             let ready = s.waiters.filter { message.contains($0.fragment) }.map(\.continuation)
@@ -39,6 +40,9 @@ final class CollectingLogger: TransportLogger {
     }
 
     var lines: [String] { state.withLock { $0.lines } }
+
+    /// The swift-log `Logger` whose lines land here.
+    var asLogger: Logger { CapturingLogHandler.logger { [self] level, message in record(level, message) } }
 
     /// The first line (already logged or future) containing `fragment`.
     func waitForLine(containing fragment: String) async -> String {

@@ -1,5 +1,5 @@
 import COpenSSL
-import CShims
+import COpenSSLShims
 
 /// Throwaway EC P-256 certificates built with OpenSSL APIs, for TLS tests only. The production
 /// PKI lives elsewhere; this factory deliberately supports odd shapes (two URI SANs, CA leaves,

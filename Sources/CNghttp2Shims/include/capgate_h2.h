@@ -1,6 +1,6 @@
 #ifndef CAPGATE_H2_SHIMS_H
 #define CAPGATE_H2_SHIMS_H
-// ---- HTTP/2 (nghttp2) ----
+// HTTP/2 (nghttp2) shims for CapgateHTTP2.
 // Debian's libnghttp2 1.52.0-1+deb12u3 exports two backported options (CVE-2023-44487 rapid
 // reset, CVE-2024-28182 CONTINUATION flood) that its 1.52 header does not declare. The opaque
 // option pointer imports into Swift as OpaquePointer, so no nghttp2 types leak into this header.

@@ -1,4 +1,4 @@
-// ---- HTTP/2 (nghttp2) ----
+// HTTP/2 (nghttp2) shims for CapgateHTTP2.
 // Wrappers for the Debian backports missing from the 1.52 header (see capgate_h2.h). The
 // signatures match the symbols exported by libnghttp2.so.14 (1.52.0-1+deb12u3), checked with
 // `nm -D` and by disassembly (uint64_t burst in rsi, rate in rdx; size_t val).

@@ -1,5 +1,5 @@
-// Linux IO wrappers for CapgateIO. _GNU_SOURCE is defined here only: inside a
-// module header it causes an fd_set module conflict (see platform.md).
+// Linux IO wrappers for CapgateIO. _GNU_SOURCE is defined here only: inside a module
+// header it makes the C headers and Swift's Glibc module disagree (an fd_set module conflict).
 #define _GNU_SOURCE
 #include "io_shims.h"
 

@@ -1,8 +1,6 @@
-#include "CShims.h"
-#include <openssl/rand.h>
+// libc wrappers: see include/libc_shims.h.
+#include "libc_shims.h"
 #include <stdio.h>
-
-int capgate_random_bytes(unsigned char *buf, int len) { return RAND_bytes(buf, len); }
 
 int capgate_format_fixed(char *buf, size_t size, int places, double value) {
     return snprintf(buf, size, "%.*f", places, value);

@@ -1,5 +1,5 @@
 import Testing
-@testable import CapgateTLS
+import CapgateX509
 
 @Suite struct SPIFFEIDTests {
     @Test(arguments: [
@@ -58,5 +58,34 @@ import Testing
         let codes = Set(SPIFFEIDError.allCases.map(\.rawValue))
         #expect(codes.count == SPIFFEIDError.allCases.count)
         #expect(SPIFFEIDError.dotSegment.rawValue == "spiffe_dot_segment")
+    }
+}
+
+/// The parts the PKI validates before issuing follow the same rules as the parser.
+@Suite struct SPIFFEIDPartTests {
+    @Test func trustDomainRulesMatchTheParser() {
+        for domain in ["example.org", "a-b_c.9", String(repeating: "d", count: 255)] {
+            #expect(throws: Never.self) { try SPIFFEID.validateTrustDomain(domain.utf8) }
+        }
+        #expect(throws: SPIFFEIDError.emptyTrustDomain) { try SPIFFEID.validateTrustDomain("".utf8) }
+        #expect(throws: SPIFFEIDError.trustDomainTooLong) {
+            try SPIFFEID.validateTrustDomain(String(repeating: "d", count: 256).utf8)
+        }
+        // Port, userinfo and scheme fail on the alphabet when the domain stands alone.
+        for domain in ["example.org:443", "user@example.org", "spiffe://example.org", "Example.org"] {
+            #expect(throws: SPIFFEIDError.invalidTrustDomainCharacter) { try SPIFFEID.validateTrustDomain(domain.utf8) }
+        }
+    }
+
+    @Test func pathSegmentRulesMatchTheParser() {
+        for segment in ["agent", "A.b-C_d", "..."] {
+            #expect(throws: Never.self) { try SPIFFEID.validatePathSegment(segment.utf8) }
+        }
+        #expect(throws: SPIFFEIDError.emptySegment) { try SPIFFEID.validatePathSegment("".utf8) }
+        #expect(throws: SPIFFEIDError.dotSegment) { try SPIFFEID.validatePathSegment(".".utf8) }
+        #expect(throws: SPIFFEIDError.dotSegment) { try SPIFFEID.validatePathSegment("..".utf8) }
+        for segment in ["a/b", "a%20b", "caf\u{E9}", "a b"] {
+            #expect(throws: SPIFFEIDError.invalidPathCharacter) { try SPIFFEID.validatePathSegment(segment.utf8) }
+        }
     }
 }

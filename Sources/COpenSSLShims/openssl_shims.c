@@ -1,5 +1,11 @@
-// TLS layer wrappers: see include/tls_shims.h. One line each, no policy.
-#include "tls_shims.h"
+// OpenSSL macro wrappers: see include/openssl_shims.h. One line each, no policy.
+#include "openssl_shims.h"
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+int capgate_random_bytes(unsigned char *buf, int len) { return RAND_bytes(buf, len); }
 
 int capgate_ssl_ctx_set_min_proto_version(SSL_CTX *ctx, int v) { return (int)SSL_CTX_set_min_proto_version(ctx, v); }
 int capgate_ssl_ctx_set_max_proto_version(SSL_CTX *ctx, int v) { return (int)SSL_CTX_set_max_proto_version(ctx, v); }
@@ -25,19 +31,28 @@ long capgate_bio_set_mem_eof_return(BIO *bio, int value) { return BIO_set_mem_eo
 
 void capgate_openssl_free(void *ptr) { OPENSSL_free(ptr); }
 
-int capgate_sk_general_name_num(const GENERAL_NAMES *names) { return sk_GENERAL_NAME_num(names); }
-GENERAL_NAME *capgate_sk_general_name_value(const GENERAL_NAMES *names, int i) { return sk_GENERAL_NAME_value(names, i); }
+EVP_PKEY *capgate_ec_keygen(const char *curve) { return EVP_EC_gen(curve); }
+unsigned long capgate_name_flags_rfc2253(void) { return XN_FLAG_RFC2253; }
+
+GENERAL_NAMES *capgate_general_names_new(void) { return sk_GENERAL_NAME_new_null(); }
+int capgate_general_names_push(GENERAL_NAMES *names, GENERAL_NAME *name) { return sk_GENERAL_NAME_push(names, name); }
+int capgate_general_names_count(const GENERAL_NAMES *names) { return sk_GENERAL_NAME_num(names); }
+GENERAL_NAME *capgate_general_names_at(const GENERAL_NAMES *names, int i) { return sk_GENERAL_NAME_value(names, i); }
 void capgate_general_names_free(GENERAL_NAMES *names) { GENERAL_NAMES_free(names); }
 int capgate_general_name_type(const GENERAL_NAME *name) { return name->type; }
-int capgate_general_name_ia5(const GENERAL_NAME *name, const unsigned char **data) {
-    const ASN1_IA5STRING *s = NULL;
+int capgate_general_name_bytes(const GENERAL_NAME *name, const unsigned char **data) {
+    const ASN1_STRING *s = NULL;
     switch (name->type) {
     case GEN_URI: s = name->d.uniformResourceIdentifier; break;
     case GEN_DNS: s = name->d.dNSName; break;
     case GEN_EMAIL: s = name->d.rfc822Name; break;
+    case GEN_IPADD: s = name->d.iPAddress; break;
     default: *data = NULL; return -1;
     }
     if (s == NULL) { *data = NULL; return -1; }
     *data = ASN1_STRING_get0_data(s);
     return ASN1_STRING_length(s);
 }
+
+int capgate_revoked_count(const STACK_OF(X509_REVOKED) *list) { return sk_X509_REVOKED_num(list); }
+X509_REVOKED *capgate_revoked_at(const STACK_OF(X509_REVOKED) *list, int i) { return sk_X509_REVOKED_value(list, i); }

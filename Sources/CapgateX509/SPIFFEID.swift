@@ -2,7 +2,9 @@
 /// (github.com/spiffe/spiffe, standards/SPIFFE-ID.md sections 2.1-2.3) with the workload rule of
 /// X509-SVID.md section 2 (the path must be non-empty).
 ///
-/// Pure Swift, no OpenSSL: this is the parser a fuzz target exercises.
+/// Pure Swift, no OpenSSL: this is the parser a fuzz target exercises. The PKI issues names
+/// through the same rules (``validateTrustDomain(_:)``, ``validatePathSegment(_:)``), so it can
+/// never issue an ID the gateway would refuse.
 public struct SPIFFEID: Sendable, Hashable, CustomStringConvertible {
     /// Maximum length of the whole URI in bytes (X509-SVID.md section 2: URI SAN ≤ 2048 bytes).
     public static let maxLength = 2048
@@ -34,22 +36,31 @@ public struct SPIFFEID: Sendable, Hashable, CustomStringConvertible {
         let authority = rest[rest.startIndex..<slash]
         if authority.contains(UInt8(ascii: "@")) { throw .hasUserInfo }
         if authority.contains(UInt8(ascii: ":")) { throw .hasPort }
-        guard !authority.isEmpty else { throw .emptyTrustDomain }
-        guard authority.count <= Self.maxTrustDomainLength else { throw .trustDomainTooLong }
-        guard authority.allSatisfy(Self.isTrustDomainByte) else { throw .invalidTrustDomainCharacter }
+        try Self.validateTrustDomain(authority)
         let pathBytes = rest[slash...]
         guard !pathBytes.isEmpty else { throw .emptyPath }
         // pathBytes starts with "/": split the remainder into segments, keeping empty ones.
         let segments = pathBytes.dropFirst().split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
-        for segment in segments {
-            guard !segment.isEmpty else { throw .emptySegment }
-            if segment.elementsEqual([UInt8(ascii: ".")]) || segment.elementsEqual([UInt8(ascii: "."), UInt8(ascii: ".")]) {
-                throw .dotSegment
-            }
-            guard segment.allSatisfy(Self.isPathByte) else { throw .invalidPathCharacter }
-        }
+        for segment in segments { try Self.validatePathSegment(segment) }
         self.trustDomain = String(decoding: authority, as: UTF8.self)
         self.path = String(decoding: pathBytes, as: UTF8.self)
+    }
+
+    /// A trust domain on its own (`example.org`): non-empty, at most 255 bytes, only the
+    /// alphabet below. Scheme, port and userinfo fail on the alphabet.
+    public static func validateTrustDomain<Bytes: Collection<UInt8>>(_ bytes: Bytes) throws(SPIFFEIDError) {
+        guard !bytes.isEmpty else { throw .emptyTrustDomain }
+        guard bytes.count <= maxTrustDomainLength else { throw .trustDomainTooLong }
+        guard bytes.allSatisfy(isTrustDomainByte) else { throw .invalidTrustDomainCharacter }
+    }
+
+    /// One path segment (`agent`, `prod`): non-empty, not `.` or `..`, only the alphabet below.
+    public static func validatePathSegment<Bytes: Collection<UInt8>>(_ segment: Bytes) throws(SPIFFEIDError) {
+        guard !segment.isEmpty else { throw .emptySegment }
+        if segment.elementsEqual([UInt8(ascii: ".")]) || segment.elementsEqual([UInt8(ascii: "."), UInt8(ascii: ".")]) {
+            throw .dotSegment
+        }
+        guard segment.allSatisfy(isPathByte) else { throw .invalidPathCharacter }
     }
 
     /// Trust domain alphabet: lowercase letters, digits, `.`, `-`, `_` (SPIFFE-ID.md 2.1).
