@@ -46,6 +46,8 @@ let package = Package(
                        providers: [.apt(["libpcre2-dev"])]),
         .systemLibrary(name: "CLibYAML", path: "Sources/CLibYAML", pkgConfig: "yaml-0.1",
                        providers: [.apt(["libyaml-dev"])]),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
+                       providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "CIOShims"),
         .target(name: "CLibcShims"),
         .target(name: "COpenSSLShims", dependencies: ["COpenSSL"]),
@@ -85,7 +87,9 @@ let package = Package(
                 exclude: ["README.md"]),
         .target(name: "CapgateDrivers", dependencies: ["AgentKernel", "CapgateHTTPClient", "CapgateTLS"],
                 exclude: ["README.md"]),
-        .target(name: "CapgateServer", dependencies: ["AgentKernel", "CapgateWire", "CapgateCore", "CapgatePKI",
+        // The durable audit trail: the reference's SQLite hash chain behind the kernel's trace seam.
+        .target(name: "CapgateStore", dependencies: ["AgentKernel", "CSQLite"], exclude: ["README.md"]),
+        .target(name: "CapgateServer", dependencies: ["AgentKernel", "CapgateStore", "CapgateWire", "CapgateCore", "CapgatePKI",
                                                      "CapgateConnection", "CapgateTLS", "CapgateIO", "CapgateHTTP2",
                                                      "CapgateDrivers", logging],
                 exclude: ["README.md"]),
@@ -134,6 +138,7 @@ let package = Package(
                     dependencies: ["CapgateTesting", "CapgateConnection", "CapgateHTTPClient", "CapgateIO", "CapgateTLS",
                                    "CapgateCore", "CapgateHTTP2", logging]),
         .testTarget(name: "CapgatePKITests", dependencies: ["CapgatePKI", "CapgateTesting", "COpenSSL"]),
+        .testTarget(name: "CapgateStoreTests", dependencies: ["CapgateStore", "AgentKernel", "CSQLite", "CapgateTesting"]),
         .testTarget(name: "CapgateDriversTests",
                     dependencies: ["CapgateTesting", "CapgateDrivers", "AgentKernel", "CapgateConnection"]),
         // the whole sidecar on loopback through CapgateClient (test targets depend on the

@@ -59,9 +59,41 @@ public final class KernelService: Sendable {
         }
         do {
             if verb.role == .admin { try KernelService.requireAdmin(principal, verb.rawValue) }
-            return try await execute(call, as: principal)
         } catch {
             throw WireError(error)
+        }
+        let outcome: Result<JSONValue, KernelError>
+        do {
+            outcome = .success(try await execute(call, as: principal))
+        } catch {
+            outcome = .failure(error)
+        }
+        if KernelService.mayRecordTrace(call) { try await awaitDurableAudit() }
+        switch outcome {
+        case .success(let value): return value
+        case .failure(let error): throw WireError(error)
+        }
+    }
+
+    /// The verbs whose action the kernel traces (docs/reference-semantics.md §10.1): a denied
+    /// grant, an invoke, an expand. Their answer, success or error, waits for the record.
+    static func mayRecordTrace(_ call: WireRequest) -> Bool {
+        switch call {
+        case .grantCapability, .invoke, .expand: return true
+        default: return false
+        }
+    }
+
+    /// The durability contract (docs/audit.md): nothing traced is acknowledged before its
+    /// record is durable. The wait is a continuation resumed by the audit writer thread, so
+    /// neither an event loop nor the cooperative pool blocks on disk. A store that failed
+    /// closed turns the answer into `audit_unavailable`; its detail stays in the server.
+    func awaitDurableAudit() async throws(WireError) {
+        do {
+            try await kernel.traces.waitUntilDurable()
+        } catch {
+            throw WireError(.auditUnavailable, "the action's audit record could not be made durable; "
+                            + "the action is not acknowledged (docs/audit.md)")
         }
     }
 

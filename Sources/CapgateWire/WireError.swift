@@ -30,6 +30,7 @@ public enum WireErrorCode: String, Sendable, CaseIterable {
     case headersTooLarge = "headers_too_large"
     case requestTimeout = "request_timeout"
     case internalError = "internal"
+    case auditUnavailable = "audit_unavailable"
 
     /// The HTTP status for each code: the only place this mapping exists.
     public var status: Int {
@@ -47,6 +48,7 @@ public enum WireErrorCode: String, Sendable, CaseIterable {
         case .rateLimited, .budgetExhausted: return 429
         case .headersTooLarge: return 431
         case .internalError: return 500
+        case .auditUnavailable: return 503
         case .driverError: return 502
         case .driverTimeout: return 504
         }
