@@ -146,7 +146,8 @@ let package = Package(
         .testTarget(name: "CapgateServerTests",
                     dependencies: ["CapgateTesting", "CapgateServer", "CapgateClient", "CapgateWire", "CapgatePKI",
                                    "KernelConformance", "AgentKernel", "CapgateHTTPClient", "CapgateTLS",
-                                   "CapgateConnection", "CapgateCore", "capgate", "CapgateDrivers", logging]),
+                                   "CapgateConnection", "CapgateCore", "capgate", "CapgateDrivers", "CapgateStore",
+                                   "CSQLite", logging]),
         // issue, revoke and rotate certificates end to end (gateway, watcher, capgate pki, openssl recipes)
         .testTarget(name: "CapgatePKIOpsTests",
                     dependencies: ["CapgateTesting", "CapgateServer", "CapgatePKI", "CapgateClient", "CapgateHTTPClient",

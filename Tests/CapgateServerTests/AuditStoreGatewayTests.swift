@@ -1,0 +1,92 @@
+import AgentKernel
+import CSQLite
+import CapgateClient
+import CapgateServer
+import CapgateStore
+import CapgateTesting
+import CapgateWire
+import Foundation
+import Testing
+
+/// The durable audit trail through the whole sidecar (docs/audit.md): the embedded default
+/// writes `<state_dir>/audit.db`, explain reads it across a restart, the reference's CLI
+/// verifies it with the secret file, a tampered file refuses to start, and a store that cannot
+/// commit answers traced verbs with `audit_unavailable` while reads keep being served.
+@Suite(.timeLimit(.minutes(1)))
+struct AuditStoreGatewayTests {
+    static var cli: String { packageRoot + "/.venv/bin/weaver-kernel" }
+
+    @Test func tracesSurviveARestartAndTheReferenceVerifiesTheFile() async throws {
+        let dir = try makeTempDirectory("audit-gw")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // Each run lives in its own scope so its revocation log lock is released, as at exit.
+        let (actionID, secret) = try await Self.firstRun(stateDir: dir)
+        #expect(FileManager.default.fileExists(atPath: dir + "/audit.db"))
+
+        let second = try GatewayFixture(stateDir: dir)
+        let alice2 = try second.client("alice")
+        let trace = try await alice2.explain(actionID: actionID)
+        #expect(trace.capabilityID == "tasks.list" && trace.principalID == "alice")
+        let all = try await alice2.queryTraces(TraceQuery())
+        #expect(all.map(\.eventType) == [.invoke, .deny])
+        await second.stop(removeState: false)
+
+        let r = try await runProcess(Self.cli, ["audit", "verify", "--store", dir + "/audit.db", "--format", "sqlite",
+                                                "--secret", secret, "--json"])
+        #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
+        let v = try JSONParser.parse(r.stdout)
+        #expect(v["ok"] == .bool(true) && v["records_checked"] == .int(2), "\(r.stdout)")
+    }
+
+    static func firstRun(stateDir: String) async throws -> (String, String) {
+        let first = try GatewayFixture(stateDir: stateDir)
+        let alice = try first.client("alice")
+        let token = try await alice.grantCapability(Demo.request("tasks.list"), justification: "").token
+        let f = try frame(try await alice.invoke(token, responseMode: .table))
+        await expectWireError(403, .policyDenied, type: "PolicyDenied", reasonCode: "missing_role") {
+            _ = try await alice.grantCapability(Demo.request("tasks.create"), justification: Demo.writeJustification)
+        }
+        let secret = try first.secret
+        await first.stop(removeState: false)
+        return (f.actionID, secret)
+    }
+
+    @Test func aTamperedDatabaseRefusesToStartNamingTheRecord() async throws {
+        let dir = try makeTempDirectory("audit-gw")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try await Self.firstRun(stateDir: dir)  // seq 0: the invoke, seq 1: the denial
+        var extra: OpaquePointer?
+        #expect(sqlite3_open(dir + "/audit.db", &extra) == SQLITE_OK)
+        // A forged third row copied from the second: its seq and link are wrong for the chain.
+        #expect(sqlite3_exec(extra, "INSERT INTO traces SELECT 2, 'forged', prev_hash, record_hash, invoked_at, payload "
+                                    + "FROM traces WHERE seq = 1", nil, nil, nil) == SQLITE_OK)
+        sqlite3_close(extra)
+        do {
+            let g = try GatewayFixture(stateDir: dir)
+            await g.stop(removeState: false)
+            Issue.record("a gateway started on a tampered audit store")
+        } catch let e as AuditStoreError {
+            #expect(e.message.contains("failed at seq 2") && e.message.contains("Broken link"), "\(e.message)")
+        }
+    }
+
+    @Test func aStoreThatCannotCommitFailsTracedVerbsClosedAndKeepsServingReads() async throws {
+        try await withGateway { gw in
+            let alice = try gw.client("alice")
+            let token = try await alice.grantCapability(Demo.request("tasks.list"), justification: "").token
+            _ = try await alice.invoke(token)
+            // Another connection holds the write lock past the store's busy timeout: the
+            // commit fails, and the store fails closed for good.
+            var db: OpaquePointer?
+            #expect(sqlite3_open(gw.stateDir + "/audit.db", &db) == SQLITE_OK)
+            #expect(sqlite3_exec(db, "BEGIN EXCLUSIVE", nil, nil, nil) == SQLITE_OK)
+            await expectWireError(503, .auditUnavailable, type: "AgentKernelError") { _ = try await alice.invoke(token) }
+            sqlite3_exec(db, "ROLLBACK", nil, nil, nil)
+            sqlite3_close(db)
+            await expectWireError(503, .auditUnavailable, type: "AgentKernelError") { _ = try await alice.invoke(token) }
+            // Reads are still served from what is on disk.
+            #expect(try await alice.listCapabilities().count == 4)
+            #expect(try await alice.queryTraces(TraceQuery()).count == 1)
+        }
+    }
+}
