@@ -98,7 +98,7 @@ let package = Package(
 
         // ── 6. Executables: parse, validate, fail fast, run.
         .target(name: "CapgateCLI", dependencies: [argumentParser], exclude: ["README.md"]),
-        .executableTarget(name: "capgate", dependencies: ["CapgateServer", "CapgatePKI", "CapgateIO", "CapgateCLI",
+        .executableTarget(name: "capgate", dependencies: ["CapgateServer", "CapgatePKI", "CapgateIO", "CapgateCLI", "CapgateStore",
                                                           argumentParser],
                           exclude: ["README.md"]),
         // kernel verbs in process vs the Python reference (make bench-kernel)

@@ -60,3 +60,37 @@ enum AuditFile {
         chain.verify(try records(db), genesis: try checkpoint(db).hash)
     }
 }
+
+/// Read-only access to an audit file for `capgate audit` (docs/audit.md): safe while a
+/// server writes it (WAL readers see the last commit and never block the writer).
+public final class AuditFileReader {
+    private let db: SQLiteConnection
+
+    /// Opens an existing file read-only; a missing or non-SQLite file is an error.
+    public init(path: String) throws(AuditStoreError) {
+        db = try SQLiteConnection(path: path, readOnly: true)
+        do {
+            _ = try db.scalarText("SELECT count(*) FROM traces")
+        } catch {
+            throw AuditStoreError("\(path) is not a capgate/weaver-kernel SQLite audit store: \(error.message)")
+        }
+    }
+
+    /// The reference's `verify_chain`, from the pruning checkpoint.
+    public func verify(secret: String) throws(AuditStoreError) -> AuditChainVerification {
+        try AuditFile.verify(db, chain: AuditChain(secret: secret))
+    }
+
+    /// Every trace in chain order; a corrupted payload names its seq.
+    public func traces() throws(AuditStoreError) -> [ActionTrace] {
+        var out: [ActionTrace] = []
+        for r in try AuditFile.records(db) {
+            do throws(KernelError) {
+                out.append(try ActionTrace(exported: r.trace))
+            } catch {
+                throw AuditStoreError("\(db.path): corrupted trace payload at seq \(r.seq): \(error.message)")
+            }
+        }
+        return out
+    }
+}
