@@ -6,7 +6,7 @@
 //   2. Foundations  CapgateFormats (JSON, TOML, field reader), CapgateCore (limits), CapgateX509, CapgateIO
 //   3. Kernel       AgentKernel (no networking), KernelConformance
 //   4. Transport    CapgateTLS, CapgateHTTP2, CapgateConnection (server + connection core), CapgateHTTPClient
-//   5. Application  CapgateWire, CapgatePKI, CapgateDrivers, CapgateServer, CapgateClient
+//   5. Application  CapgateWire, CapgatePKI, CapgateDrivers, CapgateStore, CapgateServer, CapgateClient
 //   6. Executables  CapgateCLI, capgate, kernel-bench, capgate-bench, capgate-fuzz
 //   7. Tests        CapgateTesting (test support) and one test target per source target
 //
