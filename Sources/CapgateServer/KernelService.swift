@@ -141,11 +141,28 @@ public final class KernelService: Sendable {
             return .array(try kernel.queryTraces(query).map(\.json))
         case .revoke(let tokenID):
             // Role gate: `respond`, from the verb's declaration (`VerbRole.admin`).
-            kernel.revoke(tokenID: tokenID)
+            try persisted { kernel.revoke(tokenID: tokenID) }
             return ["revoked": true]
         case .revokeAll(let principalID):
-            return ["revoked": .int(kernel.revokeAll(principalID: principalID))]
+            var n = 0
+            try persisted { n = kernel.revokeAll(principalID: principalID) }
+            return ["revoked": .int(n)]
         case .stats: return kernel.statsSnapshot().json
+        }
+    }
+
+    /// Runs a revocation and fails closed when its append to the durable revocation log
+    /// failed (a concurrent failure is attributed to this call too: a 5xx for a revocation
+    /// that did persist is safe, a 200 for one that did not is not). The revocation is in
+    /// force in this process either way; only a restart could lose it.
+    func persisted(_ revoke: () -> Void) throws(KernelError) {
+        let store = kernel.tokens.revocationStore as? FileRevocationStore
+        let before = store?.writeFailures ?? 0
+        revoke()
+        if let store, store.writeFailures != before {
+            throw KernelError(.agentKernelError, "the revocation is in force in this process but could not be "
+                              + "written to the revocation log; a restart would lose it (docs/audit.md)",
+                              site: .revocationUnavailable)
         }
     }
 

@@ -126,3 +126,43 @@ struct AuditStoreGatewayTests {
         }
     }
 }
+
+/// A revocation that cannot be written to the revocation log answers 503
+/// `revocation_unavailable`, never 200, and is still enforced by the running process.
+@Suite(.timeLimit(.minutes(1)))
+struct RevocationFailClosedTests {
+    @Test func aRevokeWhoseWriteFailsAnswersRevocationUnavailable() async throws {
+        try await withGateway { gw in
+            let alice = try gw.client("alice"), ops = try gw.client("ops")
+            let token = try await alice.grantCapability(Demo.request("tasks.list"), justification: "").token
+            let other = try await alice.grantCapability(Demo.request("tasks.list"), justification: "").token
+            try await ops.revoke(tokenID: other.tokenID)  // works while the disk does
+            // Break the log's descriptor behind the store's back (writes then fail, EBADF).
+            let path = gw.stateDir + "/revocations.log"
+            let fd = try #require(openDescriptor(of: (path as NSString).resolvingSymlinksInPath))
+            let devnull = open("/dev/null", O_RDONLY)
+            #expect(dup2(devnull, fd) == fd)
+            close(devnull)
+            await expectWireError(503, .revocationUnavailable, type: "AgentKernelError") {
+                try await ops.revoke(tokenID: token.tokenID)
+            }
+            await expectWireError(503, .revocationUnavailable, type: "AgentKernelError") {
+                _ = try await ops.revokeAll(principalID: "bob")
+            }
+            // In force in this process all the same; reads keep being served.
+            await expectWireError(401, .tokenRevoked, type: "TokenRevoked") { _ = try await alice.invoke(token) }
+            #expect(try await alice.listCapabilities().count == 4)
+        }
+    }
+}
+
+/// The descriptor this process holds on `path`, found through /proc.
+func openDescriptor(of path: String) -> Int32? {
+    guard let names = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return nil }
+    for name in names {
+        guard let fd = Int32(name),
+              let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(name)") else { continue }
+        if target == path { return fd }
+    }
+    return nil
+}
