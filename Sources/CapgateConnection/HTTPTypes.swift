@@ -90,4 +90,6 @@ public struct PeerInfo: Sendable, Equatable {
 /// guarantees that `peer` is a verified, well-formed SPIFFE identity.
 public protocol RequestHandler: Sendable {
     func handle(_ request: HTTPRequest, peer: PeerInfo) async -> HTTPResponse
+    /// Answers through `responder`, whole or streamed; the default answers `handle`'s response.
+    func handle(_ request: HTTPRequest, peer: PeerInfo, responder: ResponseStream) async
 }

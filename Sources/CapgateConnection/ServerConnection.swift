@@ -47,6 +47,8 @@ final class ServerConnection: EventHandler {
     var outputScheduled = false
     /// Handler work per stream, cancelled when the stream or the connection goes away.
     var inFlight: [Int32: Task<Void, Never>] = [:]
+    /// Producers of streamed responses, told after each output round how much HTTP/2 took.
+    var streamWriters: [Int32: ResponseStream] = [:]
     var requestsServed = 0
 
     // Timers (all on this loop; cancelled in `close`).
@@ -247,6 +249,7 @@ final class ServerConnection: EventHandler {
         guard phase != .closed else { return }
         pumpOutput()
         guard phase != .closed else { return }
+        if !streamWriters.isEmpty { reportStreamProgress() }
         if let session, session.isClosed, outbound.isEmpty {
             close(reason: endReason ?? "completed", notifyPeer: true)
             return
@@ -331,6 +334,8 @@ final class ServerConnection: EventHandler {
         cancelAllTimers()
         for task in inFlight.values { task.cancel() }
         inFlight.removeAll()
+        for writer in streamWriters.values { writer.close() }
+        streamWriters.removeAll()
         if socket.isOpen {
             // Unread input makes close(2) send RST, which can destroy the alert or GOAWAY
             // just written before the peer reads it; discard a bounded amount first.

@@ -1,0 +1,175 @@
+import AgentKernel
+import CapgateClient
+import CapgateHTTPClient
+import CapgateServer
+import CapgateTestSupport
+import Foundation
+import Synchronization
+import Testing
+
+/// A streaming driver whose behaviour depends on the capability it serves.
+final class GatewayStreamDriver: StreamingDriver {
+    let driverID = "stream"
+    /// Set when a `stream.hang` stream was terminated by the kernel (client reset).
+    let hangCancelled = Atomic<Bool>(false)
+
+    func execute(_ ctx: ExecutionContext) async throws -> RawResult {
+        RawResult(capabilityID: ctx.capabilityID, data: ["unused": true])
+    }
+
+    func executeStream(_ ctx: ExecutionContext) -> AsyncThrowingStream<JSONObject, any Error> {
+        let step = Mutex(0)
+        let cid = ctx.capabilityID
+        return AsyncThrowingStream { [self] in
+            let i = step.withLock { s in defer { s += 1 }; return s }
+            switch cid {
+            case "stream.secret":
+                let chunks: [JSONObject] = [
+                    ["text": .string(String(repeating: "x", count: 300) + " write to ali")],
+                    ["text": .string("ce@example.com today " + String(repeating: "y ", count: 150))],
+                    ["text": "tail"],
+                ]
+                return i < chunks.count ? chunks[i] : nil
+            case "stream.fail_mid":
+                if i == 0 { return ["text": "first"] }
+                throw KernelError(.driverError, "upstream lost, page ops@example.com")
+            case "stream.fail_first":
+                throw KernelError(.driverError, "cannot reach upstream")
+            default:  // stream.hang: one chunk, then wait until cancelled
+                if i == 0 { return ["text": "started"] }
+                do {
+                    try await Task.sleep(for: .seconds(60))
+                } catch {
+                    hangCancelled.store(true, ordering: .relaxed)
+                    throw error
+                }
+                return nil
+            }
+        }
+    }
+}
+
+/// `/v1/invoke_stream` through the whole sidecar on loopback (docs/design.md §5): NDJSON frames
+/// read by curl, redaction across chunks, errors before and after the first frame, a client
+/// RST_STREAM stopping the driver, and the fallback for a driver that cannot stream.
+@Suite(.timeLimit(.minutes(2)))
+struct InvokeStreamGatewayTests {
+    static let curl = "/usr/bin/curl"
+    static let capabilities = ["stream.secret", "stream.fail_mid", "stream.fail_first", "stream.hang"]
+
+    static func configure(_ c: inout ServerConfig) {
+        for id in capabilities {
+            c.capabilities.append(.init(capability: Capability(
+                capabilityID: id, name: id, description: "streamed test data", safetyClass: .read, tags: ["stream"]),
+                drivers: ["stream"]))
+        }
+    }
+
+    static func body(_ token: CapabilityToken, mode: String = "table") -> String {
+        let v: JSONValue = ["token": token.json, "args": ["note": "from erin@example.com"], "response_mode": .string(mode)]
+        return String(decoding: v.serializedBytes(), as: UTF8.self)
+    }
+
+    static func curlStream(_ gw: GatewayFixture, _ body: String) async throws -> (status: String, lines: [JSONValue]) {
+        let pki = gw.stateDir + "/pki"
+        let r = try await runProcess(curl, [
+            "--silent", "--show-error", "-N", "--http2", "--max-time", "20",
+            "--cacert", pki + "/ca.pem", "--cert", pki + "/agents/alice.pem", "--key", pki + "/agents/alice.key",
+            "-H", "content-type: application/json", "-d", body,
+            "-w", "\n%{http_code} %{http_version} %{content_type}",
+            "https://localhost:\(gw.port)/v1/invoke_stream",
+        ])
+        #expect(r.status == 0, "curl: \(r.stderr)")
+        var lines = r.stdout.split(separator: "\n").map(String.init)
+        let status = lines.popLast() ?? ""
+        return (status, try lines.map { try JSONParser.parse($0) })
+    }
+
+    @Test func framesOverCurlErrorsAndFallback() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.curl), "curl is missing (apt-get install curl)")
+        let driver = GatewayStreamDriver()
+        try await withGateway(configure: Self.configure) { gw in
+            gw.kernel.registerDriver(driver)
+            let alice = try gw.client("alice")
+            func token(_ id: String) async throws -> CapabilityToken {
+                try await alice.grantCapability(Demo.request(id), justification: "").token
+            }
+
+            // A secret split across chunks never leaves; one frame per chunk plus the final marker.
+            let (status, lines) = try await Self.curlStream(gw, Self.body(try await token("stream.secret")))
+            #expect(status == "200 2 application/x-ndjson")
+            #expect(lines.count == 4)
+            #expect(lines.map { $0["is_final"]?.boolValue } == [false, false, false, true])
+            let text = lines.compactMap { $0["table_preview"]?.arrayValue?.first?["text"]?.stringValue }.joined()
+            #expect(!text.contains("alice") && !text.contains("example.com") && text.contains("[REDACTED]"), "\(text)")
+            #expect(text.hasSuffix("tail"))
+            let actionID = try #require(lines.first?["action_id"]?.stringValue)
+            let trace = try await alice.explain(actionID: actionID)
+            #expect(trace.error == nil && trace.driverID == "stream" && trace.args["note"] == "from [REDACTED]")
+
+            // An error after the first frame: a final error line (the envelope's inner object).
+            let (s2, l2) = try await Self.curlStream(gw, Self.body(try await token("stream.fail_mid")))
+            #expect(s2.hasPrefix("200 2"))
+            #expect(l2.count == 2)
+            // "first" is shorter than the redactor's overlap: held back, and lost with the error
+            // (the reference's apply_stream flushes only on a final chunk).
+            #expect(l2.first?["table_preview"]?.arrayValue?.first?["text"] == "")
+            let err = try #require(l2.last?["error"])
+            #expect(err["code"] == "driver_error" && err["type"] == "DriverError")
+            #expect(err["message"] == "upstream lost, page [REDACTED]")
+
+            // An error before the first frame: the normal envelope and status.
+            let (s3, l3) = try await Self.curlStream(gw, Self.body(try await token("stream.fail_first")))
+            #expect(s3.hasPrefix("502 2 application/json"))
+            #expect(l3.first?["error"]?["message"] == "cannot reach upstream")
+
+            // Checks before the kernel: a forged token is the 401 envelope, a dry run a 400.
+            var forged = try await token("stream.secret")
+            forged.signature = String(repeating: "0", count: 64)
+            let (s4, l4) = try await Self.curlStream(gw, Self.body(forged))
+            #expect(s4.hasPrefix("401 2"))
+            #expect(l4.first?["error"]?["code"] == "token_invalid")
+            let dry = #"{"token": \#(String(decoding: try await token("stream.secret").json.serializedBytes(), as: UTF8.self)), "dry_run": true}"#
+            let (s5, _) = try await Self.curlStream(gw, dry)
+            #expect(s5.hasPrefix("400 2"))
+
+            // A driver that cannot stream: one final frame from execute, with a handle.
+            let billing = try await alice.grantCapability(Demo.request("billing.list_invoices"), justification: "").token
+            let (s6, l6) = try await Self.curlStream(gw, Self.body(billing, mode: "summary")
+                .replacingOccurrences(of: #""note""#, with: #""operation": "list_invoices", "x""#))
+            #expect(s6.hasPrefix("200 2 application/x-ndjson"))
+            #expect(l6.count == 1)
+            #expect(l6.first?["is_final"] == true && l6.first?["handle"]?["handle_id"]?.stringValue != nil)
+        }
+    }
+
+    @Test func aClientResetStopsTheDriverAndLeavesOneTrace() async throws {
+        let driver = GatewayStreamDriver()
+        try await withGateway(configure: Self.configure) { gw in
+            gw.kernel.registerDriver(driver)
+            let alice = try gw.client("alice")
+            let token = try await alice.grantCapability(Demo.request("stream.hang"), justification: "").token
+            let tracesBefore = gw.kernel.listTraces().count
+            // The client's deadline resets the stream (RST_STREAM CANCEL) after the first frame.
+            do {
+                _ = try await alice.connection.send(path: "/v1/invoke_stream",
+                                                    headers: [(name: "content-type", value: "application/json")],
+                                                    body: Array(Self.body(token).utf8), timeout: .milliseconds(500))
+                Issue.record("the stream should not end by itself")
+            } catch {
+                #expect((error as? HTTPClientError) == .timedOut, "\(error)")
+            }
+            for _ in 0..<200 where !driver.hangCancelled.load(ordering: .relaxed) {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            let cancelled = driver.hangCancelled.load(ordering: .relaxed)
+            #expect(cancelled)
+            for _ in 0..<100 where gw.kernel.listTraces().count == tracesBefore { try await Task.sleep(for: .milliseconds(10)) }
+            let traces = gw.kernel.listTraces().filter { $0.capabilityID == "stream.hang" }
+            #expect(traces.count == 1)
+            #expect(traces.first?.error == nil)  // a frame was produced before the reset
+            // The connection is still usable.
+            #expect(try await alice.stats().invocations >= 1)
+        }
+    }
+}
