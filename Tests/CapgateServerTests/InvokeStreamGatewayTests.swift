@@ -4,6 +4,7 @@ import CapgateHTTPClient
 import CapgateServer
 import CapgateTestSupport
 import Foundation
+import Glibc
 import Synchronization
 import Testing
 
@@ -12,6 +13,9 @@ final class GatewayStreamDriver: StreamingDriver {
     let driverID = "stream"
     /// Set when a `stream.hang` stream was terminated by the kernel (client reset).
     let hangCancelled = Atomic<Bool>(false)
+    /// Chunks handed out for `stream.flood`.
+    let floodPulled = Atomic<Int>(0)
+    static let floodChunk: JSONObject = ["pad": .string(String(repeating: "ab ", count: 10_000))]
 
     func execute(_ ctx: ExecutionContext) async throws -> RawResult {
         RawResult(capabilityID: ctx.capabilityID, data: ["unused": true])
@@ -33,6 +37,10 @@ final class GatewayStreamDriver: StreamingDriver {
             case "stream.fail_mid":
                 if i == 0 { return ["text": "first"] }
                 throw KernelError(.driverError, "upstream lost, page ops@example.com")
+            case "stream.flood":
+                guard i < 20_000 else { return nil }
+                floodPulled.add(1, ordering: .relaxed)
+                return GatewayStreamDriver.floodChunk
             case "stream.fail_first":
                 throw KernelError(.driverError, "cannot reach upstream")
             default:  // stream.hang: one chunk, then wait until cancelled
@@ -55,7 +63,7 @@ final class GatewayStreamDriver: StreamingDriver {
 @Suite(.timeLimit(.minutes(2)))
 struct InvokeStreamGatewayTests {
     static let curl = "/usr/bin/curl"
-    static let capabilities = ["stream.secret", "stream.fail_mid", "stream.fail_first", "stream.hang"]
+    static let capabilities = ["stream.secret", "stream.fail_mid", "stream.fail_first", "stream.hang", "stream.flood"]
 
     static func configure(_ c: inout ServerConfig) {
         for id in capabilities {
@@ -170,6 +178,48 @@ struct InvokeStreamGatewayTests {
             #expect(traces.first?.error == nil)  // a frame was produced before the reset
             // The connection is still usable.
             #expect(try await alice.stats().invocations >= 1)
+        }
+    }
+
+    /// A reader that barely reads (curl at 2 KB/s) stalls the driver: once the socket buffers,
+    /// the write high-water mark and the stream's queue are full, no further chunk is pulled.
+    @Test func aSlowReaderStallsTheDriver() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.curl), "curl is missing (apt-get install curl)")
+        let driver = GatewayStreamDriver()
+        try await withGateway(configure: Self.configure) { gw in
+            gw.kernel.registerDriver(driver)
+            let alice = try gw.client("alice")
+            let token = try await alice.grantCapability(Demo.request("stream.flood"), justification: "").token
+            let pki = gw.stateDir + "/pki"
+            let curl = Process()
+            curl.executableURL = URL(fileURLWithPath: Self.curl)
+            curl.arguments = [
+                "--silent", "-N", "--http2", "--limit-rate", "2K", "--max-time", "60", "-o", "/dev/null",
+                "--cacert", pki + "/ca.pem", "--cert", pki + "/agents/alice.pem", "--key", pki + "/agents/alice.key",
+                "-H", "content-type: application/json", "-d", Self.body(token),
+                "https://localhost:\(gw.port)/v1/invoke_stream",
+            ]
+            try curl.run()
+            defer { if curl.isRunning { kill(curl.processIdentifier, SIGKILL) } }
+            // Wait until the driver stops being asked for chunks (stable for 1 s).
+            var last = -1, stableSince = ContinuousClock.now
+            let started = ContinuousClock.now
+            while ContinuousClock.now - started < .seconds(40) {
+                try await Task.sleep(for: .milliseconds(100))
+                let now = driver.floodPulled.load(ordering: .relaxed)
+                if now != last { last = now; stableSince = ContinuousClock.now }
+                if now > 0 && ContinuousClock.now - stableSince > .seconds(1) { break }
+            }
+            // Each chunk is a ~30 KB line: a stall well below the 20,000 the driver would give.
+            #expect(last > 0 && last < 2_000, "pulled \(last) chunks")
+            #expect(ContinuousClock.now - stableSince > .seconds(1), "the driver never stalled (\(last) chunks)")
+            // The reader goes away: the stalled producer is released and the stream traced once.
+            kill(curl.processIdentifier, SIGKILL)
+            curl.waitUntilExit()
+            func floodTraces() -> [ActionTrace] { gw.kernel.listTraces().filter { $0.capabilityID == "stream.flood" } }
+            for _ in 0..<300 where floodTraces().isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(floodTraces().count == 1)
+            #expect(floodTraces().first?.error == nil)
         }
     }
 }
