@@ -222,4 +222,52 @@ struct InvokeStreamGatewayTests {
             #expect(floodTraces().first?.error == nil)
         }
     }
+
+    /// The Swift client's `invokeStream`: frames as they come, errors before and after the first
+    /// frame as `CapgateClientError.server`, and a consumer that stops early resets the stream.
+    @Test func theSwiftClientStreams() async throws {
+        let driver = GatewayStreamDriver()
+        try await withGateway(configure: Self.configure) { gw in
+            gw.kernel.registerDriver(driver)
+            let alice = try gw.client("alice")
+            func token(_ id: String) async throws -> CapabilityToken {
+                try await alice.grantCapability(Demo.request(id), justification: "").token
+            }
+            var frames: [Frame] = []
+            for try await f in alice.invokeStream(try await token("stream.secret"), responseMode: .table) { frames.append(f) }
+            #expect(frames.map(\.isFinal) == [false, false, false, true])
+            let text = frames.compactMap { $0.tablePreview.first?["text"]?.stringValue }.joined()
+            #expect(!text.contains("example.com") && text.contains("[REDACTED]"))
+
+            do {
+                for try await _ in alice.invokeStream(try await token("stream.fail_first")) {}
+                Issue.record("expected an error")
+            } catch let e as CapgateClientError {
+                guard case .server(let status, _, let code, _, let message) = e else { throw e }
+                #expect(status == 502 && code == "driver_error" && message == "cannot reach upstream")
+            }
+
+            var before = 0
+            do {
+                for try await _ in alice.invokeStream(try await token("stream.fail_mid")) { before += 1 }
+                Issue.record("expected an error line")
+            } catch let e as CapgateClientError {
+                guard case .server(let status, _, let code, _, _) = e else { throw e }
+                #expect(status == 200 && code == "driver_error")
+            }
+            #expect(before == 1)
+
+            // Stop after the first frame: the stream is reset and the driver stops.
+            for try await _ in alice.invokeStream(try await token("stream.hang")) { break }
+            for _ in 0..<300 where !driver.hangCancelled.load(ordering: .relaxed) {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            let cancelled = driver.hangCancelled.load(ordering: .relaxed)
+            #expect(cancelled)
+            for _ in 0..<100 where gw.kernel.listTraces().filter({ $0.capabilityID == "stream.hang" }).isEmpty {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            #expect(gw.kernel.listTraces().filter { $0.capabilityID == "stream.hang" }.count == 1)
+        }
+    }
 }
