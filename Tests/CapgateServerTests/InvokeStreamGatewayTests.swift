@@ -10,7 +10,8 @@ import Testing
 
 /// A streaming driver whose behaviour depends on the capability it serves.
 final class GatewayStreamDriver: StreamingDriver {
-    let driverID = "stream"
+    let driverID: String
+    init(driverID: String = "stream") { self.driverID = driverID }
     /// Set when a `stream.hang` stream was terminated by the kernel (client reset).
     let hangCancelled = Atomic<Bool>(false)
     /// Chunks handed out for `stream.flood`.

@@ -16,3 +16,10 @@ public protocol StreamingDriver: Driver {
     /// with that error (after the frames already produced).
     func executeStream(_ ctx: ExecutionContext) -> AsyncThrowingStream<JSONObject, any Error>
 }
+
+/// Thrown by a `StreamingDriver` as its first result when, at run time, it cannot stream after
+/// all (a driver host's driver is not a StreamingDriver: `501` from `/v1/execute_stream`).
+/// `invokeStream` then serves that driver as a non-streaming one: one `execute`, one frame.
+public struct StreamingUnsupported: Error, Sendable {
+    public init() {}
+}

@@ -85,25 +85,34 @@ extension Kernel {
             }
         }
 
+        /// The non-streaming path: one bounded `execute`, a handle unless raw, one final frame.
+        func executeOnce(_ driver: any Driver) async throws {
+            let raw = try await Kernel.executeOnce(driver, context, timeout: timeout)
+            if initialMode != .raw {
+                handle = try handles.store(capabilityID: token.capabilityID, data: raw.data,
+                                           principalID: principal.principalID, constraints: token.constraints)
+                stats.onHandleStore()
+            }
+            var frame = try firewall.transform(raw, actionID: actionID, principalID: principal.principalID,
+                                               principalRoles: principal.roles, responseMode: initialMode,
+                                               constraints: token.constraints, handle: handle, now: clock.now())
+            frame.isFinal = true
+            try await deliver(frame)
+        }
+
         do {
             if let streaming {
-                try await streamChunks(streaming, context: context, principal: principal, mode: initialMode,
-                                       budget: budget, timeout: timeout, deliver: deliver)
+                do {
+                    try await streamChunks(streaming, context: context, principal: principal, mode: initialMode,
+                                           budget: budget, timeout: timeout, deliver: deliver)
+                } catch is StreamingUnsupported where !yieldedAny {
+                    try await executeOnce(streaming)
+                }
             } else {
                 guard let driver = drivers[driverID] else {
                     throw KernelError(.driverError, "No driver available for capability '\(token.capabilityID)'.")
                 }
-                let raw = try await Kernel.executeOnce(driver, context, timeout: timeout)
-                if initialMode != .raw {
-                    handle = try handles.store(capabilityID: token.capabilityID, data: raw.data,
-                                               principalID: principal.principalID, constraints: token.constraints)
-                    stats.onHandleStore()
-                }
-                var frame = try firewall.transform(raw, actionID: actionID, principalID: principal.principalID,
-                                                   principalRoles: principal.roles, responseMode: initialMode,
-                                                   constraints: token.constraints, handle: handle, now: clock.now())
-                frame.isFinal = true
-                try await deliver(frame)
+                try await executeOnce(driver)
             }
         } catch let stopped as ConsumerStopped {
             throw stopped.underlying
