@@ -6,7 +6,7 @@ import CapgateHTTP2
 /// releases a producer waiting at the write high-water mark.
 extension ServerConnection {
     func beginStream(_ writer: ResponseStream, status: Int, headers: [(name: String, value: String)]) {
-        guard phase == .serving, let session,
+        guard lifecycle.isEstablished, let session,
               session.respondStreaming(streamID: writer.streamID, status: status, headers: headers) else {
             writer.close()
             return
@@ -17,7 +17,7 @@ extension ServerConnection {
 
     /// False when the stream is gone (the writer is then closed by the caller).
     func appendStream(_ streamID: Int32, _ bytes: [UInt8], end: Bool) -> Bool {
-        guard phase == .serving, let session, session.appendStreamData(streamID: streamID, bytes, end: end) else {
+        guard lifecycle.isEstablished, let session, session.appendStreamData(streamID: streamID, bytes, end: end) else {
             return false
         }
         scheduleStreamOutput()
@@ -38,13 +38,5 @@ extension ServerConnection {
     }
 
     /// Flush once at the end of this loop iteration (chunks queued together leave together).
-    private func scheduleStreamOutput() {
-        guard !outputScheduled, let loop else { return }
-        outputScheduled = true
-        loop.executeLater { [weak self] in
-            guard let self else { return }
-            self.outputScheduled = false
-            self.afterIO()
-        }
-    }
+    private func scheduleStreamOutput() { core.scheduleAfterIO() }
 }

@@ -1,4 +1,4 @@
-import CShims
+import CIOShims
 import Glibc
 
 /// Delivers SIGTERM/SIGINT/SIGHUP to a loop callback through a signalfd.

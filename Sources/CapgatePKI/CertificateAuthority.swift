@@ -68,6 +68,7 @@ public final class CertificateAuthority: Sendable {
         builder.uriSANs = spec.uriSANs
         builder.dnsSANs = spec.dnsSANs
         builder.ipSANs = spec.ipSANs
+        builder.uriSANsAsSeparateExtensions = spec.uriSANsAsSeparateExtensions
         let cert = try builder.sign(subjectKey: key, issuer: certificate, signingKey: privateKey)
         return IssuedCertificate(certificate: cert, privateKey: key)
     }

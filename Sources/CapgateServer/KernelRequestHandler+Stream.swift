@@ -13,9 +13,7 @@ extension KernelRequestHandler {
         expiry.observe(identity: peer.spiffeID, notAfter: peer.certificateNotAfter, serial: peer.certificateSerialHex)
         let call: KernelService.StreamCall
         do throws(WireError) {
-            call = try service.prepareInvokeStream(ServiceRequest(
-                method: request.method, path: request.path, contentType: request.contentType, body: request.body,
-                identity: peer.spiffeID))
+            call = try service.prepareInvokeStream(request, identity: peer.spiffeID)
         } catch {
             responder.respond(Self.envelope(error))
             return

@@ -1,4 +1,5 @@
 import AgentKernel
+import CapgateConnection
 import CapgateWire
 
 /// `POST /v1/invoke_stream` (docs/design.md §5): the `invoke` body, the same route, media type,
@@ -18,7 +19,7 @@ extension KernelService {
 
     /// The checks of `respond` for the stream path, in the same order; any failure is the
     /// normal error envelope. A dry run has no stream: it is refused as an invalid request.
-    public func prepareInvokeStream(_ request: ServiceRequest) throws(WireError) -> StreamCall {
+    public func prepareInvokeStream(_ request: HTTPRequest, identity: String) throws(WireError) -> StreamCall {
         guard request.path == Self.invokeStreamPath else {
             throw WireError(.unknownVerb, "no verb at \(PyString.repr(String(request.path.prefix(200))))")
         }
@@ -29,11 +30,11 @@ extension KernelService {
             throw WireError(.unsupportedMediaType, "content-type must be application/json")
         }
         let map = identityMap
-        guard let principal = map.principal(for: request.identity) else {
-            throw WireError(.unknownIdentity, "identity \(PyString.repr(request.identity)) is not mapped to a principal")
+        guard let principal = map.principal(for: identity) else {
+            throw WireError(.unknownIdentity, "identity \(PyString.repr(identity)) is not mapped to a principal")
         }
         guard case .invoke(let token, let args, let mode, let dryRun, let claimed) =
-                try WireRequest.decode(.invoke, body: request.body, limits: bodyLimits) else {
+                try WireRequest.decode(.invoke, body: request.body) else {
             throw WireError(.internalError, "invoke body decoded to another verb")
         }
         if let claimed, !PyString.equal(claimed, principal.principalID) {

@@ -1,5 +1,6 @@
+import CapgateX509
 import COpenSSL
-import CShims
+import COpenSSLShims
 
 // Session resumption: OFF (no tickets, no server cache). WHY: a resumed TLS 1.3 session skips
 // certificate verification, so a client revoked by a CRL reload, or whose CA was removed from
@@ -50,14 +51,14 @@ extension TLSContext {
 
     /// Adds the CRLs and turns on leaf revocation checking (`X509_V_FLAG_CRL_CHECK`).
     static func loadCRLs(_ ctx: OpaquePointer, pem: [UInt8]) throws(TLSError) {
-        let crls = try PEM.crls(pem)
-        defer { crls.forEach { X509_CRL_free($0) } }
+        let crls = try TLSPEM.crls(pem)
+        defer { withExtendedLifetime(crls) {} }
         guard let store = SSL_CTX_get_cert_store(ctx) else {
             throw TLSError.drained(.configuration, "context has no certificate store")
         }
         for crl in crls {
             OpenSSLErrorQueue.clear()
-            guard X509_STORE_add_crl(store, crl) == 1 else {
+            guard X509_STORE_add_crl(store, crl.pointer) == 1 else {
                 throw TLSError.drained(.invalidCRL, "CRL: cannot add to store")
             }
         }

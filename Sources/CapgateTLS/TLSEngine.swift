@@ -1,5 +1,6 @@
+import CapgateX509
 import COpenSSL
-import CShims
+import COpenSSLShims
 
 /// One TLS connection, sans-IO: ciphertext goes in with ``feed(ciphertext:)`` and comes out of
 /// ``drainCiphertext(into:)``; plaintext goes through ``readPlaintext(into:)`` and

@@ -1,5 +1,6 @@
 import CapgateConnection
 import CapgateHTTPClient
+import CapgateTesting
 import Testing
 
 /// Fail closed: every peer below must be refused before any handler runs. Under TLS 1.3 a

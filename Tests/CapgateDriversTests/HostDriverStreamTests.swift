@@ -1,8 +1,7 @@
 import AgentKernel
 import CapgateConnection
-import CapgateDriverHostTesting
 import CapgateDrivers
-import CapgateTestSupport
+import CapgateTesting
 import Testing
 
 /// `HostDriver.executeStream` against hand-made `/v1/execute_stream` answers, and the strict

@@ -1,8 +1,7 @@
 import AgentKernel
 import CapgateConnection
-import CapgateDriverHostTesting
 import CapgateDrivers
-import CapgateTestSupport
+import CapgateTesting
 import Foundation
 import Testing
 
@@ -100,15 +99,19 @@ struct HostDriverTests {
 
     @Test func aSlowHostFailsWithinTimeout() async throws {
         try await Self.withHost { pki, host in
-            let driver = try HostDriver(config: Self.config(pki, url: host.url, timeout: 0.5), pool: HostChannelPool())
+            let pool = HostChannelPool()
+            let driver = try HostDriver(config: Self.config(pki, url: host.url, timeout: 0.5), pool: pool)
             var ctx = Self.ctx
             ctx.args = ["operation": "slow"]
             let started = ContinuousClock.now
             let message = await driverError { _ = try await driver.execute(ctx) }
             #expect(message == "Driver host 'billing': no answer within 0.5s")
-            #expect(ContinuousClock.now - started < .seconds(5))
-            // The connection survives a timed-out stream: the next call succeeds on it.
-            _ = try await driver.execute(Self.ctx)
+            // Bounded, not hung (the slow handler never answers); generous for a loaded machine.
+            #expect(ContinuousClock.now - started < .seconds(15))
+            // The connection survives a timed-out stream: the next call succeeds on it (a driver
+            // with a patient timeout on the same pool, so a loaded machine cannot fail it).
+            let patient = try HostDriver(config: Self.config(pki, url: host.url, timeout: 30), pool: pool)
+            _ = try await patient.execute(Self.ctx)
             #expect(host.connectionsSeen.count == 1)
         }
     }
@@ -146,7 +149,7 @@ struct HostDriverTests {
             let driver = try HostDriver(config: Self.config(pki, url: host.url), pool: pool)
             _ = try await driver.execute(Self.ctx)
             // The host drains every connection (GOAWAY + close); the next call reconnects.
-            host.server.drainConnections(reason: "test_drain") { _ in true }
+            host.server.drainConnections(reason: .serverShutdown) { _ in true }
             try await Task.sleep(for: .milliseconds(300))
             _ = try await driver.execute(Self.ctx)
             #expect(host.connectionsSeen.count == 2)

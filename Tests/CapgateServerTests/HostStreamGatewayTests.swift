@@ -1,9 +1,8 @@
 import AgentKernel
 import CapgateClient
-import CapgateDriverHostTesting
 import CapgateDrivers
 import CapgateServer
-import CapgateTestSupport
+import CapgateTesting
 import Testing
 
 /// `invoke_stream` through a driver host (`/v1/execute_stream`): the host's chunks stream end to

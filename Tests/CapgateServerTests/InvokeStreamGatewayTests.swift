@@ -2,7 +2,7 @@ import AgentKernel
 import CapgateClient
 import CapgateHTTPClient
 import CapgateServer
-import CapgateTestSupport
+import CapgateTesting
 import Foundation
 import Glibc
 import Synchronization

@@ -1,6 +1,6 @@
-import CapgateTestSupport
 import AgentKernel
 import CapgateClient
+import CapgateTesting
 import CapgateWire
 import Foundation
 import Testing

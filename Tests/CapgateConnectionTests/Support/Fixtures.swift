@@ -1,7 +1,10 @@
 import CapgateConnection
 import CapgateCore
+import CapgateHTTP2
 import CapgateHTTPClient
+import CapgateTesting
 import CapgateTLS
+import Logging
 import Synchronization
 import Testing
 
@@ -28,6 +31,17 @@ final class AsyncEvent: Sendable {
 struct EchoHandler: RequestHandler {
     let slowEntered = AsyncEvent()
     let slowGate = AsyncEvent()
+    /// Like the kernel's routes: `/v1/invoke` takes the per-verb cap, every other path the default.
+    let routeBodyCaps: [String: Int]
+
+    init(limits: GatewayLimits = GatewayLimits()) {
+        routeBodyCaps = ["/v1/invoke": limits.maxBodyBytes(forVerb: "invoke")]
+    }
+
+    /// An error body naming the trip's code, so tests can tell which refusal it was.
+    func localErrorBody(for trip: H2StreamTrip) -> [UInt8] {
+        Array(#"{"error":{"code":"\#(trip.code)"}}"#.utf8)
+    }
 
     func handle(_ request: HTTPRequest, peer: PeerInfo) async -> HTTPResponse {
         if request.path == "/slow" {
@@ -47,17 +61,20 @@ struct EchoHandler: RequestHandler {
 }
 
 /// A logger tests can await: `waitForLine` returns once a matching line is logged.
-final class AwaitableLogger: TransportLogger {
+final class AwaitableLogger: Sendable {
     private struct State {
         var lines: [String] = []
     }
     private let state = Mutex(State())
 
-    func log(_ level: TransportLogLevel, _ message: String) {
+    func record(_ level: Logger.Level, _ message: String) {
         state.withLock { $0.lines.append(message) }
     }
 
     var lines: [String] { state.withLock { $0.lines } }
+
+    /// The swift-log `Logger` whose lines land here.
+    var asLogger: Logger { CapturingLogHandler.logger { [self] level, message in record(level, message) } }
 
     /// The first line (already logged or future) containing `fragment`. Bounded: a line
     /// that never comes records an issue after `timeout` instead of hanging the suite.
@@ -85,17 +102,17 @@ struct TestServer {
         let certs = TestCertificates.shared
         let material = TLSServerMaterial(certificateChainPEM: certs.server.certPEM, privateKeyPEM: certs.server.keyPEM,
                                          trustBundlePEM: certs.clientCA.certPEM)
-        handler = EchoHandler()
+        handler = EchoHandler(limits: limits)
         logger = AwaitableLogger()
         server = try Server(configuration: ServerTransportConfig(host: "127.0.0.1", port: 0, loops: loops, limits: limits,
                                                                   tls: .material(material), drainTimeout: drainTimeout),
-                            handler: handler, logger: logger)
+                            handler: handler, logger: logger.asLogger)
         port = try server.start()
     }
 
     /// A client presenting `identity` (nil: no certificate) and trusting `serverCA`.
     func client(identity: TestIdentity? = TestCertificates.shared.agent,
-                serverCA: TestIdentity = TestCertificates.shared.serverCA,
+                serverCA: TestCA = TestCertificates.shared.serverCA,
                 alpn: [String] = ["h2"], requestTimeout: Duration? = .seconds(60)) throws -> HTTPClientConnection {
         let material = TLSClientMaterial(certificateChainPEM: identity?.certPEM, privateKeyPEM: identity?.keyPEM,
                                          trustBundlePEM: serverCA.certPEM)
