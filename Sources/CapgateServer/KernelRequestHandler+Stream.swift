@@ -1,10 +1,17 @@
 import AgentKernel
 import CapgateConnection
+import CapgateCore
 import CapgateWire
 
 /// The streamed answer of `/v1/invoke_stream` (docs/design.md §5): every other path is answered
 /// whole by `handle(_:peer:)`.
 extension KernelRequestHandler {
+    /// `/v1/invoke_stream` takes the invoke body: its cap is `maxBodyBytesPerVerb.invoke_stream`
+    /// (the same default as invoke). It is a route, not a `Verb`: its answer is a stream.
+    static func streamBodyCaps(_ limits: GatewayLimits) -> [String: Int] {
+        [KernelService.invokeStreamPath: limits.maxBodyBytes(forVerb: "invoke_stream")]
+    }
+
     public func handle(_ request: HTTPRequest, peer: PeerInfo, responder: ResponseStream) async {
         guard request.path == KernelService.invokeStreamPath else {
             responder.respond(await handle(request, peer: peer))

@@ -10,9 +10,7 @@ public enum KernelRoutes {
     /// docs/limits.md). Keyed by exact path, the rule `Verb.route` routes by: a path the
     /// router does not know (a query string, a suffix) gets the default cap.
     public static func bodyCaps(_ limits: GatewayLimits) -> [String: Int] {
-        var caps = Dictionary(uniqueKeysWithValues: Verb.allCases.map { ($0.path, limits.maxBodyBytes(forVerb: $0.rawValue)) })
-        caps[KernelService.invokeStreamPath] = limits.maxBodyBytes(forVerb: "invoke_stream")  // the invoke body
-        return caps
+        Dictionary(uniqueKeysWithValues: Verb.allCases.map { ($0.path, limits.maxBodyBytes(forVerb: $0.rawValue)) })
     }
 
     /// The body of an answer the HTTP/2 session gives before a request reaches the kernel

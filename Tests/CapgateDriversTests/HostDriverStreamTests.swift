@@ -82,7 +82,7 @@ struct HostDriverStreamTests {
             let started = ContinuousClock.now
             let (_, error) = await Self.collect(driver)
             #expect(error == "Driver host 'billing': no answer within 0.3s")
-            #expect(ContinuousClock.now - started < .seconds(5))
+            #expect(ContinuousClock.now - started < .seconds(15))  // the host would answer after 20 s
         }
     }
 

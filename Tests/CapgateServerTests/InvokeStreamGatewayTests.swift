@@ -1,6 +1,7 @@
 import AgentKernel
 import CapgateClient
 import CapgateHTTPClient
+import CapgateCore
 import CapgateServer
 import CapgateTesting
 import Foundation
@@ -159,11 +160,12 @@ struct InvokeStreamGatewayTests {
             let alice = try gw.client("alice")
             let token = try await alice.grantCapability(Demo.request("stream.hang"), justification: "").token
             let tracesBefore = gw.kernel.listTraces().count
-            // The client's deadline resets the stream (RST_STREAM CANCEL) after the first frame.
+            // The client's deadline resets the stream (RST_STREAM CANCEL) after the first frame
+            // (3 s: the first frame is produced at once; the margin is for a loaded machine).
             do {
                 _ = try await alice.connection.send(path: "/v1/invoke_stream",
                                                     headers: [(name: "content-type", value: "application/json")],
-                                                    body: Array(Self.body(token).utf8), timeout: .milliseconds(500))
+                                                    body: Array(Self.body(token).utf8), timeout: .seconds(3))
                 Issue.record("the stream should not end by itself")
             } catch {
                 #expect((error as? HTTPClientError) == .timedOut, "\(error)")
@@ -221,6 +223,11 @@ struct InvokeStreamGatewayTests {
             for _ in 0..<300 where floodTraces().isEmpty { try await Task.sleep(for: .milliseconds(10)) }
             #expect(floodTraces().count == 1)
             #expect(floodTraces().first?.error == nil)
+            // invoke_stream takes the invoke body: the same body cap.
+            let handler = KernelRequestHandler(service: gw.gateway.service, expiry: gw.gateway.expiry,
+                                               limits: GatewayLimits())
+            #expect(handler.routeBodyCaps["/v1/invoke_stream"] == 256 * 1024)
+            #expect(handler.routeBodyCaps["/v1/invoke"] == 256 * 1024)
         }
     }
 

@@ -83,7 +83,8 @@ import Testing
             try await kernel.invokeStream(Self.token(kernel, ["invoke_timeout_s": 0.05]), principal: Self.agent,
                                           args: [:]) { _ in }
         }
-        #expect(ContinuousClock.now - started < .seconds(2))
+        // Generous: the suite runs loaded; a stuck driver without the deadline never returns.
+        #expect(ContinuousClock.now - started < .seconds(30))
         #expect(kernel.listTraces().count == 1)
     }
 
