@@ -115,7 +115,7 @@ public final class H2ClientSession {
         }
         guard id > 0 else { return nil }
         streams[id] = stream
-        sink?.opened(streamID: id)
+        if let sink, !sink.opened(streamID: id) { resetStream(id, code: .cancel) }
         return id
     }
 

@@ -27,9 +27,9 @@ extension HTTPClientConnection {
         let ref = self.ref, handle = self.handle
         continuation.onTermination = { termination in
             guard case .cancelled = termination else { return }
-            handle.execute { _ in
-                if let id = sink.streamID { ref.core?.cancelStream(id) }
-            }
+            // Not opened yet (still queued for the handshake): `opened` resets it on arrival.
+            guard let id = sink.cancel() else { return }
+            handle.execute { _ in ref.core?.cancelStream(id) }
         }
         Task {
             let result = await withCheckedContinuation { (c: ResponseContinuation) in
@@ -54,15 +54,26 @@ extension HTTPClientConnection {
 /// Forwards a stream's head and DATA to the consumer's sequence (on the loop thread).
 final class StreamSink: H2ResponseSink {
     private let continuation: AsyncThrowingStream<HTTPClientStreamEvent, any Error>.Continuation
-    private let state = Mutex<(id: Int32?, headSent: Bool)>((nil, false))
+    private let state = Mutex<(id: Int32?, headSent: Bool, cancelled: Bool)>((nil, false, false))
 
     init(_ continuation: AsyncThrowingStream<HTTPClientStreamEvent, any Error>.Continuation) {
         self.continuation = continuation
     }
 
-    var streamID: Int32? { state.withLock { $0.id } }
+    /// Marks the consumer gone; the stream id when the request is already open.
+    func cancel() -> Int32? {
+        state.withLock { s in
+            s.cancelled = true
+            return s.id
+        }
+    }
 
-    func opened(streamID: Int32) { state.withLock { $0.id = streamID } }
+    func opened(streamID: Int32) -> Bool {
+        state.withLock { s in
+            s.id = streamID
+            return !s.cancelled
+        }
+    }
 
     func head(status: Int, headers: [(name: String, value: String)]) {
         state.withLock { $0.headSent = true }
