@@ -110,7 +110,7 @@ public enum PKIDefaults {
     /// CA lifetime: 10 years. A dev CA should outlive every leaf it signs; operators rotate it
     /// by re-running `pki init` into a new directory.
     public static let caValidity: Duration = .seconds(3650 * 86_400)
-    /// Agent leaf lifetime: 24 h, the short-lived SVID practice of Istio/SPIRE (hardening.md):
+    /// Agent leaf lifetime: 24 h, the short-lived SVID practice of Istio/SPIRE (docs/hardening.md):
     /// expiry, not CRLs, is the main revocation mechanism.
     public static let agentTTL: Duration = .seconds(86_400)
     /// Agent lifetime for the dev PKI the gateway creates at first start: 30 days, so a dev

@@ -3,7 +3,7 @@ import CapgateTesting
 import Testing
 @testable import CapgateTLS
 
-/// One test per SVID rule (hardening.md "mTLS identity"; X509-SVID.md sections 2 and 4).
+/// One test per SVID rule (docs/hardening.md "mTLS identity").
 @Suite struct PeerIdentityTests {
     let pki = TestPKI.shared
 

@@ -1,4 +1,4 @@
-/// A JSON value with the fidelity the reference's Python semantics need (spec §0):
+/// A JSON value with the fidelity the reference's Python semantics need (docs/reference-semantics.md §0):
 /// objects keep insertion order, and integers and doubles stay distinct (`5` vs `5.0`
 /// changes signatures, summaries and equality).
 ///

@@ -3,9 +3,9 @@
 /// - `compact`: the wire form. Insertion order, `,` and `:` separators, non-ASCII written
 ///   as UTF-8, control characters escaped.
 /// - `canonical`: Python `json.dumps(sort_keys=True, separators=(",",":"))` with
-///   `ensure_ascii`: the exact bytes HMAC signatures are computed over (spec §4).
+///   `ensure_ascii`: the exact bytes HMAC signatures are computed over (docs/reference-semantics.md §4).
 /// - `pythonDefault`: Python `json.dumps(v)` with default separators `", "`/`": "` and
-///   `ensure_ascii`; its length drives the default token counter (spec §8.4).
+///   `ensure_ascii`; its length drives the default token counter (docs/reference-semantics.md §8.4).
 public enum JSONStyle: Sendable {
     case compact
     case canonical

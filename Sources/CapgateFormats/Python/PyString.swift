@@ -2,7 +2,7 @@
 import Glibc
 #endif
 
-/// Python `str` semantics the reference's behaviour depends on (spec §0): lengths and
+/// Python `str` semantics the reference's behaviour depends on (docs/reference-semantics.md §0): lengths and
 /// slices count code points, `strip()` uses Python's whitespace set, ordering and
 /// equality are by code point.
 public enum PyString {
