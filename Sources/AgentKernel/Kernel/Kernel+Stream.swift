@@ -165,9 +165,9 @@ extension Kernel {
     /// driver's own error is rethrown unchanged (no "All drivers failed" wrapping here).
     private static func executeOnce(_ driver: any Driver, _ ctx: ExecutionContext,
                                      timeout: (Double, String)?) async throws -> RawResult {
-        let result: AttemptResult
+        let result: DeadlineOutcome<RawResult>
         if let t = timeout, t.0.isFinite, t.0 <= FallbackExecutor.maxArmedSeconds {
-            result = await DeadlineRace.run(driver, ctx, seconds: t.0)
+            result = await DeadlineRace.run(seconds: max(t.0, 0)) { try await driver.execute(ctx) }
         } else {
             do {
                 return try await driver.execute(ctx)

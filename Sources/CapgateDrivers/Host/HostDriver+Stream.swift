@@ -28,14 +28,19 @@ extension HostDriver: StreamingDriver {
         let seconds = config.timeoutSeconds, t = timeoutText, id = driverID
         let deadline = ContinuousClock.now + .seconds(seconds)
         let channel = self.channel
-        let connection = try await Deadline.run(seconds: seconds, onTimeout: {
-            KernelError(.driverError, "Driver host '\(id)': no answer within \(t)s")
-        }) { [self] in
+        let outcome = await DeadlineRace.run(seconds: seconds) { [self] () async throws -> HTTPClientConnection in
             do {
                 return try await channel.connection(deadline: deadline)
             } catch let e as HostChannel.Unavailable {
                 throw failure(e.reason)
             }
+        }
+        let connection: HTTPClientConnection
+        switch outcome {
+        case .success(let c): connection = c
+        case .failure(let error): throw error
+        case .timedOut: throw KernelError(.driverError, "Driver host '\(id)': no answer within \(t)s")
+        case .cancelled: throw CancellationError()
         }
         let events = connection.stream(path: channel.endpoint.pathPrefix + "/v1/execute_stream",
                                        headers: [("content-type", "application/json")],
