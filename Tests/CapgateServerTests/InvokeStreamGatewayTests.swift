@@ -218,7 +218,7 @@ struct InvokeStreamGatewayTests {
             #expect(ContinuousClock.now - stableSince > .seconds(1), "the driver never stalled (\(last) chunks)")
             // The reader goes away: the stalled producer is released and the stream traced once.
             kill(curl.processIdentifier, SIGKILL)
-            curl.waitUntilExit()
+            try await runBlocking { curl.waitUntilExit() }
             func floodTraces() -> [ActionTrace] { gw.kernel.listTraces().filter { $0.capabilityID == "stream.flood" } }
             for _ in 0..<300 where floodTraces().isEmpty { try await Task.sleep(for: .milliseconds(10)) }
             #expect(floodTraces().count == 1)
