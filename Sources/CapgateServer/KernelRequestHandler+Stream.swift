@@ -44,12 +44,21 @@ extension KernelRequestHandler {
                 }
                 try await responder.write(KernelService.line(frame.json))
             }
+            // The durability contract (docs/audit.md): the stream completes only once its
+            // trace is durable; otherwise it ends with an `audit_unavailable` line.
+            do throws(WireError) {
+                try await service.awaitDurableAudit()
+            } catch {
+                try? await responder.write(KernelService.line(error.json))
+            }
             responder.end()
         } catch is ResponseStreamClosed {
         } catch is CancellationError {
         } catch {
-            let wire = (error as? KernelError).map { WireError($0) }
+            var wire = (error as? KernelError).map { WireError($0) }
                 ?? WireError(.internalError, "internal error")
+            // A failure past the budget reservation is traced too: answer after its record.
+            do throws(WireError) { try await service.awaitDurableAudit() } catch { wire = error }
             if started {
                 try? await responder.write(KernelService.line(wire.json))
                 responder.end()
