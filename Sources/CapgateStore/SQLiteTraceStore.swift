@@ -110,10 +110,12 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
     public func record(_ trace: ActionTrace) {
         let exported = trace.exportJSON
         let payload = exported.serialized(.pythonDefault)  // json.dumps(payload), as the reference stores it
+        let canonical = exported.serializedBytes(.canonical)  // outside the lock: only the MAC is inside
         cond.lock()
         defer { cond.unlock() }
         guard queue.failure == nil, !queue.closing else { return }
-        let rec = chain.makeRecord(seq: queue.nextSeq, prevHash: queue.lastHash, trace: exported)
+        let hash = chain.recordHash(seq: queue.nextSeq, prevHash: queue.lastHash, canonicalTrace: canonical)
+        let rec = AuditRecord(seq: queue.nextSeq, prevHash: queue.lastHash, recordHash: hash, trace: exported)
         queue.nextSeq += 1
         queue.lastHash = rec.recordHash
         queue.pending.append(Pending(record: rec, trace: trace, payload: payload))

@@ -148,3 +148,13 @@ struct SQLiteTraceStoreTests {
         #expect(Set(reopened.list().map(\.actionID)) == Set(ids))
     }
 }
+
+/// The framed hash over pre-serialized canonical bytes equals the hash of the whole record.
+@Test func recordHashFromCanonicalBytesEqualsTheWholeRecordHash() {
+    let chain = AuditChain(secret: "k")
+    let trace = SQLiteTraceStoreTests.trace(7, error: "x").exportJSON
+    for (seq, prev) in [(0, AuditChain.genesisHash), (123_456, String(repeating: "ab", count: 32))] {
+        #expect(chain.recordHash(seq: seq, prevHash: prev, canonicalTrace: trace.serializedBytes(.canonical))
+                == chain.recordHash(seq: seq, prevHash: prev, trace: trace))
+    }
+}

@@ -46,6 +46,22 @@ public struct AuditChain: Sendable {
         return signer.hexDigest(message.serializedBytes(.canonical))
     }
 
+    /// The same hash from the trace's canonical bytes, serialized once by the caller (outside
+    /// any lock): the canonical wrapper's keys sort as prev_hash < seq < trace, so the message
+    /// is the trace's bytes inside a fixed frame.
+    public func recordHash(seq: Int, prevHash: String, canonicalTrace: [UInt8]) -> String {
+        var message: [UInt8] = []
+        message.reserveCapacity(canonicalTrace.count + prevHash.utf8.count + 48)
+        message.append(contentsOf: #"{"prev_hash":"#.utf8)
+        JSONWriter.writeString(prevHash, ascii: true, into: &message)
+        message.append(contentsOf: #","seq":"#.utf8)
+        message.append(contentsOf: String(seq).utf8)
+        message.append(contentsOf: #","trace":"#.utf8)
+        message.append(contentsOf: canonicalTrace)
+        message.append(UInt8(ascii: "}"))
+        return signer.hexDigest(message)
+    }
+
     /// The next record after a head (`prevHash` is the previous record's hash, or the
     /// genesis/checkpoint hash for the first).
     public func makeRecord(seq: Int, prevHash: String, trace: JSONValue) -> AuditRecord {
