@@ -7,11 +7,11 @@ import Glibc
 /// give one host 2^64 budgets. IPv4 addresses are counted one by one (NAT makes anything coarser
 /// punish unrelated clients), and an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, a dual-stack
 /// listener) counts as the IPv4 address it carries.
-enum SourceAddress {
+package enum SourceAddress {
     /// "a.b.c.d" for IPv4 (and IPv4-mapped IPv6), "prefix/len" for IPv6 with the host bits
     /// cleared, the input unchanged for anything that is not a numeric address (fail closed:
     /// it still gets a budget, just its own).
-    static func key(ofIP ip: String, ipv6PrefixLength: Int) -> String {
+    package static func key(ofIP ip: String, ipv6PrefixLength: Int) -> String {
         var v4 = in_addr()
         if inet_pton(AF_INET, ip, &v4) == 1 { return ip }
         var v6 = in6_addr()
