@@ -34,6 +34,20 @@ final class SilentSocket: Sendable {
         guard rc == 0 else { Glibc.close(fd); throw IOError(errno: errno, call: "connect") }
     }
 
+    /// The same over IPv6 to [::1]:`port` (from ::1).
+    init(ipv6LoopbackPort port: UInt16) throws {
+        fd = socket(AF_INET6, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw IOError(errno: errno, call: "socket") }
+        var remote = sockaddr_in6()
+        remote.sin6_family = sa_family_t(AF_INET6)
+        remote.sin6_port = port.bigEndian
+        inet_pton(AF_INET6, "::1", &remote.sin6_addr)
+        let rc = withUnsafePointer(to: &remote) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+        }
+        guard rc == 0 else { Glibc.close(fd); throw IOError(errno: errno, call: "connect") }
+    }
+
     deinit { Glibc.close(fd) }
 
     /// Whether the server closed this socket (EOF or reset) within `timeoutMs`.
@@ -113,6 +127,36 @@ struct PreAuthExhaustionTests {
         #expect(try await client.send(path: "/v1/echo").status == 200)
         #expect(fixture.server.stats.preAuthEvictedGlobal == 1)
         #expect(fixture.server.stats.preAuthEvictedSource == 0)
+        let oldest = attackers[0]
+        #expect(try await runBlocking { oldest.closedByServer() })
+    }
+
+    /// The same defence on IPv6 loopback: silent sockets from ::1 (source key `::/64`) fill
+    /// the source's budget; an agent connecting over ::1 still gets answers.
+    @Test func agentGetsInOverIPv6Loopback() async throws {
+        var limits = Self.limits()
+        limits.maxPreAuthPerSource = 2
+        let certs = TestCertificates.shared
+        let material = TLSServerMaterial(certificateChainPEM: certs.server.certPEM, privateKeyPEM: certs.server.keyPEM,
+                                         trustBundlePEM: certs.clientCA.certPEM)
+        let server = try Server(configuration: ServerTransportConfig(host: "::1", port: 0, loops: 2, limits: limits,
+                                                                      tls: .material(material)),
+                                handler: EchoHandler(limits: limits), logger: AwaitableLogger().asLogger)
+        let port = try server.start()
+        defer {
+            server.stop()
+            server.waitUntilStopped()
+        }
+        let attackers = try (0..<2).map { _ in try SilentSocket(ipv6LoopbackPort: port) }
+        await eventually { server.stats.preAuthActive == 2 }
+        let tls = try TLSContext.client(material: TLSClientMaterial(certificateChainPEM: certs.agent.certPEM,
+                                                                    privateKeyPEM: certs.agent.keyPEM,
+                                                                    trustBundlePEM: certs.serverCA.certPEM),
+                                        serverName: "127.0.0.1", alpnProtocols: ["h2"])
+        let client = try HTTPClientConnection(host: "::1", port: port, tls: tls, requestTimeout: .seconds(60))
+        defer { client.close() }
+        #expect(try await client.send(path: "/v1/echo").status == 200)
+        #expect(server.stats.preAuthEvictedSource == 1)
         let oldest = attackers[0]
         #expect(try await runBlocking { oldest.closedByServer() })
     }
