@@ -2,12 +2,13 @@
 import Glibc
 #endif
 
-/// Python `str` semantics the reference's behaviour depends on (spec §0): lengths and
+/// Python `str` semantics the reference's behaviour depends on (docs/reference-semantics.md §0): lengths and
 /// slices count code points, `strip()` uses Python's whitespace set, ordering and
 /// equality are by code point.
 public enum PyString {
     /// `len(s)`: the number of Unicode scalars.
     @inline(__always)
+    @inlinable
     public static func len(_ s: String) -> Int { s.unicodeScalars.count }
 
     /// `s[:n]` in code points.
@@ -44,6 +45,7 @@ public enum PyString {
 
     /// `a < b` for Python strings: code point order (UTF-8 byte order is code point
     /// order, so native strings compare with one `memcmp`).
+    @inlinable
     public static func less(_ a: String, _ b: String) -> Bool {
         let r: Bool?? = a.utf8.withContiguousStorageIfAvailable { pa in
             b.utf8.withContiguousStorageIfAvailable { pb in
@@ -59,6 +61,7 @@ public enum PyString {
     /// `a == b` for Python strings: code point equality (no canonical equivalence).
     /// Hot (keys of every object lookup): native strings compare with one `memcmp`.
     @inline(__always)
+    @inlinable
     public static func equal(_ a: String, _ b: String) -> Bool {
         let r: Bool?? = a.utf8.withContiguousStorageIfAvailable { pa in
             b.utf8.withContiguousStorageIfAvailable { pb in
@@ -132,16 +135,4 @@ extension JSONValue {
         if case .string(let s) = self { return s }
         return pyRepr
     }
-}
-
-/// Python `int(x)` coercion as the reference applies it to `max_rows`, `offset` and
-/// `limit` (spec §0): nil exactly where Python raises. Python ints are unbounded, so values
-/// beyond `Int` saturate (they are only ever clamped or compared afterwards). One
-/// implementation serves the policy, the firewall and handle expansion: `PyCoerce.int`,
-/// which also carries Python's exception class and message.
-public enum PyInt {
-    public static func coerce(_ v: JSONValue) -> Int? { try? PyCoerce.int(v).get() }
-
-    /// `int(str)`.
-    public static func parse(_ s: String) -> Int? { try? PyCoerce.parse(s).get() }
 }

@@ -63,28 +63,4 @@ public enum PyFloat {
         while digits.last == "0" && digits.count > 1 { digits.removeLast() }
         return (d < 0, digits, decpt)
     }
-
-    /// C/Python `"%.2f" % v` (correctly rounded from the exact binary value).
-    public static func fixed2(_ d: Double) -> String {
-        fixed(d, places: 2)
-    }
-
-    /// `"%.Nf"`; uses the C library, whose rounding matches CPython's.
-    public static func fixed(_ d: Double, places: Int) -> String {
-        if d.isNaN { return "nan" }
-        if d.isInfinite { return d < 0 ? "-inf" : "inf" }
-        return cFormat(d, places: places)
-    }
-}
-
-import CLibcShims
-
-private func cFormat(_ d: Double, places: Int) -> String {
-    withUnsafeTemporaryAllocation(of: CChar.self, capacity: 48) { buf in
-        let n = Int(capgate_format_fixed(buf.baseAddress!, 48, Int32(places), d))
-        if n < 48 { return String(cString: buf.baseAddress!) }
-        var big = [CChar](repeating: 0, count: n + 1)
-        _ = capgate_format_fixed(&big, big.count, Int32(places), d)
-        return String(cString: big)
-    }
 }

@@ -1,4 +1,4 @@
-/// A JSON value with the fidelity the reference's Python semantics need (spec §0):
+/// A JSON value with the fidelity the reference's Python semantics need (docs/reference-semantics.md §0):
 /// objects keep insertion order, and integers and doubles stay distinct (`5` vs `5.0`
 /// changes signatures, summaries and equality).
 ///
@@ -123,6 +123,7 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
 
     /// Keys compare by code points (Python `str ==`), not by Swift's canonical
     /// equivalence: `"é"` and `"e\u{301}"` are different keys, as in the reference.
+    @inlinable
     public func index(of key: String) -> Int? {
         keys.firstIndex { PyString.equal($0, key) }
     }

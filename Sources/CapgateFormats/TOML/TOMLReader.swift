@@ -1,4 +1,4 @@
-/// A strict TOML 1.0 reader producing `JSONValue`, for policy files (spec §5.3).
+/// A strict TOML 1.0 reader producing `JSONValue`, for policy files (docs/reference-semantics.md §5.3).
 ///
 /// Why not TOMLKit: it wraps toml++, whose tables are sorted maps, and policy semantics
 /// depend on document order (`explain` reports `attributes`/`scope` failures in the order

@@ -3,9 +3,9 @@
 /// - `compact`: the wire form. Insertion order, `,` and `:` separators, non-ASCII written
 ///   as UTF-8, control characters escaped.
 /// - `canonical`: Python `json.dumps(sort_keys=True, separators=(",",":"))` with
-///   `ensure_ascii`: the exact bytes HMAC signatures are computed over (spec §4).
+///   `ensure_ascii`: the exact bytes HMAC signatures are computed over (docs/reference-semantics.md §4).
 /// - `pythonDefault`: Python `json.dumps(v)` with default separators `", "`/`": "` and
-///   `ensure_ascii`; its length drives the default token counter (spec §8.4).
+///   `ensure_ascii`; its length drives the default token counter (docs/reference-semantics.md §8.4).
 public enum JSONStyle: Sendable {
     case compact
     case canonical
@@ -30,8 +30,10 @@ extension JSONValue {
     }
 }
 
-enum JSONWriter {
-    static func write(_ v: JSONValue, style: JSONStyle, into out: inout [UInt8]) {
+/// The writer itself, public so the kernel can stream a known-shape object (the token
+/// signing payload) without building a `JSONValue` first.
+public enum JSONWriter {
+    public static func write(_ v: JSONValue, style: JSONStyle, into out: inout [UInt8]) {
         switch v {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
@@ -105,7 +107,7 @@ enum JSONWriter {
     /// Python's escaping: short escapes for `"`, `\`, `\n`, `\r`, `\t`, `\b`, `\f`; other
     /// controls as `\u00xx`; with `ascii`, everything outside U+0020..U+007E as lowercase
     /// `\uxxxx` (astral scalars as surrogate pairs). `/` is never escaped.
-    static func writeString(_ s: String, ascii: Bool, into out: inout [UInt8]) {
+    public static func writeString(_ s: String, ascii: Bool, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         if !ascii {
             // Fast path: copy UTF-8 runs, escaping only ASCII specials.
