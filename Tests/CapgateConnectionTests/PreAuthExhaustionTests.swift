@@ -3,7 +3,7 @@ import CapgateCore
 import CapgateHTTPClient
 import CapgateIO
 import CapgateTLS
-import CapgateTestSupport
+import CapgateTesting
 import Glibc
 import Testing
 
@@ -179,8 +179,7 @@ struct PreAuthExhaustionTests {
 
         // Another identity from the same address is not affected by the first one's cap.
         let certs = TestCertificates.shared
-        let other = certs.clientCA.sign(commonName: "other", serial: 0x300,
-                                        extensions: CertFactory.agentExtensions(san: "URI:spiffe://example.org/agent/other"))
+        let other = certs.clientCA.client("other", serial: 0x300, uris: ["spiffe://example.org/agent/other"])
         let third = try fixture.client(identity: other)
         defer { third.close() }
         let response = try await third.send(path: "/v1/echo")
