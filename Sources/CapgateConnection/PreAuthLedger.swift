@@ -16,8 +16,9 @@ import CapgateCore
 /// budget with silent sockets (slowloris on TLS, from the agent's own address) would otherwise
 /// lock the agent out for a whole handshake timeout. Evicting the oldest lets every newcomer
 /// in, and a handshake is only ever pushed out after `perSource` (or `global`) newer sockets
-/// were admitted while it ran, which the rate buckets make slow: a legitimate handshake takes
-/// milliseconds, the attacker needs `perSource / rate` seconds of flooding to push one out.
+/// were admitted while it ran. The rate buckets make that slow: past its burst, a flood from
+/// one source needs `perSource / ratePerSource.perSecond` seconds (0.5 s at the defaults) to
+/// push out a handshake, which takes milliseconds on a local link.
 package struct PreAuthLedger<Payload> {
     package struct Limits: Sendable, Equatable {
         package var perSource: Int

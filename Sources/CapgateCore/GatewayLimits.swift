@@ -106,11 +106,13 @@ public struct GatewayLimits: Sendable, Equatable {
     /// host usually owns a whole /64 and could otherwise rotate addresses inside it.
     public var preAuthIPv6PrefixLength: Int = 64
     /// Token bucket on new unauthenticated sockets per source; empty means the new socket is
-    /// closed at once (no TLS work): handshake floods, eviction churn from one source.
-    public var handshakeRatePerSource = TokenBucket.Rate(burst: 256, perSecond: 64)
+    /// closed at once (no TLS work): handshake floods, eviction churn from one source. Sized for
+    /// every agent of a host reconnecting over loopback (one source), not for one agent.
+    public var handshakeRatePerSource = TokenBucket.Rate(burst: 512, perSecond: 256)
     /// Token bucket on new unauthenticated sockets in total: handshake CPU from many sources,
-    /// and the rate at which anyone's handshake can be pushed out by evictions.
-    public var handshakeRateGlobal = TokenBucket.Rate(burst: 1_024, perSecond: 512)
+    /// and the rate at which anyone's handshake can be pushed out by evictions (about one core
+    /// of ECDSA P-256 TLS 1.3 handshakes).
+    public var handshakeRateGlobal = TokenBucket.Rate(burst: 2_048, perSecond: 1_024)
 
     /// Descriptors kept free beyond the connection caps when checking RLIMIT_NOFILE at start
     /// (listener, epoll and wake-up fds, logs, the files the gateway reads).

@@ -9,8 +9,8 @@ import Testing
         #expect(l.maxPreAuthPerSource == 128 && l.maxPreAuthGlobal == 1_024)
         #expect(l.preAuthIPv6PrefixLength == 64)
         #expect(l.maxConnectionsPerIdentity == 128)
-        #expect(l.handshakeRatePerSource == TokenBucket.Rate(burst: 256, perSecond: 64))
-        #expect(l.handshakeRateGlobal == TokenBucket.Rate(burst: 1_024, perSecond: 512))
+        #expect(l.handshakeRatePerSource == TokenBucket.Rate(burst: 512, perSecond: 256))
+        #expect(l.handshakeRateGlobal == TokenBucket.Rate(burst: 2_048, perSecond: 1_024))
         #expect(l.requiredDescriptors == 4_096 + 1_024 + 64)
     }
 
