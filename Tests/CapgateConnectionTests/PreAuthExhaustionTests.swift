@@ -201,6 +201,33 @@ struct PreAuthExhaustionTests {
         #expect(try await fourth.send(path: "/v1/echo").status == 200)
     }
 
+    @Test func globalCapCountsAuthenticatedConnectionsOnly() async throws {
+        var limits = GatewayLimits()
+        limits.maxConnectionsGlobal = 1
+        limits.maxConnectionsPerIP = 1
+        limits.maxConnectionsPerIdentity = 1
+        limits.firstRequestTimeout = 120
+        limits.handshakeTimeout = 120
+        let fixture = try TestServer(limits: limits)
+        defer { fixture.stop() }
+        // Silent sockets do not use the authenticated budget...
+        let silent = try SilentSocket(port: fixture.port)
+        await eventually { fixture.server.stats.preAuthActive == 1 }
+        let first = try fixture.client()
+        defer { first.close() }
+        #expect(try await first.send(path: "/v1/echo").status == 200)
+        // ...but a second authenticated connection (another identity) is over the global cap.
+        let other = TestCertificates.shared.clientCA.client("other", serial: 0x301,
+                                                            uris: ["spiffe://example.org/agent/other"])
+        let second = try fixture.client(identity: other)
+        defer { second.close() }
+        await #expect(throws: HTTPClientError.self) { _ = try await second.send(path: "/v1/echo") }
+        _ = await fixture.logger.waitForLine(containing: "reason=global_cap")
+        #expect(fixture.server.stats.rejectedGlobal == 1)
+        #expect(fixture.server.stats.preAuthActive == 1)
+        _ = silent
+    }
+
     @Test func handshakeRatePerSourceTripsAndIsCounted() async throws {
         var limits = Self.limits()
         limits.handshakeRatePerSource = .init(burst: 2, perSecond: 0.001)
