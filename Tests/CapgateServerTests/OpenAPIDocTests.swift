@@ -167,7 +167,10 @@ struct OpenAPIDocTests {
         for (verb, field, name) in cases {
             let s = try Self.resolve(["$ref": .string("#/components/schemas/\(name)")], in: doc)
             let top = try #require(try Self.requestSchema(verb, doc))
-            #expect(top["properties"]?[field]?["$ref"]?.stringValue == "#/components/schemas/\(name)")
+            // `{"$ref": X}`, or `{"oneOf": [{"$ref": X}, {"type": "null"}]}` when the field may be null.
+            let prop = top["properties"]?[field]
+            let ref = prop?["$ref"] ?? prop?["oneOf"]?.arrayValue?.first?["$ref"]
+            #expect(ref?.stringValue == "#/components/schemas/\(name)", "\(verb.rawValue).\(field)")
             #expect(s["additionalProperties"] == .bool(false), "\(name)")
             var nested = Self.minimalBody(verb)?[field]?.objectValue ?? ["principal_id": "p"]
             #expect(Set(Self.required(s)) == Set(nested.keys), "\(name): required fields")
@@ -203,7 +206,10 @@ struct OpenAPIDocTests {
         let doc = try Self.document()
         func values(_ verb: Verb, _ field: String) throws -> Set<String> {
             let s = try #require(try Self.requestSchema(verb, doc))
-            return Set(s["properties"]?[field]?["enum"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+            // A nullable enum is `{"oneOf": [{"$ref": <enum>}, {"type": "null"}]}`.
+            let prop = try #require(s["properties"]?[field], "\(verb.rawValue).\(field)")
+            let e = try Self.resolve(prop["oneOf"]?.arrayValue?.first ?? prop, in: doc)
+            return Set(e["enum"]?.arrayValue?.compactMap(\.stringValue) ?? [])
         }
         func accepted(_ verb: Verb, _ field: String, _ candidates: [String]) -> Set<String> {
             Set(candidates.filter { c in
@@ -214,11 +220,13 @@ struct OpenAPIDocTests {
             })
         }
         let modes = try values(.invoke, "response_mode")
+        #expect(modes == ["summary", "table", "handle_only", "raw"])
         #expect(accepted(.invoke, "response_mode", Array(modes) + ["other", "RAW", ""]) == modes)
         let events = try values(.queryTraces, "event_type")
         #expect(events == Set(TraceEventType.allCases.map(\.rawValue)))
         #expect(accepted(.queryTraces, "event_type", Array(events) + ["other"]) == events)
         let outcomes = try values(.queryTraces, "outcome")
+        #expect(outcomes == ["succeeded", "failed"])
         #expect(accepted(.queryTraces, "outcome", Array(outcomes) + ["other", "ok"]) == outcomes)
         let schemas = try #require(doc["components"]?["schemas"])
         #expect(Set(schemas["SafetyClass"]?["enum"]?.arrayValue?.compactMap(\.stringValue) ?? [])
