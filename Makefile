@@ -11,11 +11,12 @@ REFERENCE := weaver-kernel[policy]==0.12.0
 # host, pytest + pytest-asyncio (the reference's own suites need asyncio mode).
 PY_CLIENT_DEPS := "httpx[http2]>=0.27" "hypercorn>=0.16" "pytest>=8" "pytest-asyncio>=0.23.5"
 # schemathesis drives the live sidecar from docs/openapi.yaml (openapi-check, fuzz-api).
-OPENAPI_PY_DEPS := "schemathesis>=4.32,<5"
+# openapi-python-client generates the client of openapi-demo from the same document.
+OPENAPI_PY_DEPS := "schemathesis>=4.32,<5" "openapi-python-client>=0.29,<0.30"
 # The reference's sdist (its tests/ are the acceptance suite), downloaded here, never committed.
 SDIST_CACHE := .cache/weaver-kernel-sdist
 
-.PHONY: openapi-deps openapi-check fuzz-api run test deps apt venv py-client py-test py-acceptance build build-release goldens swift-test bench-kernel bench bench-quick bench-deps bench-build bench-smoke clean fuzz-smoke
+.PHONY: openapi-deps openapi-check openapi-demo fuzz-api run test deps apt venv py-client py-test py-acceptance build build-release goldens swift-test bench-kernel bench bench-quick bench-deps bench-build bench-smoke clean fuzz-smoke
 
 deps: apt venv
 
@@ -34,7 +35,7 @@ venv:
 	@$(PY) -c "import weaver_kernel, yaml" 2>/dev/null || $(PY) -m pip install -q "$(REFERENCE)" || \
 	  echo "warning: could not install $(REFERENCE); the committed goldens will be used"
 	@$(PY) -c "import h2, httpx, hypercorn, pytest, pytest_asyncio" 2>/dev/null || $(PY) -m pip install -q $(PY_CLIENT_DEPS)
-	@$(PY) -c "import schemathesis, jsonschema_rs" 2>/dev/null || $(PY) -m pip install -q $(OPENAPI_PY_DEPS)
+	@$(PY) -c "import schemathesis, jsonschema_rs, openapi_python_client" 2>/dev/null || $(PY) -m pip install -q $(OPENAPI_PY_DEPS)
 
 # The Python client, installed editable into the venv (import name and distribution: capgate).
 py-client: venv
@@ -79,7 +80,7 @@ swift-test: apt
 	@# The bench harness smoke test runs alone under `make bench-smoke` (it saturates both cores).
 	timeout 1200 $(SWIFT) test --skip-build --skip SidecarBenchTests
 
-test: deps goldens swift-test py-test py-acceptance openapi-check
+test: deps goldens swift-test py-test py-acceptance openapi-check openapi-demo
 
 # The wire contract against the live sidecar: schemathesis (HTTP/1.1) through nghttpx (Debian
 # nghttp2-proxy, installed only by these targets and `make test`), an HTTP/1.1-to-h2 bridge that
@@ -96,6 +97,12 @@ openapi-deps: apt venv
 openapi-check: openapi-deps
 	$(SWIFT) build --product capgate
 	CAPGATE_BIN="$$($(SWIFT) build --show-bin-path)/capgate" PY=$(PY) timeout 300 tools/openapi/check 5 10
+
+# A client generated from docs/openapi.yaml runs grant, invoke, expand and explain against a
+# fresh demo sidecar (clients/examples/README.md; about 5 s).
+openapi-demo: venv
+	$(SWIFT) build --product capgate
+	CAPGATE_BIN="$$($(SWIFT) build --show-bin-path)/capgate" PY=$(PY) timeout 120 clients/examples/openapi-demo
 
 # The longer run (about 10 min; not part of `test`).
 fuzz-api: openapi-deps
