@@ -1,11 +1,13 @@
 @testable import AgentKernel
 @testable import CapgateWire
+import CapgateServer
 import Foundation
 import Testing
 
 /// docs/openapi.yaml is the contract of the v1 wire; it is written by hand and pinned here to
 /// the code, both ways, through the project's own YAML reader:
-/// - paths and methods are exactly the verb list (`Verb`), one operation each;
+/// - paths and methods are exactly the verb list (`Verb`) and the stream route
+///   (`/v1/invoke_stream`, the invoke body, NDJSON answer), one operation each;
 /// - the `ErrorCode` enum is exactly `WireErrorCode`, and each status's error response narrows
 ///   it to exactly the codes the one status table (`WireErrorCode.status`) maps there;
 /// - each verb's request schema names exactly the top-level fields the strict decoder reads,
@@ -72,7 +74,13 @@ struct OpenAPIDocTests {
         let doc = try Self.document()
         #expect(doc["openapi"]?.stringValue == "3.1.0")
         let paths = try #require(doc["paths"]?.objectValue)
-        #expect(Set(paths.keys) == Set(Verb.allCases.map(\.path)), "one path per verb, no other")
+        #expect(Set(paths.keys) == Set(Verb.allCases.map(\.path) + [KernelService.invokeStreamPath]),
+                "one path per verb and the stream route, no other")
+        let stream = try #require(paths[KernelService.invokeStreamPath]?.objectValue)
+        #expect(stream.keys == ["post"])
+        #expect(stream["post"]?["operationId"]?.stringValue == "invoke_stream")
+        let streamOK = try #require(stream["post"]?["responses"]?["200"]?["content"]?.objectValue)
+        #expect(streamOK.keys == [KernelService.streamContentType])
         for verb in Verb.allCases {
             let item = try #require(paths[verb.path]?.objectValue, "\(verb.path)")
             #expect(item.keys == [verb.method.lowercased()], "\(verb.path) answers \(verb.method) only")
@@ -105,12 +113,14 @@ struct OpenAPIDocTests {
         #expect(Self.properties(inner) == written.keys)
         #expect(Set(Self.required(inner)) == Set(written.keys))
         // Every operation's non-200 answers are the per-status error responses.
-        for verb in Verb.allCases {
-            let op = try #require(doc["paths"]?[verb.path]?[verb.method.lowercased()]?["responses"]?.objectValue)
-            #expect(op.keys.contains("200"), "\(verb.rawValue)")
-            for (status, r) in op where status != "200" {
-                #expect(r["$ref"]?.stringValue == "#/components/responses/Error\(status)", "\(verb.rawValue) \(status)")
-                #expect(Int(status).map(statuses.contains) == true, "\(verb.rawValue) \(status): not in the table")
+        for (path, item) in try #require(doc["paths"]?.objectValue) {
+            for (method, operation) in try #require(item.objectValue) {
+                let op = try #require(operation["responses"]?.objectValue, "\(method) \(path)")
+                #expect(op.keys.contains("200"), "\(path)")
+                for (status, r) in op where status != "200" {
+                    #expect(r["$ref"]?.stringValue == "#/components/responses/Error\(status)", "\(path) \(status)")
+                    #expect(Int(status).map(statuses.contains) == true, "\(path) \(status): not in the table")
+                }
             }
         }
     }
@@ -152,6 +162,21 @@ struct OpenAPIDocTests {
             }
             #expect(e.message.hasPrefix("unknown_field:"), "\(verb.rawValue): \(e)")
         }
+    }
+
+    /// `/v1/invoke_stream` decodes the invoke body (then refuses a dry run): its schema lists
+    /// exactly the fields the invoke decoder reads, requires what it requires, and closes.
+    @Test func streamRequestIsTheInvokeBody() throws {
+        let doc = try Self.document()
+        let op = try #require(doc["paths"]?[KernelService.invokeStreamPath]?["post"])
+        let s = try Self.resolve(try #require(op["requestBody"]?["content"]?["application/json"]?["schema"]), in: doc)
+        let invoke = try #require(try Self.requestSchema(.invoke, doc))
+        let (result, read) = Self.decode(.invoke, Self.minimalBody(.invoke)!)
+        if case .failure(let e) = result { Issue.record("\(e)") }
+        #expect(Set(Self.properties(s)) == Set(read))
+        #expect(Set(Self.required(s)) == Set(Self.required(invoke)))
+        #expect(s["additionalProperties"] == .bool(false))
+        #expect(s["properties"]?["dry_run"]?["enum"] == [false, nil], "a stream has no dry run")
     }
 
     /// The nested input shapes: every field the document lists is accepted (null when

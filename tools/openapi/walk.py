@@ -63,6 +63,23 @@ call(alice, "explain", {"action_id": frames["summary"]["action_id"]})
 call(alice, "query_traces", {"limit": 5})
 call(alice, "explain_denial", {"request": {"capability_id": "tasks.create", "goal": "create"}, "justification": "x"})
 call(alice, "grant_capability", {"request": {"capability_id": "tasks.create"}, "justification": "x"}, expect=403)
+# invoke_stream: every NDJSON line against StreamLine, the last one final.
+req = urllib.request.Request(alice + "/v1/invoke_stream", headers={"content-type": "application/json"}, method="POST",
+                             data=json.dumps({"token": token, "args": args, "response_mode": "table"}).encode())
+with urllib.request.urlopen(req, timeout=10) as r:
+    media = r.headers.get("content-type")
+    lines = [json.loads(line) for line in r.read().decode().splitlines() if line]
+if media not in doc["paths"]["/v1/invoke_stream"]["post"]["responses"]["200"]["content"] or not lines:
+    raise SystemExit(f"walk: invoke_stream answered {media} with {len(lines)} lines")
+line_schema = jsonschema_rs.Draft202012Validator({"$ref": "#/components/schemas/StreamLine", "components": doc["components"]})
+for line in lines:
+    errors = list(line_schema.iter_errors(line))
+    if errors:
+        raise SystemExit(f"walk: invoke_stream line does not conform: {errors[0]}")
+    checked += 1
+if lines[-1].get("is_final") is not True:
+    raise SystemExit("walk: the last invoke_stream line is not final")
+call(alice, "invoke_stream", {"token": token, "args": args, "dry_run": True}, expect=400)
 call(alice, "stats", {})
 call(alice, "revoke", {"token_id": token["token_id"]}, expect=403)
 call(ops, "revoke", {"token_id": token["token_id"]})
