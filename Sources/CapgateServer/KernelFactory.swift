@@ -35,7 +35,8 @@ public enum KernelFactory {
         let traces: any TraceStoring
         if let path = config.audit.path(stateDir: config.stateDir) {
             // Verifies the whole chain first: a corrupted or tampered file stops start-up here.
-            traces = try SQLiteTraceStore(path: path, secret: secret, durability: config.audit.durability)
+            traces = try SQLiteTraceStore(path: path, secret: secret, durability: config.audit.durability,
+                                          retention: config.audit.retention, clock: clock)
         } else {
             traces = try TraceStore()
         }

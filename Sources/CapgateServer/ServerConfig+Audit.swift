@@ -12,6 +12,8 @@ public struct AuditSettings: Sendable, Equatable {
 
     public var store: Store = .sqlite(path: nil)
     public var durability: SQLiteTraceStore.Durability = .fsync
+    /// Records older than this are pruned with the reference's checkpoint; nil keeps everything.
+    public var retention: AuditRetention?
 
     public init() {}
 
@@ -24,7 +26,8 @@ public struct AuditSettings: Sendable, Equatable {
 
 extension ServerConfig {
     /// Reads the optional `[audit]` table: `store = "sqlite" | "memory"`, `path`,
-    /// `durability = "fsync" | "batch"`, `batch_max_delay_ms` (batch only, 1...1000).
+    /// `durability = "fsync" | "batch"`, `batch_max_delay_ms` (batch only, 1...1000),
+    /// `retain_days` (> 0).
     static func audit(_ t: inout Table, resolve: (String) -> String) throws(ConfigError) -> AuditSettings {
         var a = AuditSettings()
         let path = try t.optionalString("path").map(resolve)
@@ -44,6 +47,13 @@ extension ServerConfig {
             if ms < 1 || ms > 1000 { throw ConfigError("audit.batch_max_delay_ms", "must be between 1 and 1000") }
             a.durability = .batch(maxDelayMilliseconds: ms)
         default: throw ConfigError("audit.durability", "must be \"fsync\" or \"batch\"")
+        }
+        if let days = try t.optionalNumber("retain_days") {
+            if !(days > 0 && days <= 36_500) { throw ConfigError("audit.retain_days", "must be > 0 and at most 36500") }
+            a.retention = AuditRetention(retainDays: days)
+        }
+        if a.store == .memory && a.retention != nil {
+            throw ConfigError("audit.retain_days", "is only used with store = \"sqlite\"")
         }
         if a.store == .memory && a.durability != .fsync {
             throw ConfigError("audit.durability", "is only used with store = \"sqlite\"")

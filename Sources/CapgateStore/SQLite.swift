@@ -127,3 +127,6 @@ final class SQLiteStatement {
         return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
     }
 }
+
+/// Rows changed by the connection's last statement.
+func sqlite3Changes(_ db: SQLiteConnection) -> Int32 { sqlite3_changes(db.db) }

@@ -60,9 +60,15 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
 
     /// Opens (creating if needed) the store at `path` and verifies its whole chain with
     /// `secret`: a corrupted or tampered file throws, naming the first bad record.
-    public init(path: String, secret: String, durability: Durability = .fsync) throws(AuditStoreError) {
+    public let retention: AuditRetention?
+    private let clock: any KernelClock
+
+    public init(path: String, secret: String, durability: Durability = .fsync, retention: AuditRetention? = nil,
+                clock: any KernelClock = SystemClock()) throws(AuditStoreError) {
         self.path = path
         self.durability = durability
+        self.retention = retention
+        self.clock = clock
         chain = AuditChain(secret: secret)
         writer = try SQLiteConnection(path: path)
         // WAL: readers never block the writer, and a commit is one append plus one fsync.
@@ -78,6 +84,9 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
         guard verification.ok else {
             throw AuditStoreError("\(path): audit chain verification failed at seq \(verification.firstBadSeq ?? -1): "
                                   + verification.detail + " Refusing to start; inspect it with `capgate audit verify`.")
+        }
+        if let retention {
+            _ = try AuditRetention.prune(writer, now: clock.now(), retainDays: retention.retainDays)
         }
         let head = try writer.prepare("SELECT seq, record_hash FROM traces ORDER BY seq DESC LIMIT 1")
         try head.bind([])
@@ -232,6 +241,7 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
             return
         }
         var lastSync = DispatchTime.now().uptimeNanoseconds
+        var lastPrune = lastSync
         while true {
             cond.lock()
             while queue.pending.isEmpty && !queue.closing { cond.wait() }
@@ -250,6 +260,11 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
                                     .text(p.record.recordHash), .text(p.trace.invokedAt.isoformat), .text(p.payload)])
                 }
                 try writer.exec("COMMIT")
+                if let retention, DispatchTime.now().uptimeNanoseconds - lastPrune >= 60_000_000_000 {
+                    // At most once a minute, on this thread, between batches.
+                    _ = try AuditRetention.prune(writer, now: clock.now(), retainDays: retention.retainDays)
+                    lastPrune = DispatchTime.now().uptimeNanoseconds
+                }
                 if case .batch(let ms) = durability {
                     let now = DispatchTime.now().uptimeNanoseconds
                     if now - lastSync >= UInt64(ms) * 1_000_000 {

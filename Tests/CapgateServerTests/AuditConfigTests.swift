@@ -30,6 +30,9 @@ struct AuditConfigTests {
                                        baseDirectory: "/etc/capgate")
         #expect(c.audit.path(stateDir: c.stateDir) == "/etc/capgate/a/audit.db")
         #expect(c.audit.durability == .batch(maxDelayMilliseconds: 20))
+        #expect(c.audit.retention == nil)
+        let r = try ServerConfig.parse(Self.base + "[audit]\nretain_days = 30\n", baseDirectory: "/")
+        #expect(r.audit.retention == AuditRetention(retainDays: 30))
         let m = try ServerConfig.parse(Self.base + "[audit]\nstore = \"memory\"\n", baseDirectory: "/")
         #expect(m.audit.path(stateDir: m.stateDir) == nil)
     }
@@ -41,6 +44,8 @@ struct AuditConfigTests {
         ("durability = \"batch\"\nbatch_max_delay_ms = 5000", "audit.batch_max_delay_ms"),
         ("store = \"memory\"\npath = \"x.db\"", "audit.path"),
         ("retain = 3", "audit.retain"),
+        ("retain_days = 0", "audit.retain_days"),
+        ("store = \"memory\"\nretain_days = 3", "audit.retain_days"),
     ])
     func badValuesNameTheirKey(_ body: String, _ key: String) {
         #expect {

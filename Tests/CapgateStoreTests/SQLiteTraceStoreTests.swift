@@ -158,3 +158,52 @@ struct SQLiteTraceStoreTests {
                 == chain.recordHash(seq: seq, prevHash: prev, trace: trace))
     }
 }
+
+/// Retention prunes the expired prefix with the reference's checkpoint: the suffix verifies
+/// with ours and the reference's CLI, new records continue the chain, and a flood by one
+/// principal erases nobody's records (there is no count-based eviction).
+@Suite(.timeLimit(.minutes(1)))
+struct AuditRetentionTests {
+    struct FixedClock: KernelClock {
+        let at: Timestamp
+        func now() -> Timestamp { at }
+        func monotonic() -> Double { 0 }
+    }
+
+    @Test func pruningKeepsAVerifiableSuffix() async throws {
+        let dir = try makeTempDirectory("audit-ret")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (path, written) = try await SQLiteTraceStoreTests.fill(dir, count: 10)  // 1.5 ms apart
+        // Keep records invoked at or after written[4]: the window ends at `now`.
+        let now = written[4].invokedAt.adding(seconds: 86_400)
+        let store = try SQLiteTraceStore(path: path, secret: SQLiteTraceStoreTests.secret,
+                                         retention: AuditRetention(retainDays: 1), clock: FixedClock(at: now))
+        #expect(store.list() == Array(written[4...]))
+        let more = SQLiteTraceStoreTests.trace(50)
+        store.record(more)
+        try await store.waitUntilDurable()
+        store.close()
+
+        let reader = try AuditFileReader(path: path)
+        let mine = try reader.verify(secret: SQLiteTraceStoreTests.secret)
+        #expect(mine.ok && mine.recordsChecked == 7, "\(mine)")
+        let r = try await SQLiteTraceStoreTests.reference(["audit", "verify", "--store", path, "--format", "sqlite",
+                                                           "--secret", SQLiteTraceStoreTests.secret, "--json"])
+        let v = try JSONParser.parse(r.stdout)
+        #expect(v["ok"] == .bool(true) && v["records_checked"] == .int(7), "\(r.stdout) \(r.stderr)")
+    }
+
+    @Test func oneFloodingPrincipalCannotPushOutAnothersRecords() async throws {
+        let dir = try makeTempDirectory("audit-flood")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try SQLiteTraceStore(path: dir + "/audit.db", secret: "k")
+        defer { store.close() }
+        let victim = SQLiteTraceStoreTests.trace(0, principal: "alice")
+        store.record(victim)
+        for i in 1...10_001 { store.record(SQLiteTraceStoreTests.trace(i, principal: "mallory", error: "denied")) }
+        try await store.waitUntilDurable()
+        #expect(try store.get(victim.actionID) == victim)
+        #expect(try store.query(TraceQuery(principalID: "alice")) == [victim])
+        #expect(store.list().count == 10_002)
+    }
+}
