@@ -207,3 +207,36 @@ struct AuditRetentionTests {
         #expect(store.list().count == 10_002)
     }
 }
+
+/// Readers run while the writer commits: the store's own reads and a second read-only
+/// connection (`capgate audit`) always see a chain-ordered prefix of what was recorded, and
+/// the file verifies at every moment.
+@Test(.timeLimit(.minutes(1))) func readersConcurrentWithTheWriterSeeConsistentPrefixes() async throws {
+    let dir = try makeTempDirectory("audit-read")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let path = dir + "/audit.db"
+    let store = try SQLiteTraceStore(path: path, secret: SQLiteTraceStoreTests.secret)
+    let all = (0..<400).map { SQLiteTraceStoreTests.trace($0) }
+    let ids = all.map(\.actionID)
+    let writer = Task {
+        for chunk in stride(from: 0, to: all.count, by: 8) {
+            for t in all[chunk..<min(chunk + 8, all.count)] { store.record(t) }
+            try await store.waitUntilDurable()
+        }
+    }
+    let reader = try AuditFileReader(path: path)
+    var reads = 0
+    while !(writer.isCancelled) {
+        let seen = store.list().map(\.actionID)
+        #expect(Array(ids.prefix(seen.count)) == seen, "the store's view is not a prefix")
+        let onDisk = try reader.traces().map(\.actionID)
+        #expect(Array(ids.prefix(onDisk.count)) == onDisk, "the file's view is not a prefix")
+        #expect(try reader.verify(secret: SQLiteTraceStoreTests.secret).ok)
+        reads += 1
+        if onDisk.count == all.count { break }
+        await Task.yield()
+    }
+    try await writer.value
+    #expect(reads > 1)
+    store.close()
+}
