@@ -13,6 +13,9 @@ extension ServerConfig {
             caFile: try t.string("ca_file").map(resolve) ?? defaultCA,
             clientCertificate: resolve(try t.required("client_certificate")),
             clientPrivateKey: resolve(try t.required("client_private_key")))
+        if config.caFile.isEmpty {
+            throw ConfigError("\(key).ca_file", "is required when tls.trust_bundle is not set")
+        }
         if let s = try t.number("timeout_s") { config.timeoutSeconds = s }
         if let m = try t.int("max_response_bytes") { config.maxResponseBytes = m }
         if let problem = config.validationError() {
