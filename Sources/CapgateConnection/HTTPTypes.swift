@@ -30,7 +30,7 @@ public struct HTTPResponse: Sendable {
     }
 }
 
-/// Who is on the other end, from the VERIFIED client certificate only (hardening.md: identity
+/// Who is on the other end, from the VERIFIED client certificate only (docs/hardening.md: identity
 /// never comes from a header or the body). Built once per connection after the handshake and
 /// the SPIFFE X509-SVID checks (`PeerIdentity`); a connection that fails them never reaches a
 /// handler.
@@ -69,6 +69,8 @@ public struct PeerInfo: Sendable, Equatable {
 /// shape (the transport never imports the wire).
 public protocol RequestHandler: Sendable {
     func handle(_ request: HTTPRequest, peer: PeerInfo) async -> HTTPResponse
+    /// Answers through `responder`, whole or streamed; the default answers `handle`'s response.
+    func handle(_ request: HTTPRequest, peer: PeerInfo, responder: ResponseStream) async
 
     /// Request body caps by exact `:path`; any other path gets `GatewayLimits.defaultMaxBodyBytes`
     /// (`GatewayLimits.maxBodyBytes(forPath:routes:)`, clamped to `hardMaxBodyBytes`).

@@ -1,9 +1,9 @@
 /// THE limits of the gateway: every resource bound of a connection, stream and request lives
 /// here, with its unit, its default and the attack it bounds (see `docs/limits.md`, pinned to
 /// `GatewayLimits.catalog` by a test). Every HTTP/2 limit is pushed into nghttp2 explicitly or
-/// enforced in the session callbacks; nothing relies on library defaults (hardening.md).
+/// enforced in the session callbacks; nothing relies on library defaults (docs/hardening.md).
 ///
-/// Defaults follow the "starting point for a five-verb RPC sidecar" of hardening.md, checked
+/// Defaults follow the "starting point for a five-verb RPC sidecar" of docs/hardening.md, checked
 /// against Envoy edge best practice, nginx, nghttpx and h2o.
 public struct GatewayLimits: Sendable, Equatable {
     // MARK: HTTP/2 SETTINGS and flow control
@@ -40,7 +40,7 @@ public struct GatewayLimits: Sendable, Equatable {
     public var defaultMaxBodyBytes: Int = 65_536
     /// Per-verb body caps (bytes), keyed by the `<verb>` of `POST /v1/<verb>`. `invoke` carries
     /// tool arguments and gets more room. Bounds memory per stream.
-    public var maxBodyBytesPerVerb: [String: Int] = ["invoke": 262_144]
+    public var maxBodyBytesPerVerb: [String: Int] = ["invoke": 262_144, "invoke_stream": 262_144]
     /// Absolute body cap (bytes): no verb entry may exceed it (validated at start-up).
     public var hardMaxBodyBytes: Int = 1_048_576
 

@@ -15,7 +15,7 @@ public enum H2SessionError: Error, Equatable, Sendable {
 /// and in the fuzzer.
 ///
 /// Every limit of `GatewayLimits` that concerns HTTP/2 is pushed into nghttp2 explicitly or
-/// enforced in the callbacks (hardening.md "Library gaps to close in the server on 1.52").
+/// enforced in the callbacks (docs/hardening.md "Library gaps to close in the server on 1.52").
 ///
 /// Confinement: not `Sendable`; one instance belongs to the thread of its connection. nghttp2
 /// calls back into it only from inside `receive`/`produce`/`respond`, on that thread.
@@ -103,12 +103,12 @@ public final class H2ServerSession {
 
     deinit {
         // nghttp2 calls no callbacks during del, so the unretained user_data is never used
-        // after this point (platform.md).
+        // after this point (docs/platform-notes.md).
         nghttp2_session_del(session)
     }
 
     /// SETTINGS are explicit: nghttp2 1.52 advertises unlimited concurrency and no header list
-    /// size unless told (hardening.md).
+    /// size unless told (docs/hardening.md).
     private func submitSettings() throws(H2SessionError) {
         let entries: [(Int32, Int)] = [
             (Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue), limits.maxConcurrentStreams),

@@ -17,6 +17,8 @@ struct CertificateBuilder {
     var uriSANs: [String] = []
     var dnsSANs: [String] = []
     var ipSANs: [String] = []
+    /// Test knob (`LeafSpec.uriSANsAsSeparateExtensions`): one subjectAltName per URI.
+    var uriSANsAsSeparateExtensions = false
 
     /// Signs with `signingKey`. `issuer` nil means self-signed (issuer name = subject, AKI =
     /// own SKI). Returns the certificate; the caller already owns `subjectKey`.
@@ -90,6 +92,24 @@ struct CertificateBuilder {
     /// SubjectAltName built from GENERAL_NAME objects, not from config text: a DNS name or URI
     /// containing ',' can then never turn into a second SAN entry.
     private func addSubjectAltNames(to x: OpaquePointer) throws(PKIError) {
+        if uriSANsAsSeparateExtensions && uriSANs.count > 1 {
+            var rest = self
+            rest.uriSANs = []
+            rest.uriSANsAsSeparateExtensions = false
+            try rest.addSubjectAltNames(to: x, append: true)  // DNS and IP names, if any
+            rest.dnsSANs = []
+            rest.ipSANs = []
+            for uri in uriSANs {
+                rest.uriSANs = [uri]
+                try rest.addSubjectAltNames(to: x, append: true)
+            }
+            return
+        }
+        try addSubjectAltNames(to: x, append: false)
+    }
+
+    /// `append` adds the extension even when one is already present (X509V3_ADD_APPEND).
+    private func addSubjectAltNames(to x: OpaquePointer, append: Bool) throws(PKIError) {
         if uriSANs.isEmpty && dnsSANs.isEmpty && ipSANs.isEmpty { return }
         OpenSSLErrorQueue.clear()
         let names = try require(capgate_general_names_new(), "sk_GENERAL_NAME_new_null")
@@ -106,7 +126,8 @@ struct CertificateBuilder {
         // RFC 5280 4.2.1.6: with an empty subject the SAN extension must be critical.
         let critical: Int32 = subject.isEmpty ? 1 : 0
         try check(X509_add1_ext_i2d(x, NID_subject_alt_name, UnsafeMutableRawPointer(names), critical,
-                                    UInt(X509V3_ADD_DEFAULT)), "X509_add1_ext_i2d(subjectAltName)")
+                                    UInt(append ? X509V3_ADD_APPEND : X509V3_ADD_DEFAULT)),
+                  "X509_add1_ext_i2d(subjectAltName)")
     }
 
     private func ia5(_ text: String) throws(PKIError) -> UnsafeMutableRawPointer {

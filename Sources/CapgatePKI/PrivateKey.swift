@@ -10,7 +10,7 @@ public final class PrivateKey: @unchecked Sendable, CustomStringConvertible {
     // concurrent read-only use (signing, public-key export) of one EVP_PKEY from many threads.
 
     /// Key algorithms the PKI issues. P-256 is the default: small, fast, accepted by every
-    /// TLS 1.3 stack and by the gateway's group list (platform.md).
+    /// TLS 1.3 stack and by the gateway's group list (docs/platform-notes.md).
     public enum Algorithm: String, Sendable, CaseIterable {
         case p256 = "P-256"
         case p384 = "P-384"

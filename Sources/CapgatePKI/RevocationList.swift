@@ -2,7 +2,7 @@ import CapgateX509
 import COpenSSL
 
 /// An owned X.509 v2 CRL (OpenSSL `X509_CRL`), produced by `CRLBuilder` or loaded from
-/// `crl.pem`. The gateway may load it next to the trust bundle (hardening.md: an optional CRL
+/// `crl.pem`. The gateway may load it next to the trust bundle (docs/hardening.md: an optional CRL
 /// reloaded with the bundle); tests read the revoked serials back.
 public final class RevocationList: @unchecked Sendable {
     // @unchecked Sendable: never mutated after signing/parsing; read-only use is thread-safe.

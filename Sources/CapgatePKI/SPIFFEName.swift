@@ -5,7 +5,7 @@ import CapgateX509
 /// producing a certificate the gateway would later reject, or a path outside the PKI directory.
 public enum SPIFFEName {
     /// Longest agent name accepted. Keeps `agents/NAME.key` far below NAME_MAX (255) and the
-    /// SPIFFE ID far below the 2048-byte limit of the X.509-SVID spec (hardening.md).
+    /// SPIFFE ID far below the 2048-byte limit of the X.509-SVID spec (docs/hardening.md).
     public static let maxAgentNameBytes = 128
     /// SPIFFE trust domains are at most 255 bytes (SPIFFE ID spec section 2.1).
     public static let maxTrustDomainBytes = SPIFFEID.maxTrustDomainLength

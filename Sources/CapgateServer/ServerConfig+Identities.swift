@@ -16,8 +16,8 @@ extension ServerConfig {
 
     static func identityRule(_ t: Table, key: String) throws(ConfigError) -> IdentityMap.Rule {
         var t = t
-        let exact = try t.string("spiffe_id")
-        let prefix = try t.string("spiffe_prefix")
+        let exact = try t.optionalString("spiffe_id")
+        let prefix = try t.optionalString("spiffe_prefix")
         let match: IdentityMap.Rule.Match
         switch (exact, prefix) {
         case (let e?, nil):
@@ -28,10 +28,10 @@ extension ServerConfig {
             match = .prefix(p)
         default: throw ConfigError(key, "give exactly one of spiffe_id or spiffe_prefix")
         }
-        let rule = IdentityMap.Rule(match: match, principalID: try t.required("principal_id"),
-                                    roles: try t.stringList("roles") ?? [], attributes: try t.stringMap("attributes"),
-                                    nameSpansSegments: try t.bool("name_spans_segments") ?? false,
-                                    sharedPrincipal: try t.bool("shared_principal") ?? false)
+        let rule = IdentityMap.Rule(match: match, principalID: try t.string("principal_id"),
+                                    roles: try t.optionalStringList("roles") ?? [], attributes: try t.stringMap("attributes"),
+                                    nameSpansSegments: try t.optionalBool("name_spans_segments") ?? false,
+                                    sharedPrincipal: try t.optionalBool("shared_principal") ?? false)
         try t.finish()
         return rule
     }
@@ -41,12 +41,12 @@ extension ServerConfig {
         for (i, t) in tables.enumerated() {
             var t = t
             let key = "trust_domain[\(i)]"
-            let name = try t.required("name")
+            let name = try t.string("name")
             do throws(SPIFFEIDError) { try SPIFFEID.validateTrustDomain(Array(name.utf8)) } catch {
                 throw ConfigError("\(key).name", "not a valid trust domain (\(error.rawValue)): lowercase, no scheme")
             }
             if out.contains(where: { $0.name == name }) { throw ConfigError("\(key).name", "duplicate trust domain") }
-            out.append(TrustDomain(name: name, bundle: resolve(try t.required("bundle"))))
+            out.append(TrustDomain(name: name, bundle: resolve(try t.string("bundle"))))
             try t.finish()
         }
         return out

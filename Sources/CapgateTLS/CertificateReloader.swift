@@ -8,7 +8,7 @@ import Darwin
 #endif
 
 /// Holds the server's current ``TLSContext`` and swaps in a new one only after the new
-/// certificate/key/bundle/CRL set fully validates (hardening.md: operators need hot reload of
+/// certificate/key/bundle/CRL set fully validates (docs/hardening.md: operators need hot reload of
 /// the leaf AND the bundle without dropping connections; a bad set must change nothing).
 ///
 /// Existing connections keep the context they were created from (their `SSL` holds a

@@ -2,7 +2,7 @@ import CapgateX509
 import COpenSSL
 
 /// The identity of an mTLS peer, derived ONLY from its verified leaf certificate
-/// (hardening.md "mTLS identity"; SPIFFE X509-SVID.md sections 2, 4.1-4.3).
+/// (docs/hardening.md "mTLS identity"; the SPIFFE X.509-SVID rules).
 ///
 /// Call it on ``TLSEngine/peerCertificate`` after the handshake: chain, expiry and revocation
 /// are OpenSSL's job during the handshake; the rules here are the SVID shape rules OpenSSL does
@@ -41,7 +41,7 @@ public struct PeerIdentity: Sendable, Equatable {
     /// 64 KiB: bounds parsing work on untrusted input; real SVIDs are under 2 KiB.
     public static let maxDERLength = 64 << 10
 
-    /// Leaf-not-CA, key usage and extended key usage rules (X509-SVID.md 4.1, 4.3, 4.4).
+    /// Leaf-not-CA, key usage and extended key usage rules (docs/hardening.md "mTLS identity").
     static func checkExtensions(_ cert: OpaquePointer) throws(PeerIdentityError) {
         let flags = X509_get_extension_flags(cert)
         // EXFLAG_INVALID: OpenSSL could not decode an extension or found duplicates.
@@ -58,7 +58,7 @@ public struct PeerIdentity: Sendable, Equatable {
         }
     }
 
-    /// The one URI SAN, parsed as a SPIFFE ID (X509-SVID.md 2: exactly one URI SAN).
+    /// The one URI SAN, parsed as a SPIFFE ID (docs/hardening.md "mTLS identity": exactly one URI SAN).
     static func singleURISAN(_ cert: OpaquePointer) throws(PeerIdentityError) -> SPIFFEID {
         let uris: [[UInt8]]
         switch SubjectAltNames.read(cert) {

@@ -6,7 +6,7 @@ import COpenSSLShims
 // certificate verification, so a client revoked by a CRL reload, or whose CA was removed from
 // the trust bundle, would keep getting in on its ticket; ticket keys would also have to be
 // shared and rotated across event loops. A full mTLS handshake costs about 0.5 ms here
-// (platform.md: ~1.9k/s), negligible for long-lived HTTP/2 connections.
+// (docs/platform-notes.md: ~1.9k/s), negligible for long-lived HTTP/2 connections.
 
 extension TLSContext {
     /// The mTLS server profile from PEM files (see ``server(material:)``).
@@ -40,7 +40,7 @@ extension TLSContext {
         if let crlPEM = material.crlPEM { try loadCRLs(ctx, pem: crlPEM) }
 
         // Mandatory client certificate: no certificate is a handshake failure, not an anonymous
-        // connection (hardening.md: identity only from the verified chain).
+        // connection (docs/hardening.md: identity only from the verified chain).
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nil)
         SSL_CTX_set_verify_depth(ctx, verifyDepth)
         let sid: [UInt8] = Array("capgate".utf8)

@@ -16,7 +16,7 @@ public final class TLSContext: @unchecked Sendable {
     public static let h2 = "h2"
 
     /// TLS 1.3 groups offered/accepted, in preference order. Set explicitly because OpenSSL's
-    /// default also offers X448 and P-521 (platform.md "Modern server profile").
+    /// default also offers X448 and P-521 (docs/platform-notes.md "Modern server profile").
     public static let groups = "X25519:P-256:P-384"
 
     /// TLS 1.3 cipher suites (all AEAD, RFC 8446 section 9.1 mandatory + ChaCha20 for CPUs

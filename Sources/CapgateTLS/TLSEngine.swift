@@ -262,7 +262,7 @@ public final class TLSEngine {
         return Self.der(of: cert)
     }
 
-    /// The SPIFFE identity of the peer's verified leaf (hardening.md: only from the chain).
+    /// The SPIFFE identity of the peer's verified leaf (docs/hardening.md: only from the chain).
     public func peerIdentity() throws(PeerIdentityError) -> PeerIdentity {
         guard let der = peerCertificate else { throw PeerIdentityError.noVerifiedCertificate }
         let identity = try PeerIdentity(leafDER: der)

@@ -1,12 +1,12 @@
 /// A SPIFFE ID (`spiffe://trust-domain/path`), validated per the SPIFFE-ID specification
 /// (github.com/spiffe/spiffe, standards/SPIFFE-ID.md sections 2.1-2.3) with the workload rule of
-/// X509-SVID.md section 2 (the path must be non-empty).
+/// docs/hardening.md "mTLS identity" (the path must be non-empty).
 ///
 /// Pure Swift, no OpenSSL: this is the parser a fuzz target exercises. The PKI issues names
 /// through the same rules (``validateTrustDomain(_:)``, ``validatePathSegment(_:)``), so it can
 /// never issue an ID the gateway would refuse.
 public struct SPIFFEID: Sendable, Hashable, CustomStringConvertible {
-    /// Maximum length of the whole URI in bytes (X509-SVID.md section 2: URI SAN ≤ 2048 bytes).
+    /// Maximum length of the whole URI in bytes (docs/hardening.md "mTLS identity": at most 2048 bytes).
     public static let maxLength = 2048
     /// Maximum trust-domain length (SPIFFE-ID.md section 2.1: ≤ 255 characters).
     public static let maxTrustDomainLength = 255

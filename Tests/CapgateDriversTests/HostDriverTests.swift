@@ -1,8 +1,7 @@
 import AgentKernel
 import CapgateConnection
-import CapgateDriverHostTesting
 import CapgateDrivers
-import CapgateTestSupport
+import CapgateTesting
 import Foundation
 import Testing
 

@@ -1,7 +1,7 @@
-import CapgateTestSupport
 import CapgateClient
 import CapgatePKI
 import CapgateServer
+import CapgateTesting
 import Foundation
 import Testing
 

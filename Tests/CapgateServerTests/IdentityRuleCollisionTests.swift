@@ -1,4 +1,4 @@
-import CapgateTestSupport
+import CapgateTesting
 import AgentKernel
 import CapgateServer
 import Foundation
@@ -133,7 +133,7 @@ struct IdentityRuleCollisionTests {
     }
 
     @Test func checkConfigNamesTheCollidingRule() async throws {
-        let capgate = try #require(ConfigurationTests().capgateBinary(), "the capgate executable is not built")
+        let capgate = try #require(Products.executable("capgate"), "the capgate executable is not built")
         let dup = try Self.exampleWith { $0.replacingOccurrences(of: "principal_id = \"auditor\"", with: "principal_id = \"ops\"") }
         let result = try await runProcess(capgate, ["check-config", dup])
         #expect(result.status == 1)

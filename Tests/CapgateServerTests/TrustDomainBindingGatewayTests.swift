@@ -1,4 +1,4 @@
-import CapgateTestSupport
+import CapgateTesting
 import AgentKernel
 import CapgateClient
 import CapgatePKI

@@ -1,5 +1,6 @@
 import Testing
 @testable import AgentKernel
+@testable import CapgateFormats
 
 /// The kernel-side bugs the fuzzers found (fuzz/RESULTS.md), pinned with explicit
 /// expectations; the raw inputs also replay in CapgateFuzzingTests.

@@ -1,13 +1,12 @@
 import AgentKernel
+import CapgateTesting
 import Foundation
 import Testing
 
 /// Replays every golden recorded from the Python reference (`make goldens`) and compares
 /// each step's normalized output field by field.
 struct ReferenceParityTests {
-    static let directory = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/reference")
+    static let directory = URL(fileURLWithPath: Products.packageRoot).appendingPathComponent("Tests/Fixtures/reference")
 
     static let scenarioNames: [String] = {
         let files = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []

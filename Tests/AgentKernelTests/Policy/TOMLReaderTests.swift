@@ -3,6 +3,7 @@ import Testing
 import Glibc
 #endif
 @testable import AgentKernel
+@testable import CapgateFormats
 
 @Suite struct TOMLReaderTests {
     static let fixture = PolicyFixtures.load("toml_cases.json")

@@ -2,8 +2,8 @@ import CapgateConnection
 import CapgateCore
 import CapgateHTTP2
 import CapgateHTTPClient
+import CapgateTesting
 import CapgateTLS
-import CapgateTestSupport
 import Logging
 import Synchronization
 import Testing
@@ -112,7 +112,7 @@ struct TestServer {
 
     /// A client presenting `identity` (nil: no certificate) and trusting `serverCA`.
     func client(identity: TestIdentity? = TestCertificates.shared.agent,
-                serverCA: TestIdentity = TestCertificates.shared.serverCA,
+                serverCA: TestCA = TestCertificates.shared.serverCA,
                 alpn: [String] = ["h2"], requestTimeout: Duration? = .seconds(60)) throws -> HTTPClientConnection {
         let material = TLSClientMaterial(certificateChainPEM: identity?.certPEM, privateKeyPEM: identity?.keyPEM,
                                          trustBundlePEM: serverCA.certPEM)

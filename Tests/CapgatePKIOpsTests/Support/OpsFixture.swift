@@ -3,7 +3,7 @@ import CapgateClient
 import CapgateConnection
 import CapgatePKI
 import CapgateServer
-import CapgateTestSupport
+import CapgateTesting
 import Foundation
 import Logging
 import Synchronization
@@ -13,9 +13,7 @@ import Testing
 final class OpsTempDir: Sendable {
     let path: String
     init() throws {
-        var template = Array((NSTemporaryDirectory() + "/capgate-ops-XXXXXX").utf8CString)
-        guard let p = mkdtemp(&template) else { throw CocoaError(.fileWriteUnknown) }
-        path = String(cString: p)
+        path = try makeTempDirectory("ops")
     }
     deinit { try? FileManager.default.removeItem(atPath: path) }
 
@@ -79,11 +77,7 @@ final class GatewayFixture: Sendable {
         var config = try DemoConfig.prepare(stateDir: dir.file("state"), host: "127.0.0.1", port: 0)
         config.eventLoops = 2
         config.watchInterval = watchInterval
-        // A loaded machine (the suite runs in parallel on 2 cores) can stall a client opened early
-        // past the 10 s first-request timeout; the timeouts have their own tests.
-        config.limits.handshakeTimeout = 120
-        config.limits.firstRequestTimeout = 120
-        config.limits.idleTimeout = 300
+        config.limits.relaxTimeoutsForTests()
         configure(&config)
         pki = PKIDirectory(path: dir.file("state/pki"))
         logger = OpsLogger()

@@ -1,8 +1,8 @@
-import CapgateTestSupport
 import AgentKernel
 import CapgateClient
 import CapgatePKI
 import CapgateServer
+import CapgateTesting
 import Foundation
 import KernelConformance
 import Synchronization

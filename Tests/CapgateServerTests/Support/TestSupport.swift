@@ -1,25 +1,13 @@
-import CapgateTestSupport
 import AgentKernel
 import CapgateConnection
+import CapgateTesting
 import Foundation
 import KernelConformance
 import Logging
 import Synchronization
 
-/// The package root (for `.venv`, `docs/`, `tools/`), found from this file's path.
-let packageRoot: String = {
-    var url = URL(fileURLWithPath: #filePath)
-    for _ in 0..<4 { url.deleteLastPathComponent() }  // Support, CapgateServerTests, Tests
-    return url.path
-}()
-
-/// A fresh private directory under the system temp dir.
-func makeTempDirectory(_ tag: String) throws -> String {
-    let dir = NSTemporaryDirectory() + "capgate-\(tag)-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
-                                            attributes: [.posixPermissions: 0o700])
-    return dir
-}
+/// The package root (for `.venv`, `docs/`, `tools/`): CapgateTesting's `Products`.
+let packageRoot = Products.packageRoot
 
 /// Keeps transport log lines in memory (quiet test output; tests can await a line).
 final class CollectingLogger: Sendable {
