@@ -49,15 +49,20 @@ struct BindingCA: Sendable {
         return BindingCA(authority: authority)
     }
 
-    /// An intermediate CA under `self` carrying `spiffe://td`.
-    func intermediate(td: String) -> BindingCA {
+    /// An intermediate CA certificate under `self` whose only URI SAN is `san`.
+    func intermediateCertificate(san: String) -> IssuedCertificate {
         let now = Int64(Date().timeIntervalSince1970)
-        var spec = LeafSpec(commonName: "intermediate \(td)", notBefore: now - 3600, notAfter: now + 86_400)
+        var spec = LeafSpec(commonName: "intermediate", notBefore: now - 3600, notAfter: now + 86_400)
         spec.basicConstraints = .ca(pathLength: 0)
         spec.keyUsage = [.keyCertSign, .cRLSign]
         spec.extendedKeyUsage = nil
-        spec.uriSANs = ["spiffe://\(td)"]
-        let issued = try! authority.issueLeaf(spec)
+        spec.uriSANs = [san]
+        return try! authority.issueLeaf(spec)
+    }
+
+    /// An intermediate CA under `self` carrying `spiffe://td`.
+    func intermediate(td: String) -> BindingCA {
+        let issued = intermediateCertificate(san: "spiffe://\(td)")
         return BindingCA(authority: try! CertificateAuthority(certificate: issued.certificate,
                                                               privateKey: issued.privateKey, trustDomain: td))
     }
@@ -165,7 +170,7 @@ struct BindingCA: Sendable {
                     == .success("spiffe://partner.example/bot"))
     }
 
-    @Test func loadRefusesAContradictoryOrMalformedBinding() {
+    @Test func loadRefusesAContradictoryOrMalformedBinding() throws {
         // A CA that names partner.example listed as example.org's bundle: a configuration slip.
         #expect(throws: TLSError.self) {
             try TrustDomainBinding(bundle: [], trustDomainBundles: ["example.org": Self.f.partner.pem])
@@ -174,8 +179,8 @@ struct BindingCA: Sendable {
             try TrustDomainBinding(bundle: [], trustDomainBundles: ["Not A Domain": Self.f.plain.pem])
         }
         #expect(throws: TLSError.self) { try TrustDomainBinding(bundle: [], trustDomainBundles: [:]) }
-        let badSAN = Self.f.plain.intermediate(td: "example.org/workload")
-        #expect(throws: TLSError.self) { try TrustDomainBinding(bundle: badSAN.pem, trustDomainBundles: [:]) }
+        let badSAN = try Self.f.plain.intermediateCertificate(san: "spiffe://example.org/workload").certificate.pemBytes()
+        #expect(throws: TLSError.self) { try TrustDomainBinding(bundle: badSAN, trustDomainBundles: [:]) }
     }
 
     @Test func scopesFollowTheRules() throws {
