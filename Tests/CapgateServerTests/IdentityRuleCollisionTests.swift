@@ -126,6 +126,17 @@ struct IdentityRuleCollisionTests {
                                        .init(name: "partner.example", bundle: dir + "/partner.pem")])
         let noBundle = try Self.exampleWith { $0.replacingOccurrences(of: "trust_bundle = \"pki/ca.pem\"", with: "") }
         #expect(throws: ConfigError("tls.trust_bundle", "is required")) { try ServerConfig.load(path: noBundle) }
+        // Without a trust_bundle a host driver has no default CA.
+        let hostNoCA = try Self.exampleWith {
+            $0.replacingOccurrences(of: "trust_bundle = \"pki/ca.pem\"", with: "")
+                + "\n[[trust_domain]]\nname = \"capgate.local\"\nbundle = \"pki/ca.pem\"\n"
+                + "\n[[driver]]\nid = \"remote\"\ntype = \"host\"\nurl = \"https://127.0.0.1:9443\"\n"
+                + "identity = \"spiffe://capgate.local/host/remote\"\nclient_certificate = \"a.pem\"\n"
+                + "client_private_key = \"a.key\"\n"
+        }
+        #expect(throws: ConfigError("driver[2].ca_file", "is required when tls.trust_bundle is not set")) {
+            try ServerConfig.load(path: hostNoCA)
+        }
         let badName = try Self.exampleWith { $0 + "\n[[trust_domain]]\nname = \"spiffe://x\"\nbundle = \"a.pem\"\n" }
         #expect { try ServerConfig.load(path: badName) } throws: { ($0 as? ConfigError)?.key == "trust_domain[0].name" }
         let badKey = try Self.exampleWith { $0 + "\n[[trust_domain]]\nname = \"x.test\"\nbundel = \"a.pem\"\n" }
