@@ -27,6 +27,8 @@ extension ConformanceSuite {
             try check(frames.map(\.isFinal) == [false, false, false, true], "finals: \(frames.map(\.isFinal))")
             let text = frames.compactMap { $0.tablePreview.first?["text"]?.stringValue }.joined()
             try check(text.contains("[REDACTED]") && text.hasSuffix("tail"), "frames: \(text.prefix(80))…")
+            // Each chunk redacted on its own would let the first half out ("… write to canary.vi").
+            try check(!text.contains(String(Canary.email.prefix(9))), "the first half of a split secret leaked")
             for f in frames { try assertNoLeak(f.json.serialized(), Canary.all, "stream frame") }
             let traces = try await api.queryTraces(TraceQuery(capabilityID: "records.read", eventType: .invoke))
             try check(traces.count == 1, "one trace per stream, got \(traces.count)")
@@ -37,7 +39,9 @@ extension ConformanceSuite {
             let target = try await harness.makeTarget(fixture)
             let token = try await grant(try await target.api(as: alice), "records.read", alice)
             let api = try await target.api(as: bob)
-            try await expectError("TokenInvalid") {
+            // The same pre-checks as invoke: a token bound to another principal, thrown
+            // before any frame (an envelope over the wire).
+            try await expectError("TokenScopeError") {
                 for try await _ in api.invokeStream(token, principal: bob, args: [:], responseMode: .summary) {}
             }
         },
