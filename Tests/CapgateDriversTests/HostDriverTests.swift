@@ -22,8 +22,10 @@ struct HostDriverTests {
         return d
     }
 
+    /// A generous default timeout: the suite runs in parallel on 2 cores and a first call also
+    /// connects and handshakes; tests of the timeout itself pass a small one.
     static func config(_ pki: HostPKI, url: String, id: String = "billing", identity: String? = nil,
-                       timeout: Double = 10, maxBytes: Int = 1 << 20) -> HostDriverConfig {
+                       timeout: Double = 60, maxBytes: Int = 1 << 20) -> HostDriverConfig {
         HostDriverConfig(id: id, url: url, identity: identity ?? pki.hostIdentity, caFile: pki.pki.caCertificatePath,
                          clientCertificate: pki.pki.agentCertificatePath("sidecar"),
                          clientPrivateKey: pki.pki.agentKeyPath("sidecar"), timeoutSeconds: timeout,
