@@ -91,7 +91,14 @@ struct AuditKillTests {
                     }
                 }
             }
-            try await Task.sleep(for: .milliseconds(Int.random(in: 300...900)))
+            // Kill at a random moment once this round has acknowledged something of each kind
+            // (a loaded machine may take a while to get there).
+            let (a0, r0) = (acks.actions.withLock { $0.count }, acks.revoked.withLock { $0.count })
+            for _ in 0..<600 {
+                if acks.actions.withLock({ $0.count }) >= a0 + 5 && acks.revoked.withLock({ $0.count }) >= r0 + 1 { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            try await Task.sleep(for: .milliseconds(Int.random(in: 0...400)))
             kill(proc.processIdentifier, SIGKILL)
             proc.waitUntilExit()
             #expect(proc.terminationReason == .uncaughtSignal)
