@@ -120,6 +120,14 @@ struct AuditStoreGatewayTests {
             sqlite3_exec(db, "ROLLBACK", nil, nil, nil)
             sqlite3_close(db)
             await expectWireError(503, .auditUnavailable, type: "AgentKernelError") { _ = try await alice.invoke(token) }
+            // A stream never completes as if its trace were kept: after its frame (HTTP 200 is
+            // already out) it ends with the audit_unavailable line instead.
+            do {
+                for try await _ in alice.invokeStream(token) {}
+                Issue.record("the stream completed although its trace could not be made durable")
+            } catch let e as CapgateClientError {
+                #expect(e.code == WireErrorCode.auditUnavailable.rawValue, "\(e)")
+            }
             // Reads are still served from what is on disk.
             #expect(try await alice.listCapabilities().count == 4)
             #expect(try await alice.queryTraces(TraceQuery()).count == 1)
