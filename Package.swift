@@ -48,6 +48,11 @@ let package = Package(
         .systemLibrary(name: "CPCRE2", path: "Sources/CPCRE2", pkgConfig: "libpcre2-8",
                        providers: [.apt(["libpcre2-dev"])]),
         .target(name: "CShims", dependencies: ["COpenSSL", "CNghttp2"]),
+        // drivers that reach real tools: the HTTP driver on libcurl (docs/drivers.md); the kernel never links curl
+        .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
+                       providers: [.apt(["libcurl4-openssl-dev"])]),
+        .target(name: "CapgateDrivers", dependencies: ["AgentKernel", "CCurl"], exclude: ["README.md"]),
+        .testTarget(name: "CapgateDriversTests", dependencies: ["CapgateDrivers", "AgentKernel", "CapgateTestSupport"]),
         .target(name: "AgentKernel", dependencies: ["COpenSSL", "CPCRE2", "CShims", .product(name: "Yams", package: "Yams")]),
         .target(name: "KernelConformance", dependencies: ["AgentKernel"]),
         // wire: v1 request/response shapes, error codes and statuses
@@ -55,7 +60,7 @@ let package = Package(
         // client: typed verb calls over the mTLS HTTP/2 client
         .target(name: "CapgateClient", dependencies: ["AgentKernel", "CapgateWire", "CapgateHTTPClient", "CapgateTLS"]),
         // server: identity mapping, the kernel service, connections, configuration
-        .target(name: "CapgateServer", dependencies: ["AgentKernel", "CapgateWire", "CapgateCore", "CapgatePKI",
+        .target(name: "CapgateServer", dependencies: ["AgentKernel", "CapgateDrivers", "CapgateWire", "CapgateCore", "CapgatePKI",
                                                      "CapgateConnection", "CapgateTLS", "CapgateIO", "CapgateHTTP2"]),
         .executableTarget(name: "capgate", dependencies: ["CapgateServer", "CapgatePKI", "CapgateIO"]),
         .executableTarget(name: "KernelBench", dependencies: ["AgentKernel"],

@@ -1,4 +1,5 @@
 import AgentKernel
+import CapgateDrivers
 import Foundation
 
 /// Builds the shared kernel a configuration describes: one registry, policy, token
@@ -40,6 +41,8 @@ public enum KernelFactory {
                 let driver = InMemoryDriver(driverID: id)
                 for (op, data) in ops { driver.registerHandler(op) { _ in data } }
                 kernel.registerDriver(driver)
+            case .http(let c):
+                kernel.registerDriver(try HTTPDriver(config: c))
             }
         }
         return kernel

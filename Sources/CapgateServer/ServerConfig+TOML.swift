@@ -53,7 +53,7 @@ extension ServerConfig {
         if identities.rules.isEmpty { throw ConfigError("identity", "at least one identity rule is required") }
 
         let drivers = try root.tables("driver").enumerated().map { i, t throws(ConfigError) in
-            try driver(t, key: "driver[\(i)]")
+            try driver(t, key: "driver[\(i)]", resolve: resolve)
         }
         let ids = drivers.map(\.id)
         if Set(ids).count != ids.count { throw ConfigError("driver", "driver ids must be unique") }
@@ -170,7 +170,7 @@ extension ServerConfig {
         return rule
     }
 
-    static func driver(_ t: Table, key: String) throws(ConfigError) -> DriverEntry {
+    static func driver(_ t: Table, key: String, resolve: (String) -> String) throws(ConfigError) -> DriverEntry {
         var t = t
         let id = try t.required("id")
         let entry: DriverEntry
@@ -192,7 +192,8 @@ extension ServerConfig {
             }
             try jsonT.finish()
             entry = .staticData(id: id, operations: ops)
-        case let other: throw ConfigError("\(key).type", "unknown driver type \(PyString.repr(other)) (billing, static)")
+        case "http": entry = .http(try httpDriver(&t, id: id, key: key, resolve: resolve))
+        case let other: throw ConfigError("\(key).type", "unknown driver type \(PyString.repr(other)) (billing, static, http)")
         }
         try t.finish()
         return entry

@@ -1,5 +1,6 @@
 import AgentKernel
 import CapgateCore
+import CapgateDrivers
 
 /// Everything `capgate serve` needs, from one TOML file (or the embedded demo).
 /// `ServerConfig.load` validates at start-up and fails fast with the offending key.
@@ -40,9 +41,12 @@ public struct ServerConfig: Sendable {
         case billing(id: String)
         /// Operation -> fixed JSON result.
         case staticData(id: String, operations: [String: JSONValue])
+        /// A tool reached over HTTP(S) (docs/drivers.md).
+        case http(HTTPDriverConfig)
         public var id: String {
             switch self {
             case .billing(let id), .staticData(let id, _): return id
+            case .http(let c): return c.id
             }
         }
     }
