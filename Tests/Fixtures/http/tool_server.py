@@ -74,14 +74,25 @@ class Handler(BaseHTTPRequestHandler):
             rows = [{"id": 1, "email": "ann@example.com", "note": "call ann at ann@example.com"},
                     {"id": 2, "email": "bob@example.com", "note": "no contact"}]
             return self._send(200, json.dumps(rows).encode())
+        if path == "/pii-error":
+            return self._send(500, b"lookup failed for ann@example.com", "text/plain")
         return self._send(404, b"unknown path " + path.encode())
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _route
 
 
+class Server(ThreadingHTTPServer):
+    # Tests open many connections at once; the default backlog of 5 drops SYNs under load.
+    request_queue_size = 256
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # Clients abort on purpose (oversized bodies, timeouts, cancellation): not an error here.
+        pass
+
+
 def main():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
+    server = Server(("127.0.0.1", 0), Handler)
     print(server.server_address[1], flush=True)
 
     def watch_stdin():
