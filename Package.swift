@@ -100,7 +100,7 @@ let package = Package(
                                    "CapgateConnection", "CapgateIO", "AgentKernel", "capgate"]),
         // gateway integration tests: the whole sidecar on loopback through CapgateClient
         .testTarget(name: "CapgateServerTests",
-                    dependencies: ["CapgateTestSupport", "CapgateServer", "CapgateClient", "CapgateWire", "CapgatePKI", "KernelConformance",
+                    dependencies: ["CapgateTestSupport", "CapgateServer", "CapgateDrivers", "CapgateClient", "CapgateWire", "CapgatePKI", "KernelConformance",
                                    "AgentKernel", "CapgateHTTPClient", "CapgateTLS", "CapgateConnection", "CapgateCore",
                                    "capgate"]),
         .testTarget(name: "CapgateConnectionTests",
