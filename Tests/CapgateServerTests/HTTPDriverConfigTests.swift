@@ -13,7 +13,7 @@ struct HTTPDriverConfigTests {
     static var example: String { packageRoot + "/docs/examples/http-driver.toml" }
 
     @Test func theExampleLoads() throws {
-        let c = try ServerConfig.load(path: Self.example)
+        var c = try ServerConfig.load(path: Self.example)
         #expect(c.drivers.map(\.id) == ["crm", "crm-replica"])
         guard case .http(let crm) = c.drivers[0], case .http(let replica) = c.drivers[1] else {
             throw FixtureError("expected two http drivers")
@@ -30,6 +30,8 @@ struct HTTPDriverConfigTests {
         #expect(replica.timeoutSeconds == 10 && replica.maxResponseBytes == nil && replica.headers.isEmpty)
         #expect(c.capabilities.first?.drivers == ["crm", "crm-replica"])
         // The kernel builds with them; each driver's curl thread ends when the kernel goes away.
+        c.stateDir = try makeTempDirectory("httpstate")
+        defer { try? FileManager.default.removeItem(atPath: c.stateDir) }
         _ = try KernelFactory.makeKernel(c, secret: "k", clock: SystemClock())
     }
 
