@@ -28,6 +28,8 @@ final class CurlMultiLoop: @unchecked Sendable {
     private let multi: UnsafeMutableRawPointer
     private let inbox = Mutex(Inbox())
     private let nextID = Atomic<UInt64>(1)
+    /// Transfers inside the multi handle right now (tests observe cancellation with it).
+    let inFlight = Atomic<Int>(0)
     /// Loop thread only.
     private var active: [UInt64: CurlTransfer] = [:]
     private var idByHandle: [UnsafeMutableRawPointer: UInt64] = [:]
@@ -93,6 +95,7 @@ final class CurlMultiLoop: @unchecked Sendable {
                 t.lastActivity = MonotonicClock.now()
                 active[id] = t
                 idByHandle[t.easy] = id
+                inFlight.add(1, ordering: .relaxed)
             }
             for id in cancelled { finish(id, .cancelled) }
             if stopping {
@@ -133,6 +136,7 @@ final class CurlMultiLoop: @unchecked Sendable {
         guard let t = active.removeValue(forKey: id) else { return }
         idByHandle[t.easy] = nil
         curl_multi_remove_handle(multi, t.easy)
+        inFlight.subtract(1, ordering: .relaxed)
         resume(t, outcome)
     }
 

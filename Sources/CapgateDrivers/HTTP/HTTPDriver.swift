@@ -39,6 +39,9 @@ public final class HTTPDriver: Driver {
 
     deinit { loop.stop() }
 
+    /// Requests currently inside libcurl (for tests: a cancelled invoke leaves none behind).
+    var inFlightCount: Int { loop.inFlight.load(ordering: .relaxed) }
+
     public func execute(_ ctx: ExecutionContext) async throws -> RawResult {
         let operation = ctx.operation
         guard let endpoint = endpoints[CodePointKey(operation)] else {

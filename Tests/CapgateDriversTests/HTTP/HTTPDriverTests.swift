@@ -1,5 +1,5 @@
 import AgentKernel
-import CapgateDrivers
+@testable import CapgateDrivers
 import CapgateTestSupport
 import Foundation
 import Testing
@@ -150,14 +150,41 @@ struct HTTPDriverTests {
         #expect(r.data["query"] == "a=1" && r.capabilityID == "crm.list")
     }
 
-    @Test func cancellingTheTaskStopsTheTransfer() async throws {
+    @Test func cancellingTheTaskRemovesTheTransfer() async throws {
         let base = try await ToolServer.baseURL()
         let d = try Self.driver(base, ["slow": HTTPEndpoint(url: "/slow", timeoutSeconds: 30)])
         let task = Task { try await Self.run(d, "slow") }
+        // Poll (not a fixed sleep) until the request is inside libcurl, waiting on the tool.
+        try #require(await Self.eventually { d.inFlightCount == 1 })
         let start = ContinuousClock.now
         task.cancel()
         await #expect(throws: CancellationError.self) { try await task.value }
         #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(await Self.eventually { d.inFlightCount == 0 })
+    }
+
+    @Test func invokeTimeoutCancelsTheDriverAttempt() async throws {
+        let base = try await ToolServer.baseURL()
+        let d = try Self.driver(base, ["slow": HTTPEndpoint(url: "/slow", timeoutSeconds: 30)])
+        // The kernel's invoke_timeout_s path: the attempt races a deadline and is cancelled.
+        let outcome = await FallbackExecutor.execute(
+            plan: RoutePlan(capabilityID: "cap", driverIDs: ["crm"]), drivers: ["crm": d],
+            context: ExecutionContext(capabilityID: "cap", principalID: "p", args: ["operation": "slow"]),
+            timeoutSeconds: 0.2, timeoutText: nil)
+        #expect(outcome.raw == nil)
+        #expect((outcome.lastError as? KernelError)?.message == "Driver 'crm' timed out after 0.2s for capability 'cap'.")
+        // The abandoned transfer is removed from libcurl, not left running for 10 s.
+        #expect(await Self.eventually { d.inFlightCount == 0 })
+    }
+
+    /// Polls a condition for up to 5 s (a bound, not a synchronizing sleep).
+    static func eventually(_ condition: () -> Bool) async -> Bool {
+        let end = ContinuousClock.now + .seconds(5)
+        while ContinuousClock.now < end {
+            if condition() { return true }
+            try? await Task.sleep(for: .milliseconds(2))
+        }
+        return condition()
     }
 
     @Test func concurrentInvokesShareTheDriver() async throws {
