@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The HTTP tool server of the driver tests (`Tests/Fixtures/http/tool_server.py`): one per
 /// test process, on 127.0.0.1 and a port the OS chose. It exits when its stdin closes, which
@@ -20,7 +21,12 @@ public enum ToolServer {
     public static func fixture(_ name: String) -> String { repositoryRoot + "/Tests/Fixtures/http/" + name }
 
     private static let started = Task<Int, any Error> {
-        try await runBlocking { try launch() }
+        try await runBlocking { try launch([]) }
+    }
+
+    /// Starts one more server with `arguments` (e.g. `--tls CERT KEY`); returns its port.
+    public static func launchAnother(_ arguments: [String]) async throws -> Int {
+        try await runBlocking { try launch(arguments) }
     }
 
     /// The server's base URL, `http://127.0.0.1:<port>`; starts it on first use.
@@ -48,17 +54,18 @@ public enum ToolServer {
     }
 
     /// Kept for the life of the process: dropping the stdin pipe would stop the server.
-    nonisolated(unsafe) private static var keepAlive: (Process, Pipe)?
+    /// Servers are kept for the life of the process: dropping a stdin pipe would stop one.
+    private static let keepAlive = Mutex<[(Process, Pipe)]>([])
 
-    private static func launch() throws -> Int {
+    private static func launch(_ arguments: [String]) throws -> Int {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: python)
-        p.arguments = [fixture("tool_server.py")]
+        p.arguments = [fixture("tool_server.py")] + arguments
         let stdin = Pipe(), stdout = Pipe()
         p.standardInput = stdin
         p.standardOutput = stdout
         try p.run()
-        keepAlive = (p, stdin)
+        keepAlive.withLock { $0.append((p, stdin)) }
         var line: [UInt8] = []
         let reader = stdout.fileHandleForReading
         while !line.contains(UInt8(ascii: "\n")) {

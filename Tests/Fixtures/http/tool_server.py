@@ -2,10 +2,12 @@
 
 Binds 127.0.0.1 on an OS-chosen port, prints the port on the first line of stdout, and
 serves until its stdin closes (so it never outlives the test process that started it).
+`--tls CERT KEY` serves HTTPS; `--client-ca CA` then requires a client certificate from CA.
 Every answer is deterministic so two clients (ours and the reference's) can be compared.
 """
 import json
 import os
+import ssl
 import sys
 import threading
 import time
@@ -93,6 +95,15 @@ class Server(ThreadingHTTPServer):
 
 def main():
     server = Server(("127.0.0.1", 0), Handler)
+    args = sys.argv[1:]
+    if "--tls" in args:
+        i = args.index("--tls")
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args[i + 1], args[i + 2])
+        if "--client-ca" in args:
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.load_verify_locations(args[args.index("--client-ca") + 1])
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
     print(server.server_address[1], flush=True)
 
     def watch_stdin():
