@@ -108,7 +108,7 @@ let package = Package(
                                    "CapgateCore", "COpenSSL"]),
         // bench: capgate-bench drives `capgate serve`, nginx and nghttpx/h2load; writes bench/reports
         .executableTarget(name: "SidecarBench",
-                          dependencies: ["AgentKernel", "CapgateServer", "CapgateClient", "CapgateHTTPClient",
+                          dependencies: ["AgentKernel", "CapgateServer", "CapgateDrivers", "CapgateClient", "CapgateHTTPClient",
                                          "CapgateTLS", "CapgatePKI", "CapgateIO",
                                          .product(name: "Histogram", package: "hdrhistogram-swift")],
                           path: "bench/SidecarBench", exclude: ["README.md"]),

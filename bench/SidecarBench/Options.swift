@@ -15,6 +15,8 @@ struct BenchOptions: Sendable {
     var python = ".venv/bin/python"
     var reference = true
     var nginx = true
+    /// The HTTP-driver point (needs nginx as the tool).
+    var httpDriver = true
     var h2load = true
     /// perf record the sidecar during the saturation invoke point (if perf works here).
     var profile = true
@@ -28,7 +30,7 @@ struct BenchOptions: Sendable {
 
     static let usage = """
         usage: capgate-bench [--quick] [--seconds S] [--warmup S] [--capgate PATH] [--python PATH]
-                             [--no-reference] [--no-nginx] [--no-h2load] [--no-profile]
+                             [--no-reference] [--no-nginx] [--no-http-driver] [--no-h2load] [--no-profile]
                              [--idle-connections N] [--handshake-seconds S] [--out DIR]
                              [--publish-docs FILE] [--verbs a,b]
         """
@@ -56,6 +58,7 @@ struct BenchOptions: Sendable {
             case "--python": o.python = try value(a)
             case "--no-reference": o.reference = false
             case "--no-nginx": o.nginx = false
+            case "--no-http-driver": o.httpDriver = false
             case "--no-h2load": o.h2load = false
             case "--no-profile": o.profile = false
             case "--out": o.outDirectory = try value(a)

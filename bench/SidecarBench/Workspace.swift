@@ -47,7 +47,7 @@ struct Workspace {
     /// - maxStreamsPerConnection 10^9 (default 1000, then GOAWAY): a warm connection stays
     ///   warm for the whole run, as nginx's keepalive_requests is raised below.
     /// - connection caps raised for the idle-connection memory point.
-    func writeSidecarConfig(idleConnections: Int) throws -> String {
+    func writeSidecarConfig(idleConnections: Int, extra: String = "") throws -> String {
         let caps = max(4096, idleConnections * 2 + 64)
         let text = """
             [server]
@@ -96,7 +96,7 @@ struct Workspace {
             maxConnectionsPerIP = \(caps)
             maxConnectionsGlobal = \(caps)
             idleTimeout = 600
-            """
+            """ + extra
         let path = root + "/capgate.toml"
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
