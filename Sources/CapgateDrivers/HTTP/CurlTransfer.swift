@@ -110,7 +110,8 @@ final class CurlTransfer: @unchecked Sendable {
             }
         }
 
-        var lines = request.headers.map { "\($0.name): \($0.value)" }
+        // `Name:` would tell curl to drop the header; `Name;` is its spelling of an empty value.
+        var lines = request.headers.map { $0.value.isEmpty ? "\($0.name);" : "\($0.name): \($0.value)" }
         // curl would send `Expect: 100-continue` for large bodies and wait; the reference does not.
         lines.append("Expect:")
         if !request.headers.contains(where: { HTTPRequest.sameName($0.name, "user-agent") }) {

@@ -46,7 +46,8 @@ struct HTTPDriverTests {
         let d = try Self.driver(base, ["list": HTTPEndpoint(url: "/echo", method: "get",
                                                             headers: [HTTPHeader(name: "x-endpoint", value: "e"),
                                                                       HTTPHeader(name: "X-Base", value: "override")])],
-                                headers: [HTTPHeader(name: "x-base", value: "b"), HTTPHeader(name: "x-tenant", value: "acme")])
+                                headers: [HTTPHeader(name: "x-base", value: "b"), HTTPHeader(name: "x-tenant", value: "acme"),
+                                          HTTPHeader(name: "authorization", value: "")])
         let r = try await Self.run(d, "list", ["q": "a b&c=d/é", "n": 1, "f": 1.5, "t": true, "none": nil,
                                                "lst": [1, "x", false], "empty": [], "d": ["k": "v"]],
                                    constraints: ["max_rows": 3, "allowed_fields": ["id"]])
@@ -55,7 +56,8 @@ struct HTTPDriverTests {
         #expect(r.data["method"] == "GET")
         // Constraints are not forwarded; booleans are lower-case, null is empty, lists repeat.
         #expect(r.data["query"] == "q=a+b%26c%3Dd%2F%C3%A9&n=1&f=1.5&t=true&none=&lst=1&lst=x&lst=false&d=%7B%27k%27%3A+%27v%27%7D")
-        #expect(r.data["headers"] == ["x-tenant": "acme", "x-endpoint": "e", "x-base": "override"])
+        // An empty configured value is sent empty, not dropped.
+        #expect(r.data["headers"] == ["x-tenant": "acme", "x-endpoint": "e", "authorization": "", "x-base": "override"])
         #expect(r.data["body"] == "")
     }
 
