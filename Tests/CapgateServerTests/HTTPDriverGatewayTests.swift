@@ -4,6 +4,7 @@ import CapgateDrivers
 import CapgateServer
 import CapgateTestSupport
 import Foundation
+import Synchronization
 import Testing
 
 /// The HTTP driver inside the running sidecar: an agent invokes through the gateway, the
@@ -22,8 +23,9 @@ struct HTTPDriverGatewayTests {
         config.drivers.append(.http(HTTPDriverConfig(
             id: "crm", timeoutSeconds: 5, headers: [auth],
             endpoints: ["crm.customers": HTTPEndpoint(url: base + "/pii"),
-                        "crm.failing": HTTPEndpoint(url: base + "/pii-error")])))
-        for (id, drivers) in [("crm.customers", ["down", "crm"]), ("crm.failing", ["crm"])] {
+                        "crm.failing": HTTPEndpoint(url: base + "/pii-error"),
+                        "crm.slow": HTTPEndpoint(url: base + "/slow", timeoutSeconds: 30)])))
+        for (id, drivers) in [("crm.customers", ["down", "crm"]), ("crm.failing", ["crm"]), ("crm.slow", ["crm"])] {
             config.capabilities.append(.init(
                 capability: Capability(capabilityID: id, name: id, description: "customers from the CRM tool",
                                        safetyClass: .read),
@@ -72,4 +74,53 @@ struct HTTPDriverGatewayTests {
             }
         }
     }
+
+    /// A tool that does not answer holds only its own invoke: the same agent connection keeps
+    /// being served while the tool call is outstanding (the curl thread, not an event loop or
+    /// a pool thread, waits on the tool). When the agent goes away, the invoke is cancelled
+    /// and recorded as such, long before the tool would have answered.
+    @Test func slowToolDoesNotBlockOtherCallsAndIsCancelledWithItsAgent() async throws {
+        let base = try await ToolServer.baseURL()
+        let dead = "http://127.0.0.1:\(try ToolServer.deadPort())"
+        let stats = try HTTPDriver(config: HTTPDriverConfig(id: "stats", endpoints: ["stats": HTTPEndpoint(url: base + "/stats")]))
+        func slowStarted() async throws -> Int {
+            try await stats.execute(ExecutionContext(capabilityID: "stats", principalID: "t")).data["slow_started"]?.intValue ?? -1
+        }
+        try await withGateway(configure: { Self.configure(&$0, base: base, dead: dead) }) { gw in
+            let testStart = ContinuousClock.now
+            let alice = try gw.client("alice")
+            let token = try await alice.grantCapability(Demo.request("crm.slow"), justification: "").token
+            let before = try await slowStarted()
+            let finished = Flag()
+            let slow = Task {
+                defer { finished.value.store(true, ordering: .relaxed) }
+                return try await alice.invoke(token)
+            }
+            // Poll the tool (bounded) until the slow request has reached it.
+            let end = ContinuousClock.now + .seconds(10)
+            while try await slowStarted() <= before, ContinuousClock.now < end { try await Task.sleep(for: .milliseconds(5)) }
+            try #require(try await slowStarted() > before, "the slow invoke never reached the tool")
+
+            for _ in 0..<20 { #expect(try await alice.listCapabilities().count == 7) }
+            let stillWaiting = !finished.value.load(ordering: .relaxed)
+            #expect(stillWaiting, "the tool answers after 10 s; the invoke must still be waiting")
+
+            // The agent disconnects: its streams end, the kernel task is cancelled, the curl
+            // transfer is dropped, and the trace says so.
+            alice.close()
+            _ = try? await slow.value
+            let traceEnd = ContinuousClock.now + .seconds(5)
+            var error: String?
+            while error == nil, ContinuousClock.now < traceEnd {
+                error = try gw.kernel.queryTraces(TraceQuery(capabilityID: "crm.slow")).first?.error
+                if error == nil { try await Task.sleep(for: .milliseconds(5)) }
+            }
+            #expect(error == "invocation cancelled")
+            #expect(ContinuousClock.now - testStart < .seconds(9), "cancellation waited for the tool")
+        }
+    }
+}
+
+private final class Flag: Sendable {
+    let value = Atomic<Bool>(false)
 }

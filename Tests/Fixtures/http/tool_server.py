@@ -16,6 +16,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 # Headers echoed back by /echo: the ones a test sets; client-specific ones (user-agent,
 # accept-encoding) are left out so the reference and capgate see identical answers.
 ECHOED = ("content-type", "x-tenant", "x-endpoint", "authorization", "x-base")
+# How many /slow requests arrived (GET /stats): tests learn that a request is in flight
+# without sleeping.
+STATS = {"slow_started": 0}
+STATS_LOCK = threading.Lock()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -57,7 +61,12 @@ class Handler(BaseHTTPRequestHandler):
             # 200 characters of what was read.
             text = "internal failure \u00e9 " + "".join(f"line {i}; " for i in range(200))
             return self._send(500, text.encode(), "text/plain; charset=utf-8")
+        if path == "/stats":
+            with STATS_LOCK:
+                return self._send(200, json.dumps(STATS).encode())
         if path == "/slow":
+            with STATS_LOCK:
+                STATS["slow_started"] += 1
             time.sleep(10)
             return self._send(200, b'{"late": true}')
         if path == "/big":
