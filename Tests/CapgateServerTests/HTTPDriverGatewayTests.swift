@@ -63,6 +63,8 @@ struct HTTPDriverGatewayTests {
                 message = e.description
             }
             #expect(message.contains("HTTP 500 from \(base)/pii-error"), "\(message)")
+            // The error answer leaves through the firewall's string patterns too (docs/design.md).
+            #expect(message.contains("lookup failed for [REDACTED]") && !message.contains("ann@example.com"), "\(message)")
             let traces = try await alice.queryTraces(TraceQuery(capabilityID: "crm.failing"))
             let failed = try #require(traces.last?.error)
             #expect(failed.contains("HTTP 500") && failed.contains("[REDACTED]") && !failed.contains("ann@example.com"),
