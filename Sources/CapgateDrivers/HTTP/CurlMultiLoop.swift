@@ -16,8 +16,10 @@ import Synchronization
 final class CurlMultiLoop: @unchecked Sendable {
     static let maxConnections = 100
     static let maxIdleConnections = 20
-    /// Upper bound of one `curl_multi_poll` wait: a missed wake-up costs at most this.
+    /// Upper bound of one `curl_multi_poll` wait while transfers run (libcurl's own timers are
+    /// honoured below it); with none, the thread sleeps until a submission wakes it.
     private static let maxWaitMilliseconds: Int64 = 1000
+    private static let idleWaitMilliseconds: Int64 = 60_000
 
     private struct Inbox {
         var added: [(UInt64, CurlTransfer)] = []
@@ -122,7 +124,7 @@ final class CurlMultiLoop: @unchecked Sendable {
 
             var curlWait = -1
             _ = curl_multi_timeout(multi, &curlWait)
-            var wait = CurlMultiLoop.maxWaitMilliseconds
+            var wait = active.isEmpty ? CurlMultiLoop.idleWaitMilliseconds : CurlMultiLoop.maxWaitMilliseconds
             if curlWait >= 0 { wait = min(wait, Int64(curlWait)) }
             if nextDeadline != .max {
                 let untilDeadline = Int64((nextDeadline - now + 999_999) / 1_000_000)
