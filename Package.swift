@@ -37,7 +37,8 @@ let package = Package(
         .target(name: "CapgateTestSupport", path: "Tests/CapgateTestSupport"),
         // fuzz: libFuzzer targets for every parser an untrusted peer or file reaches (fuzz/README.md)
         .target(name: "CapgateFuzzing",
-                dependencies: ["AgentKernel", "CapgateWire", "CapgateServer", "CapgateHTTP2", "CapgateCore", "CapgateTLS"],
+                dependencies: ["AgentKernel", "CapgateWire", "CapgateServer", "CapgateHTTP2", "CapgateCore", "CapgateTLS",
+                               "CapgateDrivers"],
                 path: "fuzz/Sources/CapgateFuzzing"),
         .executableTarget(name: "capgate-fuzz", dependencies: ["CapgateFuzzing"], path: "fuzz/Driver"),
         .testTarget(name: "CapgateFuzzingTests", dependencies: ["CapgateFuzzing"]),
@@ -48,20 +49,21 @@ let package = Package(
         .systemLibrary(name: "CPCRE2", path: "Sources/CPCRE2", pkgConfig: "libpcre2-8",
                        providers: [.apt(["libpcre2-dev"])]),
         .target(name: "CShims", dependencies: ["COpenSSL", "CNghttp2"]),
-        // drivers that reach real tools: the HTTP driver on libcurl (docs/drivers.md); the kernel never links curl
+        // libcurl for the HTTP driver (docs/drivers.md); only CapgateDrivers links it, never the kernel
         .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
                        providers: [.apt(["libcurl4-openssl-dev"])]),
-        .target(name: "CapgateDrivers", dependencies: ["AgentKernel", "CCurl"], exclude: ["README.md"]),
-        .testTarget(name: "CapgateDriversTests", dependencies: ["CapgateDrivers", "AgentKernel", "CapgateTestSupport"]),
         .target(name: "AgentKernel", dependencies: ["COpenSSL", "CPCRE2", "CShims", .product(name: "Yams", package: "Yams")]),
         .target(name: "KernelConformance", dependencies: ["AgentKernel"]),
-        // wire: v1 request/response shapes, error codes and statuses
-        .target(name: "CapgateWire", dependencies: ["AgentKernel"]),
+        // wire: the one verb list, request shapes and decoding, error codes and statuses
+        .target(name: "CapgateWire", dependencies: ["AgentKernel"], exclude: ["README.md"]),
         // client: typed verb calls over the mTLS HTTP/2 client
-        .target(name: "CapgateClient", dependencies: ["AgentKernel", "CapgateWire", "CapgateHTTPClient", "CapgateTLS"]),
+        .target(name: "CapgateClient", dependencies: ["AgentKernel", "CapgateWire", "CapgateHTTPClient", "CapgateTLS"],
+                exclude: ["README.md"]),
         // server: identity mapping, the kernel service, connections, configuration
-        .target(name: "CapgateServer", dependencies: ["AgentKernel", "CapgateDrivers", "CapgateWire", "CapgateCore", "CapgatePKI",
-                                                     "CapgateConnection", "CapgateTLS", "CapgateIO", "CapgateHTTP2"]),
+        .target(name: "CapgateServer", dependencies: ["AgentKernel", "CapgateWire", "CapgateCore", "CapgatePKI",
+                                                     "CapgateConnection", "CapgateTLS", "CapgateIO", "CapgateHTTP2",
+                                                     "CapgateDrivers"],
+                exclude: ["README.md"]),
         .executableTarget(name: "capgate", dependencies: ["CapgateServer", "CapgatePKI", "CapgateIO"]),
         .executableTarget(name: "KernelBench", dependencies: ["AgentKernel"],
                           path: "bench/KernelBench"),
@@ -94,15 +96,25 @@ let package = Package(
                 dependencies: ["CapgateIO", "CapgateTLS", "CapgateHTTP2", "CapgateCore"],
                 exclude: ["README.md"]),
         .target(name: "CapgateHTTPClient", dependencies: ["CapgateIO", "CapgateTLS", "CapgateHTTP2"]),
+        // drivers that reach other processes: driver hosts over mTLS HTTP/2, HTTP tools over libcurl (docs/drivers.md)
+        .target(name: "CapgateDrivers", dependencies: ["AgentKernel", "CapgateHTTPClient", "CapgateTLS", "CCurl"],
+                exclude: ["README.md"]),
+        // test support: a driver host on our server transport serving Swift drivers
+        .target(name: "CapgateDriverHostTesting",
+                dependencies: ["AgentKernel", "CapgateConnection", "CapgateCore", "CapgateHTTP2", "CapgatePKI", "CapgateTLS"],
+                path: "Tests/CapgateDriverHostTesting"),
+        .testTarget(name: "CapgateDriversTests",
+                    dependencies: ["CapgateTestSupport", "CapgateDriverHostTesting", "CapgateDrivers", "AgentKernel",
+                                   "CapgateConnection"]),
         // pki-ops: issue/revoke/rotate end to end (gateway, watcher, capgate pki CLI, openssl recipes)
         .testTarget(name: "CapgatePKIOpsTests",
                     dependencies: ["CapgateTestSupport", "CapgateServer", "CapgatePKI", "CapgateClient", "CapgateHTTPClient", "CapgateTLS",
                                    "CapgateConnection", "CapgateIO", "AgentKernel", "capgate"]),
         // gateway integration tests: the whole sidecar on loopback through CapgateClient
         .testTarget(name: "CapgateServerTests",
-                    dependencies: ["CapgateTestSupport", "CapgateServer", "CapgateDrivers", "CapgateClient", "CapgateWire", "CapgatePKI", "KernelConformance",
+                    dependencies: ["CapgateTestSupport", "CapgateServer", "CapgateClient", "CapgateWire", "CapgatePKI", "KernelConformance",
                                    "AgentKernel", "CapgateHTTPClient", "CapgateTLS", "CapgateConnection", "CapgateCore",
-                                   "capgate"]),
+                                   "capgate", "CapgateDriverHostTesting", "CapgateDrivers"]),
         .testTarget(name: "CapgateConnectionTests",
                     dependencies: ["CapgateTestSupport", "CapgateConnection", "CapgateHTTPClient", "CapgateIO", "CapgateTLS",
                                    "CapgateCore", "COpenSSL"]),

@@ -6,6 +6,11 @@ import CapgateWire
 /// The typed Swift client of the v1 wire: one call per verb over one multiplexed mTLS
 /// HTTP/2 connection. Errors come back as `CapgateClientError` carrying the wire envelope
 /// (`type` is the reference's exception class, `code` the stable wire code).
+///
+/// It is a `KernelAPI` (CapgateClient+KernelAPI.swift), so anything written against
+/// "a kernel" (the conformance suite among it) runs over the network unchanged. Each call is
+/// a `WireRequest` (the type the server decodes): its verb gives method and path (the verb
+/// list, `Verb.declaration`), its `body` the JSON sent.
 public final class CapgateClient: Sendable {
     public let connection: HTTPClientConnection
 
@@ -21,9 +26,11 @@ public final class CapgateClient: Sendable {
 
     public func close() { connection.close() }
 
-    /// One verb call: POST the body, decode the answer or throw the error envelope.
-    public func call(_ verb: Verb, _ body: JSONValue) async throws -> JSONValue {
-        let bytes = verb == .health ? [] : body.serializedBytes()
+    /// One verb call: the request's verb gives method and path, the request its body (the
+    /// same `WireRequest` the server decodes); decode the answer or throw the error envelope.
+    public func call(_ request: WireRequest) async throws -> JSONValue {
+        let verb = request.verb
+        let bytes = request.body.isNull ? [] : request.body.serializedBytes()
         let response: HTTPClientResponse
         do {
             response = try await connection.send(method: verb.method, path: verb.path,
@@ -58,66 +65,63 @@ public final class CapgateClient: Sendable {
 
     // MARK: verbs
 
+    // The methods whose signature matches `KernelAPI` exactly implement it; the ones with a
+    // `principal:` argument are in CapgateClient+KernelAPI.swift.
+
     public func listCapabilities() async throws -> [Capability] {
-        try decodeList(try await call(.listCapabilities, [:]), as: Capability.self)
+        try decodeList(try await call(.listCapabilities), as: Capability.self)
     }
 
     public func requestCapabilities(goal: String) async throws -> [CapabilityRequest] {
-        try decodeList(try await call(.requestCapabilities, ["goal": .string(goal)]), as: CapabilityRequest.self)
+        try decodeList(try await call(.requestCapabilities(goal: goal)), as: CapabilityRequest.self)
     }
 
     public func grantCapability(_ request: CapabilityRequest, justification: String, principalID: String? = nil)
         async throws -> CapabilityGrant
     {
-        var body: JSONObject = ["request": request.json, "justification": .string(justification)]
-        if let p = principalID { body["principal"] = ["principal_id": .string(p)] }
-        return try decode(try await call(.grantCapability, .object(body)), as: CapabilityGrant.self)
+        try decode(try await call(.grantCapability(request: request, justification: justification,
+                                                   claimedPrincipalID: principalID)), as: CapabilityGrant.self)
     }
 
     public func invoke(_ token: CapabilityToken, args: JSONObject = [:], responseMode: ResponseMode = .summary,
                        dryRun: Bool = false, principalID: String? = nil) async throws -> InvokeResult {
-        var body: JSONObject = ["token": token.json, "args": .object(args),
-                                "response_mode": .string(responseMode.rawValue), "dry_run": .bool(dryRun)]
-        if let p = principalID { body["principal"] = ["principal_id": .string(p)] }
-        let v = try await call(.invoke, .object(body))
+        let v = try await call(.invoke(token: token, args: args, responseMode: responseMode, dryRun: dryRun,
+                                       claimedPrincipalID: principalID))
         do { return try InvokeResult(json: v) } catch { throw CapgateClientError.badResponse(status: 200, error.description) }
     }
 
     public func expand(handleID: String, query: JSONObject = [:], principalID: String? = nil) async throws -> Frame {
-        var body: JSONObject = ["handle_id": .string(handleID), "query": .object(query)]
-        if let p = principalID { body["principal"] = ["principal_id": .string(p)] }
-        return try decode(try await call(.expand, .object(body)), as: Frame.self)
+        try decode(try await call(.expand(handleID: handleID, query: query, claimedPrincipalID: principalID)),
+                   as: Frame.self)
     }
 
     public func explain(actionID: String) async throws -> ActionTrace {
-        try decode(try await call(.explain, ["action_id": .string(actionID)]), as: ActionTrace.self)
+        try decode(try await call(.explain(actionID: actionID)), as: ActionTrace.self)
     }
 
     public func explainDenial(_ request: CapabilityRequest, justification: String = "") async throws -> DenialExplanation {
-        try decode(try await call(.explainDenial, ["request": request.json, "justification": .string(justification)]),
+        try decode(try await call(.explainDenial(request: request, justification: justification, claimedPrincipalID: nil)),
                    as: DenialExplanation.self)
     }
 
     public func queryTraces(_ query: TraceQuery) async throws -> [ActionTrace] {
-        var body = JSONObject()
-        for (k, v) in query.json.objectValue ?? [:] where !v.isNull { body[k] = v }
-        return try decodeList(try await call(.queryTraces, .object(body)), as: ActionTrace.self)
+        try decodeList(try await call(.queryTraces(query)), as: ActionTrace.self)
     }
 
     public func revoke(tokenID: String) async throws {
-        _ = try await call(.revoke, ["token_id": .string(tokenID)])
+        _ = try await call(.revoke(tokenID: tokenID))
     }
 
     public func revokeAll(principalID: String) async throws -> Int {
-        try await call(.revokeAll, ["principal_id": .string(principalID)])["revoked"]?.intValue ?? 0
+        try await call(.revokeAll(principalID: principalID))["revoked"]?.intValue ?? 0
     }
 
     public func stats() async throws -> StatsSnapshot {
-        try decode(try await call(.stats, [:]), as: StatsSnapshot.self)
+        try decode(try await call(.stats), as: StatsSnapshot.self)
     }
 
     public func health() async throws -> Bool {
-        try await call(.health, .null)["status"]?.stringValue == "ok"
+        try await call(.health)["status"]?.stringValue == "ok"
     }
 }
 

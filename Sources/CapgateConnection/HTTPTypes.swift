@@ -1,36 +1,10 @@
-/// One complete HTTP/2 request as the application sees it: what the session delivered after
-/// END_STREAM with every limit held (GatewayLimits). Transport details (stream id, TLS) stay
-/// below; the handler gets only what it needs to route and authorize.
-public struct HTTPRequest: Sendable {
-    /// `:method` (e.g. "POST").
-    public var method: String
-    /// `:path`, query string included, exactly as sent.
-    public var path: String
-    /// `:authority` (or `host`), empty when absent.
-    public var authority: String
-    /// `content-type`, if any.
-    public var contentType: String?
-    /// Regular header fields in arrival order, names lowercase (RFC 9113 §8.2.1).
-    public var headers: [(name: String, value: String)]
-    /// The whole request body (bounded by the path's body cap).
-    public var body: [UInt8]
+import CapgateHTTP2
 
-    public init(method: String, path: String, authority: String = "", contentType: String? = nil,
-                headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
-        self.method = method
-        self.path = path
-        self.authority = authority
-        self.contentType = contentType
-        self.headers = headers
-        self.body = body
-    }
-
-    /// First value of a header (case-insensitive name).
-    public func header(_ name: String) -> String? {
-        let wanted = name.lowercased()
-        return headers.first { $0.name == wanted }?.value
-    }
-}
+/// One complete HTTP/2 request as the application sees it: the session's `H2Request`, handed
+/// over as delivered after END_STREAM with every limit held (GatewayLimits). One request type
+/// crosses the transport -> application boundary, never copied into another: the application
+/// decodes only its body (the kernel server into a `WireRequest`).
+public typealias HTTPRequest = H2Request
 
 /// The answer to one request. The transport adds `:status`, `content-type` (default
 /// `application/json`, a `content-type` entry in `headers` replaces it) and `content-length`;
@@ -88,6 +62,19 @@ public struct PeerInfo: Sendable, Equatable {
 /// calls run concurrently (one per in-flight stream, across connections). Authorization (an
 /// unmapped identity answers 403 `unknown_identity`) is the handler's job: the transport only
 /// guarantees that `peer` is a verified, well-formed SPIFFE identity.
+///
+/// The application also hands the transport what only it knows: the request body cap of each of
+/// its routes (the transport never parses a path into a route) and the body of the answers the
+/// HTTP/2 session gives on its own (413, 431), so the wire keeps the application's ONE error
+/// shape (the transport never imports the wire).
 public protocol RequestHandler: Sendable {
     func handle(_ request: HTTPRequest, peer: PeerInfo) async -> HTTPResponse
+
+    /// Request body caps by exact `:path`; any other path gets `GatewayLimits.defaultMaxBodyBytes`
+    /// (`GatewayLimits.maxBodyBytes(forPath:routes:)`, clamped to `hardMaxBodyBytes`).
+    var routeBodyCaps: [String: Int] { get }
+
+    /// The body of a 413/431 the session answers itself (`H2LocalResponse.status(for:)`).
+    /// Must not echo request data: the trip carries none but the cap.
+    func localErrorBody(for trip: H2StreamTrip) -> [UInt8]
 }

@@ -46,8 +46,7 @@ public final class Server: Sendable {
         self.configuration = configuration
         self.limiter = ConnectionLimiter(maxConnections: configuration.limits.maxConnectionsGlobal)
         self.shared = ServerShared(limits: configuration.limits, drainTimeout: configuration.drainTimeout,
-                                   handler: handler, logger: logger, reloader: reloader,
-                                   localErrorBody: configuration.localErrorBody)
+                                   handler: handler, logger: logger, reloader: reloader)
         shared.setRevokedSerials(revoked)
     }
 

@@ -43,16 +43,13 @@ extension ServerConnection {
         cancelTimer(&firstRequestTimer)
         requestsServed += 1
         shared.counters.requests.add(1, ordering: .relaxed)
-        let httpRequest = HTTPRequest(method: request.method, path: request.path, authority: request.authority,
-                                      contentType: request.contentType, headers: request.headers,
-                                      body: request.body)
         let handler = shared.handler
         let handle = loop.handle
         let context = self.context
         let connectionID = id
         let streamID = request.streamID
         inFlight[streamID] = Task {
-            let response = await handler.handle(httpRequest, peer: peer)
+            let response = await handler.handle(request, peer: peer)
             handle.execute { _ in
                 context.connection(connectionID)?.complete(streamID: streamID, response: response)
             }

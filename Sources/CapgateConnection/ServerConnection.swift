@@ -218,8 +218,10 @@ final class ServerConnection: EventHandler {
         }
         let created: H2ServerSession
         do {
-            created = try H2ServerSession(limits: limits, clock: ServerShared.monotonicSeconds,
-                                          errorBody: shared.localErrorBody)
+            let handler = shared.handler
+            created = try H2ServerSession(limits: limits, routeBodyCaps: shared.routeBodyCaps,
+                                          clock: ServerShared.monotonicSeconds,
+                                          errorBody: { handler.localErrorBody(for: $0) })
         } catch {
             close(reason: "internal_error", notifyPeer: true, flushFirst: true)
             return false

@@ -15,8 +15,8 @@ final class ServerShared: Sendable {
     let counters = ServerCounters()
     let perIP: PerIPConnectionLimiter
     let reloader: CertificateReloader
-    /// Body renderer for the session's own 413/431 answers.
-    let localErrorBody: @Sendable (H2StreamTrip) -> [UInt8]
+    /// The handler's body caps by route, read once (the handler's table is fixed).
+    let routeBodyCaps: [String: Int]
     /// True once graceful shutdown began: new connections are refused.
     let draining = Atomic<Bool>(false)
     /// True once the loops were asked to stop (hangups then mean "server stopped").
@@ -28,9 +28,8 @@ final class ServerShared: Sendable {
     private let handles = Mutex<[EventLoopHandle]>([])
 
     init(limits: GatewayLimits, drainTimeout: Double, handler: any RequestHandler,
-         logger: any TransportLogger, reloader: CertificateReloader,
-         localErrorBody: @escaping @Sendable (H2StreamTrip) -> [UInt8] = H2LocalResponse.jsonBody(for:)) {
-        self.localErrorBody = localErrorBody
+         logger: any TransportLogger, reloader: CertificateReloader) {
+        self.routeBodyCaps = handler.routeBodyCaps
         self.limits = limits
         self.drainTimeout = drainTimeout
         self.handler = handler

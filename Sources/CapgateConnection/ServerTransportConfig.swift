@@ -59,15 +59,10 @@ public struct ServerTransportConfig: Sendable {
     public var drainTimeout: Double
     /// listen(2) backlog.
     public var backlog: Int32
-    /// Renders the body of the answers the HTTP/2 session gives on its own (413, 431), so
-    /// the application can keep ONE error envelope on the wire (the kernel server injects
-    /// its `{"error": {"type", "code", ...}}` shape; the transport never imports the wire).
-    public var localErrorBody: @Sendable (H2StreamTrip) -> [UInt8]
 
     public init(host: String = "127.0.0.1", port: UInt16 = 0, loops: Int = EventLoopGroup.defaultLoopCount,
                 limits: GatewayLimits = GatewayLimits(), tls: TLSMaterialSource,
-                drainTimeout: Double = 30, backlog: Int32 = 1024,
-                localErrorBody: @escaping @Sendable (H2StreamTrip) -> [UInt8] = H2LocalResponse.jsonBody(for:)) {
+                drainTimeout: Double = 30, backlog: Int32 = 1024) {
         self.host = host
         self.port = port
         self.loops = loops
@@ -75,7 +70,6 @@ public struct ServerTransportConfig: Sendable {
         self.tls = tls
         self.drainTimeout = drainTimeout
         self.backlog = backlog
-        self.localErrorBody = localErrorBody
     }
 }
 

@@ -88,25 +88,18 @@ public struct GatewayLimits: Sendable, Equatable {
     /// The documented defaults.
     public init() {}
 
-    /// The body cap for a request path: `/v1/<verb>` looks up the verb table, anything else
-    /// gets the default; always clamped to `hardMaxBodyBytes` (fail closed on a bad table).
-    public func maxBodyBytes(forPath path: Substring) -> Int {
-        let verb = Self.verb(ofPath: path)
-        let cap = verb.flatMap { maxBodyBytesPerVerb[String($0)] } ?? defaultMaxBodyBytes
-        return min(cap, hardMaxBodyBytes)
+    /// The body cap of a verb: its `maxBodyBytesPerVerb` entry, else `defaultMaxBodyBytes`;
+    /// always clamped to `hardMaxBodyBytes` (fail closed on a bad table). The application
+    /// turns these into per-route caps (`maxBodyBytes(forPath:routes:)`): the transport
+    /// never parses a path into a verb.
+    public func maxBodyBytes(forVerb verb: String) -> Int {
+        min(maxBodyBytesPerVerb[verb] ?? defaultMaxBodyBytes, hardMaxBodyBytes)
     }
 
-    /// The body cap for a request path (String convenience).
-    public func maxBodyBytes(forPath path: String) -> Int {
-        maxBodyBytes(forPath: path[...])
-    }
-
-    /// `<verb>` of `/v1/<verb>` (query string ignored), or nil.
-    static func verb(ofPath path: Substring) -> Substring? {
-        let noQuery = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-            .first ?? ""
-        guard noQuery.hasPrefix("/v1/") else { return nil }
-        let verb = noQuery.dropFirst(4)
-        return verb.isEmpty || verb.contains("/") ? nil : verb
+    /// The body cap of a request path: an exact `:path` match in the application's route
+    /// table (query string included, so `/v1/invoke?x=1` is not `/v1/invoke`, as the router
+    /// sees it), else `defaultMaxBodyBytes`; always clamped to `hardMaxBodyBytes`.
+    public func maxBodyBytes(forPath path: String, routes: [String: Int]) -> Int {
+        min(routes[path] ?? defaultMaxBodyBytes, hardMaxBodyBytes)
     }
 }

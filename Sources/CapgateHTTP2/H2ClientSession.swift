@@ -26,6 +26,8 @@ public enum H2ClientEvent: Sendable, Equatable {
     case goaway(lastStreamID: Int32, code: H2ErrorCode)
     /// The library failed; the connection is unusable.
     case connectionError(Int32)
+    /// The response body passed the request's `maxResponseBody`; the stream was reset (CANCEL).
+    case responseTooLarge(streamID: Int32)
 }
 
 /// The client side of one HTTP/2 connection, sans-IO like `H2ServerSession`: used by the Swift
@@ -40,6 +42,8 @@ public final class H2ClientSession {
         var headers: [(name: String, value: String)] = []
         var body: [UInt8] = []
         var complete = false
+        /// Body bytes accepted before the stream is reset; nil: unbounded.
+        var maxBody: Int?
         init(request: [UInt8]) { self.request = request }
     }
 
@@ -81,9 +85,11 @@ public final class H2ClientSession {
 
     /// Queues a request; returns its stream id, or nil when the session cannot open streams
     /// (GOAWAY received, ids exhausted). `content-length` is added when a body is sent.
+    /// `maxResponseBody` bounds the buffered response body: past it the stream is reset and
+    /// `.responseTooLarge` reported instead of a response (a peer cannot grow our memory).
     public func submitRequest(method: String = "POST", path: String, authority: String,
                               scheme: String = "https", headers: [(name: String, value: String)] = [],
-                              body: [UInt8]) -> Int32? {
+                              body: [UInt8], maxResponseBody: Int? = nil) -> Int32? {
         // After GOAWAY nghttp2 would accept the submit and refuse the stream later; say no now.
         guard !failed, nghttp2_session_check_request_allowed(session) != 0 else { return nil }
         var fields: [(name: String, value: String)] = [
@@ -92,6 +98,7 @@ public final class H2ClientSession {
         if !body.isEmpty || method == "POST" { fields.append(("content-length", String(body.count))) }
         fields.append(contentsOf: headers)
         let stream = Stream(request: body)
+        stream.maxBody = maxResponseBody
         let id: Int32 = H2Fields.withNV(fields) { nva, count in
             if body.isEmpty { return nghttp2_submit_request(session, nil, nva, count, nil, nil) }
             var provider = nghttp2_data_provider(
@@ -183,7 +190,16 @@ public final class H2ClientSession {
             return 0
         }
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs) { _, _, streamID, data, len, ud in
-            guard let data, let stream = H2ClientSession.from(ud).streams[streamID] else { return 0 }
+            let s = H2ClientSession.from(ud)
+            guard let data, let stream = s.streams[streamID], !stream.complete else { return 0 }
+            if let max = stream.maxBody, stream.body.count + len > max {
+                // Reported once; `complete` keeps the reset from also surfacing as streamReset.
+                stream.complete = true
+                stream.body = []
+                s.pending.append(.responseTooLarge(streamID: streamID))
+                s.resetStream(streamID, code: .cancel)
+                return 0
+            }
             stream.body.append(contentsOf: UnsafeBufferPointer(start: data, count: len))
             return 0
         }

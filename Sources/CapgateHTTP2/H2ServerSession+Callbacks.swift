@@ -145,7 +145,7 @@ extension H2ServerSession {
                     resetStream(stream, code: .protocolError, trip: .malformedRequest)  // §8.3.1
                     break
                 }
-                stream.bodyLimit = limits.maxBodyBytes(forPath: stream.path)
+                stream.bodyLimit = limits.maxBodyBytes(forPath: stream.path, routes: routeBodyCaps)
                 if let declared = stream.contentLength {
                     if declared > stream.bodyLimit {
                         answerLocally(stream, trip: .bodyTooLarge(limit: stream.bodyLimit))  // early 413

@@ -23,6 +23,8 @@ public final class H2ServerSession {
     public let limits: GatewayLimits
     let clock: () -> Double
     let errorBody: (H2StreamTrip) -> [UInt8]
+    /// The application's body caps by exact `:path` (see `GatewayLimits.maxBodyBytes(forPath:routes:)`).
+    let routeBodyCaps: [String: Int]
 
     /// Owned; freed in deinit. Never nil after init.
     var session: OpaquePointer!
@@ -52,13 +54,17 @@ public final class H2ServerSession {
     /// - Parameters:
     ///   - limits: validated here; an invalid value fails fast naming its key.
     ///   - clock: monotonic seconds (token buckets, request timeouts). Injected for tests.
-    ///   - errorBody: renders the body of the 413/431 answers; defaults to the §2.3 envelope.
-    public init(limits: GatewayLimits = GatewayLimits(), clock: @escaping () -> Double,
-                errorBody: @escaping (H2StreamTrip) -> [UInt8] = H2LocalResponse.jsonBody(for:))
+    ///   - routeBodyCaps: the application's request body caps by exact `:path` (its routes);
+    ///     any other path gets `limits.defaultMaxBodyBytes`. The session never parses a path.
+    ///   - errorBody: renders the body of the 413/431 answers. The application owns the one
+    ///     error shape of its wire (docs/errors.md), so the session has none of its own.
+    public init(limits: GatewayLimits = GatewayLimits(), routeBodyCaps: [String: Int] = [:],
+                clock: @escaping () -> Double, errorBody: @escaping (H2StreamTrip) -> [UInt8])
         throws(H2SessionError)
     {
         do { try limits.validate() } catch { throw .invalidLimits(error) }
         self.limits = limits
+        self.routeBodyCaps = routeBodyCaps
         self.clock = clock
         self.errorBody = errorBody
         self.resetBucket = TokenBucket(limits.resetBudget)

@@ -28,7 +28,9 @@ public struct H2ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringCon
 }
 
 /// A complete request: headers plus the whole body, delivered once END_STREAM arrived and every
-/// limit held. Names are lowercase (RFC 9113 §8.2.1, validated by nghttp2).
+/// limit held. Names are lowercase (RFC 9113 §8.2.1, validated by nghttp2). This is THE request
+/// type across the transport -> application boundary (`HTTPRequest` in CapgateConnection is this
+/// type): the application gets it as delivered, plus the peer's verified identity.
 public struct H2Request: Sendable, Equatable {
     public let streamID: Int32
     public let method: String
@@ -41,6 +43,26 @@ public struct H2Request: Sendable, Equatable {
     /// Regular (non-pseudo) header fields in arrival order; trailers are not included.
     public let headers: [(name: String, value: String)]
     public let body: [UInt8]
+
+    /// `streamID` is the transport's; an application building a request of its own (an
+    /// in-process benchmark, a test) leaves it 0.
+    public init(streamID: Int32 = 0, method: String, path: String, scheme: String = "https", authority: String = "",
+                contentType: String? = nil, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+        self.streamID = streamID
+        self.method = method
+        self.path = path
+        self.scheme = scheme
+        self.authority = authority
+        self.contentType = contentType
+        self.headers = headers
+        self.body = body
+    }
+
+    /// First value of a header (case-insensitive name).
+    public func header(_ name: String) -> String? {
+        let wanted = name.lowercased()
+        return headers.first { $0.name == wanted }?.value
+    }
 
     public static func == (a: H2Request, b: H2Request) -> Bool {
         a.streamID == b.streamID && a.method == b.method && a.path == b.path && a.scheme == b.scheme

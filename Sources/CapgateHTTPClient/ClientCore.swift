@@ -27,6 +27,8 @@ final class ClientCore: EventHandler {
     private var deadlines: [Int32: TimerID] = [:]
     /// How long a request may wait for its response; nil: forever.
     var requestTimeout: Duration?
+    /// The SPIFFE ID the server's verified leaf must carry; nil: any (name checks only).
+    var expectedPeerID: String?
     private var readyWaiters: [CheckedContinuation<HTTPClientError?, Never>] = []
     private var closeWaiters: [CheckedContinuation<HTTPClientError, Never>] = []
     private var outputScheduled = false
@@ -89,7 +91,7 @@ final class ClientCore: EventHandler {
     private func open(_ request: ClientRequest, _ continuation: ResponseContinuation) {
         guard let id = session.submitRequest(method: request.method, path: request.path,
                                              authority: request.authority, headers: request.headers,
-                                             body: request.body) else {
+                                             body: request.body, maxResponseBody: request.maxResponseBytes) else {
             continuation.resume(returning: .failure(.streamRefused))
             return
         }
@@ -181,6 +183,17 @@ final class ClientCore: EventHandler {
             close(.tls(error))
         case .done:
             drainTLS()
+            if let expected = expectedPeerID {
+                // Checked before any request leaves: a host with another identity never
+                // sees a request body.
+                let got: String
+                do { got = try engine.peerIdentity().spiffeID.description } catch { got = "(\(error))" }
+                if got != expected {
+                    flush()
+                    close(.peerIdentityMismatch(got))
+                    return
+                }
+            }
             handshakeDone = true
             let pending = queued
             queued = []
@@ -257,6 +270,8 @@ final class ClientCore: EventHandler {
                 break  // streams above the last id are reset by the session; new submits refused
             case .connectionError(let rv):
                 close(.protocolError(rv))
+            case .responseTooLarge(let id):
+                finish(id)?.resume(returning: .failure(.responseTooLarge))
             }
         }
     }

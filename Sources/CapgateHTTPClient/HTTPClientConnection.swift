@@ -31,9 +31,12 @@ public final class HTTPClientConnection: Sendable {
     ///   - group: share loops between many connections (bench); nil = a private thread.
     ///   - requestTimeout: how long a request waits for its response before it fails with
     ///     `.timedOut` and its stream is reset; nil waits forever.
+    ///   - expectedPeerID: when set, the server's verified leaf must carry exactly this SPIFFE
+    ///     ID, else the connection fails with `.peerIdentityMismatch` before any request is
+    ///     sent (driver hosts: the name check alone would accept any leaf of the CA).
     public init(host: String, port: UInt16, tls: TLSContext, authority: String? = nil,
                 group: EventLoopGroup? = nil, connectTimeout: Duration = .seconds(10),
-                requestTimeout: Duration? = .seconds(60)) throws(HTTPClientError) {
+                requestTimeout: Duration? = .seconds(60), expectedPeerID: String? = nil) throws(HTTPClientError) {
         let socket: Socket
         do {
             socket = try Socket.connect(host: host, port: port, timeout: connectTimeout, nonBlocking: true)
@@ -62,6 +65,7 @@ public final class HTTPClientConnection: Sendable {
             let core = ClientCore(socket: Socket(adopting: transfer.fd), engine: transfer.engine,
                                   session: transfer.session, loop: loop, ref: ref)
             core.requestTimeout = requestTimeout
+            core.expectedPeerID = expectedPeerID
             ref.core = core
             core.start()
         }
@@ -76,11 +80,13 @@ public final class HTTPClientConnection: Sendable {
     /// Sends one request on a new stream and waits for the complete response.
     /// Safe to call concurrently from many tasks. Cancelling the calling task does not reset
     /// the stream (the response is simply discarded when it arrives after `close()`);
-    /// `timeout` (default: the connection's `requestTimeout`) does.
+    /// `timeout` (default: the connection's `requestTimeout`) does. `maxResponseBytes` bounds
+    /// the body: past it the stream is reset and the call fails with `.responseTooLarge`.
     public func send(method: String = "POST", path: String, headers: [(name: String, value: String)] = [],
-                     body: [UInt8] = [], timeout: Duration? = nil) async throws(HTTPClientError) -> HTTPClientResponse {
+                     body: [UInt8] = [], timeout: Duration? = nil,
+                     maxResponseBytes: Int? = nil) async throws(HTTPClientError) -> HTTPClientResponse {
         let request = ClientRequest(method: method, path: path, authority: authority, headers: headers, body: body,
-                                    timeout: timeout)
+                                    timeout: timeout, maxResponseBytes: maxResponseBytes)
         let ref = self.ref
         let result = await withCheckedContinuation { (continuation: ResponseContinuation) in
             let posted = handle.execute { _ in
@@ -152,6 +158,8 @@ struct ClientRequest: Sendable {
     let body: [UInt8]
     /// This request's deadline; nil: the connection's `requestTimeout`.
     var timeout: Duration? = nil
+    /// Response body bytes accepted; nil: unbounded.
+    var maxResponseBytes: Int? = nil
 }
 
 /// Holds the loop-confined core. WHY @unchecked Sendable: `core` is written and read only on

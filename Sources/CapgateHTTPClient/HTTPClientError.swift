@@ -24,6 +24,11 @@ public enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible
     case closed
     /// No response arrived within the connection's request timeout.
     case timedOut
+    /// The response body passed the request's `maxResponseBytes` (the stream was reset).
+    case responseTooLarge
+    /// The server's verified leaf does not carry the SPIFFE ID the connection was opened for
+    /// (the received ID, or the identity error); no request was sent.
+    case peerIdentityMismatch(String)
 
     public var description: String {
         switch self {
@@ -35,6 +40,8 @@ public enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible
         case .streamRefused: "no new stream allowed on this connection"
         case .closed: "client closed"
         case .timedOut: "no response within the request timeout"
+        case .responseTooLarge: "response body larger than the limit"
+        case .peerIdentityMismatch(let got): "server identity \(got) is not the expected one"
         }
     }
 }

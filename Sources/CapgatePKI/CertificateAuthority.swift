@@ -103,7 +103,7 @@ public final class CertificateAuthority: Sendable {
     }
 
     /// A correct leaf spec with the validity rule of `issueAgent`.
-    private func leafSpec(commonName: String, ttl: Duration, notBefore: Int64?, now: Int64?) throws(PKIError) -> LeafSpec {
+    func leafSpec(commonName: String, ttl: Duration, notBefore: Int64?, now: Int64?) throws(PKIError) -> LeafSpec {
         let seconds = ttl.wholeSeconds
         guard seconds > 0 else { throw .invalidInput(field: "ttl", reason: "must be positive") }
         let start: Int64, end: Int64

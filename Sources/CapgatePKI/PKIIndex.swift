@@ -10,6 +10,8 @@ public struct PKIIndex: Sendable, Equatable {
         case ca
         case server
         case agent
+        /// A driver-host leaf (`hosts/NAME.pem`).
+        case host
     }
 
     /// One issued certificate.

@@ -43,9 +43,10 @@ public final class Gateway: Sendable {
         }
         let transport = ServerTransportConfig(
             host: config.listenHost, port: UInt16(config.listenPort), loops: config.eventLoops ?? EventLoopGroup.defaultLoopCount,
-            limits: config.limits, tls: Self.tlsSource(config.tls), localErrorBody: LocalErrorBody.render)
+            limits: config.limits, tls: Self.tlsSource(config.tls))
         server = try Server(configuration: transport,
-                            handler: KernelRequestHandler(service: service, expiry: expiry), logger: logger)
+                            handler: KernelRequestHandler(service: service, expiry: expiry, limits: config.limits),
+                            logger: logger)
     }
 
     /// The transport's view of `[tls]`: an optional CRL (capgate pki layout) is read only while

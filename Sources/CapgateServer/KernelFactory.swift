@@ -33,6 +33,7 @@ public enum KernelFactory {
         let kernel = Kernel(registry: registry, policy: policy, tokens: tokens, router: router,
                             handles: try HandleStore(clock: clock), traces: try TraceStore(), budgets: budgets,
                             clock: clock)
+        let hostChannels = HostChannelPool()  // one connection per (url, identity)
         for d in config.drivers {
             switch d {
             case .billing(let id):
@@ -41,6 +42,8 @@ public enum KernelFactory {
                 let driver = InMemoryDriver(driverID: id)
                 for (op, data) in ops { driver.registerHandler(op) { _ in data } }
                 kernel.registerDriver(driver)
+            case .host(let c):
+                kernel.registerDriver(try HostDriver(config: c, pool: hostChannels))
             case .http(let c):
                 kernel.registerDriver(try HTTPDriver(config: c))
             }

@@ -1,28 +1,31 @@
 import AgentKernel
 import CapgateConnection
+import CapgateCore
+import CapgateHTTP2
 import Foundation
 import Synchronization
 
 /// The transport's `RequestHandler` for the kernel: hands each request with its
-/// certificate-bound identity to `KernelService`, and watches certificate expiry per
-/// identity (a warning when a connecting identity's certificate expires soon).
+/// certificate-bound identity to `KernelService`, gives the transport the per-route body
+/// caps and the error body of the verb list (`KernelRoutes`), and watches certificate
+/// expiry per identity (a warning when a connecting identity's certificate expires soon).
 public final class KernelRequestHandler: RequestHandler {
     public let service: KernelService
     public let expiry: CertificateExpiryTracker
+    public let routeBodyCaps: [String: Int]
 
-    public init(service: KernelService, expiry: CertificateExpiryTracker) {
+    public init(service: KernelService, expiry: CertificateExpiryTracker, limits: GatewayLimits) {
         self.service = service
         self.expiry = expiry
+        self.routeBodyCaps = KernelRoutes.bodyCaps(limits)
     }
 
     public func handle(_ request: HTTPRequest, peer: PeerInfo) async -> HTTPResponse {
         expiry.observe(identity: peer.spiffeID, notAfter: peer.certificateNotAfter, serial: peer.certificateSerialHex)
-        let response = await service.handle(ServiceRequest(method: request.method, path: request.path,
-                                                           contentType: request.contentType, body: request.body,
-                                                           identity: peer.spiffeID))
-        return HTTPResponse(status: response.status, headers: [(name: "content-type", value: "application/json")],
-                            body: response.body)
+        return await service.handle(request, identity: peer.spiffeID)
     }
+
+    public func localErrorBody(for trip: H2StreamTrip) -> [UInt8] { KernelRoutes.errorBody(for: trip) }
 }
 
 /// Per-identity certificate expiry, for the warning log and for metrics. Bounded: one

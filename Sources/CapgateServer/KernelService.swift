@@ -1,35 +1,6 @@
 import AgentKernel
+import CapgateConnection
 import CapgateWire
-
-/// A request as the HTTP/2 layer hands it over, with the identity the TLS layer verified.
-public struct ServiceRequest: Sendable {
-    public var method: String
-    public var path: String
-    public var contentType: String?
-    public var body: [UInt8]
-    /// The SPIFFE ID of the verified client certificate.
-    public var identity: String
-    public init(method: String, path: String, contentType: String?, body: [UInt8], identity: String) {
-        self.method = method
-        self.path = path
-        self.contentType = contentType
-        self.body = body
-        self.identity = identity
-    }
-}
-
-/// What to send back: a status and a JSON body.
-public struct ServiceResponse: Sendable, Equatable {
-    public var status: Int
-    public var body: [UInt8]
-    public init(status: Int, body: [UInt8]) {
-        self.status = status
-        self.body = body
-    }
-    public init(_ error: WireError) {
-        self.init(status: error.status, body: error.json.serializedBytes())
-    }
-}
 
 /// Turns wire requests into kernel calls: routing, media type, identity to principal,
 /// strict decoding, the principal-spoofing check, authorization, and the error mapping.
@@ -37,50 +8,57 @@ public struct ServiceResponse: Sendable, Equatable {
 public final class KernelService: Sendable {
     public let kernel: Kernel
     private let identities: IdentityMapBox
-    public let bodyLimits: WireBodyLimits
 
-    public init(kernel: Kernel, identities: IdentityMap, bodyLimits: WireBodyLimits = WireBodyLimits()) {
+    public init(kernel: Kernel, identities: IdentityMap) {
         self.kernel = kernel
         self.identities = IdentityMapBox(identities)
-        self.bodyLimits = bodyLimits
     }
 
     /// Swaps the identity rules (SIGHUP reload); requests in flight keep the old ones.
     public func reloadIdentities(_ map: IdentityMap) { identities.set(map) }
     public var identityMap: IdentityMap { identities.get() }
 
-    /// Answers one request. Never throws: every failure becomes an error envelope.
-    public func handle(_ request: ServiceRequest) async -> ServiceResponse {
+    /// Answers one request from `identity` (the SPIFFE ID of the verified client certificate;
+    /// never from a header or the body). Never throws: every failure becomes an error envelope.
+    public func handle(_ request: HTTPRequest, identity: String) async -> HTTPResponse {
         do throws(WireError) {
-            let value = try await respond(request)
-            return ServiceResponse(status: 200, body: value.serializedBytes())
+            let value = try await respond(request, identity: identity)
+            return Self.response(status: 200, value)
         } catch {
-            return ServiceResponse(error)
+            return Self.response(status: error.status, error.json)
         }
     }
 
+    /// Every answer is JSON; the transport adds `content-length`.
+    static func response(status: Int, _ value: JSONValue) -> HTTPResponse {
+        HTTPResponse(status: status, headers: [(name: "content-type", value: "application/json")],
+                     body: value.serializedBytes())
+    }
+
     /// Route and method checks come before identity so a probe learns nothing more than
-    /// the public verb list; the body is decoded only for a mapped identity.
-    func respond(_ request: ServiceRequest) async throws(WireError) -> JSONValue {
+    /// the public verb list; the body is decoded only for a mapped identity; the verb's role
+    /// is checked after the principal claim, before the kernel.
+    func respond(_ request: HTTPRequest, identity: String) async throws(WireError) -> JSONValue {
         guard let verb = Verb.route(path: request.path) else {
             throw WireError(.unknownVerb, "no verb at \(PyString.repr(String(request.path.prefix(200))))")
         }
         guard request.method == verb.method else {
             throw WireError(.methodNotAllowed, "\(verb.path) answers \(verb.method) only")
         }
-        if verb == .health { return ["status": "ok"] }
+        if verb.role == .anyone { return ["status": "ok"] }
         guard KernelService.isJSON(request.contentType) else {
             throw WireError(.unsupportedMediaType, "content-type must be application/json")
         }
-        guard let principal = identities.get().principal(for: request.identity) else {
-            throw WireError(.unknownIdentity, "identity \(PyString.repr(request.identity)) is not mapped to a principal")
+        guard let principal = identities.get().principal(for: identity) else {
+            throw WireError(.unknownIdentity, "identity \(PyString.repr(identity)) is not mapped to a principal")
         }
-        let call = try WireRequest.decode(verb, body: request.body, limits: bodyLimits)
+        let call = try WireRequest.decode(verb, body: request.body)
         if let claimed = call.claimedPrincipalID, !PyString.equal(claimed, principal.principalID) {
             throw WireError(.principalMismatch,
                             "body principal \(PyString.repr(claimed)) is not the authenticated principal")
         }
         do {
+            if verb.role == .admin { try KernelService.requireAdmin(principal, verb.rawValue) }
             return try await execute(call, as: principal)
         } catch {
             throw WireError(error)
@@ -96,6 +74,8 @@ public final class KernelService: Sendable {
     /// Roles that may read other principals' audit records.
     static func isAuditor(_ p: Principal) -> Bool { p.hasRole("admin") || p.hasRole("auditor") }
 
+    /// One kernel call per decoded request. Row-level visibility (an `explain` or
+    /// `query_traces` of someone else's traces) is decided here; the verb's role before.
     func execute(_ call: WireRequest, as principal: Principal) async throws(KernelError) -> JSONValue {
         switch call {
         case .health: return ["status": "ok"]
@@ -128,11 +108,10 @@ public final class KernelService: Sendable {
             }
             return .array(try kernel.queryTraces(query).map(\.json))
         case .revoke(let tokenID):
-            try KernelService.requireAdmin(principal, "revoke")
+            // Role gate: `respond`, from the verb's declaration (`VerbRole.admin`).
             kernel.revoke(tokenID: tokenID)
             return ["revoked": true]
         case .revokeAll(let principalID):
-            try KernelService.requireAdmin(principal, "revoke_all")
             return ["revoked": .int(kernel.revokeAll(principalID: principalID))]
         case .stats: return kernel.statsSnapshot().json
         }

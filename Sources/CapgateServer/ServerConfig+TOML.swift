@@ -53,7 +53,7 @@ extension ServerConfig {
         if identities.rules.isEmpty { throw ConfigError("identity", "at least one identity rule is required") }
 
         let drivers = try root.tables("driver").enumerated().map { i, t throws(ConfigError) in
-            try driver(t, key: "driver[\(i)]", resolve: resolve)
+            try driver(t, key: "driver[\(i)]", resolve: resolve, defaultCA: tls.trustBundle)
         }
         let ids = drivers.map(\.id)
         if Set(ids).count != ids.count { throw ConfigError("driver", "driver ids must be unique") }
@@ -170,7 +170,8 @@ extension ServerConfig {
         return rule
     }
 
-    static func driver(_ t: Table, key: String, resolve: (String) -> String) throws(ConfigError) -> DriverEntry {
+    static func driver(_ t: Table, key: String, resolve: (String) -> String = { $0 },
+                       defaultCA: String = "") throws(ConfigError) -> DriverEntry {
         var t = t
         let id = try t.required("id")
         let entry: DriverEntry
@@ -193,7 +194,9 @@ extension ServerConfig {
             try jsonT.finish()
             entry = .staticData(id: id, operations: ops)
         case "http": entry = .http(try httpDriver(&t, id: id, key: key, resolve: resolve))
-        case let other: throw ConfigError("\(key).type", "unknown driver type \(PyString.repr(other)) (billing, static, http)")
+        case "host": entry = .host(try hostDriver(&t, id: id, key: key, resolve: resolve, defaultCA: defaultCA))
+        case let other:
+            throw ConfigError("\(key).type", "unknown driver type \(PyString.repr(other)) (billing, static, http, host)")
         }
         try t.finish()
         return entry

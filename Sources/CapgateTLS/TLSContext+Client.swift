@@ -70,7 +70,7 @@ extension TLSContext {
     }
 
     /// True for an IPv4 or IPv6 literal (those are matched against IP SANs and get no SNI).
-    static func isIPLiteral(_ name: String) -> Bool {
+    public static func isIPLiteral(_ name: String) -> Bool {
         var v4 = in_addr()
         var v6 = in6_addr()
         return inet_pton(AF_INET, name, &v4) == 1 || inet_pton(AF_INET6, name, &v6) == 1

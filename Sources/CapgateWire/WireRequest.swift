@@ -29,46 +29,33 @@ public enum WireRequest: Sendable, Equatable {
     }
 }
 
-/// Bounds for request bodies, applied by the strict JSON reader before any decoding.
-public struct WireBodyLimits: Sendable, Equatable {
-    /// Nesting depth of a body (a JSON bomb costs stack and time).
-    public var maxDepth = 32
-    /// Bytes in one string (after unescaping).
-    public var maxStringBytes = 64 * 1024
-    /// Members of one object or items of one array.
-    public var maxMembers = 4096
-    /// Values in a whole body.
-    public var maxTotalValues = 65_536
-    public init() {}
-
-    var parserLimits: JSONParser.Limits {
-        JSONParser.Limits(maxDepth: maxDepth, maxStringBytes: maxStringBytes, maxMembers: maxMembers,
-                          maxTotalValues: maxTotalValues)
-    }
-}
-
 extension WireRequest {
+    /// The strict JSON reader's bounds for a request body, applied before any decoding. They
+    /// bound the shape (depth, sizes, counts) of what fits in the body cap (bytes, the
+    /// transport's, GatewayLimits) and are not configurable: nesting depth 32 (a JSON bomb
+    /// costs stack and time), 64 KiB per string after unescaping, 4096 members per object or
+    /// array, 65 536 values per body.
+    public static let bodyParserLimits = JSONParser.Limits(maxDepth: 32, maxStringBytes: 64 * 1024, maxMembers: 4096,
+                                                           maxTotalValues: 65_536)
+
     /// Decodes one verb's body: strict JSON (bounded, no duplicate keys, valid UTF-8),
     /// then the verb's shape with unknown fields rejected. Errors are `invalid_json` for
     /// bytes that are not acceptable JSON and `invalid_request` (naming the field) for a
     /// wrong shape.
-    public static func decode(_ verb: Verb, body: UnsafeRawBufferPointer,
-                              limits: WireBodyLimits = WireBodyLimits()) throws(WireError) -> WireRequest {
+    public static func decode(_ verb: Verb, body: UnsafeRawBufferPointer) throws(WireError) -> WireRequest {
         if verb == .health { return .health }
         let value: JSONValue
         do {
-            value = try JSONParser.parse(body.bindMemory(to: UInt8.self), limits: limits.parserLimits)
+            value = try JSONParser.parse(body.bindMemory(to: UInt8.self), limits: bodyParserLimits)
         } catch {
             throw WireError(.invalidJSON, "request body is not valid JSON: \(error.description)")
         }
         return try decode(verb, value: value)
     }
 
-    public static func decode(_ verb: Verb, body: [UInt8], limits: WireBodyLimits = WireBodyLimits()) throws(WireError)
-        -> WireRequest
-    {
+    public static func decode(_ verb: Verb, body: [UInt8]) throws(WireError) -> WireRequest {
         let r: Result<WireRequest, WireError> = body.withUnsafeBytes { raw in
-            do throws(WireError) { return .success(try decode(verb, body: raw, limits: limits)) } catch {
+            do throws(WireError) { return .success(try decode(verb, body: raw)) } catch {
                 return .failure(error)
             }
         }

@@ -25,17 +25,6 @@ public protocol ConformanceHarness: Sendable {
     func makeTarget(_ fixture: ConformanceFixture) async throws -> any ConformanceTarget
 }
 
-/// An error from any kernel transport that names the reference's exception class.
-public protocol TypedKernelError: Error {
-    var errorType: String { get }
-    var errorReasonCode: String? { get }
-}
-
-extension KernelError: TypedKernelError {
-    public var errorType: String { type }
-    public var errorReasonCode: String? { reasonCode }
-}
-
 /// A conformance expectation that did not hold.
 public struct ConformanceFailure: Error, CustomStringConvertible {
     public let description: String

@@ -9,11 +9,13 @@ enum PKICommand {
         usage: capgate pki init   --dir DIR [--trust-domain TD]
                capgate pki issue  --dir DIR --agent NAME [--ttl DURATION]
                capgate pki server --dir DIR [--dns NAME]... [--ip ADDR]... [--ttl DURATION]
+               capgate pki host   --dir DIR --name NAME [--dns NAME]... [--ip ADDR]... [--ttl DURATION]
                capgate pki revoke --dir DIR (--agent NAME | --serial HEX)
                capgate pki crl    --dir DIR
                capgate pki list   --dir DIR
         TD defaults to capgate.local. DURATION: a positive number with s, m, h or d
-        (issue: 24h, server: 90d). server defaults to --dns localhost --ip 127.0.0.1 --ip ::1.
+        (issue: 24h, server and host: 90d). server and host default to --dns localhost --ip 127.0.0.1
+        --ip ::1. host issues a driver host's leaf spiffe://TD/driver-host/NAME (hosts/NAME.pem|.key).
         revoke also rewrites DIR/crl.pem; a running capgate picks it up (file watch or SIGHUP).
         """
 
@@ -22,6 +24,7 @@ enum PKICommand {
         "init": (["--dir", "--trust-domain"], []),
         "issue": (["--dir", "--agent", "--ttl"], []),
         "server": (["--dir", "--ttl"], ["--dns", "--ip"]),
+        "host": (["--dir", "--name", "--ttl"], ["--dns", "--ip"]),
         "revoke": (["--dir", "--agent", "--serial"], []),
         "crl": (["--dir"], []),
         "list": (["--dir"], []),
@@ -60,6 +63,14 @@ enum PKICommand {
                 print("issued server certificate \(names.joined(separator: ",")) serial "
                       + "\(issued.certificate.serialHex) expires \(iso(issued.certificate.notAfter)): "
                       + "\(pki.serverCertificatePath) (key \(pki.serverKeyPath), mode 0600)")
+            case "host":
+                guard let name = one("--name") else { fail("--name is required\n\(usage)") }
+                let ttl = try parseDuration(one("--ttl") ?? "90d")
+                let issued = try pki.issueHost(name: name, dnsNames: options["--dns"] ?? ["localhost"],
+                                               ipAddresses: options["--ip"] ?? ["127.0.0.1", "::1"], ttl: ttl)
+                print("issued \(issued.certificate.uriSANs.first ?? name) serial \(issued.certificate.serialHex) "
+                      + "expires \(iso(issued.certificate.notAfter)): \(pki.hostCertificatePath(name)) "
+                      + "(key \(pki.hostKeyPath(name)), mode 0600)")
             case "revoke":
                 try revoke(pki, agent: one("--agent"), serial: one("--serial"))
             case "crl":

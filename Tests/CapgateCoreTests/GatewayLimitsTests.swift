@@ -41,15 +41,29 @@ import Testing
 
     @Test func bodyCapPerVerb() {
         var l = GatewayLimits()
-        #expect(l.maxBodyBytes(forPath: "/v1/invoke") == 256 * 1024)
-        #expect(l.maxBodyBytes(forPath: "/v1/invoke?x=1") == 256 * 1024)
-        #expect(l.maxBodyBytes(forPath: "/v1/list_capabilities") == 64 * 1024)
-        #expect(l.maxBodyBytes(forPath: "/v1/invoke/extra") == 64 * 1024)
-        #expect(l.maxBodyBytes(forPath: "/other") == 64 * 1024)
+        #expect(l.maxBodyBytes(forVerb: "invoke") == 256 * 1024)
+        #expect(l.maxBodyBytes(forVerb: "list_capabilities") == 64 * 1024)
+        #expect(l.maxBodyBytes(forVerb: "no_such_verb") == 64 * 1024)
         // A verb entry above the hard max is clamped at run time and rejected at start-up.
         l.maxBodyBytesPerVerb["invoke"] = 4 << 20
-        #expect(l.maxBodyBytes(forPath: "/v1/invoke") == l.hardMaxBodyBytes)
+        #expect(l.maxBodyBytes(forVerb: "invoke") == l.hardMaxBodyBytes)
         #expect(throws: GatewayLimitsError.self) { try l.validate() }
+    }
+
+    /// The transport looks a path up in the application's route table, exactly: it never
+    /// parses `/v1/<verb>` itself (the application's router is the only one).
+    @Test func bodyCapPerRouteIsAnExactPathMatch() {
+        var l = GatewayLimits()
+        let routes = ["/v1/invoke": l.maxBodyBytes(forVerb: "invoke")]
+        #expect(l.maxBodyBytes(forPath: "/v1/invoke", routes: routes) == 256 * 1024)
+        #expect(l.maxBodyBytes(forPath: "/v1/invoke?x=1", routes: routes) == 64 * 1024)
+        #expect(l.maxBodyBytes(forPath: "/v1/invoke/extra", routes: routes) == 64 * 1024)
+        #expect(l.maxBodyBytes(forPath: "/other", routes: routes) == 64 * 1024)
+        #expect(l.maxBodyBytes(forPath: "/v1/invoke", routes: [:]) == 64 * 1024)
+        // A route entry above the hard max is clamped (fail closed on a bad table).
+        l.defaultMaxBodyBytes = 1_000
+        #expect(l.maxBodyBytes(forPath: "/v1/x", routes: ["/v1/x": 8 << 20]) == l.hardMaxBodyBytes)
+        #expect(l.maxBodyBytes(forPath: "/other", routes: routes) == 1_000)
     }
 
     @Test func validationNamesTheKey() {

@@ -70,7 +70,7 @@ struct CertificateValidityTests {
         #expect(f.logger.count(containing: "certificate of spiffe://capgate.local/agent/alice") == 1)
 
         let expiry = f.gateway.certificateExpiry()
-        #expect(expiry.map(\.identity) == ["spiffe://capgate.local/agent/alice", "spiffe://capgate.local/agent/bob"])
+        try #require(expiry.map(\.identity) == ["spiffe://capgate.local/agent/alice", "spiffe://capgate.local/agent/bob"])
         #expect(expiry[0].serialHex == soon.certificate.serialHex)
         #expect(expiry[0].notAfter == soon.certificate.notAfter)
         #expect(expiry[0].secondsRemaining > 86_000 && expiry[0].secondsRemaining <= 86_400)

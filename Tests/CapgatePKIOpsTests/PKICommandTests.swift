@@ -47,6 +47,31 @@ struct PKICommandTests {
         #expect(again.notAfter - again.notBefore == 24 * 3600 + PKIDefaults.clockSkewSeconds)
     }
 
+    @Test func hostIssuesADriverHostLeaf() async throws {
+        let dir = try OpsTempDir()
+        let pki = dir.file("pki")
+        #expect(try await capgate(["pki", "init", "--dir", pki, "--trust-domain", "example.org"]).status == 0)
+        let r = try await capgate(["pki", "host", "--dir", pki, "--name", "pydrivers"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try fileMode(pki + "/hosts/pydrivers.key") == 0o600)
+        let cert = try Certificate(pem: Array(Data(contentsOf: URL(fileURLWithPath: pki + "/hosts/pydrivers.pem"))))
+        #expect(cert.uriSANs == ["spiffe://example.org/driver-host/pydrivers"])
+        #expect(cert.dnsSANs == ["localhost"] && cert.ipSANs == ["127.0.0.1", "::1"])
+        #expect(cert.extensions.extendedKeyUsage == ["serverAuth", "clientAuth"])
+        #expect(cert.extensions.basicConstraints?.isCA == false)
+        #expect(cert.notAfter - cert.notBefore == 90 * 86_400 + PKIDefaults.clockSkewSeconds)
+        #expect(r.stdout.contains("spiffe://example.org/driver-host/pydrivers") && r.stdout.contains(cert.serialHex))
+        let named = try await capgate(["pki", "host", "--dir", pki, "--name", "h2", "--dns", "drivers.internal",
+                                       "--ip", "10.0.0.9", "--ttl", "1d"])
+        #expect(named.status == 0, "\(named.stderr)")
+        let h2 = try Certificate(pem: Array(Data(contentsOf: URL(fileURLWithPath: pki + "/hosts/h2.pem"))))
+        #expect(h2.dnsSANs == ["drivers.internal"] && h2.ipSANs == ["10.0.0.9"])
+        let entries = try PKIDirectory(path: pki).list()
+        #expect(entries.contains { $0.kind == .host && $0.name == "pydrivers" && $0.serialHex == cert.serialHex })
+        #expect(try await capgate(["pki", "host", "--dir", pki, "--name", "../x"]).status == 1)
+        #expect(try await capgate(["pki", "host", "--dir", pki]).status == 2)
+    }
+
     @Test func revokeByAgentAndBySerialThenCRLAndList() async throws {
         let dir = try OpsTempDir()
         let pki = dir.file("pki")

@@ -1,5 +1,6 @@
 import AgentKernel
 import CapgateClient
+import CapgateConnection
 import CapgateServer
 
 /// The verbs of the report, on the billing scenario of bench/reference_bench.py.
@@ -92,11 +93,10 @@ enum Scenario {
             handleID = handle.handleID
             actionID = frame.actionID
         }
-        let req = ServiceRequest(method: "POST", path: path(verb), contentType: "application/json",
-                                 body: body(verb, token: token, handleID: handleID, actionID: actionID),
-                                 identity: spiffeID)
+        let req = HTTPRequest(method: "POST", path: path(verb), contentType: "application/json",
+                              body: body(verb, token: token, handleID: handleID, actionID: actionID))
         return { _ in
-            let r = await service.handle(req)
+            let r = await service.handle(req, identity: spiffeID)
             guard r.status == 200 else { throw BenchFailure("status \(r.status): \(String(decoding: r.body, as: UTF8.self))") }
         }
     }

@@ -1,5 +1,6 @@
 import CapgateConnection
 import CapgateCore
+import CapgateHTTP2
 import CapgateHTTPClient
 import CapgateTLS
 import Synchronization
@@ -28,6 +29,17 @@ final class AsyncEvent: Sendable {
 struct EchoHandler: RequestHandler {
     let slowEntered = AsyncEvent()
     let slowGate = AsyncEvent()
+    /// Like the kernel's routes: `/v1/invoke` takes the per-verb cap, every other path the default.
+    let routeBodyCaps: [String: Int]
+
+    init(limits: GatewayLimits = GatewayLimits()) {
+        routeBodyCaps = ["/v1/invoke": limits.maxBodyBytes(forVerb: "invoke")]
+    }
+
+    /// An error body naming the trip's code, so tests can tell which refusal it was.
+    func localErrorBody(for trip: H2StreamTrip) -> [UInt8] {
+        Array(#"{"error":{"code":"\#(trip.code)"}}"#.utf8)
+    }
 
     func handle(_ request: HTTPRequest, peer: PeerInfo) async -> HTTPResponse {
         if request.path == "/slow" {
@@ -85,7 +97,7 @@ struct TestServer {
         let certs = TestCertificates.shared
         let material = TLSServerMaterial(certificateChainPEM: certs.server.certPEM, privateKeyPEM: certs.server.keyPEM,
                                          trustBundlePEM: certs.clientCA.certPEM)
-        handler = EchoHandler()
+        handler = EchoHandler(limits: limits)
         logger = AwaitableLogger()
         server = try Server(configuration: ServerTransportConfig(host: "127.0.0.1", port: 0, loops: loops, limits: limits,
                                                                   tls: .material(material), drainTimeout: drainTimeout),

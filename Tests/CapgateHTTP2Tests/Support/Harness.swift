@@ -8,6 +8,17 @@ final class ManualClock {
     func advance(_ seconds: Double) { now += seconds }
 }
 
+/// What an application hands the session (the kernel server derives both from its verb
+/// list): a body cap for `/v1/invoke` from the per-verb table, and an error body renderer
+/// that names the trip, so tests see the session use the application's bytes.
+enum TestApplication {
+    static func routes(_ limits: GatewayLimits) -> [String: Int] {
+        ["/v1/invoke": limits.maxBodyBytes(forVerb: "invoke")]
+    }
+
+    static func errorBody(_ trip: H2StreamTrip) -> [UInt8] { Array("refused: \(trip)".utf8) }
+}
+
 /// A client session and a server session wired back to back in memory.
 final class Loopback {
     let clock = ManualClock()
@@ -21,7 +32,8 @@ final class Loopback {
     init(limits: GatewayLimits = GatewayLimits(),
          handler: ((H2Request, H2ServerSession) -> Void)? = Loopback.echo) throws {
         let clock = self.clock
-        server = try H2ServerSession(limits: limits, clock: { clock.now })
+        server = try H2ServerSession(limits: limits, routeBodyCaps: TestApplication.routes(limits),
+                                     clock: { clock.now }, errorBody: TestApplication.errorBody)
         client = try H2ClientSession()
         self.handler = handler
     }
@@ -72,7 +84,8 @@ final class RawPeer {
 
     init(limits: GatewayLimits = GatewayLimits(), handshake: Bool = true) throws {
         let clock = self.clock
-        server = try H2ServerSession(limits: limits, clock: { clock.now })
+        server = try H2ServerSession(limits: limits, routeBodyCaps: TestApplication.routes(limits),
+                                     clock: { clock.now }, errorBody: TestApplication.errorBody)
         if handshake { send(HostilePeer.handshake()) }
     }
 

@@ -74,6 +74,11 @@ final class GatewayFixture: Sendable {
         var config = try DemoConfig.prepare(stateDir: dir.file("state"), host: "127.0.0.1", port: 0)
         config.eventLoops = 2
         config.watchInterval = watchInterval
+        // A loaded machine (the suite runs in parallel on 2 cores) can stall a client opened early
+        // past the 10 s first-request timeout; the timeouts have their own tests.
+        config.limits.handshakeTimeout = 120
+        config.limits.firstRequestTimeout = 120
+        config.limits.idleTimeout = 300
         configure(&config)
         pki = PKIDirectory(path: dir.file("state/pki"))
         logger = OpsLogger()

@@ -42,12 +42,13 @@ final class NetworkHarness: ConformanceHarness {
     }
 }
 
-/// One gateway; `api(as:)` maps the principal's identity and connects as it.
+/// One gateway; `api(as:)` maps the principal's identity and connects as it: the suite
+/// talks to `CapgateClient` itself (it is a `KernelAPI`).
 final class NetworkTarget: ConformanceTarget {
     let gateway: Gateway
     let port: UInt16
     let pki: SharedConformancePKI
-    private let clients = Mutex<[String: NetworkKernelAPI]>([:])
+    private let clients = Mutex<[String: CapgateClient]>([:])
 
     init(gateway: Gateway, port: UInt16, pki: SharedConformancePKI) {
         self.gateway = gateway
@@ -66,13 +67,12 @@ final class NetworkTarget: ConformanceTarget {
         let (cert, key) = try pki.agent(principal.principalID)
         let client = try CapgateClient(host: "127.0.0.1", port: port, certificate: cert, key: key,
                                        trustBundle: pki.directory.caCertificatePath)
-        let api = NetworkKernelAPI(client: client)
-        clients.withLock { $0[principal.principalID] = api }
-        return api
+        clients.withLock { $0[principal.principalID] = client }
+        return client
     }
 
     func stop() async {
-        for c in clients.withLock({ Array($0.values) }) { c.client.close() }
+        for c in clients.withLock({ Array($0.values) }) { c.close() }
         gateway.shutdown()
         let g = gateway
         _ = try? await runBlocking { g.waitUntilStopped() }
@@ -122,52 +122,4 @@ final class SharedConformancePKI: Sendable {
             return paths
         }
     }
-}
-
-/// `KernelAPI` over the wire. The principal argument travels as the body's `principal`
-/// claim (checked against the certificate by the server); roles come from the server.
-struct NetworkKernelAPI: KernelAPI {
-    let client: CapgateClient
-
-    func listCapabilities() async throws -> [Capability] { try await client.listCapabilities() }
-    func requestCapabilities(goal: String) async throws -> [CapabilityRequest] {
-        try await client.requestCapabilities(goal: goal)
-    }
-    func grantCapability(_ request: CapabilityRequest, principal: Principal, justification: String) async throws
-        -> CapabilityGrant
-    {
-        try await client.grantCapability(request, justification: justification, principalID: principal.principalID)
-    }
-    func invoke(_ token: CapabilityToken, principal: Principal, args: JSONObject, responseMode: ResponseMode,
-                dryRun: Bool) async throws -> InvokeResult
-    {
-        try await client.invoke(token, args: args, responseMode: responseMode, dryRun: dryRun,
-                                principalID: principal.principalID)
-    }
-    func expand(handleID: String, query: JSONObject, principal: Principal?) async throws -> Frame {
-        try await client.expand(handleID: handleID, query: query, principalID: principal?.principalID)
-    }
-    func explain(actionID: String) async throws -> ActionTrace { try await client.explain(actionID: actionID) }
-    func explainDenial(_ request: CapabilityRequest, principal: Principal, justification: String) async throws
-        -> DenialExplanation
-    {
-        try await client.explainDenial(request, justification: justification)
-    }
-    func queryTraces(_ query: TraceQuery) async throws -> [ActionTrace] { try await client.queryTraces(query) }
-    func revoke(tokenID: String) async throws { try await client.revoke(tokenID: tokenID) }
-    func revokeAll(principalID: String) async throws -> Int { try await client.revokeAll(principalID: principalID) }
-    func stats() async throws -> StatsSnapshot { try await client.stats() }
-}
-
-/// The wire envelope's `type` is the reference's exception class, so the suite's
-/// `expectError("TokenInvalid")` reads it exactly as it reads a local `KernelError`.
-extension CapgateClientError: TypedKernelError {
-    public var errorType: String {
-        switch self {
-        case .server(_, let type, _, _, _): return type
-        case .transport: return "TransportError"
-        case .badResponse: return "BadResponse"
-        }
-    }
-    public var errorReasonCode: String? { reasonCode }
 }

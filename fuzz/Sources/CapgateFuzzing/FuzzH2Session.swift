@@ -1,9 +1,11 @@
 import CapgateCore
 import CapgateHTTP2
+import CapgateServer
 import CapgateWire
 
 /// Target 3: the HTTP/2 session glue fed raw client bytes after the connection preface
-/// (no socket, no TLS): header validation, limits, routing and body assembly. Complete
+/// (no socket, no TLS): header validation, limits, routing and body assembly, with the
+/// server's per-route body caps and error bodies (`KernelRoutes`). Complete
 /// requests are routed and decoded as the server would, then answered, so the response
 /// path runs too. Invariants: output never exceeds the requested maximum, nothing is
 /// reported after the session closed, and routed bodies respect the verb's cap.
@@ -14,7 +16,9 @@ enum FuzzH2Session {
         var now = 0.0
         var limits = GatewayLimits()
         limits.maxConcurrentStreams = 16
-        guard let session = try? H2ServerSession(limits: limits, clock: { now }) else {
+        let routes = KernelRoutes.bodyCaps(limits)
+        guard let session = try? H2ServerSession(limits: limits, routeBodyCaps: routes, clock: { now },
+                                                 errorBody: KernelRoutes.errorBody(for:)) else {
             fuzzFailure("session init failed with valid limits")
         }
         var out: [UInt8] = []
@@ -29,7 +33,7 @@ enum FuzzH2Session {
             rest = rest.dropFirst(chunk.count)
             if session.isClosed || !session.wantsRead { break }
             events += session.receive(UnsafeRawBufferPointer(rebasing: chunk))
-            handle(events, session, limits)
+            handle(events, session, limits, routes)
             events.removeAll()
             now += 0.01
             out.removeAll(keepingCapacity: true)
@@ -37,13 +41,14 @@ enum FuzzH2Session {
             events += session.produce(into: &out, max: 4096)
             if out.count - before > 4096 { fuzzFailure("produce exceeded max") }
         }
-        handle(events, session, limits)
+        handle(events, session, limits, routes)
     }
 
-    static func handle(_ events: [H2Event], _ session: H2ServerSession, _ limits: GatewayLimits) {
+    static func handle(_ events: [H2Event], _ session: H2ServerSession, _ limits: GatewayLimits,
+                       _ routes: [String: Int]) {
         for e in events {
             guard case .request(let r) = e else { continue }
-            if r.body.count > limits.maxBodyBytes(forPath: r.path) { fuzzFailure("body over the cap reached routing") }
+            if r.body.count > limits.maxBodyBytes(forPath: r.path, routes: routes) { fuzzFailure("body over the cap reached routing") }
             var status = 404
             if let verb = Verb.route(path: r.path) {
                 status = 200

@@ -12,6 +12,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case toml
     case spiffeID = "spiffe_id"
     case timestamp
+    case hostAnswer = "host_answer"
 
     /// Runs one input through the target.
     public func run(_ data: UnsafeRawBufferPointer) {
@@ -25,6 +26,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .toml: FuzzTOML.run(data)
         case .spiffeID: FuzzSPIFFEID.run(data)
         case .timestamp: FuzzTimestamp.run(data)
+        case .hostAnswer: FuzzHostAnswer.run(data)
         }
     }
 

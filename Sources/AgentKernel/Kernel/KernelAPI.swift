@@ -1,8 +1,11 @@
-import AgentKernel
-
-/// "A kernel", as seen by a caller: the verbs with the reference's arguments. The
-/// in-process `Kernel` conforms through `LocalKernelAPI`; the network client conforms
-/// too, so the same conformance suite runs unchanged against either.
+/// "A kernel", as seen by a caller: the verbs with the reference's arguments and their
+/// typed answers. This is the Swift declaration of each verb's request and response types
+/// (the wire's verb list, `Verb` in CapgateWire, names them). The in-process `Kernel`
+/// conforms through `LocalKernelAPI`; `CapgateClient` conforms over the network, so the
+/// conformance suite (KernelConformance) runs unchanged against either.
+///
+/// Errors: implementations throw errors that name the reference's exception class
+/// (`TypedKernelError`).
 public protocol KernelAPI: Sendable {
     func listCapabilities() async throws -> [Capability]
     func requestCapabilities(goal: String) async throws -> [CapabilityRequest]
@@ -52,4 +55,17 @@ public struct LocalKernelAPI: KernelAPI {
     public func revoke(tokenID: String) async throws { kernel.revoke(tokenID: tokenID) }
     public func revokeAll(principalID: String) async throws -> Int { kernel.revokeAll(principalID: principalID) }
     public func stats() async throws -> StatsSnapshot { kernel.statsSnapshot() }
+}
+
+/// An error from any `KernelAPI` implementation that names the reference's exception class
+/// (`type`) and reason code, so callers and the conformance suite check the same thing in
+/// process and over the wire.
+public protocol TypedKernelError: Error {
+    var errorType: String { get }
+    var errorReasonCode: String? { get }
+}
+
+extension KernelError: TypedKernelError {
+    public var errorType: String { type }
+    public var errorReasonCode: String? { reasonCode }
 }

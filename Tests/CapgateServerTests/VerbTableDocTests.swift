@@ -1,0 +1,63 @@
+import CapgateCore
+import CapgateServer
+import CapgateWire
+import Foundation
+import Testing
+
+/// The verb list (`Verb.declaration`) is the one declaration of the v1 verbs; docs/design.md
+/// §2's table is rendered from it and pinned here, both ways: a verb declared in code and
+/// missing from the doc fails, a row in the doc that no verb declares fails, and a row whose
+/// method, role, body or answer differs from the declaration fails.
+@Suite(.timeLimit(.minutes(1)))
+struct VerbTableDocTests {
+    /// The rows of the table under `| Verb | Body | Response (200) |`.
+    static func docRows() throws -> [String] {
+        let text = try String(contentsOfFile: packageRoot + "/docs/design.md", encoding: .utf8)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let header = try #require(lines.firstIndex { $0.hasPrefix("| Verb | Body | Response") },
+                                  "docs/design.md has no verb table")
+        return Array(lines[(header + 2)...].prefix { $0.hasPrefix("|") })
+    }
+
+    @Test func designTableMatchesTheVerbList() throws {
+        let doc = try Self.docRows()
+        let code = Verb.allCases.map { $0.declaration.docRow($0) }
+        for row in code where !doc.contains(row) {
+            Issue.record("declared in Verb but not (or differently) in docs/design.md: \(row)")
+        }
+        for row in doc where !code.contains(row) {
+            Issue.record("in docs/design.md but not (or differently) declared in Verb: \(row)")
+        }
+        #expect(doc == code, "same verbs in the same order")
+    }
+
+    /// The body caps the server hands the transport come from the verb list and the one
+    /// limits type, by exact path (the router's rule): values as docs/limits.md pins them.
+    @Test func routeBodyCapsDeriveFromTheVerbList() {
+        let limits = GatewayLimits()
+        let caps = KernelRoutes.bodyCaps(limits)
+        #expect(Set(caps.keys) == Set(Verb.allCases.map(\.path)))
+        #expect(caps["/v1/invoke"] == 256 * 1024)
+        for verb in Verb.allCases where verb != .invoke {
+            #expect(caps[verb.path] == 64 * 1024, "\(verb.rawValue)")
+        }
+        // A path the router does not know gets the default cap, exactly as the router sees it.
+        #expect(limits.maxBodyBytes(forPath: "/v1/invoke", routes: caps) == 256 * 1024)
+        #expect(Verb.route(path: "/v1/invoke?x=1") == nil)
+        #expect(limits.maxBodyBytes(forPath: "/v1/invoke?x=1", routes: caps) == 64 * 1024)
+        #expect(limits.maxBodyBytes(forPath: "/v1/invoke/extra", routes: caps) == 64 * 1024)
+        // A configured per-verb cap moves only its own route.
+        var raised = GatewayLimits()
+        raised.maxBodyBytesPerVerb["expand"] = 128 * 1024
+        #expect(KernelRoutes.bodyCaps(raised)["/v1/expand"] == 128 * 1024)
+        #expect(KernelRoutes.bodyCaps(raised)["/v1/explain"] == 64 * 1024)
+    }
+
+    /// The role gate comes from the declaration: only the revocation verbs need admin, and
+    /// only health needs no identity.
+    @Test func rolesAreDeclared() {
+        #expect(Verb.allCases.filter { $0.role == .admin } == [.revoke, .revokeAll])
+        #expect(Verb.allCases.filter { $0.role == .anyone } == [.health])
+        #expect(Verb.allCases.filter { $0.method != "POST" } == [.health])
+    }
+}
