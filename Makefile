@@ -4,11 +4,16 @@ SHELL := /bin/bash
 SWIFT ?= swift
 VENV := .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := pkg-config libssl-dev libnghttp2-dev libpcre2-dev libcurl4-openssl-dev curl openssl
+APT_PACKAGES := pkg-config libssl-dev libnghttp2-dev libpcre2-dev libyaml-dev libcurl4-openssl-dev curl openssl
 # The policy extra brings pyyaml, needed by the YAML policy goldens.
 REFERENCE := weaver-kernel[policy]==0.12.0
+# The Python client (clients/python) and its tests: httpx with HTTP/2, hypercorn for its driver
+# host, pytest + pytest-asyncio (the reference's own suites need asyncio mode).
+PY_CLIENT_DEPS := "httpx[http2]>=0.27" "hypercorn>=0.16" "pytest>=8" "pytest-asyncio>=0.23.5"
+# The reference's sdist (its tests/ are the acceptance suite), downloaded here, never committed.
+SDIST_CACHE := .cache/weaver-kernel-sdist
 
-.PHONY: run test deps apt venv build build-release goldens swift-test bench-kernel bench bench-quick bench-deps bench-build bench-smoke clean fuzz-smoke
+.PHONY: run test deps apt venv py-client py-test py-acceptance build build-release goldens swift-test bench-kernel bench bench-quick bench-deps bench-build bench-smoke clean fuzz-smoke
 
 deps: apt venv
 
@@ -26,6 +31,31 @@ venv:
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@$(PY) -c "import weaver_kernel, yaml" 2>/dev/null || $(PY) -m pip install -q "$(REFERENCE)" || \
 	  echo "warning: could not install $(REFERENCE); the committed goldens will be used"
+	@$(PY) -c "import h2, httpx, hypercorn, pytest, pytest_asyncio" 2>/dev/null || $(PY) -m pip install -q $(PY_CLIENT_DEPS)
+
+# The Python client, installed editable into the venv (import name and distribution: capgate).
+py-client: venv
+	@$(PY) -c "import capgate, os, sys; sys.exit(0 if os.path.realpath(capgate.__file__).startswith(os.path.realpath('clients/python')) else 1)" 2>/dev/null || \
+	  $(PY) -m pip install -q --no-deps -e clients/python
+
+# The client's own tests against real sidecars (debug capgate binary; every wait is bounded).
+py-test: py-client
+	$(SWIFT) build --product capgate
+	CAPGATE_BIN="$$($(SWIFT) build --show-bin-path)/capgate" timeout 600 $(PY) -m pytest -q clients/python/tests
+
+# The reference's invariant and canary suites, unmodified, through capgate.pytest_remote (each
+# Kernel a private sidecar whose Python drivers run in an in-process DriverHost; host drivers:
+# docs/drivers.md). All 21 items must pass and at least 10 remote kernels must have run.
+py-acceptance: py-client
+	$(SWIFT) build --product capgate
+	@test -d $(SDIST_CACHE)/weaver_kernel-0.12.0/tests || { mkdir -p $(SDIST_CACHE) && \
+	  $(PY) -m pip download -q --no-deps --no-binary :all: "weaver-kernel==0.12.0" -d $(SDIST_CACHE) && \
+	  tar -xzf $(SDIST_CACHE)/weaver_kernel-0.12.0.tar.gz -C $(SDIST_CACHE); }
+	set -o pipefail; cd $(SDIST_CACHE)/weaver_kernel-0.12.0 && CAPGATE_BIN="$$(cd $(CURDIR) && $(SWIFT) build --show-bin-path)/capgate" \
+	  timeout 900 $(CURDIR)/$(PY) -m pytest -q -p capgate.pytest_remote -o asyncio_default_fixture_loop_scope=function tests/test_invariants.py tests/test_firewall_canary.py \
+	  | tee $(CURDIR)/.cache/py-acceptance.log
+	@tail -1 .cache/py-acceptance.log | grep -Eq '^capgate: ([1-9][0-9]+) remote kernels, [0-9]+ verb calls over the wire$$' || \
+	  { echo "py-acceptance: expected at least 10 remote kernels"; exit 1; }
 
 build: apt
 	$(SWIFT) build
@@ -46,7 +76,7 @@ swift-test: apt
 	@# The bench harness smoke test runs alone under `make bench-smoke` (it saturates both cores).
 	timeout 1200 $(SWIFT) test --skip-build --skip SidecarBenchTests
 
-test: deps goldens swift-test
+test: deps goldens swift-test py-test py-acceptance
 
 # The demo serves a release build: a debug build answers about 20x fewer requests per second,
 # which misleads anyone measuring the demo. The first release build takes a few minutes.

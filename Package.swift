@@ -1,129 +1,156 @@
 // swift-tools-version:6.0
-// The package graph is the architecture diagram: dependencies point one way.
-//   C wrappers (COpenSSL, CNghttp2, CPCRE2, CShims)
-//     -> AgentKernel (pure kernel: no sockets; libcrypto for HMAC/CSPRNG, PCRE2 for redaction)
-//     -> KernelConformance (black-box invariants against any `KernelAPI`)
-//     -> capgate (CLI)
+// capgate's architecture, read bottom-up: each target depends only on targets above it in this
+// file, and every layer has one comment saying what it owns (docs/design.md §1 has the same table).
+//
+//   1. C            system libraries (module maps) and one shim target per layer
+//   2. Foundations  CapgateFormats (JSON, TOML, field reader), CapgateCore (limits), CapgateX509, CapgateIO
+//   3. Kernel       AgentKernel (no networking), KernelConformance
+//   4. Transport    CapgateTLS, CapgateHTTP2, CapgateConnection (server + connection core), CapgateHTTPClient
+//   5. Application  CapgateWire, CapgatePKI, CapgateDrivers, CapgateServer, CapgateClient
+//   6. Executables  CapgateCLI, capgate, kernel-bench, capgate-bench, capgate-fuzz
+//   7. Tests        CapgateTesting (test support) and one test target per source target
+//
+// The kernel never imports networking; the transport never imports the kernel; C names stay in
+// the C and shim targets. Linux only (epoll, eventfd, signalfd): no platform is claimed.
 import PackageDescription
+
+let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 
 let package = Package(
     name: "capgate",
-    platforms: [.macOS(.v15)],
     products: [
+        // What an integrator uses: the kernel in process, its conformance suite, the typed client.
         .library(name: "AgentKernel", targets: ["AgentKernel"]),
+        .library(name: "KernelConformance", targets: ["KernelConformance"]),
+        .library(name: "CapgateClient", targets: ["CapgateClient"]),
         .executable(name: "capgate", targets: ["capgate"]),
         .executable(name: "kernel-bench", targets: ["KernelBench"]),
-        // pki
-        .library(name: "CapgatePKI", targets: ["CapgatePKI"]),
-        // HTTP/2 session + gateway limits
-        .library(name: "CapgateCore", targets: ["CapgateCore"]),
-        .library(name: "CapgateHTTP2", targets: ["CapgateHTTP2"]),
-        // io (event loop)
-        .library(name: "CapgateIO", targets: ["CapgateIO"]),
-        // connection (server transport) + mTLS HTTP/2 client
-        .library(name: "CapgateConnection", targets: ["CapgateConnection"]),
-        .library(name: "CapgateHTTPClient", targets: ["CapgateHTTPClient"]),
-        // bench: sidecar vs in-process vs reference vs nginx (make bench, docs/benchmarks.md)
         .executable(name: "capgate-bench", targets: ["SidecarBench"]),
     ],
     dependencies: [
-        // YAML policy files (the reference's `from_yaml`); see docs/dependencies.md.
-        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
-        // bench: latency histograms (docs/dependencies.md)
+        // CLI parsing (capgate, capgate-bench, kernel-bench) and the logging API (docs/dependencies.md).
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        // bench only: latency histograms (docs/dependencies.md).
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
-        // test support: blocking work off the cooperative pool, child processes
-        .target(name: "CapgateTestSupport", path: "Tests/CapgateTestSupport"),
-        // fuzz: libFuzzer targets for every parser an untrusted peer or file reaches (fuzz/README.md)
-        .target(name: "CapgateFuzzing",
-                dependencies: ["AgentKernel", "CapgateWire", "CapgateServer", "CapgateHTTP2", "CapgateCore", "CapgateTLS",
-                               "CapgateDrivers"],
-                path: "fuzz/Sources/CapgateFuzzing"),
-        .executableTarget(name: "capgate-fuzz", dependencies: ["CapgateFuzzing"], path: "fuzz/Driver"),
-        .testTarget(name: "CapgateFuzzingTests", dependencies: ["CapgateFuzzing"]),
+        // ── 1. C: Debian's libraries through module maps, and one-line shims for the macros and
+        // Glibc gaps Swift cannot import, one shim target per layer so each sees only its C.
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
                        providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CNghttp2", path: "Sources/CNghttp2", pkgConfig: "libnghttp2",
                        providers: [.apt(["libnghttp2-dev"])]),
         .systemLibrary(name: "CPCRE2", path: "Sources/CPCRE2", pkgConfig: "libpcre2-8",
                        providers: [.apt(["libpcre2-dev"])]),
-        .target(name: "CShims", dependencies: ["COpenSSL", "CNghttp2"]),
+        .systemLibrary(name: "CLibYAML", path: "Sources/CLibYAML", pkgConfig: "yaml-0.1",
+                       providers: [.apt(["libyaml-dev"])]),
         // libcurl for the HTTP driver (docs/drivers.md); only CapgateDrivers links it, never the kernel
         .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
                        providers: [.apt(["libcurl4-openssl-dev"])]),
-        .target(name: "AgentKernel", dependencies: ["COpenSSL", "CPCRE2", "CShims", .product(name: "Yams", package: "Yams")]),
-        .target(name: "KernelConformance", dependencies: ["AgentKernel"]),
-        // wire: the one verb list, request shapes and decoding, error codes and statuses
-        .target(name: "CapgateWire", dependencies: ["AgentKernel"], exclude: ["README.md"]),
-        // client: typed verb calls over the mTLS HTTP/2 client
-        .target(name: "CapgateClient", dependencies: ["AgentKernel", "CapgateWire", "CapgateHTTPClient", "CapgateTLS"],
-                exclude: ["README.md"]),
-        // server: identity mapping, the kernel service, connections, configuration
-        .target(name: "CapgateServer", dependencies: ["AgentKernel", "CapgateWire", "CapgateCore", "CapgatePKI",
-                                                     "CapgateConnection", "CapgateTLS", "CapgateIO", "CapgateHTTP2",
-                                                     "CapgateDrivers"],
-                exclude: ["README.md"]),
-        .executableTarget(name: "capgate", dependencies: ["CapgateServer", "CapgatePKI", "CapgateIO"]),
-        .executableTarget(name: "KernelBench", dependencies: ["AgentKernel"],
-                          path: "bench/KernelBench"),
-        // TLS layer: OpenSSL 3 contexts, sans-IO engine, SPIFFE peer identity
-        .target(name: "CapgateTLS", dependencies: ["COpenSSL", "CShims"], exclude: ["README.md"]),
-        .testTarget(name: "CapgateTLSTests", dependencies: ["CapgateTLS", "COpenSSL", "CShims"]),
-        .testTarget(name: "AgentKernelTests",
-                    dependencies: ["AgentKernel", "KernelConformance"],
-                    exclude: []),
-        // pki: dev/operator PKI on OpenSSL 3 (CA, SPIFFE agent and server leaves, CRL, on-disk layout)
-        .target(name: "CapgatePKI", dependencies: ["COpenSSL", "CShims", "AgentKernel"]),
-        .testTarget(name: "CapgatePKITests", dependencies: ["CapgatePKI", "COpenSSL"]),
-        // HTTP/2 session + gateway limits: CapgateCore (limits, token bucket) -> CapgateHTTP2
-        // (sans-IO nghttp2 session); CapgateH2Testing = hostile-peer frame builder for tests.
+        .target(name: "CIOShims"),
+        .target(name: "CLibcShims"),
+        .target(name: "COpenSSLShims", dependencies: ["COpenSSL"]),
+        .target(name: "CNghttp2Shims", dependencies: ["CNghttp2"]),
+
+        // ── 2. Foundations: pure building blocks every upper layer shares (one of each).
+        // Ordered JSON (strict reader; wire, canonical and Python writers), TOML, the strict field reader.
+        .target(name: "CapgateFormats", exclude: ["README.md"]),
+        // GatewayLimits, the one limits type (docs/limits.md), and its token bucket.
         .target(name: "CapgateCore", exclude: ["README.md"]),
-        .target(name: "CapgateHTTP2", dependencies: ["CapgateCore", "CNghttp2", "CShims"],
+        // The one X.509 layer: PEM/DER, the OpenSSL error queue, serials, SPIFFE IDs, SANs, CRLs.
+        .target(name: "CapgateX509", dependencies: ["COpenSSL", "COpenSSLShims"], exclude: ["README.md"]),
+        // Our epoll event loops: eventfd wake-ups, timers, sockets, acceptor, signals.
+        .target(name: "CapgateIO", dependencies: ["CIOShims"], exclude: ["README.md"]),
+
+        // ── 3. Kernel: the port of weaver-kernel 0.12.0 (docs/reference-semantics.md). No sockets.
+        .target(name: "AgentKernel",
+                dependencies: ["CapgateFormats", "COpenSSL", "COpenSSLShims", "CLibcShims", "CPCRE2", "CLibYAML"],
                 exclude: ["README.md"]),
-        .target(name: "CapgateH2Testing"),
-        .testTarget(name: "CapgateCoreTests", dependencies: ["CapgateCore"]),
-        .testTarget(name: "CapgateHTTP2Tests",
-                    dependencies: ["CapgateHTTP2", "CapgateCore", "CapgateH2Testing", "CNghttp2"]),
-        // io (event loop): epoll loop, timers, sockets, acceptor, signals; depends on CShims only
-        .target(name: "CapgateIO", dependencies: ["CShims"], exclude: ["README.md"]),
-        .testTarget(name: "CapgateIOTests", dependencies: ["CapgateIO", "capgate-io-signal-probe"]),
-        .executableTarget(name: "capgate-io-signal-probe", dependencies: ["CapgateIO"],
-                          path: "Tests/CapgateIOSignalProbe"),
-        // connection: ServerConnection/Server compose IO + TLS + HTTP/2 (never the kernel);
-        // CapgateHTTPClient is the multiplexed mTLS HTTP/2 client (tests, bench, tools)
+        // The reference's invariants against any `KernelAPI` (in process or over the wire).
+        .target(name: "KernelConformance", dependencies: ["AgentKernel"], exclude: ["README.md"]),
+
+        // ── 4. Transport: TLS 1.3 with mandatory client certificates, sans-IO HTTP/2, and one
+        // connection core under both the server and the client. Never imports the kernel.
+        .target(name: "CapgateTLS", dependencies: ["CapgateX509", "COpenSSL", "COpenSSLShims"], exclude: ["README.md"]),
+        .target(name: "CapgateHTTP2", dependencies: ["CapgateCore", "CNghttp2", "CNghttp2Shims"], exclude: ["README.md"]),
         .target(name: "CapgateConnection",
-                dependencies: ["CapgateIO", "CapgateTLS", "CapgateHTTP2", "CapgateCore"],
+                dependencies: ["CapgateIO", "CapgateTLS", "CapgateHTTP2", "CapgateCore", logging],
                 exclude: ["README.md"]),
-        .target(name: "CapgateHTTPClient", dependencies: ["CapgateIO", "CapgateTLS", "CapgateHTTP2"]),
-        // drivers that reach other processes: driver hosts over mTLS HTTP/2, HTTP tools over libcurl (docs/drivers.md)
+        .target(name: "CapgateHTTPClient", dependencies: ["CapgateConnection", "CapgateIO", "CapgateTLS", "CapgateHTTP2"],
+                exclude: ["README.md"]),
+
+        // ── 5. Application: the wire contract, the PKI, drivers that leave the process, the
+        // server (configuration, identity mapping, the kernel service) and the typed client.
+        .target(name: "CapgateWire", dependencies: ["AgentKernel"], exclude: ["README.md"]),
+        .target(name: "CapgatePKI", dependencies: ["CapgateX509", "CapgateFormats", "COpenSSL", "COpenSSLShims"],
+                exclude: ["README.md"]),
         .target(name: "CapgateDrivers", dependencies: ["AgentKernel", "CapgateHTTPClient", "CapgateTLS", "CCurl"],
                 exclude: ["README.md"]),
-        // test support: a driver host on our server transport serving Swift drivers
-        .target(name: "CapgateDriverHostTesting",
-                dependencies: ["AgentKernel", "CapgateConnection", "CapgateCore", "CapgateHTTP2", "CapgatePKI", "CapgateTLS"],
-                path: "Tests/CapgateDriverHostTesting"),
-        .testTarget(name: "CapgateDriversTests",
-                    dependencies: ["CapgateTestSupport", "CapgateDriverHostTesting", "CapgateDrivers", "AgentKernel",
-                                   "CapgateConnection"]),
-        // pki-ops: issue/revoke/rotate end to end (gateway, watcher, capgate pki CLI, openssl recipes)
-        .testTarget(name: "CapgatePKIOpsTests",
-                    dependencies: ["CapgateTestSupport", "CapgateServer", "CapgatePKI", "CapgateClient", "CapgateHTTPClient", "CapgateTLS",
-                                   "CapgateConnection", "CapgateIO", "AgentKernel", "capgate"]),
-        // gateway integration tests: the whole sidecar on loopback through CapgateClient
-        .testTarget(name: "CapgateServerTests",
-                    dependencies: ["CapgateTestSupport", "CapgateServer", "CapgateClient", "CapgateWire", "CapgatePKI", "KernelConformance",
-                                   "AgentKernel", "CapgateHTTPClient", "CapgateTLS", "CapgateConnection", "CapgateCore",
-                                   "capgate", "CapgateDriverHostTesting", "CapgateDrivers"]),
-        .testTarget(name: "CapgateConnectionTests",
-                    dependencies: ["CapgateTestSupport", "CapgateConnection", "CapgateHTTPClient", "CapgateIO", "CapgateTLS",
-                                   "CapgateCore", "COpenSSL"]),
-        // bench: capgate-bench drives `capgate serve`, nginx and nghttpx/h2load; writes bench/reports
+        .target(name: "CapgateServer", dependencies: ["AgentKernel", "CapgateWire", "CapgateCore", "CapgatePKI",
+                                                     "CapgateConnection", "CapgateTLS", "CapgateIO", "CapgateHTTP2",
+                                                     "CapgateDrivers", logging],
+                exclude: ["README.md"]),
+        .target(name: "CapgateClient", dependencies: ["AgentKernel", "CapgateWire", "CapgateHTTPClient", "CapgateTLS"],
+                exclude: ["README.md"]),
+
+        // ── 6. Executables: parse, validate, fail fast, run.
+        .target(name: "CapgateCLI", dependencies: [argumentParser], exclude: ["README.md"]),
+        .executableTarget(name: "capgate", dependencies: ["CapgateServer", "CapgatePKI", "CapgateIO", "CapgateCLI",
+                                                          argumentParser],
+                          exclude: ["README.md"]),
+        // kernel verbs in process vs the Python reference (make bench-kernel)
+        .executableTarget(name: "KernelBench", dependencies: ["AgentKernel", "CapgateCLI", argumentParser],
+                          path: "bench/KernelBench"),
+        // sidecar vs in-process vs reference vs nginx (make bench, docs/benchmarks.md)
         .executableTarget(name: "SidecarBench",
                           dependencies: ["AgentKernel", "CapgateServer", "CapgateDrivers", "CapgateClient", "CapgateHTTPClient",
-                                         "CapgateTLS", "CapgatePKI", "CapgateIO",
+                                         "CapgateTLS", "CapgatePKI", "CapgateIO", "CapgateCLI", argumentParser,
                                          .product(name: "Histogram", package: "hdrhistogram-swift")],
                           path: "bench/SidecarBench", exclude: ["README.md"]),
-        .testTarget(name: "SidecarBenchTests", dependencies: ["SidecarBench", "capgate"]),
+        // libFuzzer targets for every parser an untrusted peer or file reaches (fuzz/README.md)
+        .target(name: "CapgateFuzzing",
+                dependencies: ["AgentKernel", "CapgateWire", "CapgateServer", "CapgateHTTP2", "CapgateCore", "CapgateTLS",
+                               "CapgateDrivers"],
+                path: "fuzz/Sources/CapgateFuzzing"),
+        .executableTarget(name: "capgate-fuzz", dependencies: ["CapgateFuzzing"], path: "fuzz/Driver"),
+
+        // ── 7. Tests. CapgateTesting is the one test-support target (not a product): child processes
+        // off the cooperative pool, product lookup, hostile-peer HTTP/2 frames, the test PKI on
+        // CapgatePKI, a driver host on our server transport, a capturing log handler.
+        .target(name: "CapgateTesting",
+                dependencies: ["CapgatePKI", "CapgateCore", "AgentKernel", "CapgateConnection", "CapgateHTTP2", "CapgateTLS",
+                               logging],
+                exclude: ["README.md"]),
+        // A child process for the signal tests (a test target cannot receive signals safely).
+        .executableTarget(name: "capgate-io-signal-probe", dependencies: ["CapgateIO"],
+                          path: "Tests/CapgateIOSignalProbe"),
+        .testTarget(name: "CapgateFormatsTests", dependencies: ["CapgateFormats"]),
+        .testTarget(name: "CapgateCoreTests", dependencies: ["CapgateCore", "CapgateTesting"]),
+        .testTarget(name: "CapgateX509Tests", dependencies: ["CapgateX509", "CapgatePKI", "COpenSSL"]),
+        .testTarget(name: "CapgateIOTests", dependencies: ["CapgateIO", "CapgateTesting", "capgate-io-signal-probe"]),
+        .testTarget(name: "AgentKernelTests", dependencies: ["AgentKernel", "KernelConformance", "CapgateTesting"]),
+        .testTarget(name: "CapgateTLSTests", dependencies: ["CapgateTLS", "CapgateTesting", "COpenSSL", "COpenSSLShims"]),
+        .testTarget(name: "CapgateHTTP2Tests", dependencies: ["CapgateHTTP2", "CapgateCore", "CapgateTesting", "CNghttp2"]),
+        .testTarget(name: "CapgateConnectionTests",
+                    dependencies: ["CapgateTesting", "CapgateConnection", "CapgateHTTPClient", "CapgateIO", "CapgateTLS",
+                                   "CapgateCore", "CapgateHTTP2", logging]),
+        .testTarget(name: "CapgatePKITests", dependencies: ["CapgatePKI", "CapgateTesting", "COpenSSL"]),
+        .testTarget(name: "CapgateDriversTests",
+                    dependencies: ["CapgateTesting", "CapgateDrivers", "AgentKernel", "CapgateConnection"]),
+        // the whole sidecar on loopback through CapgateClient (test targets depend on the
+        // executables they run, so SwiftPM builds them first)
+        .testTarget(name: "CapgateServerTests",
+                    dependencies: ["CapgateTesting", "CapgateServer", "CapgateClient", "CapgateWire", "CapgatePKI",
+                                   "KernelConformance", "AgentKernel", "CapgateHTTPClient", "CapgateTLS",
+                                   "CapgateConnection", "CapgateCore", "capgate", "CapgateDrivers", logging]),
+        // issue, revoke and rotate certificates end to end (gateway, watcher, capgate pki, openssl recipes)
+        .testTarget(name: "CapgatePKIOpsTests",
+                    dependencies: ["CapgateTesting", "CapgateServer", "CapgatePKI", "CapgateClient", "CapgateHTTPClient",
+                                   "CapgateTLS", "CapgateConnection", "CapgateIO", "AgentKernel", "capgate", logging]),
+        .testTarget(name: "CapgateFuzzingTests", dependencies: ["CapgateFuzzing", "CapgateTesting"]),
+        // the bench harness smoke test: `make bench-smoke` only (it saturates both cores)
+        .testTarget(name: "SidecarBenchTests", dependencies: ["SidecarBench", "CapgateTesting", "capgate"]),
     ]
 )

@@ -1,5 +1,5 @@
 // Umbrella header for the OpenSSL 3 APIs capgate uses. Function-like macros do not
-// import into Swift; CShims wraps the ones we need.
+// import into Swift; COpenSSLShims wraps the ones we need.
 #include <openssl/evp.h>
 #include <openssl/core_names.h>
 #include <openssl/params.h>

@@ -30,7 +30,7 @@ public struct HTTPResponse: Sendable {
     }
 }
 
-/// Who is on the other end, from the VERIFIED client certificate only (hardening.md: identity
+/// Who is on the other end, from the VERIFIED client certificate only (docs/hardening.md: identity
 /// never comes from a header or the body). Built once per connection after the handshake and
 /// the SPIFFE X509-SVID checks (`PeerIdentity`); a connection that fails them never reaches a
 /// handler.

@@ -51,7 +51,7 @@ final class LoopContext: @unchecked Sendable {
 
     /// GOAWAY on every serving connection whose peer matches (e.g. a certificate the new CRL
     /// revokes); in-flight requests finish, bounded by the drain timeout. Returns how many.
-    func drain(reason: String, where matches: (PeerInfo) -> Bool) -> Int {
+    func drain(reason: CloseReason, where matches: (PeerInfo) -> Bool) -> Int {
         assertOnLoop()
         var n = 0
         for id in connections.keys.sorted() {
@@ -68,7 +68,7 @@ final class LoopContext: @unchecked Sendable {
         assertOnLoop()
         draining = true
         for id in connections.keys.sorted() {
-            connections[id]?.beginDrain(reason: "server_shutdown")
+            connections[id]?.beginDrain(reason: .serverShutdown)
         }
     }
 }

@@ -3,7 +3,7 @@ import Synchronization
 /// Caps concurrent connections per peer IP, on top of the global `ConnectionLimiter`.
 ///
 /// Why: one host opening connections and holding them (slowloris, a runaway client) would
-/// otherwise use up the whole global cap and lock every other agent out (hardening.md
+/// otherwise use up the whole global cap and lock every other agent out (docs/hardening.md
 /// "Slowloris": per-IP and global caps). Shared by all loops, so it is locked; the critical
 /// section is one dictionary update.
 final class PerIPConnectionLimiter: Sendable {

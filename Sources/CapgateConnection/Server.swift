@@ -2,6 +2,7 @@ import CapgateCore
 import CapgateIO
 import CapgateTLS
 import Glibc
+import Logging
 import Synchronization
 
 /// The mTLS HTTP/2 listener: an `EventLoopGroup`, an `Acceptor`, a `ServerConnection` per
@@ -30,7 +31,7 @@ public final class Server: Sendable {
     /// key), loop count, TLS material (key matches leaf, leaf valid now, CRLs signed by the
     /// bundle and fresh).
     public init(configuration: ServerTransportConfig, handler: any RequestHandler,
-                logger: any TransportLogger = StderrTransportLogger()) throws(ServerError) {
+                logger: Logger = StderrLogHandler.logger()) throws(ServerError) {
         do { try configuration.limits.validate() } catch { throw .invalidLimits(error) }
         guard configuration.loops > 0 else { throw .invalidConfiguration("loops must be at least 1") }
         guard configuration.drainTimeout > 0 else { throw .invalidConfiguration("drainTimeout must be positive") }
@@ -113,13 +114,13 @@ public final class Server: Sendable {
                 socket.close()
                 accepted.permit.release()
                 shared.perIP.release(ip)
-                shared.connectionClosed(reason: error.code, peer: nil, remote: accepted.peer, requests: 0, ageSeconds: 0)
+                shared.connectionClosed(reason: .tls(error.kind), peer: nil, remote: accepted.peer, requests: 0, ageSeconds: 0)
                 return
             }
             do throws(IOError) {
                 try connection.start()
             } catch {
-                connection.close(reason: "io_error", notifyPeer: false)
+                connection.close(reason: .ioError, notifyPeer: false)
             }
         }
     }
@@ -136,7 +137,7 @@ public final class Server: Sendable {
             try shared.reloader.reload(material)
             shared.setRevokedSerials(revoked)
             if !revoked.isEmpty {
-                drainConnections(reason: "certificate_revoked") { [shared] peer in
+                drainConnections(reason: .certificateRevoked) { [shared] peer in
                     shared.isRevoked(serialHex: peer.certificateSerialHex)
                 }
             }
@@ -170,7 +171,7 @@ public final class Server: Sendable {
 
     /// Sends GOAWAY to every established connection whose peer matches (on each connection's
     /// own loop); in-flight requests finish within `drainTimeout`. Fire and forget.
-    public func drainConnections(reason: String, where matches: @escaping @Sendable (PeerInfo) -> Bool) {
+    public func drainConnections(reason: CloseReason, where matches: @escaping @Sendable (PeerInfo) -> Bool) {
         let contexts = running.withLock { $0.contexts }
         for context in contexts {
             context.handle.execute { _ in

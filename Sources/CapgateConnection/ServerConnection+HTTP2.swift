@@ -19,18 +19,18 @@ extension ServerConnection {
                 inFlight.removeValue(forKey: streamID)?.cancel()
             case .connectionError(let trip):
                 shared.counters.recordTrip(trip.code)
-                endReason = trip.code
                 // A peer that trips and then never reads would keep the GOAWAY (and the
-                // connection) pending forever: bound it.
-                armDrainTimer()
+                // connection) pending forever: the lifecycle bounds it with the drain deadline.
+                lifecycle.sessionSentGoAway(.protocolTrip(trip), overrides: true, now: .now())
+                rearmLifecycleTimer()
             case .draining:
                 // Streams-per-connection cap reached (or our own drain): bound how long the
                 // remaining streams may take.
-                if endReason == nil { endReason = "stream_limit_drained" }
-                armDrainTimer()
+                lifecycle.sessionSentGoAway(.streamLimitDrained, overrides: false, now: .now())
+                rearmLifecycleTimer()
             case .goaway:
                 // The peer is leaving: the session closes once its streams are done.
-                if endReason == nil { endReason = "peer_closed" }
+                lifecycle.peerSentGoAway()
             }
         }
     }
@@ -40,7 +40,7 @@ extension ServerConnection {
     /// is gone by then is simply skipped.
     private func dispatch(_ request: H2Request) {
         guard let peer, let loop else { return }
-        cancelTimer(&firstRequestTimer)
+        lifecycle.sessionObserved(idle: false, anyStreamOpened: true, now: Deadline.now)
         requestsServed += 1
         shared.counters.requests.add(1, ordering: .relaxed)
         let handler = shared.handler
@@ -59,34 +59,18 @@ extension ServerConnection {
     /// A handler finished: queue the response and flush once at the end of this loop
     /// iteration, so responses completing together leave in one write.
     func complete(streamID: Int32, response: HTTPResponse) {
-        guard phase == .serving, let session else { return }
+        guard lifecycle.isEstablished, let session else { return }
         inFlight[streamID] = nil
         // An invalid status is the application's bug; the peer still gets a valid answer.
         let status = (200...599).contains(response.status) ? response.status : 500
         _ = session.respond(streamID: streamID, status: status, headers: response.headers, body: response.body)
-        guard !outputScheduled, let loop else { return }
-        outputScheduled = true
-        loop.executeLater { [weak self] in
-            guard let self else { return }
-            self.outputScheduled = false
-            self.afterIO()
-        }
+        core.scheduleAfterIO()
     }
 
     /// Graceful end: GOAWAY(NO_ERROR) so in-flight streams finish and new ones go elsewhere
     /// (RFC 9113 §6.8), bounded by the drain timeout. A connection still in its handshake has
     /// nothing in flight and is closed at once.
-    func beginDrain(reason: String) {
-        switch phase {
-        case .closed:
-            return
-        case .handshaking:
-            close(reason: reason, notifyPeer: false)
-        case .serving:
-            if endReason == nil { endReason = reason }
-            session?.beginGracefulShutdown()
-            armDrainTimer()
-            afterIO()
-        }
+    func beginDrain(reason: CloseReason) {
+        perform(lifecycle.drain(reason, now: .now()))
     }
 }

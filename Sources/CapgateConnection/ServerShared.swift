@@ -2,6 +2,7 @@ import CapgateCore
 import CapgateHTTP2
 import CapgateIO
 import CapgateTLS
+import Logging
 import Synchronization
 
 /// What every connection of one server shares, across loops: the handler, limits, counters,
@@ -11,7 +12,7 @@ final class ServerShared: Sendable {
     let limits: GatewayLimits
     let drainTimeout: Double
     let handler: any RequestHandler
-    let logger: any TransportLogger
+    let logger: Logger
     let counters = ServerCounters()
     let perIP: PerIPConnectionLimiter
     let reloader: CertificateReloader
@@ -28,7 +29,7 @@ final class ServerShared: Sendable {
     private let handles = Mutex<[EventLoopHandle]>([])
 
     init(limits: GatewayLimits, drainTimeout: Double, handler: any RequestHandler,
-         logger: any TransportLogger, reloader: CertificateReloader) {
+         logger: Logger, reloader: CertificateReloader) {
         self.routeBodyCaps = handler.routeBodyCaps
         self.limits = limits
         self.drainTimeout = drainTimeout
@@ -54,10 +55,10 @@ final class ServerShared: Sendable {
 
     /// Called once per connection end (on its loop): count, log one line, and finish a
     /// graceful shutdown when this was the last connection.
-    func connectionClosed(reason: String, peer: PeerInfo?, remote: String, requests: Int, ageSeconds: Double) {
-        counters.recordClose(reason)
+    func connectionClosed(reason: CloseReason, peer: PeerInfo?, remote: String, requests: Int, ageSeconds: Double) {
+        counters.recordClose(reason.code)
         let identity = peer?.spiffeID ?? "-"
-        let level: TransportLogLevel = Self.isNormalEnd(reason) ? .info : .warning
+        let level: Logger.Level = reason.isOrdinaryEnd ? .info : .warning
         let ms = Int(ageSeconds * 1000)
         logger.log(level, "connection closed peer=\(identity) remote=\(remote) reason=\(reason) "
                    + "requests=\(requests) age_ms=\(ms)")
@@ -75,12 +76,5 @@ final class ServerShared: Sendable {
     func stopLoops() {
         stopping.store(true, ordering: .releasing)
         for h in handles.withLock({ $0 }) { h.stop() }
-    }
-
-    /// Reasons that are an ordinary end of a connection (info level); anything else is a
-    /// refusal, a timeout or a trip (warning level, operators want to see them).
-    static func isNormalEnd(_ reason: String) -> Bool {
-        ["peer_closed", "completed", "server_shutdown", "max_connection_age", "idle_timeout",
-         "server_stopped", "stream_limit_drained", "certificate_expired"].contains(reason)
     }
 }

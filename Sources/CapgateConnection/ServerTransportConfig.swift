@@ -7,7 +7,7 @@ import Glibc
 /// Where the server's TLS material comes from.
 public enum TLSMaterialSource: Sendable {
     /// PEM files, re-read by `Server.reloadTLSFromSource()` (SIGHUP): certificate rotation
-    /// without restart (hardening.md "Hot reload of the trust bundle and the leaf").
+    /// without restart (docs/hardening.md "Hot reload of the trust bundle and the leaf").
     case files(certificateChain: String, privateKey: String, trustBundle: String, crl: String? = nil)
     /// Like `files`, but the CRL is used only while `crlIfPresent` exists: the `capgate pki`
     /// layout, where `crl.pem` appears with the first `pki crl` / `pki revoke`, and a reload

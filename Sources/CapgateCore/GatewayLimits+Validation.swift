@@ -1,4 +1,4 @@
-/// Start-up validation: a bad limit fails fast with the name of its key (architecture.md habit
+/// Start-up validation: a bad limit fails fast with the name of its key (docs/design.md habit
 /// 9) instead of silently weakening a defence at run time.
 public struct GatewayLimitsError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The offending key, as in `GatewayLimits.catalog`.

@@ -1,9 +1,9 @@
 /// THE limits of the gateway: every resource bound of a connection, stream and request lives
 /// here, with its unit, its default and the attack it bounds (see `docs/limits.md`, pinned to
 /// `GatewayLimits.catalog` by a test). Every HTTP/2 limit is pushed into nghttp2 explicitly or
-/// enforced in the session callbacks; nothing relies on library defaults (hardening.md).
+/// enforced in the session callbacks; nothing relies on library defaults (docs/hardening.md).
 ///
-/// Defaults follow the "starting point for a five-verb RPC sidecar" of hardening.md, checked
+/// Defaults follow the "starting point for a five-verb RPC sidecar" of docs/hardening.md, checked
 /// against Envoy edge best practice, nginx, nghttpx and h2o.
 public struct GatewayLimits: Sendable, Equatable {
     // MARK: HTTP/2 SETTINGS and flow control

@@ -2,7 +2,7 @@ import CNghttp2
 
 /// Builds `nghttp2_nv` arrays. nghttp2 wants mutable `uint8_t *` name/value pointers that stay
 /// valid for the duration of the submit call (it copies them: no NO_COPY flags), so every
-/// pointer is derived inside one buffer scope (platform.md, "nghttp2 behaviour that bites").
+/// pointer is derived inside one buffer scope (docs/platform-notes.md, "nghttp2 behaviour that bites").
 enum H2Fields {
     static func withNV<T>(_ fields: [(name: String, value: String)],
                           _ body: (UnsafePointer<nghttp2_nv>?, Int) -> T) -> T {

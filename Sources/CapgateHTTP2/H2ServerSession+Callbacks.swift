@@ -1,7 +1,7 @@
 import CNghttp2
 
 /// nghttp2 callbacks: every limit the library leaves to the server is enforced here
-/// (hardening.md). Callbacks are capture-free `@convention(c)` closures that find the session
+/// (docs/hardening.md). Callbacks are capture-free `@convention(c)` closures that find the session
 /// through `user_data`.
 extension H2ServerSession {
     static func install(_ cbs: OpaquePointer) {

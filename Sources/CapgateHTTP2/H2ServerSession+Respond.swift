@@ -69,7 +69,7 @@ extension H2ServerSession {
 
     /// Answers a stream on the session's own behalf (413/431) and drops the rest of its request.
     /// No RST_STREAM after it: REFUSED_STREAM makes curl retry, and an immediate reset drops
-    /// the queued response (platform.md); the leftover body is consumed and discarded.
+    /// the queued response (docs/platform-notes.md); the leftover body is consumed and discarded.
     func answerLocally(_ stream: H2ServerStream, trip: H2StreamTrip) {
         guard let status = H2LocalResponse.status(for: trip) else {
             resetStream(stream, code: .protocolError, trip: trip)

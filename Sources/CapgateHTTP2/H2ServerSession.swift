@@ -1,5 +1,5 @@
 import CNghttp2
-import CShims
+import CNghttp2Shims
 import CapgateCore
 
 /// Errors creating a session (configuration or allocation); traffic problems are events.
@@ -15,7 +15,7 @@ public enum H2SessionError: Error, Equatable, Sendable {
 /// and in the fuzzer.
 ///
 /// Every limit of `GatewayLimits` that concerns HTTP/2 is pushed into nghttp2 explicitly or
-/// enforced in the callbacks (hardening.md "Library gaps to close in the server on 1.52").
+/// enforced in the callbacks (docs/hardening.md "Library gaps to close in the server on 1.52").
 ///
 /// Confinement: not `Sendable`; one instance belongs to the thread of its connection. nghttp2
 /// calls back into it only from inside `receive`/`produce`/`respond`, on that thread.
@@ -84,7 +84,7 @@ public final class H2ServerSession {
         nghttp2_option_set_no_auto_window_update(option, 1)
         nghttp2_option_set_max_settings(option, limits.maxSettingsEntries)  // CVE-2020-11080
         nghttp2_option_set_max_outbound_ack(option, limits.maxOutboundAcks)  // CVE-2019-9512/9515
-        // Debian backports (symbols checked with nm -D; see CShims/capgate_h2.h). They are
+        // Debian backports (symbols checked with nm -D; see CNghttp2Shims/include/capgate_h2.h). They are
         // backstops at twice our budgets: our counters (injected clock, ENHANCE_YOUR_CALM,
         // reported as a trip) must trip first; the library's reset limit answers INTERNAL_ERROR
         // on the wall clock and would otherwise race ours.
@@ -103,12 +103,12 @@ public final class H2ServerSession {
 
     deinit {
         // nghttp2 calls no callbacks during del, so the unretained user_data is never used
-        // after this point (platform.md).
+        // after this point (docs/platform-notes.md).
         nghttp2_session_del(session)
     }
 
     /// SETTINGS are explicit: nghttp2 1.52 advertises unlimited concurrency and no header list
-    /// size unless told (hardening.md).
+    /// size unless told (docs/hardening.md).
     private func submitSettings() throws(H2SessionError) {
         let entries: [(Int32, Int)] = [
             (Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue), limits.maxConcurrentStreams),

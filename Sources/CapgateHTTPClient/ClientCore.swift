@@ -1,23 +1,19 @@
+import CapgateConnection
 import CapgateHTTP2
 import CapgateIO
 import CapgateTLS
 
-/// The loop-side half of `HTTPClientConnection`: socket + TLS engine + HTTP/2 client
-/// session, confined to one event loop thread (edge-triggered; platform.md "Edge-triggered
-/// epoll with TLS"). Requests submitted before the handshake completes wait in `queued`.
-final class ClientCore: EventHandler {
+/// The loop-side half of `HTTPClientConnection`: the HTTP/2 client session driving a
+/// `ConnectionCore` (the same socket + TLS + pump the server runs on), confined to one event
+/// loop thread. Requests submitted before the handshake completes wait in `queued`.
+final class ClientCore: ConnectionDriver {
     /// Output is produced from HTTP/2 only while less than this is waiting for the socket.
     static let highWaterMark = 256 * 1024
 
-    private let socket: Socket
-    private let engine: TLSEngine
+    private let core: ConnectionCore
     private let session: H2ClientSession
     private weak var loop: EventLoop?
     private let ref: CoreRef
-    private var outbound = OutboundBuffer(highWaterMark: ClientCore.highWaterMark)
-    private var plaintextOut: [UInt8] = []
-    private var ciphertextOut: [UInt8] = []
-    private var handshakeDone = false
     /// Set once the connection ended; every later request fails with it.
     private var failure: HTTPClientError?
     private var queued: [(ClientRequest, ResponseContinuation)] = []
@@ -31,28 +27,30 @@ final class ClientCore: EventHandler {
     var expectedPeerID: String?
     private var readyWaiters: [CheckedContinuation<HTTPClientError?, Never>] = []
     private var closeWaiters: [CheckedContinuation<HTTPClientError, Never>] = []
-    private var outputScheduled = false
     /// The server's SETTINGS arrived (first plaintext read done): "ready" for waiters.
     private var sawServerBytes = false
 
     init(socket: Socket, engine: TLSEngine, session: H2ClientSession, loop: EventLoop, ref: CoreRef) {
-        self.socket = socket
-        self.engine = engine
+        // No read pause at the high-water mark: see `ConnectionCore.pausesReadsAtHighWater`.
+        self.core = ConnectionCore(socket: socket, engine: engine, loop: loop,
+                                   highWaterMark: Self.highWaterMark, pausesReadsAtHighWater: false)
         self.session = session
         self.loop = loop
         self.ref = ref
+        core.driver = self
     }
+
+    private var handshakeDone: Bool { core.state == .established }
 
     /// Registers the socket and sends the ClientHello.
     func start() {
         do {
-            try loop?.register(socket.descriptor, interest: .all, handler: self)
+            try core.register()
         } catch {
             close(.io(error))
             return
         }
-        advanceHandshake()
-        flush()
+        core.begin()
     }
 
     // MARK: - Requests
@@ -67,7 +65,7 @@ final class ClientCore: EventHandler {
             return
         }
         open(request, continuation)
-        scheduleOutput()
+        core.scheduleAfterIO()
     }
 
     func whenReady(_ continuation: CheckedContinuation<HTTPClientError?, Never>) {
@@ -108,7 +106,7 @@ final class ClientCore: EventHandler {
         guard let continuation = waiting.removeValue(forKey: id) else { return }
         session.resetStream(id, code: .cancel)
         continuation.resume(returning: .failure(.timedOut))
-        scheduleOutput()
+        core.scheduleAfterIO()
     }
 
     /// Removes a finished request's continuation and cancels its deadline.
@@ -117,146 +115,53 @@ final class ClientCore: EventHandler {
         return waiting.removeValue(forKey: id)
     }
 
-    /// Submissions posted in one loop iteration leave in one produce/encrypt/write round.
-    private func scheduleOutput() {
-        guard !outputScheduled, let loop else { return }
-        outputScheduled = true
-        loop.executeLater { [weak self] in
-            guard let self else { return }
-            self.outputScheduled = false
-            self.afterIO()
-        }
-    }
+    // MARK: - ConnectionDriver
 
-    // MARK: - EventHandler
-
-    func readable() {
-        guard failure == nil, let loop else { return }
-        let buffer = loop.readBuffer
-        while failure == nil {
-            let result: IOResult<Int>
-            do {
-                result = try socket.read(into: buffer)
-            } catch {
-                close(.io(error))
-                return
-            }
-            switch result {
-            case .wouldBlock:
-                afterIO()
-                return
-            case .processed(0):
-                engine.markEndOfInput()
-                processInput()
-                close(.connectionClosed)
-                return
-            case .processed(let n):
-                do {
-                    try engine.feed(ciphertext: UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-                } catch {
-                    close(.tls(error))
-                    return
-                }
-                processInput()
+    func transportEstablished() -> Bool {
+        if let expected = expectedPeerID {
+            // Checked before any request leaves: a host with another identity never sees a
+            // request body.
+            let got: String
+            do { got = try core.engine.peerIdentity().spiffeID.description } catch { got = "(\(error))" }
+            if got != expected {
+                close(.peerIdentityMismatch(got), flushFirst: true)
+                return false
             }
         }
+        let pending = queued
+        queued = []
+        for (request, continuation) in pending { open(request, continuation) }
+        return true
     }
 
-    func writable() {
-        guard failure == nil else { return }
-        flush()
-        afterIO()
+    /// Always true: the session itself ignores input once nghttp2 stops reading, and the
+    /// client keeps decrypting so it sees the server's close_notify or EOF.
+    var wantsInput: Bool { true }
+    var wantsOutput: Bool { session.wantsWrite }
+    var isFinished: Bool { session.isClosed }
+
+    func receive(_ plaintext: UnsafeRawBufferPointer) {
+        if !sawServerBytes { sawServerBytes = true }
+        handle(session.receive(plaintext))
     }
 
-    func hangup() { close(.connectionClosed) }
+    func produce(into buffer: inout [UInt8], max: Int) {
+        handle(session.produce(into: &buffer, max: max))
+    }
 
-    // MARK: - Pumping
+    func inputDrained() { resumeReadyWaiters() }
 
-    private func advanceHandshake() {
-        guard !handshakeDone, failure == nil else { return }
-        switch engine.handshake() {
-        case .wantIO:
-            drainTLS()
-        case .failed(let error):
-            drainTLS()
-            flush()
-            close(.tls(error))
-        case .done:
-            drainTLS()
-            if let expected = expectedPeerID {
-                // Checked before any request leaves: a host with another identity never
-                // sees a request body.
-                let got: String
-                do { got = try engine.peerIdentity().spiffeID.description } catch { got = "(\(error))" }
-                if got != expected {
-                    flush()
-                    close(.peerIdentityMismatch(got))
-                    return
-                }
-            }
-            handshakeDone = true
-            let pending = queued
-            queued = []
-            for (request, continuation) in pending { open(request, continuation) }
+    func settled() {}
+
+    func transportEnded(_ end: TransportEnd) {
+        switch end {
+        case .socketFailed(let error):
+            close(.io(error))
+        case .tlsFailed(let error, let alertQueued):
+            close(.tls(error), flushFirst: alertQueued)
+        case .closedDuringHandshake, .peerClosed, .hangup, .finished:
+            close(.connectionClosed)
         }
-    }
-
-    private func processInput() {
-        guard let loop else { return }
-        advanceHandshake()
-        guard handshakeDone, failure == nil else { return }
-        let buffer = loop.readBuffer
-        while failure == nil {
-            switch engine.readPlaintext(into: buffer) {
-            case .bytes(let n):
-                if !sawServerBytes { sawServerBytes = true }
-                handle(session.receive(UnsafeRawBufferPointer(rebasing: buffer[0..<n])))
-            case .wantRead:
-                drainTLS()
-                resumeReadyWaiters()
-                return
-            case .closed:
-                close(.connectionClosed)
-                return
-            case .error(let error):
-                close(.tls(error))
-                return
-            }
-        }
-    }
-
-    /// Produce and flush until HTTP/2 has nothing more to send or the socket pushes back.
-    /// WHY the outer loop: production stops at the high-water mark; when `flush` then
-    /// empties `outbound` the socket never became unwritable, so no edge-triggered EPOLLOUT
-    /// would come to resume a large request body.
-    private func afterIO() {
-        guard failure == nil, handshakeDone else { return }
-        while produceOutput(), failure == nil, outbound.isEmpty, session.wantsWrite {}
-        if failure == nil, session.isClosed, outbound.isEmpty { close(.connectionClosed) }
-    }
-
-    /// One round of HTTP/2 -> TLS -> `outbound` up to the high-water mark, then a flush.
-    /// Returns whether anything was produced.
-    private func produceOutput() -> Bool {
-        var produced = false
-        while session.wantsWrite, !outbound.isAboveHighWaterMark {
-            plaintextOut.removeAll(keepingCapacity: true)
-            let events = session.produce(into: &plaintextOut, max: Self.highWaterMark - outbound.count)
-            if !plaintextOut.isEmpty {
-                do {
-                    _ = try engine.writePlaintext(plaintextOut)
-                } catch {
-                    close(.tls(error))
-                    return false
-                }
-                drainTLS()
-                produced = true
-            }
-            handle(events)
-            if plaintextOut.isEmpty || failure != nil { break }
-        }
-        flush()
-        return produced
     }
 
     private func handle(_ events: [H2ClientEvent]) {
@@ -276,22 +181,6 @@ final class ClientCore: EventHandler {
         }
     }
 
-    private func drainTLS() {
-        guard engine.pendingCiphertextCount > 0 else { return }
-        ciphertextOut.removeAll(keepingCapacity: true)
-        engine.drainCiphertext(into: &ciphertextOut)
-        outbound.append(contentsOf: ciphertextOut)
-    }
-
-    private func flush() {
-        guard !outbound.isEmpty, socket.isOpen else { return }
-        do {
-            _ = try outbound.flush(to: socket)
-        } catch {
-            close(.io(error))
-        }
-    }
-
     private func resumeReadyWaiters() {
         guard sawServerBytes, !readyWaiters.isEmpty else { return }
         let waiters = readyWaiters
@@ -300,19 +189,13 @@ final class ClientCore: EventHandler {
     }
 
     /// Ends the connection: fails every pending request with `error` (idempotent).
-    func close(_ error: HTTPClientError) {
+    /// `close()` by the user says goodbye with close_notify; `flushFirst` sends a queued TLS
+    /// alert so the server learns why.
+    func close(_ error: HTTPClientError, flushFirst: Bool = false) {
         guard failure == nil else { return }
         failure = error
         ref.closed.store(true, ordering: .releasing)
-        if socket.isOpen {
-            if error == .closed {
-                engine.shutdown()
-                drainTLS()
-                _ = try? outbound.flush(to: socket)
-            }
-            loop?.deregister(socket.descriptor)
-            socket.close()
-        }
+        core.close(notifyPeer: error == .closed, flushFirst: flushFirst)
         let pending = waiting.values + queued.map(\.1)
         waiting = [:]
         for timer in deadlines.values { loop?.cancelTimer(timer) }

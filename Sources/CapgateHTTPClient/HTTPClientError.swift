@@ -10,7 +10,7 @@ public enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible
     case io(IOError)
     /// TLS failed: handshake, certificate verification (either side), or a fatal alert later.
     /// Under TLS 1.3 a server that refuses the CLIENT certificate is seen here on the first
-    /// read after the client believed the handshake done (platform.md).
+    /// read after the client believed the handshake done (docs/platform-notes.md).
     case tls(TLSError)
     /// The server closed the connection (TCP EOF or close_notify) with this request pending.
     case connectionClosed

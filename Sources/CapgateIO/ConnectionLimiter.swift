@@ -3,7 +3,7 @@ import Synchronization
 /// A global cap on open connections, shared by all loops.
 ///
 /// Why: slowloris-style peers open connections and hold them; without a cap
-/// they exhaust fds and memory for everyone (hardening.md, "Slowloris").
+/// they exhaust fds and memory for everyone (docs/hardening.md, "Slowloris").
 /// Over the cap the acceptor closes the new connection at once and counts it.
 public final class ConnectionLimiter: Sendable {
     /// The most connections open at once.

@@ -1,4 +1,4 @@
-import CShims
+import CIOShims
 import Glibc
 
 /// One edge-triggered epoll loop, confined to the thread that calls `run()`.

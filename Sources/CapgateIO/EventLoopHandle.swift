@@ -1,4 +1,4 @@
-import CShims
+import CIOShims
 import Glibc
 import Synchronization
 

@@ -1,11 +1,11 @@
-import CShims
+import CIOShims
 import Glibc
 
 /// Delivers SIGTERM/SIGINT/SIGHUP to a loop callback through a signalfd.
 ///
 /// Why a signalfd: a classic signal handler runs on an arbitrary thread at an
 /// arbitrary point and may only touch async-signal-safe state, which in
-/// Swift means globals (platform.md: avoid them in signal paths). With the
+/// Swift means globals (docs/platform-notes.md: avoid them in signal paths). With the
 /// signals blocked, the kernel queues them and the loop reads them as data,
 /// then the callback runs as ordinary loop code.
 ///

@@ -1,4 +1,4 @@
-import CShims
+import CIOShims
 import Glibc
 
 /// A TCP socket that owns its file descriptor and closes it exactly once.

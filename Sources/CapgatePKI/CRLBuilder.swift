@@ -1,3 +1,4 @@
+import CapgateX509
 import COpenSSL
 
 /// Builds a v2 CRL signed by a CA: revoked serials with their revocation times, thisUpdate,
@@ -28,7 +29,7 @@ public struct CRLBuilder: Sendable {
         let seconds = validity.wholeSeconds
         guard seconds > 0 else { throw .invalidInput(field: "CRL validity", reason: "must be positive") }
         let start = thisUpdate ?? OSSL.now()
-        clearOpenSSLErrors()
+        OpenSSLErrorQueue.clear()
         let crl = RevocationList(owning: try require(X509_CRL_new(), "X509_CRL_new"))
         let x = crl.pointer
         try check(X509_CRL_set_version(x, 1), "X509_CRL_set_version")  // 1 = v2

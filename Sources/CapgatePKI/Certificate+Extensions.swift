@@ -1,3 +1,4 @@
+import CapgateX509
 import COpenSSL
 
 /// The v3 extensions of a certificate, parsed back with OpenSSL. Lets tests (and the gateway's
@@ -59,7 +60,7 @@ extension Certificate {
         }
         out.subjectKeyIdentifier = Self.octets(X509_get0_subject_key_id(pointer))
         out.authorityKeyIdentifier = Self.octets(X509_get0_authority_key_id(pointer))
-        clearOpenSSLErrors()  // absent extensions leave nothing worth reporting
+        OpenSSLErrorQueue.clear()  // absent extensions leave nothing worth reporting
         return out
     }
 

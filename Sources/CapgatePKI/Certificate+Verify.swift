@@ -1,3 +1,4 @@
+import CapgateX509
 import COpenSSL
 
 extension Certificate {
@@ -16,7 +17,7 @@ extension Certificate {
     /// Throws `.verificationFailed` with OpenSSL's X509_V_ERR code and text.
     public func verify(trustAnchors: [Certificate], revocationLists: [RevocationList] = [],
                        at time: Int64? = nil, purpose: Purpose = .any) throws(PKIError) {
-        clearOpenSSLErrors()
+        OpenSSLErrorQueue.clear()
         let store = try require(X509_STORE_new(), "X509_STORE_new")
         defer { X509_STORE_free(store) }
         for anchor in trustAnchors { try check(X509_STORE_add_cert(store, anchor.pointer), "X509_STORE_add_cert") }
@@ -37,7 +38,7 @@ extension Certificate {
         if X509_verify_cert(ctx) != 1 {
             let code = X509_STORE_CTX_get_error(ctx)
             let reason = X509_verify_cert_error_string(Int(code)).map { cString($0) } ?? "unknown"
-            clearOpenSSLErrors()
+            OpenSSLErrorQueue.clear()
             throw .verificationFailed(code: code, reason: reason)
         }
     }

@@ -1,5 +1,5 @@
+import CapgateX509
 import COpenSSL
-import CShims
 
 /// An owned X.509 certificate (OpenSSL `X509`). The gateway, the CLI and the tests read
 /// identities and validity through this type so no caller parses DER itself.
@@ -8,53 +8,44 @@ public final class Certificate: @unchecked Sendable, CustomStringConvertible {
     // caches decoded extensions inside the object under its own lock, so concurrent readers
     // are safe.
 
-    let pointer: OpaquePointer
+    let object: OwnedX509
+    var pointer: OpaquePointer { object.pointer }
 
-    init(owning pointer: OpaquePointer) { self.pointer = pointer }
-    deinit { X509_free(pointer) }
+    init(_ object: OwnedX509) { self.object = object }
+    /// Takes ownership of a freshly built or parsed `X509 *`.
+    convenience init(owning pointer: OpaquePointer) { self.init(OwnedX509(owning: pointer)) }
 
     /// Parses the first certificate of a PEM file.
     public convenience init(pem: [UInt8]) throws(PKIError) {
-        let x = try OSSL.withReadBIO(pem) { bio in PEM_read_bio_X509(bio, nil, { _, _, _, _ in 0 }, nil) }
-        guard let x else { throw opensslError("PEM_read_bio_X509") }
-        self.init(owning: x)
+        do throws(X509Error) { self.init(try PEM.firstCertificate(pem)) } catch { throw PKIError(error) }
     }
 
     /// Parses one DER certificate; trailing bytes are refused (one object, nothing smuggled).
     public convenience init(der: [UInt8]) throws(PKIError) {
-        clearOpenSSLErrors()
-        let parsed: (OpaquePointer?, Int) = der.withUnsafeBufferPointer { buf in
-            var cursor: UnsafePointer<UInt8>? = buf.baseAddress
-            let x = d2i_X509(nil, &cursor, buf.count)
-            let used = cursor.map { $0 - buf.baseAddress! } ?? 0
-            return (x, used)
-        }
-        guard let x = parsed.0 else { throw opensslError("d2i_X509") }
-        guard parsed.1 == der.count else {
-            X509_free(x)
+        do throws(X509Error) {
+            self.init(try DER.certificate(der))
+        } catch where error.kind == .trailingData {
             throw .invalidInput(field: "DER certificate", reason: "trailing bytes after the certificate")
+        } catch {
+            throw PKIError(error)
         }
-        self.init(owning: x)
     }
 
-    /// Parses every certificate of a PEM bundle (a trust bundle may hold several CAs).
+    /// Parses every certificate of a PEM bundle (a trust bundle may hold several CAs). Strict,
+    /// like the gateway's reader: a corrupt block anywhere fails the whole bundle.
     public static func all(pem: [UInt8]) throws(PKIError) -> [Certificate] {
-        let certs: [Certificate]? = try OSSL.withReadBIO(pem) { bio in
-            var out: [Certificate] = []
-            while let x = PEM_read_bio_X509(bio, nil, { _, _, _, _ in 0 }, nil) { out.append(Certificate(owning: x)) }
-            return out
-        }
-        // The loop ends on "no start line" at EOF: that is expected, not an error.
-        clearOpenSSLErrors()
-        guard let certs, !certs.isEmpty else {
+        do throws(X509Error) {
+            return try PEM.certificates(pem).map(Certificate.init)
+        } catch where error.kind == .noObject {
             throw .invalidInput(field: "PEM bundle", reason: "no certificate found")
+        } catch {
+            throw PKIError(error)
         }
-        return certs
     }
 
     /// PEM text ("-----BEGIN CERTIFICATE-----").
     public func pemBytes() throws(PKIError) -> [UInt8] {
-        try OSSL.withMemoryBIO("PEM_write_bio_X509") { bio in PEM_write_bio_X509(bio, pointer) }
+        do throws(X509Error) { return try PEM.encode(certificate: pointer) } catch { throw PKIError(error) }
     }
 
     /// PEM as a String (certificates are public; printing them is fine).
@@ -62,7 +53,7 @@ public final class Certificate: @unchecked Sendable, CustomStringConvertible {
 
     /// DER encoding.
     public func derBytes() throws(PKIError) -> [UInt8] {
-        clearOpenSSLErrors()
+        OpenSSLErrorQueue.clear()
         let len = i2d_X509(pointer, nil)
         guard len > 0 else { throw opensslError("i2d_X509") }
         var out = [UInt8](repeating: 0, count: Int(len))
@@ -79,11 +70,11 @@ public final class Certificate: @unchecked Sendable, CustomStringConvertible {
     /// Issuer DN in RFC 2253 form.
     public var issuer: String { OSSL.nameString(X509_get_issuer_name(pointer)) }
     /// Serial as canonical lowercase hex (what `index.json` and `pki revoke --serial` use).
-    public var serialHex: String { OSSL.serialHex(X509_get0_serialNumber(pointer)) }
+    public var serialHex: String { SerialNumber.hex(X509_get0_serialNumber(pointer)) ?? "" }
     /// Start of validity, Unix seconds (UTC).
-    public var notBefore: Int64 { OSSL.unixSeconds(X509_get0_notBefore(pointer)) ?? Int64.min }
+    public var notBefore: Int64 { ASN1Time.unixSeconds(X509_get0_notBefore(pointer)) ?? Int64.min }
     /// End of validity, Unix seconds (UTC).
-    public var notAfter: Int64 { OSSL.unixSeconds(X509_get0_notAfter(pointer)) ?? Int64.min }
+    public var notAfter: Int64 { ASN1Time.unixSeconds(X509_get0_notAfter(pointer)) ?? Int64.min }
 
     /// True when basicConstraints says CA:TRUE (OpenSSL's EXFLAG_CA). A leaf with this set
     /// must never be accepted as a client identity (SPIFFE X.509-SVID section 4.1).
@@ -99,7 +90,7 @@ public final class Certificate: @unchecked Sendable, CustomStringConvertible {
     /// True when `key` is the private half of this certificate's public key.
     public func matches(_ key: PrivateKey) -> Bool {
         let ok = X509_check_private_key(pointer, key.pointer) == 1
-        clearOpenSSLErrors()
+        OpenSSLErrorQueue.clear()
         return ok
     }
 
@@ -110,39 +101,13 @@ public final class Certificate: @unchecked Sendable, CustomStringConvertible {
         "Certificate(subject: \(subject), serial: \(serialHex), uris: \(uriSANs), ca: \(isCA))"
     }
 
-    /// Reads the SubjectAltName entries of one GENERAL_NAME type as strings.
+    /// Reads the SubjectAltName entries of one GENERAL_NAME type as strings (IP addresses as
+    /// text); an entry without a value reads as "".
     private func subjectAltNames(of type: Int32) -> [String] {
-        var critical: Int32 = 0
-        guard let raw = X509_get_ext_d2i(pointer, NID_subject_alt_name, &critical, nil) else {
-            clearOpenSSLErrors()
-            return []
+        guard case .entries(let entries) = SubjectAltNames.read(pointer) else { return [] }
+        return entries.filter { $0.type == type }.map { entry in
+            guard let bytes = entry.bytes else { return "" }
+            return type == GEN_IPADD ? IPAddressText.format(bytes) : String(decoding: bytes, as: UTF8.self)
         }
-        let names = OpaquePointer(raw)
-        defer { GENERAL_NAMES_free(names) }
-        var out: [String] = []
-        for i in 0..<capgate_pki_general_names_count(names) {
-            guard let gen = capgate_pki_general_names_at(names, i) else { continue }
-            guard gen.pointee.type == type else { continue }
-            switch type {
-            case GEN_URI: out.append(Self.ia5(gen.pointee.d.uniformResourceIdentifier))
-            case GEN_DNS: out.append(Self.ia5(gen.pointee.d.dNSName))
-            case GEN_IPADD: out.append(Self.ipText(gen.pointee.d.iPAddress))
-            default: break
-            }
-        }
-        return out
-    }
-
-    /// An IA5String's bytes as a String (the ASCII bytes of a URI or DNS name).
-    static func ia5(_ s: UnsafeMutablePointer<ASN1_STRING>?) -> String {
-        guard let s, let data = ASN1_STRING_get0_data(s) else { return "" }
-        return String(decoding: UnsafeBufferPointer(start: data, count: Int(ASN1_STRING_length(s))), as: UTF8.self)
-    }
-
-    /// A 4- or 16-byte iPAddress OCTET STRING as dotted quad or RFC 5952 text.
-    static func ipText(_ s: UnsafeMutablePointer<ASN1_STRING>?) -> String {
-        guard let s, let data = ASN1_STRING_get0_data(s) else { return "" }
-        let bytes = Array(UnsafeBufferPointer(start: data, count: Int(ASN1_STRING_length(s))))
-        return IPAddressText.format(bytes)
     }
 }

@@ -68,13 +68,14 @@ public final class CertificateAuthority: Sendable {
         builder.uriSANs = spec.uriSANs
         builder.dnsSANs = spec.dnsSANs
         builder.ipSANs = spec.ipSANs
+        builder.uriSANsAsSeparateExtensions = spec.uriSANsAsSeparateExtensions
         let cert = try builder.sign(subjectKey: key, issuer: certificate, signingKey: privateKey)
         return IssuedCertificate(certificate: cert, privateKey: key)
     }
 
     /// Issues an agent X.509-SVID: exactly one URI SAN `spiffe://TD/agent/NAME`, subject
     /// CN=NAME, EKU clientAuth, keyUsage critical digitalSignature, basicConstraints critical
-    /// CA:FALSE, random 128-bit serial, AKI (hardening.md, SPIFFE X.509-SVID section 4).
+    /// CA:FALSE, random 128-bit serial, AKI (docs/hardening.md, SPIFFE X.509-SVID section 4).
     /// Validity: [now - clock skew, now + ttl], or [notBefore, notBefore + ttl] when given,
     /// and never past the CA's own notAfter (a leaf cannot outlive its issuer's chain).
     public func issueAgent(name: String, ttl: Duration = PKIDefaults.agentTTL,

@@ -1,5 +1,6 @@
+import CapgateX509
 import COpenSSL
-import CShims
+import COpenSSLShims
 
 /// Assembles and signs one X.509 v3 certificate. Internal: the public entry points
 /// (`CertificateAuthority.create`, `issueLeaf`, `issueAgent`, `issueServer`) decide the
@@ -16,6 +17,8 @@ struct CertificateBuilder {
     var uriSANs: [String] = []
     var dnsSANs: [String] = []
     var ipSANs: [String] = []
+    /// Test knob (`LeafSpec.uriSANsAsSeparateExtensions`): one subjectAltName per URI.
+    var uriSANsAsSeparateExtensions = false
 
     /// Signs with `signingKey`. `issuer` nil means self-signed (issuer name = subject, AKI =
     /// own SKI). Returns the certificate; the caller already owns `subjectKey`.
@@ -23,7 +26,7 @@ struct CertificateBuilder {
         guard notBefore <= notAfter else {
             throw .invalidInput(field: "validity", reason: "notBefore is after notAfter")
         }
-        clearOpenSSLErrors()
+        OpenSSLErrorQueue.clear()
         let x = try require(X509_new(), "X509_new")
         let cert = Certificate(owning: x)  // owns x from here: freed on any throw below
         try check(X509_set_version(x, 2), "X509_set_version")  // 2 = v3 (RFC 5280 4.1.2.1)
@@ -80,7 +83,7 @@ struct CertificateBuilder {
     }
 
     private func add(_ x: OpaquePointer, _ ctx: inout X509V3_CTX, _ nid: Int32, _ value: String) throws(PKIError) {
-        clearOpenSSLErrors()
+        OpenSSLErrorQueue.clear()
         let ext = try require(X509V3_EXT_nconf_nid(nil, &ctx, nid, value), "X509V3_EXT_nconf_nid(\(value))")
         defer { X509_EXTENSION_free(ext) }
         try check(X509_add_ext(x, ext, -1), "X509_add_ext")
@@ -89,15 +92,33 @@ struct CertificateBuilder {
     /// SubjectAltName built from GENERAL_NAME objects, not from config text: a DNS name or URI
     /// containing ',' can then never turn into a second SAN entry.
     private func addSubjectAltNames(to x: OpaquePointer) throws(PKIError) {
+        if uriSANsAsSeparateExtensions && uriSANs.count > 1 {
+            var rest = self
+            rest.uriSANs = []
+            rest.uriSANsAsSeparateExtensions = false
+            try rest.addSubjectAltNames(to: x, append: true)  // DNS and IP names, if any
+            rest.dnsSANs = []
+            rest.ipSANs = []
+            for uri in uriSANs {
+                rest.uriSANs = [uri]
+                try rest.addSubjectAltNames(to: x, append: true)
+            }
+            return
+        }
+        try addSubjectAltNames(to: x, append: false)
+    }
+
+    /// `append` adds the extension even when one is already present (X509V3_ADD_APPEND).
+    private func addSubjectAltNames(to x: OpaquePointer, append: Bool) throws(PKIError) {
         if uriSANs.isEmpty && dnsSANs.isEmpty && ipSANs.isEmpty { return }
-        clearOpenSSLErrors()
-        let names = try require(capgate_pki_general_names_new(), "sk_GENERAL_NAME_new_null")
+        OpenSSLErrorQueue.clear()
+        let names = try require(capgate_general_names_new(), "sk_GENERAL_NAME_new_null")
         defer { GENERAL_NAMES_free(names) }
         for uri in uriSANs { try push(names, type: GEN_URI, value: try ia5(uri)) }
         for dns in dnsSANs { try push(names, type: GEN_DNS, value: try ia5(dns)) }
         for ip in ipSANs {
             guard let octets = a2i_IPADDRESS(ip) else {
-                clearOpenSSLErrors()
+                OpenSSLErrorQueue.clear()
                 throw .invalidInput(field: "IP address", reason: "'\(ip)' is not an IPv4/IPv6 address")
             }
             try push(names, type: GEN_IPADD, value: UnsafeMutableRawPointer(octets))
@@ -105,7 +126,8 @@ struct CertificateBuilder {
         // RFC 5280 4.2.1.6: with an empty subject the SAN extension must be critical.
         let critical: Int32 = subject.isEmpty ? 1 : 0
         try check(X509_add1_ext_i2d(x, NID_subject_alt_name, UnsafeMutableRawPointer(names), critical,
-                                    UInt(X509V3_ADD_DEFAULT)), "X509_add1_ext_i2d(subjectAltName)")
+                                    UInt(append ? X509V3_ADD_APPEND : X509V3_ADD_DEFAULT)),
+                  "X509_add1_ext_i2d(subjectAltName)")
     }
 
     private func ia5(_ text: String) throws(PKIError) -> UnsafeMutableRawPointer {
@@ -123,7 +145,7 @@ struct CertificateBuilder {
             throw opensslError("GENERAL_NAME_new")
         }
         GENERAL_NAME_set0_value(gen, type, value)
-        if capgate_pki_general_names_push(names, gen) <= 0 {
+        if capgate_general_names_push(names, gen) <= 0 {
             GENERAL_NAME_free(gen)
             throw opensslError("sk_GENERAL_NAME_push")
         }

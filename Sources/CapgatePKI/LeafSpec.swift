@@ -30,6 +30,9 @@ public enum ExtendedKeyUsage: String, Sendable, Hashable, CaseIterable {
     case serverAuth
     case codeSigning
     case emailProtection
+    /// anyExtendedKeyUsage (RFC 5280 section 4.2.1.12): never issued by the gateway's PKI; a
+    /// test knob, since an SVID carrying only this purpose must be refused.
+    case anyExtendedKeyUsage
 }
 
 /// basicConstraints to put in a certificate (RFC 5280 section 4.2.1.9). Always critical: a
@@ -55,6 +58,10 @@ public struct LeafSpec: Sendable {
     public var dnsSANs: [String]
     /// IP SANs as text ("127.0.0.1", "::1"); invalid text is refused.
     public var ipSANs: [String]
+    /// Writes each URI SAN as its own subjectAltName extension instead of one extension
+    /// listing them all: a malformed certificate (RFC 5280 section 4.2: an extension appears
+    /// at most once), for tests of the verifiers that must refuse it. False by default.
+    public var uriSANsAsSeparateExtensions: Bool
     /// EKU purposes; nil omits the extension. Never critical (RFC 5280 recommendation).
     public var extendedKeyUsage: [ExtendedKeyUsage]?
     /// keyUsage bits; nil omits the extension.
@@ -79,6 +86,7 @@ public struct LeafSpec: Sendable {
         self.uriSANs = []
         self.dnsSANs = []
         self.ipSANs = []
+        self.uriSANsAsSeparateExtensions = false
         self.extendedKeyUsage = [.clientAuth]
         self.keyUsage = .digitalSignature
         self.keyUsageCritical = true
@@ -102,7 +110,7 @@ public enum PKIDefaults {
     /// CA lifetime: 10 years. A dev CA should outlive every leaf it signs; operators rotate it
     /// by re-running `pki init` into a new directory.
     public static let caValidity: Duration = .seconds(3650 * 86_400)
-    /// Agent leaf lifetime: 24 h, the short-lived SVID practice of Istio/SPIRE (hardening.md):
+    /// Agent leaf lifetime: 24 h, the short-lived SVID practice of Istio/SPIRE (docs/hardening.md):
     /// expiry, not CRLs, is the main revocation mechanism.
     public static let agentTTL: Duration = .seconds(86_400)
     /// Agent lifetime for the dev PKI the gateway creates at first start: 30 days, so a dev

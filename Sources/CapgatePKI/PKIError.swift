@@ -1,4 +1,4 @@
-import COpenSSL
+import CapgateX509
 
 /// Every failure of the PKI library. Typed so the CLI can map each case to one clear message
 /// and exit code, and so tests can assert the exact refusal. No case ever carries key material:
@@ -47,36 +47,21 @@ public enum PKIError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// Drains this thread's OpenSSL error queue into one line. The queue is per thread and sticky
-/// (platform.md), so every failure path drains it, and `clearOpenSSLErrors` runs before calls.
-func drainOpenSSLErrors() -> String {
-    var parts: [String] = []
-    while true {
-        var file: UnsafePointer<CChar>? = nil
-        var line: Int32 = 0
-        var data: UnsafePointer<CChar>? = nil
-        var flags: Int32 = 0
-        let code = ERR_get_error_all(&file, &line, nil, &data, &flags)
-        if code == 0 { break }
-        var buf = [CChar](repeating: 0, count: 256)
-        ERR_error_string_n(code, &buf, buf.count)
-        var text = cString(buf)
-        if let data, flags & ERR_TXT_STRING != 0 {
-            let extra = cString(data)
-            if !extra.isEmpty { text += " (\(extra))" }
+extension PKIError {
+    /// The PKI's wording of an X.509-layer failure: the failed OpenSSL call and the drained
+    /// queue with its data fields (operators need the file name or "Expecting: ..." text).
+    init(_ error: X509Error) {
+        switch error.kind {
+        case .inputTooLarge: self = .invalidInput(field: "PEM/DER input", reason: "too large")
+        default: self = .openssl(operation: error.operation, details: error.openSSLErrors.detailLine)
         }
-        parts.append(text)
-        if parts.count >= 16 { ERR_clear_error(); break }
     }
-    return parts.isEmpty ? "no OpenSSL error detail" : parts.joined(separator: "; ")
 }
 
-/// Discards stale errors so a failure report only names the call that just failed.
-func clearOpenSSLErrors() { ERR_clear_error() }
-
-/// Builds the `.openssl` error for `operation` with the current error queue.
+/// Builds the `.openssl` error for `operation` with this thread's error queue, drained into
+/// one line with the data fields (`OpenSSLErrors.detailLine`).
 func opensslError(_ operation: String) -> PKIError {
-    .openssl(operation: operation, details: drainOpenSSLErrors())
+    .openssl(operation: operation, details: OpenSSLErrorQueue.drain().detailLine)
 }
 
 /// Throws `.openssl` unless `ok == 1` (OpenSSL's success convention).

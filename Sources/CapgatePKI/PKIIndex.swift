@@ -1,4 +1,4 @@
-import AgentKernel
+import CapgateFormats
 
 /// `DIR/index.json`: what the directory has issued and revoked, for `pki list`,
 /// `pki revoke --agent|--serial` and `pki crl`. The certificates on disk hold only the latest
@@ -61,25 +61,39 @@ public struct PKIIndex: Sendable, Equatable {
     static func parse(_ bytes: [UInt8]) throws(PKIError) -> PKIIndex {
         let root: JSONValue
         do { root = try JSONParser.parse(bytes) } catch { throw .corruptIndex(reason: error.description) }
-        guard let obj = root.objectValue else { throw .corruptIndex(reason: "top level is not an object") }
-        guard obj["version"]?.intValue == formatVersion else { throw .corruptIndex(reason: "unsupported version") }
-        guard let td = obj["trust_domain"]?.stringValue else { throw .corruptIndex(reason: "trust_domain") }
-        guard let crl = obj["crl_number"]?.intValue, crl >= 0 else { throw .corruptIndex(reason: "crl_number") }
-        guard let rows = obj["certificates"]?.arrayValue else { throw .corruptIndex(reason: "certificates") }
+        guard case .object(let obj) = root else { throw .corruptIndex(reason: "top level is not an object") }
+        var r = FieldReader<FieldError>(object: obj, context: "")
+        guard (try? r.int("version")) == formatVersion else { throw .corruptIndex(reason: "unsupported version") }
+        let td: String, crl: Int, rows: [JSONValue]
+        do throws(FieldError) {
+            td = try r.string("trust_domain")
+            crl = try r.int("crl_number")
+            if crl < 0 { throw r.error("crl_number", "must be >= 0") }
+            rows = try r.array("certificates")
+        } catch { throw .corruptIndex(reason: error.field) }
         var entries: [Entry] = []
         for (i, row) in rows.enumerated() {
-            guard let r = row.objectValue,
-                  let serial = r["serial"]?.stringValue, SerialNumber.isValidHex(serial),
-                  let kind = r["kind"]?.stringValue.flatMap(Kind.init(rawValue:)),
-                  let name = r["name"]?.stringValue,
-                  let identity = r["identity"]?.stringValue,
-                  let nb = r["not_before"]?.intValue, let na = r["not_after"]?.intValue,
-                  let revoked = r["revoked_at"], revoked.isNull || revoked.intValue != nil
-            else { throw .corruptIndex(reason: "certificates[\(i)]") }
-            entries.append(Entry(serialHex: SerialNumber.normalize(serial), kind: kind, name: name, identity: identity,
-                                 notBefore: Int64(nb), notAfter: Int64(na), revokedAt: revoked.intValue.map(Int64.init)))
+            // A bad row is reported as the row, whichever of its fields is wrong.
+            do throws(FieldError) { entries.append(try entry(row, "certificates[\(i)]")) } catch {
+                throw .corruptIndex(reason: "certificates[\(i)]")
+            }
         }
         return PKIIndex(trustDomain: td, crlNumber: Int64(crl), entries: entries)
+    }
+
+    private static func entry(_ row: JSONValue, _ context: String) throws(FieldError) -> Entry {
+        var r = try FieldReader<FieldError>(row, context)
+        let serial = try r.string("serial")
+        guard SerialNumber.isValidHex(serial) else { throw r.error("serial", "must be a hex serial") }
+        guard let kind = Kind(rawValue: try r.string("kind")) else { throw r.error("kind", "unknown kind") }
+        let name = try r.string("name")
+        let identity = try r.string("identity")
+        let nb = try r.int("not_before")
+        let na = try r.int("not_after")
+        let revoked = try r.required("revoked_at")
+        guard revoked.isNull || revoked.intValue != nil else { throw r.error("revoked_at", "must be an integer or null") }
+        return Entry(serialHex: SerialNumber.normalize(serial), kind: kind, name: name, identity: identity,
+                     notBefore: Int64(nb), notAfter: Int64(na), revokedAt: revoked.intValue.map(Int64.init))
     }
 
     /// Records a newly issued certificate.

@@ -1,5 +1,6 @@
+import CapgateX509
 import COpenSSL
-import CShims
+import COpenSSLShims
 
 /// An owned private key (OpenSSL `EVP_PKEY`). Exists so the rest of the library never handles
 /// a raw pointer and so key material leaves memory only through `pemBytes()`, which the
@@ -9,21 +10,23 @@ public final class PrivateKey: @unchecked Sendable, CustomStringConvertible {
     // concurrent read-only use (signing, public-key export) of one EVP_PKEY from many threads.
 
     /// Key algorithms the PKI issues. P-256 is the default: small, fast, accepted by every
-    /// TLS 1.3 stack and by the gateway's group list (platform.md).
+    /// TLS 1.3 stack and by the gateway's group list (docs/platform-notes.md).
     public enum Algorithm: String, Sendable, CaseIterable {
         case p256 = "P-256"
         case p384 = "P-384"
     }
 
-    let pointer: OpaquePointer
+    let object: OwnedPrivateKey
+    var pointer: OpaquePointer { object.pointer }
 
-    init(owning pointer: OpaquePointer) { self.pointer = pointer }
-    deinit { EVP_PKEY_free(pointer) }
+    init(_ object: OwnedPrivateKey) { self.object = object }
+    /// Takes ownership of a freshly generated `EVP_PKEY *`.
+    convenience init(owning pointer: OpaquePointer) { self.init(OwnedPrivateKey(owning: pointer)) }
 
     /// Generates a fresh key from OpenSSL's CSPRNG.
     public static func generate(_ algorithm: Algorithm = .p256) throws(PKIError) -> PrivateKey {
-        clearOpenSSLErrors()
-        let key = try require(capgate_pki_ec_keygen(algorithm.rawValue), "EVP_EC_gen(\(algorithm.rawValue))")
+        OpenSSLErrorQueue.clear()
+        let key = try require(capgate_ec_keygen(algorithm.rawValue), "EVP_EC_gen(\(algorithm.rawValue))")
         return PrivateKey(owning: key)
     }
 
@@ -31,27 +34,22 @@ public final class PrivateKey: @unchecked Sendable, CustomStringConvertible {
     /// "EC PRIVATE KEY" form). Passphrase prompts are disabled: a dev PKI key is protected by
     /// its 0600 mode, and a prompt would hang an unattended gateway start.
     public convenience init(pem: [UInt8]) throws(PKIError) {
-        let key = try OSSL.withReadBIO(pem) { bio in
-            PEM_read_bio_PrivateKey(bio, nil, { _, _, _, _ in 0 }, nil)
-        }
-        guard let key else { throw opensslError("PEM_read_bio_PrivateKey") }
-        self.init(owning: key)
+        do throws(X509Error) { self.init(try PEM.privateKey(pem)) } catch { throw PKIError(error) }
     }
 
     /// The key as unencrypted PKCS#8 PEM. Callers must write it only to a 0600 file (see
     /// `SecureFile`) and must never log it.
     public func pemBytes() throws(PKIError) -> [UInt8] {
-        try OSSL.withMemoryBIO("PEM_write_bio_PrivateKey") { bio in
-            PEM_write_bio_PrivateKey(bio, pointer, nil, nil, 0, nil, nil)
-        }
+        do throws(X509Error) { return try PEM.encode(privateKey: pointer) } catch { throw PKIError(error) }
     }
 
     /// The SubjectPublicKeyInfo as PEM: safe to print, useful to compare keys.
     public func publicKeyPEM() throws(PKIError) -> String {
-        let bytes = try OSSL.withMemoryBIO("PEM_write_bio_PUBKEY") { bio in
-            PEM_write_bio_PUBKEY(bio, pointer)
+        do throws(X509Error) {
+            return String(decoding: try PEM.encode(publicKeyOf: pointer), as: UTF8.self)
+        } catch {
+            throw PKIError(error)
         }
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Key size in bits (256 for P-256): lets tests and `pki list` report the profile.

@@ -1,22 +1,26 @@
+import CapgateX509
+
 /// Input validation for everything that ends up in a certificate or a file name. Runs before
 /// any OpenSSL call so a bad name is refused with a precise reason (fail closed) instead of
 /// producing a certificate the gateway would later reject, or a path outside the PKI directory.
 public enum SPIFFEName {
     /// Longest agent name accepted. Keeps `agents/NAME.key` far below NAME_MAX (255) and the
-    /// SPIFFE ID far below the 2048-byte limit of the X.509-SVID spec (hardening.md).
+    /// SPIFFE ID far below the 2048-byte limit of the X.509-SVID spec (docs/hardening.md).
     public static let maxAgentNameBytes = 128
     /// SPIFFE trust domains are at most 255 bytes (SPIFFE ID spec section 2.1).
-    public static let maxTrustDomainBytes = 255
+    public static let maxTrustDomainBytes = SPIFFEID.maxTrustDomainLength
 
     /// Trust domain: lowercase letters, digits, '.', '-', '_' (SPIFFE ID spec section 2.1),
-    /// non-empty, no scheme, no port, no userinfo.
+    /// non-empty, no scheme, no port, no userinfo. The rule is `SPIFFEID`'s, the one the
+    /// gateway applies to presented certificates; only the wording is the PKI's.
     public static func validateTrustDomain(_ td: String) throws(PKIError) {
-        let bytes = Array(td.utf8)
-        guard !bytes.isEmpty else { throw .invalidInput(field: "trust domain", reason: "empty") }
-        guard bytes.count <= maxTrustDomainBytes else {
+        do throws(SPIFFEIDError) {
+            try SPIFFEID.validateTrustDomain(td.utf8)
+        } catch .emptyTrustDomain {
+            throw .invalidInput(field: "trust domain", reason: "empty")
+        } catch .trustDomainTooLong {
             throw .invalidInput(field: "trust domain", reason: "longer than \(maxTrustDomainBytes) bytes")
-        }
-        for b in bytes where !(isLowerAlnum(b) || b == 0x2E || b == 0x2D || b == 0x5F) {
+        } catch {
             throw .invalidInput(field: "trust domain",
                                 reason: "only a-z, 0-9, '.', '-', '_' are allowed (SPIFFE ID 2.1)")
         }
@@ -30,10 +34,11 @@ public enum SPIFFEName {
         guard bytes.count <= maxAgentNameBytes else {
             throw .invalidInput(field: "agent name", reason: "longer than \(maxAgentNameBytes) bytes")
         }
-        guard name != "." && name != ".." else {
+        do throws(SPIFFEIDError) {
+            try SPIFFEID.validatePathSegment(bytes)
+        } catch .dotSegment {
             throw .invalidInput(field: "agent name", reason: "'.' and '..' are not path segments")
-        }
-        for b in bytes where !(isLowerAlnum(b) || (b >= 0x41 && b <= 0x5A) || b == 0x2E || b == 0x2D || b == 0x5F) {
+        } catch {
             throw .invalidInput(field: "agent name", reason: "only A-Z, a-z, 0-9, '.', '-', '_' are allowed")
         }
     }

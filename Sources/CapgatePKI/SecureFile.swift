@@ -1,4 +1,4 @@
-import CShims
+import COpenSSLShims
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -3,6 +3,7 @@ import CapgateConnection
 import CapgateIO
 import CapgateTLS
 import Foundation
+import Logging
 import Synchronization
 
 /// `capgate serve`: one kernel behind the mTLS HTTP/2 transport. Owns start-up (validate,
@@ -16,14 +17,14 @@ public final class Gateway: Sendable {
     /// Per-identity client certificate expiry (warnings, metrics).
     public let expiry: CertificateExpiryTracker
     let configPath: String?
-    let logger: any TransportLogger
+    let logger: Logger
     /// Serializes reloads (SIGHUP, the watcher and API callers may race).
     let reloadLock = Mutex<Void>(())
     let watcherBox = Mutex<FileWatcher?>(nil)
 
     /// Builds everything and fails fast on any configuration problem; binds nothing yet.
     public convenience init(config: ServerConfig, configPath: String? = nil,
-                            logger: any TransportLogger = StderrTransportLogger()) throws {
+                            logger: Logger = StderrLogHandler.logger()) throws {
         let secret = try SecretFile.loadOrCreate(path: config.secretFile)
         try self.init(config: config, kernel: try KernelFactory.makeKernel(config, secret: secret),
                       configPath: configPath, logger: logger)
@@ -32,7 +33,7 @@ public final class Gateway: Sendable {
     /// Serves a kernel built by the caller (tests and embedders that register their own
     /// drivers or clocks); `config` still supplies listen address, TLS, identities and limits.
     public init(config: ServerConfig, kernel: Kernel, configPath: String? = nil,
-                logger: any TransportLogger = StderrTransportLogger()) throws {
+                logger: Logger = StderrLogHandler.logger()) throws {
         self.config = config
         self.configPath = configPath
         self.logger = logger

@@ -10,8 +10,8 @@ extension ServerConfig {
     static func httpDriver(_ t: inout Table, id: String, key: String,
                            resolve: (String) -> String) throws(ConfigError) -> HTTPDriverConfig {
         var config = HTTPDriverConfig(id: id)
-        if let s = try t.number("timeout_s") { config.timeoutSeconds = try timeout(s, key: "\(key).timeout_s") }
-        if let n = try t.int("max_response_bytes") {
+        if let s = try t.optionalNumber("timeout_s") { config.timeoutSeconds = try timeout(s, key: "\(key).timeout_s") }
+        if let n = try t.optionalInt("max_response_bytes") {
             guard n >= 1 else { throw ConfigError("\(key).max_response_bytes", "must be >= 1") }
             config.maxResponseBytes = n
         }
@@ -25,20 +25,20 @@ extension ServerConfig {
             config.headers.append(HTTPHeader(name: name, value: try secretHeaderValue(resolve(pathValue.stringValue!), key: k),
                                              isSecret: true))
         }
-        config.tls.caFile = try readableFile(try t.string("ca_file"), key: "\(key).ca_file", resolve)
-        config.tls.clientCertificate = try readableFile(try t.string("client_certificate"),
+        config.tls.caFile = try readableFile(try t.optionalString("ca_file"), key: "\(key).ca_file", resolve)
+        config.tls.clientCertificate = try readableFile(try t.optionalString("client_certificate"),
                                                         key: "\(key).client_certificate", resolve)
-        config.tls.clientPrivateKey = try readableFile(try t.string("client_private_key"),
+        config.tls.clientPrivateKey = try readableFile(try t.optionalString("client_private_key"),
                                                        key: "\(key).client_private_key", resolve)
         if (config.tls.clientCertificate == nil) != (config.tls.clientPrivateKey == nil) {
             throw ConfigError("\(key).client_certificate", "client_certificate and client_private_key go together")
         }
-        let endpointTables = try t.tables("endpoint")
+        let endpointTables = try t.nestedList("endpoint")
         if endpointTables.isEmpty { throw ConfigError("\(key).endpoint", "at least one [[driver.endpoint]] is required") }
         for (i, table) in endpointTables.enumerated() {
             var e = table
             let ek = "\(key).endpoint[\(i)]"
-            let operation = try e.required("operation")
+            let operation = try e.string("operation")
             if config.endpoints.keys.contains(where: { CodePointKey($0) == CodePointKey(operation) }) {
                 throw ConfigError("\(ek).operation", "duplicate operation \(PyString.repr(operation))")
             }
@@ -49,16 +49,16 @@ extension ServerConfig {
     }
 
     private static func endpoint(_ e: inout Table, key: String) throws(ConfigError) -> HTTPEndpoint {
-        let url = try e.required("url")
+        let url = try e.string("url")
         try checkURL(url, key: "\(key).url")
-        let method = (try e.string("method") ?? "GET")
+        let method = (try e.optionalString("method") ?? "GET")
         guard httpMethods.contains(method.uppercased()) else {
             throw ConfigError("\(key).method", "must be one of GET, POST, PUT, PATCH, DELETE")
         }
         var endpoint = HTTPEndpoint(url: url, method: method, headers: try headers(try e.stringMap("headers"),
                                                                                   key: "\(key).headers"))
-        if let s = try e.number("timeout_s") { endpoint.timeoutSeconds = try timeout(s, key: "\(key).timeout_s") }
-        if let f = try e.string("response_format") {
+        if let s = try e.optionalNumber("timeout_s") { endpoint.timeoutSeconds = try timeout(s, key: "\(key).timeout_s") }
+        if let f = try e.optionalString("response_format") {
             guard let format = HTTPResponseFormat(rawValue: f) else {
                 throw ConfigError("\(key).response_format", "must be \"json\" or \"text\"")
             }

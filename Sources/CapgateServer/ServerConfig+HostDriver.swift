@@ -9,12 +9,12 @@ extension ServerConfig {
     static func hostDriver(_ t: inout Table, id: String, key: String, resolve: (String) -> String,
                            defaultCA: String) throws(ConfigError) -> HostDriverConfig {
         var config = HostDriverConfig(
-            id: id, url: try t.required("url"), identity: try t.required("identity"),
-            caFile: try t.string("ca_file").map(resolve) ?? defaultCA,
-            clientCertificate: resolve(try t.required("client_certificate")),
-            clientPrivateKey: resolve(try t.required("client_private_key")))
-        if let s = try t.number("timeout_s") { config.timeoutSeconds = s }
-        if let m = try t.int("max_response_bytes") { config.maxResponseBytes = m }
+            id: id, url: try t.string("url"), identity: try t.string("identity"),
+            caFile: try t.optionalString("ca_file").map(resolve) ?? defaultCA,
+            clientCertificate: resolve(try t.string("client_certificate")),
+            clientPrivateKey: resolve(try t.string("client_private_key")))
+        if let s = try t.optionalNumber("timeout_s") { config.timeoutSeconds = s }
+        if let m = try t.optionalInt("max_response_bytes") { config.maxResponseBytes = m }
         if let problem = config.validationError() {
             let field = problem.prefix { $0 != ":" }
             throw ConfigError("\(key).\(field)", String(problem.dropFirst(field.count + 2)))

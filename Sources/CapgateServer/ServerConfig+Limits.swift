@@ -7,15 +7,15 @@ extension ServerConfig {
     static func applyLimits(_ t: inout Table) throws(ConfigError) -> GatewayLimits {
         var l = GatewayLimits()
         func int(_ k: String, _ set: (inout GatewayLimits, Int) -> Void) throws(ConfigError) {
-            if let v = try t.int(k) { set(&l, v) }
+            if let v = try t.optionalInt(k) { set(&l, v) }
         }
         func seconds(_ k: String, _ set: (inout GatewayLimits, Double) -> Void) throws(ConfigError) {
-            if let v = try t.number(k) { set(&l, v) }
+            if let v = try t.optionalNumber(k) { set(&l, v) }
         }
         func bucket(_ k: String, _ set: (inout GatewayLimits, TokenBucket.Rate) -> Void) throws(ConfigError) {
             guard t.object[k] != nil else { return }
-            var b = try t.table(k)
-            guard let burst = try b.int("burst"), let rate = try b.number("per_second") else {
+            var b = try t.optionalNested(k)
+            guard let burst = try b.optionalInt("burst"), let rate = try b.optionalNumber("per_second") else {
                 throw ConfigError(t.path(k), "needs burst and per_second")
             }
             try b.finish()
@@ -45,9 +45,9 @@ extension ServerConfig {
         try bucket("resetBudget") { $0.resetBudget = $1 }
         try bucket("glitchBudget") { $0.glitchBudget = $1 }
         if t.object["maxBodyBytesPerVerb"] != nil {
-            var verbs = try t.table("maxBodyBytesPerVerb")
+            var verbs = try t.optionalNested("maxBodyBytesPerVerb")
             for k in verbs.object.keys {
-                guard let v = try verbs.int(k) else { continue }
+                guard let v = try verbs.optionalInt(k) else { continue }
                 l.maxBodyBytesPerVerb[k] = v
             }
             try verbs.finish()

@@ -71,7 +71,7 @@ public struct ServerConfig: Sendable {
     public var capabilities: [CapabilityEntry]
     public var drivers: [DriverEntry]
     public var policy: PolicyEntry = .defaultEngine(rateLimits: [:])
-    /// Per-principal output budget (spec §8.5); nil disables budgets.
+    /// Per-principal output budget (docs/reference-semantics.md §8.5); nil disables budgets.
     public var budgetTotal: Int? = 100_000
     public var budgetDefaultRequest = 4000
     public var limits = GatewayLimits()

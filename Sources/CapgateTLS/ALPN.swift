@@ -1,5 +1,5 @@
 import COpenSSL
-import CShims
+import COpenSSLShims
 
 /// ALPN (RFC 7301) handling for the server: only `h2` is acceptable.
 enum ALPN {

@@ -1,3 +1,4 @@
+import CapgateX509
 import COpenSSL
 import Synchronization
 #if canImport(Glibc)
@@ -7,7 +8,7 @@ import Darwin
 #endif
 
 /// Holds the server's current ``TLSContext`` and swaps in a new one only after the new
-/// certificate/key/bundle/CRL set fully validates (hardening.md: operators need hot reload of
+/// certificate/key/bundle/CRL set fully validates (docs/hardening.md: operators need hot reload of
 /// the leaf AND the bundle without dropping connections; a bad set must change nothing).
 ///
 /// Existing connections keep the context they were created from (their `SSL` holds a
@@ -63,10 +64,10 @@ public final class CertificateReloader: Sendable {
     /// leaf's notAfter.
     public static func validate(_ material: TLSServerMaterial, now: Int64) throws(TLSError) -> (TLSContext, Int64) {
         let context = try TLSContext.server(material: material)
-        let chain = try PEM.certificates(material.certificateChainPEM, kind: .invalidCertificate, what: "certificate chain")
-        defer { chain.forEach { X509_free($0) } }
-        guard let notBefore = PeerIdentity.unixTime(X509_get0_notBefore(chain[0])),
-              let notAfter = PeerIdentity.unixTime(X509_get0_notAfter(chain[0])) else {
+        let chain = try TLSPEM.certificates(material.certificateChainPEM, kind: .invalidCertificate, what: "certificate chain")
+        defer { withExtendedLifetime(chain) {} }
+        guard let notBefore = ASN1Time.unixSeconds(X509_get0_notBefore(chain[0].pointer)),
+              let notAfter = ASN1Time.unixSeconds(X509_get0_notAfter(chain[0].pointer)) else {
             throw TLSError(.invalidCertificate, "server certificate: unreadable validity dates")
         }
         guard notBefore <= now else { throw TLSError(.expired, "server certificate is not yet valid") }
@@ -78,19 +79,18 @@ public final class CertificateReloader: Sendable {
     }
 
     private static func validateCRLs(_ crlPEM: [UInt8], bundlePEM: [UInt8], now: Int64) throws(TLSError) {
-        let crls = try PEM.crls(crlPEM)
-        defer { crls.forEach { X509_CRL_free($0) } }
-        let bundle = try PEM.certificates(bundlePEM, kind: .invalidTrustBundle, what: "trust bundle")
-        defer { bundle.forEach { X509_free($0) } }
-        for crl in crls {
-            let signedByBundle = bundle.contains { ca in
+        let crls = try TLSPEM.crls(crlPEM)
+        let bundle = try TLSPEM.certificates(bundlePEM, kind: .invalidTrustBundle, what: "trust bundle")
+        defer { withExtendedLifetime((crls, bundle)) {} }
+        for crl in crls.map(\.pointer) {
+            let signedByBundle = bundle.map(\.pointer).contains { ca in
                 X509_NAME_cmp(X509_get_subject_name(ca), X509_CRL_get_issuer(crl)) == 0
                     && X509_get0_pubkey(ca).map { X509_CRL_verify(crl, $0) == 1 } == true
             }
             OpenSSLErrorQueue.clear()
             guard signedByBundle else { throw TLSError(.invalidCRL, "CRL is not signed by a CA of the trust bundle") }
             if let next = X509_CRL_get0_nextUpdate(crl) {
-                guard let nextUpdate = PeerIdentity.unixTime(next) else {
+                guard let nextUpdate = ASN1Time.unixSeconds(next) else {
                     throw TLSError(.invalidCRL, "CRL: unreadable nextUpdate")
                 }
                 guard now < nextUpdate else { throw TLSError(.expired, "CRL is past its nextUpdate") }

@@ -1,13 +1,8 @@
+import CapgateX509
 import COpenSSL
-import CShims
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// The identity of an mTLS peer, derived ONLY from its verified leaf certificate
-/// (hardening.md "mTLS identity"; SPIFFE X509-SVID.md sections 2, 4.1-4.3).
+/// (docs/hardening.md "mTLS identity"; the SPIFFE X.509-SVID rules).
 ///
 /// Call it on ``TLSEngine/peerCertificate`` after the handshake: chain, expiry and revocation
 /// are OpenSSL's job during the handshake; the rules here are the SVID shape rules OpenSSL does
@@ -19,38 +14,34 @@ public struct PeerIdentity: Sendable, Equatable {
     public let notAfter: Int64
     /// Start of validity, seconds since the Unix epoch.
     public let notBefore: Int64
-    /// Serial number, lowercase hexadecimal without separators (as in CRLs and audit logs).
+    /// Serial number in the canonical form of `SerialNumber` (lowercase hex, no leading zeros),
+    /// the same string the PKI index, `pki revoke --serial` and CRL draining use.
     public let serialHex: String
 
     /// Validates `leafDER` as an X509-SVID for a client and extracts the identity.
     public init(leafDER: [UInt8]) throws(PeerIdentityError) {
         guard !leafDER.isEmpty, leafDER.count <= Self.maxDERLength else { throw .malformedCertificate }
+        // Exactly one DER certificate: trailing bytes mean this is not one certificate.
+        let owned: OwnedX509
+        do throws(X509Error) { owned = try DER.certificate(leafDER) } catch { throw .malformedCertificate }
         OpenSSLErrorQueue.clear()
-        let parsed: OpaquePointer? = leafDER.withUnsafeBufferPointer { buf in
-            var cursor: UnsafePointer<UInt8>? = buf.baseAddress
-            guard let cert = d2i_X509(nil, &cursor, buf.count) else { return nil }
-            // Trailing bytes after the certificate mean this is not one DER certificate.
-            guard cursor == buf.baseAddress.map({ $0 + buf.count }) else { X509_free(cert); return nil }
-            return cert
-        }
-        OpenSSLErrorQueue.clear()
-        guard let cert = parsed else { throw .malformedCertificate }
-        defer { X509_free(cert) }
+        defer { withExtendedLifetime(owned) {} }
+        let cert = owned.pointer
 
         try Self.checkExtensions(cert)
         self.spiffeID = try Self.singleURISAN(cert)
-        guard let notAfter = Self.unixTime(X509_get0_notAfter(cert)),
-              let notBefore = Self.unixTime(X509_get0_notBefore(cert)) else { throw .malformedCertificate }
+        guard let notAfter = ASN1Time.unixSeconds(X509_get0_notAfter(cert)),
+              let notBefore = ASN1Time.unixSeconds(X509_get0_notBefore(cert)) else { throw .malformedCertificate }
         self.notAfter = notAfter
         self.notBefore = notBefore
-        guard let serial = Self.serialHex(cert) else { throw .malformedCertificate }
+        guard let serial = SerialNumber.hex(X509_get0_serialNumber(cert)) else { throw .malformedCertificate }
         self.serialHex = serial
     }
 
     /// 64 KiB: bounds parsing work on untrusted input; real SVIDs are under 2 KiB.
     public static let maxDERLength = 64 << 10
 
-    /// Leaf-not-CA, key usage and extended key usage rules (X509-SVID.md 4.1, 4.3, 4.4).
+    /// Leaf-not-CA, key usage and extended key usage rules (docs/hardening.md "mTLS identity").
     static func checkExtensions(_ cert: OpaquePointer) throws(PeerIdentityError) {
         let flags = X509_get_extension_flags(cert)
         // EXFLAG_INVALID: OpenSSL could not decode an extension or found duplicates.
@@ -67,27 +58,20 @@ public struct PeerIdentity: Sendable, Equatable {
         }
     }
 
-    /// The one URI SAN, parsed as a SPIFFE ID (X509-SVID.md 2: exactly one URI SAN).
+    /// The one URI SAN, parsed as a SPIFFE ID (docs/hardening.md "mTLS identity": exactly one URI SAN).
     static func singleURISAN(_ cert: OpaquePointer) throws(PeerIdentityError) -> SPIFFEID {
-        var critical: Int32 = 0
-        let raw = X509_get_ext_d2i(cert, NID_subject_alt_name, &critical, nil)
-        OpenSSLErrorQueue.clear()
-        // critical: -1 absent, -2 the extension occurs more than once (ambiguous: refuse).
-        if critical == -2 { throw .invalidExtensions }
-        guard let raw else {
-            if critical >= 0 { throw .invalidExtensions }  // present but undecodable
-            throw .noURISAN
-        }
-        let names = OpaquePointer(raw)
-        defer { capgate_general_names_free(names) }
-        var uris: [[UInt8]] = []
-        for i in 0..<capgate_sk_general_name_num(names) {
-            guard let name = capgate_sk_general_name_value(names, i),
-                  capgate_general_name_type(name) == GEN_URI else { continue }
-            var data: UnsafePointer<UInt8>?
-            let length = capgate_general_name_ia5(name, &data)
-            guard length >= 0, let data else { throw .invalidExtensions }
-            uris.append(Array(UnsafeBufferPointer(start: data, count: Int(length))))
+        let uris: [[UInt8]]
+        switch SubjectAltNames.read(cert) {
+        case .absent: throw .noURISAN
+        // Present twice (ambiguous) or undecodable: refuse.
+        case .duplicated, .undecodable: throw .invalidExtensions
+        case .entries(let entries):
+            var found: [[UInt8]] = []
+            for entry in entries where entry.type == GEN_URI {
+                guard let bytes = entry.bytes else { throw .invalidExtensions }
+                found.append(bytes)
+            }
+            uris = found
         }
         guard !uris.isEmpty else { throw .noURISAN }
         guard uris.count == 1 else { throw .multipleURISANs }
@@ -99,23 +83,6 @@ public struct PeerIdentity: Sendable, Equatable {
         } catch {
             throw .invalidSPIFFEID(error)
         }
-    }
-
-    /// ASN1_TIME as Unix seconds.
-    static func unixTime(_ time: UnsafePointer<ASN1_TIME>?) -> Int64? {
-        guard let time else { return nil }
-        var parts = tm()
-        guard ASN1_TIME_to_tm(time, &parts) == 1 else { return nil }
-        return Int64(timegm(&parts))
-    }
-
-    /// Serial number as lowercase hex.
-    static func serialHex(_ cert: OpaquePointer) -> String? {
-        guard let serial = X509_get0_serialNumber(cert), let bn = ASN1_INTEGER_to_BN(serial, nil) else { return nil }
-        defer { BN_free(bn) }
-        guard let hex = BN_bn2hex(bn) else { return nil }
-        defer { capgate_openssl_free(hex) }
-        return String(cString: hex).lowercased()
     }
 }
 
@@ -158,3 +125,8 @@ public enum PeerIdentityError: Error, Sendable, Equatable {
         }
     }
 }
+
+/// The SPIFFE ID type is the X.509 layer's (one validator for the gateway and the PKI);
+/// these names keep CapgateTLS's public API source-compatible.
+public typealias SPIFFEID = CapgateX509.SPIFFEID
+public typealias SPIFFEIDError = CapgateX509.SPIFFEIDError

@@ -1,5 +1,6 @@
+import CapgateX509
 import COpenSSL
-import CShims
+import COpenSSLShims
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -1,11 +1,12 @@
+import CapgateX509
 import COpenSSL
-import CShims
+import COpenSSLShims
 
 // Session resumption: OFF (no tickets, no server cache). WHY: a resumed TLS 1.3 session skips
 // certificate verification, so a client revoked by a CRL reload, or whose CA was removed from
 // the trust bundle, would keep getting in on its ticket; ticket keys would also have to be
 // shared and rotated across event loops. A full mTLS handshake costs about 0.5 ms here
-// (platform.md: ~1.9k/s), negligible for long-lived HTTP/2 connections.
+// (docs/platform-notes.md: ~1.9k/s), negligible for long-lived HTTP/2 connections.
 
 extension TLSContext {
     /// The mTLS server profile from PEM files (see ``server(material:)``).
@@ -34,7 +35,7 @@ extension TLSContext {
         if let crlPEM = material.crlPEM { try loadCRLs(ctx, pem: crlPEM) }
 
         // Mandatory client certificate: no certificate is a handshake failure, not an anonymous
-        // connection (hardening.md: identity only from the verified chain).
+        // connection (docs/hardening.md: identity only from the verified chain).
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nil)
         SSL_CTX_set_verify_depth(ctx, verifyDepth)
         let sid: [UInt8] = Array("capgate".utf8)
@@ -50,14 +51,14 @@ extension TLSContext {
 
     /// Adds the CRLs and turns on leaf revocation checking (`X509_V_FLAG_CRL_CHECK`).
     static func loadCRLs(_ ctx: OpaquePointer, pem: [UInt8]) throws(TLSError) {
-        let crls = try PEM.crls(pem)
-        defer { crls.forEach { X509_CRL_free($0) } }
+        let crls = try TLSPEM.crls(pem)
+        defer { withExtendedLifetime(crls) {} }
         guard let store = SSL_CTX_get_cert_store(ctx) else {
             throw TLSError.drained(.configuration, "context has no certificate store")
         }
         for crl in crls {
             OpenSSLErrorQueue.clear()
-            guard X509_STORE_add_crl(store, crl) == 1 else {
+            guard X509_STORE_add_crl(store, crl.pointer) == 1 else {
                 throw TLSError.drained(.invalidCRL, "CRL: cannot add to store")
             }
         }

@@ -1,5 +1,6 @@
+import CapgateX509
 import COpenSSL
-import CShims
+import COpenSSLShims
 
 /// An OpenSSL `SSL_CTX` configured with one of capgate's two profiles (mTLS server, h2 client).
 ///
@@ -15,7 +16,7 @@ public final class TLSContext: @unchecked Sendable {
     public static let h2 = "h2"
 
     /// TLS 1.3 groups offered/accepted, in preference order. Set explicitly because OpenSSL's
-    /// default also offers X448 and P-521 (platform.md "Modern server profile").
+    /// default also offers X448 and P-521 (docs/platform-notes.md "Modern server profile").
     public static let groups = "X25519:P-256:P-384"
 
     /// TLS 1.3 cipher suites (all AEAD, RFC 8446 section 9.1 mandatory + ChaCha20 for CPUs
@@ -86,19 +87,19 @@ public final class TLSContext: @unchecked Sendable {
     /// Loads the trust anchors into the context's store; returns the number of certificates.
     @discardableResult
     static func loadTrustBundle(_ ctx: OpaquePointer, pem: [UInt8], advertise: Bool) throws(TLSError) -> Int {
-        let certs = try PEM.certificates(pem, kind: .invalidTrustBundle, what: "trust bundle")
-        defer { certs.forEach { X509_free($0) } }
+        let certs = try TLSPEM.certificates(pem, kind: .invalidTrustBundle, what: "trust bundle")
+        defer { withExtendedLifetime(certs) {} }
         guard let store = SSL_CTX_get_cert_store(ctx) else {
             throw TLSError.drained(.configuration, "context has no certificate store")
         }
         for cert in certs {
             OpenSSLErrorQueue.clear()
-            guard X509_STORE_add_cert(store, cert) == 1 else {
+            guard X509_STORE_add_cert(store, cert.pointer) == 1 else {
                 throw TLSError.drained(.invalidTrustBundle, "trust bundle: cannot add certificate")
             }
             // Server: list the CA names in CertificateRequest so clients holding several
             // certificates pick one this server can verify (RFC 8446 section 4.2.4).
-            if advertise, SSL_CTX_add_client_CA(ctx, cert) != 1 {
+            if advertise, SSL_CTX_add_client_CA(ctx, cert.pointer) != 1 {
                 throw TLSError.drained(.invalidTrustBundle, "trust bundle: cannot advertise CA name")
             }
         }
@@ -107,20 +108,19 @@ public final class TLSContext: @unchecked Sendable {
 
     /// Installs the leaf, its intermediates and the key, and checks that the key matches.
     static func loadIdentity(_ ctx: OpaquePointer, chainPEM: [UInt8], keyPEM: [UInt8]) throws(TLSError) {
-        let certs = try PEM.certificates(chainPEM, kind: .invalidCertificate, what: "certificate chain")
-        defer { certs.forEach { X509_free($0) } }
-        let key = try PEM.privateKey(keyPEM)
-        defer { EVP_PKEY_free(key) }
+        let certs = try TLSPEM.certificates(chainPEM, kind: .invalidCertificate, what: "certificate chain")
+        let key = try TLSPEM.privateKey(keyPEM)
+        defer { withExtendedLifetime((certs, key)) {} }
         OpenSSLErrorQueue.clear()
-        guard SSL_CTX_use_certificate(ctx, certs[0]) == 1 else {
+        guard SSL_CTX_use_certificate(ctx, certs[0].pointer) == 1 else {
             throw TLSError.drained(.invalidCertificate, "certificate chain: leaf rejected")
         }
         for intermediate in certs.dropFirst() {
-            guard capgate_ssl_ctx_add1_chain_cert(ctx, intermediate) == 1 else {
+            guard capgate_ssl_ctx_add1_chain_cert(ctx, intermediate.pointer) == 1 else {
                 throw TLSError.drained(.invalidCertificate, "certificate chain: intermediate rejected")
             }
         }
-        guard SSL_CTX_use_PrivateKey(ctx, key) == 1, SSL_CTX_check_private_key(ctx) == 1 else {
+        guard SSL_CTX_use_PrivateKey(ctx, key.pointer) == 1, SSL_CTX_check_private_key(ctx) == 1 else {
             throw TLSError.drained(.keyMismatch, "private key does not match the leaf certificate")
         }
     }

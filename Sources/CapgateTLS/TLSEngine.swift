@@ -1,5 +1,6 @@
+import CapgateX509
 import COpenSSL
-import CShims
+import COpenSSLShims
 
 /// One TLS connection, sans-IO: ciphertext goes in with ``feed(ciphertext:)`` and comes out of
 /// ``drainCiphertext(into:)``; plaintext goes through ``readPlaintext(into:)`` and
@@ -258,7 +259,7 @@ public final class TLSEngine {
         return Self.der(of: cert)
     }
 
-    /// The SPIFFE identity of the peer's verified leaf (hardening.md: only from the chain).
+    /// The SPIFFE identity of the peer's verified leaf (docs/hardening.md: only from the chain).
     public func peerIdentity() throws(PeerIdentityError) -> PeerIdentity {
         guard let der = peerCertificate else { throw PeerIdentityError.noVerifiedCertificate }
         return try PeerIdentity(leafDER: der)

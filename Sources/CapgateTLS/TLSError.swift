@@ -1,4 +1,4 @@
-import COpenSSL
+import CapgateX509
 
 /// The one error type of the TLS layer.
 ///
@@ -59,29 +59,17 @@ public struct TLSError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// Builds an error and drains this thread's OpenSSL error queue into it.
     static func drained(_ kind: Kind, _ message: String) -> TLSError {
-        TLSError(kind, message, openSSLErrors: OpenSSLErrorQueue.drain())
+        TLSError(kind, message, openSSLErrors: OpenSSLErrorQueue.drain().reasons)
     }
-}
 
-/// The per-thread OpenSSL error queue (platform.md: it is per thread and sticky, so every
-/// `SSL_*` call is preceded by `clear()` and every failure drains it).
-enum OpenSSLErrorQueue {
-    /// At most this many entries are kept: a hostile peer cannot make one error message huge.
-    static let maxEntries = 16
-
-    static func clear() { ERR_clear_error() }
-
-    /// Removes every queued error and returns their reason strings, oldest first.
-    static func drain() -> [String] {
-        var out: [String] = []
-        while true {
-            let code = ERR_get_error()
-            if code == 0 { break }
-            guard out.count < maxEntries else { continue }
-            var buffer = [CChar](repeating: 0, count: 256)
-            buffer.withUnsafeMutableBufferPointer { ERR_error_string_n(code, $0.baseAddress, $0.count) }
-            out.append(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+    /// TLS wording of an X.509-layer read failure: `kind` and `message`, with OpenSSL's
+    /// reasons only (the data field never reaches a log). A failed allocation is a
+    /// configuration error ("out of memory"), whatever was being read.
+    init(_ kind: Kind, _ message: String, reading error: X509Error) {
+        if error.kind == .failed {
+            self.init(.configuration, "out of memory", openSSLErrors: error.openSSLErrors.reasons)
+        } else {
+            self.init(kind, message, openSSLErrors: error.openSSLErrors.reasons)
         }
-        return out
     }
 }

@@ -1,3 +1,4 @@
+import CapgateX509
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -87,5 +88,29 @@ enum PEMFile {
             }
         }
         return out
+    }
+}
+
+/// The TLS layer's PEM reads (the X.509 layer's strict readers) with TLS error wording.
+enum TLSPEM {
+    /// All certificates of `pem`; `kind`/`what` name the input in the error.
+    static func certificates(_ pem: [UInt8], kind: TLSError.Kind, what: String) throws(TLSError) -> [OwnedX509] {
+        do throws(X509Error) { return try PEM.certificates(pem) } catch {
+            throw TLSError(kind, "\(what): no valid PEM certificate", reading: error)
+        }
+    }
+
+    /// The private key of `pem`; encrypted keys fail (no passphrase prompt).
+    static func privateKey(_ pem: [UInt8]) throws(TLSError) -> OwnedPrivateKey {
+        do throws(X509Error) { return try PEM.privateKey(pem) } catch {
+            throw TLSError(.invalidPrivateKey, "private key: no valid unencrypted PEM key", reading: error)
+        }
+    }
+
+    /// All CRLs of `pem`.
+    static func crls(_ pem: [UInt8]) throws(TLSError) -> [OwnedCRL] {
+        do throws(X509Error) { return try PEM.crls(pem) } catch {
+            throw TLSError(.invalidCRL, "CRL: no valid PEM CRL", reading: error)
+        }
     }
 }

@@ -1,93 +1,25 @@
 import AgentKernel
 
-/// Reads one request object field by field and remembers which fields it consumed, so
-/// `finish()` can reject anything unknown: a typo'd field is an error, not a silent no-op.
-struct BodyReader {
-    let object: JSONObject
-    let context: String
-    private var used: [String] = []
+/// A request body is read with the shared strict field reader (CapgateFormats): every
+/// field consumed is remembered so `finish()` rejects anything unknown (a typo'd field is
+/// an error, not a silent no-op), and a field failure becomes `invalid_request` with a
+/// message naming the field ("request.capability_id: is required").
+typealias BodyReader = FieldReader<WireError>
 
+extension WireError: FieldErrorConvertible {
+    public init(fieldError: FieldError) { self.init(.invalidRequest, fieldError.description) }
+}
+
+extension FieldReader where Failure == WireError {
+    /// The top-level body, which must be a JSON object.
     init(_ v: JSONValue, verb: Verb) throws(WireError) {
         guard case .object(let o) = v else { throw WireError(.invalidRequest, "the body must be a JSON object") }
-        object = o
-        context = ""
-    }
-
-    init(object: JSONObject, context: String) {
-        self.object = object
-        self.context = context
-    }
-
-    func path(_ k: String) -> String { context.isEmpty ? k : context + "." + k }
-
-    mutating func take(_ k: String) -> JSONValue? {
-        used.append(k)
-        return object[k]
-    }
-
-    mutating func string(_ k: String) throws(WireError) -> String {
-        guard let v = take(k) else { throw WireError(.invalidRequest, "\(path(k)): is required") }
-        guard case .string(let s) = v else { throw WireError(.invalidRequest, "\(path(k)): must be a string") }
-        return s
-    }
-
-    mutating func optionalString(_ k: String) throws(WireError) -> String? {
-        guard let v = take(k), !v.isNull else { return nil }
-        guard case .string(let s) = v else { throw WireError(.invalidRequest, "\(path(k)): must be a string") }
-        return s
-    }
-
-    mutating func optionalBool(_ k: String) throws(WireError) -> Bool? {
-        guard let v = take(k), !v.isNull else { return nil }
-        guard case .bool(let b) = v else { throw WireError(.invalidRequest, "\(path(k)): must be a boolean") }
-        return b
-    }
-
-    mutating func optionalInt(_ k: String) throws(WireError) -> Int? {
-        guard let v = take(k), !v.isNull else { return nil }
-        guard case .int(let i) = v else { throw WireError(.invalidRequest, "\(path(k)): must be an integer") }
-        return i
-    }
-
-    mutating func optionalObject(_ k: String) throws(WireError) -> JSONObject? {
-        guard let v = take(k), !v.isNull else { return nil }
-        guard case .object(let o) = v else { throw WireError(.invalidRequest, "\(path(k)): must be an object") }
-        return o
-    }
-
-    mutating func optionalStringList(_ k: String) throws(WireError) -> [String]? {
-        guard let v = take(k), !v.isNull else { return nil }
-        guard case .array(let a) = v else { throw WireError(.invalidRequest, "\(path(k)): must be an array of strings") }
-        var out: [String] = []
-        for e in a {
-            guard case .string(let s) = e else {
-                throw WireError(.invalidRequest, "\(path(k)): must be an array of strings")
-            }
-            out.append(s)
-        }
-        return out
-    }
-
-    mutating func optionalTime(_ k: String) throws(WireError) -> Timestamp? {
-        guard let s = try optionalString(k) else { return nil }
-        guard let t = Timestamp(isoformat: s) else {
-            throw WireError(.invalidRequest, "\(path(k)): must be an ISO 8601 datetime")
-        }
-        return t
-    }
-
-    /// Rejects fields nobody asked for.
-    func finish() throws(WireError) {
-        for k in object.keys where !used.contains(k) {
-            throw WireError(.invalidRequest, "\(path(k)): unknown field")
-        }
+        self.init(object: o, context: "")
     }
 
     /// A `CapabilityRequest` object with only its five fields.
     mutating func request(_ k: String) throws(WireError) -> CapabilityRequest {
-        guard let v = take(k) else { throw WireError(.invalidRequest, "\(path(k)): is required") }
-        guard case .object(let o) = v else { throw WireError(.invalidRequest, "\(path(k)): must be an object") }
-        var r = BodyReader(object: o, context: path(k))
+        var r = try nested(k)
         let request = CapabilityRequest(
             capabilityID: try r.string("capability_id"), goal: try r.optionalString("goal") ?? "",
             constraints: try r.optionalObject("constraints") ?? [:], intent: try r.optionalString("intent"),
@@ -98,11 +30,9 @@ struct BodyReader {
 
     /// A token as `CapabilityToken.to_dict()` produced it.
     mutating func token(_ k: String) throws(WireError) -> CapabilityToken {
-        guard let v = take(k) else { throw WireError(.invalidRequest, "\(path(k)): is required") }
-        guard case .object(let o) = v else { throw WireError(.invalidRequest, "\(path(k)): must be an object") }
-        var r = BodyReader(object: o, context: path(k))
+        var r = try nested(k)
         func time(_ f: String) throws(WireError) -> Timestamp {
-            guard let t = try r.optionalTime(f) else { throw WireError(.invalidRequest, "\(r.path(f)): is required") }
+            guard let t = try r.optionalTimestamp(f) else { throw WireError(.invalidRequest, "\(r.path(f)): is required") }
             return t
         }
         let token = CapabilityToken(
@@ -117,8 +47,7 @@ struct BodyReader {
     /// The optional `principal` object: its id is returned for the mismatch check; roles
     /// and attributes are accepted for compatibility and ignored (the server maps them).
     mutating func principalID() throws(WireError) -> String? {
-        guard let v = take("principal"), !v.isNull else { return nil }
-        guard case .object(let o) = v else { throw WireError(.invalidRequest, "principal: must be an object") }
+        guard let o = try optionalObject("principal") else { return nil }
         var r = BodyReader(object: o, context: "principal")
         let id = try r.string("principal_id")
         _ = try r.optionalStringList("roles")
@@ -142,8 +71,8 @@ struct BodyReader {
         }
         let q = TraceQuery(principalID: try optionalString("principal_id"),
                            capabilityID: try optionalString("capability_id"), eventType: et, outcome: outcome,
-                           reasonCode: try optionalString("reason_code"), since: try optionalTime("since"),
-                           until: try optionalTime("until"), limit: try optionalInt("limit"),
+                           reasonCode: try optionalString("reason_code"), since: try optionalTimestamp("since"),
+                           until: try optionalTimestamp("until"), limit: try optionalInt("limit"),
                            offset: try optionalInt("offset") ?? 0)
         if let l = q.limit, l < 0 { throw WireError(.invalidRequest, "limit: must be non-negative") }
         if q.offset < 0 { throw WireError(.invalidRequest, "offset: must be non-negative") }

@@ -93,7 +93,7 @@ public struct WireError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// Maps a kernel failure to its wire code. Messages pass through the firewall's
     /// string redaction: an exception text can carry driver output (a token in an
-    /// upstream error), and the wire is an egress like any other (spec §11.2).
+    /// upstream error), and the wire is an egress like any other (docs/reference-semantics.md §11.2).
     public init(_ e: KernelError) {
         let code: WireErrorCode
         switch e.kind {

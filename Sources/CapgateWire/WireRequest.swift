@@ -103,7 +103,7 @@ extension WireRequest {
             case (let id?, nil): handleID = id
             case (nil, let h?):
                 // Only the id of a sent handle is used: its principal and constraints are
-                // looked up on the server (spec §3.7 trust gap).
+                // looked up on the server (docs/reference-semantics.md §3.7 trust gap).
                 guard let id = h["handle_id"]?.stringValue else {
                     throw WireError(.invalidRequest, "handle.handle_id: is required and must be a string")
                 }

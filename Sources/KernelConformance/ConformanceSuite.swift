@@ -1,7 +1,7 @@
 import AgentKernel
 import Synchronization
 
-/// Black-box statements of the reference's invariants (spec §11.1: I-01 nothing
+/// Black-box statements of the reference's invariants (docs/reference-semantics.md §11.1: I-01 nothing
 /// unfirewalled crosses the boundary, I-02 every invocation leaves a receipt, I-06 a
 /// token binds principal, capability and constraints) and the canary suite (§11.2: no
 /// canary value leaves through any egress). Each case builds its own fresh target.

@@ -2,6 +2,7 @@ import CapgateConnection
 import CapgateCore
 import CapgateHTTPClient
 import CapgateIO
+import CapgateTesting
 import Foundation
 import Testing
 

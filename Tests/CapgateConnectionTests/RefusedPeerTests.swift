@@ -1,9 +1,10 @@
 import CapgateConnection
 import CapgateHTTPClient
+import CapgateTesting
 import Testing
 
 /// Fail closed: every peer below must be refused before any handler runs. Under TLS 1.3 a
-/// refused client certificate shows up on the client's first read (platform.md), so the
+/// refused client certificate shows up on the client's first read (docs/platform-notes.md), so the
 /// client-side expectation is "the request fails", and the server-side one is the logged
 /// reason code.
 @Suite("Refused peers")

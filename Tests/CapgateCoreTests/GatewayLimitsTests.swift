@@ -1,3 +1,4 @@
+import CapgateTesting
 import Foundation
 import Testing
 @testable import CapgateCore
@@ -6,9 +7,7 @@ import Testing
     /// docs/limits.md must list exactly the defaults of the code: parse its table and compare
     /// every row (key, unit, default, attack, enforcer) with `GatewayLimits().catalog`.
     @Test func docsTablePinsTheDefaults() throws {
-        let docURL = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("docs/limits.md")
+        let docURL = URL(fileURLWithPath: Products.packageRoot).appendingPathComponent("docs/limits.md")
         let text = try String(contentsOf: docURL, encoding: .utf8)
         let rows = text.split(separator: "\n").filter { $0.hasPrefix("| `") }.map { line in
             line.split(separator: "|", omittingEmptySubsequences: false)

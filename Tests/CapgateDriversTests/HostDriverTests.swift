@@ -1,8 +1,7 @@
 import AgentKernel
 import CapgateConnection
-import CapgateDriverHostTesting
 import CapgateDrivers
-import CapgateTestSupport
+import CapgateTesting
 import Foundation
 import Testing
 
@@ -150,7 +149,7 @@ struct HostDriverTests {
             let driver = try HostDriver(config: Self.config(pki, url: host.url), pool: pool)
             _ = try await driver.execute(Self.ctx)
             // The host drains every connection (GOAWAY + close); the next call reconnects.
-            host.server.drainConnections(reason: "test_drain") { _ in true }
+            host.server.drainConnections(reason: .serverShutdown) { _ in true }
             try await Task.sleep(for: .milliseconds(300))
             _ = try await driver.execute(Self.ctx)
             #expect(host.connectionsSeen.count == 2)

@@ -1,12 +1,12 @@
 import CapgateFuzzing
+import CapgateTesting
 import Foundation
 import Testing
 
 /// Replays every seed corpus and every minimized regression through its fuzz target on
 /// each `make test`, without the fuzzer toolchain: a fixed crash stays fixed.
 struct CorpusReplayTests {
-    static let fuzzDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("fuzz").path
+    static let fuzzDir = Products.packageRoot + "/fuzz"
 
     @Test(arguments: FuzzTarget.allCases.map(\.rawValue))
     func replay(_ name: String) throws {

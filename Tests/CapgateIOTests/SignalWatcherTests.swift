@@ -1,4 +1,5 @@
 import CapgateIO
+import CapgateTesting
 import Glibc
 import Testing
 
@@ -38,7 +39,7 @@ import Testing
     /// blocks the signals in main before starting its loop (the documented
     /// set-up), built from Tests/CapgateIOSignalProbe.
     @Test func processDirectedSignalReachesWatcher() throws {
-        let probe = try #require(probePath(), "capgate-io-signal-probe not built next to the test bundle")
+        let probe = try #require(Products.executable("capgate-io-signal-probe"), "capgate-io-signal-probe not built next to the test bundle")
         var pid: pid_t = 0
         let argv: [UnsafeMutablePointer<CChar>?] = [strdup(probe), nil]
         defer { for p in argv { free(p) } }
@@ -49,19 +50,5 @@ import Testing
         // WIFEXITED && WEXITSTATUS == 0: the probe saw SIGHUP via its signalfd.
         #expect(status & 0x7f == 0, "probe was killed by signal \(status & 0x7f)")
         #expect((status >> 8) & 0xff == 0, "probe exit status \((status >> 8) & 0xff)")
-    }
-
-    private func probePath() -> String? {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard n > 0 else { return nil }
-        let exe = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        // On Linux the test bundle is `<bin>/capgatePackageTests.xctest`
-        // (a file); the probe executable sits beside it in `<bin>`.
-        var parts = exe.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        parts.removeLast()
-        if let bundle = parts.firstIndex(where: { $0.hasSuffix(".xctest") }) { parts.removeSubrange(bundle...) }
-        let path = (parts + ["capgate-io-signal-probe"]).joined(separator: "/")
-        return access(path, X_OK) == 0 ? path : nil
     }
 }

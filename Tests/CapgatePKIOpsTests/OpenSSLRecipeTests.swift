@@ -1,7 +1,7 @@
-import CapgateTestSupport
 import CapgateClient
 import CapgatePKI
 import CapgateServer
+import CapgateTesting
 import Foundation
 import Testing
 
@@ -61,7 +61,7 @@ struct OpenSSLRecipeTests {
                            trustBundle: dir.file("ca/ca.pem"), crl: dir.file("ca/crl.pem"), crlOptional: true)
         config.identities = IdentityMap(rules: [.init(match: .exact("spiffe://example.org/agent/billing"),
                                                       principalID: "billing", roles: ["reader"])])
-        let gateway = try Gateway(config: config, logger: logger)
+        let gateway = try Gateway(config: config, logger: logger.asLogger)
         let port = try gateway.start()
         defer {
             gateway.server.stop()

@@ -1,6 +1,6 @@
-import CapgateTestSupport
 import CapgatePKI
 import CapgateServer
+import CapgateTesting
 import Foundation
 import Testing
 

@@ -132,7 +132,7 @@ struct RotationTests {
         let configPath = dir.file("capgate.toml")
         try overwrite(configPath, Self.config(agents: ["alice", "bob"]))
         let logger = OpsLogger()
-        let gateway = try Gateway(config: try ServerConfig.load(path: configPath), configPath: configPath, logger: logger)
+        let gateway = try Gateway(config: try ServerConfig.load(path: configPath), configPath: configPath, logger: logger.asLogger)
         let port = try gateway.start()
         defer {
             gateway.server.stop()

@@ -17,6 +17,23 @@ import Testing
         try cert.verify(trustAnchors: [ca.certificate], at: testNow)  // chain-valid, identity-invalid
     }
 
+    /// The knobs the TLS parser tests need: one subjectAltName extension per URI (a malformed
+    /// certificate; DNS/IP names share one more) and the anyExtendedKeyUsage purpose.
+    @Test func separateSANExtensionsAndAnyExtendedKeyUsage() throws {
+        var s = spec()
+        s.uriSANs = ["spiffe://example.org/agent/a", "spiffe://example.org/agent/b"]
+        s.dnsSANs = ["a.example.org"]
+        s.uriSANsAsSeparateExtensions = true
+        let split = try ca.issueLeaf(s).certificate
+        #expect(split.extensions.names.filter { $0 == "subjectAltName" }.count == 3)
+        s.uriSANsAsSeparateExtensions = false
+        s.extendedKeyUsage = [.anyExtendedKeyUsage]
+        let one = try ca.issueLeaf(s).certificate
+        #expect(one.extensions.names.filter { $0 == "subjectAltName" }.count == 1)
+        #expect(one.uriSANs == s.uriSANs)
+        #expect(one.extensions.extendedKeyUsage == ["anyExtendedKeyUsage"])
+    }
+
     @Test func caTrueLeaf() throws {
         var s = spec()
         s.uriSANs = ["spiffe://example.org/agent/a"]

@@ -1,13 +1,10 @@
+import CapgateTesting
 import Foundation
 
-/// A fresh temporary directory per test, removed on deinit.
+/// A fresh temporary directory per test (CapgateTesting's `makeTempDirectory`), removed on deinit.
 final class TestDirectory {
     let path: String
-    init() throws {
-        var template = Array((NSTemporaryDirectory() + "/capgate-pki-XXXXXX").utf8CString)
-        guard let p = mkdtemp(&template) else { throw CocoaError(.fileWriteUnknown) }
-        path = String(cString: p)
-    }
+    init() throws { path = try makeTempDirectory("pki") }
     deinit { try? FileManager.default.removeItem(atPath: path) }
 
     /// Permission bits of a file.

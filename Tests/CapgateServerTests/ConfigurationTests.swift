@@ -1,6 +1,6 @@
-import CapgateTestSupport
 import AgentKernel
 import CapgateServer
+import CapgateTesting
 import CapgateWire
 import Foundation
 import Testing
@@ -32,7 +32,7 @@ struct ConfigurationTests {
     }
 
     @Test func checkConfigAcceptsTheExampleAndNamesABadKey() async throws {
-        let capgate = try #require(capgateBinary(), "the capgate executable is not built next to the test bundle")
+        let capgate = try #require(Products.executable("capgate"), "the capgate executable is not built next to the test bundle")
         let ok = try await runProcess(capgate, ["check-config", Self.example])
         #expect(ok.status == 0, "\(ok.stderr)")
         #expect(ok.stdout.hasPrefix("ok: 3 capabilities, 2 drivers, 3 identity rules"))
@@ -45,18 +45,5 @@ struct ConfigurationTests {
         let bad = try await runProcess(capgate, ["check-config", dir + "/bad.toml"])
         #expect(bad.status == 1)
         #expect(bad.stderr.contains("limits.requestTimout: unknown key"), "\(bad.stderr)")
-    }
-
-    /// The `capgate` executable sits next to the test bundle in the build directory.
-    func capgateBinary() -> String? {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard n > 0 else { return nil }
-        let exe = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        var parts = exe.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        parts.removeLast()
-        if let bundle = parts.firstIndex(where: { $0.hasSuffix(".xctest") }) { parts.removeSubrange(bundle...) }
-        let path = (parts + ["capgate"]).joined(separator: "/")
-        return access(path, X_OK) == 0 ? path : nil
     }
 }

@@ -1,6 +1,6 @@
-import CapgateTestSupport
 import AgentKernel
 import CapgateServer
+import CapgateTesting
 import Foundation
 import Testing
 

@@ -1,7 +1,7 @@
 import AgentKernel
 import CapgateDrivers
 import CapgateServer
-import CapgateTestSupport
+import CapgateTesting
 import Foundation
 import Testing
 
@@ -114,7 +114,7 @@ struct HTTPDriverConfigTests {
     }
 
     @Test func checkConfigNamesABadHTTPKey() async throws {
-        let capgate = try #require(ConfigurationTests().capgateBinary(), "the capgate executable is not built")
+        let capgate = try #require(Products.executable("capgate"), "the capgate executable is not built")
         let ok = try await runProcess(capgate, ["check-config", Self.example])
         #expect(ok.status == 0 && ok.stdout.hasPrefix("ok: 2 capabilities, 2 drivers"), "\(ok.stdout)\(ok.stderr)")
         #expect(!ok.stdout.contains("example-token") && !ok.stderr.contains("example-token"))

@@ -2,7 +2,7 @@ import AgentKernel
 import CapgateClient
 import CapgateDrivers
 import CapgateServer
-import CapgateTestSupport
+import CapgateTesting
 import Foundation
 import Synchronization
 import Testing

@@ -2,7 +2,7 @@ import AgentKernel
 import CapgateDrivers
 import CapgatePKI
 import CapgateServer
-import CapgateTestSupport
+import CapgateTesting
 import Foundation
 import Testing
 

@@ -1,9 +1,8 @@
 import AgentKernel
 import CapgateClient
-import CapgateDriverHostTesting
 import CapgateDrivers
 import CapgateServer
-import CapgateTestSupport
+import CapgateTesting
 import Testing
 
 /// A `type = "host"` driver inside the whole sidecar: the gateway on loopback routes a

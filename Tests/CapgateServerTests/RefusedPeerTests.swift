@@ -1,6 +1,6 @@
-import CapgateTestSupport
 import CapgateClient
 import CapgatePKI
+import CapgateTesting
 import Foundation
 import Testing
 

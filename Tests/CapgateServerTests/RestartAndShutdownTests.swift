@@ -1,6 +1,7 @@
 import AgentKernel
 import CapgateClient
 import CapgateServer
+import CapgateTesting
 import CapgateWire
 import Foundation
 import KernelConformance

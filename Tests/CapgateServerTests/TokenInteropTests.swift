@@ -1,12 +1,12 @@
-import CapgateTestSupport
 import AgentKernel
 import CapgateClient
+import CapgateTesting
 import CapgateWire
 import Foundation
 import Testing
 
 /// Tokens cross the language boundary: the sidecar and the Python reference sign the same
-/// canonical payload with the same secret (spec §4), so each verifies the other's tokens.
+/// canonical payload with the same secret (docs/reference-semantics.md §4), so each verifies the other's tokens.
 /// Uses `.venv/bin/python` (made by `make test`) and `tools/reference/token_interop.py`.
 @Suite(.timeLimit(.minutes(1)))
 struct TokenInteropTests {

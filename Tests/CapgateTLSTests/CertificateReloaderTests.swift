@@ -48,7 +48,7 @@ import Testing
     @Test func mismatchedKeyChangesNothing() throws {
         let reloader = try CertificateReloader(material: pki.serverMaterial(), now: now)
         var bad = pki.serverMaterial()
-        bad.privateKeyPEM = pki.goodClient.key.pem
+        bad.privateKeyPEM = pki.goodClient.keyPEM
         expectUnchanged(reloader, after: bad, kind: .keyMismatch)
     }
 

@@ -1,13 +1,26 @@
-import COpenSSL
+import CapgatePKI
+import CapgateTesting
 import Testing
 @testable import CapgateTLS
 
-/// One test per SVID rule (hardening.md "mTLS identity"; X509-SVID.md sections 2 and 4).
+/// One test per SVID rule (docs/hardening.md "mTLS identity").
 @Suite struct PeerIdentityTests {
     let pki = TestPKI.shared
 
-    func leaf(_ extensions: [(Int32, String)], serial: Int = 0x3000) -> [UInt8] {
-        pki.ca.issue(cn: "leaf", serial: serial, extensions: extensions).der
+    /// A leaf from the test CA: `edit` starts from a correct client SVID with no SAN.
+    func leaf(serial: Int = 0x3000, _ edit: (inout LeafSpec) -> Void) -> [UInt8] {
+        pki.ca.issue("leaf", serial: serial, edit).der
+    }
+
+    /// A leaf with no extension but those `edit` adds (and the SKI/AKI every issued
+    /// certificate carries).
+    func bareLeaf(_ edit: (inout LeafSpec) -> Void) -> [UInt8] {
+        leaf {
+            $0.basicConstraints = nil
+            $0.keyUsage = nil
+            $0.extendedKeyUsage = nil
+            edit(&$0)
+        }
     }
 
     @Test func goodSVIDYieldsIdentityExpiryAndSerial() throws {
@@ -21,12 +34,12 @@ import Testing
     }
 
     @Test func keyUsageAndEKUAreOptional() throws {
-        let der = leaf([(NID_subject_alt_name, "URI:spiffe://example.org/minimal")])
+        let der = bareLeaf { $0.uriSANs = ["spiffe://example.org/minimal"] }
         #expect(try PeerIdentity(leafDER: der).spiffeID.path == "/minimal")
     }
 
     @Test func serialIsLowercaseHex() throws {
-        let der = leaf(TestCertificateFactory.clientExtensions(san: "URI:spiffe://example.org/s"), serial: 0xABCDEF)
+        let der = leaf(serial: 0xABCDEF) { $0.uriSANs = ["spiffe://example.org/s"] }
         #expect(try PeerIdentity(leafDER: der).serialHex == "abcdef")
     }
 
@@ -35,7 +48,7 @@ import Testing
     }
 
     @Test func noSANExtensionIsRejected() {
-        let der = leaf([(NID_basic_constraints, "critical,CA:FALSE")])
+        let der = bareLeaf { $0.basicConstraints = .leaf }
         #expect(throws: PeerIdentityError.noURISAN) { try PeerIdentity(leafDER: der) }
     }
 
@@ -44,27 +57,27 @@ import Testing
     }
 
     @Test func duplicateSANExtensionsAreRejected() {
-        let der = leaf([
-            (NID_subject_alt_name, "URI:spiffe://example.org/a"),
-            (NID_subject_alt_name, "URI:spiffe://example.org/b"),
-        ])
+        let der = bareLeaf {
+            $0.uriSANs = ["spiffe://example.org/a", "spiffe://example.org/b"]
+            $0.uriSANsAsSeparateExtensions = true
+        }
         #expect(throws: PeerIdentityError.invalidExtensions) { try PeerIdentity(leafDER: der) }
     }
 
     @Test func nonSPIFFEURIIsRejected() {
-        let der = leaf(TestCertificateFactory.clientExtensions(san: "URI:https://example.org/x"))
+        let der = leaf { $0.uriSANs = ["https://example.org/x"] }
         #expect(throws: PeerIdentityError.invalidSPIFFEID(.wrongScheme)) { try PeerIdentity(leafDER: der) }
     }
 
     @Test func uppercaseTrustDomainIsRejected() {
-        let der = leaf(TestCertificateFactory.clientExtensions(san: "URI:spiffe://Example.org/x"))
+        let der = leaf { $0.uriSANs = ["spiffe://Example.org/x"] }
         #expect(throws: PeerIdentityError.invalidSPIFFEID(.invalidTrustDomainCharacter)) {
             try PeerIdentity(leafDER: der)
         }
     }
 
     @Test func trustDomainOnlyIDIsRejected() {
-        let der = leaf(TestCertificateFactory.clientExtensions(san: "URI:spiffe://example.org"))
+        let der = leaf { $0.uriSANs = ["spiffe://example.org"] }
         #expect(throws: PeerIdentityError.invalidSPIFFEID(.emptyPath)) { try PeerIdentity(leafDER: der) }
     }
 
@@ -74,28 +87,30 @@ import Testing
     }
 
     @Test func keyUsageWithoutDigitalSignatureIsRejected() {
-        let der = leaf([
-            (NID_key_usage, "critical,keyAgreement"),
-            (NID_subject_alt_name, "URI:spiffe://example.org/x"),
-        ])
+        let der = bareLeaf {
+            $0.keyUsage = .keyAgreement
+            $0.uriSANs = ["spiffe://example.org/x"]
+        }
         #expect(throws: PeerIdentityError.keyUsageMissingDigitalSignature) { try PeerIdentity(leafDER: der) }
     }
 
     @Test(arguments: ["digitalSignature,keyCertSign", "digitalSignature,cRLSign"])
     func keyUsageAllowingSigningIsRejected(_ usage: String) {
-        let der = leaf([
-            (NID_key_usage, "critical,\(usage)"),
-            (NID_subject_alt_name, "URI:spiffe://example.org/x"),
-        ])
+        let bits: [String: KeyUsage] = ["digitalSignature,keyCertSign": [.digitalSignature, .keyCertSign],
+                                         "digitalSignature,cRLSign": [.digitalSignature, .cRLSign]]
+        let der = bareLeaf {
+            $0.keyUsage = bits[usage]
+            $0.uriSANs = ["spiffe://example.org/x"]
+        }
         #expect(throws: PeerIdentityError.keyUsageAllowsSigning) { try PeerIdentity(leafDER: der) }
     }
 
     @Test(arguments: ["serverAuth", "anyExtendedKeyUsage", "codeSigning,emailProtection"])
     func ekuWithoutClientAuthIsRejected(_ eku: String) {
-        let der = leaf([
-            (NID_ext_key_usage, eku),
-            (NID_subject_alt_name, "URI:spiffe://example.org/x"),
-        ])
+        let der = bareLeaf {
+            $0.extendedKeyUsage = eku.split(separator: ",").map { ExtendedKeyUsage(rawValue: String($0))! }
+            $0.uriSANs = ["spiffe://example.org/x"]
+        }
         #expect(throws: PeerIdentityError.extendedKeyUsageMissingClientAuth) { try PeerIdentity(leafDER: der) }
     }
 

@@ -1,3 +1,4 @@
+import CapgateTesting
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -7,14 +8,6 @@ import Glibc
 /// Context construction: files, in-memory PEM, and refusal of bad inputs.
 @Suite struct TLSContextTests {
     let pki = TestPKI.shared
-
-    /// A fresh private directory under /tmp (mkdtemp), removed by the caller.
-    func tempDirectory() throws -> String {
-        var template = Array("/tmp/capgate-tls-XXXXXX".utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        let path = try #require(made.map { String(cString: $0) })
-        return path
-    }
 
     func write(_ bytes: [UInt8], to path: String) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
@@ -30,15 +23,15 @@ import Glibc
     }
 
     @Test func serverAndClientFromFilesHandshake() throws {
-        let dir = try tempDirectory()
+        let dir = try makeTempDirectory("tls")
         let files = ["chain.pem", "key.pem", "ca.pem", "crl.pem", "client.pem", "client.key"]
         defer { remove(dir, files) }
-        try write(pki.server.pem, to: "\(dir)/chain.pem")
-        try write(pki.server.key.pem, to: "\(dir)/key.pem")
-        try write(pki.ca.pem, to: "\(dir)/ca.pem")
+        try write(pki.server.certPEM, to: "\(dir)/chain.pem")
+        try write(pki.server.keyPEM, to: "\(dir)/key.pem")
+        try write(pki.ca.certPEM, to: "\(dir)/ca.pem")
         try write(pki.crl, to: "\(dir)/crl.pem")
-        try write(pki.goodClient.pem, to: "\(dir)/client.pem")
-        try write(pki.goodClient.key.pem, to: "\(dir)/client.key")
+        try write(pki.goodClient.certPEM, to: "\(dir)/client.pem")
+        try write(pki.goodClient.keyPEM, to: "\(dir)/client.key")
         let server = try TLSContext.server(certificateChainPEM: "\(dir)/chain.pem", privateKey: "\(dir)/key.pem",
                                            trustBundle: "\(dir)/ca.pem", crl: "\(dir)/crl.pem")
         let client = try TLSContext.client(certificate: "\(dir)/client.pem", key: "\(dir)/client.key",
@@ -60,7 +53,7 @@ import Glibc
 
     @Test func keyOfAnotherCertificateIsAMismatch() {
         var material = pki.serverMaterial()
-        material.privateKeyPEM = pki.goodClient.key.pem
+        material.privateKeyPEM = pki.goodClient.keyPEM
         #expect(failureKind { try TLSContext.server(material: material) } == .keyMismatch)
     }
 
@@ -70,7 +63,7 @@ import Glibc
         #expect(failureKind { try TLSContext.server(material: material) } == .invalidCertificate)
 
         material = pki.serverMaterial()
-        material.privateKeyPEM = pki.server.pem  // a certificate is not a key
+        material.privateKeyPEM = pki.server.certPEM  // a certificate is not a key
         #expect(failureKind { try TLSContext.server(material: material) } == .invalidPrivateKey)
 
         material = pki.serverMaterial()
@@ -82,7 +75,7 @@ import Glibc
     }
 
     @Test func truncatedBundleIsNotPartiallyUsed() {
-        var bundle = pki.ca.pem + pki.otherCA.pem
+        var bundle = pki.ca.certPEM + pki.otherCA.certPEM
         bundle.removeLast(40)  // corrupts the second certificate
         var material = pki.serverMaterial()
         material.trustBundlePEM = bundle
@@ -90,14 +83,14 @@ import Glibc
     }
 
     @Test func clientNeedsCertificateAndKeyTogether() {
-        let material = TLSClientMaterial(certificateChainPEM: pki.goodClient.pem, privateKeyPEM: nil,
-                                         trustBundlePEM: pki.ca.pem)
+        let material = TLSClientMaterial(certificateChainPEM: pki.goodClient.certPEM, privateKeyPEM: nil,
+                                         trustBundlePEM: pki.ca.certPEM)
         #expect(failureKind { try TLSContext.client(material: material, serverName: "localhost") } == .configuration)
     }
 
     @Test func errorDescriptionCarriesOpenSSLReasonButNotKeyBytes() throws {
         var material = pki.serverMaterial()
-        material.privateKeyPEM = pki.goodClient.key.pem
+        material.privateKeyPEM = pki.goodClient.keyPEM
         do {
             _ = try TLSContext.server(material: material)
             Issue.record("mismatched key must fail")

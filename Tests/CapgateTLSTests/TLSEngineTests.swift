@@ -110,7 +110,7 @@ import Testing
         #expect(throws: TLSError.self) { try server.writePlaintext(Array("x".utf8)) }
     }
 
-    /// TLS 1.3 shape (platform.md): the client finishes its side first; the server's refusal
+    /// TLS 1.3 shape (docs/platform-notes.md): the client finishes its side first; the server's refusal
     /// reaches it as an alert on its first read.
     @discardableResult
     func expectServerRefuses(client: TLSEngine, server: TLSEngine) throws -> TLSError {

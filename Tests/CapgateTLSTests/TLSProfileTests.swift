@@ -1,5 +1,5 @@
 import COpenSSL
-import CShims
+import COpenSSLShims
 import Testing
 @testable import CapgateTLS
 
@@ -12,8 +12,8 @@ import Testing
         let ctx = try #require(SSL_CTX_new(TLS_client_method()))
         let context = TLSContext(ctx: ctx, role: .client, serverName: "localhost", serverNameIsIP: false,
                                  requiredALPN: nil)
-        try TLSContext.loadTrustBundle(ctx, pem: pki.ca.pem, advertise: false)
-        try TLSContext.loadIdentity(ctx, chainPEM: pki.goodClient.pem, keyPEM: pki.goodClient.key.pem)
+        try TLSContext.loadTrustBundle(ctx, pem: pki.ca.certPEM, advertise: false)
+        try TLSContext.loadIdentity(ctx, chainPEM: pki.goodClient.certPEM, keyPEM: pki.goodClient.keyPEM)
         let alpn: [UInt8] = [2, 0x68, 0x32]
         try #require(SSL_CTX_set_alpn_protos(ctx, alpn, 3) == 0)
         configure(ctx)

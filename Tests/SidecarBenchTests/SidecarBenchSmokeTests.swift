@@ -1,3 +1,4 @@
+import CapgateTesting
 import Foundation
 import Testing
 
@@ -13,14 +14,15 @@ import Testing
 struct SidecarBenchSmokeTests {
     @Test
     func quickRunWritesEveryPoint() throws {
-        let bin = try #require(binDirectory(), "cannot locate the build directory")
+        let bench = try #require(Products.executable("capgate-bench"), "capgate-bench is not built")
+        let capgate = try #require(Products.executable("capgate"), "capgate is not built")
         let out = NSTemporaryDirectory() + "capgate-bench-smoke-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: out) }
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: bin + "/capgate-bench")
+        p.executableURL = URL(fileURLWithPath: bench)
         p.arguments = ["--quick", "--seconds", "0.2", "--warmup", "0.1", "--no-nginx", "--no-h2load", "--no-reference",
                        "--no-profile", "--verbs", "request_capabilities,explain", "--idle-connections", "20",
-                       "--handshake-seconds", "0.3", "--capgate", bin + "/capgate", "--out", out]
+                       "--handshake-seconds", "0.3", "--capgate", capgate, "--out", out]
         let log = Pipe()
         p.standardError = log
         p.standardOutput = FileHandle.nullDevice
@@ -63,18 +65,5 @@ struct SidecarBenchSmokeTests {
             let text = try String(contentsOfFile: dir + "/" + svg, encoding: .utf8)
             #expect(text.hasPrefix("<svg") && text.contains("</svg>"), "\(svg) is not an SVG")
         }
-    }
-
-    /// `<bin>` of `<bin>/capgatePackageTests.xctest`: the executables are built beside it.
-    func binDirectory() -> String? {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard n > 0 else { return nil }
-        let exe = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        var parts = exe.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        parts.removeLast()
-        if let bundle = parts.firstIndex(where: { $0.hasSuffix(".xctest") }) { parts.removeSubrange(bundle...) }
-        let dir = parts.joined(separator: "/")
-        return access(dir + "/capgate-bench", X_OK) == 0 && access(dir + "/capgate", X_OK) == 0 ? dir : nil
     }
 }

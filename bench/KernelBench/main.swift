@@ -1,36 +1,34 @@
 import AgentKernel
+import ArgumentParser
+import CapgateCLI
 import Foundation
 
 // kernel-bench: p50/p99 of each verb in process, on the reference README's quickstart and
 // on the billing data, next to the Python reference measured in the same run
 // (bench/reference_bench.py through the venv). Prints a table; never a test gate.
-//
-// Usage: kernel-bench [--seconds S] [--python PATH] [--no-reference] [--json OUT]
+// Options: `kernel-bench --help` (swift-argument-parser).
 
-struct Options {
+struct Options: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kernel-bench",
+        abstract: "p50/p99 of each kernel verb in process, next to the Python reference measured in the same run.")
+
+    @Option(help: ArgumentHelp("Measured seconds per point.", valueName: "s"))
     var seconds = 1.0
+    @Option(help: ArgumentHelp("The Python with the reference installed (make venv).", valueName: "path"))
     var python = ".venv/bin/python"
-    var reference = true
+    @Flag(name: .customLong("no-reference"), help: "Skip the Python reference.")
+    var noReference = false
+    @Option(name: .customLong("json"), help: ArgumentHelp("Also write the results as JSON to this file.", valueName: "out"))
     var jsonOut: String?
     /// Only points whose "scenario/verb" name contains this text (profiling).
+    @Option(help: ArgumentHelp("Only points whose scenario/verb name contains this text (profiling).", valueName: "text"))
     var only: String?
+
+    var reference: Bool { !noReference }
 }
 
-var options = Options()
-var argv = CommandLine.arguments.dropFirst()
-while let a = argv.popFirst() {
-    switch a {
-    case "--seconds": options.seconds = Double(argv.popFirst() ?? "") ?? options.seconds
-    case "--python": options.python = argv.popFirst() ?? options.python
-    case "--no-reference": options.reference = false
-    case "--json": options.jsonOut = argv.popFirst()
-    case "--only": options.only = argv.popFirst()
-    default:
-        FileHandle.standardError.write("unknown argument \(a)\n".data(using: .utf8)!)
-        exit(2)
-    }
-}
-
+let options = CommandLineEntry.parse(Options.self, tool: "kernel-bench")
 let swiftResults = try await runSwiftBench(seconds: options.seconds, only: options.only)
 var referenceResults: [String: Sample] = [:]
 if options.reference {

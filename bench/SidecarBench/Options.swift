@@ -1,6 +1,7 @@
+import ArgumentParser
 import Foundation
 
-/// Command line of `capgate-bench`. Every knob has a default that `make bench` uses; `--quick`
+/// What a run measures. Every knob has a default that `make bench` uses; `--quick`
 /// (make bench-quick) shrinks durations and counts so the whole run takes well under a minute.
 struct BenchOptions: Sendable {
     /// Measured seconds per point (after `warmup`).
@@ -15,7 +16,7 @@ struct BenchOptions: Sendable {
     var python = ".venv/bin/python"
     var reference = true
     var nginx = true
-    /// The HTTP-driver point (needs nginx as the tool).
+    /// The HTTP-driver point (nginx as the local tool; docs/drivers.md).
     var httpDriver = true
     var h2load = true
     /// perf record the sidecar during the saturation invoke point (if perf works here).
@@ -27,55 +28,85 @@ struct BenchOptions: Sendable {
     var quick = false
     /// Only these verbs (names as in the report); empty = all.
     var verbs: [String] = []
+}
 
-    static let usage = """
-        usage: capgate-bench [--quick] [--seconds S] [--warmup S] [--capgate PATH] [--python PATH]
-                             [--no-reference] [--no-nginx] [--no-http-driver] [--no-h2load] [--no-profile]
-                             [--idle-connections N] [--handshake-seconds S] [--out DIR]
-                             [--publish-docs FILE] [--verbs a,b]
-        """
+/// The command line of `capgate-bench` (swift-argument-parser; `capgate-bench --help`).
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "capgate-bench",
+        abstract: "Measure the sidecar against the kernel in process, the Python reference and nginx.",
+        discussion: """
+            Writes <out>/<date>-<short commit>/ (report.md, results.json, plots). Goals are \
+            reported, never enforced: the exit status says only whether the harness worked. \
+            See docs/benchmarks.md.
+            """)
 
-    static func parse(_ arguments: [String]) throws -> BenchOptions {
+    @Flag(help: ArgumentHelp("Short run (make bench-quick): 1 s points unless --seconds is given, warmup <= 0.3 s, "
+                             + "handshakes <= 1 s, <= 100 idle connections, no profile."))
+    var quick = false
+    @Option(help: ArgumentHelp("Measured seconds per point (default 5; 1 with --quick).", valueName: "s"))
+    var seconds: Double?
+    @Option(help: ArgumentHelp("Warm-up seconds before each point.", valueName: "s"))
+    var warmup = BenchOptions().warmup
+    @Option(help: ArgumentHelp("The capgate executable (default: the one next to capgate-bench).", valueName: "path"))
+    var capgate: String?
+    @Option(help: ArgumentHelp("The Python with the reference installed (make venv).", valueName: "path"))
+    var python = BenchOptions().python
+    @Flag(name: .customLong("no-reference"), help: "Skip the Python reference.")
+    var noReference = false
+    @Flag(name: .customLong("no-nginx"), help: "Skip the nginx static baseline.")
+    var noNginx = false
+    @Flag(name: .customLong("no-http-driver"), help: "Skip the HTTP-driver point (nginx as a local tool).")
+    var noHTTPDriver = false
+    @Flag(name: .customLong("no-h2load"), help: "Skip the h2load cross-check.")
+    var noH2load = false
+    @Flag(name: .customLong("no-profile"), help: "Skip the perf profile of the sidecar.")
+    var noProfile = false
+    @Option(help: ArgumentHelp("Idle connections opened for the memory-per-connection point.", valueName: "n"))
+    var idleConnections = BenchOptions().idleConnections
+    @Option(help: ArgumentHelp("Seconds of full mTLS handshakes per server.", valueName: "s"))
+    var handshakeSeconds = BenchOptions().handshakeSeconds
+    @Option(name: .customLong("out"), help: ArgumentHelp("Where the report directory is created.", valueName: "dir"))
+    var outDirectory = BenchOptions().outDirectory
+    @Option(help: ArgumentHelp("Also rewrite this file (docs/benchmarks.md) from the run.", valueName: "file"))
+    var publishDocs: String?
+    @Option(help: ArgumentHelp("Only these verbs, comma-separated (names as in the report; default all).",
+                               valueName: "a,b"))
+    var verbs: String?
+
+    func validate() throws {
+        for (name, value) in [("--seconds", seconds ?? 1), ("--warmup", warmup), ("--handshake-seconds", handshakeSeconds),
+                              ("--idle-connections", Double(idleConnections))] where !(value > 0) {
+            throw ValidationError("\(name) needs a number > 0")
+        }
+    }
+
+    /// The options of the run: `--quick` clamps, and the default capgate sits next to this executable.
+    var options: BenchOptions {
         var o = BenchOptions()
-        var args = arguments[...]
-        func value(_ name: String) throws -> String {
-            guard let v = args.popFirst() else { throw BenchError.usage("\(name) needs a value") }
-            return v
-        }
-        func number(_ name: String) throws -> Double {
-            guard let v = Double(try value(name)), v > 0 else { throw BenchError.usage("\(name) needs a number > 0") }
-            return v
-        }
-        var explicitSeconds = false
-        while let a = args.popFirst() {
-            switch a {
-            case "--quick": o.quick = true
-            case "--seconds": o.seconds = try number(a); explicitSeconds = true
-            case "--warmup": o.warmup = try number(a)
-            case "--handshake-seconds": o.handshakeSeconds = try number(a)
-            case "--idle-connections": o.idleConnections = Int(try number(a))
-            case "--capgate": o.capgate = try value(a)
-            case "--python": o.python = try value(a)
-            case "--no-reference": o.reference = false
-            case "--no-nginx": o.nginx = false
-            case "--no-http-driver": o.httpDriver = false
-            case "--no-h2load": o.h2load = false
-            case "--no-profile": o.profile = false
-            case "--out": o.outDirectory = try value(a)
-            case "--publish-docs": o.publishDocs = try value(a)
-            case "--verbs": o.verbs = try value(a).split(separator: ",").map(String.init)
-            case "-h", "--help": throw BenchError.usage("")
-            default: throw BenchError.usage("unknown argument \(a)")
-            }
-        }
-        if o.quick {
-            if !explicitSeconds { o.seconds = 1.0 }
+        o.quick = quick
+        o.seconds = seconds ?? (quick ? 1.0 : o.seconds)
+        o.warmup = warmup
+        o.handshakeSeconds = handshakeSeconds
+        o.idleConnections = idleConnections
+        o.python = python
+        o.reference = !noReference
+        o.nginx = !noNginx
+        o.httpDriver = !noHTTPDriver
+        o.h2load = !noH2load
+        o.profile = !noProfile
+        o.outDirectory = outDirectory
+        o.publishDocs = publishDocs
+        o.verbs = verbs.map { $0.split(separator: ",").map(String.init) } ?? []
+        if quick {
             o.warmup = min(o.warmup, 0.3)
             o.handshakeSeconds = min(o.handshakeSeconds, 1.0)
             o.idleConnections = min(o.idleConnections, 100)
             o.profile = false
         }
-        if o.capgate.isEmpty {
+        if let capgate, !capgate.isEmpty {
+            o.capgate = capgate
+        } else {
             // Next to this executable: both come out of the same `swift build`.
             let me = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
             o.capgate = me.deletingLastPathComponent().appendingPathComponent("capgate").path
@@ -92,7 +123,7 @@ enum BenchError: Error, CustomStringConvertible {
 
     var description: String {
         switch self {
-        case .usage(let m): return m.isEmpty ? BenchOptions.usage : "\(m)\n\(BenchOptions.usage)"
+        case .usage(let m): return "\(m)\n\(BenchCommand.usageString())"
         case .setup(let m): return "setup: \(m)"
         case .child(let m): return "child process: \(m)"
         }

@@ -1,3 +1,4 @@
+import CapgateCLI
 import CapgateIO
 import Foundation
 
@@ -9,11 +10,7 @@ import Foundation
 // the harness itself worked.
 
 signal(SIGPIPE, SIG_IGN)
-let options: BenchOptions
-do { options = try BenchOptions.parse(Array(CommandLine.arguments.dropFirst())) } catch {
-    FileHandle.standardError.write("\(error)\n".data(using: .utf8)!)
-    exit(2)
-}
+let options = CommandLineEntry.parse(BenchCommand.self, tool: "capgate-bench").options
 do {
     let runner = try BenchRunner(options)
     let dir = try await runner.execute()

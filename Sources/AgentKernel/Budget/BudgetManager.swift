@@ -1,6 +1,6 @@
 import Synchronization
 
-/// Cross-invocation token budget for one session (spec §8.5, `budget_manager.py`).
+/// Cross-invocation token budget for one session (docs/reference-semantics.md §8.5, `budget_manager.py`).
 ///
 /// The kernel reserves a slice before running a driver (`allocate`), reconciles the
 /// real cost after the firewall (`recordUsage`) or returns the slice on failure

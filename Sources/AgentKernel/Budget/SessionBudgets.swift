@@ -1,6 +1,6 @@
 import Synchronization
 
-/// Budgets keyed by a session id (spec §12.3 item 4).
+/// Budgets keyed by a session id (docs/reference-semantics.md §12.3 item 4).
 ///
 /// The reference has one BudgetManager per Kernel, i.e. one "session"; shared as is in
 /// a sidecar, every agent would drain one budget. Here each session gets its own

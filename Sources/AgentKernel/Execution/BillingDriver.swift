@@ -1,4 +1,4 @@
-/// The reference's shared billing fixture (spec §7.3; `drivers/memory.make_billing_driver`):
+/// The reference's shared billing fixture (docs/reference-semantics.md §7.3; `drivers/memory.make_billing_driver`):
 /// an `InMemoryDriver` with id `billing` over the 200 deterministic invoices of
 /// `BillingData.json` (the reference's `random.Random(42)` dataset, snapshotted).
 ///

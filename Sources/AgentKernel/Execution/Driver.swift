@@ -1,4 +1,4 @@
-/// A capability execution backend (spec §7.3; `drivers/base.Driver`).
+/// A capability execution backend (docs/reference-semantics.md §7.3; `drivers/base.Driver`).
 ///
 /// Drivers are shared by every connection of the sidecar, hence `Sendable`. A failure should
 /// be thrown as `KernelError(.driverError, …)`; any other error is still caught by the

@@ -21,7 +21,7 @@ public struct FallbackOutcome: Sendable {
     public var wasCancelled: Bool { lastError is CancellationError }
 }
 
-/// Tries a route plan's drivers in order until one succeeds (spec §7.2;
+/// Tries a route plan's drivers in order until one succeeds (docs/reference-semantics.md §7.2;
 /// `kernel/_driver_exec.execute_with_fallback`).
 public enum FallbackExecutor {
     /// Walks `plan.driverIDs`:
@@ -75,9 +75,10 @@ public enum FallbackExecutor {
     /// simply awaited, because `Duration` cannot represent arbitrary doubles.
     static let maxArmedSeconds = 1e9
 
-    private static func attempt(_ driver: any Driver, _ ctx: ExecutionContext, _ timeout: Double?) async -> AttemptResult {
+    private static func attempt(_ driver: any Driver, _ ctx: ExecutionContext,
+                                _ timeout: Double?) async -> DeadlineOutcome<RawResult> {
         if let t = timeout, t.isFinite, t <= maxArmedSeconds {
-            return await DeadlineRace.run(driver, ctx, seconds: max(t, 0))
+            return await DeadlineRace.run(seconds: max(t, 0)) { try await driver.execute(ctx) }
         }
         do {
             return .success(try await driver.execute(ctx))

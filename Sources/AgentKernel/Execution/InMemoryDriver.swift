@@ -1,6 +1,6 @@
 import Synchronization
 
-/// A driver whose operations are in-process handlers (spec §7.3; `drivers/memory.InMemoryDriver`).
+/// A driver whose operations are in-process handlers (docs/reference-semantics.md §7.3; `drivers/memory.InMemoryDriver`).
 ///
 /// For tests, demos and built-in datasets. The operation is `str(args.get("operation",
 /// capability_id))`; a missing handler and any handler error become the reference's

@@ -1,4 +1,4 @@
-/// The `invoke_timeout_s` token constraint (spec §3.4 step 6; `_driver_exec.resolve_invoke_timeout`).
+/// The `invoke_timeout_s` token constraint (docs/reference-semantics.md §3.4 step 6; `_driver_exec.resolve_invoke_timeout`).
 public enum InvokeTimeout {
     /// The constraint key, signed into the token so the deadline is tamper-evident.
     public static let constraintKey = "invoke_timeout_s"

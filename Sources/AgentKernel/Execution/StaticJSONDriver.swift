@@ -1,7 +1,7 @@
 /// A driver that serves fixed JSON per operation, returned as-is.
 ///
 /// Not in the reference: it is the configuration-friendly stand-in for `InMemoryDriver`
-/// handlers (which are Python callables and cannot be configured; spec §12.3 item 8).
+/// handlers (which are Python callables and cannot be configured; docs/reference-semantics.md §12.3 item 8).
 /// Operation resolution is the built-in drivers' (`str(args.get("operation", capability_id))`).
 public final class StaticJSONDriver: Driver {
     public let driverID: String

@@ -1,6 +1,6 @@
 import Synchronization
 
-/// Maps a capability to the ordered driver ids to try (spec §7.1; `router.StaticRouter`).
+/// Maps a capability to the ordered driver ids to try (docs/reference-semantics.md §7.1; `router.StaticRouter`).
 ///
 /// Thread-safe so that an admin verb can add routes while invocations route.
 public final class StaticRouter: Sendable {

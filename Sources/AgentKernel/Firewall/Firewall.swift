@@ -1,4 +1,4 @@
-/// The context firewall (spec §8.1, `firewall/transform.py`): turns a driver's raw
+/// The context firewall (docs/reference-semantics.md §8.1, `firewall/transform.py`): turns a driver's raw
 /// result into a bounded, redacted Frame. It is the only path from driver output to
 /// an agent, so redaction always runs first, on the full data, in every mode.
 public struct Firewall: Sendable {
@@ -11,7 +11,7 @@ public struct Firewall: Sendable {
 
     static let rawFallbackWarning = "raw mode requires admin role; falling back to summary."
 
-    /// `Firewall.transform` (spec §8.1).
+    /// `Firewall.transform` (docs/reference-semantics.md §8.1).
     ///
     /// Throws where the reference raises from bad token constraints: a `max_rows` that
     /// Python `int()` rejects, or an `allowed_fields` that `list()` rejects (both before

@@ -1,4 +1,4 @@
-/// PII / PCI / secret redaction (spec §8.2, `firewall/redaction.py`).
+/// PII / PCI / secret redaction (docs/reference-semantics.md §8.2, `firewall/redaction.py`).
 ///
 /// Runs on every egress path before anything else (invariant I-01): values are rebuilt
 /// recursively, sensitive field names are masked, projected fields are dropped, inline
@@ -15,7 +15,7 @@ public enum Redaction {
         "email", "phone", "card_number", "ssn", "social_security_number", "cvv", "credit_card", "password", "secret",
     ].map { Array($0.utf8) }
 
-    /// `redact(data, allowed_fields, depth, max_depth) -> (data, warnings)` (spec §8.2).
+    /// `redact(data, allowed_fields, depth, max_depth) -> (data, warnings)` (docs/reference-semantics.md §8.2).
     /// Warnings are in traversal order and not de-duplicated, like the reference.
     public static func redact(_ value: JSONValue, allowedFields: [String]? = nil, depth: Int = 0,
                               maxDepth: Int = 3) -> (JSONValue, [String]) {
@@ -25,7 +25,7 @@ public enum Redaction {
         return (out, warnings)
     }
 
-    /// The 8 string patterns in order (spec §8.2); also used on trace error text.
+    /// The 8 string patterns in order (docs/reference-semantics.md §8.2); also used on trace error text.
     public static func redactString(_ s: String) -> String {
         StringRedactor.scrub(s).0
     }

@@ -1,5 +1,5 @@
 /// A micro-benchmark of the redaction hot path (not a test gate): scrubs a batch of 80
-/// short strings (the shape `platform.md` measured: clean text, numbers, ids, and a few
+/// short strings (the shape docs/platform-notes.md measured: clean text, numbers, ids, and a few
 /// secrets) and reports the median time per batch. Call from `kernel-bench` in release.
 public enum RedactionBenchmark {
     public struct Result: Sendable {

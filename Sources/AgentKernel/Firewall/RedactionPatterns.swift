@@ -1,4 +1,4 @@
-/// The eight inline-secret patterns of spec §8.2, translated from Python `re` to PCRE2
+/// The eight inline-secret patterns of docs/reference-semantics.md §8.2, translated from Python `re` to PCRE2
 /// so that both engines accept exactly the same strings.
 ///
 /// Translation rules (each verified by an exhaustive per-code-point comparison against

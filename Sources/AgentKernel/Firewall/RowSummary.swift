@@ -1,4 +1,4 @@
-/// `_summarize_list_of_dicts` (spec §8.3): the summary of a non-empty array whose first
+/// `_summarize_list_of_dicts` (docs/reference-semantics.md §8.3): the summary of a non-empty array whose first
 /// item is an object.
 ///
 /// Later rows need not be objects. Python then applies `for k in row`, `k in row`,

@@ -1,4 +1,4 @@
-/// Payload size estimates (spec §8.4): the raw-mode budget warning, handle byte caps
+/// Payload size estimates (docs/reference-semantics.md §8.4): the raw-mode budget warning, handle byte caps
 /// and the default budget token counter all depend on these exact numbers.
 public enum SizeEstimate {
     /// `estimated_size(v, limit)`: approximates `len(json.dumps(v, default=str))`

@@ -1,5 +1,5 @@
 /// Applies the eight patterns of `RedactionPatterns` to one string with Python
-/// `re.sub` semantics (spec §8.2): each pattern scans the previous pattern's output,
+/// `re.sub` semantics (docs/reference-semantics.md §8.2): each pattern scans the previous pattern's output,
 /// left to right, non-overlapping, resuming right after each match.
 enum StringRedactor {
     static let redactedBytes = Array("[REDACTED]".utf8)

@@ -1,4 +1,4 @@
-/// Deterministic summaries (spec §8.3, `firewall/summarize.py`). The facts are what an
+/// Deterministic summaries (docs/reference-semantics.md §8.3, `firewall/summarize.py`). The facts are what an
 /// agent sees in the default `summary` mode, and parity tests compare whole facts, so
 /// every Python formatting rule is reproduced: `%.2f`, `str()`/`repr()` of values,
 /// code point lengths and ordering, stable sorts.

@@ -1,9 +1,9 @@
-/// Handle expansion (spec §9.3, `handle_query.py`): paging, projection and an
+/// Handle expansion (docs/reference-semantics.md §9.3, `handle_query.py`): paging, projection and an
 /// equality filter over a stored result, re-checked against the grant persisted with
 /// the handle, then redacted. The steps run in the reference's exact order, because the
 /// order decides which error a bad request gets.
 extension HandleStore {
-    /// `expand` with SERVER-SIDE metadata (spec §3.7 trust gap): the handle is looked up
+    /// `expand` with SERVER-SIDE metadata (docs/reference-semantics.md §3.7 trust gap): the handle is looked up
     /// by id (HandleNotFound if unknown) and its STORED principal and constraints drive
     /// every check; nothing the client sends about the handle is trusted. The Frame
     /// carries the stored handle; provenance names the caller.

@@ -1,6 +1,6 @@
 import Synchronization
 
-/// Full results kept server-side behind an opaque handle id, with a TTL (spec §9,
+/// Full results kept server-side behind an opaque handle id, with a TTL (docs/reference-semantics.md §9,
 /// `handles.py`). Agents get a bounded Frame plus the handle and page through the rest
 /// with `expand`, which re-checks the grant stored with the handle.
 ///
@@ -112,7 +112,7 @@ public final class HandleStore: Sendable {
     /// Byte accounting is kept on the store path only when a byte cap needs it.
     private var tracksBytes: Bool { maxEntryBytes != nil || maxTotalBytes != nil }
 
-    /// `store(cid, data, ttl_seconds, principal_id, constraints)` (spec §9.2).
+    /// `store(cid, data, ttl_seconds, principal_id, constraints)` (docs/reference-semantics.md §9.2).
     public func store(capabilityID: String, data: JSONValue, ttlSeconds: Double? = nil, principalID: String = "",
                       constraints: JSONObject = [:]) throws(KernelError) -> Handle {
         let size: Int

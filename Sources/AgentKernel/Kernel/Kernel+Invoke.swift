@@ -1,4 +1,4 @@
-/// `invoke` and its dry run (spec §3.4, §3.5).
+/// `invoke` and its dry run (docs/reference-semantics.md §3.4, §3.5).
 extension Kernel {
     /// Verifies the token, then either describes the run (`dryRun`) or executes it through
     /// the router, firewall, handle store and budget, recording exactly one trace.
@@ -8,7 +8,7 @@ extension Kernel {
     public func invoke(_ token: CapabilityToken, principal: Principal, args: JSONObject,
                        responseMode: ResponseMode = .summary, dryRun: Bool = false,
                        session: String? = nil) async throws(KernelError) -> InvokeResult {
-        // Pre-pipeline: failures here are never traced (spec §3.4 steps 1-3). The
+        // Pre-pipeline: failures here are never traced (docs/reference-semantics.md §3.4 steps 1-3). The
         // capability check compares the token with itself, as the reference does.
         try tokens.verify(token, expectedPrincipalID: principal.principalID, expectedCapabilityID: token.capabilityID)
         let capability = try registry.get(token.capabilityID)
@@ -75,7 +75,7 @@ extension Kernel {
                             budgetRemaining: budget?.remaining, estimatedCost: cost)
     }
 
-    /// `perform_invoke` (spec §3.4 steps 5-13).
+    /// `perform_invoke` (docs/reference-semantics.md §3.4 steps 5-13).
     func performInvoke(token: CapabilityToken, principal: Principal, args: JSONObject, responseMode: ResponseMode,
                        plan: RoutePlan, capability: Capability, budget: BudgetManager?) async throws(KernelError) -> Frame {
         let actionID = ids.next()
@@ -158,7 +158,7 @@ extension Kernel {
 }
 
 extension Kernel {
-    /// Pages a stored result (spec §3.7). The handle's principal binding and grant
+    /// Pages a stored result (docs/reference-semantics.md §3.7). The handle's principal binding and grant
     /// constraints are looked up by id on the server side; nothing the caller sends about
     /// the handle besides its id is trusted.
     public func expand(handleID: String, query: JSONObject, principal: Principal?) throws(KernelError) -> Frame {

@@ -1,4 +1,4 @@
-/// The capability kernel: the reference's `Kernel` (spec §3) as one thread-safe object.
+/// The capability kernel: the reference's `Kernel` (docs/reference-semantics.md §3) as one thread-safe object.
 ///
 /// Every collaborator is itself safe for concurrent use, so the gateway's event loops can
 /// call one `Kernel` at once. The kernel holds no global state; time and ids are injected.
@@ -16,7 +16,7 @@ public final class Kernel: Sendable {
     public let ids: any IDGenerator
     private let driverTable: DriverTable
 
-    /// Where invocations draw their output budget from (spec §8.5, §12.3 item 4).
+    /// Where invocations draw their output budget from (docs/reference-semantics.md §8.5, §12.3 item 4).
     public enum BudgetSource: Sendable {
         /// No budget accounting (the reference's default).
         case none
@@ -56,7 +56,7 @@ public final class Kernel: Sendable {
         }
     }
 
-    // MARK: - Discovery (spec §3.1, §3.2)
+    // MARK: - Discovery (docs/reference-semantics.md §3.1, §3.2)
 
     /// Capabilities in registration order; no trace.
     public func listCapabilities() -> [Capability] { registry.list() }
@@ -66,7 +66,7 @@ public final class Kernel: Sendable {
         registry.search(goal, maxResults: 10, offset: 0)
     }
 
-    // MARK: - Grants (spec §3.3)
+    // MARK: - Grants (docs/reference-semantics.md §3.3)
 
     /// Evaluates the policy and issues a signed token. A denial is counted, recorded as a
     /// `deny` trace (best effort) and rethrown; a success writes no trace.
@@ -98,7 +98,7 @@ public final class Kernel: Sendable {
         try grantCapability(request, principal: principal, justification: justification).token
     }
 
-    /// What the policy would decide and why; no side effects (spec §3.8).
+    /// What the policy would decide and why; no side effects (docs/reference-semantics.md §3.8).
     public func explainDenial(_ request: CapabilityRequest, principal: Principal,
                               justification: String = "") throws(KernelError) -> DenialExplanation {
         let capability = try registry.get(request.capabilityID)
@@ -125,7 +125,7 @@ public final class Kernel: Sendable {
     public func revoke(tokenID: String) { tokens.revoke(tokenID: tokenID) }
     public func revokeAll(principalID: String) -> Int { tokens.revokeAll(principalID: principalID) }
 
-    // MARK: - Audit (spec §3.8, §10)
+    // MARK: - Audit (docs/reference-semantics.md §3.8, §10)
 
     /// The trace of an invoke, expand or deny action.
     public func explain(actionID: String) throws(KernelError) -> ActionTrace { try traces.get(actionID) }

@@ -1,5 +1,5 @@
 /// JSON shapes of the models: Python `dataclasses.asdict` field names and order, enums
-/// as their string values, datetimes as Python `isoformat()` (spec §1).
+/// as their string values, datetimes as Python `isoformat()` (docs/reference-semantics.md §1).
 
 /// A model that encodes to the reference's JSON shape.
 public protocol JSONEncodableModel {

@@ -1,4 +1,4 @@
-/// The reference's dataclasses (spec §1.2). JSON shapes are dataclass-as-object
+/// The reference's dataclasses (docs/reference-semantics.md §1.2). JSON shapes are dataclass-as-object
 /// mappings with the Python field names, in constructor order (see `Models+JSON.swift`).
 
 /// Who is calling. Host-asserted in the reference; in capgate the gateway derives it
@@ -16,7 +16,7 @@ public struct Principal: Sendable, Hashable {
     public func hasAnyRole(_ rs: [String]) -> Bool { rs.contains { hasRole($0) } }
 }
 
-/// Informational only: nothing in the kernel reads it (spec §1.2).
+/// Informational only: nothing in the kernel reads it (docs/reference-semantics.md §1.2).
 public struct ImplementationRef: Sendable, Hashable {
     public var driverID: String
     public var operation: String
@@ -134,7 +134,7 @@ public struct PolicyDecision: Sendable, Hashable {
     }
 }
 
-/// An HMAC-signed, expiring grant of one capability to one principal (spec §4).
+/// An HMAC-signed, expiring grant of one capability to one principal (docs/reference-semantics.md §4).
 public struct CapabilityToken: Sendable, Hashable {
     public var tokenID: String
     public var capabilityID: String
@@ -197,7 +197,7 @@ public struct ExecutionContext: Sendable, Hashable {
         self.actionID = actionID
     }
     /// `str(args.get("operation", capability_id))`: how every built-in driver and the
-    /// dry run resolve the operation (spec §7.3).
+    /// dry run resolve the operation (docs/reference-semantics.md §7.3).
     public var operation: String { args["operation"]?.pyStr ?? capabilityID }
 }
 
@@ -273,7 +273,7 @@ public struct Frame: Sendable, Hashable {
     }
 }
 
-/// One audit record (spec §10).
+/// One audit record (docs/reference-semantics.md §10).
 public struct ActionTrace: Sendable, Hashable {
     public var actionID: String
     public var capabilityID: String

@@ -1,5 +1,5 @@
 extension DeclarativePolicyEngine {
-    /// `policy_dsl_explain.build_denial_explanation` (spec §5.3 "explain"):
+    /// `policy_dsl_explain.build_denial_explanation` (docs/reference-semantics.md §5.3 "explain"):
     /// 1. if `evaluate` would allow: `denied=false`, empty rule name;
     /// 2. otherwise walk rules whose safety class and sensitivity fit; a fully matching
     ///    deny rule explains the denial (`denied_by_rule`); a partially matching deny rule

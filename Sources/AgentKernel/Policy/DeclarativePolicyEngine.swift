@@ -1,4 +1,4 @@
-/// Rules from a policy file, first match wins (spec §5.3, `policy_dsl.DeclarativePolicyEngine`).
+/// Rules from a policy file, first match wins (docs/reference-semantics.md §5.3, `policy_dsl.DeclarativePolicyEngine`).
 ///
 /// The natural configuration surface for the sidecar. Two reference behaviours to keep
 /// in mind when writing policies (both preserved for parity):

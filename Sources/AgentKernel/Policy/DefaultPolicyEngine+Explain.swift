@@ -1,6 +1,6 @@
 extension DefaultPolicyEngine {
     /// Walks rules 1-4 of `evaluate` and collects every failure instead of stopping at the
-    /// first (spec §5.1 "explain"). No `max_rows` validation and no rate limit: those are
+    /// first (docs/reference-semantics.md §5.1 "explain"). No `max_rows` validation and no rate limit: those are
     /// not remediable by changing roles or justification. Never throws, no side effects.
     public func explain(_ request: CapabilityRequest, capability: Capability, principal: Principal,
                         justification: String) -> DenialExplanation? {

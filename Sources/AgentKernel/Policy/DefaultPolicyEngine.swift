@@ -1,4 +1,4 @@
-/// The reference's role-based default policy (spec §5.1, `policy.DefaultPolicyEngine`),
+/// The reference's role-based default policy (docs/reference-semantics.md §5.1, `policy.DefaultPolicyEngine`),
 /// rule for rule and message for message, plus its grant-time rate limit (§5.2).
 ///
 /// Rules, in order (the first failure raises `PolicyDenied`):

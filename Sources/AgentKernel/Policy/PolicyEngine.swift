@@ -1,10 +1,10 @@
-/// Decides whether a principal may be granted a capability (spec §5). Called at grant
+/// Decides whether a principal may be granted a capability (docs/reference-semantics.md §5). Called at grant
 /// time only; the decision's constraints are signed into the token.
 public protocol PolicyEngine: Sendable {
     /// `"DefaultPolicyEngine"` / `"DeclarativePolicyEngine"`: the trace's `engine` field.
     var engineName: String { get }
     /// Allows with a decision (constraints to sign) or throws `.policyDenied` with a
-    /// reason code. Other kinds propagate untraced (spec §3.3).
+    /// reason code. Other kinds propagate untraced (docs/reference-semantics.md §3.3).
     func evaluate(_ request: CapabilityRequest, capability: Capability, principal: Principal,
                   justification: String) throws(KernelError) -> PolicyDecision
     /// Why a request would be denied, collecting every failed condition; never throws and
@@ -14,7 +14,7 @@ public protocol PolicyEngine: Sendable {
                  justification: String) -> DenialExplanation?
 }
 
-/// A sliding-window limit: at most `limit` allowed grants per `windowSeconds` (spec §5.2).
+/// A sliding-window limit: at most `limit` allowed grants per `windowSeconds` (docs/reference-semantics.md §5.2).
 public struct RateLimit: Sendable, Hashable {
     public var limit: Int
     public var windowSeconds: Double

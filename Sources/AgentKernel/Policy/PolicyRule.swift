@@ -1,5 +1,5 @@
 /// Conditions that must all hold for a DSL rule to match (`policy_dsl_parser.PolicyMatch`).
-/// nil fields are wildcards; list fields are any-of (spec §5.3 "Match keys").
+/// nil fields are wildcards; list fields are any-of (docs/reference-semantics.md §5.3 "Match keys").
 public struct PolicyMatch: Sendable, Hashable {
     public var safetyClass: [SafetyClass]?
     public var sensitivity: [SensitivityTag]?
@@ -29,7 +29,7 @@ public struct PolicyRule: Sendable, Hashable {
 }
 
 /// `policy_dsl_parser.parse_engine_data` / `parse_rule`: validation with the reference's
-/// exact `PolicyConfigError` messages (spec §5.3, verified against the reference).
+/// exact `PolicyConfigError` messages (docs/reference-semantics.md §5.3, verified against the reference).
 enum PolicyDocumentParser {
     static func configError(_ m: String) -> KernelError { KernelError(.policyConfigError, m) }
 

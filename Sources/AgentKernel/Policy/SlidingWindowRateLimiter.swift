@@ -1,9 +1,9 @@
 import Synchronization
 
-/// Sliding-window log rate limiter (spec §5.2, `rate_limit.RateLimiter`).
+/// Sliding-window log rate limiter (docs/reference-semantics.md §5.2, `rate_limit.RateLimiter`).
 ///
 /// The reference checks and records in two steps with no lock; under concurrent grants
-/// that lets requests slip past the limit (spec §12.3 item 12). Here `tryAcquire` prunes,
+/// that lets requests slip past the limit (docs/reference-semantics.md §12.3 item 12). Here `tryAcquire` prunes,
 /// decides and records as one operation under a `Mutex`.
 ///
 /// Memory is bounded: a key whose log empties is deleted (as in the reference), and every

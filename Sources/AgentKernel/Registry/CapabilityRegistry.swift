@@ -1,13 +1,13 @@
 import Synchronization
 
-/// The capability registry (spec §6; `registry.py`): registration-ordered storage, lookup by
+/// The capability registry (docs/reference-semantics.md §6; `registry.py`): registration-ordered storage, lookup by
 /// id, declared namespaces and BM25 search.
 ///
 /// Thread-safe: one `Mutex` guards the store; the search index is an immutable snapshot that
 /// is rebuilt lazily on the first search after a change and then scored outside the lock, so
 /// concurrent searches do not serialize on each other.
 ///
-/// Deferred namespace *loaders* (Python callables) are not ported: spec §12.2 defers them and
+/// Deferred namespace *loaders* (Python callables) are not ported: docs/reference-semantics.md §12.2 defers them and
 /// a sidecar populates the registry from configuration instead. Declared namespaces without
 /// a loader are supported.
 public final class CapabilityRegistry: Sendable {
@@ -61,7 +61,7 @@ public final class CapabilityRegistry: Sendable {
         state.withLock { $0.capabilities }
     }
 
-    /// Ranked search (spec §6 `search`): negative `maxResults`/`offset` clamp to 0; a goal
+    /// Ranked search (docs/reference-semantics.md §6 `search`): negative `maxResults`/`offset` clamp to 0; a goal
     /// with no tokens returns `[]`; hits are sorted by `(-score, capability_id)`.
     public func search(_ goal: String, maxResults: Int = 10, offset: Int = 0) -> [CapabilityRequest] {
         let offset = max(offset, 0)
@@ -84,7 +84,7 @@ public final class CapabilityRegistry: Sendable {
         }
     }
 
-    // MARK: Namespaces (spec §6; loaders deferred, see the type comment)
+    // MARK: Namespaces (docs/reference-semantics.md §6; loaders deferred, see the type comment)
 
     /// Declares a namespace prefix (`register_namespace` without a loader).
     public func registerNamespace(_ prefix: String, description: String = "") throws(KernelError) {

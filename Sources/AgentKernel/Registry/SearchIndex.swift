@@ -4,7 +4,7 @@ import Glibc
 import Darwin
 #endif
 
-/// An immutable BM25 snapshot of the registry (spec §6 "Index" and "Score").
+/// An immutable BM25 snapshot of the registry (docs/reference-semantics.md §6 "Index" and "Score").
 ///
 /// The reference re-tokenizes every capability on every query; this snapshot tokenizes once
 /// per registry change and keeps an inverted index (token -> documents with their weighted

@@ -1,4 +1,4 @@
-/// The search tokenizer (spec §6 "Tokenize"; `search_index.tokenize`):
+/// The search tokenizer (docs/reference-semantics.md §6 "Tokenize"; `search_index.tokenize`):
 /// `re.findall(r"[a-z0-9]+", text.lower())` minus the stop words.
 ///
 /// Only ASCII `[a-z0-9]` can be part of a token, so the full Unicode `lower()` matters only

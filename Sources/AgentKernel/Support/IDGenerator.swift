@@ -1,4 +1,4 @@
-import CShims
+import COpenSSLShims
 
 /// Produces the random identifiers the kernel hands out (`token_id`, `audit_id`,
 /// `action_id`, `handle_id`): lowercase UUIDv4 strings like Python's `uuid4()`.

@@ -6,7 +6,7 @@ import Glibc
 ///
 /// The reference renders datetimes with Python `isoformat()` and signs those strings;
 /// a `Double`-based date can drift a microsecond on re-render and break HMAC
-/// verification, so instants are exact integers (spec §0).
+/// verification, so instants are exact integers (docs/reference-semantics.md §0).
 public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible {
     public var microseconds: Int64
     /// The UTC offset the value was written with, in seconds (0 for the kernel's own

@@ -15,7 +15,7 @@ public struct FileRevocationStoreError: Error, Sendable, Equatable, CustomString
 }
 
 /// A durable revocation list for the sidecar: a token revoked here stays revoked across a
-/// restart (spec §12.3 item 6; the reference's `SQLiteRevocationStore` plays this role).
+/// restart (docs/reference-semantics.md §12.3 item 6; the reference's `SQLiteRevocationStore` plays this role).
 /// Semantics are exactly `InMemoryRevocationStore`'s, including the lazy sweep every 256
 /// `track` calls, which is logged as a `sweep` event so replay reproduces it.
 ///

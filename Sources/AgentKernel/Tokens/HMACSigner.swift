@@ -1,7 +1,7 @@
 import COpenSSL
 import Synchronization
 
-/// HMAC-SHA256 over OpenSSL 3 `EVP_MAC`, the primitive behind token signatures (spec §4).
+/// HMAC-SHA256 over OpenSSL 3 `EVP_MAC`, the primitive behind token signatures (docs/reference-semantics.md §4).
 ///
 /// Why a pool: a reused `EVP_MAC_CTX` costs ~0.32 µs per MAC, a dup of a keyed template
 /// ~0.53 µs and a one-shot `HMAC()` ~1.1 µs (platform notes). Contexts are not thread-safe,

@@ -1,10 +1,10 @@
-import CShims
+import COpenSSLShims
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Issues and verifies HMAC-SHA256 capability tokens, byte-compatible with the
-/// reference's `HMACTokenProvider` (spec §4): the same fields and secret give the same
+/// reference's `HMACTokenProvider` (docs/reference-semantics.md §4): the same fields and secret give the same
 /// signature, so tokens minted by either side verify on the other.
 ///
 /// Secret handling: the gateway loads the secret from a file and passes it here. It is
@@ -50,7 +50,7 @@ public final class HMACTokenProvider: Sendable {
     }
 
     /// The signed message: canonical JSON (sorted keys, no spaces, ASCII-escaped) of the
-    /// seven fields other than `signature`, datetimes as Python `isoformat()` (spec §4).
+    /// seven fields other than `signature`, datetimes as Python `isoformat()` (docs/reference-semantics.md §4).
     public static func signingPayload(_ token: CapabilityToken) -> [UInt8] {
         // The seven keys in canonical (sorted) order, written directly: this runs on every
         // grant and every invoke. Equal to serializing the 7-field object with `.canonical`
@@ -83,7 +83,7 @@ public final class HMACTokenProvider: Sendable {
         signer.hexDigest(Self.signingPayload(token))
     }
 
-    /// Checks, first failure wins (spec §4 "Verifying"): revoked (before any crypto, so a
+    /// Checks, first failure wins (docs/reference-semantics.md §4 "Verifying"): revoked (before any crypto, so a
     /// forged token reusing a revoked id reports Revoked) → expired (`expires_at <= now`)
     /// → signature (constant time) → principal → capability. Messages are the reference's.
     public func verify(_ token: CapabilityToken, expectedPrincipalID: String,

@@ -1,6 +1,6 @@
 import Synchronization
 
-/// The revocation list `HMACTokenProvider.verify` consults before any crypto (spec §4,
+/// The revocation list `HMACTokenProvider.verify` consults before any crypto (docs/reference-semantics.md §4,
 /// `RevocationStoreProtocol`). Behind a protocol so the sidecar can swap the in-memory
 /// default for a durable store without weakening verify-before-invoke (I-02: a token
 /// revoked before verification never validates afterwards).
@@ -59,7 +59,7 @@ struct RevocationState: Sendable {
     }
 }
 
-/// Process-local revocation list, the provider's default (spec §4 "In-memory store").
+/// Process-local revocation list, the provider's default (docs/reference-semantics.md §4 "In-memory store").
 /// State is lost on restart; the sidecar uses `FileRevocationStore`.
 ///
 /// Memory stays bounded (reference #182): every 256th `track` sweeps tokens whose expiry

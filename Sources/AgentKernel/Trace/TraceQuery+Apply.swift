@@ -1,4 +1,4 @@
-/// Filtering and pagination of traces (spec §10.3; `trace_query.query_traces`), shared by
+/// Filtering and pagination of traces (docs/reference-semantics.md §10.3; `trace_query.query_traces`), shared by
 /// every trace store so that in-memory and durable backends answer identically.
 extension TraceQuery {
     /// Whether `t` satisfies every set filter (logical AND; unset filters match anything).

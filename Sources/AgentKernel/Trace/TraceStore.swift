@@ -1,6 +1,6 @@
 import Synchronization
 
-/// The in-memory audit trail (spec §10.3; `trace.TraceStore`).
+/// The in-memory audit trail (docs/reference-semantics.md §10.3; `trace.TraceStore`).
 ///
 /// An insertion-ordered map keyed by `action_id`: re-recording an id overwrites it in place
 /// (keeping its position, as a Python dict does) and never evicts. A new record beyond

@@ -55,9 +55,7 @@ public final class HostDriver: Driver {
         let channel = self.channel, maxBytes = config.maxResponseBytes
         let fullPath = channel.endpoint.pathPrefix + path
         let id = driverID, t = timeoutText
-        return try await Deadline.run(seconds: seconds, onTimeout: {
-            KernelError(.driverError, "Driver host '\(id)': no answer within \(t)s")
-        }) { [self] in
+        let outcome = await DeadlineRace.run(seconds: seconds) { [self] () async throws -> HTTPClientResponse in
             let connection: HTTPClientConnection
             do {
                 connection = try await channel.connection(deadline: deadline)
@@ -77,6 +75,12 @@ public final class HostDriver: Driver {
                 default: throw failure(HostChannel.describe(error, identity: config.identity))
                 }
             }
+        }
+        switch outcome {
+        case .success(let response): return response
+        case .failure(let error): throw error
+        case .timedOut: throw KernelError(.driverError, "Driver host '\(id)': no answer within \(t)s")
+        case .cancelled: throw CancellationError()
         }
     }
 }

@@ -1,7 +1,7 @@
 import Testing
 @testable import AgentKernel
 
-/// BudgetManager (spec §8.5). Expectations from the reference, e.g.
+/// BudgetManager (docs/reference-semantics.md §8.5). Expectations from the reference, e.g.
 /// python -c "import asyncio; from weaver_kernel.firewall.budget_manager import BudgetManager as B
 ///   async def m(u): b=B(total_budget=100, default_request=10); await b.record_usage(u);
 ///     return [b.suggested_mode(x) for x in ['raw','table','summary','handle_only']]

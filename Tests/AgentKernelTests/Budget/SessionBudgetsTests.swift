@@ -1,7 +1,7 @@
 import Testing
 @testable import AgentKernel
 
-/// Per-session budgets (spec §12.3 item 4): isolation, LRU bound, code point identity.
+/// Per-session budgets (docs/reference-semantics.md §12.3 item 4): isolation, LRU bound, code point identity.
 @Suite struct SessionBudgetsTests {
     @Test func sessionsAreIsolatedAndStable() throws {
         let s = try SessionBudgets(totalBudget: 100, defaultRequest: 10)

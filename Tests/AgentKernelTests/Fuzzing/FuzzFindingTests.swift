@@ -1,5 +1,6 @@
 import Testing
 @testable import AgentKernel
+@testable import CapgateFormats
 
 /// The kernel-side bugs the fuzzers found (fuzz/RESULTS.md), pinned with explicit
 /// expectations; the raw inputs also replay in CapgateFuzzingTests.
@@ -23,7 +24,8 @@ import Testing
         #expect(throws: TOMLReader.ParseError.self) { try TOMLReader.parse(parts128 + ".a = 1\n") }
     }
 
-    /// fuzz/config: Yams composes recursively, so deep YAML overflowed the stack.
+    /// fuzz/config: the former loader (Yams) composed recursively, so deep YAML overflowed the
+    /// stack; YAMLReader composes iteratively and refuses more than 128 levels.
     @Test func yamlPolicyNestingIsRefused() {
         for text in ["rules: " + String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000) + "\n",
                      "rules:\n  " + String(repeating: "- ", count: 5000) + "x\n"] {

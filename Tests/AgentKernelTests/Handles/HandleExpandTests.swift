@@ -1,7 +1,7 @@
 import Testing
 @testable import AgentKernel
 
-/// Server-side expand semantics (spec §3.7 trust gap, §9.3 step order).
+/// Server-side expand semantics (docs/reference-semantics.md §3.7 trust gap, §9.3 step order).
 @Suite struct HandleExpandTests {
     let rows: JSONValue = [["id": 1, "region": "eu"], ["id": 2, "region": "us"], ["id": 3, "region": "eu"]]
 

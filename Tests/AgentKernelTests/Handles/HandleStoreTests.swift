@@ -2,7 +2,7 @@ import Synchronization
 import Testing
 @testable import AgentKernel
 
-/// HandleStore storage, expiry and bounded-memory housekeeping (spec §9.1-9.2).
+/// HandleStore storage, expiry and bounded-memory housekeeping (docs/reference-semantics.md §9.1-9.2).
 /// Eviction expectations were obtained from the reference, e.g.
 /// python -c "from weaver_kernel.handles import HandleStore; s=HandleStore(max_total_bytes=100);
 ///   hs=[s.store('c','x'*38) for _ in range(3)]; print([h.handle_id in s._meta for h in hs], s.current_bytes)"

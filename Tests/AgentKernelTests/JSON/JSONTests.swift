@@ -1,5 +1,6 @@
 import Testing
 @testable import AgentKernel
+@testable import CapgateFormats
 
 struct JSONWriterTests {
     @Test func canonicalMatchesPythonSortKeys() {

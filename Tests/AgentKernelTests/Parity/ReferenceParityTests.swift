@@ -1,13 +1,12 @@
 import AgentKernel
+import CapgateTesting
 import Foundation
 import Testing
 
 /// Replays every golden recorded from the Python reference (`make goldens`) and compares
 /// each step's normalized output field by field.
 struct ReferenceParityTests {
-    static let directory = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/reference")
+    static let directory = URL(fileURLWithPath: Products.packageRoot).appendingPathComponent("Tests/Fixtures/reference")
 
     static let scenarioNames: [String] = {
         let files = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
@@ -15,7 +14,7 @@ struct ReferenceParityTests {
     }()
 
     /// Parse-error details come from each side's own TOML/YAML parser (tomllib, pyyaml vs
-    /// ours, Yams), so for those messages only the class and the `… parse error in '<file>'`
+    /// ours, libyaml), so for those messages only the class and the `… parse error in '<file>'`
     /// prefix are compared (tools/reference/README.md).
     static func parserDetailTrimmed(_ v: JSONValue) -> JSONValue {
         guard var err = v["error"]?.objectValue, let m = err["message"]?.stringValue,

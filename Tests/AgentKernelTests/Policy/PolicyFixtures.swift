@@ -2,14 +2,14 @@
 import Glibc
 #endif
 @testable import AgentKernel
+import CapgateTesting
 
 /// Loads the parity fixtures in `Tests/Fixtures/policy/`, generated from the reference
-/// (weaver-kernel 0.12.0) by the `gen_*.py` scripts there. Located relative to this source
-/// file; kept outside the test target so SwiftPM does not treat them as resources.
+/// (weaver-kernel 0.12.0) by the `gen_*.py` scripts there. Located from the package root
+/// (CapgateTesting's `Products`); kept outside the test target so SwiftPM does not treat them as resources.
 enum PolicyFixtures {
-    static func load(_ name: String, file: String = #filePath) -> JSONValue {
-        let dir = String(file[..<file.lastIndex(of: "/")!])  // Tests/AgentKernelTests/Policy
-        let path = dir + "/../../Fixtures/policy/" + name
+    static func load(_ name: String) -> JSONValue {
+        let path = Products.packageRoot + "/Tests/Fixtures/policy/" + name
         guard let f = fopen(path, "rb") else { fatalError("missing fixture \(path)") }
         defer { fclose(f) }
         var bytes: [UInt8] = []

@@ -3,6 +3,7 @@ import Testing
 import Glibc
 #endif
 @testable import AgentKernel
+@testable import CapgateFormats
 
 @Suite struct TOMLReaderTests {
     static let fixture = PolicyFixtures.load("toml_cases.json")
@@ -91,7 +92,7 @@ import Glibc
             try DeclarativePolicyEngine.fromTOML("default = \"maybe\"")
         }
         let yaml = write("p.yaml", "default: deny\n")
-        #expect((try? DeclarativePolicyEngine.fromFile(path: yaml)) != nil, "YAML policy files load through Yams")
+        #expect((try? DeclarativePolicyEngine.fromFile(path: yaml)) != nil, "YAML policy files load through YAMLReader")
         let yamlList = write("l.yaml", "- a\n")
         #expect(throws: KernelError(.policyConfigError, "Policy file '\(yamlList)' must be a YAML mapping.")) {
             try DeclarativePolicyEngine.fromFile(path: yamlList)

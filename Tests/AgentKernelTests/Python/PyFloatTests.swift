@@ -1,5 +1,6 @@
 import Testing
 @testable import AgentKernel
+@testable import CapgateFormats
 
 /// Expected strings come from CPython 3.11: `repr(v)` / `json.dumps(v)`.
 struct PyFloatTests {

@@ -1,4 +1,4 @@
-import CapgateTestSupport
+import CapgateTesting
 import Foundation
 
 /// Runs curl (an independent HTTP/2 + TLS implementation) and returns its exit status and

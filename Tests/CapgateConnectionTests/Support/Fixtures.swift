@@ -2,7 +2,9 @@ import CapgateConnection
 import CapgateCore
 import CapgateHTTP2
 import CapgateHTTPClient
+import CapgateTesting
 import CapgateTLS
+import Logging
 import Synchronization
 import Testing
 
@@ -59,17 +61,20 @@ struct EchoHandler: RequestHandler {
 }
 
 /// A logger tests can await: `waitForLine` returns once a matching line is logged.
-final class AwaitableLogger: TransportLogger {
+final class AwaitableLogger: Sendable {
     private struct State {
         var lines: [String] = []
     }
     private let state = Mutex(State())
 
-    func log(_ level: TransportLogLevel, _ message: String) {
+    func record(_ level: Logger.Level, _ message: String) {
         state.withLock { $0.lines.append(message) }
     }
 
     var lines: [String] { state.withLock { $0.lines } }
+
+    /// The swift-log `Logger` whose lines land here.
+    var asLogger: Logger { CapturingLogHandler.logger { [self] level, message in record(level, message) } }
 
     /// The first line (already logged or future) containing `fragment`. Bounded: a line
     /// that never comes records an issue after `timeout` instead of hanging the suite.
@@ -101,13 +106,13 @@ struct TestServer {
         logger = AwaitableLogger()
         server = try Server(configuration: ServerTransportConfig(host: "127.0.0.1", port: 0, loops: loops, limits: limits,
                                                                   tls: .material(material), drainTimeout: drainTimeout),
-                            handler: handler, logger: logger)
+                            handler: handler, logger: logger.asLogger)
         port = try server.start()
     }
 
     /// A client presenting `identity` (nil: no certificate) and trusting `serverCA`.
     func client(identity: TestIdentity? = TestCertificates.shared.agent,
-                serverCA: TestIdentity = TestCertificates.shared.serverCA,
+                serverCA: TestCA = TestCertificates.shared.serverCA,
                 alpn: [String] = ["h2"], requestTimeout: Duration? = .seconds(60)) throws -> HTTPClientConnection {
         let material = TLSClientMaterial(certificateChainPEM: identity?.certPEM, privateKeyPEM: identity?.keyPEM,
                                          trustBundlePEM: serverCA.certPEM)

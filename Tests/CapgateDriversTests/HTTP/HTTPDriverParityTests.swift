@@ -1,6 +1,6 @@
 import AgentKernel
 import CapgateDrivers
-import CapgateTestSupport
+import CapgateTesting
 import Foundation
 import Testing
 

@@ -1,6 +1,6 @@
 import AgentKernel
 @testable import CapgateDrivers
-import CapgateTestSupport
+import CapgateTesting
 import Foundation
 import Testing
 

@@ -1,5 +1,5 @@
 import CapgateCore
-import CapgateH2Testing
+import CapgateTesting
 import Testing
 @testable import CapgateHTTP2
 

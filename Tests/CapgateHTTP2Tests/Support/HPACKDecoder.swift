@@ -1,5 +1,5 @@
+import CapgateTesting
 import CNghttp2
-import CapgateH2Testing
 
 /// Decodes the server's HEADERS blocks with nghttp2's inflater (tests only). Frames must be
 /// decoded once each, in wire order, as the dynamic table evolves.

@@ -1,5 +1,5 @@
 import CapgateCore
-import CapgateH2Testing
+import CapgateTesting
 @testable import CapgateHTTP2
 
 /// Injected monotonic clock: tests move time explicitly, never sleep.

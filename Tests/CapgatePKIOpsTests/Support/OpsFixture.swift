@@ -3,7 +3,9 @@ import CapgateClient
 import CapgateConnection
 import CapgatePKI
 import CapgateServer
+import CapgateTesting
 import Foundation
+import Logging
 import Synchronization
 import Testing
 
@@ -11,9 +13,7 @@ import Testing
 final class OpsTempDir: Sendable {
     let path: String
     init() throws {
-        var template = Array((NSTemporaryDirectory() + "/capgate-ops-XXXXXX").utf8CString)
-        guard let p = mkdtemp(&template) else { throw CocoaError(.fileWriteUnknown) }
-        path = String(cString: p)
+        path = try makeTempDirectory("ops")
     }
     deinit { try? FileManager.default.removeItem(atPath: path) }
 
@@ -22,12 +22,15 @@ final class OpsTempDir: Sendable {
 
 /// Captures log lines and lets a test wait for one, with a bounded deadline (a missing line
 /// fails the test instead of hanging it).
-final class OpsLogger: TransportLogger {
+final class OpsLogger: Sendable {
     private let state = Mutex<[String]>([])
 
-    func log(_ level: TransportLogLevel, _ message: String) {
+    func record(_ level: Logger.Level, _ message: String) {
         state.withLock { $0.append("\(level.rawValue): \(message)") }
     }
+
+    /// The swift-log `Logger` whose lines land here.
+    var asLogger: Logger { CapturingLogHandler.logger { [self] level, message in record(level, message) } }
 
     var lines: [String] { state.withLock { $0 } }
 
@@ -74,15 +77,11 @@ final class GatewayFixture: Sendable {
         var config = try DemoConfig.prepare(stateDir: dir.file("state"), host: "127.0.0.1", port: 0)
         config.eventLoops = 2
         config.watchInterval = watchInterval
-        // A loaded machine (the suite runs in parallel on 2 cores) can stall a client opened early
-        // past the 10 s first-request timeout; the timeouts have their own tests.
-        config.limits.handshakeTimeout = 120
-        config.limits.firstRequestTimeout = 120
-        config.limits.idleTimeout = 300
+        config.limits.relaxTimeoutsForTests()
         configure(&config)
         pki = PKIDirectory(path: dir.file("state/pki"))
         logger = OpsLogger()
-        gateway = try Gateway(config: config, logger: logger)
+        gateway = try Gateway(config: config, logger: logger.asLogger)
         port = try gateway.start()
     }
 

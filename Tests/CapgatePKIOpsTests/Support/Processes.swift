@@ -1,31 +1,13 @@
-import CapgateTestSupport
+import CapgateTesting
 import Foundation
 import Testing
 
-/// The package root, from this file's path (Tests/CapgatePKIOpsTests/Support/Processes.swift).
-let packageRoot: String = {
-    var url = URL(fileURLWithPath: #filePath)
-    for _ in 0..<4 { url.deleteLastPathComponent() }
-    return url.path
-}()
-
-/// The `capgate` executable built next to the test bundle (this target depends on it, so
-/// `swift build --build-tests` builds it), else `.build/debug/capgate` under the package root.
-func capgateBinary() -> String? {
-    var candidates: [String] = []
-    if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-        var parts = exe.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        parts.removeLast()
-        if let bundle = parts.firstIndex(where: { $0.hasSuffix(".xctest") }) { parts.removeSubrange(bundle...) }
-        candidates.append((parts + ["capgate"]).joined(separator: "/"))
-    }
-    candidates.append(packageRoot + "/.build/debug/capgate")
-    return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
-}
+/// The package root (CapgateTesting's `Products`).
+let packageRoot = Products.packageRoot
 
 /// Runs `capgate ARGS`; records an issue (fails the test) when the binary is missing.
 func capgate(_ arguments: [String]) async throws -> ProcessResult {
-    guard let binary = capgateBinary() else {
+    guard let binary = Products.executable("capgate") else {
         Issue.record("capgate binary not found next to the test bundle nor in .build/debug")
         return ProcessResult(status: -1, stdout: "", stderr: "")
     }

@@ -1,9 +1,9 @@
-import CapgateTestSupport
 import AgentKernel
 import CapgateClient
 import CapgateCore
 import CapgatePKI
 import CapgateServer
+import CapgateTesting
 import Foundation
 import Synchronization
 
@@ -36,9 +36,9 @@ final class GatewayFixture: Sendable {
         try configure(&config)
         logger = CollectingLogger()
         if let makeKernel {
-            gateway = try Gateway(config: config, kernel: try makeKernel(config), logger: logger)
+            gateway = try Gateway(config: config, kernel: try makeKernel(config), logger: logger.asLogger)
         } else {
-            gateway = try Gateway(config: config, logger: logger)
+            gateway = try Gateway(config: config, logger: logger.asLogger)
         }
         port = try gateway.start()
     }
@@ -102,16 +102,5 @@ func withGateway<T>(configure: (inout ServerConfig) throws -> Void = { _ in },
     } catch {
         await fixture.stop()
         throw error
-    }
-}
-
-extension GatewayLimits {
-    /// Tests open a client early and may use it only after other calls; under a loaded
-    /// machine (the whole suite runs in parallel on 2 cores) the 10 s first-request and
-    /// handshake timeouts can pass in between. The timeouts have their own tests.
-    mutating func relaxTimeoutsForTests() {
-        handshakeTimeout = 120
-        firstRequestTimeout = 120
-        idleTimeout = 300
     }
 }

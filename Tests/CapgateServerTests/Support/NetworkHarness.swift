@@ -1,8 +1,8 @@
-import CapgateTestSupport
 import AgentKernel
 import CapgateClient
 import CapgatePKI
 import CapgateServer
+import CapgateTesting
 import Foundation
 import KernelConformance
 import Synchronization
@@ -30,7 +30,7 @@ final class NetworkHarness: ConformanceHarness {
         kernel.registerDriver(FixtureDriver(handler: fixture.handler))
         var config = shared.config
         config.identities = IdentityMap(rules: [])
-        let gateway = try Gateway(config: config, kernel: kernel, logger: CollectingLogger())
+        let gateway = try Gateway(config: config, kernel: kernel, logger: CollectingLogger().asLogger)
         let port = try gateway.start()
         let target = NetworkTarget(gateway: gateway, port: port, pki: shared)
         started.withLock { $0.append(target) }

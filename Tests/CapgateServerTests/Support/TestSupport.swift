@@ -1,34 +1,23 @@
-import CapgateTestSupport
 import AgentKernel
 import CapgateConnection
+import CapgateTesting
 import Foundation
 import KernelConformance
+import Logging
 import Synchronization
 
-/// The package root (for `.venv`, `docs/`, `tools/`), found from this file's path.
-let packageRoot: String = {
-    var url = URL(fileURLWithPath: #filePath)
-    for _ in 0..<4 { url.deleteLastPathComponent() }  // Support, CapgateServerTests, Tests
-    return url.path
-}()
-
-/// A fresh private directory under the system temp dir.
-func makeTempDirectory(_ tag: String) throws -> String {
-    let dir = NSTemporaryDirectory() + "capgate-\(tag)-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
-                                            attributes: [.posixPermissions: 0o700])
-    return dir
-}
+/// The package root (for `.venv`, `docs/`, `tools/`): CapgateTesting's `Products`.
+let packageRoot = Products.packageRoot
 
 /// Keeps transport log lines in memory (quiet test output; tests can await a line).
-final class CollectingLogger: TransportLogger {
+final class CollectingLogger: Sendable {
     private struct State {
         var lines: [String] = []
         var waiters: [(fragment: String, continuation: CheckedContinuation<String, Never>)] = []
     }
     private let state = Mutex(State())
 
-    func log(_ level: TransportLogLevel, _ message: String) {
+    func record(_ level: Logger.Level, _ message: String) {
         let due = state.withLock { s -> [CheckedContinuation<String, Never>] in
             s.lines.append(message)
             let ready = s.waiters.filter { message.contains($0.fragment) }.map(\.continuation)
@@ -39,6 +28,9 @@ final class CollectingLogger: TransportLogger {
     }
 
     var lines: [String] { state.withLock { $0.lines } }
+
+    /// The swift-log `Logger` whose lines land here.
+    var asLogger: Logger { CapturingLogHandler.logger { [self] level, message in record(level, message) } }
 
     /// The first line (already logged or future) containing `fragment`.
     func waitForLine(containing fragment: String) async -> String {

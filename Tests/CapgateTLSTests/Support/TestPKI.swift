@@ -1,7 +1,9 @@
 @testable import CapgateTLS
-import COpenSSL
+import CapgateTesting
 
-/// One shared set of throwaway certificates (built once; EC keygen is cheap but not free).
+/// One shared set of throwaway certificates (built once; EC keygen is cheap but not free),
+/// issued by CapgateTesting's test PKI. One CA signs the server and the clients, and both
+/// sides trust it.
 struct TestPKI: Sendable {
     static let shared = TestPKI()
 
@@ -9,59 +11,43 @@ struct TestPKI: Sendable {
     static let goodSerial = 0x1001
     static let revokedSerial = 0x2002
 
-    let ca: TestCertificate
-    let otherCA: TestCertificate
-    let server: TestCertificate
-    let goodClient: TestCertificate
-    let twoURIClient: TestCertificate
-    let noURIClient: TestCertificate
-    let caLeafClient: TestCertificate
-    let serverAuthOnlyClient: TestCertificate
-    let expiredClient: TestCertificate
-    let otherCAClient: TestCertificate
-    let revokedClient: TestCertificate
+    let ca: TestCA
+    let otherCA: TestCA
+    let server: TestIdentity
+    let goodClient: TestIdentity
+    let twoURIClient: TestIdentity
+    let noURIClient: TestIdentity
+    let caLeafClient: TestIdentity
+    let serverAuthOnlyClient: TestIdentity
+    let expiredClient: TestIdentity
+    let otherCAClient: TestIdentity
+    let revokedClient: TestIdentity
     /// CRL from `ca` revoking `revokedSerial`.
     let crl: [UInt8]
 
     init() {
-        ca = TestCertificateFactory.makeCA(cn: "capgate test CA")
-        otherCA = TestCertificateFactory.makeCA(cn: "someone else's CA")
-        server = ca.issue(cn: "localhost", serial: 0x10, extensions: [
-            (NID_basic_constraints, "critical,CA:FALSE"),
-            (NID_key_usage, "critical,digitalSignature"),
-            (NID_ext_key_usage, "serverAuth"),
-            (NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1"),
-        ])
-        let good = TestCertificateFactory.clientExtensions(san: "URI:\(Self.goodID)")
-        goodClient = ca.issue(cn: "agent", serial: Self.goodSerial, extensions: good)
-        twoURIClient = ca.issue(cn: "two", serial: 0x1002, extensions: TestCertificateFactory.clientExtensions(
-            san: "URI:spiffe://example.org/a,URI:spiffe://example.org/b"))
-        noURIClient = ca.issue(cn: "nouri", serial: 0x1003, extensions: TestCertificateFactory.clientExtensions(
-            san: "DNS:client.example.org"))
-        caLeafClient = ca.issue(cn: "caleaf", serial: 0x1004, extensions: [
-            (NID_basic_constraints, "critical,CA:TRUE"),
-            (NID_subject_alt_name, "URI:\(Self.goodID)"),
-        ])
-        serverAuthOnlyClient = ca.issue(cn: "srvonly", serial: 0x1005, extensions: [
-            (NID_basic_constraints, "critical,CA:FALSE"),
-            (NID_key_usage, "critical,digitalSignature"),
-            (NID_ext_key_usage, "serverAuth"),
-            (NID_subject_alt_name, "URI:\(Self.goodID)"),
-        ])
-        expiredClient = ca.issue(cn: "expired", serial: 0x1006, extensions: good,
-                                 validFrom: -2 * 86_400, validUntil: -86_400)
-        otherCAClient = otherCA.issue(cn: "stranger", serial: 0x1007, extensions: good)
-        revokedClient = ca.issue(cn: "revoked", serial: Self.revokedSerial, extensions: good)
+        ca = TestCA("capgate test CA")
+        otherCA = TestCA("someone else's CA")
+        server = ca.server(serial: 0x10)
+        goodClient = ca.client("agent", serial: Self.goodSerial, uris: [Self.goodID])
+        twoURIClient = ca.client("two", serial: 0x1002, uris: ["spiffe://example.org/a", "spiffe://example.org/b"])
+        noURIClient = ca.issue("nouri", serial: 0x1003) { $0.dnsSANs = ["client.example.org"] }
+        caLeafClient = ca.caLeaf("caleaf", serial: 0x1004, uri: Self.goodID)
+        serverAuthOnlyClient = ca.serverAuthOnly("srvonly", serial: 0x1005, uri: Self.goodID)
+        expiredClient = ca.client("expired", serial: 0x1006, uris: [Self.goodID],
+                                  validFrom: -2 * 86_400, validUntil: -86_400)
+        otherCAClient = otherCA.client("stranger", serial: 0x1007, uris: [Self.goodID])
+        revokedClient = ca.client("revoked", serial: Self.revokedSerial, uris: [Self.goodID])
         crl = ca.crl(revoking: [Self.revokedSerial])
     }
 
     func serverMaterial(crl: [UInt8]? = nil) -> TLSServerMaterial {
-        TLSServerMaterial(certificateChainPEM: server.pem, privateKeyPEM: server.key.pem,
-                          trustBundlePEM: ca.pem, crlPEM: crl)
+        TLSServerMaterial(certificateChainPEM: server.certPEM, privateKeyPEM: server.keyPEM,
+                          trustBundlePEM: ca.certPEM, crlPEM: crl)
     }
 
-    func clientMaterial(_ cert: TestCertificate?) -> TLSClientMaterial {
-        TLSClientMaterial(certificateChainPEM: cert?.pem, privateKeyPEM: cert?.key.pem, trustBundlePEM: ca.pem)
+    func clientMaterial(_ cert: TestIdentity?) -> TLSClientMaterial {
+        TLSClientMaterial(certificateChainPEM: cert?.certPEM, privateKeyPEM: cert?.keyPEM, trustBundlePEM: ca.certPEM)
     }
 }
 
@@ -103,7 +89,7 @@ enum Shuttle {
     }
 
     /// Client and server engines for the standard test server (optionally with a CRL).
-    static func engines(client cert: TestCertificate?, crl: [UInt8]? = nil, serverName: String = "localhost",
+    static func engines(client cert: TestIdentity?, crl: [UInt8]? = nil, serverName: String = "localhost",
                         alpn: [String] = ["h2"]) throws -> (client: TLSEngine, server: TLSEngine) {
         let pki = TestPKI.shared
         let server = try TLSContext.server(material: pki.serverMaterial(crl: crl))

@@ -1,4 +1,4 @@
-import AgentKernel
+import CapgateFormats
 import Foundation
 
 /// Target 1: the strict JSON reader, differential against Foundation's

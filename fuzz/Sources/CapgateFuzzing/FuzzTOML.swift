@@ -1,4 +1,4 @@
-import AgentKernel
+import CapgateFormats
 
 /// Target 7: the project's own TOML 1.0 reader alone (`TOMLReader`, used for policy files
 /// and, through `ServerConfig`, for the server configuration). The `config` target reaches

@@ -1,0 +1,2 @@
+// libyaml 0.2 (Debian's libyaml-dev): the event parser behind YAML policy files.
+#include <yaml.h>

@@ -1,0 +1,93 @@
+import ArgumentParser
+import CapgateServer
+import Foundation
+
+/// Exit codes of every command: 0 done, 1 the operation failed (message on stderr),
+/// 2 usage error (CommandLineEntry).
+func fail(_ message: String, code: Int32 = 2) -> Never {
+    FileHandle.standardError.write(("capgate: " + message + "\n").data(using: .utf8)!)
+    exit(code)
+}
+
+struct Capgate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "capgate",
+        abstract: "The capgate sidecar: the agent capability kernel behind mTLS HTTP/2.",
+        discussion: "Exit status: 0 done, 1 the operation failed (message on stderr), 2 usage error.",
+        subcommands: [Serve.self, CheckConfig.self, PKICommand.self])
+
+    /// `capgate` alone is a usage error (exit 2), not a request for help.
+    func run() throws {
+        throw ValidationError("a command is required: serve, check-config or pki (see capgate --help)")
+    }
+}
+
+/// `capgate serve`: validate, build, bind, then serve until SIGTERM/SIGINT (SIGHUP reloads).
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the kernel over mTLS HTTP/2 until SIGTERM or SIGINT (SIGHUP reloads TLS material).",
+        discussion: """
+            Without --config, capgate prepares a demo under --state-dir (a dev PKI, a client \
+            certificate, a kernel secret, a configuration) and prints a curl command that works.
+            """)
+
+    @Option(help: ArgumentHelp("The server configuration (TOML; see `capgate check-config`).", valueName: "file"))
+    var config: String?
+
+    @Option(help: ArgumentHelp("The listen address; overrides the configuration's [server] listen. "
+                               + "Without --config the default is 127.0.0.1:8443.", valueName: "host:port"))
+    var listen: String?
+
+    @Option(help: ArgumentHelp("The state directory; overrides the configuration's. Without --config "
+                               + "the demo is written here, by default ./.capgate.", valueName: "dir"))
+    var stateDir: String?
+
+    func run() throws {
+        do {
+            var config: ServerConfig
+            if let path = self.config {
+                config = try ServerConfig.load(path: path)
+                if let dir = stateDir { config.stateDir = dir }
+            } else {
+                let (host, port) = try ServerConfig.parseListen(listen ?? "127.0.0.1:8443", key: "--listen")
+                config = try DemoConfig.prepare(stateDir: stateDir ?? "./.capgate", host: host, port: port)
+            }
+            if let l = listen, self.config != nil {
+                (config.listenHost, config.listenPort) = try ServerConfig.parseListen(l, key: "--listen")
+            }
+            let gateway = try Gateway(config: config, configPath: self.config)
+            let port = try gateway.start()
+            try gateway.installSignalHandlers()
+            if self.config == nil {
+                // Unbuffered: the command must show up at once, also when stdout is a pipe.
+                let curl = DemoConfig.curlExample(stateDir: config.stateDir, host: config.listenHost, port: Int(port))
+                FileHandle.standardOutput.write("capgate demo ready. Try:\n  \(curl)\n".data(using: .utf8)!)
+            }
+            gateway.waitUntilStopped()
+            print("capgate stopped")
+        } catch {
+            fail("\(error)", code: 1)
+        }
+    }
+}
+
+/// `capgate check-config FILE`: load and validate everything `serve` would, bind nothing.
+struct CheckConfig: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Validate a server configuration as `serve` would, without binding; print a summary.")
+
+    @Argument(help: ArgumentHelp("The server configuration (TOML) to validate.", valueName: "file"))
+    var file: String
+
+    func run() throws {
+        do {
+            let config = try ServerConfig.load(path: file)
+            print("ok: \(config.capabilities.count) capabilities, \(config.drivers.count) drivers, "
+                  + "\(config.identities.rules.count) identity rules, listen \(config.listenHost):\(config.listenPort)")
+        } catch {
+            fail("\(file): \(error)", code: 1)
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import CapgateConnection
+import CapgateHTTP2
+import CapgateTLS
+import Testing
+
+/// The close-reason names are an operator interface (log greps, `closedByReason` keys):
+/// pinned here so a rename fails a test instead of a dashboard.
+@Suite("Close reasons")
+struct CloseReasonTests {
+    static let own: [(CloseReason, String, ordinary: Bool, timeout: Bool)] = [
+        (.peerClosed, "peer_closed", true, false),
+        (.completed, "completed", true, false),
+        (.serverShutdown, "server_shutdown", true, false),
+        (.serverStopped, "server_stopped", true, false),
+        (.maxConnectionAge, "max_connection_age", true, false),
+        (.certificateExpired, "certificate_expired", true, false),
+        (.idleTimeout, "idle_timeout", true, true),
+        (.streamLimitDrained, "stream_limit_drained", true, false),
+        (.peerClosedInHandshake, "peer_closed_in_handshake", false, false),
+        (.peerReset, "peer_reset", false, false),
+        (.ioError, "io_error", false, false),
+        (.internalError, "internal_error", false, false),
+        (.handshakeTimeout, "handshake_timeout", false, true),
+        (.firstRequestTimeout, "first_request_timeout", false, true),
+        (.drainTimeout, "drain_timeout", false, true),
+        (.certificateRevoked, "certificate_revoked", false, false),
+    ]
+
+    @Test func ownReasonsKeepTheirLoggedNames() {
+        for (reason, code, ordinary, timeout) in Self.own {
+            #expect(reason.code == code)
+            #expect("\(reason)" == code)
+            #expect(reason.isOrdinaryEnd == ordinary, "\(code)")
+            #expect(reason.isTimeoutTrip == timeout, "\(code)")
+        }
+        #expect(Set(Self.own.map(\.1)).count == Self.own.count)
+    }
+
+    @Test func lowerLayerEndsPrintThatLayersCodeAndWarn() {
+        let lower: [(CloseReason, String)] = [
+            (.tls(.peerVerificationFailed), "tls_peer_verification_failed"),
+            (.tls(.alpnMismatch), "tls_alpn_mismatch"),
+            (.identity(.multipleURISANs), "identity_multiple_uri_sans"),
+            (.protocolTrip(.resetFlood), "reset_flood"),
+        ]
+        for (reason, code) in lower {
+            #expect(reason.code == code)
+            #expect(!reason.isOrdinaryEnd)
+            #expect(!reason.isTimeoutTrip)
+        }
+    }
+}
