@@ -69,6 +69,8 @@ public struct PeerInfo: Sendable, Equatable {
 /// shape (the transport never imports the wire).
 public protocol RequestHandler: Sendable {
     func handle(_ request: HTTPRequest, peer: PeerInfo) async -> HTTPResponse
+    /// Answers through `responder`, whole or streamed; the default answers `handle`'s response.
+    func handle(_ request: HTTPRequest, peer: PeerInfo, responder: ResponseStream) async
 
     /// Request body caps by exact `:path`; any other path gets `GatewayLimits.defaultMaxBodyBytes`
     /// (`GatewayLimits.maxBodyBytes(forPath:routes:)`, clamped to `hardMaxBodyBytes`).

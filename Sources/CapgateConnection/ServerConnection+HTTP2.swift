@@ -17,6 +17,7 @@ extension ServerConnection {
             case .streamClosed(let streamID, _):
                 // Peer reset or response done: the handler's result, if any, is no longer wanted.
                 inFlight.removeValue(forKey: streamID)?.cancel()
+                streamWriters.removeValue(forKey: streamID)?.close()
             case .connectionError(let trip):
                 shared.counters.recordTrip(trip.code)
                 // A peer that trips and then never reads would keep the GOAWAY (and the
@@ -48,11 +49,10 @@ extension ServerConnection {
         let context = self.context
         let connectionID = id
         let streamID = request.streamID
+        let responder = ResponseStream(loop: handle, context: context, connectionID: connectionID,
+                                       streamID: streamID, highWaterBytes: limits.writeHighWaterBytes)
         inFlight[streamID] = Task {
-            let response = await handler.handle(request, peer: peer)
-            handle.execute { _ in
-                context.connection(connectionID)?.complete(streamID: streamID, response: response)
-            }
+            await handler.handle(request, peer: peer, responder: responder)
         }
     }
 

@@ -28,6 +28,8 @@ final class ServerConnection: ConnectionDriver {
     var peer: PeerInfo?
     /// Handler work per stream, cancelled when the stream or the connection goes away.
     var inFlight: [Int32: Task<Void, Never>] = [:]
+    /// Producers of streamed responses, told after each output round how much HTTP/2 took.
+    var streamWriters: [Int32: ResponseStream] = [:]
     var requestsServed = 0
 
     /// The one loop timer for the lifecycle's deadlines, and when it is due.
@@ -127,7 +129,10 @@ final class ServerConnection: ConnectionDriver {
 
     func inputDrained() {}
 
-    func settled() { updateTimers() }
+    func settled() {
+        if !streamWriters.isEmpty { reportStreamProgress() }
+        updateTimers()
+    }
 
     func transportEnded(_ end: TransportEnd) {
         switch end {
@@ -159,6 +164,8 @@ final class ServerConnection: ConnectionDriver {
         cancelAllTimers()
         for task in inFlight.values { task.cancel() }
         inFlight.removeAll()
+        for writer in streamWriters.values { writer.close() }
+        streamWriters.removeAll()
         permit.release()
         shared.perIP.release(ip)
         context.remove(id)

@@ -40,7 +40,7 @@ public struct GatewayLimits: Sendable, Equatable {
     public var defaultMaxBodyBytes: Int = 65_536
     /// Per-verb body caps (bytes), keyed by the `<verb>` of `POST /v1/<verb>`. `invoke` carries
     /// tool arguments and gets more room. Bounds memory per stream.
-    public var maxBodyBytesPerVerb: [String: Int] = ["invoke": 262_144]
+    public var maxBodyBytesPerVerb: [String: Int] = ["invoke": 262_144, "invoke_stream": 262_144]
     /// Absolute body cap (bytes): no verb entry may exceed it (validated at start-up).
     public var hardMaxBodyBytes: Int = 1_048_576
 

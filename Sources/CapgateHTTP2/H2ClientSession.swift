@@ -44,6 +44,9 @@ public final class H2ClientSession {
         var complete = false
         /// Body bytes accepted before the stream is reset; nil: unbounded.
         var maxBody: Int?
+        /// A streamed response: head and body chunks go here as they arrive (unbuffered).
+        var sink: (any H2ResponseSink)?
+        var headDelivered = false
         init(request: [UInt8]) { self.request = request }
     }
 
@@ -89,7 +92,8 @@ public final class H2ClientSession {
     /// `.responseTooLarge` reported instead of a response (a peer cannot grow our memory).
     public func submitRequest(method: String = "POST", path: String, authority: String,
                               scheme: String = "https", headers: [(name: String, value: String)] = [],
-                              body: [UInt8], maxResponseBody: Int? = nil) -> Int32? {
+                              body: [UInt8], maxResponseBody: Int? = nil,
+                              sink: (any H2ResponseSink)? = nil) -> Int32? {
         // After GOAWAY nghttp2 would accept the submit and refuse the stream later; say no now.
         guard !failed, nghttp2_session_check_request_allowed(session) != 0 else { return nil }
         var fields: [(name: String, value: String)] = [
@@ -99,6 +103,7 @@ public final class H2ClientSession {
         fields.append(contentsOf: headers)
         let stream = Stream(request: body)
         stream.maxBody = maxResponseBody
+        stream.sink = sink
         let id: Int32 = H2Fields.withNV(fields) { nva, count in
             if body.isEmpty { return nghttp2_submit_request(session, nil, nva, count, nil, nil) }
             var provider = nghttp2_data_provider(
@@ -110,6 +115,7 @@ public final class H2ClientSession {
         }
         guard id > 0 else { return nil }
         streams[id] = stream
+        if let sink, !sink.opened(streamID: id) { resetStream(id, code: .cancel) }
         return id
     }
 
@@ -192,6 +198,10 @@ public final class H2ClientSession {
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs) { _, _, streamID, data, len, ud in
             let s = H2ClientSession.from(ud)
             guard let data, let stream = s.streams[streamID], !stream.complete else { return 0 }
+            if let sink = stream.sink {
+                sink.data(Array(UnsafeBufferPointer(start: data, count: len)))
+                return 0
+            }
             if let max = stream.maxBody, stream.body.count + len > max {
                 // Reported once; `complete` keeps the reset from also surfacing as streamReset.
                 stream.complete = true
@@ -206,6 +216,11 @@ public final class H2ClientSession {
         nghttp2_session_callbacks_set_on_frame_recv_callback(cbs) { _, frame, ud in
             guard let frame else { return 0 }
             let s = H2ClientSession.from(ud), f = frame.pointee
+            if f.hd.type == H2Frame.headers, let stream = s.streams[f.hd.stream_id], let sink = stream.sink,
+               !stream.headDelivered, stream.status >= 200 {
+                stream.headDelivered = true
+                sink.head(status: stream.status, headers: stream.headers)
+            }
             if f.hd.type == H2Frame.goaway {
                 s.pending.append(.goaway(lastStreamID: f.goaway.last_stream_id,
                                          code: H2ErrorCode(rawValue: f.goaway.error_code)))

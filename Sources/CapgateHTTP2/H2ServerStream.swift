@@ -34,6 +34,12 @@ final class H2ServerStream {
     var responded = false
     var response: [UInt8] = []
     var responseOffset = 0
+    /// A streamed response (`respondStreaming`): `response` holds what the application queued
+    /// and nghttp2 has not taken yet; the provider defers while it is empty and not ended.
+    var streaming = false
+    var streamEnded = false
+    /// Bytes of a streamed response handed to nghttp2 so far (the producer's back-pressure).
+    var streamSent = 0
 
     init(id: Int32, openedAt: Double) {
         self.id = id

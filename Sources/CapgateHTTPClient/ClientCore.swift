@@ -89,7 +89,8 @@ final class ClientCore: ConnectionDriver {
     private func open(_ request: ClientRequest, _ continuation: ResponseContinuation) {
         guard let id = session.submitRequest(method: request.method, path: request.path,
                                              authority: request.authority, headers: request.headers,
-                                             body: request.body, maxResponseBody: request.maxResponseBytes) else {
+                                             body: request.body, maxResponseBody: request.maxResponseBytes,
+                                             sink: request.sink) else {
             continuation.resume(returning: .failure(.streamRefused))
             return
         }
@@ -106,6 +107,14 @@ final class ClientCore: ConnectionDriver {
         guard let continuation = waiting.removeValue(forKey: id) else { return }
         session.resetStream(id, code: .cancel)
         continuation.resume(returning: .failure(.timedOut))
+        core.scheduleAfterIO()
+    }
+
+    /// The consumer of a streamed response stopped: RST_STREAM(CANCEL), and the request ends.
+    func cancelStream(_ id: Int32) {
+        guard let continuation = finish(id) else { return }
+        session.resetStream(id, code: .cancel)
+        continuation.resume(returning: .failure(.streamReset(.cancel)))
         core.scheduleAfterIO()
     }
 

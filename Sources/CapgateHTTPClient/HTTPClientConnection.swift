@@ -16,9 +16,9 @@ public typealias HTTPClientResponse = (status: Int, headers: [(name: String, val
 /// submissions that arrive together are written together (one TLS write per loop
 /// iteration), so 16 concurrent streams do not serialize on syscalls.
 public final class HTTPClientConnection: Sendable {
-    private let handle: EventLoopHandle
+    let handle: EventLoopHandle
     private let ownedGroup: EventLoopGroup?
-    private let ref: CoreRef
+    let ref: CoreRef
     /// `:authority` sent with every request.
     public let authority: String
 
@@ -160,6 +160,8 @@ struct ClientRequest: Sendable {
     var timeout: Duration? = nil
     /// Response body bytes accepted; nil: unbounded.
     var maxResponseBytes: Int? = nil
+    /// A streamed response goes here as it arrives (`stream(...)`); nil: buffered.
+    var sink: (any H2ResponseSink)? = nil
 }
 
 /// Holds the loop-confined core. WHY @unchecked Sendable: `core` is written and read only on

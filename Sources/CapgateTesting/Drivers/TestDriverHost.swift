@@ -13,8 +13,10 @@ import Synchronization
 /// the tests prove the sidecar side against a real mTLS HTTP/2 peer.
 ///
 /// A driver that throws `KernelError` is answered `{"error": {"type": <kind>, "message"}}`;
-/// any other error `{"error": {"type": "Exception", ...}}`. `/v1/execute_stream` answers 501
-/// `{}` (these drivers do not stream). `answerOverride` lets a test send a hand-made answer.
+/// any other error `{"error": {"type": "Exception", ...}}`. `/v1/execute_stream` streams a
+/// `StreamingDriver`'s chunks as NDJSON (`{"chunk"}` lines, then `{"end": true}` or an error
+/// line) and answers 501 `{}` for any other driver. `answerOverride` lets a test send a
+/// hand-made answer.
 public final class TestDriverHost: Sendable {
     public let server: Server
     public let port: UInt16
@@ -119,6 +121,40 @@ final class HostHandler: RequestHandler {
         } catch {
             return self.error("Exception", String(describing: error))
         }
+    }
+
+    /// `/v1/execute_stream` for a streaming driver; everything else as `handle(_:peer:)`.
+    func handle(_ request: HTTPRequest, peer: PeerInfo, responder: ResponseStream) async {
+        guard answerOverride == nil, request.method == "POST", request.path == "/v1/execute_stream",
+              let value = try? JSONParser.parse(request.body), case .string(let driverID)? = value["driver_id"],
+              let driver = drivers[driverID] as? any StreamingDriver, case .object(let c)? = value["context"]
+        else {
+            responder.respond(await handle(request, peer: peer))
+            return
+        }
+        peers.withLock { _ = $0.insert(peer.remoteAddress) }
+        last.withLock { $0 = value }
+        let ctx = ExecutionContext(capabilityID: c["capability_id"]?.stringValue ?? "",
+                                   principalID: c["principal_id"]?.stringValue ?? "",
+                                   args: c["args"]?.objectValue ?? [:], constraints: c["constraints"]?.objectValue ?? [:],
+                                   actionID: c["action_id"]?.stringValue ?? "")
+        func line(_ v: JSONValue) -> [UInt8] { v.serializedBytes() + [0x0A] }
+        responder.begin(status: 200, headers: [(name: "content-type", value: "application/x-ndjson")])
+        do {
+            for try await chunk in driver.executeStream(ctx) {
+                try await responder.write(line(["chunk": .object(chunk)]))
+            }
+            try await responder.write(line(["end": true]))
+        } catch is ResponseStreamClosed {
+            return
+        } catch is CancellationError {
+            return
+        } catch {
+            let type = (error as? KernelError)?.kind.rawValue ?? "Exception"
+            let message = (error as? KernelError)?.message ?? String(describing: error)
+            try? await responder.write(line(["error": ["type": .string(type), "message": .string(message)]]))
+        }
+        responder.end()
     }
 
     func json(_ status: Int, _ v: JSONObject) -> HTTPResponse {

@@ -16,6 +16,7 @@ from weaver_kernel import (
     DriverError,
     HMACTokenProvider,
     InMemoryDriver,
+    Kernel,
     Principal,
     SafetyClass,
     StaticRouter,
@@ -136,14 +137,23 @@ def test_a_driver_that_times_out(setup):
 def test_streaming_driver_through_invoke_stream(setup):
     kernel, provider, _ = setup
     kernel.register_driver(Streamer())
+    # The same driver in the reference's own kernel, for the expected frames.
+    reference = Kernel(registry=kernel._registry, token_provider=provider,
+                       router=StaticRouter(routes={"records.stream": ["streamer"]}))
+    reference.register_driver(Streamer())
 
-    async def collect():
-        return [f async for f in kernel.invoke_stream(provider.issue("records.stream", "alice"),
-                                                      principal=ALICE, args={}, response_mode="table")]
+    async def collect(k):
+        return [f async for f in k.invoke_stream(provider.issue("records.stream", "alice"),
+                                                 principal=ALICE, args={}, response_mode="table")]
 
-    frames = asyncio.run(collect())
-    # v1 sidecars do not serve invoke_stream: one final frame from invoke (docs/design.md 5)
-    assert frames[-1].is_final and frames[-1].capability_id == "records.stream"
+    def view(frames):
+        return [(f.capability_id, f.response_mode, f.table_preview, f.warnings, f.is_final) for f in frames]
+
+    # The sidecar streams (docs/design.md 5): a frame per chunk, then the synthetic final one,
+    # exactly as the reference's invoke_stream yields them.
+    frames = asyncio.run(collect(kernel))
+    assert view(frames) == view(asyncio.run(collect(reference)))
+    assert [f.is_final for f in frames] == [False, False, False, True]
 
 
 def test_principals_get_certificates_on_first_use(setup):
