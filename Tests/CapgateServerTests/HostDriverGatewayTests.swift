@@ -24,7 +24,7 @@ struct HostDriverGatewayTests {
             c.drivers.append(.host(HostDriverConfig(
                 id: "remote", url: host.url, identity: pki.hostIdentity, caFile: pki.pki.caCertificatePath,
                 clientCertificate: pki.pki.agentCertificatePath("sidecar"),
-                clientPrivateKey: pki.pki.agentKeyPath("sidecar"), timeoutSeconds: 10)))
+                clientPrivateKey: pki.pki.agentKeyPath("sidecar"), timeoutSeconds: 60)))
             c.drivers.append(.staticData(id: "backup", operations: ["crm.flaky": [["id": 1, "source": "backup"]]]))
             for (id, drivers) in [("crm.lookup", ["remote"]), ("crm.flaky", ["remote", "backup"]),
                                   ("crm.broken", ["remote"])] {

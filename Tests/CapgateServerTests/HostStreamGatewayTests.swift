@@ -24,7 +24,7 @@ struct HostStreamGatewayTests {
                 c.drivers.append(.host(HostDriverConfig(
                     id: id, url: host.url, identity: pki.hostIdentity, caFile: pki.pki.caCertificatePath,
                     clientCertificate: pki.pki.agentCertificatePath("sidecar"),
-                    clientPrivateKey: pki.pki.agentKeyPath("sidecar"), timeoutSeconds: 10)))
+                    clientPrivateKey: pki.pki.agentKeyPath("sidecar"), timeoutSeconds: 60)))
             }
             for id in ["stream.secret", "stream.fail_mid", "stream.hang"] {
                 c.capabilities.append(.init(capability: Capability(

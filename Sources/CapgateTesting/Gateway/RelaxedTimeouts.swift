@@ -10,4 +10,15 @@ extension GatewayLimits {
         firstRequestTimeout = 120
         idleTimeout = 300
     }
+
+    /// `relaxTimeoutsForTests()` for the timeouts a test left at their defaults: a test that
+    /// sets one (to test it) keeps its value.
+    public func relaxingDefaultTimeoutsForTests() -> GatewayLimits {
+        let defaults = GatewayLimits()
+        var relaxed = self
+        if handshakeTimeout == defaults.handshakeTimeout { relaxed.handshakeTimeout = 120 }
+        if firstRequestTimeout == defaults.firstRequestTimeout { relaxed.firstRequestTimeout = 120 }
+        if idleTimeout == defaults.idleTimeout { relaxed.idleTimeout = 300 }
+        return relaxed
+    }
 }
