@@ -48,6 +48,9 @@ let package = Package(
                        providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
                        providers: [.apt(["libsqlite3-dev"])]),
+        // libcurl for the HTTP driver (docs/drivers.md); only CapgateDrivers links it, never the kernel
+        .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
+                       providers: [.apt(["libcurl4-openssl-dev"])]),
         .target(name: "CIOShims"),
         .target(name: "CLibcShims"),
         .target(name: "COpenSSLShims", dependencies: ["COpenSSL"]),
@@ -85,7 +88,7 @@ let package = Package(
         .target(name: "CapgateWire", dependencies: ["AgentKernel"], exclude: ["README.md"]),
         .target(name: "CapgatePKI", dependencies: ["CapgateX509", "CapgateFormats", "COpenSSL", "COpenSSLShims"],
                 exclude: ["README.md"]),
-        .target(name: "CapgateDrivers", dependencies: ["AgentKernel", "CapgateHTTPClient", "CapgateTLS"],
+        .target(name: "CapgateDrivers", dependencies: ["AgentKernel", "CapgateHTTPClient", "CapgateTLS", "CCurl"],
                 exclude: ["README.md"]),
         // The durable audit trail: the reference's SQLite hash chain behind the kernel's trace seam.
         .target(name: "CapgateStore", dependencies: ["AgentKernel", "CSQLite"], exclude: ["README.md"]),
@@ -106,7 +109,7 @@ let package = Package(
                           path: "bench/KernelBench"),
         // sidecar vs in-process vs reference vs nginx (make bench, docs/benchmarks.md)
         .executableTarget(name: "SidecarBench",
-                          dependencies: ["AgentKernel", "CapgateServer", "CapgateClient", "CapgateHTTPClient",
+                          dependencies: ["AgentKernel", "CapgateServer", "CapgateDrivers", "CapgateClient", "CapgateHTTPClient",
                                          "CapgateTLS", "CapgatePKI", "CapgateIO", "CapgateCLI", argumentParser,
                                          .product(name: "Histogram", package: "hdrhistogram-swift")],
                           path: "bench/SidecarBench", exclude: ["README.md"]),
