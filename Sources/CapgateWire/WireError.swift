@@ -29,6 +29,7 @@ public enum WireErrorCode: String, Sendable, CaseIterable {
     case driverTimeout = "driver_timeout"
     case headersTooLarge = "headers_too_large"
     case requestTimeout = "request_timeout"
+    case overloaded
     case internalError = "internal"
 
     /// The HTTP status for each code: the only place this mapping exists.
@@ -48,6 +49,7 @@ public enum WireErrorCode: String, Sendable, CaseIterable {
         case .headersTooLarge: return 431
         case .internalError: return 500
         case .driverError: return 502
+        case .overloaded: return 503
         case .driverTimeout: return 504
         }
     }
