@@ -17,42 +17,73 @@ struct InFlightGatewayTests {
         return Array(v.serialized().utf8)
     }()
 
+    struct Gates: Sendable {
+        let held = AsyncEvent()
+        let release = AsyncEvent()
+        let cancelled = AsyncEvent()
+    }
+
     /// Waits (bounded) until `condition` holds.
     static func eventually(_ condition: () -> Bool) async throws {
         for _ in 0..<500 where !condition() { try await Task.sleep(for: .milliseconds(10)) }
         #expect(condition())
     }
 
-    @Test func grantResetBeforeTheKernelMintsNoToken() async throws {
-        let fixture = try GatewayFixture()
-        let held = AsyncEvent()
-        let release = AsyncEvent()
-        fixture.gateway.service.setHoldBeforeKernel { verb in
-            guard verb == .grantCapability else { return }
-            held.fire()
-            await release.wait()  // ignores cancellation: the work is "still running"
-        }
-        let alice = try fixture.client("alice")
-        let grantsBefore = fixture.kernel.statsSnapshot().grants
-        let tracesBefore = try await alice.queryTraces(TraceQuery()).count
-
-        // The client's deadline resets the stream (RST_STREAM CANCEL) while the handler is held.
+    /// Sends `body` to grant_capability with a client deadline that resets the stream
+    /// (RST_STREAM CANCEL) while the handler is held, then lets the handler run on and waits
+    /// until it ended.
+    static func resetWhileHeld(_ fixture: GatewayFixture, _ alice: CapgateClient, body: [UInt8],
+                               _ g: Gates) async throws {
         await #expect(throws: (any Error).self) {
             _ = try await alice.connection.send(path: "/v1/grant_capability",
                                                 headers: [(name: "content-type", value: "application/json")],
-                                                body: Self.grantBody, timeout: .milliseconds(300))
+                                                body: body, timeout: .milliseconds(300))
         }
-        await held.wait()
+        await g.held.wait()
         #expect(fixture.gateway.server.stats.inFlightHandlers == 1)
-        release.fire()
+        await g.cancelled.wait()  // the server saw the RST_STREAM and cancelled the handler task
+        g.release.fire()
         try await Self.eventually { fixture.gateway.server.stats.inFlightHandlers == 0 }
+    }
 
-        #expect(fixture.kernel.statsSnapshot().grants == grantsBefore, "a reset grant minted a token")
+    @Test func grantResetBeforeTheKernelMintsNoTokenAndWritesNoTrace() async throws {
+        let fixture = try GatewayFixture()
+        let gates = Mutex(Gates())
+        fixture.gateway.service.setHoldBeforeKernel { verb in
+            guard verb == .grantCapability else { return }
+            let g = gates.withLock { $0 }
+            // Ignores cancellation (the work is "still running"), but reports it.
+            await withTaskCancellationHandler {
+                g.held.fire()
+                await g.release.wait()
+            } onCancel: {
+                g.cancelled.fire()
+            }
+        }
+        func rearm() -> Gates { gates.withLock { $0 = Gates(); return $0 } }
+        let alice = try fixture.client("alice")
+        let before = fixture.kernel.statsSnapshot()
+        let tracesBefore = try await alice.queryTraces(TraceQuery()).count
+
+        // A grant the policy allows: would mint a token (a success writes no trace).
+        try await Self.resetWhileHeld(fixture, alice, body: Self.grantBody, rearm())
+        #expect(fixture.kernel.statsSnapshot().grants == before.grants, "a reset grant minted a token")
+
+        // A grant the policy denies (write without justification): would write a deny trace.
+        let denied: JSONValue = ["request": Demo.request("tasks.create").json, "justification": ""]
+        try await Self.resetWhileHeld(fixture, alice, body: Array(denied.serialized().utf8), rearm())
+        #expect(fixture.kernel.statsSnapshot().denials == before.denials, "a reset grant reached the policy")
         #expect(try await alice.queryTraces(TraceQuery()).count == tracesBefore, "a reset grant wrote a trace")
-        // Same connection, not reset: the grant goes through the same hold and mints.
+
+        // The same requests, not reset, on the same connection: they pass the same hold and commit.
+        rearm().release.fire()
         let granted = try await alice.grantCapability(Demo.request("tasks.list"), justification: "")
         #expect(!granted.token.tokenID.isEmpty)
-        #expect(fixture.kernel.statsSnapshot().grants == grantsBefore + 1)
+        #expect(fixture.kernel.statsSnapshot().grants == before.grants + 1)
+        expectEnvelope(try await raw(alice, "/v1/grant_capability", denied.serialized()), 403, .policyDenied,
+                       type: "PolicyDenied")
+        #expect(fixture.kernel.statsSnapshot().denials == before.denials + 1)
+        #expect(try await alice.queryTraces(TraceQuery()).count == tracesBefore + 1)
         await fixture.stop()
     }
 
