@@ -119,4 +119,27 @@ struct InFlightGatewayTests {
         #expect(fixture.kernel.statsSnapshot().grants == grantsBefore + 3)
         await fixture.stop()
     }
+
+    @Test func globalInFlightCapAnswersOverloadedOnAnotherConnection() async throws {
+        let fixture = try GatewayFixture { $0.limits.maxInFlightGlobal = 1 }
+        let g = Gates()
+        fixture.gateway.service.setHoldBeforeKernel { verb in
+            guard verb == .grantCapability else { return }
+            g.held.fire()
+            await g.release.wait()
+        }
+        let alice = try fixture.client("alice")
+        let bob = try fixture.client("bob")
+        async let first = alice.grantCapability(Demo.request("tasks.list"), justification: "")
+        await g.held.wait()
+        // bob's connection is far below its own cap; the gateway-wide one is full.
+        expectEnvelope(try await raw(bob, "GET", "/v1/health", contentType: nil, body: []), 503, .overloaded)
+        #expect(fixture.gateway.server.stats.trips["in_flight_cap_global"] == 1)
+        #expect(fixture.gateway.server.stats.trips["in_flight_cap_connection"] == nil)
+        g.release.fire()
+        _ = try await first
+        try await Self.eventually { fixture.gateway.server.stats.inFlightHandlers == 0 }
+        #expect(try await raw(bob, "GET", "/v1/health", contentType: nil, body: []).status == 200)
+        await fixture.stop()
+    }
 }
