@@ -83,6 +83,17 @@ package final class ConnectionCore: EventHandler {
     private var inputEOF = false
     /// An `afterIO` is queued for the end of this loop iteration (see `scheduleAfterIO`).
     private var afterIOScheduled = false
+    /// A read continuation is queued: the last wakeup stopped at `readBudgetBytes`.
+    private var readContinuationScheduled = false
+
+    /// Ciphertext bytes one wakeup reads before yielding the loop (docs/limits.md). Reading to
+    /// EAGAIN let one fast sender hold the loop, and every other connection on it, for as long
+    /// as it kept the socket full. Four reads of the loop's 64 KiB buffer.
+    package static let defaultReadBudgetBytes = 256 * 1024
+    /// This core's budget (tests lower it to make it bind on a socketpair).
+    package var readBudgetBytes = ConnectionCore.defaultReadBudgetBytes
+    /// Times a wakeup stopped at the budget (tests and metrics: the budget really bound).
+    package private(set) var readBudgetYields = 0
 
     package init(socket: Socket, engine: TLSEngine, loop: EventLoop, highWaterMark: Int, pausesReadsAtHighWater: Bool) {
         self.socket = socket
@@ -133,15 +144,22 @@ package final class ConnectionCore: EventHandler {
 
     // MARK: - Input
 
-    /// Reads until EAGAIN (edge-triggered), or until the output backlog passes the high-water
-    /// mark (servers): then the peer's bytes stay in the kernel, its TCP window closes, and it
-    /// must read our output before sending more.
+    /// Reads until EAGAIN (edge-triggered), until the output backlog passes the high-water
+    /// mark (servers: then the peer's bytes stay in the kernel, its TCP window closes, and it
+    /// must read our output before sending more), or until `readBudgetBytes` were read this
+    /// wakeup. WHY the explicit continuation at the budget: epoll is edge-triggered, and the
+    /// data left in the socket makes no new edge, so nothing else would ever read it.
     private func readSocket() {
         guard let loop else { return }
         let buffer = loop.readBuffer
+        var budget = readBudgetBytes
         while state != .closed, !inputEOF {
             if pausesReadsAtHighWater, outbound.isAboveHighWaterMark {
                 readPaused = true
+                return
+            }
+            if budget <= 0 {
+                scheduleReadContinuation()
                 return
             }
             if state == .established, let driver, !driver.wantsInput { return }
@@ -160,6 +178,7 @@ package final class ConnectionCore: EventHandler {
                 engine.markEndOfInput()
                 processTLSInput()
             case .processed(let n):
+                budget -= n
                 do {
                     try engine.feed(ciphertext: UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
                 } catch {
@@ -168,6 +187,19 @@ package final class ConnectionCore: EventHandler {
                 }
                 processTLSInput()
             }
+        }
+    }
+
+    /// Resumes reading on the next loop iteration, after the other ready sockets had their turn
+    /// (the loop polls without waiting while local tasks are queued).
+    private func scheduleReadContinuation() {
+        readBudgetYields += 1
+        guard !readContinuationScheduled, let loop else { return }
+        readContinuationScheduled = true
+        loop.executeLater { [weak self] in
+            guard let self else { return }
+            self.readContinuationScheduled = false
+            self.readable()
         }
     }
 

@@ -79,6 +79,8 @@ extension GatewayLimits {
                   attack: "connection that never sends a request", enforcedBy: "connection layer"),
             Entry(key: "requestTimeout", unit: "seconds", value: s(requestTimeout),
                   attack: "slow headers/body dribble", enforcedBy: "H2ServerSession.expireStalledStreams"),
+            Entry(key: "responseStallTimeout", unit: "seconds", value: s(responseStallTimeout),
+                  attack: "window-0 client pinning a response", enforcedBy: "H2ServerSession.expireStalledStreams"),
             Entry(key: "idleTimeout", unit: "seconds", value: s(idleTimeout),
                   attack: "idle connection hoarding", enforcedBy: "connection layer"),
             Entry(key: "maxConnectionAge", unit: "seconds", value: s(maxConnectionAge),

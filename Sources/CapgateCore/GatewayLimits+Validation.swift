@@ -68,6 +68,7 @@ extension GatewayLimits {
         try positive(handshakeTimeout, "handshakeTimeout")
         try positive(firstRequestTimeout, "firstRequestTimeout")
         try positive(requestTimeout, "requestTimeout")
+        try positive(responseStallTimeout, "responseStallTimeout")
         try positive(idleTimeout, "idleTimeout")
         try positive(maxConnectionAge, "maxConnectionAge")
         try positive(maxConnectionsPerIP, "maxConnectionsPerIP")

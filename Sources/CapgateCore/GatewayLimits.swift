@@ -80,6 +80,10 @@ public struct GatewayLimits: Sendable, Equatable {
     /// A request must be complete (END_STREAM) within this after its HEADERS: slow body
     /// dribble holding a stream slot.
     public var requestTimeout: Double = 15
+    /// A queued response that makes no progress for this long (the peer keeps its flow-control
+    /// window at 0) is reset: without it a window-0 client pins the stream, and its connection,
+    /// until `maxConnectionAge`.
+    public var responseStallTimeout: Double = 30
     /// A connection with no open stream is closed after this: idle connection hoarding.
     public var idleTimeout: Double = 120
     /// A connection is drained (GOAWAY NO_ERROR) after this age: certificate rotation picks up

@@ -20,6 +20,12 @@ extension H2ServerSession {
             guard let frame else { return 0 }
             return H2ServerSession.from(ud).onHeader(frame.pointee, name, nlen, value, vlen)
         }
+        // Fields nghttp2 drops as invalid (empty or bad names) never reach on_header; they
+        // still cost decoding, so they are counted here. Returning 0 keeps the library's
+        // default for them (the field is ignored).
+        nghttp2_session_callbacks_set_on_invalid_header_callback(cbs) { _, _, _, nlen, _, vlen, _, ud in
+            H2ServerSession.from(ud).onInvalidHeader(nlen, vlen)
+        }
         nghttp2_session_callbacks_set_on_frame_recv_callback(cbs) { _, frame, ud in
             guard let frame else { return 0 }
             return H2ServerSession.from(ud).onFrameRecv(frame.pointee)
@@ -58,6 +64,8 @@ extension H2ServerSession {
         switch hd.type {
         case H2Frame.headers:
             continuationsInBlock = 0
+            fieldsInBlock = 0
+            bytesInBlock = 0
             if hd.length == 0 && !endStream && !glitch() { return H2Frame.callbackFailure }
         case H2Frame.continuation:
             continuationsInBlock += 1
@@ -96,6 +104,7 @@ extension H2ServerSession {
     /// MAX_HEADER_LIST_SIZE): HPACK bomb CVE-2016-6581, 0-length headers CVE-2019-9516.
     func onHeader(_ frame: nghttp2_frame, _ name: UnsafePointer<UInt8>?, _ nlen: Int,
                   _ value: UnsafePointer<UInt8>?, _ vlen: Int) -> Int32 {
+        guard countBlockField(nlen, vlen) else { return H2Frame.callbackFailure }
         guard let stream = streams[frame.hd.stream_id], !stream.discarding,
               stream.headerTrip == nil else { return 0 }  // keep decoding (HPACK sync), drop
         stream.fieldCount += 1
@@ -130,6 +139,11 @@ extension H2ServerSession {
         return 0
     }
 
+    /// A field nghttp2 found invalid and is about to drop: counted toward the block's budget only.
+    func onInvalidHeader(_ nlen: Int, _ vlen: Int) -> Int32 {
+        countBlockField(nlen, vlen) ? 0 : H2Frame.callbackFailure
+    }
+
     func onFrameRecv(_ frame: nghttp2_frame) -> Int32 {
         let id = frame.hd.stream_id
         let endStream = frame.hd.flags & H2Frame.endStream != 0
@@ -156,6 +170,11 @@ extension H2ServerSession {
             }
             if endStream { deliver(stream) }
         case H2Frame.data:
+            // Padding-only DATA dodges the zero-length check of on_begin_frame (its length
+            // counts the padding): the same empty frame, the same glitch (CVE-2019-9518).
+            if !endStream && frame.hd.length > 0 && frame.hd.length == frame.data.padlen && !glitch() {
+                return H2Frame.callbackFailure
+            }
             if endStream, let stream = streams[id], !stream.discarding { deliver(stream) }
         case H2Frame.rstStream:
             // Rapid Reset (CVE-2023-44487): our bucket runs on the injected clock.

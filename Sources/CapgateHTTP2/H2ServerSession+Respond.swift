@@ -30,6 +30,7 @@ extension H2ServerSession {
         ] + extra
         let streamID = stream.id
         stream.responded = true
+        stream.lastProgress = clock()
         stream.response = body
         stream.responseOffset = 0
         let rv: Int32 = H2Fields.withNV(fields) { nva, count in
@@ -60,6 +61,7 @@ extension H2ServerSession {
             }
         }
         stream.responseOffset += n
+        if n > 0 { stream.lastProgress = clock() }
         if stream.responseOffset >= stream.response.count {
             flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
             stream.response = []

@@ -24,6 +24,7 @@ extension H2ServerSession {
         }
         fields = [(":status", String(status)), ("content-type", contentType)] + fields
         stream.responded = true
+        stream.lastProgress = clock()
         stream.streaming = true
         stream.response = []
         stream.responseOffset = 0
@@ -77,6 +78,7 @@ extension H2ServerSession {
         }
         stream.responseOffset += n
         stream.streamSent += n
+        if n > 0 { stream.lastProgress = clock() }
         if stream.responseOffset >= stream.response.count {
             stream.response.removeAll(keepingCapacity: true)
             stream.responseOffset = 0

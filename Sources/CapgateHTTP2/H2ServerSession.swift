@@ -36,6 +36,11 @@ public final class H2ServerSession {
     var totalStreams = 0
     /// CONTINUATION frames in the header block being received.
     var continuationsInBlock = 0
+    /// Fields and decoded bytes of the header block being received, counted for EVERY field
+    /// nghttp2 decodes (dropped, invalid and zero-length ones included): the per-stream counts
+    /// stop mattering once the stream is refused, these keep the decoder's CPU bounded.
+    var fieldsInBlock = 0
+    var bytesInBlock = 0
     /// Set once `mem_recv` must never be called again (terminated, failed, or aborted):
     /// CVE-2026-27135 (post-terminate feed).
     var inputClosed = false
@@ -211,22 +216,39 @@ public final class H2ServerSession {
         if rv == 0 { pending.append(.draining(lastStreamID: lastStreamID)) }
     }
 
-    /// Resets streams whose request did not complete within `limits.requestTimeout` (slow
-    /// header/body dribble holding a slot). Call from the connection's timer.
+    /// Resets streams past their deadline, so no stream lives on the peer's goodwill. Call from
+    /// the connection's timer.
+    /// - a request not complete within `limits.requestTimeout` (slow header/body dribble);
+    ///   a stream the session answered itself (413/431) counts too: a peer that never ends
+    ///   its body would otherwise have every DATA frame consumed and dropped forever;
+    /// - a queued response that made no progress for `limits.responseStallTimeout` (the peer
+    ///   holds its window at 0).
     @discardableResult
     public func expireStalledStreams() -> [H2Event] {
         let now = clock()
-        for stream in streams.values.sorted(by: { $0.id < $1.id })
-        where !stream.delivered && !stream.discarding && now - stream.openedAt >= limits.requestTimeout {
-            resetStream(stream, code: .cancel, trip: .requestTimeout)
+        for stream in streams.values.sorted(by: { $0.id < $1.id }) {
+            guard let (due, trip) = deadline(of: stream), now >= due else { continue }
+            stream.expired = true
+            if !stream.discarding { stream.discard() }
+            pending.append(.streamError(streamID: stream.id, code: .cancel, trip: trip))
+            _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream.id,
+                                          H2ErrorCode.cancel.rawValue)
         }
         return takeEvents()
     }
 
     /// The earliest time `expireStalledStreams` has work, or nil (for the connection's timer).
     public var nextRequestDeadline: Double? {
-        streams.values.filter { !$0.delivered && !$0.discarding }
-            .map { $0.openedAt + limits.requestTimeout }.min()
+        streams.values.compactMap { deadline(of: $0)?.at }.min()
+    }
+
+    /// When `stream` is due for a reset, and why; nil while it is healthy or already reset.
+    /// Streams the session reset itself (refused, malformed) are left to nghttp2 to close.
+    private func deadline(of stream: H2ServerStream) -> (at: Double, trip: H2StreamTrip)? {
+        if stream.expired || (stream.discarding && !stream.responded) { return nil }
+        if !stream.delivered { return (stream.openedAt + limits.requestTimeout, .requestTimeout) }
+        if stream.responsePending { return (stream.lastProgress + limits.responseStallTimeout, .responseStalled) }
+        return nil
     }
 
     // MARK: - Trips
@@ -249,6 +271,27 @@ public final class H2ServerSession {
             connectionTrip = trip
             pending.append(.connectionError(trip))
         }
+    }
+
+    /// How many times the header limits one block may decode to before the connection is cut
+    /// (docs/limits.md). Past the limit the stream is answered 431 anyway; the slack only lets
+    /// an honest client that overshot a little get its 431 instead of a GOAWAY.
+    /// (A `var` only so a measurement can switch the cut off; nothing in the product sets it.)
+    var headerFloodFactor = 4
+
+    /// Counts one decoded field of the current header block. Returns false when the block
+    /// passed `headerFloodFactor` times `maxHeaderListBytes` or `maxHeaderFields` and the
+    /// connection was tripped (the caller stops `mem_recv` with a callback failure).
+    func countBlockField(_ nlen: Int, _ vlen: Int) -> Bool {
+        fieldsInBlock += 1
+        bytesInBlock += nlen + vlen + 32  // RFC 9113 §6.5.2: a zero-length field still costs 32
+        if fieldsInBlock > headerFloodFactor * limits.maxHeaderFields
+            || bytesInBlock > headerFloodFactor * limits.maxHeaderListBytes
+        {
+            tripConnection(.headerFlood, code: .enhanceYourCalm)
+            return false
+        }
+        return true
     }
 
     /// One glitch (invalid frame, server-sent reset, empty frame). Returns false when the budget

@@ -32,6 +32,11 @@ final class H2ServerStream {
     var delivered = false
 
     var responded = false
+    /// Injected-clock time the response last moved (queued, or bytes taken by nghttp2): the
+    /// base of `responseStallTimeout`.
+    var lastProgress = 0.0
+    /// The session reset it after a deadline (kept until nghttp2 closes it; never reset twice).
+    var expired = false
     var response: [UInt8] = []
     var responseOffset = 0
     /// A streamed response (`respondStreaming`): `response` holds what the application queued
@@ -45,6 +50,10 @@ final class H2ServerStream {
         self.id = id
         self.openedAt = openedAt
     }
+
+    /// Response bytes queued that nghttp2 has not taken yet (held back by the peer's windows
+    /// or the application's pace).
+    var responsePending: Bool { responded && response.count > responseOffset }
 
     /// Drops what was buffered so a refused request holds no memory while it drains.
     func discard() {

@@ -86,6 +86,9 @@ public enum H2StreamTrip: Sendable, Equatable {
     case protocolReset
     /// The request did not complete within `requestTimeout`: RST_STREAM(CANCEL).
     case requestTimeout
+    /// A queued response made no progress within `responseStallTimeout` (the peer's window
+    /// stayed closed): RST_STREAM(CANCEL).
+    case responseStalled
     /// Opened past the streams-per-connection cap or after our GOAWAY: RST_STREAM(REFUSED_STREAM).
     case streamLimit
 
@@ -97,6 +100,7 @@ public enum H2StreamTrip: Sendable, Equatable {
         case .malformedRequest: "malformed_request"
         case .protocolReset: "protocol_reset"
         case .requestTimeout: "request_timeout"
+        case .responseStalled: "response_stalled"
         case .streamLimit: "stream_limit"
         }
     }
@@ -111,6 +115,10 @@ public enum H2ConnectionTrip: Sendable, Equatable {
     case glitchFlood
     /// Too many CONTINUATION frames in one header block: GOAWAY(ENHANCE_YOUR_CALM).
     case continuationFlood
+    /// One header block decoded to more than `H2ServerSession.headerFloodFactor` times the
+    /// header limits (HPACK bomb, floods of zero-length fields): decoding on would burn CPU for
+    /// nothing, the stream is already refused. GOAWAY(ENHANCE_YOUR_CALM).
+    case headerFlood
     /// nghttp2's outbound queue passed `maxOutboundQueueFrames`, or the library reported a
     /// flood: terminated without flushing.
     case outboundQueueOverflow
@@ -124,6 +132,7 @@ public enum H2ConnectionTrip: Sendable, Equatable {
         case .resetFlood: "reset_flood"
         case .glitchFlood: "glitch_flood"
         case .continuationFlood: "continuation_flood"
+        case .headerFlood: "header_flood"
         case .outboundQueueOverflow: "outbound_queue_overflow"
         case .protocolError: "protocol_error"
         case .internalError: "internal_error"

@@ -46,6 +46,7 @@ extension ServerConfig {
         try seconds("handshakeTimeout") { $0.handshakeTimeout = $1 }
         try seconds("firstRequestTimeout") { $0.firstRequestTimeout = $1 }
         try seconds("requestTimeout") { $0.requestTimeout = $1 }
+        try seconds("responseStallTimeout") { $0.responseStallTimeout = $1 }
         try seconds("idleTimeout") { $0.idleTimeout = $1 }
         try seconds("maxConnectionAge") { $0.maxConnectionAge = $1 }
         try bucket("resetBudget") { $0.resetBudget = $1 }

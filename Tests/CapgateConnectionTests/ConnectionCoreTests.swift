@@ -59,7 +59,7 @@ final class CorePair {
     let serverDriver = RecordingDriver()
     let clientDriver = RecordingDriver()
 
-    init(serverHighWater: Int = 32 * 1024) throws {
+    init(serverHighWater: Int = 32 * 1024, loop shared: EventLoop? = nil) throws {
         let certs = TestCertificates.shared
         let serverTLS = try TLSContext.server(material: TLSServerMaterial(
             certificateChainPEM: certs.server.certPEM, privateKeyPEM: certs.server.keyPEM,
@@ -71,7 +71,7 @@ final class CorePair {
         let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
         let rv = fds.withUnsafeMutableBufferPointer { socketpair(AF_UNIX, type, 0, $0.baseAddress) }
         #expect(rv == 0)
-        loop = try EventLoop()
+        loop = try shared ?? EventLoop()
         server = ConnectionCore(socket: Socket(adopting: fds[0]), engine: try serverTLS.makeEngine(), loop: loop,
                                 highWaterMark: serverHighWater, pausesReadsAtHighWater: true)
         client = ConnectionCore(socket: Socket(adopting: fds[1]), engine: try clientTLS.makeEngine(), loop: loop,
