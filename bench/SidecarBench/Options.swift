@@ -15,6 +15,8 @@ struct BenchOptions: Sendable {
     var capgate = ""
     var python = ".venv/bin/python"
     var reference = true
+    /// The Python client (capgate.RemoteKernel) against the sidecar: bench/python_client_bench.py.
+    var pythonClient = true
     var nginx = true
     var h2load = true
     /// perf record the sidecar during the saturation invoke point (if perf works here).
@@ -52,6 +54,8 @@ struct BenchCommand: ParsableCommand {
     var python = BenchOptions().python
     @Flag(name: .customLong("no-reference"), help: "Skip the Python reference.")
     var noReference = false
+    @Flag(name: .customLong("no-python-client"), help: "Skip the Python client (capgate.RemoteKernel) point.")
+    var noPythonClient = false
     @Flag(name: .customLong("no-nginx"), help: "Skip the nginx static baseline.")
     var noNginx = false
     @Flag(name: .customLong("no-h2load"), help: "Skip the h2load cross-check.")
@@ -87,6 +91,7 @@ struct BenchCommand: ParsableCommand {
         o.idleConnections = idleConnections
         o.python = python
         o.reference = !noReference
+        o.pythonClient = !noPythonClient
         o.nginx = !noNginx
         o.h2load = !noH2load
         o.profile = !noProfile

@@ -21,6 +21,7 @@ import time
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any, TypeVar
 
+import h2.errors
 import httpx
 
 from ._errors import CapgateConnectionError, error_from_envelope
@@ -251,7 +252,9 @@ class Transport:
 
     async def astream_lines(self, verb: str, body: Any) -> AsyncIterator[bytes]:
         """POST, then yield the answer's lines (ndjson) as they arrive. A non-200 answer raises
-        its error; leaving the iteration early cancels the request on the sidecar."""
+        its error. Leaving the iteration early (break, an exception, cancelling the caller)
+        resets the HTTP/2 stream (RST_STREAM CANCEL), which is how the sidecar learns to stop
+        the driver (docs/design.md section 5): merely closing the response would not tell it."""
         caller = asyncio.get_running_loop()
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
 
@@ -275,9 +278,13 @@ class Transport:
                             data = None
                         put("exc", error_from_envelope(resp.status_code, data))
                         return
-                    async for line in resp.aiter_lines():
-                        if line:
-                            put("line", line)
+                    try:
+                        async for line in resp.aiter_lines():
+                            if line:
+                                put("line", line)
+                    except asyncio.CancelledError:
+                        await _reset_stream(resp)
+                        raise
                 put("end", None)
             except httpx.TimeoutException as exc:
                 put("exc", CapgateConnectionError(f"capgate {verb}: stalled for {self.timeout}s", code="timeout"))
@@ -319,3 +326,27 @@ class Transport:
                 self._io.submit(close_all()).result(5)
             except Exception:  # noqa: BLE001 - closing is best effort
                 pass
+
+
+async def _reset_stream(resp: httpx.Response) -> None:
+    """Sends RST_STREAM CANCEL for *resp*'s HTTP/2 stream and flushes it.
+
+    httpcore (1.0) only forgets a stream whose response is closed early; the peer is never told,
+    so a streaming sidecar would keep its driver running until flow control stalls it. httpcore
+    has no public API for a reset, so this reaches its HTTP/2 connection through the response's
+    byte-stream wrappers (httpx -> connection pool -> HTTP/2 stream) and fails quietly (the
+    connection close then ends the stream) if that layout ever changes."""
+    stream: Any = resp.stream
+    for _ in range(8):
+        if stream is None or (hasattr(stream, "_connection") and hasattr(stream, "_stream_id")):
+            break
+        stream = getattr(stream, "_stream", None) or getattr(stream, "_httpcore_stream", None)
+    conn = getattr(stream, "_connection", None)
+    state = getattr(conn, "_h2_state", None)
+    if state is None:
+        return
+    try:
+        state.reset_stream(stream._stream_id, error_code=h2.errors.ErrorCodes.CANCEL)
+        await conn._write_outgoing_data(stream._request)
+    except Exception:  # noqa: BLE001 - the stream already ended, or the connection is gone
+        pass
