@@ -49,6 +49,7 @@ class Scripted:
     async def execute_stream(self, ctx):
         args = ctx.args
         try:
+            await asyncio.sleep(args.get("delay", 0))
             if args.get("forever"):
                 while True:
                     self.yielded += 1
@@ -169,6 +170,26 @@ def test_cancelling_the_caller_stops_the_driver(kernels):
 
     asyncio.run(run())
     assert driver.stopped.wait(10), "the driver kept streaming after the caller was cancelled"
+
+
+def test_cancelling_before_the_first_frame_stops_the_driver(kernels):
+    """No answer yet (the sidecar answers with the first frame), so no stream to reset: the
+    client retires the connection, whose close cancels the driver; the next call reconnects."""
+    remote, _, provider, driver = kernels
+    driver.stopped.clear()
+
+    async def run() -> None:
+        it = remote.invoke_stream(provider.issue("docs.read", "alice"), principal=ALICE,
+                                  args={"delay": 3, "forever": True})
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(it.__anext__(), 0.5)
+        await it.aclose()
+
+    t0 = time.monotonic()
+    asyncio.run(run())
+    assert driver.stopped.wait(10), "the driver ran on after its caller was cancelled"
+    assert time.monotonic() - t0 < 2.5  # stopped in its delay, not after it
+    assert [f.is_final for f in _collect(remote, provider, {"chunks": [{"a": 1}]})] == [False, True]
 
 
 def test_an_error_mid_stream_raises_after_the_earlier_frames(kernels):

@@ -186,6 +186,11 @@ class Transport:
         self._inflight[client] = self._inflight.get(client, 0) + 1
         return client
 
+    def _retire(self, client: httpx.AsyncClient) -> None:  # on the io loop only
+        """New calls go to a fresh connection; *client* closes when its last call ends (_end)."""
+        if self._client is client:
+            self._client = None
+
     async def _end(self, client: httpx.AsyncClient) -> None:
         left = self._inflight.get(client, 1) - 1
         if left > 0 or client is self._client:
@@ -264,11 +269,13 @@ class Transport:
         async def produce() -> None:
             payload = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
             client = self._begin()
+            answered = False
             try:
                 async with client.stream(
                     "POST", f"{self.url}/v1/{verb}", content=payload,
                     headers={"content-type": "application/json"},
                 ) as resp:
+                    answered = True
                     CallCounter.bump()
                     if resp.status_code != 200:
                         raw = await resp.aread()
@@ -292,6 +299,12 @@ class Transport:
             except (httpx.TransportError, OSError) as exc:
                 put("exc", await self._explain(exc))
             except asyncio.CancelledError:
+                if not answered:
+                    # Cancelled before the answer's headers: httpcore gives no handle on the
+                    # stream to reset, and the sidecar answers only with the first frame. Retire
+                    # the connection instead: it closes once its other calls are answered, and
+                    # the close cancels this stream's driver on the sidecar.
+                    self._retire(client)
                 raise
             except BaseException as exc:  # noqa: BLE001 - handed to the caller's loop
                 put("exc", exc)
