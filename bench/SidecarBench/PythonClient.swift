@@ -45,6 +45,26 @@ enum PythonClientRunner {
         return (points, nil)
     }
 
+    /// The terminal lines of the point: the invoke p50 against the reference's, and the decode
+    /// of a summary Frame (the reference's point, when it ran, precedes this one).
+    static func summary(_ run: BenchRun) -> [String] {
+        var lines: [String] = []
+        if let py = run.point("python-client", BenchVerb.invokeSummary.rawValue, 1, 1)?.latency {
+            var line = "      -> python client invoke_summary 1x1: p50 \(Fmt.ns(py.p50))  p99 \(Fmt.ns(py.p99))"
+            if let ref = run.point("reference", BenchVerb.invokeSummary.rawValue, 0, 1)?.latency, ref.p50 > 0 {
+                line += "  = \(Fmt.ratio(Double(py.p50) / Double(ref.p50))) the reference in process (\(Fmt.ns(ref.p50)))"
+            }
+            lines.append(line)
+        }
+        let loads = run.point(decodeTarget, "summary_frame_json_loads", 0, 1)?.latency
+        let objects = run.point(decodeTarget, "summary_frame_dataclasses", 0, 1)?.latency
+        if let loads, let objects {
+            lines.append("      -> python client decode of a summary Frame: json.loads p50 \(Fmt.ns(loads.p50)) "
+                         + "+ dataclasses p50 \(Fmt.ns(objects.p50))")
+        }
+        return lines
+    }
+
     private static func point(_ entry: [String: Any], target: String, verb: String, connections: Int,
                               note: String?) -> PointResult? {
         guard let samples = entry["samples_ns"] as? [NSNumber], !samples.isEmpty else { return nil }

@@ -164,6 +164,7 @@ final class BenchRunner {
                                            warmup: o.warmup, progress: progress)
             run.points += r.points
             if let n = r.note { run.notes.append(n) }
+            PythonClientRunner.summary(run).forEach(Progress.say)
         }
 
         // Noise: the first sidecar points again, minutes later, same process.
