@@ -10,10 +10,13 @@ REFERENCE := weaver-kernel[policy]==0.12.0
 # The Python client (clients/python) and its tests: httpx with HTTP/2, hypercorn for its driver
 # host, pytest + pytest-asyncio (the reference's own suites need asyncio mode).
 PY_CLIENT_DEPS := "httpx[http2]>=0.27" "hypercorn>=0.16" "pytest>=8" "pytest-asyncio>=0.23.5"
+# schemathesis drives the live sidecar from docs/openapi.yaml (openapi-check, fuzz-api).
+# openapi-python-client generates the client of openapi-demo from the same document.
+OPENAPI_PY_DEPS := "schemathesis>=4.32,<5" "openapi-python-client>=0.29,<0.30"
 # The reference's sdist (its tests/ are the acceptance suite), downloaded here, never committed.
 SDIST_CACHE := .cache/weaver-kernel-sdist
 
-.PHONY: run test deps apt venv py-client py-test py-acceptance build build-release goldens swift-test bench-kernel bench bench-quick bench-deps bench-build bench-smoke clean fuzz-smoke
+.PHONY: openapi-deps openapi-check openapi-demo fuzz-api run test deps apt venv py-client py-test py-acceptance build build-release goldens swift-test bench-kernel bench bench-quick bench-deps bench-build bench-smoke clean fuzz-smoke
 
 deps: apt venv
 
@@ -32,6 +35,7 @@ venv:
 	@$(PY) -c "import weaver_kernel, yaml" 2>/dev/null || $(PY) -m pip install -q "$(REFERENCE)" || \
 	  echo "warning: could not install $(REFERENCE); the committed goldens will be used"
 	@$(PY) -c "import h2, httpx, hypercorn, pytest, pytest_asyncio" 2>/dev/null || $(PY) -m pip install -q $(PY_CLIENT_DEPS)
+	@$(PY) -c "import schemathesis, jsonschema_rs, openapi_python_client" 2>/dev/null || $(PY) -m pip install -q $(OPENAPI_PY_DEPS)
 
 # The Python client, installed editable into the venv (import name and distribution: capgate).
 py-client: venv
@@ -76,7 +80,34 @@ swift-test: apt
 	@# The bench harness smoke test runs alone under `make bench-smoke` (it saturates both cores).
 	timeout 1200 $(SWIFT) test --skip-build --skip SidecarBenchTests
 
-test: deps goldens swift-test py-test py-acceptance
+test: deps goldens swift-test py-test py-acceptance openapi-check openapi-demo
+
+# The wire contract against the live sidecar: schemathesis (HTTP/1.1) through nghttpx (Debian
+# nghttp2-proxy, installed only by these targets and `make test`), an HTTP/1.1-to-h2 bridge that
+# presents a demo agent's certificate. tools/openapi/check ARGS: examples per operation, seconds
+# per schemathesis run (two runs: every verb as alice, the admin verbs as ops).
+OPENAPI_APT := nghttp2-proxy
+openapi-deps: apt venv
+	@missing=""; for p in $(OPENAPI_APT); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+openapi-check: openapi-deps
+	$(SWIFT) build --product capgate
+	CAPGATE_BIN="$$($(SWIFT) build --show-bin-path)/capgate" PY=$(PY) timeout 300 tools/openapi/check 5 10
+
+# A client generated from docs/openapi.yaml runs grant, invoke, expand and explain against a
+# fresh demo sidecar (clients/examples/README.md; about 5 s).
+openapi-demo: venv
+	$(SWIFT) build --product capgate
+	CAPGATE_BIN="$$($(SWIFT) build --show-bin-path)/capgate" PY=$(PY) timeout 120 clients/examples/openapi-demo
+
+# The longer run (about 10 min; not part of `test`).
+fuzz-api: openapi-deps
+	$(SWIFT) build --product capgate
+	CAPGATE_BIN="$$($(SWIFT) build --show-bin-path)/capgate" PY=$(PY) SEED=$${SEED:-$$RANDOM} timeout 900 tools/openapi/check 100 300
 
 # The demo serves a release build: a debug build answers about 20x fewer requests per second,
 # which misleads anyone measuring the demo. The first release build takes a few minutes.

@@ -50,6 +50,15 @@ public enum CloseReason: Sendable, Equatable, CustomStringConvertible {
     case drainTimeout
     /// The client certificate is listed by the newest CRL (at handshake, or after a reload).
     case certificateRevoked
+    /// Still unauthenticated when the pre-authentication budget (its source's, or the global
+    /// one) needed room for a newer socket: the oldest goes (docs/hardening.md).
+    case preAuthEvicted
+    /// Authenticated, but its SPIFFE ID already holds `maxConnectionsPerIdentity` connections.
+    case perIdentityCap
+    /// Authenticated, but its IP already holds `maxConnectionsPerIP` authenticated connections.
+    case perIPCap
+    /// Authenticated, but `maxConnectionsGlobal` authenticated connections are open.
+    case globalCap
     /// The TLS layer failed or refused the peer (handshake, verification, ALPN, a fatal alert).
     case tls(TLSError.Kind)
     /// The verified certificate breaks the X509-SVID rules (no HTTP/2 session was created).
@@ -76,6 +85,10 @@ public enum CloseReason: Sendable, Equatable, CustomStringConvertible {
         case .firstRequestTimeout: "first_request_timeout"
         case .drainTimeout: "drain_timeout"
         case .certificateRevoked: "certificate_revoked"
+        case .preAuthEvicted: "preauth_evicted"
+        case .perIdentityCap: "per_identity_cap"
+        case .perIPCap: "per_ip_cap"
+        case .globalCap: "global_cap"
         case .tls(let kind): kind.rawValue
         case .identity(let error): error.code
         case .protocolTrip(let trip): trip.code
@@ -92,7 +105,8 @@ public enum CloseReason: Sendable, Equatable, CustomStringConvertible {
              .streamLimitDrained, .certificateExpired:
             true
         case .peerClosedInHandshake, .peerReset, .ioError, .internalError, .handshakeTimeout,
-             .firstRequestTimeout, .drainTimeout, .certificateRevoked, .tls, .identity, .protocolTrip:
+             .firstRequestTimeout, .drainTimeout, .certificateRevoked, .tls, .identity, .protocolTrip,
+             .preAuthEvicted, .perIdentityCap, .perIPCap, .globalCap:
             false
         }
     }

@@ -74,6 +74,8 @@ package final class ConnectionCore: EventHandler {
     private let pausesReadsAtHighWater: Bool
     /// HTTP/2 output for one produce round (reused, keeps its capacity).
     private var plaintextOut: [UInt8] = []
+    /// Plaintext the engine has not taken yet (partial writes), sent before anything new.
+    private var backlog = PlaintextBacklog()
     /// TLS output before it joins `outbound` (reused).
     private var ciphertextOut: [UInt8] = []
     /// Reading stopped because `outbound` passed the high-water mark.
@@ -220,7 +222,7 @@ package final class ConnectionCore: EventHandler {
         guard state != .closed else { return }
         pump()
         guard state != .closed, let driver else { return }
-        if state == .established, driver.isFinished, outbound.isEmpty {
+        if state == .established, driver.isFinished, outbound.isEmpty, backlog.isEmpty {
             end(.finished)
             return
         }
@@ -258,18 +260,37 @@ package final class ConnectionCore: EventHandler {
     private func produceOutput() -> Bool {
         guard state == .established, let driver else { return false }
         var produced = false
+        // Bytes the engine did not take last time go first (a partial write must not drop
+        // or reorder bytes: PlaintextBacklog).
+        if !backlog.isEmpty {
+            let n: Int
+            do {
+                n = try backlog.drain { (raw) throws(TLSError) in try engine.writePlaintext(raw) }
+            } catch {
+                end(.tlsFailed(error, alertQueued: false))
+                return produced
+            }
+            if n > 0 {
+                drainTLS()
+                produced = true
+            }
+            if !backlog.isEmpty { return produced }
+        }
         while driver.wantsOutput, !outbound.isAboveHighWaterMark {
             plaintextOut.removeAll(keepingCapacity: true)
             driver.produce(into: &plaintextOut, max: outbound.highWaterMark - outbound.count)
             if !plaintextOut.isEmpty, state == .established {
+                let n: Int
                 do {
-                    _ = try engine.writePlaintext(plaintextOut)
+                    n = try backlog.write(plaintextOut) { (raw) throws(TLSError) in try engine.writePlaintext(raw) }
                 } catch {
                     end(.tlsFailed(error, alertQueued: false))
                     return produced
                 }
                 drainTLS()
-                produced = true
+                if n > 0 { produced = true }
+                // The engine is full: wait for the next pump (after input or writability).
+                if !backlog.isEmpty { break }
             }
             if plaintextOut.isEmpty || state != .established { break }
         }

@@ -45,7 +45,10 @@ public final class Server: Sendable {
             throw .tls(error)
         }
         self.configuration = configuration
-        self.limiter = ConnectionLimiter(maxConnections: configuration.limits.maxConnectionsGlobal)
+        // The acceptor's cap bounds descriptors: both budgets together (the budgets themselves
+        // are enforced by `PreAuthBudget` and `AuthenticatedConnectionLimiter`).
+        self.limiter = ConnectionLimiter(maxConnections: configuration.limits.maxConnectionsGlobal
+                                         + configuration.limits.maxPreAuthGlobal)
         self.shared = ServerShared(limits: configuration.limits, drainTimeout: configuration.drainTimeout,
                                    handler: handler, logger: logger, reloader: reloader)
         shared.setRevokedSerials(revoked)
@@ -58,6 +61,15 @@ public final class Server: Sendable {
         try running.withLock { (r) throws(ServerError) -> UInt16 in
             guard !r.started else { throw .alreadyStarted }
             r.started = true
+            do throws(DescriptorLimitError) {
+                let l = configuration.limits
+                try DescriptorLimit.ensure(required: l.requiredDescriptors,
+                                           explanation: "maxConnectionsGlobal (\(l.maxConnectionsGlobal)) + "
+                                               + "maxPreAuthGlobal (\(l.maxPreAuthGlobal)) + "
+                                               + "\(GatewayLimits.descriptorMargin) spare")
+            } catch {
+                throw .invalidConfiguration(error.description)
+            }
             let group: EventLoopGroup
             do throws(IOError) { group = try EventLoopGroup(count: configuration.loops) } catch { throw .io(error) }
             let contexts = group.handles.map { LoopContext(handle: $0) }
@@ -78,14 +90,18 @@ public final class Server: Sendable {
             let l = configuration.limits
             shared.logger.log(.info, "listening on \(configuration.host):\(acceptor.localPort) loops=\(configuration.loops) "
                 + "max_connections=\(l.maxConnectionsGlobal) per_ip=\(l.maxConnectionsPerIP) "
+                + "per_identity=\(l.maxConnectionsPerIdentity) preauth=\(l.maxPreAuthGlobal) "
+                + "preauth_per_source=\(l.maxPreAuthPerSource) "
                 + "streams=\(l.maxConcurrentStreams) idle_s=\(l.idleTimeout) tls_generation=\(shared.reloader.generation)")
             return acceptor.localPort
         }
     }
 
-    /// Runs on the receiving loop for every accepted socket: refuse while draining or over
-    /// the per-IP cap, else build the connection with the CURRENT TLS context (a reload
-    /// affects new connections only).
+    /// Runs on the receiving loop for every accepted socket: refuse while draining, admit into
+    /// the pre-authentication budget (closed at once over a handshake rate; a full budget
+    /// evicts its oldest socket), then build the connection with the CURRENT TLS context (a
+    /// reload affects new connections only). The authenticated caps are checked once the
+    /// handshake has verified an identity (`ServerConnection.transportEstablished`).
     private static func connectionHandler(shared: ServerShared, contexts: [LoopContext]) -> Acceptor.ConnectionHandler {
         { accepted, loop in
             guard let context = contexts.first(where: { $0.handle === loop.handle }),
@@ -95,11 +111,18 @@ public final class Server: Sendable {
                 return
             }
             let ip = PerIPConnectionLimiter.ip(ofPeer: accepted.peer)
-            guard shared.perIP.tryAcquire(ip) else {
-                shared.counters.rejectedPerIP.add(1, ordering: .relaxed)
+            let id = context.allocateID()
+            // The eviction runs on this loop after the current task: the connection exists by
+            // then (or has closed and left the registry, and the close is a no-op).
+            let evict: PreAuthBudget.Evict = { [context] in
+                context.handle.execute { _ in context.connection(id)?.evictUnauthenticated() }
+            }
+            guard let ticket = shared.preAuth.admit(source: shared.preAuth.source(ofIP: ip),
+                                                    now: ServerShared.monotonicSeconds(), evict: evict) else {
+                // Over a handshake rate: no TLS work, no log line per socket (a flood would
+                // turn into a log flood); the counters say it.
                 accepted.permit.release()
                 _ = Glibc.close(accepted.descriptor)
-                shared.logger.log(.warning, "connection refused remote=\(accepted.peer) reason=per_ip_cap")
                 return
             }
             let socket = Socket(adopting: accepted.descriptor)
@@ -107,13 +130,13 @@ public final class Server: Sendable {
             let connection: ServerConnection
             do throws(TLSError) {
                 let engine = try shared.reloader.current.makeEngine()
-                connection = ServerConnection(id: context.allocateID(), socket: socket, engine: engine, loop: loop,
+                connection = ServerConnection(id: id, socket: socket, engine: engine, loop: loop,
                                               context: context, shared: shared, remoteAddress: accepted.peer,
-                                              ip: ip, permit: accepted.permit)
+                                              ip: ip, permit: accepted.permit, preAuthTicket: ticket)
             } catch {
                 socket.close()
                 accepted.permit.release()
-                shared.perIP.release(ip)
+                _ = shared.preAuth.release(ticket: ticket)
                 shared.connectionClosed(reason: .tls(error.kind), peer: nil, remote: accepted.peer, requests: 0, ageSeconds: 0)
                 return
             }
@@ -234,7 +257,16 @@ public final class Server: Sendable {
     /// Connections accepted/active/rejected, requests, ends and trips by reason.
     public var stats: ServerStats {
         let accepted = running.withLock { $0.acceptor?.accepted ?? 0 }
-        return shared.counters.snapshot(accepted: accepted, rejectedGlobal: limiter.rejected)
+        var s = shared.counters.snapshot(accepted: accepted,
+                                         rejectedGlobal: limiter.rejected + shared.authenticated.rejectedGlobal.load(ordering: .relaxed))
+        let p = shared.preAuth
+        s.rejectedPerIdentity = shared.authenticated.rejectedIdentity.load(ordering: .relaxed)
+        s.preAuthActive = p.active
+        s.preAuthEvictedSource = p.evictedSource.load(ordering: .relaxed)
+        s.preAuthEvictedGlobal = p.evictedGlobal.load(ordering: .relaxed)
+        s.handshakeRateLimitedSource = p.rateLimitedSource.load(ordering: .relaxed)
+        s.handshakeRateLimitedGlobal = p.rateLimitedGlobal.load(ordering: .relaxed)
+        return s
     }
 
     /// The loop handles (signal set-up, tests). Empty before `start()`.

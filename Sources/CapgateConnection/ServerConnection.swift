@@ -21,6 +21,10 @@ final class ServerConnection: ConnectionDriver {
     let remoteAddress: String
     let ip: String
     let permit: ConnectionPermit
+    /// The slot in the pre-authentication budget, until the handshake verified an identity.
+    var preAuthTicket: UInt64?
+    /// The SPIFFE ID whose authenticated slot this connection holds (and the per-IP slot).
+    var authenticatedSlot: String?
 
     /// Phases and deadlines; this class executes its actions (see `+Lifecycle`).
     var lifecycle: ConnectionLifecycle
@@ -40,7 +44,7 @@ final class ServerConnection: ConnectionDriver {
     var streamsSeenByRequestTimer = 0
 
     init(id: UInt64, socket: Socket, engine: TLSEngine, loop: EventLoop, context: LoopContext,
-         shared: ServerShared, remoteAddress: String, ip: String, permit: ConnectionPermit) {
+         shared: ServerShared, remoteAddress: String, ip: String, permit: ConnectionPermit, preAuthTicket: UInt64) {
         self.id = id
         self.core = ConnectionCore(socket: socket, engine: engine, loop: loop,
                                    highWaterMark: shared.limits.writeHighWaterBytes, pausesReadsAtHighWater: true)
@@ -50,6 +54,7 @@ final class ServerConnection: ConnectionDriver {
         self.remoteAddress = remoteAddress
         self.ip = ip
         self.permit = permit
+        self.preAuthTicket = preAuthTicket
         self.lifecycle = ConnectionLifecycle(timeouts: Self.timeouts(shared), now: .now())
         core.driver = self
     }
@@ -89,6 +94,10 @@ final class ServerConnection: ConnectionDriver {
         // reload race; the next handshake is refused by OpenSSL itself).
         if shared.isRevoked(serialHex: identity.serialHex) {
             close(reason: .certificateRevoked, notifyPeer: true, flushFirst: true)
+            return false
+        }
+        if let refusal = moveToAuthenticatedBudget(identity: identity.spiffeID.description) {
+            close(reason: refusal, notifyPeer: true, flushFirst: true)
             return false
         }
         let created: H2ServerSession
@@ -167,7 +176,7 @@ final class ServerConnection: ConnectionDriver {
         for writer in streamWriters.values { writer.close() }
         streamWriters.removeAll()
         permit.release()
-        shared.perIP.release(ip)
+        releaseBudgets()
         context.remove(id)
         let age = Double(Deadline.now().nanoseconds - lifecycle.openedAt.nanoseconds) / 1_000_000_000
         shared.connectionClosed(reason: reason, peer: peer, remote: remoteAddress,

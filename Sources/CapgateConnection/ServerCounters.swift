@@ -6,10 +6,26 @@ public struct ServerStats: Sendable, Equatable {
     public var accepted: Int
     /// Connections currently open (handshaking, serving or draining).
     public var active: Int
-    /// Refused at accept because the global cap was reached.
+    /// Refused at accept because every descriptor slot (`maxConnectionsGlobal` +
+    /// `maxPreAuthGlobal`) was taken, or closed after the handshake because
+    /// `maxConnectionsGlobal` authenticated connections were open (`global_cap`).
     public var rejectedGlobal: Int
-    /// Refused because the peer IP was at `maxConnectionsPerIP`.
+    /// Closed after the handshake because the peer IP was at `maxConnectionsPerIP` (`per_ip_cap`).
     public var rejectedPerIP: Int
+    /// Closed after the handshake because the SPIFFE ID was at `maxConnectionsPerIdentity`
+    /// (`per_identity_cap`).
+    public var rejectedPerIdentity: Int = 0
+    /// Unauthenticated sockets held now (the pre-authentication budget in use).
+    public var preAuthActive: Int = 0
+    /// Unauthenticated sockets evicted to make room for a newer one from the same source
+    /// (`preauth_evicted_source`) or, the global pre-auth budget being full, from anywhere
+    /// (`preauth_evicted_global`).
+    public var preAuthEvictedSource: Int = 0
+    public var preAuthEvictedGlobal: Int = 0
+    /// New sockets closed at once, over `handshakeRatePerSource` (`handshake_rate_limited_source`)
+    /// or `handshakeRateGlobal` (`handshake_rate_limited_global`).
+    public var handshakeRateLimitedSource: Int = 0
+    public var handshakeRateLimitedGlobal: Int = 0
     /// Connections whose TLS handshake completed and whose identity passed the SVID rules.
     public var established: Int
     /// Requests handed to the handler.
@@ -21,7 +37,9 @@ public struct ServerStats: Sendable, Equatable {
     public var trips: [String: Int]
 
     /// All rejected connections.
-    public var rejected: Int { rejectedGlobal + rejectedPerIP }
+    public var rejected: Int {
+        rejectedGlobal + rejectedPerIP + rejectedPerIdentity + handshakeRateLimitedSource + handshakeRateLimitedGlobal
+    }
 }
 
 /// The live counters, shared by every loop: atomics for the hot ones, one lock for the

@@ -15,6 +15,10 @@ final class ServerShared: Sendable {
     let logger: Logger
     let counters = ServerCounters()
     let perIP: PerIPConnectionLimiter
+    /// Sockets that have not authenticated yet (per source, global, handshake rates).
+    let preAuth: PreAuthBudget
+    /// Authenticated connections (global, per SPIFFE ID).
+    let authenticated: AuthenticatedConnectionLimiter
     let reloader: CertificateReloader
     /// The handler's body caps by route, read once (the handler's table is fixed).
     let routeBodyCaps: [String: Int]
@@ -36,6 +40,9 @@ final class ServerShared: Sendable {
         self.handler = handler
         self.logger = logger
         self.perIP = PerIPConnectionLimiter(maxPerIP: limits.maxConnectionsPerIP)
+        self.preAuth = PreAuthBudget(limits: limits)
+        self.authenticated = AuthenticatedConnectionLimiter(maxGlobal: limits.maxConnectionsGlobal,
+                                                            maxPerIdentity: limits.maxConnectionsPerIdentity)
         self.reloader = reloader
     }
 

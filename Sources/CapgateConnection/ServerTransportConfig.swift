@@ -16,13 +16,17 @@ public enum TLSMaterialSource: Sendable {
     case filesWithOptionalCRL(certificateChain: String, privateKey: String, trustBundle: String, crlIfPresent: String)
     /// PEM bytes already in memory (tests, embedding).
     case material(TLSServerMaterial)
+    /// `base` plus one CA bundle file per trust domain (`[[trust_domain]]`): those CAs may
+    /// vouch only for their trust domain (``TrustDomainBinding``). Re-read on every reload.
+    indirect case withTrustDomains(TLSMaterialSource, [TrustDomainBundleFile])
 
     /// The files this source reads (empty for `material`), for change watchers.
     public var paths: [String] {
         switch self {
-        case let .files(chain, key, bundle, crl): [chain, key, bundle] + (crl.map { [$0] } ?? [])
-        case let .filesWithOptionalCRL(chain, key, bundle, crl): [chain, key, bundle, crl]
+        case let .files(chain, key, bundle, crl): ([chain, key, bundle] + (crl.map { [$0] } ?? [])).filter { !$0.isEmpty }
+        case let .filesWithOptionalCRL(chain, key, bundle, crl): [chain, key, bundle, crl].filter { !$0.isEmpty }
         case .material: []
+        case let .withTrustDomains(base, domains): base.paths + domains.map(\.bundle)
         }
     }
 
@@ -38,7 +42,29 @@ public enum TLSMaterialSource: Sendable {
                                        crlPath: access(crl, F_OK) == 0 ? crl : nil)
         case .material(let material):
             material
+        case let .withTrustDomains(base, domains):
+            try Self.addingTrustDomains(domains, to: base.load())
         }
+    }
+
+    private static func addingTrustDomains(_ domains: [TrustDomainBundleFile],
+                                           to material: TLSServerMaterial) throws(TLSError) -> TLSServerMaterial {
+        var material = material
+        for d in domains {
+            let pem = try TLSServerMaterial.readPEMFile(d.bundle)
+            material.trustDomainBundlesPEM[d.name, default: []].append(contentsOf: pem + [UInt8(ascii: "\n")])
+        }
+        return material
+    }
+}
+
+/// One `[[trust_domain]]`: the trust domain and the CA bundle file that alone may vouch for it.
+public struct TrustDomainBundleFile: Sendable, Equatable {
+    public var name: String
+    public var bundle: String
+    public init(name: String, bundle: String) {
+        self.name = name
+        self.bundle = bundle
     }
 }
 

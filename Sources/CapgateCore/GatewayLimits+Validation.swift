@@ -75,5 +75,25 @@ extension GatewayLimits {
         if maxConnectionsPerIP > maxConnectionsGlobal {
             throw GatewayLimitsError(key: "maxConnectionsPerIP", reason: "exceeds maxConnectionsGlobal")
         }
+        try positive(maxConnectionsPerIdentity, "maxConnectionsPerIdentity")
+        if maxConnectionsPerIdentity > maxConnectionsGlobal {
+            throw GatewayLimitsError(key: "maxConnectionsPerIdentity", reason: "exceeds maxConnectionsGlobal")
+        }
+        try positive(maxPreAuthPerSource, "maxPreAuthPerSource")
+        try positive(maxPreAuthGlobal, "maxPreAuthGlobal")
+        if maxPreAuthPerSource > maxPreAuthGlobal {
+            throw GatewayLimitsError(key: "maxPreAuthPerSource", reason: "exceeds maxPreAuthGlobal")
+        }
+        if preAuthIPv6PrefixLength < 1 || preAuthIPv6PrefixLength > 128 {
+            throw GatewayLimitsError(key: "preAuthIPv6PrefixLength",
+                                     reason: "must be in 1...128, got \(preAuthIPv6PrefixLength)")
+        }
+        for (rate, key) in [(handshakeRatePerSource, "handshakeRatePerSource"),
+                            (handshakeRateGlobal, "handshakeRateGlobal")] {
+            // A zero refill would let a burst lock a source out for good.
+            if rate.burst <= 0 || !(rate.perSecond > 0) || !rate.perSecond.isFinite {
+                throw GatewayLimitsError(key: key, reason: "burst must be > 0 and rate a finite number > 0")
+            }
+        }
     }
 }

@@ -80,10 +80,47 @@ public struct GatewayLimits: Sendable, Equatable {
 
     // MARK: Connection caps
 
-    /// Concurrent connections from one peer IP: one host exhausting the listener.
+    /// Concurrent AUTHENTICATED connections from one peer IP (exact address): one host
+    /// exhausting the listener. Checked after the handshake, so unauthenticated sockets from
+    /// the same address (`maxPreAuthPerSource`) can never use it up.
     public var maxConnectionsPerIP: Int = 128
-    /// Concurrent connections in total: file descriptors and memory of the process.
+    /// Concurrent AUTHENTICATED connections in total: file descriptors and memory of the
+    /// process. Sockets still in their TLS handshake count against `maxPreAuthGlobal` instead.
     public var maxConnectionsGlobal: Int = 4_096
+    /// Concurrent authenticated connections of one SPIFFE ID: one agent (or a stolen
+    /// certificate) hoarding the authenticated budget of everyone else on its host.
+    public var maxConnectionsPerIdentity: Int = 128
+
+    // MARK: Pre-authentication budget (sockets whose TLS handshake has not completed)
+
+    /// Unauthenticated sockets held at once by one source (an IPv4 address, or an IPv6
+    /// prefix of `preAuthIPv6PrefixLength` bits). At the cap, the source's OLDEST
+    /// unauthenticated socket is evicted to admit the new one: slowloris on TLS from the
+    /// agent's own address cannot lock the agent out (docs/hardening.md).
+    public var maxPreAuthPerSource: Int = 128
+    /// Unauthenticated sockets held at once in total; at the cap the oldest one anywhere is
+    /// evicted. Separate from `maxConnectionsGlobal`: a flood of silent sockets never takes an
+    /// authenticated connection's slot.
+    public var maxPreAuthGlobal: Int = 1_024
+    /// IPv6 sources are grouped by this prefix (bits) for the pre-authentication budget: one
+    /// host usually owns a whole /64 and could otherwise rotate addresses inside it.
+    public var preAuthIPv6PrefixLength: Int = 64
+    /// Token bucket on new unauthenticated sockets per source; empty means the new socket is
+    /// closed at once (no TLS work): handshake floods, eviction churn from one source. Sized for
+    /// every agent of a host reconnecting over loopback (one source), not for one agent.
+    public var handshakeRatePerSource = TokenBucket.Rate(burst: 512, perSecond: 256)
+    /// Token bucket on new unauthenticated sockets in total: handshake CPU from many sources,
+    /// and the rate at which anyone's handshake can be pushed out by evictions (about one core
+    /// of ECDSA P-256 TLS 1.3 handshakes).
+    public var handshakeRateGlobal = TokenBucket.Rate(burst: 2_048, perSecond: 1_024)
+
+    /// Descriptors kept free beyond the connection caps when checking RLIMIT_NOFILE at start
+    /// (listener, epoll and wake-up fds, logs, the files the gateway reads).
+    public static let descriptorMargin = 64
+
+    /// File descriptors the process needs at most: every authenticated connection, every
+    /// unauthenticated socket, and the margin.
+    public var requiredDescriptors: Int { maxConnectionsGlobal + maxPreAuthGlobal + Self.descriptorMargin }
 
     /// The documented defaults.
     public init() {}

@@ -53,12 +53,17 @@ public final class Gateway: Sendable {
     /// The transport's view of `[tls]`: an optional CRL (capgate pki layout) is read only while
     /// the file exists.
     static func tlsSource(_ tls: ServerConfig.TLSFiles) -> TLSMaterialSource {
+        let base: TLSMaterialSource
         if tls.crlOptional, let crl = tls.crl {
-            return .filesWithOptionalCRL(certificateChain: tls.certificate, privateKey: tls.privateKey,
+            base = .filesWithOptionalCRL(certificateChain: tls.certificate, privateKey: tls.privateKey,
                                          trustBundle: tls.trustBundle, crlIfPresent: crl)
+        } else {
+            base = .files(certificateChain: tls.certificate, privateKey: tls.privateKey, trustBundle: tls.trustBundle,
+                          crl: tls.crl)
         }
-        return .files(certificateChain: tls.certificate, privateKey: tls.privateKey, trustBundle: tls.trustBundle,
-                      crl: tls.crl)
+        // `[[trust_domain]]` bundles: each CA vouches only for its trust domain.
+        guard !tls.trustDomains.isEmpty else { return base }
+        return .withTrustDomains(base, tls.trustDomains.map { TrustDomainBundleFile(name: $0.name, bundle: $0.bundle) })
     }
 
     /// Binds and starts serving (and watching files, unless `watchInterval` is 0); returns the

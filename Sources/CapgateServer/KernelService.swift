@@ -92,7 +92,11 @@ public final class KernelService: Sendable {
             // The kernel looks the handle's binding up by id and refuses other principals
             // (handle_principal_mismatch); admins are not exempt: handle ids are not
             // bearer credentials, and auditors read traces, not data.
-            return try kernel.expand(handleID: handleID, query: query, principal: principal).json
+            do {
+                return try kernel.expand(handleID: handleID, query: query, principal: principal).json
+            } catch {
+                throw KernelService.redactingOwner(error, handleID: handleID, caller: principal.principalID)
+            }
         case .explain(let actionID):
             let trace = try kernel.explain(actionID: actionID)
             guard KernelService.isAuditor(principal) || PyString.equal(trace.principalID, principal.principalID) else {
@@ -115,6 +119,18 @@ public final class KernelService: Sendable {
             return ["revoked": .int(kernel.revokeAll(principalID: principalID))]
         case .stats: return kernel.statsSnapshot().json
         }
+    }
+
+    /// The kernel's `handle_principal_mismatch` message names the handle's OWNER (the
+    /// reference's wording, pinned by the parity goldens); on the wire that would tell any
+    /// caller holding a handle id whose it is. Same status, code and reason_code, owner
+    /// removed (docs/errors.md, docs/hardening.md "Small leaks").
+    static func redactingOwner(_ error: KernelError, handleID: String, caller: String) -> KernelError {
+        guard error.reasonCode == ReasonCode.handlePrincipalMismatch else { return error }
+        var redacted = error
+        redacted.message = "Handle \(PyString.repr(handleID)) was granted to another principal and cannot be "
+            + "expanded by \(PyString.repr(caller.isEmpty ? "<unspecified>" : caller))."
+        return redacted
     }
 
     static func requireAdmin(_ p: Principal, _ verb: String) throws(KernelError) {

@@ -13,6 +13,9 @@ extension ServerConfig {
             caFile: try t.optionalString("ca_file").map(resolve) ?? defaultCA,
             clientCertificate: resolve(try t.string("client_certificate")),
             clientPrivateKey: resolve(try t.string("client_private_key")))
+        if config.caFile.isEmpty {
+            throw ConfigError("\(key).ca_file", "is required when tls.trust_bundle is not set")
+        }
         if let s = try t.optionalNumber("timeout_s") { config.timeoutSeconds = s }
         if let m = try t.optionalInt("max_response_bytes") { config.maxResponseBytes = m }
         if let problem = config.validationError() {

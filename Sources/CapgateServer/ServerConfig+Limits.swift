@@ -37,6 +37,10 @@ extension ServerConfig {
         try int("writeHighWaterBytes") { $0.writeHighWaterBytes = $1 }
         try int("maxConnectionsPerIP") { $0.maxConnectionsPerIP = $1 }
         try int("maxConnectionsGlobal") { $0.maxConnectionsGlobal = $1 }
+        try int("maxConnectionsPerIdentity") { $0.maxConnectionsPerIdentity = $1 }
+        try int("maxPreAuthPerSource") { $0.maxPreAuthPerSource = $1 }
+        try int("maxPreAuthGlobal") { $0.maxPreAuthGlobal = $1 }
+        try int("preAuthIPv6PrefixLength") { $0.preAuthIPv6PrefixLength = $1 }
         try seconds("handshakeTimeout") { $0.handshakeTimeout = $1 }
         try seconds("firstRequestTimeout") { $0.firstRequestTimeout = $1 }
         try seconds("requestTimeout") { $0.requestTimeout = $1 }
@@ -44,6 +48,8 @@ extension ServerConfig {
         try seconds("maxConnectionAge") { $0.maxConnectionAge = $1 }
         try bucket("resetBudget") { $0.resetBudget = $1 }
         try bucket("glitchBudget") { $0.glitchBudget = $1 }
+        try bucket("handshakeRatePerSource") { $0.handshakeRatePerSource = $1 }
+        try bucket("handshakeRateGlobal") { $0.handshakeRateGlobal = $1 }
         if t.object["maxBodyBytesPerVerb"] != nil {
             var verbs = try t.optionalNested("maxBodyBytesPerVerb")
             for k in verbs.object.keys {

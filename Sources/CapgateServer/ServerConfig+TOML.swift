@@ -35,11 +35,15 @@ extension ServerConfig {
         try server.finish()
 
         var tlsT = try root.optionalNested("tls")
-        let tls = TLSFiles(certificate: resolve(try tlsT.string("certificate")),
+        // `trust_bundle` may be left out when `[[trust_domain]]` bundles are given.
+        let trustDomains = try trustDomains(try root.nestedList("trust_domain"), resolve: resolve)
+        let bundle = try trustDomains.isEmpty ? tlsT.string("trust_bundle") : tlsT.optionalString("trust_bundle") ?? ""
+        var tls = TLSFiles(certificate: resolve(try tlsT.string("certificate")),
                            privateKey: resolve(try tlsT.string("private_key")),
-                           trustBundle: resolve(try tlsT.string("trust_bundle")),
+                           trustBundle: bundle.isEmpty ? "" : resolve(bundle),
                            crl: try tlsT.optionalString("crl").map(resolve),
                            crlOptional: try tlsT.optionalBool("crl_optional") ?? false)
+        tls.trustDomains = trustDomains
         if tls.crlOptional && tls.crl == nil { throw ConfigError("tls.crl_optional", "needs tls.crl") }
         try tlsT.finish()
 
@@ -51,6 +55,7 @@ extension ServerConfig {
             try identityRule(t, key: "identity[\(i)]")
         })
         if identities.rules.isEmpty { throw ConfigError("identity", "at least one identity rule is required") }
+        if let problem = identities.problems().first { throw ConfigError(problem) }
 
         let drivers = try root.nestedList("driver").enumerated().map { i, t throws(ConfigError) in
             try driver(t, key: "driver[\(i)]", resolve: resolve, defaultCA: tls.trustBundle)
@@ -148,26 +153,6 @@ extension ServerConfig {
             throw ConfigError(key, "expected host:port with a port in 0...65535")
         }
         return (String(host), port)
-    }
-
-    static func identityRule(_ t: Table, key: String) throws(ConfigError) -> IdentityMap.Rule {
-        var t = t
-        let exact = try t.optionalString("spiffe_id")
-        let prefix = try t.optionalString("spiffe_prefix")
-        let match: IdentityMap.Rule.Match
-        switch (exact, prefix) {
-        case (let e?, nil):
-            guard e.hasPrefix("spiffe://") else { throw ConfigError("\(key).spiffe_id", "must start with spiffe://") }
-            match = .exact(e)
-        case (nil, let p?):
-            guard p.hasPrefix("spiffe://") else { throw ConfigError("\(key).spiffe_prefix", "must start with spiffe://") }
-            match = .prefix(p)
-        default: throw ConfigError(key, "give exactly one of spiffe_id or spiffe_prefix")
-        }
-        let rule = IdentityMap.Rule(match: match, principalID: try t.string("principal_id"),
-                                    roles: try t.optionalStringList("roles") ?? [], attributes: try t.stringMap("attributes"))
-        try t.finish()
-        return rule
     }
 
     static func driver(_ t: Table, key: String, resolve: (String) -> String = { $0 },

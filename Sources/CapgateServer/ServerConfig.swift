@@ -14,6 +14,8 @@ public struct ServerConfig: Sendable {
         /// When true, `crl` is used only while the file exists (the `capgate pki` layout, where
         /// `crl.pem` appears later); a reload picks it up. When false, it must exist at start.
         public var crlOptional: Bool = false
+        /// `[[trust_domain]]`: per-trust-domain CA bundles (docs/configuration.md).
+        public var trustDomains: [TrustDomain] = []
 
         public init(certificate: String, privateKey: String, trustBundle: String, crl: String? = nil,
                     crlOptional: Bool = false) {

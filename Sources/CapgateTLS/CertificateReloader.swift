@@ -73,7 +73,7 @@ public final class CertificateReloader: Sendable {
         guard notBefore <= now else { throw TLSError(.expired, "server certificate is not yet valid") }
         guard now < notAfter else { throw TLSError(.expired, "server certificate has expired") }
         if let crlPEM = material.crlPEM {
-            try validateCRLs(crlPEM, bundlePEM: material.trustBundlePEM, now: now)
+            try validateCRLs(crlPEM, bundlePEM: material.allAnchorsPEM, now: now)
         }
         return (context, notAfter)
     }

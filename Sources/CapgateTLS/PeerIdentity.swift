@@ -108,6 +108,9 @@ public enum PeerIdentityError: Error, Sendable, Equatable {
     case keyUsageAllowsSigning
     /// extendedKeyUsage present without clientAuth.
     case extendedKeyUsageMissingClientAuth
+    /// The chain's trust anchor (or an intermediate) may not vouch for the leaf's trust
+    /// domain (``TrustDomainBinding``: a partner CA minting our IDs).
+    case trustDomainNotVouched
 
     /// Stable code for logs, metrics and the wire.
     public var code: String {
@@ -122,6 +125,7 @@ public enum PeerIdentityError: Error, Sendable, Equatable {
         case .keyUsageMissingDigitalSignature: "identity_key_usage_missing_digital_signature"
         case .keyUsageAllowsSigning: "identity_key_usage_allows_signing"
         case .extendedKeyUsageMissingClientAuth: "identity_eku_missing_client_auth"
+        case .trustDomainNotVouched: "identity_trust_domain_not_vouched"
         }
     }
 }

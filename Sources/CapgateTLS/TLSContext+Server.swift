@@ -31,7 +31,12 @@ extension TLSContext {
                                  requiredALPN: h2)
         try applyCommonProfile(ctx)
         try loadIdentity(ctx, chainPEM: material.certificateChainPEM, keyPEM: material.privateKeyPEM)
-        try loadTrustBundle(ctx, pem: material.trustBundlePEM, advertise: true)
+        // Every anchor goes into the one store OpenSSL verifies against; which trust domains
+        // each may vouch for is checked after the handshake (TrustDomainBinding).
+        let binding = try TrustDomainBinding(bundle: material.trustBundlePEM,
+                                             trustDomainBundles: material.trustDomainBundlesPEM)
+        try loadAnchors(ctx, der: binding.anchors, advertise: true)
+        context.trustBinding = binding
         if let crlPEM = material.crlPEM { try loadCRLs(ctx, pem: crlPEM) }
 
         // Mandatory client certificate: no certificate is a handshake failure, not an anonymous

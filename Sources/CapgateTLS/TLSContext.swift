@@ -36,6 +36,9 @@ public final class TLSContext: @unchecked Sendable {
     let serverNameIsIP: Bool
     /// The handshake fails unless this ALPN protocol was negotiated (nil: no requirement).
     let requiredALPN: String?
+    /// Server only: which trust domains each client CA may vouch for (checked by
+    /// ``TLSEngine/peerIdentity()``); nil for clients. Set once by the factory.
+    var trustBinding: TrustDomainBinding?
 
     init(ctx: OpaquePointer, role: Role, serverName: String?, serverNameIsIP: Bool, requiredALPN: String?) {
         self.ctx = ctx
@@ -104,6 +107,28 @@ public final class TLSContext: @unchecked Sendable {
             }
         }
         return certs.count
+    }
+
+    /// Loads DER trust anchors (the ``TrustDomainBinding``'s) into the store and, for a server,
+    /// advertises their names.
+    static func loadAnchors(_ ctx: OpaquePointer, der anchors: [[UInt8]], advertise: Bool) throws(TLSError) {
+        guard let store = SSL_CTX_get_cert_store(ctx) else {
+            throw TLSError.drained(.configuration, "context has no certificate store")
+        }
+        for der in anchors {
+            let cert: OwnedX509
+            do throws(X509Error) { cert = try DER.certificate(der) } catch {
+                throw TLSError(.invalidTrustBundle, "trust anchor does not parse", reading: error)
+            }
+            defer { withExtendedLifetime(cert) {} }
+            OpenSSLErrorQueue.clear()
+            guard X509_STORE_add_cert(store, cert.pointer) == 1 else {
+                throw TLSError.drained(.invalidTrustBundle, "trust bundle: cannot add certificate")
+            }
+            if advertise, SSL_CTX_add_client_CA(ctx, cert.pointer) != 1 {
+                throw TLSError.drained(.invalidTrustBundle, "trust bundle: cannot advertise CA name")
+            }
+        }
     }
 
     /// Installs the leaf, its intermediates and the key, and checks that the key matches.

@@ -41,6 +41,8 @@ public final class TLSEngine {
     /// Which side this engine plays.
     public let role: TLSContext.Role
     private let requiredALPN: String?
+    /// The context's trust-domain binding (server), checked by ``peerIdentity()``.
+    private let trustBinding: TrustDomainBinding?
     private var handshakeDone = false
     /// Set on the first fatal error; afterwards every call fails fast with it (OpenSSL forbids
     /// `SSL_shutdown` and further I/O after a fatal error).
@@ -64,6 +66,7 @@ public final class TLSEngine {
         self.networkOut = wbio
         self.role = context.role
         self.requiredALPN = context.requiredALPN
+        self.trustBinding = context.trustBinding
         switch context.role {
         case .server:
             SSL_set_accept_state(ssl)
@@ -262,7 +265,23 @@ public final class TLSEngine {
     /// The SPIFFE identity of the peer's verified leaf (docs/hardening.md: only from the chain).
     public func peerIdentity() throws(PeerIdentityError) -> PeerIdentity {
         guard let der = peerCertificate else { throw PeerIdentityError.noVerifiedCertificate }
-        return try PeerIdentity(leafDER: der)
+        let identity = try PeerIdentity(leafDER: der)
+        if let binding = trustBinding,
+           !binding.check(leafTrustDomain: identity.spiffeID.trustDomain, verifiedChain: verifiedChain()) {
+            throw PeerIdentityError.trustDomainNotVouched
+        }
+        return identity
+    }
+
+    /// OpenSSL's verified chain (leaf first, anchor last), borrowed: valid while the engine is.
+    private func verifiedChain() -> [OpaquePointer] {
+        guard let chain = SSL_get0_verified_chain(ssl) else { return [] }
+        let stack = chain
+        var out: [OpaquePointer] = []
+        for i in 0..<OPENSSL_sk_num(stack) {
+            if let raw = OPENSSL_sk_value(stack, i) { out.append(OpaquePointer(raw)) }
+        }
+        return out
     }
 
     /// DER encoding of a certificate.

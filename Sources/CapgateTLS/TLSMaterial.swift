@@ -19,14 +19,33 @@ public struct TLSServerMaterial: Sendable {
     /// Optional CRLs (PEM). When present, the client leaf's revocation status is checked and a
     /// CRL for its issuer MUST be present (fail closed: "unable to get CRL" rejects the peer).
     public var crlPEM: [UInt8]?
+    /// Trust domain -> the CA bundle (PEM) that alone may vouch for it (`[[trust_domain]]`,
+    /// ``TrustDomainBinding``). Its CAs are trust anchors as well; `trustBundlePEM` may then
+    /// be empty.
+    public var trustDomainBundlesPEM: [String: [UInt8]] = [:]
 
     public init(certificateChainPEM: [UInt8], privateKeyPEM: [UInt8], trustBundlePEM: [UInt8],
-                crlPEM: [UInt8]? = nil) {
+                crlPEM: [UInt8]? = nil, trustDomainBundlesPEM: [String: [UInt8]] = [:]) {
         self.certificateChainPEM = certificateChainPEM
         self.privateKeyPEM = privateKeyPEM
         self.trustBundlePEM = trustBundlePEM
         self.crlPEM = crlPEM
+        self.trustDomainBundlesPEM = trustDomainBundlesPEM
     }
+
+    /// Every trust anchor's PEM (the single bundle, then each trust domain's), for checks that
+    /// need all CAs (CRL signers).
+    public var allAnchorsPEM: [UInt8] {
+        var out = trustBundlePEM
+        for td in trustDomainBundlesPEM.keys.sorted() {
+            out.append(UInt8(ascii: "\n"))
+            out.append(contentsOf: trustDomainBundlesPEM[td]!)
+        }
+        return out
+    }
+
+    /// A bounded read of one PEM file (a `[[trust_domain]]` bundle). Errors name the file.
+    public static func readPEMFile(_ path: String) throws(TLSError) -> [UInt8] { try PEMFile.readAll(path) }
 
     /// Reads the four files (the CRL is optional). Errors name the file that failed.
     public static func load(certificateChainPath: String, privateKeyPath: String,
@@ -34,7 +53,8 @@ public struct TLSServerMaterial: Sendable {
         TLSServerMaterial(
             certificateChainPEM: try PEMFile.readAll(certificateChainPath),
             privateKeyPEM: try PEMFile.readAll(privateKeyPath),
-            trustBundlePEM: try PEMFile.readAll(trustBundlePath),
+            // Empty path: no single bundle (only `[[trust_domain]]` bundles).
+            trustBundlePEM: trustBundlePath.isEmpty ? [] : try PEMFile.readAll(trustBundlePath),
             crlPEM: try crlPath.map { path throws(TLSError) in try PEMFile.readAll(path) })
     }
 }

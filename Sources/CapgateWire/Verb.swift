@@ -9,6 +9,8 @@
 /// - the method and path `CapgateClient` sends;
 /// - the verb table of docs/design.md §2 (a test renders the table from `declaration` and
 ///   compares it with the doc, both ways).
+/// - the paths of docs/openapi.yaml, the wire's machine-readable contract (`OpenAPIDocTests`
+///   pins its paths, methods and request fields to this list and the decoder, both ways).
 ///
 /// The typed shapes are declared next to it, one per verb, in files the compiler keeps in
 /// step with this list: the request is a `WireRequest` case (decoded by

@@ -63,7 +63,15 @@ extension WireRequest {
     }
 
     static func decode(_ verb: Verb, value: JSONValue) throws(WireError) -> WireRequest {
+        var fields: [String] = []
+        return try decode(verb, value: value, fieldsRead: &fields)
+    }
+
+    /// `decode`, also reporting the top-level fields the verb's shape reads (every optional
+    /// one is asked for, present or not), so a test can pin docs/openapi.yaml to the decoder.
+    static func decode(_ verb: Verb, value: JSONValue, fieldsRead: inout [String]) throws(WireError) -> WireRequest {
         var b = try BodyReader(value, verb: verb)
+        defer { fieldsRead = b.consumed }
         let result: WireRequest
         switch verb {
         case .health: return .health

@@ -24,6 +24,10 @@ struct CloseReasonTests {
         (.firstRequestTimeout, "first_request_timeout", false, true),
         (.drainTimeout, "drain_timeout", false, true),
         (.certificateRevoked, "certificate_revoked", false, false),
+        (.preAuthEvicted, "preauth_evicted", false, false),
+        (.perIdentityCap, "per_identity_cap", false, false),
+        (.perIPCap, "per_ip_cap", false, false),
+        (.globalCap, "global_cap", false, false),
     ]
 
     @Test func ownReasonsKeepTheirLoggedNames() {

@@ -73,7 +73,7 @@ struct HostDriverStreamTests {
 
     @Test func aSilentHostTimesOut() async throws {
         let silent: @Sendable (HTTPRequest) async -> HTTPResponse? = { _ in
-            try? await Task.sleep(for: .seconds(20))
+            try? await Task.sleep(for: .seconds(120))
             return HTTPResponse(status: 200, body: [])
         }
         try await HostDriverTests.withHost(answer: silent) { pki, host in
@@ -82,7 +82,8 @@ struct HostDriverStreamTests {
             let started = ContinuousClock.now
             let (_, error) = await Self.collect(driver)
             #expect(error == "Driver host 'billing': no answer within 0.3s")
-            #expect(ContinuousClock.now - started < .seconds(15))  // the host would answer after 20 s
+            // Bounded, not hung: the host would answer after 120 s; generous for a loaded machine.
+            #expect(ContinuousClock.now - started < .seconds(60))
         }
     }
 

@@ -16,7 +16,7 @@ struct HostDriverTests {
         }
         d.registerHandler("boom") { _ in throw KernelError(.driverError, "upstream exploded: alice@example.com") }
         d.registerHandler("slow") { _ in
-            try await Task.sleep(for: .seconds(20))
+            try await Task.sleep(for: .seconds(120))
             return "late"
         }
         return d
@@ -109,7 +109,7 @@ struct HostDriverTests {
             let message = await driverError { _ = try await driver.execute(ctx) }
             #expect(message == "Driver host 'billing': no answer within 0.5s")
             // Bounded, not hung (the slow handler never answers); generous for a loaded machine.
-            #expect(ContinuousClock.now - started < .seconds(15))
+            #expect(ContinuousClock.now - started < .seconds(60))
             // The connection survives a timed-out stream: the next call succeeds on it (a driver
             // with a patient timeout on the same pool, so a loaded machine cannot fail it).
             let patient = try HostDriver(config: Self.config(pki, url: host.url, timeout: 30), pool: pool)
@@ -142,7 +142,8 @@ struct HostDriverTests {
         // Within the backoff window the next call fails too, never hangs.
         let second = try #require(await driverError { _ = try await driver.execute(Self.ctx) })
         #expect(second.hasPrefix("Driver host 'billing': "))
-        #expect(ContinuousClock.now - started < .seconds(5))
+        // Fails fast rather than waiting out the timeouts; generous for a loaded machine.
+        #expect(ContinuousClock.now - started < .seconds(30))
     }
 
     @Test func reconnectsAfterTheHostDropsTheConnection() async throws {

@@ -157,6 +157,14 @@ struct ErrorCodeTests {
                                   reasonCode: "handle_principal_mismatch") {
                 _ = try await bob.expand(handleID: handle.handleID)
             }
+            // ...and the answer does not say whose it is (docs/hardening.md "Small leaks").
+            do {
+                _ = try await bob.expand(handleID: handle.handleID)
+                Issue.record("bob expanded alice's handle")
+            } catch let CapgateClientError.server(_, _, _, _, message) {
+                #expect(!message.contains("alice"), "\(message)")
+                #expect(message.contains("another principal") && message.contains("'bob'"), "\(message)")
+            }
             await expectWireError(404, .traceNotFound, type: "AgentKernelError") {
                 _ = try await alice.explain(actionID: "no-such-action")
             }

@@ -135,7 +135,7 @@ import Testing
         let all: [PeerIdentityError] = [
             .noVerifiedCertificate, .malformedCertificate, .invalidExtensions, .noURISAN, .multipleURISANs,
             .invalidSPIFFEID(.tooLong), .leafIsCA, .keyUsageMissingDigitalSignature, .keyUsageAllowsSigning,
-            .extendedKeyUsageMissingClientAuth,
+            .extendedKeyUsageMissingClientAuth, .trustDomainNotVouched,
         ]
         #expect(Set(all.map(\.code)).count == all.count)
         #expect(PeerIdentityError.invalidSPIFFEID(.hasPort).code == "identity_invalid_spiffe_id:spiffe_has_port")

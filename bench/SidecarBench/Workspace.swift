@@ -46,7 +46,8 @@ struct Workspace {
     ///   hundred invokes; the in-process kernel and the reference run without budgets too.
     /// - maxStreamsPerConnection 10^9 (default 1000, then GOAWAY): a warm connection stays
     ///   warm for the whole run, as nginx's keepalive_requests is raised below.
-    /// - connection caps raised for the idle-connection memory point.
+    /// - connection caps raised for the idle-connection memory point (all from one identity
+    ///   and one address, opened at once: the pre-auth budget and handshake rates too).
     func writeSidecarConfig(idleConnections: Int) throws -> String {
         let caps = max(4096, idleConnections * 2 + 64)
         let text = """
@@ -95,6 +96,11 @@ struct Workspace {
             maxStreamsPerConnection = 1000000000
             maxConnectionsPerIP = \(caps)
             maxConnectionsGlobal = \(caps)
+            maxConnectionsPerIdentity = \(caps)
+            maxPreAuthPerSource = \(caps)
+            maxPreAuthGlobal = \(caps)
+            handshakeRatePerSource = { burst = \(caps), per_second = \(caps) }
+            handshakeRateGlobal = { burst = \(caps), per_second = \(caps) }
             idleTimeout = 600
             """
         let path = root + "/capgate.toml"

@@ -57,6 +57,10 @@ public struct FieldReader<Failure: FieldErrorConvertible> {
     @inlinable
     public mutating func value(_ key: String) -> JSONValue { take(key) ?? .null }
 
+    /// The member names asked for so far, in order (present or not): after a whole shape is
+    /// read, the fields that shape knows. docs/openapi.yaml's request schemas are pinned to it.
+    public var consumed: [String] { used }
+
     /// Rejects members nobody asked for, naming the first in document order.
     @inlinable
     public func finish() throws(Failure) {

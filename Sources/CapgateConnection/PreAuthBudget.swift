@@ -1,0 +1,59 @@
+import CapgateCore
+import Synchronization
+
+/// The pre-authentication budget shared by every loop: a `PreAuthLedger` behind one lock
+/// (one dictionary update per accept and per handshake), plus its counters. An evicted socket
+/// lives on some loop: its payload is the closure that posts the close there, run by the
+/// caller AFTER the lock is released.
+final class PreAuthBudget: Sendable {
+    typealias Evict = @Sendable () -> Void
+
+    let ipv6PrefixLength: Int
+    private let ledger: Mutex<PreAuthLedger<Evict>>
+    let evictedSource = Atomic<Int>(0)
+    let evictedGlobal = Atomic<Int>(0)
+    let rateLimitedSource = Atomic<Int>(0)
+    let rateLimitedGlobal = Atomic<Int>(0)
+
+    init(limits: GatewayLimits) {
+        ipv6PrefixLength = limits.preAuthIPv6PrefixLength
+        ledger = Mutex(PreAuthLedger(limits: .init(limits)))
+    }
+
+    /// The budget key of a peer IP (IPv6 grouped by prefix).
+    func source(ofIP ip: String) -> String {
+        SourceAddress.key(ofIP: ip, ipv6PrefixLength: ipv6PrefixLength)
+    }
+
+    /// Admits a new socket (evicting if full, running the evictions' closures) and returns its
+    /// ticket, or nil (counted) when over a handshake rate.
+    func admit(source: String, now: Double, evict: @escaping Evict) -> UInt64? {
+        let admission = ledger.withLock { $0.admit(source: source, payload: evict, now: now) }
+        switch admission {
+        case .rateLimited(.source):
+            rateLimitedSource.add(1, ordering: .relaxed)
+            return nil
+        case .rateLimited(.global):
+            rateLimitedGlobal.add(1, ordering: .relaxed)
+            return nil
+        case .admitted(let ticket, let evicted):
+            for (close, scope) in evicted {
+                if scope == .source {
+                    evictedSource.add(1, ordering: .relaxed)
+                } else {
+                    evictedGlobal.add(1, ordering: .relaxed)
+                }
+                close()
+            }
+            return ticket
+        }
+    }
+
+    /// See `PreAuthLedger.release`.
+    func release(ticket: UInt64) -> Bool {
+        ledger.withLock { $0.release(ticket: ticket) }
+    }
+
+    /// Unauthenticated sockets held now.
+    var active: Int { ledger.withLock { $0.count } }
+}

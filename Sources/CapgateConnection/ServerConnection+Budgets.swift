@@ -1,0 +1,47 @@
+import CapgateIO
+
+// The two connection budgets of docs/hardening.md "Pre-authentication exhaustion": a socket is
+// counted as unauthenticated (per source, global) until its handshake verified an identity,
+// then as authenticated (global, per SPIFFE ID, per IP). Never both, never neither while open.
+extension ServerConnection {
+    /// The handshake verified `identity`: give back the pre-auth slot and take an authenticated
+    /// one. Returns the close reason when that is refused (or when this socket was evicted
+    /// from the pre-auth budget while its handshake finished: its slot went to a newer one).
+    func moveToAuthenticatedBudget(identity: String) -> CloseReason? {
+        if let ticket = preAuthTicket {
+            preAuthTicket = nil
+            guard shared.preAuth.release(ticket: ticket) else { return .preAuthEvicted }
+        }
+        if let refusal = shared.authenticated.tryAcquire(identity: identity) {
+            return refusal == .global ? .globalCap : .perIdentityCap
+        }
+        guard shared.perIP.tryAcquire(ip) else {
+            shared.authenticated.release(identity: identity)
+            shared.counters.rejectedPerIP.add(1, ordering: .relaxed)
+            return .perIPCap
+        }
+        authenticatedSlot = identity
+        return nil
+    }
+
+    /// Gives back whichever budget slot the connection holds (on close).
+    func releaseBudgets() {
+        if let ticket = preAuthTicket {
+            preAuthTicket = nil
+            _ = shared.preAuth.release(ticket: ticket)
+        }
+        if let identity = authenticatedSlot {
+            authenticatedSlot = nil
+            shared.authenticated.release(identity: identity)
+            shared.perIP.release(ip)
+        }
+    }
+
+    /// The pre-auth budget evicted this socket (a newer one needed its slot). Only a socket
+    /// still unauthenticated goes; one that authenticated meanwhile closes itself in
+    /// `moveToAuthenticatedBudget`, so nothing here can cut an authenticated connection.
+    func evictUnauthenticated() {
+        guard !core.isClosed, authenticatedSlot == nil, !lifecycle.isEstablished else { return }
+        close(reason: .preAuthEvicted, notifyPeer: false)
+    }
+}

@@ -1,0 +1,129 @@
+import CapgateConnection
+import CapgateCore
+import Testing
+
+/// The pre-authentication budget's decisions, with a hand-moved clock (no sockets).
+@Suite("Pre-auth ledger")
+struct PreAuthLedgerTests {
+    static let generous = TokenBucket.Rate(burst: 1_000, perSecond: 1_000)
+
+    func ledger(perSource: Int, global: Int, ratePerSource: TokenBucket.Rate = generous,
+                rateGlobal: TokenBucket.Rate = generous) -> PreAuthLedger<String> {
+        PreAuthLedger(limits: .init(perSource: perSource, global: global, ratePerSource: ratePerSource,
+                                    rateGlobal: rateGlobal))
+    }
+
+    func admitted(_ a: PreAuthLedger<String>.Admission) -> (UInt64, [String], [PreAuthLedger<String>.Scope])? {
+        guard case .admitted(let t, let ev) = a else { return nil }
+        return (t, ev.map(\.payload), ev.map(\.scope))
+    }
+
+    @Test func fullSourceEvictsItsOldestAndAdmitsTheNewcomer() throws {
+        var l = ledger(perSource: 3, global: 100)
+        for i in 0..<3 { #expect(admitted(l.admit(source: "10.0.0.1", payload: "a\(i)", now: 0))?.1 == []) }
+        // Another source is unaffected by the first one being full.
+        #expect(admitted(l.admit(source: "10.0.0.2", payload: "b0", now: 0))?.1 == [])
+        let r = try #require(admitted(l.admit(source: "10.0.0.1", payload: "legit", now: 0)))
+        #expect(r.1 == ["a0"])
+        #expect(r.2 == [.source])
+        #expect(l.count(source: "10.0.0.1") == 3)
+        #expect(l.count == 4)
+        // The next newcomer pushes out a1, not the legit socket (it is not the oldest).
+        #expect(admitted(l.admit(source: "10.0.0.1", payload: "x", now: 0))?.1 == ["a1"])
+    }
+
+    @Test func fullGlobalBudgetEvictsTheOldestAnywhere() throws {
+        var l = ledger(perSource: 2, global: 4)
+        _ = l.admit(source: "s1", payload: "s1a", now: 0)
+        _ = l.admit(source: "s2", payload: "s2a", now: 0)
+        _ = l.admit(source: "s1", payload: "s1b", now: 0)
+        _ = l.admit(source: "s3", payload: "s3a", now: 0)
+        let r = try #require(admitted(l.admit(source: "s4", payload: "legit", now: 0)))
+        #expect(r.1 == ["s1a"])
+        #expect(r.2 == [.global])
+        #expect(l.count == 4)
+        #expect(l.count(source: "s1") == 1)
+    }
+
+    @Test func releaseReturnsTheSlotAndSaysWhetherItWasEvicted() throws {
+        var l = ledger(perSource: 1, global: 10)
+        let first = try #require(admitted(l.admit(source: "s", payload: "first", now: 0))).0
+        let second = try #require(admitted(l.admit(source: "s", payload: "second", now: 0))).0
+        #expect(l.release(ticket: first) == false)  // evicted by `second`
+        #expect(l.release(ticket: second) == true)
+        #expect(l.release(ticket: second) == false)  // idempotent
+        #expect(l.count == 0)
+        // Released tickets are never picked as the "oldest".
+        #expect(admitted(l.admit(source: "s", payload: "third", now: 0))?.1 == [])
+    }
+
+    @Test func handshakeRatePerSourceRefusesWithoutEvicting() {
+        var l = ledger(perSource: 10, global: 10, ratePerSource: .init(burst: 2, perSecond: 1))
+        _ = l.admit(source: "s", payload: "a", now: 0)
+        _ = l.admit(source: "s", payload: "b", now: 0)
+        guard case .rateLimited(.source) = l.admit(source: "s", payload: "c", now: 0.5) else {
+            Issue.record("third socket within the burst window must be refused")
+            return
+        }
+        #expect(l.count == 2)
+        // Another source has its own bucket; after a second the source has one token again.
+        #expect(admitted(l.admit(source: "t", payload: "d", now: 0.5)) != nil)
+        #expect(admitted(l.admit(source: "s", payload: "e", now: 1.5)) != nil)
+    }
+
+    @Test func handshakeRateGlobalRefusesEverySource() {
+        var l = ledger(perSource: 10, global: 10, rateGlobal: .init(burst: 3, perSecond: 1))
+        for s in ["a", "b", "c"] { _ = l.admit(source: s, payload: s, now: 0) }
+        guard case .rateLimited(.global) = l.admit(source: "d", payload: "d", now: 0) else {
+            Issue.record("over the global rate must be refused")
+            return
+        }
+        #expect(l.count == 3)
+    }
+
+    @Test func idleSourcesAreForgotten() {
+        // Many one-off sources: once their buckets have refilled they are dropped, so the table
+        // stays bounded by the live sockets and the recent ones.
+        var l = ledger(perSource: 1, global: 4, ratePerSource: .init(burst: 1, perSecond: 10),
+                       rateGlobal: .init(burst: 4, perSecond: 1_000_000))
+        for i in 0..<10_000 {
+            if case .admitted(let t, _) = l.admit(source: "s\(i)", payload: "", now: Double(i)) {
+                _ = l.release(ticket: t)
+            }
+        }
+        #expect(l.trackedSources <= 16)
+    }
+}
+
+/// IPv6 sources are grouped by prefix; IPv4 (and IPv4-mapped IPv6) by address.
+@Suite("Source address key")
+struct SourceAddressTests {
+    @Test func ipv4IsItsOwnKey() {
+        #expect(SourceAddress.key(ofIP: "127.0.0.1", ipv6PrefixLength: 64) == "127.0.0.1")
+        #expect(SourceAddress.key(ofIP: "10.1.2.3", ipv6PrefixLength: 64) != SourceAddress.key(ofIP: "10.1.2.4",
+                                                                                               ipv6PrefixLength: 64))
+    }
+
+    @Test func ipv6AddressesOfOnePrefixShareAKey() {
+        let a = SourceAddress.key(ofIP: "2001:db8:1:2:aaaa:bbbb:cccc:dddd", ipv6PrefixLength: 64)
+        let b = SourceAddress.key(ofIP: "2001:db8:1:2::1", ipv6PrefixLength: 64)
+        let other = SourceAddress.key(ofIP: "2001:db8:1:3::1", ipv6PrefixLength: 64)
+        #expect(a == "2001:db8:1:2::/64")
+        #expect(a == b)
+        #expect(a != other)
+        #expect(SourceAddress.key(ofIP: "::1", ipv6PrefixLength: 64) == "::/64")
+    }
+
+    @Test func prefixLengthIsHonouredAtAnyBit() {
+        #expect(SourceAddress.key(ofIP: "2001:db8:ffff::1", ipv6PrefixLength: 48) == "2001:db8:ffff::/48")
+        #expect(SourceAddress.key(ofIP: "2001:db8:ffff::1", ipv6PrefixLength: 36) == "2001:db8:f000::/36")
+        #expect(SourceAddress.key(ofIP: "2001:db8::1", ipv6PrefixLength: 128) == "2001:db8::1/128")
+        #expect(SourceAddress.key(ofIP: "2001:db8:1:2::1", ipv6PrefixLength: 56)
+                == SourceAddress.key(ofIP: "2001:db8:1:ff::1", ipv6PrefixLength: 56))
+    }
+
+    @Test func ipv4MappedCountsAsIPv4AndGarbageStaysDistinct() {
+        #expect(SourceAddress.key(ofIP: "::ffff:192.0.2.7", ipv6PrefixLength: 64) == "192.0.2.7")
+        #expect(SourceAddress.key(ofIP: "not-an-ip", ipv6PrefixLength: 64) == "not-an-ip")
+    }
+}
