@@ -262,9 +262,18 @@ class Transport:
         the driver (docs/design.md section 5): merely closing the response would not tell it."""
         caller = asyncio.get_running_loop()
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        # Set when the consumer is gone. Cancelling the producer is not enough on its own: the
+        # cancellation can be absorbed inside httpcore's shielded sections, and the caller's
+        # loop may be closed by then (a put must not fail into the void).
+        left = threading.Event()
 
-        def put(kind: str, value: Any) -> None:
-            caller.call_soon_threadsafe(queue.put_nowait, (kind, value))
+        def put(kind: str, value: Any) -> bool:
+            try:
+                caller.call_soon_threadsafe(queue.put_nowait, (kind, value))
+                return True
+            except RuntimeError:  # the caller's loop is closed: nobody reads any more
+                left.set()
+                return False
 
         async def produce() -> None:
             payload = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
@@ -285,13 +294,16 @@ class Transport:
                             data = None
                         put("exc", error_from_envelope(resp.status_code, data))
                         return
+                    finished = False
                     try:
                         async for line in resp.aiter_lines():
-                            if line:
-                                put("line", line)
-                    except asyncio.CancelledError:
-                        await _reset_stream(resp)
-                        raise
+                            if left.is_set() or (line and not put("line", line)):
+                                break
+                        else:
+                            finished = True
+                    finally:
+                        if not finished:  # the consumer left, or was cancelled: tell the sidecar
+                            await asyncio.shield(_reset_stream(resp))
                 put("end", None)
             except httpx.TimeoutException as exc:
                 put("exc", CapgateConnectionError(f"capgate {verb}: stalled for {self.timeout}s", code="timeout"))
@@ -322,6 +334,7 @@ class Transport:
                 else:
                     raise value
         finally:
+            left.set()
             fut.cancel()
 
     def close(self) -> None:
