@@ -46,6 +46,9 @@ let package = Package(
                        providers: [.apt(["libpcre2-dev"])]),
         .systemLibrary(name: "CLibYAML", path: "Sources/CLibYAML", pkgConfig: "yaml-0.1",
                        providers: [.apt(["libyaml-dev"])]),
+        // libcurl for the HTTP driver (docs/drivers.md); only CapgateDrivers links it, never the kernel
+        .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
+                       providers: [.apt(["libcurl4-openssl-dev"])]),
         .target(name: "CIOShims"),
         .target(name: "CLibcShims"),
         .target(name: "COpenSSLShims", dependencies: ["COpenSSL"]),
@@ -83,7 +86,7 @@ let package = Package(
         .target(name: "CapgateWire", dependencies: ["AgentKernel"], exclude: ["README.md"]),
         .target(name: "CapgatePKI", dependencies: ["CapgateX509", "CapgateFormats", "COpenSSL", "COpenSSLShims"],
                 exclude: ["README.md"]),
-        .target(name: "CapgateDrivers", dependencies: ["AgentKernel", "CapgateHTTPClient", "CapgateTLS"],
+        .target(name: "CapgateDrivers", dependencies: ["AgentKernel", "CapgateHTTPClient", "CapgateTLS", "CCurl"],
                 exclude: ["README.md"]),
         .target(name: "CapgateServer", dependencies: ["AgentKernel", "CapgateWire", "CapgateCore", "CapgatePKI",
                                                      "CapgateConnection", "CapgateTLS", "CapgateIO", "CapgateHTTP2",
@@ -102,7 +105,7 @@ let package = Package(
                           path: "bench/KernelBench"),
         // sidecar vs in-process vs reference vs nginx (make bench, docs/benchmarks.md)
         .executableTarget(name: "SidecarBench",
-                          dependencies: ["AgentKernel", "CapgateServer", "CapgateClient", "CapgateHTTPClient",
+                          dependencies: ["AgentKernel", "CapgateServer", "CapgateDrivers", "CapgateClient", "CapgateHTTPClient",
                                          "CapgateTLS", "CapgatePKI", "CapgateIO", "CapgateCLI", argumentParser,
                                          .product(name: "Histogram", package: "hdrhistogram-swift")],
                           path: "bench/SidecarBench", exclude: ["README.md"]),

@@ -19,6 +19,12 @@ extension CapgateClient: KernelAPI {
                          principalID: principal.principalID)
     }
 
+    public func invokeStream(_ token: CapabilityToken, principal: Principal, args: JSONObject,
+                             responseMode: ResponseMode) -> AsyncThrowingStream<Frame, any Error>
+    {
+        invokeStream(token, args: args, responseMode: responseMode, principalID: principal.principalID)
+    }
+
     public func expand(handleID: String, query: JSONObject, principal: Principal?) async throws -> Frame {
         try await expand(handleID: handleID, query: query, principalID: principal?.principalID)
     }

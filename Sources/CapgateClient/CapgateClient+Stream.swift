@@ -3,7 +3,8 @@ import CapgateHTTPClient
 import CapgateWire
 
 extension CapgateClient {
-    /// `POST /v1/invoke_stream` (docs/design.md §5): the frames as the server sends them, the
+    /// `POST /v1/invoke_stream` (docs/design.md §5; method, path and body from the verb list,
+    /// `Verb.invokeStream` and `WireRequest`): the frames as the server sends them, the
     /// last with `isFinal`. An error before the first frame is thrown from the first `next()`
     /// as the envelope's `CapgateClientError.server`; an error line after frames is thrown the
     /// same way after them. Stopping the iteration (or cancelling its task) resets the HTTP/2
@@ -12,12 +13,11 @@ extension CapgateClient {
                              principalID: String? = nil, maxLineBytes: Int = 16 << 20)
         -> AsyncThrowingStream<Frame, any Error>
     {
-        var body: JSONObject = ["token": token.json, "args": .object(args),
-                                "response_mode": .string(responseMode.rawValue)]
-        if let p = principalID { body["principal"] = ["principal_id": .string(p)] }
-        let events = connection.stream(path: "/v1/invoke_stream",
+        let request = WireRequest.invokeStream(token: token, args: args, responseMode: responseMode,
+                                               claimedPrincipalID: principalID)
+        let events = connection.stream(method: request.verb.method, path: request.verb.path,
                                        headers: [(name: "content-type", value: "application/json")],
-                                       body: JSONValue.object(body).serializedBytes())
+                                       body: request.body.serializedBytes())
         let reader = FrameStreamReader(events.makeAsyncIterator(), maxLineBytes: maxLineBytes)
         return AsyncThrowingStream(unfolding: { try await reader.next() })
     }

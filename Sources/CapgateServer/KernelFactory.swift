@@ -44,6 +44,8 @@ public enum KernelFactory {
                 kernel.registerDriver(driver)
             case .host(let c):
                 kernel.registerDriver(try HostDriver(config: c, pool: hostChannels))
+            case .http(let c):
+                kernel.registerDriver(try HTTPDriver(config: c))
             }
         }
         return kernel

@@ -3,64 +3,43 @@ import CapgateConnection
 import CapgateCore
 import CapgateWire
 
-/// The streamed answer of `/v1/invoke_stream` (docs/design.md §5): every other path is answered
-/// whole by `handle(_:peer:)`.
+/// The transport's entry point: a verb that answers with frames (`invoke_stream`,
+/// docs/design.md §5) is streamed as they come; every other answer is sent whole.
 extension KernelRequestHandler {
-    /// `/v1/invoke_stream` takes the invoke body: its cap is `maxBodyBytesPerVerb.invoke_stream`
-    /// (the same default as invoke). It is a route, not a `Verb`: its answer is a stream.
-    static func streamBodyCaps(_ limits: GatewayLimits) -> [String: Int] {
-        [KernelService.invokeStreamPath: limits.maxBodyBytes(forVerb: "invoke_stream")]
-    }
-
     public func handle(_ request: HTTPRequest, peer: PeerInfo, responder: ResponseStream) async {
-        guard request.path == KernelService.invokeStreamPath else {
-            responder.respond(await handle(request, peer: peer))
-            return
-        }
         expiry.observe(identity: peer.spiffeID, notAfter: peer.certificateNotAfter, serial: peer.certificateSerialHex)
-        let call: KernelService.StreamCall
-        do throws(WireError) {
-            call = try service.prepareInvokeStream(request, identity: peer.spiffeID)
-        } catch {
-            responder.respond(Self.envelope(error))
-            return
+        switch await service.answer(request, identity: peer.spiffeID) {
+        case .success(.value(let value)): responder.respond(KernelService.response(status: 200, value))
+        case .success(.frames(let frames)): await stream(frames, to: responder)
+        case .failure(let error): responder.respond(KernelService.response(status: error.status, error.json))
         }
-        await stream(call, to: responder)
     }
 
     /// Frames as NDJSON lines; before the first frame an error is the normal envelope and
     /// status, after it a final `{"error": {...}}` line, then END_STREAM either way. A stream
     /// the peer reset (or a cancelled task) just stops: the kernel has stopped the driver and
     /// written the trace.
-    func stream(_ call: KernelService.StreamCall, to responder: ResponseStream) async {
+    func stream(_ frames: FrameSource, to responder: ResponseStream) async {
         var started = false
         do {
-            try await service.kernel.invokeStream(call.token, principal: call.principal, args: call.args,
-                                                  responseMode: call.responseMode,
-                                                  session: call.principal.principalID) { frame in
+            try await frames.run { frame in
                 if !started {
                     started = true
-                    responder.begin(status: 200, headers: [(name: "content-type", value: KernelService.streamContentType)])
+                    responder.begin(status: 200, headers: [(name: "content-type", value: FrameSource.contentType)])
                 }
-                try await responder.write(KernelService.line(frame.json))
+                try await responder.write(FrameSource.line(frame.json))
             }
             responder.end()
         } catch is ResponseStreamClosed {
         } catch is CancellationError {
         } catch {
-            let wire = (error as? KernelError).map { WireError($0) }
-                ?? WireError(.internalError, "internal error")
+            let wire = FrameSource.wireError(error)
             if started {
-                try? await responder.write(KernelService.line(wire.json))
+                try? await responder.write(FrameSource.line(wire.json))
                 responder.end()
             } else {
-                responder.respond(Self.envelope(wire))
+                responder.respond(KernelService.response(status: wire.status, wire.json))
             }
         }
-    }
-
-    static func envelope(_ error: WireError) -> HTTPResponse {
-        HTTPResponse(status: error.status, headers: [(name: "content-type", value: "application/json")],
-                     body: error.json.serializedBytes())
     }
 }

@@ -17,7 +17,7 @@ public final class KernelRequestHandler: RequestHandler {
     public init(service: KernelService, expiry: CertificateExpiryTracker, limits: GatewayLimits) {
         self.service = service
         self.expiry = expiry
-        self.routeBodyCaps = KernelRoutes.bodyCaps(limits).merging(Self.streamBodyCaps(limits)) { $1 }
+        self.routeBodyCaps = KernelRoutes.bodyCaps(limits)
     }
 
     public func handle(_ request: HTTPRequest, peer: PeerInfo) async -> HTTPResponse {

@@ -2,54 +2,53 @@ import AgentKernel
 import CapgateConnection
 import CapgateWire
 
-/// `POST /v1/invoke_stream` (docs/design.md §5): the `invoke` body, the same route, media type,
-/// identity, decoding and principal checks as every verb, then `Kernel.invokeStream`.
-extension KernelService {
-    public static let invokeStreamPath = "/v1/invoke_stream"
-    /// The NDJSON media type of a stream's 200 answer.
-    public static let streamContentType = "application/x-ndjson"
+/// What a verb answers (docs/design.md §2): one JSON value, or, for a streamed verb
+/// (`Verb.declaration.responseContentType` `application/x-ndjson`: `invoke_stream`, §5), the
+/// frames the kernel produces as they are written. Every check made before the kernel runs
+/// (route, method, media type, identity, decoding, principal claim, role) has passed.
+public enum VerbAnswer: Sendable {
+    case value(JSONValue)
+    case frames(FrameSource)
+}
 
-    /// An invoke_stream call that passed every check made before the kernel runs.
-    public struct StreamCall: Sendable {
-        public var token: CapabilityToken
-        public var principal: Principal
-        public var args: JSONObject
-        public var responseMode: ResponseMode
+/// A kernel call that hands its frames, one at a time, to an `emit` the writer supplies; the
+/// kernel asks for the next frame only after `emit` returns (back-pressure, docs/design.md §5).
+/// It throws what the kernel throws (a `KernelError`), whatever `emit` threw, or
+/// `CancellationError`.
+public struct FrameSource: Sendable {
+    public let run: @Sendable (_ emit: (Frame) async throws -> Void) async throws -> Void
+
+    public init(_ run: @escaping @Sendable (_ emit: (Frame) async throws -> Void) async throws -> Void) {
+        self.run = run
     }
 
-    /// The checks of `respond` for the stream path, in the same order; any failure is the
-    /// normal error envelope. A dry run has no stream: it is refused as an invalid request.
-    public func prepareInvokeStream(_ request: HTTPRequest, identity: String) throws(WireError) -> StreamCall {
-        guard request.path == Self.invokeStreamPath else {
-            throw WireError(.unknownVerb, "no verb at \(PyString.repr(String(request.path.prefix(200))))")
-        }
-        guard request.method == "POST" else {
-            throw WireError(.methodNotAllowed, "\(Self.invokeStreamPath) answers POST only")
-        }
-        guard KernelService.isJSON(request.contentType) else {
-            throw WireError(.unsupportedMediaType, "content-type must be application/json")
-        }
-        let map = identityMap
-        guard let principal = map.principal(for: identity) else {
-            throw WireError(.unknownIdentity, "identity \(PyString.repr(identity)) is not mapped to a principal")
-        }
-        guard case .invoke(let token, let args, let mode, let dryRun, let claimed) =
-                try WireRequest.decode(.invoke, body: request.body) else {
-            throw WireError(.internalError, "invoke body decoded to another verb")
-        }
-        if let claimed, !PyString.equal(claimed, principal.principalID) {
-            throw WireError(.principalMismatch, "body principal \(PyString.repr(claimed)) is not the authenticated principal")
-        }
-        if dryRun {
-            throw WireError(.invalidRequest, "dry_run: invoke_stream has no dry run; use invoke")
-        }
-        return StreamCall(token: token, principal: principal, args: args, responseMode: mode)
-    }
+    /// The 200 answer's media type: newline-delimited JSON, one `Frame` per line.
+    public static let contentType = Verb.invokeStream.declaration.responseContentType
 
     /// One NDJSON line: the JSON text and a newline.
     static func line(_ value: JSONValue) -> [UInt8] {
         var bytes = value.serializedBytes()
         bytes.append(0x0A)
         return bytes
+    }
+
+    /// The wire error a failed stream ends with: a kernel error as the wire maps it, anything
+    /// else as `internal_error` (its text is not sent: it may carry driver output).
+    static func wireError(_ error: any Error) -> WireError {
+        (error as? KernelError).map { WireError($0) } ?? WireError(.internalError, "internal error")
+    }
+
+    /// The whole answer at once, for a caller that cannot stream: the lines the stream would
+    /// carry in one body, or the envelope and status when it fails before the first frame.
+    func collected() async -> HTTPResponse {
+        var body: [UInt8] = []
+        do {
+            try await run { frame in body += Self.line(frame.json) }
+        } catch {
+            let wire = Self.wireError(error)
+            guard !body.isEmpty else { return KernelService.response(status: wire.status, wire.json) }
+            body += Self.line(wire.json)
+        }
+        return HTTPResponse(status: 200, headers: [(name: "content-type", value: Self.contentType)], body: body)
     }
 }

@@ -19,13 +19,24 @@ public final class KernelService: Sendable {
     public var identityMap: IdentityMap { identities.get() }
 
     /// Answers one request from `identity` (the SPIFFE ID of the verified client certificate;
-    /// never from a header or the body). Never throws: every failure becomes an error envelope.
+    /// never from a header or the body), whole: a streamed verb's lines are collected into one
+    /// body (the transport streams them instead, `KernelRequestHandler`). Never throws: every
+    /// failure becomes an error envelope.
     public func handle(_ request: HTTPRequest, identity: String) async -> HTTPResponse {
+        switch await answer(request, identity: identity) {
+        case .success(.value(let value)): return Self.response(status: 200, value)
+        case .success(.frames(let frames)): return await frames.collected()
+        case .failure(let error): return Self.response(status: error.status, error.json)
+        }
+    }
+
+    /// What `identity`'s request is answered with, before any of a stream is produced: the
+    /// value, the frames to stream, or the error envelope (any failure of `respond`).
+    public func answer(_ request: HTTPRequest, identity: String) async -> Result<VerbAnswer, WireError> {
         do throws(WireError) {
-            let value = try await respond(request, identity: identity)
-            return Self.response(status: 200, value)
+            return .success(try await respond(request, identity: identity))
         } catch {
-            return Self.response(status: error.status, error.json)
+            return .failure(error)
         }
     }
 
@@ -38,14 +49,14 @@ public final class KernelService: Sendable {
     /// Route and method checks come before identity so a probe learns nothing more than
     /// the public verb list; the body is decoded only for a mapped identity; the verb's role
     /// is checked after the principal claim, before the kernel.
-    func respond(_ request: HTTPRequest, identity: String) async throws(WireError) -> JSONValue {
+    func respond(_ request: HTTPRequest, identity: String) async throws(WireError) -> VerbAnswer {
         guard let verb = Verb.route(path: request.path) else {
             throw WireError(.unknownVerb, "no verb at \(PyString.repr(String(request.path.prefix(200))))")
         }
         guard request.method == verb.method else {
             throw WireError(.methodNotAllowed, "\(verb.path) answers \(verb.method) only")
         }
-        if verb.role == .anyone { return ["status": "ok"] }
+        if verb.role == .anyone { return .value(["status": "ok"]) }
         guard KernelService.isJSON(request.contentType) else {
             throw WireError(.unsupportedMediaType, "content-type must be application/json")
         }
@@ -75,25 +86,32 @@ public final class KernelService: Sendable {
     static func isAuditor(_ p: Principal) -> Bool { p.hasRole("admin") || p.hasRole("auditor") }
 
     /// One kernel call per decoded request. Row-level visibility (an `explain` or
-    /// `query_traces` of someone else's traces) is decided here; the verb's role before.
-    func execute(_ call: WireRequest, as principal: Principal) async throws(KernelError) -> JSONValue {
+    /// `query_traces` of someone else's traces) is decided here; the verb's role before. A
+    /// streamed verb answers with its frames unstarted: the kernel runs as they are written.
+    func execute(_ call: WireRequest, as principal: Principal) async throws(KernelError) -> VerbAnswer {
         switch call {
-        case .health: return ["status": "ok"]
-        case .listCapabilities: return .array(kernel.listCapabilities().map(\.json))
-        case .requestCapabilities(let goal): return .array(kernel.requestCapabilities(goal: goal).map(\.json))
+        case .health: return .value(["status": "ok"])
+        case .listCapabilities: return .value(.array(kernel.listCapabilities().map(\.json)))
+        case .requestCapabilities(let goal): return .value(.array(kernel.requestCapabilities(goal: goal).map(\.json)))
         case .grantCapability(let request, let justification, _):
-            return try kernel.grantCapability(request, principal: principal, justification: justification).json
+            return .value(try kernel.grantCapability(request, principal: principal, justification: justification).json)
         case .explainDenial(let request, let justification, _):
-            return try kernel.explainDenial(request, principal: principal, justification: justification).json
+            return .value(try kernel.explainDenial(request, principal: principal, justification: justification).json)
         case .invoke(let token, let args, let mode, let dryRun, _):
-            return try await kernel.invoke(token, principal: principal, args: args, responseMode: mode, dryRun: dryRun,
-                                           session: principal.principalID).json
+            return .value(try await kernel.invoke(token, principal: principal, args: args, responseMode: mode,
+                                                  dryRun: dryRun, session: principal.principalID).json)
+        case .invokeStream(let token, let args, let mode, _):
+            let kernel = kernel
+            return .frames(FrameSource { emit in
+                try await kernel.invokeStream(token, principal: principal, args: args, responseMode: mode,
+                                              session: principal.principalID, emit: emit)
+            })
         case .expand(let handleID, let query, _):
             // The kernel looks the handle's binding up by id and refuses other principals
             // (handle_principal_mismatch); admins are not exempt: handle ids are not
             // bearer credentials, and auditors read traces, not data.
             do {
-                return try kernel.expand(handleID: handleID, query: query, principal: principal).json
+                return .value(try kernel.expand(handleID: handleID, query: query, principal: principal).json)
             } catch {
                 throw KernelService.redactingOwner(error, handleID: handleID, caller: principal.principalID)
             }
@@ -104,20 +122,20 @@ public final class KernelService: Sendable {
                 throw KernelError(.agentKernelError, "No action trace found for action_id=\(PyString.repr(actionID)).",
                                   site: .traceNotFound)
             }
-            return trace.json
+            return .value(trace.json)
         case .queryTraces(var query):
             if !KernelService.isAuditor(principal) {
-                if let asked = query.principalID, !PyString.equal(asked, principal.principalID) { return [] }
+                if let asked = query.principalID, !PyString.equal(asked, principal.principalID) { return .value([]) }
                 query.principalID = principal.principalID
             }
-            return .array(try kernel.queryTraces(query).map(\.json))
+            return .value(.array(try kernel.queryTraces(query).map(\.json)))
         case .revoke(let tokenID):
             // Role gate: `respond`, from the verb's declaration (`VerbRole.admin`).
             kernel.revoke(tokenID: tokenID)
-            return ["revoked": true]
+            return .value(["revoked": true])
         case .revokeAll(let principalID):
-            return ["revoked": .int(kernel.revokeAll(principalID: principalID))]
-        case .stats: return kernel.statsSnapshot().json
+            return .value(["revoked": .int(kernel.revokeAll(principalID: principalID))])
+        case .stats: return .value(kernel.statsSnapshot().json)
         }
     }
 

@@ -43,11 +43,14 @@ public struct ServerConfig: Sendable {
         case billing(id: String)
         /// Operation -> fixed JSON result.
         case staticData(id: String, operations: [String: JSONValue])
+        /// A tool reached over HTTP(S) (docs/drivers.md).
+        case http(HTTPDriverConfig)
         /// A driver in a driver-host process (docs/drivers.md).
         case host(HostDriverConfig)
         public var id: String {
             switch self {
             case .billing(let id), .staticData(let id, _): return id
+            case .http(let c): return c.id
             case .host(let c): return c.id
             }
         }

@@ -22,9 +22,12 @@
 /// switch that must handle it (decode, dispatch), and `KernelAPI` gets the method that
 /// `LocalKernelAPI` and `CapgateClient` implement. A streaming verb (`invoke_stream`) is
 /// declared the same way: its `declaration` names the request body and, as `response`, the
-/// stream of frames it answers with (e.g. "`Frame`s as newline-delimited JSON"); what
-/// changes is only its dispatch, which answers with a body written in parts instead of one
-/// serialized value.
+/// stream of frames it answers with, and its `responseContentType` is the stream's media
+/// type; what changes is only its dispatch, which answers with a body written in parts
+/// instead of one serialized value.
+///
+/// New cases go at the END: the fuzz target `wire_request` picks a verb by its index in
+/// `allCases`, so the order gives the committed seeds their meaning.
 public enum Verb: String, Sendable, CaseIterable {
     case listCapabilities = "list_capabilities"
     case requestCapabilities = "request_capabilities"
@@ -38,6 +41,7 @@ public enum Verb: String, Sendable, CaseIterable {
     case queryTraces = "query_traces"
     case stats
     case health
+    case invokeStream = "invoke_stream"
 
     /// What each verb is on the wire. Request and response texts are the ones docs/design.md
     /// §2 shows (pinned by `VerbTableDocTests`).
@@ -76,6 +80,13 @@ public enum Verb: String, Sendable, CaseIterable {
             VerbDeclaration(request: "`{}`", response: "`StatsSnapshot`")
         case .health:
             VerbDeclaration(method: "GET", role: .anyone, request: "none", response: "`{\"status\": \"ok\"}`")
+        case .invokeStream:
+            VerbDeclaration(request: "`{\"token\", \"args\"?, \"response_mode\"? = \"summary\", \"principal\"?}` (the "
+                                + "`invoke` body without a dry run: `\"dry_run\": true` is `invalid_request`)",
+                            response: "`Frame`s as newline-delimited JSON (`application/x-ndjson`), the last with "
+                                + "`is_final`; an error before the first frame is the v1 envelope, after it a final "
+                                + "`{\"error\": ...}` line (§5)",
+                            responseContentType: "application/x-ndjson")
         }
     }
 
@@ -114,13 +125,22 @@ public struct VerbDeclaration: Sendable, Equatable {
     public var request: String
     /// The 200 answer (docs/design.md §2 "Response (200)" column).
     public var response: String
+    /// The media type of the 200 answer: one JSON value, or a stream of JSON lines
+    /// (`application/x-ndjson`, written as the kernel produces them). Errors are always the
+    /// JSON envelope (docs/errors.md).
+    public var responseContentType: String
 
-    public init(method: String = "POST", role: VerbRole = .principal, request: String, response: String) {
+    public init(method: String = "POST", role: VerbRole = .principal, request: String, response: String,
+                responseContentType: String = "application/json") {
         self.method = method
         self.role = role
         self.request = request
         self.response = response
+        self.responseContentType = responseContentType
     }
+
+    /// Whether the 200 answer is a stream of lines rather than one JSON value.
+    public var isStreamed: Bool { responseContentType != "application/json" }
 
     /// The verb's row of docs/design.md §2's table: `(GET)` after a non-POST verb's name,
     /// `(admin)` after an admin verb's body.

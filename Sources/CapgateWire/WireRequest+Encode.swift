@@ -19,6 +19,7 @@ extension WireRequest {
         case .queryTraces: .queryTraces
         case .stats: .stats
         case .health: .health
+        case .invokeStream: .invokeStream
         }
     }
 
@@ -36,6 +37,8 @@ extension WireRequest {
         case .invoke(let token, let args, let mode, let dryRun, _):
             o = ["token": token.json, "args": .object(args), "response_mode": .string(mode.rawValue),
                  "dry_run": .bool(dryRun)]
+        case .invokeStream(let token, let args, let mode, _):
+            o = ["token": token.json, "args": .object(args), "response_mode": .string(mode.rawValue)]
         case .expand(let handleID, let query, _):
             o = ["handle_id": .string(handleID), "query": .object(query)]
         case .explain(let actionID): o = ["action_id": .string(actionID)]

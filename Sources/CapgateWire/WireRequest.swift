@@ -17,12 +17,15 @@ public enum WireRequest: Sendable, Equatable {
     case queryTraces(TraceQuery)
     case stats
     case health
+    /// The invoke body without a dry run (a stream has none); answered with frames as lines.
+    case invokeStream(token: CapabilityToken, args: JSONObject, responseMode: ResponseMode,
+                      claimedPrincipalID: String?)
 
     /// The principal id the body claims, if any (checked against the bound identity).
     public var claimedPrincipalID: String? {
         switch self {
         case .grantCapability(_, _, let p), .invoke(_, _, _, _, let p), .expand(_, _, let p),
-             .explainDenial(_, _, let p):
+             .explainDenial(_, _, let p), .invokeStream(_, _, _, let p):
             return p
         default: return nil
         }
@@ -94,15 +97,16 @@ extension WireRequest {
             result = .explainDenial(request: request, justification: justification,
                                     claimedPrincipalID: try b.principalID())
         case .invoke:
-            let token = try b.token("token")
-            let args = try b.optionalObject("args") ?? [:]
-            let mode = try b.optionalString("response_mode") ?? "summary"
-            guard ["summary", "table", "handle_only", "raw"].contains(mode) else {
-                throw WireError(.invalidRequest, "response_mode: must be one of summary, table, handle_only, raw")
-            }
-            let dryRun = try b.optionalBool("dry_run") ?? false
-            result = .invoke(token: token, args: args, responseMode: ResponseMode(mode), dryRun: dryRun,
-                             claimedPrincipalID: try b.principalID())
+            let i = try invokeBody(&b)
+            result = .invoke(token: i.token, args: i.args, responseMode: i.mode, dryRun: i.dryRun,
+                             claimedPrincipalID: i.claimed)
+        case .invokeStream:
+            // The same body by the same rules (unknown fields included); a dry run is refused
+            // once the whole body is known to be well formed.
+            let i = try invokeBody(&b)
+            try b.finish()
+            if i.dryRun { throw WireError(.invalidRequest, "dry_run: invoke_stream has no dry run; use invoke") }
+            return .invokeStream(token: i.token, args: i.args, responseMode: i.mode, claimedPrincipalID: i.claimed)
         case .expand:
             let direct = try b.optionalString("handle_id")
             let handle = try b.optionalObject("handle")
@@ -132,5 +136,19 @@ extension WireRequest {
         }
         try b.finish()
         return result
+    }
+
+    /// The `invoke` body, shared by `invoke` and `invoke_stream` (one set of rules).
+    static func invokeBody(_ b: inout BodyReader) throws(WireError)
+        -> (token: CapabilityToken, args: JSONObject, mode: ResponseMode, dryRun: Bool, claimed: String?)
+    {
+        let token = try b.token("token")
+        let args = try b.optionalObject("args") ?? [:]
+        let mode = try b.optionalString("response_mode") ?? "summary"
+        guard ["summary", "table", "handle_only", "raw"].contains(mode) else {
+            throw WireError(.invalidRequest, "response_mode: must be one of summary, table, handle_only, raw")
+        }
+        let dryRun = try b.optionalBool("dry_run") ?? false
+        return (token, args, ResponseMode(mode), dryRun, try b.principalID())
     }
 }

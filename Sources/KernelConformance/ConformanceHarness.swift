@@ -1,4 +1,5 @@
 import AgentKernel
+import Synchronization
 
 /// What a conformance case needs from the system under test: a fresh kernel holding the
 /// given capabilities, all routed to one driver `fixture` whose behaviour the case
@@ -7,9 +8,20 @@ public struct ConformanceFixture: Sendable {
     public var capabilities: [Capability]
     /// The `fixture` driver: called for every operation of every capability.
     public var handler: @Sendable (ExecutionContext) async throws -> JSONValue
-    public init(capabilities: [Capability], handler: @escaping @Sendable (ExecutionContext) async throws -> JSONValue) {
+    /// When set, the `fixture` driver also streams (`invoke_stream`): these chunks, in order.
+    public var chunks: (@Sendable (ExecutionContext) -> [JSONObject])?
+    public init(capabilities: [Capability], chunks: (@Sendable (ExecutionContext) -> [JSONObject])? = nil,
+                handler: @escaping @Sendable (ExecutionContext) async throws -> JSONValue) {
         self.capabilities = capabilities
+        self.chunks = chunks
         self.handler = handler
+    }
+
+    /// The `fixture` driver every harness registers: streaming when `chunks` is set.
+    public var driver: any Driver {
+        let plain = FixtureDriver(handler: handler)
+        guard let chunks else { return plain }
+        return FixtureStreamDriver(plain: plain, chunks: chunks)
     }
 }
 
@@ -44,7 +56,7 @@ public struct LocalHarness: ConformanceHarness {
             try registry.register(c)
             router.addRoute(c.capabilityID, ["fixture"])
         }
-        let driver = FixtureDriver(handler: fixture.handler)
+        let driver = fixture.driver
         let kernel = Kernel(registry: registry, policy: try DefaultPolicyEngine(),
                             tokens: HMACTokenProvider(secret: secret), router: router,
                             handles: try HandleStore(), traces: try TraceStore())
@@ -72,6 +84,27 @@ public struct FixtureDriver: Driver {
             return RawResult(capabilityID: ctx.capabilityID, data: try await handler(ctx))
         } catch {
             throw KernelError(.driverError, "Handler for operation='\(ctx.operation)' raised: \(FallbackExecutor.pythonStr(error))")
+        }
+    }
+}
+
+/// The fixture driver of a streaming fixture: `execute` as `FixtureDriver`, `executeStream`
+/// the fixture's chunks, handed out one per pull.
+public struct FixtureStreamDriver: StreamingDriver {
+    let plain: FixtureDriver
+    let chunks: @Sendable (ExecutionContext) -> [JSONObject]
+    public var driverID: String { plain.driverID }
+
+    public func execute(_ ctx: ExecutionContext) async throws -> RawResult { try await plain.execute(ctx) }
+
+    public func executeStream(_ ctx: ExecutionContext) -> AsyncThrowingStream<JSONObject, any Error> {
+        let all = chunks(ctx)
+        let next = Mutex(0)
+        return AsyncThrowingStream {
+            next.withLock { i in
+                defer { i += 1 }
+                return i < all.count ? all[i] : nil
+            }
         }
     }
 }

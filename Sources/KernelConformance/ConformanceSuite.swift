@@ -29,7 +29,7 @@ public enum ConformanceSuite {
     static let recordsRead = Capability(capabilityID: "records.read", name: "Read records",
                                         description: "Read records", safetyClass: .read)
 
-    public static let cases: [Case] = invariantCases + canaryCases
+    public static let cases: [Case] = invariantCases + canaryCases + streamCases
 
     // MARK: helpers
 

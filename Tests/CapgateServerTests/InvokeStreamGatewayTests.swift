@@ -1,5 +1,6 @@
 import AgentKernel
 import CapgateClient
+import CapgateConnection
 import CapgateHTTPClient
 import CapgateCore
 import CapgateServer
@@ -276,6 +277,48 @@ struct InvokeStreamGatewayTests {
                 try await Task.sleep(for: .milliseconds(10))
             }
             #expect(gw.kernel.listTraces().filter { $0.capabilityID == "stream.hang" }.count == 1)
+        }
+    }
+
+    /// The same verb answered whole (`KernelService.handle`, the `RequestHandler` call without
+    /// a responder): the lines the stream would carry in one NDJSON body, the envelope before
+    /// the first frame, a final error line after it; the checks before the kernel are the
+    /// verb's (a dry run refused, `unknown_verb` for a suffix).
+    @Test func theWholeAnswerCollectsTheLines() async throws {
+        try await withGateway(configure: Self.configure) { gw in
+            gw.kernel.registerDriver(GatewayStreamDriver())
+            let alice = try gw.client("alice")
+            let service = gw.gateway.service
+            func answer(_ id: String, dryRun: Bool = false, path: String = "/v1/invoke_stream") async throws
+                -> (HTTPResponse, [JSONValue])
+            {
+                let token = try await alice.grantCapability(Demo.request(id), justification: "").token
+                var body: JSONObject = ["token": token.json, "response_mode": "table"]
+                if dryRun { body["dry_run"] = true }
+                let r = await service.handle(HTTPRequest(method: "POST", path: path, contentType: "application/json",
+                                                         body: JSONValue.object(body).serializedBytes()),
+                                             identity: "spiffe://capgate.local/agent/alice")
+                let lines = try String(decoding: r.body, as: UTF8.self).split(separator: "\n").map {
+                    try JSONParser.parse(String($0))
+                }
+                return (r, lines)
+            }
+            let (ok, frames) = try await answer("stream.secret")
+            #expect(ok.status == 200 && ok.headers.contains { $0.name == "content-type" && $0.value == "application/x-ndjson" })
+            #expect(frames.map { $0["is_final"]?.boolValue } == [false, false, false, true])
+            let text = String(decoding: ok.body, as: UTF8.self)
+            #expect(!text.contains("example.com") && text.contains("[REDACTED]"))
+
+            let (mid, midLines) = try await answer("stream.fail_mid")
+            #expect(mid.status == 200 && midLines.count == 2 && midLines.last?["error"]?["code"]?.stringValue == "driver_error")
+
+            let (first, firstLines) = try await answer("stream.fail_first")
+            #expect(first.status == 502 && firstLines.count == 1 && firstLines[0]["error"]?["code"]?.stringValue == "driver_error")
+
+            let (dry, dryLines) = try await answer("stream.secret", dryRun: true)
+            #expect(dry.status == 400 && dryLines.first?["error"]?["code"]?.stringValue == "invalid_request")
+            let (suffix, _) = try await answer("stream.secret", path: "/v1/invoke_stream/x")
+            #expect(suffix.status == 404)
         }
     }
 }

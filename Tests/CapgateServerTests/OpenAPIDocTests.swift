@@ -46,7 +46,7 @@ struct OpenAPIDocTests {
         case .requestCapabilities: return ["goal": "list invoices"]
         case .grantCapability: return ["request": ["capability_id": "c"], "justification": "j"]
         case .explainDenial: return ["request": ["capability_id": "c"]]
-        case .invoke:
+        case .invoke, .invokeStream:
             return ["token": ["token_id": "t", "capability_id": "c", "principal_id": "p", "issued_at": .string(t),
                               "expires_at": .string(t)]]
         case .expand: return ["handle_id": "h"]
@@ -74,13 +74,12 @@ struct OpenAPIDocTests {
         let doc = try Self.document()
         #expect(doc["openapi"]?.stringValue == "3.1.0")
         let paths = try #require(doc["paths"]?.objectValue)
-        #expect(Set(paths.keys) == Set(Verb.allCases.map(\.path) + [KernelService.invokeStreamPath]),
-                "one path per verb and the stream route, no other")
-        let stream = try #require(paths[KernelService.invokeStreamPath]?.objectValue)
+        #expect(Set(paths.keys) == Set(Verb.allCases.map(\.path)), "one path per verb, no other")
+        let stream = try #require(paths[Verb.invokeStream.path]?.objectValue)
         #expect(stream.keys == ["post"])
         #expect(stream["post"]?["operationId"]?.stringValue == "invoke_stream")
         let streamOK = try #require(stream["post"]?["responses"]?["200"]?["content"]?.objectValue)
-        #expect(streamOK.keys == [KernelService.streamContentType])
+        #expect(streamOK.keys == [Verb.invokeStream.declaration.responseContentType])
         for verb in Verb.allCases {
             let item = try #require(paths[verb.path]?.objectValue, "\(verb.path)")
             #expect(item.keys == [verb.method.lowercased()], "\(verb.path) answers \(verb.method) only")
@@ -168,7 +167,7 @@ struct OpenAPIDocTests {
     /// exactly the fields the invoke decoder reads, requires what it requires, and closes.
     @Test func streamRequestIsTheInvokeBody() throws {
         let doc = try Self.document()
-        let op = try #require(doc["paths"]?[KernelService.invokeStreamPath]?["post"])
+        let op = try #require(doc["paths"]?[Verb.invokeStream.path]?["post"])
         let s = try Self.resolve(try #require(op["requestBody"]?["content"]?["application/json"]?["schema"]), in: doc)
         let invoke = try #require(try Self.requestSchema(.invoke, doc))
         let (result, read) = Self.decode(.invoke, Self.minimalBody(.invoke)!)

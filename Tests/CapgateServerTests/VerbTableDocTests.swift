@@ -38,7 +38,8 @@ struct VerbTableDocTests {
         let caps = KernelRoutes.bodyCaps(limits)
         #expect(Set(caps.keys) == Set(Verb.allCases.map(\.path)))
         #expect(caps["/v1/invoke"] == 256 * 1024)
-        for verb in Verb.allCases where verb != .invoke {
+        #expect(caps["/v1/invoke_stream"] == 256 * 1024)
+        for verb in Verb.allCases where verb != .invoke && verb != .invokeStream {
             #expect(caps[verb.path] == 64 * 1024, "\(verb.rawValue)")
         }
         // A path the router does not know gets the default cap, exactly as the router sees it.
@@ -59,5 +60,8 @@ struct VerbTableDocTests {
         #expect(Verb.allCases.filter { $0.role == .admin } == [.revoke, .revokeAll])
         #expect(Verb.allCases.filter { $0.role == .anyone } == [.health])
         #expect(Verb.allCases.filter { $0.method != "POST" } == [.health])
+        // Only invoke_stream answers with a stream (docs/design.md §5).
+        #expect(Verb.allCases.filter(\.declaration.isStreamed) == [.invokeStream])
+        #expect(Verb.invokeStream.declaration.responseContentType == "application/x-ndjson")
     }
 }

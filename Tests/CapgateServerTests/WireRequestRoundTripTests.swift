@@ -32,6 +32,7 @@ struct WireRequestRoundTripTests {
                                                    until: nil, limit: 5, offset: 2))
         case .stats: .stats
         case .health: .health
+        case .invokeStream: .invokeStream(token: token, args: ["q": "x"], responseMode: .table, claimedPrincipalID: "alice")
         }
     }
 
@@ -48,5 +49,36 @@ struct WireRequestRoundTripTests {
         #expect(Self.sample(.expand).body["principal"] == nil)
         #expect(Self.sample(.invoke).body["principal"]?["principal_id"]?.stringValue == "alice")
         #expect(Self.sample(.health).body.isNull)
+    }
+
+    /// `invoke_stream` takes the invoke body by the invoke rules, without a dry run: the client
+    /// sends none, `"dry_run": false` is accepted, `true` is refused once the body is well
+    /// formed (an unknown field still names the field).
+    @Test func invokeStreamIsTheInvokeBodyWithoutADryRun() throws {
+        let stream = Self.sample(.invokeStream)
+        #expect(stream.body["dry_run"] == nil)
+        var body = try #require(stream.body.objectValue)
+        body["dry_run"] = false
+        #expect(try WireRequest.decode(.invokeStream, body: JSONValue.object(body).serializedBytes()) == stream)
+        body["dry_run"] = true
+        #expect(throws: WireError(.invalidRequest, "dry_run: invoke_stream has no dry run; use invoke")) {
+            try WireRequest.decode(.invokeStream, body: JSONValue.object(body).serializedBytes())
+        }
+        body["extra"] = 1
+        do {
+            _ = try WireRequest.decode(.invokeStream, body: JSONValue.object(body).serializedBytes())
+            Issue.record("an unknown field decoded")
+        } catch {
+            #expect(error.code == .invalidRequest && error.message.contains("extra"))
+        }
+        body["extra"] = nil
+        body["dry_run"] = nil
+        body["response_mode"] = "nope"
+        do {
+            _ = try WireRequest.decode(.invokeStream, body: JSONValue.object(body).serializedBytes())
+            Issue.record("an unknown response_mode decoded")
+        } catch {
+            #expect(error.message.hasPrefix("response_mode:"))
+        }
     }
 }

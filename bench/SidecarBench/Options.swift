@@ -18,6 +18,8 @@ struct BenchOptions: Sendable {
     /// The Python client (capgate.RemoteKernel) against the sidecar: bench/python_client_bench.py.
     var pythonClient = true
     var nginx = true
+    /// The HTTP-driver point (nginx as the local tool; docs/drivers.md).
+    var httpDriver = true
     var h2load = true
     /// perf record the sidecar during the saturation invoke point (if perf works here).
     var profile = true
@@ -58,6 +60,8 @@ struct BenchCommand: ParsableCommand {
     var noPythonClient = false
     @Flag(name: .customLong("no-nginx"), help: "Skip the nginx static baseline.")
     var noNginx = false
+    @Flag(name: .customLong("no-http-driver"), help: "Skip the HTTP-driver point (nginx as a local tool).")
+    var noHTTPDriver = false
     @Flag(name: .customLong("no-h2load"), help: "Skip the h2load cross-check.")
     var noH2load = false
     @Flag(name: .customLong("no-profile"), help: "Skip the perf profile of the sidecar.")
@@ -93,6 +97,7 @@ struct BenchCommand: ParsableCommand {
         o.reference = !noReference
         o.pythonClient = !noPythonClient
         o.nginx = !noNginx
+        o.httpDriver = !noHTTPDriver
         o.h2load = !noH2load
         o.profile = !noProfile
         o.outDirectory = outDirectory

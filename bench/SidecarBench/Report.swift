@@ -62,6 +62,7 @@ struct ReportWriter {
         m += headline()
         m += pythonClient()
         m += goals()
+        m += httpDriverSection()
         m += whereTimeGoes()
         m += analysis()
         m += latencyTables()

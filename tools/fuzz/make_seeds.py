@@ -12,7 +12,7 @@ import struct
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "fuzz", "corpus")
 VERBS = ["list_capabilities", "request_capabilities", "grant_capability", "invoke", "expand", "explain",
-         "explain_denial", "revoke", "revoke_all", "query_traces", "stats"]
+         "explain_denial", "revoke", "revoke_all", "query_traces", "stats", "invoke_stream"]
 
 
 def write(target, name, data):
@@ -66,12 +66,16 @@ def wire_seeds():
         "query_traces": {"principal_id": "alice", "event_type": "deny", "outcome": "failed", "limit": 10,
                          "offset": 0, "since": "2026-11-29T00:00:00Z"},
         "stats": {},
+        "invoke_stream": {"token": TOKEN, "args": {"operation": "list_invoices"}, "response_mode": "table",
+                          "principal": {"principal_id": "alice"}},
     }
     verbs = [v for v in VERBS]
     for verb, body in bodies.items():
         write("wire_request", f"{verb}.bin", bytes([verbs.index(verb)]) + json.dumps(body).encode())
     write("wire_request", "invoke_unknown_field.bin",
           bytes([verbs.index("invoke")]) + json.dumps({"token": TOKEN, "extra": 1}).encode())
+    write("wire_request", "invoke_stream_dry_run.bin",
+          bytes([verbs.index("invoke_stream")]) + json.dumps({"token": TOKEN, "dry_run": True}).encode())
     write("wire_request", "expand_handle_object.bin",
           bytes([verbs.index("expand")]) + json.dumps({"handle": {"handle_id": "h", "principal_id": ""}}).encode())
     with open(os.path.join(ROOT, "wire_request.dict"), "w") as f:

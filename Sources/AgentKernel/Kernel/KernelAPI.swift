@@ -13,6 +13,12 @@ public protocol KernelAPI: Sendable {
         -> CapabilityGrant
     func invoke(_ token: CapabilityToken, principal: Principal, args: JSONObject, responseMode: ResponseMode,
                 dryRun: Bool) async throws -> InvokeResult
+    /// `invoke_stream`: the frames as the kernel produces them, the last with `isFinal`. An
+    /// error before the first frame is thrown from the first `next()`, one after frames from
+    /// the `next()` after them. Stopping the iteration (or cancelling its task) stops the
+    /// driver; the invocation is traced either way.
+    func invokeStream(_ token: CapabilityToken, principal: Principal, args: JSONObject, responseMode: ResponseMode)
+        -> AsyncThrowingStream<Frame, any Error>
     func expand(handleID: String, query: JSONObject, principal: Principal?) async throws -> Frame
     func explain(actionID: String) async throws -> ActionTrace
     func explainDenial(_ request: CapabilityRequest, principal: Principal, justification: String) async throws
@@ -41,6 +47,29 @@ public struct LocalKernelAPI: KernelAPI {
                        dryRun: Bool) async throws -> InvokeResult
     {
         try await kernel.invoke(token, principal: principal, args: args, responseMode: responseMode, dryRun: dryRun)
+    }
+    /// `Kernel.invokeStream` in a task that the stream's end cancels (which stops the driver).
+    /// The stream buffers: the kernel's `emit` hands each frame over without waiting for the
+    /// consumer, so in process a reader that stops reading lets frames accumulate until it
+    /// ends the iteration (over the wire, HTTP/2 flow control stalls the driver instead,
+    /// docs/design.md §5).
+    public func invokeStream(_ token: CapabilityToken, principal: Principal, args: JSONObject,
+                             responseMode: ResponseMode) -> AsyncThrowingStream<Frame, any Error>
+    {
+        let (frames, continuation) = AsyncThrowingStream<Frame, any Error>.makeStream()
+        let kernel = kernel
+        let task = Task {
+            do {
+                try await kernel.invokeStream(token, principal: principal, args: args, responseMode: responseMode) {
+                    continuation.yield($0)
+                }
+                continuation.finish()
+            } catch {
+                continuation.finish(throwing: error)
+            }
+        }
+        continuation.onTermination = { _ in task.cancel() }
+        return frames
     }
     public func expand(handleID: String, query: JSONObject, principal: Principal?) async throws -> Frame {
         try kernel.expand(handleID: handleID, query: query, principal: principal)

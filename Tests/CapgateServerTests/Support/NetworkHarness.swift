@@ -27,7 +27,7 @@ final class NetworkHarness: ConformanceHarness {
         let kernel = Kernel(registry: registry, policy: try DefaultPolicyEngine(),
                             tokens: HMACTokenProvider(secret: secret), router: router,
                             handles: try HandleStore(), traces: try TraceStore())
-        kernel.registerDriver(FixtureDriver(handler: fixture.handler))
+        kernel.registerDriver(fixture.driver)
         var config = shared.config
         config.identities = IdentityMap(rules: [])
         let gateway = try Gateway(config: config, kernel: kernel, logger: CollectingLogger().asLogger)

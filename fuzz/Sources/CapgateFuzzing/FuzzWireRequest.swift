@@ -1,8 +1,9 @@
 import AgentKernel
 import CapgateWire
 
-/// Target 2: each verb's request decoder. The first byte picks the verb; the rest is the
-/// body. Every input must decode to a typed request or a stable `invalid_json` /
+/// Target 2: each verb's request decoder. The first byte picks the verb (its index in
+/// `Verb.allCases` without `health`, modulo the count: new verbs are appended, so the
+/// committed seeds, all below 11, keep their verb); the rest is the body. Every input must decode to a typed request or a stable `invalid_json` /
 /// `invalid_request` error, and a decoded request must satisfy the shape it promises.
 enum FuzzWireRequest {
     static let verbs = Verb.allCases.filter { $0 != .health }
@@ -25,6 +26,8 @@ enum FuzzWireRequest {
     static func check(_ r: WireRequest, _ verb: Verb) {
         switch (r, verb) {
         case (.invoke(_, _, let mode, _, _), .invoke):
+            if mode.strictness == nil { fuzzFailure("unvalidated response_mode \(mode.rawValue)") }
+        case (.invokeStream(_, _, let mode, _), .invokeStream):
             if mode.strictness == nil { fuzzFailure("unvalidated response_mode \(mode.rawValue)") }
         case (.queryTraces(let q), .queryTraces):
             if q.offset < 0 || (q.limit ?? 0) < 0 { fuzzFailure("negative paging passed the decoder") }
