@@ -131,6 +131,10 @@ extension ServerConfig {
         }
         try certT.finish()
 
+        var auditT = try root.optionalNested("audit")
+        config.audit = try audit(&auditT, resolve: resolve)
+        try auditT.finish()
+
         try root.finish()
         return config
     }

@@ -83,6 +83,8 @@ public struct ServerConfig: Sendable {
     /// configuration file); a change reloads once it is stable for one interval. 0 disables
     /// watching (SIGHUP still reloads). See `FileWatcher` for why polling, not inotify.
     public var watchInterval: Double = 2
+    /// The audit trail (`[audit]`): by default the durable SQLite chain in the state directory.
+    public var audit = AuditSettings()
 
     public init(tls: TLSFiles, secretFile: String, identities: IdentityMap, capabilities: [CapabilityEntry],
                 drivers: [DriverEntry]) {
