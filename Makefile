@@ -146,7 +146,8 @@ bench-smoke: apt
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --filter SidecarBenchTests
 
-# About 1 s per point, no profile: bench/reports/<date>-<commit>-quick/ (keeps the harness working).
+# About 1 s per point, no profile, the Python client point included: bench/reports/<date>-<commit>-quick/
+# (keeps the harness working).
 bench-quick: bench-deps bench-build
 	"$$($(SWIFT) build -c release --show-bin-path)/capgate-bench" --quick --python $(PY)
 

@@ -15,6 +15,8 @@ struct BenchOptions: Sendable {
     var capgate = ""
     var python = ".venv/bin/python"
     var reference = true
+    /// The Python client (capgate.RemoteKernel) against the sidecar: bench/python_client_bench.py.
+    var pythonClient = true
     var nginx = true
     /// The HTTP-driver point (nginx as the local tool; docs/drivers.md).
     var httpDriver = true
@@ -54,6 +56,8 @@ struct BenchCommand: ParsableCommand {
     var python = BenchOptions().python
     @Flag(name: .customLong("no-reference"), help: "Skip the Python reference.")
     var noReference = false
+    @Flag(name: .customLong("no-python-client"), help: "Skip the Python client (capgate.RemoteKernel) point.")
+    var noPythonClient = false
     @Flag(name: .customLong("no-nginx"), help: "Skip the nginx static baseline.")
     var noNginx = false
     @Flag(name: .customLong("no-http-driver"), help: "Skip the HTTP-driver point (nginx as a local tool).")
@@ -91,6 +95,7 @@ struct BenchCommand: ParsableCommand {
         o.idleConnections = idleConnections
         o.python = python
         o.reference = !noReference
+        o.pythonClient = !noPythonClient
         o.nginx = !noNginx
         o.httpDriver = !noHTTPDriver
         o.h2load = !noH2load

@@ -60,6 +60,7 @@ struct ReportWriter {
         m += "\(fmt1(run.secondsPerPoint)) s per point after \(fmt1(run.warmupSeconds)) s warm-up. "
         m += "Load average at start \(run.machine.loadAverageAtStart), at end \(run.machine.loadAverageAtEnd ?? "?").\n\n"
         m += headline()
+        m += pythonClient()
         m += goals()
         m += httpDriverSection()
         m += whereTimeGoes()
@@ -86,6 +87,12 @@ struct ReportWriter {
         m += "sidecar 1x1 \(ns(p50(invoke1))) vs reference \(ns(p50(refInvoke))) |\n"
         m += "| sidecar / nginx static, p50 at 1x1 | \(ratio(p50(invoke1), p50(nginx1))) | "
         m += "sidecar invoke \(ns(p50(invoke1))) vs nginx \(ns(p50(nginx1))) (\(run.invokeResponseBytes) B body) |\n"
+        m += "| Python client remote / reference in process, invoke p50 | \(ratio(p50(pyInvoke1), p50(refInvoke))) | "
+        m += "capgate.RemoteKernel 1x1 \(ns(p50(pyInvoke1))) vs reference \(ns(p50(refInvoke))) |\n"
+        let d = pyDecode("summary_frame")
+        m += "| Python client decode / remote invoke, p50 (summary Frame) | "
+        m += "\(ratio(d.loads.flatMap { l in d.objects.map { l + $0 } }, p50(pyInvoke1))) | "
+        m += "json.loads \(ns(d.loads)) + dataclasses \(ns(d.objects)) of \(ns(p50(pyInvoke1))) |\n"
         let nSat = best("nginx", "static_invoke_json")
         m += "| sidecar / nginx static, throughput at saturation | \(ratio(sat?.throughput, nSat?.throughput)) | "
         m += "sidecar invoke \(rate(sat)) (\(sat?.mode ?? "-")) vs nginx \(rate(nSat)) (\(nSat?.mode ?? "-")) |\n"
@@ -173,7 +180,7 @@ struct ReportWriter {
     }
 
     func order(_ r: PointResult) -> Int {
-        let t = ["kernel": 0, "service": 1, "reference": 2, "sidecar": 3, "health": 4, "nginx": 5][r.target] ?? 9
+        let t = ["kernel": 0, "service": 1, "reference": 2, "sidecar": 3, "health": 4, "nginx": 5, "python-client": 6][r.target] ?? 9
         return t * 10_000 + r.concurrency
     }
 
@@ -255,6 +262,9 @@ struct ReportWriter {
             client + server together. Client and server share the same 2 cores for every target, so ratios are fair, \
             absolute throughput is lower than on separate machines.
             - HdrHistogram (3 significant digits); the reference's per-call samples go through the same histogram.
+            - The Python client point (bench/python_client_bench.py) calls `RemoteKernel.invoke` from a synchronous \
+            caller (`run_until_complete`, as the reference bench calls its kernel) over one warm connection; its decode \
+            points time the client's own decoders (clients/python/tools/clientbench.py) on this sidecar's answers.
             - Noise: other engineers build on this machine; the load averages above show how busy it was. Every ratio \
             compares points of the same run, minutes apart at most.
 

@@ -7,6 +7,9 @@ import Foundation
 /// - `health`: the sidecar's GET /v1/health (transport only, no kernel);
 /// - `nginx`: nginx static JSON of the invoke response's size, same client, same TLS;
 /// - `reference`: the Python reference in process;
+/// - `python-client`: the Python client (`capgate.RemoteKernel`) over one warm connection;
+/// - `python-decode`: the Python client's decode of a real answer, in process (verb
+///   `<answer>_json_loads` / `<answer>_dataclasses`);
 /// - `h2load-sidecar` / `h2load-nginx`: h2load through nghttpx (plain h2 -> mTLS h2).
 struct PointResult: Sendable, Codable {
     var target: String

@@ -70,6 +70,8 @@ final class BenchRunner {
         if nginxOK { total += modes.count + 2 }
         if h2loadOK { total += modes.count * (nginxOK ? 3 : 2) }
         if o.reference { total += 1 }
+        let pythonClient = o.pythonClient && verbs.contains(.invokeSummary)
+        if pythonClient { total += 1 }
         if tool != nil { total += 6 }
         total += 2  // the repeated points
         if o.profile { total += 1 }
@@ -170,6 +172,14 @@ final class BenchRunner {
             run.points += r.points
             if let v = r.version { run.versions["weaver-kernel (reference)"] = v }
             if let n = r.note { run.notes.append(n) }
+        }
+        // 3b. The Python client (capgate.RemoteKernel) against this sidecar, same run.
+        if pythonClient {
+            let r = PythonClientRunner.run(python: o.python, port: port, workspace: ws, seconds: o.seconds,
+                                           warmup: o.warmup, progress: progress)
+            run.points += r.points
+            if let n = r.note { run.notes.append(n) }
+            PythonClientRunner.summary(run).forEach(Progress.say)
         }
 
         // Noise: the first sidecar points again, minutes later, same process.

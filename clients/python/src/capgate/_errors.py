@@ -37,15 +37,20 @@ def _class_for(type_name: str) -> type[Exception]:
     return AgentKernelError
 
 
+def bad_response(status: int, message: str) -> AgentKernelError:
+    """An answer the client cannot read as the protocol says (code ``bad_response``)."""
+    exc = AgentKernelError(message)
+    exc.code = "bad_response"  # type: ignore[attr-defined]
+    exc.status = status  # type: ignore[attr-defined]
+    return exc
+
+
 def error_from_envelope(status: int, body: Any) -> Exception:
     """The exception a non-2xx answer stands for (a malformed envelope is an AgentKernelError
     with code ``bad_response``: never a silent success)."""
     err = body.get("error") if isinstance(body, dict) else None
     if not isinstance(err, dict) or not isinstance(err.get("message"), str):
-        exc: Exception = AgentKernelError(f"capgate answered HTTP {status} without an error envelope")
-        exc.code = "bad_response"  # type: ignore[attr-defined]
-        exc.status = status  # type: ignore[attr-defined]
-        return exc
+        return bad_response(status, f"capgate answered HTTP {status} without an error envelope")
     cls = _class_for(str(err.get("type", "")))
     message = err["message"]
     reason = err.get("reason_code")

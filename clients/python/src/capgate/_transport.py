@@ -21,6 +21,7 @@ import time
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any, TypeVar
 
+import h2.errors
 import httpx
 
 from ._errors import CapgateConnectionError, error_from_envelope
@@ -185,6 +186,11 @@ class Transport:
         self._inflight[client] = self._inflight.get(client, 0) + 1
         return client
 
+    def _retire(self, client: httpx.AsyncClient) -> None:  # on the io loop only
+        """New calls go to a fresh connection; *client* closes when its last call ends (_end)."""
+        if self._client is client:
+            self._client = None
+
     async def _end(self, client: httpx.AsyncClient) -> None:
         left = self._inflight.get(client, 1) - 1
         if left > 0 or client is self._client:
@@ -251,21 +257,34 @@ class Transport:
 
     async def astream_lines(self, verb: str, body: Any) -> AsyncIterator[bytes]:
         """POST, then yield the answer's lines (ndjson) as they arrive. A non-200 answer raises
-        its error; leaving the iteration early cancels the request on the sidecar."""
+        its error. Leaving the iteration early (break, an exception, cancelling the caller)
+        resets the HTTP/2 stream (RST_STREAM CANCEL), which is how the sidecar learns to stop
+        the driver (docs/design.md section 5): merely closing the response would not tell it."""
         caller = asyncio.get_running_loop()
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        # Set when the consumer is gone. Cancelling the producer is not enough on its own: the
+        # cancellation can be absorbed inside httpcore's shielded sections, and the caller's
+        # loop may be closed by then (a put must not fail into the void).
+        left = threading.Event()
 
-        def put(kind: str, value: Any) -> None:
-            caller.call_soon_threadsafe(queue.put_nowait, (kind, value))
+        def put(kind: str, value: Any) -> bool:
+            try:
+                caller.call_soon_threadsafe(queue.put_nowait, (kind, value))
+                return True
+            except RuntimeError:  # the caller's loop is closed: nobody reads any more
+                left.set()
+                return False
 
         async def produce() -> None:
             payload = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
             client = self._begin()
+            answered = False
             try:
                 async with client.stream(
                     "POST", f"{self.url}/v1/{verb}", content=payload,
                     headers={"content-type": "application/json"},
                 ) as resp:
+                    answered = True
                     CallCounter.bump()
                     if resp.status_code != 200:
                         raw = await resp.aread()
@@ -275,9 +294,16 @@ class Transport:
                             data = None
                         put("exc", error_from_envelope(resp.status_code, data))
                         return
-                    async for line in resp.aiter_lines():
-                        if line:
-                            put("line", line)
+                    finished = False
+                    try:
+                        async for line in resp.aiter_lines():
+                            if left.is_set() or (line and not put("line", line)):
+                                break
+                        else:
+                            finished = True
+                    finally:
+                        if not finished:  # the consumer left, or was cancelled: tell the sidecar
+                            await asyncio.shield(_reset_stream(resp))
                 put("end", None)
             except httpx.TimeoutException as exc:
                 put("exc", CapgateConnectionError(f"capgate {verb}: stalled for {self.timeout}s", code="timeout"))
@@ -285,6 +311,12 @@ class Transport:
             except (httpx.TransportError, OSError) as exc:
                 put("exc", await self._explain(exc))
             except asyncio.CancelledError:
+                if not answered:
+                    # Cancelled before the answer's headers: httpcore gives no handle on the
+                    # stream to reset, and the sidecar answers only with the first frame. Retire
+                    # the connection instead: it closes once its other calls are answered, and
+                    # the close cancels this stream's driver on the sidecar.
+                    self._retire(client)
                 raise
             except BaseException as exc:  # noqa: BLE001 - handed to the caller's loop
                 put("exc", exc)
@@ -302,6 +334,7 @@ class Transport:
                 else:
                     raise value
         finally:
+            left.set()
             fut.cancel()
 
     def close(self) -> None:
@@ -319,3 +352,27 @@ class Transport:
                 self._io.submit(close_all()).result(5)
             except Exception:  # noqa: BLE001 - closing is best effort
                 pass
+
+
+async def _reset_stream(resp: httpx.Response) -> None:
+    """Sends RST_STREAM CANCEL for *resp*'s HTTP/2 stream and flushes it.
+
+    httpcore (1.0) only forgets a stream whose response is closed early; the peer is never told,
+    so a streaming sidecar would keep its driver running until flow control stalls it. httpcore
+    has no public API for a reset, so this reaches its HTTP/2 connection through the response's
+    byte-stream wrappers (httpx -> connection pool -> HTTP/2 stream) and fails quietly (the
+    connection close then ends the stream) if that layout ever changes."""
+    stream: Any = resp.stream
+    for _ in range(8):
+        if stream is None or (hasattr(stream, "_connection") and hasattr(stream, "_stream_id")):
+            break
+        stream = getattr(stream, "_stream", None) or getattr(stream, "_httpcore_stream", None)
+    conn = getattr(stream, "_connection", None)
+    state = getattr(conn, "_h2_state", None)
+    if state is None:
+        return
+    try:
+        state.reset_stream(stream._stream_id, error_code=h2.errors.ErrorCodes.CANCEL)
+        await conn._write_outgoing_data(stream._request)
+    except Exception:  # noqa: BLE001 - the stream already ended, or the connection is gone
+        pass

@@ -16,11 +16,11 @@ errors are the reference's classes (``_errors``). What the wire does not serve r
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any, Literal, overload
 
-from weaver_kernel.errors import AgentKernelError
 from weaver_kernel.models import (
     ActionTrace,
     Capability,
@@ -38,6 +38,7 @@ from weaver_kernel.tokens import CapabilityToken
 from weaver_kernel.trace_query import TraceQuery
 
 from . import _codec as C
+from ._errors import bad_response, error_from_envelope
 from ._transport import Transport
 
 
@@ -188,24 +189,24 @@ class RemoteKernel:
 
     async def invoke_stream(self, token: CapabilityToken, *, principal: Principal, args: dict[str, Any],
                             response_mode: ResponseMode = "summary") -> AsyncIterator[Frame]:
-        """Frames as the sidecar streams them (ndjson, docs/design.md section 5). A sidecar that
-        does not serve ``invoke_stream`` (v1 before streaming) gets one ``invoke`` instead and
-        this yields its single final Frame: what the reference does for a non-streaming driver."""
+        """Frames as the sidecar streams them (``POST /v1/invoke_stream``, ndjson, docs/design.md
+        section 5), each yielded as its line arrives; the last has ``is_final``. An error before
+        the first frame (the envelope) or after some (a final ``{"error": ...}`` line) raises the
+        reference's class, as ``invoke`` does; a stream that ends without a final frame raises
+        ``bad_response``. Leaving the iteration early resets the HTTP/2 stream, so the sidecar
+        stops the driver."""
         body = {"token": C.token_json(token), "args": C.plain(args), "response_mode": response_mode,
                 "principal": C.principal_json(principal)}
-        stream = self._t(principal).astream_lines("invoke_stream", body)
-        try:
-            async for line in stream:
-                item = json.loads(line)
-                if isinstance(item, dict) and "error" in item and "action_id" not in item:
-                    from ._errors import error_from_envelope
-
-                    raise error_from_envelope(200, item)
-                yield C.decode_frame(item)
-        except AgentKernelError as exc:
-            if getattr(exc, "code", None) != "unknown_verb":
-                raise
-            yield await self.invoke(token, principal=principal, args=args, response_mode=response_mode)
+        final = False
+        async with contextlib.aclosing(self._t(principal).astream_lines("invoke_stream", body)) as lines:
+            async for line in lines:
+                if final:
+                    raise bad_response(200, "capgate invoke_stream: a line after the final frame")
+                frame = _stream_frame(line)
+                final = frame.is_final
+                yield frame
+        if not final:
+            raise bad_response(200, "capgate invoke_stream: the stream ended without a final frame")
 
     def expand(self, handle: Handle, *, query: dict[str, Any], principal: Principal | None = None) -> Frame:
         body: dict[str, Any] = {"handle_id": handle.handle_id, "query": C.plain(query)}
@@ -256,3 +257,16 @@ class RemoteKernel:
 
     def import_remote(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("import_remote: federation is not served by the capgate wire")
+
+
+def _stream_frame(line: str) -> Frame:
+    """One ndjson line of ``invoke_stream``: a Frame, or the error line raised as its class."""
+    try:
+        item = json.loads(line)
+    except ValueError:
+        raise bad_response(200, "capgate invoke_stream: a line is not JSON") from None
+    if not isinstance(item, dict):
+        raise bad_response(200, "capgate invoke_stream: a line is not an object")
+    if "error" in item and "action_id" not in item:
+        raise error_from_envelope(200, item)
+    return C.decode_frame(item)
