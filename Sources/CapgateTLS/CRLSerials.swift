@@ -13,6 +13,15 @@ public enum CRLSerials {
         }
     }
 
+    /// (issuer, serial) keys (`CRL.revocationKey`) of every entry of every CRL in `pem`: what
+    /// the transport drains by, so a serial revoked by one CA never matches another CA's
+    /// certificate. Throws `.invalidCRL` when `pem` holds no parsable CRL.
+    public static func revokedKeys(inPEM pem: [UInt8]) throws(TLSError) -> Set<String> {
+        do throws(X509Error) { return try CRL.revocationKeys(inPEM: pem) } catch {
+            throw TLSError(.invalidCRL, "CRL: no valid PEM CRL", reading: error)
+        }
+    }
+
     /// Lowercase hex without leading zeros ("0A1b" -> "a1b"; "00" -> "0"): `SerialNumber.normalize`.
     public static func canonical(_ hex: String) -> String { SerialNumber.normalize(hex) }
 }
