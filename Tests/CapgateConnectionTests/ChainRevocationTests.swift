@@ -20,7 +20,7 @@ struct ChainRevocationTests {
         let caB = TestCA("client CA B")
         let leafA: TestIdentity
         let leafB: TestIdentity
-        let root = TestCA("root CA")
+        let root = TestCA("root CA", pathLength: nil)
         let intermediate: TestIdentity
         let intermediateCA: CertificateAuthority
         let underIntermediate: TestIdentity
@@ -104,15 +104,17 @@ struct ChainRevocationTests {
     /// check (`X509_V_FLAG_CRL_CHECK`) this leaf was accepted: its own issuer's CRL is clean.
     @Test func intermediateRevokedByTheRootsCRLIsRefused() async throws {
         let p = PKI.shared
+        // The intermediate is in the bundle too: a CRL is accepted only when a CA of the bundle
+        // signed it (CertificateReloader), so its own CRL needs it there.
+        let bundle = p.root.certPEM + p.intermediate.certPEM
         let clean = p.root.crl(revoking: []) + p.intermediateCRL()
-        let s = try Running(Self.material(bundle: p.root.certPEM, crl: clean))
+        let s = try Running(Self.material(bundle: bundle, crl: clean))
         defer { s.stop() }
         let live = try s.client(p.underIntermediate, chain: [p.intermediate])
         defer { live.close() }
-        #expect(await s.works(live), "a clean chain is served")
+        #expect(await s.works(live), "a clean chain is served: \(s.logger.lines)")
 
-        try s.server.reloadTLS(Self.material(bundle: p.root.certPEM,
-                                             crl: p.root.crl(revoking: [0x50]) + p.intermediateCRL()))
+        try s.server.reloadTLS(Self.material(bundle: bundle, crl: p.root.crl(revoking: [0x50]) + p.intermediateCRL()))
         #expect(try await s.refused(p.underIntermediate, chain: [p.intermediate]),
                 "the intermediate is revoked: its leaves are refused")
         // The live connection through it is drained too (its chain keys include 0x50 of root).
@@ -125,7 +127,8 @@ struct ChainRevocationTests {
     /// issuing CA: the root's CRL missing fails closed (never "no CRL, accept").
     @Test func missingCRLOfAnIssuingCAFailsClosed() async throws {
         let p = PKI.shared
-        let s = try Running(Self.material(bundle: p.root.certPEM, crl: p.root.crl(revoking: [])))
+        let s = try Running(Self.material(bundle: p.root.certPEM + p.intermediate.certPEM,
+                                          crl: p.root.crl(revoking: [])))
         defer { s.stop() }
         #expect(try await s.refused(p.underIntermediate, chain: [p.intermediate]),
                 "no CRL from the intermediate: refused")
