@@ -6,7 +6,7 @@
 //   2. Foundations  CapgateFormats (JSON, TOML, field reader), CapgateCore (limits), CapgateX509, CapgateIO
 //   3. Kernel       AgentKernel (no networking), KernelConformance
 //   4. Transport    CapgateTLS, CapgateHTTP2, CapgateConnection (server + connection core), CapgateHTTPClient
-//   5. Application  CapgateWire, CapgatePKI, CapgateDrivers, CapgateServer, CapgateClient
+//   5. Application  CapgateWire, CapgatePKI, CapgateDrivers, CapgateStore, CapgateServer, CapgateClient
 //   6. Executables  CapgateCLI, capgate, kernel-bench, capgate-bench, capgate-fuzz
 //   7. Tests        CapgateTesting (test support) and one test target per source target
 //
@@ -46,6 +46,11 @@ let package = Package(
                        providers: [.apt(["libpcre2-dev"])]),
         .systemLibrary(name: "CLibYAML", path: "Sources/CLibYAML", pkgConfig: "yaml-0.1",
                        providers: [.apt(["libyaml-dev"])]),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
+                       providers: [.apt(["libsqlite3-dev"])]),
+        // libcurl for the HTTP driver (docs/drivers.md); only CapgateDrivers links it, never the kernel
+        .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
+                       providers: [.apt(["libcurl4-openssl-dev"])]),
         .target(name: "CIOShims"),
         .target(name: "CLibcShims"),
         .target(name: "COpenSSLShims", dependencies: ["COpenSSL"]),
@@ -83,9 +88,11 @@ let package = Package(
         .target(name: "CapgateWire", dependencies: ["AgentKernel"], exclude: ["README.md"]),
         .target(name: "CapgatePKI", dependencies: ["CapgateX509", "CapgateFormats", "COpenSSL", "COpenSSLShims"],
                 exclude: ["README.md"]),
-        .target(name: "CapgateDrivers", dependencies: ["AgentKernel", "CapgateHTTPClient", "CapgateTLS"],
+        .target(name: "CapgateDrivers", dependencies: ["AgentKernel", "CapgateHTTPClient", "CapgateTLS", "CCurl"],
                 exclude: ["README.md"]),
-        .target(name: "CapgateServer", dependencies: ["AgentKernel", "CapgateWire", "CapgateCore", "CapgatePKI",
+        // The durable audit trail: the reference's SQLite hash chain behind the kernel's trace seam.
+        .target(name: "CapgateStore", dependencies: ["AgentKernel", "CSQLite"], exclude: ["README.md"]),
+        .target(name: "CapgateServer", dependencies: ["AgentKernel", "CapgateStore", "CapgateWire", "CapgateCore", "CapgatePKI",
                                                      "CapgateConnection", "CapgateTLS", "CapgateIO", "CapgateHTTP2",
                                                      "CapgateDrivers", logging],
                 exclude: ["README.md"]),
@@ -94,7 +101,7 @@ let package = Package(
 
         // ── 6. Executables: parse, validate, fail fast, run.
         .target(name: "CapgateCLI", dependencies: [argumentParser], exclude: ["README.md"]),
-        .executableTarget(name: "capgate", dependencies: ["CapgateServer", "CapgatePKI", "CapgateIO", "CapgateCLI",
+        .executableTarget(name: "capgate", dependencies: ["CapgateServer", "CapgatePKI", "CapgateIO", "CapgateCLI", "CapgateStore",
                                                           argumentParser],
                           exclude: ["README.md"]),
         // kernel verbs in process vs the Python reference (make bench-kernel)
@@ -102,7 +109,7 @@ let package = Package(
                           path: "bench/KernelBench"),
         // sidecar vs in-process vs reference vs nginx (make bench, docs/benchmarks.md)
         .executableTarget(name: "SidecarBench",
-                          dependencies: ["AgentKernel", "CapgateServer", "CapgateClient", "CapgateHTTPClient",
+                          dependencies: ["AgentKernel", "CapgateServer", "CapgateDrivers", "CapgateClient", "CapgateHTTPClient",
                                          "CapgateTLS", "CapgatePKI", "CapgateIO", "CapgateCLI", argumentParser,
                                          .product(name: "Histogram", package: "hdrhistogram-swift")],
                           path: "bench/SidecarBench", exclude: ["README.md"]),
@@ -134,6 +141,7 @@ let package = Package(
                     dependencies: ["CapgateTesting", "CapgateConnection", "CapgateHTTPClient", "CapgateIO", "CapgateTLS",
                                    "CapgateCore", "CapgateHTTP2", logging]),
         .testTarget(name: "CapgatePKITests", dependencies: ["CapgatePKI", "CapgateTesting", "COpenSSL"]),
+        .testTarget(name: "CapgateStoreTests", dependencies: ["CapgateStore", "AgentKernel", "CSQLite", "CapgateTesting"]),
         .testTarget(name: "CapgateDriversTests",
                     dependencies: ["CapgateTesting", "CapgateDrivers", "AgentKernel", "CapgateConnection"]),
         // the whole sidecar on loopback through CapgateClient (test targets depend on the
@@ -141,7 +149,8 @@ let package = Package(
         .testTarget(name: "CapgateServerTests",
                     dependencies: ["CapgateTesting", "CapgateServer", "CapgateClient", "CapgateWire", "CapgatePKI",
                                    "KernelConformance", "AgentKernel", "CapgateHTTPClient", "CapgateTLS",
-                                   "CapgateConnection", "CapgateCore", "capgate", "CapgateDrivers", logging]),
+                                   "CapgateConnection", "CapgateCore", "capgate", "CapgateDrivers", "CapgateStore",
+                                   "CSQLite", logging]),
         // issue, revoke and rotate certificates end to end (gateway, watcher, capgate pki, openssl recipes)
         .testTarget(name: "CapgatePKIOpsTests",
                     dependencies: ["CapgateTesting", "CapgateServer", "CapgatePKI", "CapgateClient", "CapgateHTTPClient",

@@ -1,6 +1,7 @@
 import AgentKernel
 import CapgateConnection
 import CapgateIO
+import CapgateStore
 import CapgateTLS
 import Foundation
 import Logging
@@ -98,7 +99,12 @@ public final class Gateway: Sendable {
         server.beginGracefulShutdown()
     }
 
-    public func waitUntilStopped() { server.waitUntilStopped() }
+    /// Waits for the loops, then drains and closes a durable audit store (every request has
+    /// answered, so nothing records after this).
+    public func waitUntilStopped() {
+        server.waitUntilStopped()
+        (kernel.traces as? SQLiteTraceStore)?.close()
+    }
 
     // MARK: - Certificate expiry
 

@@ -1,10 +1,12 @@
 import AgentKernel
 import CapgateDrivers
+import CapgateStore
 import Foundation
 
 /// Builds the shared kernel a configuration describes: one registry, policy, token
 /// provider (with the durable revocation store in the state directory), handle store,
-/// trace store and per-principal budgets for every connection of the sidecar.
+/// trace store (the durable audit chain unless `[audit] store = "memory"`) and per-principal
+/// budgets for every connection of the sidecar.
 public enum KernelFactory {
     /// `clock` is the sidecar's time for every part (tokens, rate windows, handle expiry,
     /// traces); tests inject a manual one to reach expiry without sleeping.
@@ -30,8 +32,16 @@ public enum KernelFactory {
         } else {
             budgets = .none
         }
+        let traces: any TraceStoring
+        if let path = config.audit.path(stateDir: config.stateDir) {
+            // Verifies the whole chain first: a corrupted or tampered file stops start-up here.
+            traces = try SQLiteTraceStore(path: path, secret: secret, durability: config.audit.durability,
+                                          retention: config.audit.retention, clock: clock)
+        } else {
+            traces = try TraceStore()
+        }
         let kernel = Kernel(registry: registry, policy: policy, tokens: tokens, router: router,
-                            handles: try HandleStore(clock: clock), traces: try TraceStore(), budgets: budgets,
+                            handles: try HandleStore(clock: clock), traces: traces, budgets: budgets,
                             clock: clock)
         let hostChannels = HostChannelPool()  // one connection per (url, identity)
         for d in config.drivers {
@@ -44,6 +54,8 @@ public enum KernelFactory {
                 kernel.registerDriver(driver)
             case .host(let c):
                 kernel.registerDriver(try HostDriver(config: c, pool: hostChannels))
+            case .http(let c):
+                kernel.registerDriver(try HTTPDriver(config: c))
             }
         }
         return kernel

@@ -32,10 +32,11 @@ public struct FrameSource: Sendable {
         return bytes
     }
 
-    /// The wire error a failed stream ends with: a kernel error as the wire maps it, anything
-    /// else as `internal_error` (its text is not sent: it may carry driver output).
+    /// The wire error a failed stream ends with: a wire error as is, a kernel error as the wire
+    /// maps it, anything else as `internal_error` (its text is not sent: it may carry driver output).
     static func wireError(_ error: any Error) -> WireError {
-        (error as? KernelError).map { WireError($0) } ?? WireError(.internalError, "internal error")
+        if let wire = error as? WireError { return wire }  // audit_unavailable from the durability wait
+        return (error as? KernelError).map { WireError($0) } ?? WireError(.internalError, "internal error")
     }
 
     /// The whole answer at once, for a caller that cannot stream: the lines the stream would

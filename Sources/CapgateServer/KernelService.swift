@@ -70,9 +70,42 @@ public final class KernelService: Sendable {
         }
         do {
             if verb.role == .admin { try KernelService.requireAdmin(principal, verb.rawValue) }
-            return try await execute(call, as: principal)
         } catch {
             throw WireError(error)
+        }
+        let outcome: Result<VerbAnswer, KernelError>
+        do {
+            outcome = .success(try await execute(call, as: principal))
+        } catch {
+            outcome = .failure(error)
+        }
+        if KernelService.mayRecordTrace(call) { try await awaitDurableAudit() }
+        switch outcome {
+        case .success(let answer): return answer
+        case .failure(let error): throw WireError(error)
+        }
+    }
+
+    /// The verbs whose action the kernel traces before they answer (docs/reference-semantics.md
+    /// §10.1): a denied grant, an invoke, an expand. Their answer, success or error, waits for
+    /// the record. `invoke_stream` records when its frames end, so it waits there (`execute`).
+    static func mayRecordTrace(_ call: WireRequest) -> Bool {
+        switch call {
+        case .grantCapability, .invoke, .expand: return true
+        default: return false
+        }
+    }
+
+    /// The durability contract (docs/audit.md): nothing traced is acknowledged before its
+    /// record is durable. The wait is a continuation resumed by the audit writer thread, so
+    /// neither an event loop nor the cooperative pool blocks on disk. A store that failed
+    /// closed turns the answer into `audit_unavailable`; its detail stays in the server.
+    func awaitDurableAudit() async throws(WireError) {
+        do {
+            try await kernel.traces.waitUntilDurable()
+        } catch {
+            throw WireError(.auditUnavailable, "the action's audit record could not be made durable; "
+                            + "the action is not acknowledged (docs/audit.md)")
         }
     }
 
@@ -101,10 +134,19 @@ public final class KernelService: Sendable {
             return .value(try await kernel.invoke(token, principal: principal, args: args, responseMode: mode,
                                                   dryRun: dryRun, session: principal.principalID).json)
         case .invokeStream(let token, let args, let mode, _):
-            let kernel = kernel
-            return .frames(FrameSource { emit in
-                try await kernel.invokeStream(token, principal: principal, args: args, responseMode: mode,
-                                              session: principal.principalID, emit: emit)
+            // The stream completes (or reports its error) only once its trace is durable;
+            // otherwise it ends with `audit_unavailable` (docs/audit.md).
+            return .frames(FrameSource { [self] emit in
+                do {
+                    try await kernel.invokeStream(token, principal: principal, args: args, responseMode: mode,
+                                                  session: principal.principalID, emit: emit)
+                } catch is CancellationError {
+                    throw CancellationError()
+                } catch {
+                    try await awaitDurableAudit()
+                    throw error
+                }
+                try await awaitDurableAudit()
             })
         case .expand(let handleID, let query, _):
             // The kernel looks the handle's binding up by id and refuses other principals
@@ -131,11 +173,28 @@ public final class KernelService: Sendable {
             return .value(.array(try kernel.queryTraces(query).map(\.json)))
         case .revoke(let tokenID):
             // Role gate: `respond`, from the verb's declaration (`VerbRole.admin`).
-            kernel.revoke(tokenID: tokenID)
+            try persisted { kernel.revoke(tokenID: tokenID) }
             return .value(["revoked": true])
         case .revokeAll(let principalID):
-            return .value(["revoked": .int(kernel.revokeAll(principalID: principalID))])
+            var n = 0
+            try persisted { n = kernel.revokeAll(principalID: principalID) }
+            return .value(["revoked": .int(n)])
         case .stats: return .value(kernel.statsSnapshot().json)
+        }
+    }
+
+    /// Runs a revocation and fails closed when its append to the durable revocation log
+    /// failed (a concurrent failure is attributed to this call too: a 5xx for a revocation
+    /// that did persist is safe, a 200 for one that did not is not). The revocation is in
+    /// force in this process either way; only a restart could lose it.
+    func persisted(_ revoke: () -> Void) throws(KernelError) {
+        let store = kernel.tokens.revocationStore as? FileRevocationStore
+        let before = store?.writeFailures ?? 0
+        revoke()
+        if let store, store.writeFailures != before {
+            throw KernelError(.agentKernelError, "the revocation is in force in this process but could not be "
+                              + "written to the revocation log; a restart would lose it (docs/audit.md)",
+                              site: .revocationUnavailable)
         }
     }
 

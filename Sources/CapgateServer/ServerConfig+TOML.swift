@@ -135,6 +135,10 @@ extension ServerConfig {
         }
         try certT.finish()
 
+        var auditT = try root.optionalNested("audit")
+        config.audit = try audit(&auditT, resolve: resolve)
+        try auditT.finish()
+
         try root.finish()
         return config
     }
@@ -182,8 +186,10 @@ extension ServerConfig {
             }
             try jsonT.finish()
             entry = .staticData(id: id, operations: ops)
+        case "http": entry = .http(try httpDriver(&t, id: id, key: key, resolve: resolve))
         case "host": entry = .host(try hostDriver(&t, id: id, key: key, resolve: resolve, defaultCA: defaultCA))
-        case let other: throw ConfigError("\(key).type", "unknown driver type \(PyString.repr(other)) (billing, static, host)")
+        case let other:
+            throw ConfigError("\(key).type", "unknown driver type \(PyString.repr(other)) (billing, static, http, host)")
         }
         try t.finish()
         return entry

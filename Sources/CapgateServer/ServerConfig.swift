@@ -43,11 +43,14 @@ public struct ServerConfig: Sendable {
         case billing(id: String)
         /// Operation -> fixed JSON result.
         case staticData(id: String, operations: [String: JSONValue])
+        /// A tool reached over HTTP(S) (docs/drivers.md).
+        case http(HTTPDriverConfig)
         /// A driver in a driver-host process (docs/drivers.md).
         case host(HostDriverConfig)
         public var id: String {
             switch self {
             case .billing(let id), .staticData(let id, _): return id
+            case .http(let c): return c.id
             case .host(let c): return c.id
             }
         }
@@ -83,6 +86,8 @@ public struct ServerConfig: Sendable {
     /// configuration file); a change reloads once it is stable for one interval. 0 disables
     /// watching (SIGHUP still reloads). See `FileWatcher` for why polling, not inotify.
     public var watchInterval: Double = 2
+    /// The audit trail (`[audit]`): by default the durable SQLite chain in the state directory.
+    public var audit = AuditSettings()
 
     public init(tls: TLSFiles, secretFile: String, identities: IdentityMap, capabilities: [CapabilityEntry],
                 drivers: [DriverEntry]) {

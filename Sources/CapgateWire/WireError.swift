@@ -30,6 +30,8 @@ public enum WireErrorCode: String, Sendable, CaseIterable {
     case headersTooLarge = "headers_too_large"
     case requestTimeout = "request_timeout"
     case internalError = "internal"
+    case auditUnavailable = "audit_unavailable"
+    case revocationUnavailable = "revocation_unavailable"
 
     /// The HTTP status for each code: the only place this mapping exists.
     public var status: Int {
@@ -47,6 +49,7 @@ public enum WireErrorCode: String, Sendable, CaseIterable {
         case .rateLimited, .budgetExhausted: return 429
         case .headersTooLarge: return 431
         case .internalError: return 500
+        case .auditUnavailable, .revocationUnavailable: return 503
         case .driverError: return 502
         case .driverTimeout: return 504
         }
@@ -113,7 +116,12 @@ public struct WireError: Error, Sendable, Equatable, CustomStringConvertible {
             // An `explain` miss is a plain AgentKernelError in Python; the call site says
             // it is a missing trace. Other AgentKernelErrors reaching the wire come from
             // request validation (e.g. a negative TraceQuery offset).
-            code = e.site == .traceNotFound ? .traceNotFound : e.site == .forbidden ? .forbidden : .invalidRequest
+            switch e.site {
+            case .traceNotFound: code = .traceNotFound
+            case .forbidden: code = .forbidden
+            case .revocationUnavailable: code = .revocationUnavailable
+            default: code = .invalidRequest
+            }
         case .namespaceNotFound: code = .capabilityNotFound
         case .valueError:
             // Python's bare ValueError/TypeError in the reference: always caused by a value

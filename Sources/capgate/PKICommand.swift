@@ -84,24 +84,15 @@ struct PKICommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Issue the server certificate (DIR/server.pem) for the names clients connect to.")
         @OptionGroup var directory: Directory
-        @Option(help: ArgumentHelp("A DNS name for the certificate; repeat for several (default: localhost).",
-                                   valueName: "name"))
-        var dns: [String] = []
-        @Option(help: ArgumentHelp("An IP address for the certificate; repeat for several "
-                                   + "(default: 127.0.0.1 and ::1).", valueName: "addr"))
-        var ip: [String] = []
-        @Option(help: ArgumentHelp("Lifetime: a positive number with s, m, h or d, at most 10 years.",
-                                   valueName: "duration"))
-        var ttl = "90d"
+        @OptionGroup var leaf: ServerLeafOptions
 
         func validate() throws { try refuseRepeated("--dir", "--ttl") }
 
         func run() throws {
             let pki = directory.pki
             perform("server") {
-                let issued = try pki.issueServer(dnsNames: dns.isEmpty ? ["localhost"] : dns,
-                                                 ipAddresses: ip.isEmpty ? ["127.0.0.1", "::1"] : ip,
-                                                 ttl: try parseDuration(ttl))
+                let issued = try pki.issueServer(dnsNames: leaf.dnsNames, ipAddresses: leaf.ipAddresses,
+                                                 ttl: try parseDuration(leaf.ttl))
                 let names = issued.certificate.dnsSANs.map { "dns:\($0)" } + issued.certificate.ipSANs.map { "ip:\($0)" }
                 print("issued server certificate \(names.joined(separator: ",")) serial "
                       + "\(issued.certificate.serialHex) expires \(iso(issued.certificate.notAfter)): "
@@ -119,6 +110,25 @@ struct PKICommand: ParsableCommand {
         @Option(help: ArgumentHelp("The driver host's name; its identity is spiffe://TD/driver-host/NAME.",
                                    valueName: "name"))
         var name: String
+        @OptionGroup var leaf: ServerLeafOptions
+
+        func validate() throws { try refuseRepeated("--dir", "--name", "--ttl") }
+
+        func run() throws {
+            let pki = directory.pki
+            perform("host") {
+                let issued = try pki.issueHost(name: name, dnsNames: leaf.dnsNames, ipAddresses: leaf.ipAddresses,
+                                               ttl: try parseDuration(leaf.ttl))
+                print("issued \(issued.certificate.uriSANs.first ?? name) serial \(issued.certificate.serialHex) "
+                      + "expires \(iso(issued.certificate.notAfter)): \(pki.hostCertificatePath(name)) "
+                      + "(key \(pki.hostKeyPath(name)), mode 0600)")
+            }
+        }
+    }
+
+    /// The names and lifetime of a leaf that serves TLS (`server`, `host`): one declaration, so
+    /// the two commands cannot drift apart.
+    struct ServerLeafOptions: ParsableArguments {
         @Option(help: ArgumentHelp("A DNS name for the certificate; repeat for several (default: localhost).",
                                    valueName: "name"))
         var dns: [String] = []
@@ -129,19 +139,8 @@ struct PKICommand: ParsableCommand {
                                    valueName: "duration"))
         var ttl = "90d"
 
-        func validate() throws { try refuseRepeated("--dir", "--name", "--ttl") }
-
-        func run() throws {
-            let pki = directory.pki
-            perform("host") {
-                let issued = try pki.issueHost(name: name, dnsNames: dns.isEmpty ? ["localhost"] : dns,
-                                               ipAddresses: ip.isEmpty ? ["127.0.0.1", "::1"] : ip,
-                                               ttl: try parseDuration(ttl))
-                print("issued \(issued.certificate.uriSANs.first ?? name) serial \(issued.certificate.serialHex) "
-                      + "expires \(iso(issued.certificate.notAfter)): \(pki.hostCertificatePath(name)) "
-                      + "(key \(pki.hostKeyPath(name)), mode 0600)")
-            }
-        }
+        var dnsNames: [String] { dns.isEmpty ? ["localhost"] : dns }
+        var ipAddresses: [String] { ip.isEmpty ? ["127.0.0.1", "::1"] : ip }
     }
 
     struct Revoke: ParsableCommand {

@@ -3,7 +3,8 @@ import CapgateIO
 import Foundation
 
 // capgate: the CLI. Parse (swift-argument-parser: `capgate --help`, `capgate <command> --help`),
-// validate, fail fast, run. Commands: Capgate.swift (serve, check-config), PKICommand.swift (pki).
+// validate, fail fast, run. Commands: Capgate.swift (serve, check-config), PKICommand.swift (pki),
+// AuditCommand.swift (audit).
 
 // Block the signals the server handles before any thread exists, so they reach the
 // signalfd and not a random thread's default handler.

@@ -16,6 +16,11 @@ import Testing
         (["pki", "revoke"], ["--dir", "--agent", "--serial"]),
         (["pki", "crl"], ["--dir"]),
         (["pki", "list"], ["--dir"]),
+        (["audit", "verify"], ["--store", "--json", "--secret-file"]),
+        (["audit", "list"], ["--store", "--json", "--principal", "--capability", "--status", "--since", "--until", "--limit"]),
+        (["audit", "show"], ["--store", "--json"]),
+        (["audit", "export"], ["--store", "--json", "--principal", "--capability", "--status", "--since", "--until",
+                               "--limit", "--out"]),
     ]
 
     /// The `--flag` entries of the OPTIONS section, each with the text that explains it.
@@ -44,7 +49,7 @@ import Testing
     @Test func rootHelpListsEveryCommand() async throws {
         let r = try await capgate(["--help"])
         #expect(r.status == 0, "\(r.stderr)")
-        for command in ["serve", "check-config", "pki"] {
+        for command in ["serve", "check-config", "pki", "audit"] {
             #expect(r.stdout.contains("\n  \(command) "), "capgate --help lacks \(command)")
         }
         let pki = try await capgate(["pki", "--help"])

@@ -16,6 +16,8 @@ struct BenchOptions: Sendable {
     var python = ".venv/bin/python"
     var reference = true
     var nginx = true
+    /// The HTTP-driver point (nginx as the local tool; docs/drivers.md).
+    var httpDriver = true
     var h2load = true
     /// perf record the sidecar during the saturation invoke point (if perf works here).
     var profile = true
@@ -54,6 +56,8 @@ struct BenchCommand: ParsableCommand {
     var noReference = false
     @Flag(name: .customLong("no-nginx"), help: "Skip the nginx static baseline.")
     var noNginx = false
+    @Flag(name: .customLong("no-http-driver"), help: "Skip the HTTP-driver point (nginx as a local tool).")
+    var noHTTPDriver = false
     @Flag(name: .customLong("no-h2load"), help: "Skip the h2load cross-check.")
     var noH2load = false
     @Flag(name: .customLong("no-profile"), help: "Skip the perf profile of the sidecar.")
@@ -88,6 +92,7 @@ struct BenchCommand: ParsableCommand {
         o.python = python
         o.reference = !noReference
         o.nginx = !noNginx
+        o.httpDriver = !noHTTPDriver
         o.h2load = !noH2load
         o.profile = !noProfile
         o.outDirectory = outDirectory

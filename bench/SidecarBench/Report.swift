@@ -61,6 +61,7 @@ struct ReportWriter {
         m += "Load average at start \(run.machine.loadAverageAtStart), at end \(run.machine.loadAverageAtEnd ?? "?").\n\n"
         m += headline()
         m += goals()
+        m += httpDriverSection()
         m += whereTimeGoes()
         m += analysis()
         m += latencyTables()

@@ -37,7 +37,16 @@ final class BenchRunner {
         let ws = try Workspace.create()
         defer { ws.remove() }
         let started = Date()
-        let configPath = try ws.writeSidecarConfig(idleConnections: o.idleConnections)
+        // The HTTP-driver point's tool must exist before the sidecar reads its configuration.
+        var tool: (ChildProcess, UInt16)?
+        if o.httpDriver {
+            do { tool = try await HTTPTool.start(workspace: ws) } catch {
+                run.notes.append("HTTP-driver point skipped: \(error)")
+            }
+        }
+        defer { tool?.0.stop() }
+        let configPath = try ws.writeSidecarConfig(idleConnections: o.idleConnections,
+                                                   extra: tool.map { HTTPTool.sidecarConfig(port: $0.1) } ?? "")
 
         // The in-process kernel and service come from the very configuration the sidecar
         // loads: same capabilities, policy, budgets, stores.
@@ -61,6 +70,7 @@ final class BenchRunner {
         if nginxOK { total += modes.count + 2 }
         if h2loadOK { total += modes.count * (nginxOK ? 3 : 2) }
         if o.reference { total += 1 }
+        if tool != nil { total += 6 }
         total += 2  // the repeated points
         if o.profile { total += 1 }
         progress.setTotal(total)
@@ -77,6 +87,11 @@ final class BenchRunner {
                     try await Scenario.clientOp(verb, clients)
                 }
             }
+        }
+        // The HTTP driver against a local tool: direct, kernel, sidecar (docs/drivers.md).
+        if let (_, toolPort) = tool {
+            await httpDriverPoints(toolPort: toolPort, kernel: kernel, port: port, tls: tls, sidecarMeter: sidecarMeter,
+                                   harness: harness)
         }
         // 4a. Transport only: our no-op route.
         for (c, s) in modes {
@@ -199,8 +214,13 @@ final class BenchRunner {
 
     func inProcess(_ target: String, _ verb: BenchVerb, streams: Int, meter: Meter,
                    makeOp: () async throws -> BenchOp) async {
-        progress.point("\(target) in process x\(streams): \(verb.rawValue)")
-        var p = PointResult(target: target, verb: verb.rawValue, connections: 0, streams: streams, latency: nil,
+        await inProcess(target, verb.rawValue, streams: streams, meter: meter, makeOp: makeOp)
+    }
+
+    func inProcess(_ target: String, _ verb: String, streams: Int, meter: Meter,
+                   makeOp: () async throws -> BenchOp) async {
+        progress.point("\(target) in process x\(streams): \(verb)")
+        var p = PointResult(target: target, verb: verb, connections: 0, streams: streams, latency: nil,
                             meanLatencyNs: nil, throughput: 0, requests: 0, errors: 0, firstError: nil, seconds: 0,
                             cpuSeconds: nil, cpuSource: meter.label, peakRSSKiB: nil, note: nil)
         do {

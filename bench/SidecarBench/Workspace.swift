@@ -48,7 +48,7 @@ struct Workspace {
     ///   warm for the whole run, as nginx's keepalive_requests is raised below.
     /// - connection caps raised for the idle-connection memory point (all from one identity
     ///   and one address, opened at once: the pre-auth budget and handshake rates too).
-    func writeSidecarConfig(idleConnections: Int) throws -> String {
+    func writeSidecarConfig(idleConnections: Int, extra: String = "") throws -> String {
         let caps = max(4096, idleConnections * 2 + 64)
         let text = """
             [server]
@@ -102,7 +102,7 @@ struct Workspace {
             handshakeRatePerSource = { burst = \(caps), per_second = \(caps) }
             handshakeRateGlobal = { burst = \(caps), per_second = \(caps) }
             idleTimeout = 600
-            """
+            """ + extra
         let path = root + "/capgate.toml"
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path

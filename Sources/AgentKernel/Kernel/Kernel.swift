@@ -9,7 +9,7 @@ public final class Kernel: Sendable {
     public let router: StaticRouter
     public let firewall: Firewall
     public let handles: HandleStore
-    public let traces: TraceStore
+    public let traces: any TraceStoring
     public let budgets: BudgetSource
     public let stats: KernelStats
     public let clock: any KernelClock
@@ -28,7 +28,7 @@ public final class Kernel: Sendable {
 
     public init(registry: CapabilityRegistry, policy: any PolicyEngine, tokens: HMACTokenProvider,
                 router: StaticRouter = StaticRouter(), firewall: Firewall = Firewall(),
-                handles: HandleStore, traces: TraceStore, budgets: BudgetSource = .none,
+                handles: HandleStore, traces: any TraceStoring, budgets: BudgetSource = .none,
                 clock: any KernelClock = SystemClock(), ids: any IDGenerator = RandomUUIDGenerator()) {
         self.registry = registry
         self.policy = policy

@@ -36,6 +36,8 @@ public struct KernelError: Error, Sendable, Equatable, CustomStringConvertible {
         case tokenCapabilityMismatch = "token_capability_mismatch"
         /// Not a reference site: the gateway refused the verb for lack of a role.
         case forbidden
+        /// Not a reference site: a revocation could not be written to the durable log.
+        case revocationUnavailable = "revocation_unavailable"
     }
 
     public var kind: Kind

@@ -47,8 +47,9 @@ public struct FileRevocationStoreError: Error, Sendable, Equatable, CustomString
 ///
 /// One process owns the file (an exclusive `flock`; a second opener fails fast).
 /// Thread-safe: all state and file writes are under one lock. A write failure after open
-/// keeps the in-memory state (this process still denies the token) and is reported by
-/// `persistenceError` for health checks.
+/// keeps the in-memory state (this process still denies the token), cuts the partial line
+/// back off, and is counted in `writeFailures` (the gateway then answers the revoke with a
+/// 5xx, never 200) and reported by `persistenceError` for health checks.
 public final class FileRevocationStore: RevocationStore {
     static let header: JSONValue = ["format": "capgate-revocations", "version": 1]
     static let compactionMinEvents = 1024
@@ -57,6 +58,15 @@ public final class FileRevocationStore: RevocationStore {
         var state = RevocationState()
         var fd: Int32
         var error: String?
+        /// Failed appends since open; a caller compares it around a revoke to learn whether
+        /// that revoke reached the disk (`writeFailures`).
+        var failures = 0
+        /// The end of the last complete line: a failed append is cut back to it, so a torn
+        /// line can never sit in the middle of the log once a later append succeeds.
+        var length: off_t = 0
+        /// Set when cutting back failed too: the tail is unknown, so nothing more is written
+        /// (appending after garbage would corrupt the log) and every append counts as failed.
+        var poisoned = false
         deinit { close(fd) }
     }
 
@@ -81,6 +91,8 @@ public final class FileRevocationStore: RevocationStore {
         if bytes.isEmpty {
             try Self.writeAll(fd: fd, Self.line(Self.header), path: path)
             guard fsync(fd) == 0 else { throw FileRevocationStoreError(path: path, message: "fsync: \(Self.errnoText())") }
+            // A new file's directory entry is durable only once its directory is synced.
+            try Self.syncDirectory(of: path)
         } else if validLength < bytes.count {
             // Drop a torn final line so the next append starts on a fresh line.
             guard ftruncate(fd, off_t(validLength)) == 0 else {
@@ -91,9 +103,9 @@ public final class FileRevocationStore: RevocationStore {
         if events > Self.compactionMinEvents && events > 2 * (snapshot.count - 1) {
             fdToUse = try Self.compact(path: path, lines: snapshot, oldFD: fd)
         }
-        _ = lseek(fdToUse, 0, SEEK_END)
+        let end = lseek(fdToUse, 0, SEEK_END)
         ok = true
-        inner = Mutex(Inner(state: state, fd: fdToUse))
+        inner = Mutex(Inner(state: state, fd: fdToUse, length: end))
     }
 
     // MARK: RevocationStore
@@ -144,12 +156,25 @@ public final class FileRevocationStore: RevocationStore {
         return n
     }
 
+    /// The number of appends that failed since open (write, fsync, or refused after an
+    /// unrecoverable failure). The gateway answers a revoke whose append failed with
+    /// `revocation_unavailable` instead of 200 (docs/audit.md).
+    public var writeFailures: Int { inner.withLock { $0.failures } }
+
     private static func append(_ s: inout Inner, _ event: JSONValue, sync: Bool) {
         do throws(FileRevocationStoreError) {
-            try writeAll(fd: s.fd, line(event), path: "")
+            if s.poisoned { throw FileRevocationStoreError(path: "", message: "log tail unknown after a failed write") }
+            let bytes = line(event)
+            try writeAll(fd: s.fd, bytes, path: "")
             if sync && fsync(s.fd) != 0 { throw FileRevocationStoreError(path: "", message: "fsync: \(errnoText())") }
+            s.length += off_t(bytes.count)
         } catch {
+            s.failures += 1
             if s.error == nil { s.error = error.message }
+            // Cut a partial line back off; if that fails, stop writing (fail closed).
+            if !s.poisoned && (ftruncate(s.fd, s.length) != 0 || lseek(s.fd, s.length, SEEK_SET) != s.length) {
+                s.poisoned = true
+            }
         }
     }
 }
@@ -280,6 +305,15 @@ extension FileRevocationStore {
             }
             off += n
         }
+    }
+
+    static func syncDirectory(of path: String) throws(FileRevocationStoreError) {
+        let slash = path.lastIndex(of: "/")
+        let dir = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard dfd >= 0 else { throw FileRevocationStoreError(path: dir, message: "open: \(errnoText())") }
+        defer { close(dfd) }
+        guard fsync(dfd) == 0 else { throw FileRevocationStoreError(path: dir, message: "fsync: \(errnoText())") }
     }
 
     static func errnoText() -> String {

@@ -17,6 +17,8 @@ public final class HMACTokenProvider: Sendable {
     private let clock: any KernelClock
     private let ids: any IDGenerator
     private let revocations: any RevocationStore
+    /// The store behind `revoke`, so the gateway can learn whether a revocation was persisted.
+    public var revocationStore: any RevocationStore { revocations }
 
     public init(secret: String, clock: any KernelClock = SystemClock(), ids: any IDGenerator = RandomUUIDGenerator(),
                 revocations: any RevocationStore = InMemoryRevocationStore()) {

@@ -13,6 +13,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case spiffeID = "spiffe_id"
     case timestamp
     case hostAnswer = "host_answer"
+    case auditRecord = "audit_record"
 
     /// Runs one input through the target.
     public func run(_ data: UnsafeRawBufferPointer) {
@@ -27,6 +28,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .spiffeID: FuzzSPIFFEID.run(data)
         case .timestamp: FuzzTimestamp.run(data)
         case .hostAnswer: FuzzHostAnswer.run(data)
+        case .auditRecord: FuzzAuditRecord.run(data)
         }
     }
 

@@ -1,0 +1,28 @@
+/// The seam between the kernel and its audit trail: the in-memory `TraceStore` (the
+/// reference's `TraceStore`) and durable stores such as CapgateStore's SQLite chain (the
+/// reference's `SQLiteTraceStore`) both sit behind it, so the kernel never links a database.
+///
+/// `record` never throws: the kernel records on its hot path and a denial's trace is best
+/// effort in the reference. A durable store instead reports a failed write through
+/// `waitUntilDurable()`, which a caller that promises durability (the gateway answers a
+/// traced verb only after its record is on disk, docs/audit.md) awaits before answering.
+public protocol TraceStoring: Sendable {
+    /// Appends `trace` (the in-memory store overwrites a re-recorded action id in place).
+    func record(_ trace: ActionTrace)
+    /// The trace of `actionID`; `AgentKernelError("No action trace found ...")` with site
+    /// `.traceNotFound` when absent.
+    func get(_ actionID: String) throws(KernelError) -> ActionTrace
+    /// Every retained trace in recording order (`list_all`).
+    func list() -> [ActionTrace]
+    /// Filter, order and paginate with `TraceQuery.apply(to:)` semantics.
+    func query(_ q: TraceQuery) throws(KernelError) -> [ActionTrace]
+    /// Returns once every record accepted so far is durable; throws when that can no longer
+    /// happen (the store failed closed). Immediate for a store with nothing to make durable.
+    func waitUntilDurable() async throws(KernelError)
+}
+
+extension TraceStoring {
+    public func waitUntilDurable() async throws(KernelError) {}
+}
+
+extension TraceStore: TraceStoring {}

@@ -1,0 +1,151 @@
+import AgentKernel
+import ArgumentParser
+import CapgateServer
+import CapgateStore
+import Foundation
+
+/// `capgate audit verify|list|show|export`: read an audit database (ours or the reference's
+/// `SQLiteTraceStore`) with the reference CLI's filters and output shapes (docs/audit.md).
+/// Read-only, so it is safe next to a running server. The secret is read from a file, never
+/// taken on the command line (where `ps` would show it).
+struct AuditCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "Verify, list, show or export the durable audit trail (docs/audit.md).",
+        subcommands: [Verify.self, List.self, Show.self, Export.self])
+
+    func run() throws { throw ValidationError("an audit command is required: verify, list, show or export") }
+
+    struct Store: ParsableArguments {
+        @Option(help: ArgumentHelp("The audit database.", valueName: "file"))
+        var store = "./.capgate/audit.db"
+
+        @Flag(help: "Emit machine-readable JSON.")
+        var json = false
+
+        func open() -> AuditFileReader {
+            do { return try AuditFileReader(path: store) } catch { fail(error.message, code: 1) }
+        }
+    }
+
+    struct Filters: ParsableArguments {
+        @Option(help: ArgumentHelp("Filter by principal id.", valueName: "id")) var principal: String?
+        @Option(help: ArgumentHelp("Filter by capability id.", valueName: "id")) var capability: String?
+        @Option(help: ArgumentHelp("Filter by outcome: succeeded or failed.", valueName: "status")) var status: String?
+        @Option(help: ArgumentHelp("Only traces at/after this ISO-8601 timestamp.", valueName: "time")) var since: String?
+        @Option(help: ArgumentHelp("Only traces strictly before this ISO-8601 timestamp.", valueName: "time"))
+        var until: String?
+        @Option(help: ArgumentHelp("Cap the number of traces returned.", valueName: "n")) var limit: Int?
+
+        func validate() throws {
+            if let s = status, s != "succeeded" && s != "failed" {
+                throw ValidationError("--status must be succeeded or failed")
+            }
+            for (flag, v) in [("--since", since), ("--until", until)] {
+                if let v, Timestamp(isoformat: v) == nil { throw ValidationError("\(flag): not an ISO-8601 timestamp") }
+            }
+            if let l = limit, l < 0 { throw ValidationError("--limit must be >= 0") }
+        }
+
+        /// The reference CLI's filter: chain order (not sorted), then the first `limit`.
+        func apply(_ traces: [ActionTrace]) -> [ActionTrace] {
+            let since = self.since.flatMap { Timestamp(isoformat: $0) }
+            let until = self.until.flatMap { Timestamp(isoformat: $0) }
+            let matched = traces.filter { t in
+                if let p = principal, !PyString.equal(t.principalID, p) { return false }
+                if let c = capability, !PyString.equal(t.capabilityID, c) { return false }
+                if let s = status, (t.error == nil ? "succeeded" : "failed") != s { return false }
+                if let s = since, t.invokedAt < s { return false }
+                if let u = until, t.invokedAt >= u { return false }
+                return true
+            }
+            return limit.map { Array(matched.prefix($0)) } ?? matched
+        }
+    }
+
+    static func traces(_ reader: AuditFileReader) -> [ActionTrace] {
+        do { return try reader.traces() } catch { fail(error.message, code: 1) }
+    }
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Verify the hash chain; exit 1 naming the first bad record when it does not verify.")
+        @OptionGroup var store: Store
+        @Option(help: ArgumentHelp("The kernel secret file (default: `secret` next to the store).", valueName: "file"))
+        var secretFile: String?
+
+        func run() throws {
+            let path = secretFile ?? (URL(fileURLWithPath: store.store).deletingLastPathComponent().path + "/secret")
+            let secret: String
+            // The first line of the file, exactly as `capgate serve` reads it.
+            do { secret = try SecretFile.load(path: path) } catch { fail("\(error)", code: 1) }
+            let result: AuditChainVerification
+            do { result = try store.open().verify(secret: secret) } catch { fail(error.message, code: 1) }
+            if store.json {
+                print(JSONValue.object(JSONObject([
+                    ("ok", .bool(result.ok)), ("records_checked", .int(result.recordsChecked)),
+                    ("first_bad_seq", result.firstBadSeq.map(JSONValue.int) ?? .null), ("detail", .string(result.detail)),
+                ])).serialized(.pythonDefault))
+            } else {
+                print((result.ok ? "OK: " : "TAMPER DETECTED: ") + result.detail)
+            }
+            if !result.ok { throw ExitCode(1) }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List traces as a table (or JSON), in chain order.")
+        @OptionGroup var store: Store
+        @OptionGroup var filters: Filters
+
+        func run() throws {
+            let traces = filters.apply(AuditCommand.traces(store.open()))
+            if store.json {
+                print(JSONValue.array(traces.map(\.exportJSON)).serialized(.pythonDefault))
+                return
+            }
+            if traces.isEmpty { print("No traces matched."); return }
+            func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+            let header = "\(pad("ACTION_ID", 38)) \(pad("CAPABILITY", 28)) \(pad("PRINCIPAL", 18)) \(pad("STATUS", 9)) INVOKED_AT"
+            print(header)
+            print(String(repeating: "-", count: header.count))
+            for t in traces {
+                print("\(pad(t.actionID, 38)) \(pad(t.capabilityID, 28)) \(pad(t.principalID, 18)) "
+                      + "\(pad(t.error == nil ? "succeeded" : "failed", 9)) \(t.invokedAt.isoformat)")
+            }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one trace in full (its export shape, JSON).")
+        @OptionGroup var store: Store
+        @Argument(help: ArgumentHelp("The action id to display.", valueName: "action_id")) var actionID: String
+
+        func run() throws {
+            guard let t = AuditCommand.traces(store.open()).first(where: { PyString.equal($0.actionID, actionID) }) else {
+                fail("No action trace found for action_id=\(PyString.repr(actionID)).", code: 1)
+            }
+            print(t.exportJSON.serialized(.pythonDefault))
+        }
+    }
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Export filtered traces as JSONL (one export shape a line).")
+        @OptionGroup var store: Store
+        @OptionGroup var filters: Filters
+        @Option(help: ArgumentHelp("Write to this file instead of stdout.", valueName: "file")) var out: String?
+
+        func run() throws {
+            let traces = filters.apply(AuditCommand.traces(store.open()))
+            let payload = traces.map { $0.exportJSON.serialized(.pythonDefault) }.joined(separator: "\n")
+            if let out {
+                do {
+                    try (payload + (payload.isEmpty ? "" : "\n")).write(toFile: out, atomically: true, encoding: .utf8)
+                } catch { fail("cannot write \(out): \(error)", code: 1) }
+                print("Wrote \(traces.count) trace(s) to \(out)")
+            } else {
+                print(payload)
+            }
+        }
+    }
+}
