@@ -88,4 +88,8 @@ public protocol RequestHandler: Sendable {
     /// The body of a 413/431 the session answers itself (`H2LocalResponse.status(for:)`).
     /// Must not echo request data: the trip carries none but the cap.
     func localErrorBody(for trip: H2StreamTrip) -> [UInt8]
+
+    /// The body of the 503 the transport answers when the in-flight handler cap of the
+    /// connection or of the server is reached (`InFlightBudget`); the default is empty.
+    func overloadedBody() -> [UInt8]
 }

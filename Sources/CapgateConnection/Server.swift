@@ -277,6 +277,7 @@ public final class Server: Sendable {
         s.preAuthEvictedGlobal = p.evictedGlobal.load(ordering: .relaxed)
         s.handshakeRateLimitedSource = p.rateLimitedSource.load(ordering: .relaxed)
         s.handshakeRateLimitedGlobal = p.rateLimitedGlobal.load(ordering: .relaxed)
+        s.inFlightHandlers = shared.handlerWork.current
         return s
     }
 

@@ -42,6 +42,7 @@ extension ServerConnection {
     private func dispatch(_ request: H2Request) {
         guard let peer, let loop else { return }
         lifecycle.sessionObserved(idle: false, anyStreamOpened: true, now: Deadline.now)
+        guard let permits = admitHandlerWork(streamID: request.streamID) else { return }
         requestsServed += 1
         shared.counters.requests.add(1, ordering: .relaxed)
         let handler = shared.handler
@@ -52,6 +53,7 @@ extension ServerConnection {
         let responder = ResponseStream(loop: handle, context: context, connectionID: connectionID,
                                        streamID: streamID, highWaterBytes: limits.writeHighWaterBytes)
         inFlight[streamID] = Task {
+            defer { permits.forEach { $0.release() } }
             await handler.handle(request, peer: peer, responder: responder)
         }
     }

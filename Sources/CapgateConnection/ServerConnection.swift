@@ -32,6 +32,9 @@ final class ServerConnection: ConnectionDriver {
     var peer: PeerInfo?
     /// Handler work per stream, cancelled when the stream or the connection goes away.
     var inFlight: [Int32: Task<Void, Never>] = [:]
+    /// Handler tasks of this connection still running, reset streams included
+    /// (`maxInFlightPerConnection`).
+    let handlerWork: InFlightBudget
     /// Producers of streamed responses, told after each output round how much HTTP/2 took.
     var streamWriters: [Int32: ResponseStream] = [:]
     var requestsServed = 0
@@ -55,6 +58,7 @@ final class ServerConnection: ConnectionDriver {
         self.ip = ip
         self.permit = permit
         self.preAuthTicket = preAuthTicket
+        self.handlerWork = InFlightBudget(limit: shared.limits.maxInFlightPerConnection)
         self.lifecycle = ConnectionLifecycle(timeouts: Self.timeouts(shared), now: .now())
         core.driver = self
     }

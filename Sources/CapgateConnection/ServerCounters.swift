@@ -26,6 +26,10 @@ public struct ServerStats: Sendable, Equatable {
     /// or `handshakeRateGlobal` (`handshake_rate_limited_global`).
     public var handshakeRateLimitedSource: Int = 0
     public var handshakeRateLimitedGlobal: Int = 0
+    /// Handler tasks running now, reset streams whose work is finishing included
+    /// (bounded by `maxInFlightGlobal`; a request past a cap trips `in_flight_cap_connection`
+    /// or `in_flight_cap_global` and is answered 503 `overloaded`).
+    public var inFlightHandlers: Int = 0
     /// Connections whose TLS handshake completed and whose identity passed the SVID rules.
     public var established: Int
     /// Requests handed to the handler.

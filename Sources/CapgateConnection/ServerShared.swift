@@ -14,6 +14,8 @@ final class ServerShared: Sendable {
     let handler: any RequestHandler
     let logger: Logger
     let counters = ServerCounters()
+    /// Handler tasks running across every connection (`maxInFlightGlobal`).
+    let handlerWork: InFlightBudget
     let perIP: PerIPConnectionLimiter
     /// Sockets that have not authenticated yet (per source, global, handshake rates).
     let preAuth: PreAuthBudget
@@ -40,6 +42,7 @@ final class ServerShared: Sendable {
         self.drainTimeout = drainTimeout
         self.handler = handler
         self.logger = logger
+        self.handlerWork = InFlightBudget(limit: limits.maxInFlightGlobal)
         self.perIP = PerIPConnectionLimiter(maxPerIP: limits.maxConnectionsPerIP)
         self.preAuth = PreAuthBudget(limits: limits)
         self.authenticated = AuthenticatedConnectionLimiter(maxGlobal: limits.maxConnectionsGlobal,

@@ -72,6 +72,8 @@ extension GatewayLimits {
         try positive(maxConnectionAge, "maxConnectionAge")
         try positive(maxConnectionsPerIP, "maxConnectionsPerIP")
         try positive(maxConnectionsGlobal, "maxConnectionsGlobal")
+        try positive(maxInFlightPerConnection, "maxInFlightPerConnection")
+        try positive(maxInFlightGlobal, "maxInFlightGlobal")
         if maxConnectionsPerIP > maxConnectionsGlobal {
             throw GatewayLimitsError(key: "maxConnectionsPerIP", reason: "exceeds maxConnectionsGlobal")
         }

@@ -62,6 +62,14 @@ public struct GatewayLimits: Sendable, Equatable {
     /// Pending encrypted output (bytes) above which we stop producing and stop reading:
     /// internal data buffering, CVE-2019-9517.
     public var writeHighWaterBytes: Int = 32_768
+    /// Handler tasks (requests handed to the application and not finished) one connection may
+    /// have running; past it a request is answered 503 `overloaded`. Counted until the task
+    /// ENDS, not until its stream closes: a peer resetting streams whose work is still running
+    /// (a committed kernel call finishes) cannot stack unbounded work behind the stream cap.
+    public var maxInFlightPerConnection: Int = 100
+    /// Handler tasks running across all connections; past it a request is answered 503
+    /// `overloaded`: many connections each within their own cap saturating the process.
+    public var maxInFlightGlobal: Int = 4_096
 
     // MARK: Timeouts (seconds, monotonic clock)
 

@@ -26,6 +26,8 @@ public final class KernelRequestHandler: RequestHandler {
     }
 
     public func localErrorBody(for trip: H2StreamTrip) -> [UInt8] { KernelRoutes.errorBody(for: trip) }
+
+    public func overloadedBody() -> [UInt8] { KernelRoutes.overloadedBody() }
 }
 
 /// Per-identity certificate expiry, for the warning log and for metrics. Bounded: one

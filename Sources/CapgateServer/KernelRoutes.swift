@@ -18,6 +18,12 @@ public enum KernelRoutes {
     /// docs/errors.md, so a client parses every error the same way.
     public static func errorBody(for trip: H2StreamTrip) -> [UInt8] { wireError(for: trip).json.serializedBytes() }
 
+    /// The body of the 503 the transport answers past an in-flight handler cap
+    /// (`maxInFlightPerConnection`, `maxInFlightGlobal`): the `overloaded` envelope.
+    public static func overloadedBody() -> [UInt8] {
+        WireError(.overloaded, "too many requests in flight; retry later").json.serializedBytes()
+    }
+
     static func wireError(for trip: H2StreamTrip) -> WireError {
         switch trip {
         case .bodyTooLarge(let limit):

@@ -1,6 +1,7 @@
 import AgentKernel
 import CapgateConnection
 import CapgateWire
+import Synchronization
 
 /// Turns wire requests into kernel calls: routing, media type, identity to principal,
 /// strict decoding, the principal-spoofing check, authorization, and the error mapping.
@@ -8,6 +9,9 @@ import CapgateWire
 public final class KernelService: Sendable {
     public let kernel: Kernel
     private let identities: IdentityMapBox
+    /// Test seam: awaited after decoding and authorization, just before the kernel call, so a
+    /// test can hold a request there while its stream is reset. Nil in production.
+    private let holdBeforeKernel = Mutex<(@Sendable (Verb) async -> Void)?>(nil)
 
     public init(kernel: Kernel, identities: IdentityMap) {
         self.kernel = kernel
@@ -17,6 +21,9 @@ public final class KernelService: Sendable {
     /// Swaps the identity rules (SIGHUP reload); requests in flight keep the old ones.
     public func reloadIdentities(_ map: IdentityMap) { identities.set(map) }
     public var identityMap: IdentityMap { identities.get() }
+
+    /// Installs (or removes) the test seam `holdBeforeKernel`.
+    public func setHoldBeforeKernel(_ hold: (@Sendable (Verb) async -> Void)?) { holdBeforeKernel.withLock { $0 = hold } }
 
     /// Answers one request from `identity` (the SPIFFE ID of the verified client certificate;
     /// never from a header or the body), whole: a streamed verb's lines are collected into one
@@ -67,6 +74,16 @@ public final class KernelService: Sendable {
         if let claimed = call.claimedPrincipalID, !PyString.equal(claimed, principal.principalID) {
             throw WireError(.principalMismatch,
                             "body principal \(PyString.repr(claimed)) is not the authenticated principal")
+        }
+        if let hold = holdBeforeKernel.withLock({ $0 }) { await hold(verb) }
+        // The last point before the kernel commits anything (a grant mints and traces a
+        // token, a revoke revokes): a request whose stream was reset or whose connection
+        // closed (the transport cancels its task) stops here. Past it, a verb's kernel call
+        // finishes (grant, explain_denial, revoke, revoke_all, expand and the reads are
+        // synchronous and atomic); invoke and invoke_stream keep checking inside the
+        // kernel (the driver is cancelled, the trace records it). docs/hardening.md.
+        if Task.isCancelled {
+            throw WireError(.overloaded, "request cancelled before the kernel call")
         }
         do {
             if verb.role == .admin { try KernelService.requireAdmin(principal, verb.rawValue) }
@@ -223,7 +240,6 @@ extension KernelError {
     }
 }
 
-import Synchronization
 
 /// The identity rules, swappable at runtime.
 final class IdentityMapBox: Sendable {

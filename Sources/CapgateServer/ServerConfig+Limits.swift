@@ -37,6 +37,8 @@ extension ServerConfig {
         try int("writeHighWaterBytes") { $0.writeHighWaterBytes = $1 }
         try int("maxConnectionsPerIP") { $0.maxConnectionsPerIP = $1 }
         try int("maxConnectionsGlobal") { $0.maxConnectionsGlobal = $1 }
+        try int("maxInFlightPerConnection") { $0.maxInFlightPerConnection = $1 }
+        try int("maxInFlightGlobal") { $0.maxInFlightGlobal = $1 }
         try int("maxConnectionsPerIdentity") { $0.maxConnectionsPerIdentity = $1 }
         try int("maxPreAuthPerSource") { $0.maxPreAuthPerSource = $1 }
         try int("maxPreAuthGlobal") { $0.maxPreAuthGlobal = $1 }

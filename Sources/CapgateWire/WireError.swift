@@ -29,6 +29,7 @@ public enum WireErrorCode: String, Sendable, CaseIterable {
     case driverTimeout = "driver_timeout"
     case headersTooLarge = "headers_too_large"
     case requestTimeout = "request_timeout"
+    case overloaded
     case internalError = "internal"
     case auditUnavailable = "audit_unavailable"
     case revocationUnavailable = "revocation_unavailable"
@@ -51,6 +52,7 @@ public enum WireErrorCode: String, Sendable, CaseIterable {
         case .internalError: return 500
         case .auditUnavailable, .revocationUnavailable: return 503
         case .driverError: return 502
+        case .overloaded: return 503
         case .driverTimeout: return 504
         }
     }

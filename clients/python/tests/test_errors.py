@@ -222,6 +222,7 @@ ROWS = [
     ("driver_timeout", 504, "DriverError", DriverError),
     ("headers_too_large", 431, "AgentKernelError", AgentKernelError),
     ("request_timeout", 408, "AgentKernelError", AgentKernelError),
+    ("overloaded", 503, "AgentKernelError", AgentKernelError),
     ("internal", 500, "DriverError", DriverError),
 ]
 
