@@ -50,6 +50,9 @@ public enum CloseReason: Sendable, Equatable, CustomStringConvertible {
     case drainTimeout
     /// The client certificate is listed by the newest CRL (at handshake, or after a reload).
     case certificateRevoked
+    /// The client chain's trust anchor is no longer in the trust bundle (at handshake, or
+    /// drained after a reload that removed the CA).
+    case trustAnchorRemoved
     /// Still unauthenticated when the pre-authentication budget (its source's, or the global
     /// one) needed room for a newer socket: the oldest goes (docs/hardening.md).
     case preAuthEvicted
@@ -85,6 +88,7 @@ public enum CloseReason: Sendable, Equatable, CustomStringConvertible {
         case .firstRequestTimeout: "first_request_timeout"
         case .drainTimeout: "drain_timeout"
         case .certificateRevoked: "certificate_revoked"
+        case .trustAnchorRemoved: "trust_anchor_removed"
         case .preAuthEvicted: "preauth_evicted"
         case .perIdentityCap: "per_identity_cap"
         case .perIPCap: "per_ip_cap"
@@ -105,7 +109,7 @@ public enum CloseReason: Sendable, Equatable, CustomStringConvertible {
              .streamLimitDrained, .certificateExpired:
             true
         case .peerClosedInHandshake, .peerReset, .ioError, .internalError, .handshakeTimeout,
-             .firstRequestTimeout, .drainTimeout, .certificateRevoked, .tls, .identity, .protocolTrip,
+             .firstRequestTimeout, .drainTimeout, .certificateRevoked, .trustAnchorRemoved, .tls, .identity, .protocolTrip,
              .preAuthEvicted, .perIdentityCap, .perIPCap, .globalCap:
             false
         }

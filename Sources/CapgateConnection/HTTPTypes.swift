@@ -45,14 +45,23 @@ public struct PeerInfo: Sendable, Equatable {
     public var certificateSerialHex: String
     /// "ip:port" of the TCP peer (IPv6 bracketed).
     public var remoteAddress: String
+    /// (issuer, serial) keys (`CRL.revocationKey`) of the client chain below its anchor,
+    /// leaf first: what a CRL reload drains by (serials are unique per issuer only).
+    public var chainRevocationKeys: [String]
+    /// DER of the trust anchor the client chain was verified to: a trust-bundle reload that
+    /// removes it drains the connection. Empty when unknown.
+    public var trustAnchorDER: [UInt8]
 
     public init(spiffeID: String, trustDomain: String, certificateNotAfter: Int64,
-                certificateSerialHex: String, remoteAddress: String) {
+                certificateSerialHex: String, remoteAddress: String,
+                chainRevocationKeys: [String] = [], trustAnchorDER: [UInt8] = []) {
         self.spiffeID = spiffeID
         self.trustDomain = trustDomain
         self.certificateNotAfter = certificateNotAfter
         self.certificateSerialHex = certificateSerialHex
         self.remoteAddress = remoteAddress
+        self.chainRevocationKeys = chainRevocationKeys
+        self.trustAnchorDER = trustAnchorDER
     }
 }
 

@@ -40,7 +40,7 @@ public final class Server: Sendable {
         do {
             let material = try configuration.tls.load()
             reloader = try CertificateReloader(material: material)
-            revoked = try material.crlPEM.map { pem throws(TLSError) in try CRLSerials.revoked(inPEM: pem) } ?? []
+            revoked = try material.crlPEM.map { pem throws(TLSError) in try CRLSerials.revokedKeys(inPEM: pem) } ?? []
         } catch {
             throw .tls(error)
         }
@@ -51,7 +51,7 @@ public final class Server: Sendable {
                                          + configuration.limits.maxPreAuthGlobal)
         self.shared = ServerShared(limits: configuration.limits, drainTimeout: configuration.drainTimeout,
                                    handler: handler, logger: logger, reloader: reloader)
-        shared.setRevokedSerials(revoked)
+        shared.setRevoked(keys: revoked)
     }
 
     /// Starts the loops, binds and starts accepting. Returns the bound port (useful with
@@ -151,18 +151,22 @@ public final class Server: Sendable {
     // MARK: - TLS reload
 
     /// Validates `material` and makes it the context of NEW connections; existing
-    /// connections keep theirs, except those whose client certificate the new CRL revokes:
-    /// they get GOAWAY (reason `certificate_revoked`) and end once in-flight requests finish.
-    /// A bad set throws and the old one keeps serving.
+    /// connections keep theirs, except those whose client certificate the new CRL revokes
+    /// (matched by issuer AND serial) or whose chain anchors to a CA the new trust bundle no
+    /// longer holds: they get GOAWAY (reason `certificate_revoked` / `trust_anchor_removed`)
+    /// and end once in-flight requests finish. A bad set throws and the old one keeps serving.
     public func reloadTLS(_ material: TLSServerMaterial) throws(TLSError) {
         do throws(TLSError) {
-            let revoked = try material.crlPEM.map { pem throws(TLSError) in try CRLSerials.revoked(inPEM: pem) } ?? []
+            let revoked = try material.crlPEM.map { pem throws(TLSError) in try CRLSerials.revokedKeys(inPEM: pem) } ?? []
             try shared.reloader.reload(material)
-            shared.setRevokedSerials(revoked)
+            shared.setRevoked(keys: revoked)
             if !revoked.isEmpty {
                 drainConnections(reason: .certificateRevoked) { [shared] peer in
-                    shared.isRevoked(serialHex: peer.certificateSerialHex)
+                    shared.isRevoked(anyOf: peer.chainRevocationKeys)
                 }
+            }
+            drainConnections(reason: .trustAnchorRemoved) { [shared] peer in
+                !shared.isTrusted(anchorDER: peer.trustAnchorDER)
             }
         } catch {
             shared.logger.log(.error, "TLS reload refused, keeping generation \(shared.reloader.generation): "
@@ -206,6 +210,13 @@ public final class Server: Sendable {
 
     /// Which TLS material generation new connections get (1, then +1 per reload).
     public var tlsGeneration: UInt64 { shared.reloader.generation }
+
+    /// Whether new connections' client certificates are checked against a CRL (false when
+    /// none is configured, or an optional one does not exist yet).
+    public var revocationCheckingEnabled: Bool { shared.reloader.hasCRL }
+
+    /// The earliest nextUpdate of the current CRLs (nil: no CRL, or none states one).
+    public var crlNextUpdate: Int64? { shared.reloader.crlNextUpdate }
 
     // MARK: - Shutdown
 

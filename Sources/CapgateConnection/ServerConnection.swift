@@ -94,10 +94,17 @@ final class ServerConnection: ConnectionDriver {
             return false
         }
         // A handshake that started on a context older than the latest CRL reload verified the
-        // chain against the OLD CRL: re-check the serial against the newest one (closes the
-        // reload race; the next handshake is refused by OpenSSL itself).
-        if shared.isRevoked(serialHex: identity.serialHex) {
+        // chain against the OLD CRL: re-check every (issuer, serial) of the chain against the
+        // newest one (closes the reload race; the next handshake is refused by OpenSSL itself).
+        let revocationKeys = core.engine.verifiedChainRevocationKeys()
+        if shared.isRevoked(anyOf: revocationKeys) {
             close(reason: .certificateRevoked, notifyPeer: true, flushFirst: true)
+            return false
+        }
+        // Same race for the trust bundle: the chain's anchor must still be trusted.
+        let anchor = core.engine.verifiedAnchorDER() ?? []
+        if !shared.isTrusted(anchorDER: anchor) {
+            close(reason: .trustAnchorRemoved, notifyPeer: true, flushFirst: true)
             return false
         }
         if let refusal = moveToAuthenticatedBudget(identity: identity.spiffeID.description) {
@@ -116,7 +123,8 @@ final class ServerConnection: ConnectionDriver {
         }
         peer = PeerInfo(spiffeID: identity.spiffeID.description, trustDomain: identity.spiffeID.trustDomain,
                         certificateNotAfter: identity.notAfter, certificateSerialHex: identity.serialHex,
-                        remoteAddress: remoteAddress)
+                        remoteAddress: remoteAddress, chainRevocationKeys: revocationKeys,
+                        trustAnchorDER: anchor)
         session = created
         lifecycle.handshakeCompleted(now: .now(), certificateNotAfter: identity.notAfter,
                                      wallClockNow: Int64(time(nil)))

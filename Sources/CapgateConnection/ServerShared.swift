@@ -28,9 +28,10 @@ final class ServerShared: Sendable {
     let draining = Atomic<Bool>(false)
     /// True once the loops were asked to stop (hangups then mean "server stopped").
     let stopping = Atomic<Bool>(false)
-    /// Canonical serials (`CRLSerials.canonical`) listed by the CRLs of the current TLS
+    /// (issuer, serial) keys (`CRLSerials.revokedKeys`) listed by the CRLs of the current TLS
     /// material; a handshake that completes with one of them is closed (reload race).
     private let revoked = Mutex<Set<String>>([])
+
     /// The loop handles to stop once the last connection is gone while draining.
     private let handles = Mutex<[EventLoopHandle]>([])
 
@@ -51,11 +52,19 @@ final class ServerShared: Sendable {
 
     func setHandles(_ h: [EventLoopHandle]) { handles.withLock { $0 = h } }
 
-    func setRevokedSerials(_ serials: Set<String>) { revoked.withLock { $0 = serials } }
+    func setRevoked(keys: Set<String>) { revoked.withLock { $0 = keys } }
 
-    func isRevoked(serialHex: String) -> Bool {
-        let key = CRLSerials.canonical(serialHex)
-        return revoked.withLock { $0.contains(key) }
+    /// True when the newest CRLs list any of these (issuer, serial) keys.
+    func isRevoked(anyOf keys: [String]) -> Bool {
+        revoked.withLock { set in keys.contains { set.contains($0) } }
+    }
+
+    /// False when `der` is not an anchor of the CURRENT context (the newest trust bundle):
+    /// a handshake that completes on an older context with an anchor since removed is closed
+    /// (reload race). Read from the reloader itself, so there is no window between the swap
+    /// and a copy. An unknown anchor (empty: OpenSSL returned no chain) fails closed.
+    func isTrusted(anchorDER der: [UInt8]) -> Bool {
+        !der.isEmpty && reloader.current.trustAnchorsDER.contains(der)
     }
 
     /// Monotonic seconds for the HTTP/2 session (token buckets, request timeouts).

@@ -34,7 +34,8 @@ public final class CertificateAuthority: Sendable {
     /// certificates, X.509-SVID spec section 4; it also records the trust domain in ca.pem).
     public static func create(trustDomain: String, commonName: String = "capgate dev CA",
                               validity: Duration = PKIDefaults.caValidity, now: Int64? = nil,
-                              keyAlgorithm: PrivateKey.Algorithm = .p256) throws(PKIError) -> CertificateAuthority {
+                              keyAlgorithm: PrivateKey.Algorithm = .p256,
+                              pathLength: Int? = 0) throws(PKIError) -> CertificateAuthority {
         try SPIFFEName.validateTrustDomain(trustDomain)
         let seconds = validity.wholeSeconds
         guard seconds > 0 else { throw .invalidInput(field: "validity", reason: "must be positive") }
@@ -46,7 +47,9 @@ public final class CertificateAuthority: Sendable {
         var builder = CertificateBuilder(subject: [("CN", commonName), ("O", trustDomain)], serialHex: nil,
                                          notBefore: start - PKIDefaults.clockSkewSeconds,
                                          notAfter: start + seconds)
-        builder.basicConstraints = .ca(pathLength: 0)
+        // pathLength 0 (the capgate pki profile: the root signs leaves only); nil lets a
+        // root sign intermediates (tests of whole-chain revocation checking).
+        builder.basicConstraints = .ca(pathLength: pathLength)
         builder.keyUsage = [.keyCertSign, .cRLSign]
         builder.uriSANs = ["spiffe://\(trustDomain)"]
         let cert = try builder.sign(subjectKey: key, issuer: nil, signingKey: key)

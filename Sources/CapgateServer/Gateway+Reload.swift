@@ -43,6 +43,8 @@ extension Gateway {
                     logger.log(.error, "reload: TLS material refused, keeping generation \(server.tlsGeneration): \(error)")
                 }
                 if let snapshot { watcher?.markApplied(Self.tlsGroup, snapshot: snapshot) }
+                // Refused or not, say if revocation checking is off or the CRL is going stale.
+                checkRevocation()
             }
             if identities, let path = configPath {
                 do throws(ConfigError) {

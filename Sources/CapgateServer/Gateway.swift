@@ -22,6 +22,8 @@ public final class Gateway: Sendable {
     /// Serializes reloads (SIGHUP, the watcher and API callers may race).
     let reloadLock = Mutex<Void>(())
     let watcherBox = Mutex<FileWatcher?>(nil)
+    /// CRL freshness warning state (`Gateway+Revocation.swift`).
+    let revocationWarnings: Mutex<RevocationWarnings>
 
     /// Builds everything and fails fast on any configuration problem; binds nothing yet.
     public convenience init(config: ServerConfig, configPath: String? = nil,
@@ -39,6 +41,7 @@ public final class Gateway: Sendable {
         self.configPath = configPath
         self.logger = logger
         self.kernel = kernel
+        revocationWarnings = Mutex(RevocationWarnings(windowSeconds: config.crlExpiryWarning))
         service = KernelService(kernel: kernel, identities: config.identities)
         expiry = CertificateExpiryTracker(warningWindowSeconds: config.certificateExpiryWarning) { message in
             logger.log(.warning, message)
@@ -75,6 +78,8 @@ public final class Gateway: Sendable {
         logger.log(.info, "capgate listening on \(config.listenHost):\(port) with \(kernel.listCapabilities().count) "
                        + "capabilities; limits: \(config.limits.catalog.map { "\($0.key)=\($0.value)" }.joined(separator: " "))")
         warnIfServerCertificateExpiresSoon()
+        checkRevocation()
+        if let loop = server.loopHandles.first { startRevocationChecks(on: loop) }
         if config.watchInterval > 0, let loop = server.loopHandles.first {
             let watcher = makeWatcher()
             watcherBox.withLock { $0 = watcher }

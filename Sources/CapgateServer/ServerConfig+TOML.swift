@@ -123,6 +123,10 @@ extension ServerConfig {
             if days < 0 { throw ConfigError("certificates.expiry_warning_days", "must be >= 0") }
             config.certificateExpiryWarning = days * 86_400
         }
+        if let hours = try certT.optionalNumber("crl_expiry_warning_hours") {
+            if hours < 0 { throw ConfigError("certificates.crl_expiry_warning_hours", "must be >= 0") }
+            config.crlExpiryWarning = hours * 3600
+        }
         if let interval = try certT.optionalNumber("watch_interval_seconds") {
             if interval < 0 || interval > 3600 {
                 throw ConfigError("certificates.watch_interval_seconds", "must be between 0 (off) and 3600")

@@ -79,6 +79,9 @@ public struct ServerConfig: Sendable {
     public var limits = GatewayLimits()
     /// Warn when a connecting identity's certificate expires within this many seconds.
     public var certificateExpiryWarning: Double = 7 * 86_400
+    /// Warn when a CRL reaches its nextUpdate within this many seconds (after it, every
+    /// client handshake fails: revocation is fail-closed).
+    public var crlExpiryWarning: Double = 86_400
     /// Seconds between two stat(2) polls of the watched files (TLS material, CRL, this
     /// configuration file); a change reloads once it is stable for one interval. 0 disables
     /// watching (SIGHUP still reloads). See `FileWatcher` for why polling, not inotify.

@@ -19,6 +19,7 @@ public final class CertificateReloader: Sendable {
         var generation: UInt64
         var leafNotAfter: Int64
         var hasCRL: Bool
+        var crlNextUpdate: Int64?
     }
 
     private let state: Mutex<State>
@@ -26,7 +27,8 @@ public final class CertificateReloader: Sendable {
     /// Validates the initial set (same rules as ``reload(_:now:)``).
     public init(material: TLSServerMaterial, now: Int64 = CertificateReloader.unixNow()) throws(TLSError) {
         let (context, notAfter) = try Self.validate(material, now: now)
-        state = Mutex(State(context: context, generation: 1, leafNotAfter: notAfter, hasCRL: material.crlPEM != nil))
+        state = Mutex(State(context: context, generation: 1, leafNotAfter: notAfter, hasCRL: material.crlPEM != nil,
+                            crlNextUpdate: Self.earliestNextUpdate(material.crlPEM)))
     }
 
     /// The context new connections must use.
@@ -42,17 +44,24 @@ public final class CertificateReloader: Sendable {
     /// refuse a reload that would silently turn revocation checking off (a deleted CRL file).
     public var hasCRL: Bool { state.withLock { $0.hasCRL } }
 
+    /// The earliest nextUpdate (Unix seconds) of the current CRLs; nil without a CRL or when
+    /// no CRL states one. Past it OpenSSL fails EVERY client handshake (`CRL has expired`):
+    /// the gateway warns ahead of it and, once passed, logs why handshakes fail.
+    public var crlNextUpdate: Int64? { state.withLock { $0.crlNextUpdate } }
+
     /// Validates `material` and, only if it is fully valid, makes it current. On error nothing
     /// changes and the error says what was wrong.
     @discardableResult
     public func reload(_ material: TLSServerMaterial, now: Int64 = CertificateReloader.unixNow()) throws(TLSError) -> TLSContext {
         // Build outside the lock: parsing and key checks take milliseconds.
         let (context, notAfter) = try Self.validate(material, now: now)
+        let nextUpdate = Self.earliestNextUpdate(material.crlPEM)
         state.withLock {
             $0.context = context
             $0.generation += 1
             $0.leafNotAfter = notAfter
             $0.hasCRL = material.crlPEM != nil
+            $0.crlNextUpdate = nextUpdate
         }
         return context
     }
@@ -96,6 +105,16 @@ public final class CertificateReloader: Sendable {
                 guard now < nextUpdate else { throw TLSError(.expired, "CRL is past its nextUpdate") }
             }
         }
+    }
+
+    /// The earliest readable nextUpdate of the CRLs in `pem` (already validated by
+    /// ``validate(_:now:)``, so an unreadable one cannot occur here and is skipped).
+    static func earliestNextUpdate(_ pem: [UInt8]?) -> Int64? {
+        guard let pem, let crls = try? TLSPEM.crls(pem) else { return nil }
+        defer { withExtendedLifetime(crls) {} }
+        let dates = crls.compactMap { crl in X509_CRL_get0_nextUpdate(crl.pointer).flatMap(ASN1Time.unixSeconds) }
+        OpenSSLErrorQueue.clear()
+        return dates.min()
     }
 
     /// Wall-clock seconds; the only clock read of this layer, injectable in every API.

@@ -17,8 +17,8 @@ extension TLSContext {
     }
 
     /// The mTLS server profile: TLS 1.3 only, client certificate MANDATORY and verified against
-    /// `trustBundlePEM` (purpose sslclient, depth ≤ ``verifyDepth``), leaf checked against the
-    /// CRLs when given, ALPN `h2` required (fatal `no_application_protocol` alert otherwise).
+    /// `trustBundlePEM` (purpose sslclient, depth ≤ ``verifyDepth``), every certificate of the
+    /// chain checked against the CRLs when given, ALPN `h2` required (fatal `no_application_protocol` alert otherwise).
     ///
     /// Identity is NOT decided here: after the handshake call ``TLSEngine/peerIdentity()``.
     public static func server(material: TLSServerMaterial) throws(TLSError) -> TLSContext {
@@ -54,7 +54,8 @@ extension TLSContext {
         return context
     }
 
-    /// Adds the CRLs and turns on leaf revocation checking (`X509_V_FLAG_CRL_CHECK`).
+    /// Adds the CRLs and turns on revocation checking of the WHOLE client chain
+    /// (`X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL`).
     static func loadCRLs(_ ctx: OpaquePointer, pem: [UInt8]) throws(TLSError) {
         let crls = try TLSPEM.crls(pem)
         defer { withExtendedLifetime(crls) {} }
@@ -67,9 +68,13 @@ extension TLSContext {
                 throw TLSError.drained(.invalidCRL, "CRL: cannot add to store")
             }
         }
-        // Leaf only (not CRL_CHECK_ALL): capgate's CAs are operator-controlled; requiring a CRL
-        // for the root as well would make every deployment ship one.
-        guard X509_STORE_set_flags(store, UInt(X509_V_FLAG_CRL_CHECK)) == 1 else {
+        // The whole chain, not just the leaf: an intermediate CA revoked by its root's CRL must
+        // stop vouching for its leaves (issue 14 finding 11). OpenSSL never checks the
+        // self-signed anchor itself, so a root -> leaf PKI (capgate pki) needs nothing more
+        // than the root's CRL; with an intermediate, the file must hold the CRL of EVERY
+        // issuing CA (root's and intermediate's), else the handshake fails closed with
+        // "unable to get certificate CRL" (certs/README.md).
+        guard X509_STORE_set_flags(store, UInt(X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL)) == 1 else {
             throw TLSError.drained(.configuration, "cannot enable CRL checking")
         }
     }

@@ -40,6 +40,10 @@ public final class TLSContext: @unchecked Sendable {
     /// ``TLSEngine/peerIdentity()``); nil for clients. Set once by the factory.
     var trustBinding: TrustDomainBinding?
 
+    /// Server only: DER of every trust anchor this context verifies clients against (the
+    /// main bundle and every `[[trust_domain]]` bundle); empty for clients.
+    public var trustAnchorsDER: [[UInt8]] { trustBinding?.anchors ?? [] }
+
     init(ctx: OpaquePointer, role: Role, serverName: String?, serverNameIsIP: Bool, requiredALPN: String?) {
         self.ctx = ctx
         self.role = role

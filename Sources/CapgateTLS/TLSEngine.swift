@@ -273,6 +273,25 @@ public final class TLSEngine {
         return identity
     }
 
+    /// DER of the trust anchor the peer's chain was verified to (the last certificate of the
+    /// verified chain); nil before a verified handshake. The server drains a connection whose
+    /// anchor a trust-bundle reload removed (`Server.reloadTLS`).
+    public func verifiedAnchorDER() -> [UInt8]? {
+        verifiedChain().last.flatMap { Self.der(of: $0) }
+    }
+
+    /// The (issuer, serial) keys (`CRL.revocationKey`) of every certificate of the verified
+    /// chain below the anchor (leaf first, then intermediates): a CRL reload drains the
+    /// connection when it lists ANY of them, like OpenSSL's whole-chain check refuses a new
+    /// handshake. Empty before a verified handshake.
+    public func verifiedChainRevocationKeys() -> [String] {
+        verifiedChain().dropLast().compactMap { cert in
+            SerialNumber.hex(X509_get0_serialNumber(cert)).flatMap {
+                CRL.revocationKey(issuer: X509_get_issuer_name(cert), serialHex: $0)
+            }
+        }
+    }
+
     /// OpenSSL's verified chain (leaf first, anchor last), borrowed: valid while the engine is.
     private func verifiedChain() -> [OpaquePointer] {
         guard let chain = SSL_get0_verified_chain(ssl) else { return [] }

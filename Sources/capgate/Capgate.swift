@@ -86,6 +86,12 @@ struct CheckConfig: ParsableCommand {
             let config = try ServerConfig.load(path: file)
             print("ok: \(config.capabilities.count) capabilities, \(config.drivers.count) drivers, "
                   + "\(config.identities.rules.count) identity rules, listen \(config.listenHost):\(config.listenPort)")
+            // `serve` would start without revocation checking: say so (issue 14 finding 11).
+            let crlExists = config.tls.crl.map { FileManager.default.fileExists(atPath: $0) } ?? false
+            if let message = RevocationWarnings.revocationOffMessage(crlOptional: config.tls.crlOptional,
+                                                                     crlPath: config.tls.crl, checking: crlExists) {
+                print("warning: \(message)")
+            }
         } catch {
             fail("\(file): \(error)", code: 1)
         }

@@ -24,6 +24,7 @@ struct CloseReasonTests {
         (.firstRequestTimeout, "first_request_timeout", false, true),
         (.drainTimeout, "drain_timeout", false, true),
         (.certificateRevoked, "certificate_revoked", false, false),
+        (.trustAnchorRemoved, "trust_anchor_removed", false, false),
         (.preAuthEvicted, "preauth_evicted", false, false),
         (.perIdentityCap, "per_identity_cap", false, false),
         (.perIPCap, "per_ip_cap", false, false),

@@ -14,10 +14,11 @@ public final class TestCA: Sendable {
     public let identity: TestIdentity
 
     /// A self-signed CA (CapgatePKI's profile: critical CA:TRUE, keyCertSign + cRLSign,
-    /// a `spiffe://trustDomain` URI SAN), subject CN=`commonName`.
-    public init(_ commonName: String, trustDomain: String = "example.org") {
+    /// a `spiffe://trustDomain` URI SAN), subject CN=`commonName`. `pathLength` nil lets it
+    /// sign intermediate CAs (the capgate profile's 0 does not).
+    public init(_ commonName: String, trustDomain: String = "example.org", pathLength: Int? = 0) {
         authority = must { () throws(PKIError) in
-            try CertificateAuthority.create(trustDomain: trustDomain, commonName: commonName)
+            try CertificateAuthority.create(trustDomain: trustDomain, commonName: commonName, pathLength: pathLength)
         }
         identity = TestIdentity(authority.certificate, authority.privateKey)
     }
