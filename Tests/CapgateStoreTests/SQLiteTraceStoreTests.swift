@@ -104,6 +104,9 @@ struct SQLiteTraceStoreTests {
         // Edit one payload behind the store's back, as an attacker without the secret would.
         var db: OpaquePointer?
         #expect(sqlite3_open(path, &db) == SQLITE_OK)
+        // The closed store's connections may still be finishing their WAL checkpoint: wait for the
+        // lock as any second opener (the reference CLI included) does, rather than failing BUSY.
+        sqlite3_busy_timeout(db, 5000)
         #expect(sqlite3_exec(db, "UPDATE traces SET payload = replace(payload, '\"tok-3\"', '\"tok-X\"') WHERE seq = 3",
                              nil, nil, nil) == SQLITE_OK)
         #expect(sqlite3_changes(db) == 1)
