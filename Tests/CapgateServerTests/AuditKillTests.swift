@@ -66,6 +66,8 @@ struct AuditKillTests {
         let acks = Acks()
         for _ in 0..<3 {
             let (proc, port) = try await Self.serve(dir)
+            // A failed expectation or a throw must not leave the server running after the test.
+            defer { if proc.isRunning { kill(proc.processIdentifier, SIGKILL) } }
             let alice = try Self.client(dir, "alice", port), ops = try Self.client(dir, "ops", port)
             let load = Task {
                 await withTaskGroup(of: Void.self) { group in
@@ -100,7 +102,7 @@ struct AuditKillTests {
             }
             try await Task.sleep(for: .milliseconds(Int.random(in: 0...400)))
             kill(proc.processIdentifier, SIGKILL)
-            proc.waitUntilExit()
+            try await runBlocking { proc.waitUntilExit() }  // never block the cooperative pool
             #expect(proc.terminationReason == .uncaughtSignal)
             load.cancel()
             await load.value
@@ -111,6 +113,7 @@ struct AuditKillTests {
         #expect(actions.count > 10 && revoked.count > 3, "load too light: \(actions.count) invokes, \(revoked.count) revokes")
 
         let (proc, port) = try await Self.serve(dir)
+        defer { if proc.isRunning { proc.terminate() } }
         let alice = try Self.client(dir, "alice", port), ops = try Self.client(dir, "ops", port)
         for id in actions {
             let t = try await ops.explain(actionID: id)
@@ -122,7 +125,7 @@ struct AuditKillTests {
         alice.close()
         ops.close()
         proc.terminate()
-        proc.waitUntilExit()
+        try await runBlocking { proc.waitUntilExit() }
 
         let secret = try String(contentsOfFile: dir + "/secret", encoding: .utf8)
             .trimmingCharacters(in: .newlines)
