@@ -410,10 +410,37 @@ def audit_rows_seeds():
     seed("rows-huge-seq", ("0", ""), [("9223372036854775806", "=", "=", trace), ("", "=", "=", t2)])
 
 
+def revocation_seeds():
+    """FuzzRevocationLog: the bytes are a revocations.log (AgentKernel/Tokens/FileRevocationStore.swift)."""
+    header = '{"format":"capgate-revocations","version":1}\n'
+    ev = lambda **kw: json.dumps(kw, separators=(",", ":")) + "\n"
+    track = ev(op="track", principal_id="alice", token_id="t1", expires_at="2026-11-29T09:00:00+00:00")
+    write("revocation_log", "empty", b"")
+    write("revocation_log", "header_only", header)
+    write("revocation_log", "revoke_and_track", header + ev(op="revoke", token_id="t0") + track)
+    write("revocation_log", "revoke_all_then_sweep", header + track
+          + ev(op="track", principal_id="alice", token_id="t2", expires_at="2030-01-01T00:00:00+00:00")
+          + ev(op="revoke_all", principal_id="alice") + ev(op="sweep", now="2027-01-01T00:00:00+00:00"))
+    write("revocation_log", "expiry_line", header + ev(op="expiry", token_id="t3", expires_at="2026-01-01T00:00:00.5+00:00"))
+    write("revocation_log", "torn_last_line", header + ev(op="revoke", token_id="t0") + '{"op":"rev')
+    write("revocation_log", "torn_header", '{"format":"capgate-rev')
+    write("revocation_log", "bad_header", '{"format":"other","version":1}\n')
+    write("revocation_log", "unknown_op", header + ev(op="unrevoke", token_id="t0"))
+    write("revocation_log", "bad_datetime", header + ev(op="sweep", now="yesterday"))
+    write("revocation_log", "compaction_1100_events", header + "".join(
+        ev(op="track", principal_id=f"p{i % 7}", token_id=f"t{i}", expires_at="2026-11-29T09:00:00+00:00")
+        for i in range(1100)) + ev(op="revoke_all", principal_id="p3") + ev(op="sweep", now="2026-11-29T09:00:00+00:00"))
+    with open(os.path.join(ROOT, "revocation_log.dict"), "w") as f:
+        for w in ['"op"', '"token_id"', '"principal_id"', '"expires_at"', '"now"', '"revoke"', '"track"',
+                  '"revoke_all"', '"sweep"', '"expiry"', '{"format":"capgate-revocations","version":1}\n',
+                  '"2026-11-29T09:00:00+00:00"', "\n"]:
+            f.write('"' + w.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\x0A") + '"\n')
+
+
 SEEDS = {"json": json_seeds, "json_dict": json_dict, "wire": wire_seeds, "h2": h2_seeds, "cert": cert_seeds,
          "config": config_seeds, "token": token_seeds, "toml": toml_seeds, "spiffe": spiffe_seeds,
          "timestamp": timestamp_seeds, "http_response": http_response_seeds, "host_stream": host_stream_seeds,
-         "audit_rows": audit_rows_seeds}
+         "audit_rows": audit_rows_seeds, "revocation": revocation_seeds}
 
 if __name__ == "__main__":
     # No argument: every corpus. Names (e.g. `toml h2`) regenerate only those, so the

@@ -15,6 +15,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case hostAnswer = "host_answer"
     case auditRecord = "audit_record"
     case httpResponse = "http_response"
+    case revocationLog = "revocation_log"
 
     /// Runs one input through the target.
     public func run(_ data: UnsafeRawBufferPointer) {
@@ -31,6 +32,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .hostAnswer: FuzzHostAnswer.run(data)
         case .auditRecord: FuzzAuditRecord.run(data)
         case .httpResponse: FuzzHTTPResponse.run(data)
+        case .revocationLog: FuzzRevocationLog.run(data)
         }
     }
 
