@@ -23,6 +23,10 @@ enum FuzzRevocationLog {
         let base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp"
         let d = "\(base)/capgate-fuzz-revocations-\(getpid())"
         mkdir(d, 0o700)
+        atexit {  // libFuzzer and the replay tests end with exit(): leave no litter behind
+            unlink(FuzzRevocationLog.path)
+            rmdir(FuzzRevocationLog.dir)
+        }
         return d
     }()
     static let path = dir + "/revocations.log"
