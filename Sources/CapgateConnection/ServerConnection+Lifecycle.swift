@@ -47,6 +47,8 @@ extension ServerConnection {
         lifecycleTimerDue = nil
         if let timer = requestTimer { loop?.cancelTimer(timer) }
         requestTimer = nil
+        if let timer = bodyBudgetTimer { loop?.cancelTimer(timer) }
+        bodyBudgetTimer = nil
     }
 
     /// After IO: tell the lifecycle whether the session is idle (the clock is read only on the
@@ -56,6 +58,11 @@ extension ServerConnection {
         guard lifecycle.isEstablished, let session, let loop else { return }
         lifecycle.sessionObserved(idle: session.isIdle, anyStreamOpened: session.streamsOpened > 0, now: Deadline.now)
         rearmLifecycleTimer()
+        if bodyBudgetTimer == nil, session.waitsForBodyBudget {
+            bodyBudgetTimer = loop.scheduleTimer(after: Self.bodyBudgetRetry) { [weak self] in
+                self?.bodyBudgetTimerFired()
+            }
+        }
         if requestTimer == nil, session.streamsOpened != streamsSeenByRequestTimer {
             streamsSeenByRequestTimer = session.streamsOpened
             if let due = session.nextRequestDeadline {
@@ -77,6 +84,18 @@ extension ServerConnection {
             }
         }
         core.afterIO()
+    }
+
+    /// How often a connection with streams waiting for the shared body budget retries: room
+    /// freed on another loop is noticed this late at most (docs/hardening.md "Buffered request
+    /// bodies"). Room freed on this connection admits at once, without the timer.
+    static let bodyBudgetRetry: Duration = .milliseconds(10)
+
+    private func bodyBudgetTimerFired() {
+        bodyBudgetTimer = nil
+        guard lifecycle.isEstablished, let session else { return }
+        handle(session.retryBodyAdmission())
+        core.afterIO()  // flushes the credit; settled() re-arms while streams still wait
     }
 
     /// The session's clock is `ServerShared.monotonicSeconds` (same CLOCK_MONOTONIC).
