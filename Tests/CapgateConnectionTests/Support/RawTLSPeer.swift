@@ -11,8 +11,10 @@ final class RawTLSPeer: @unchecked Sendable {
     private let engine: TLSEngine
     private var reader = FrameReader()
     private(set) var frames: [RawFrame] = []
-    /// The server closed the connection (close_notify or EOF), or the receive timeout passed.
+    /// The server closed the connection (close_notify, EOF or reset), or the receive timeout
+    /// passed (then `timedOut` too).
     private(set) var closed = false
+    private(set) var timedOut = false
     private var settingsAcked = 0
 
     init(port: UInt16, identity: TestIdentity = TestCertificates.shared.agent) throws {
@@ -120,6 +122,7 @@ final class RawTLSPeer: @unchecked Sendable {
     private func readSocket() throws -> Bool {
         var buffer = [UInt8](repeating: 0, count: 65_536)
         let n = buffer.withUnsafeMutableBytes { recv(socket.fd, $0.baseAddress, $0.count, 0) }
+        if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { timedOut = true }
         guard n > 0 else { return false }
         try engine.feed(Array(buffer[0..<n]))
         return true
