@@ -58,8 +58,10 @@ extension ServerConnection {
         guard lifecycle.isEstablished, let session, let loop else { return }
         lifecycle.sessionObserved(idle: session.isIdle, anyStreamOpened: session.streamsOpened > 0, now: Deadline.now)
         rearmLifecycleTimer()
-        if bodyBudgetTimer == nil, session.waitsForBodyBudget {
-            bodyBudgetTimer = loop.scheduleTimer(after: Self.bodyBudgetRetry) { [weak self] in
+        if !session.waitsForSharedBodyBudget {
+            bodyBudgetRetryDelay = Self.bodyBudgetRetryMin
+        } else if bodyBudgetTimer == nil {
+            bodyBudgetTimer = loop.scheduleTimer(after: bodyBudgetRetryDelay) { [weak self] in
                 self?.bodyBudgetTimerFired()
             }
         }
@@ -86,13 +88,15 @@ extension ServerConnection {
         core.afterIO()
     }
 
-    /// How often a connection with streams waiting for the shared body budget retries: room
-    /// freed on another loop is noticed this late at most (docs/hardening.md "Buffered request
+    /// A connection whose waiting stream needs room in the shared body budget retries after
+    /// 10 ms, doubling up to 320 ms while it stays full (docs/hardening.md "Buffered request
     /// bodies"). Room freed on this connection admits at once, without the timer.
-    static let bodyBudgetRetry: Duration = .milliseconds(10)
+    static let bodyBudgetRetryMin: Duration = .milliseconds(10)
+    static let bodyBudgetRetryMax: Duration = .milliseconds(320)
 
     private func bodyBudgetTimerFired() {
         bodyBudgetTimer = nil
+        bodyBudgetRetryDelay = min(bodyBudgetRetryDelay * 2, Self.bodyBudgetRetryMax)
         guard lifecycle.isEstablished, let session else { return }
         handle(session.retryBodyAdmission())
         core.afterIO()  // flushes the credit; settled() re-arms while streams still wait

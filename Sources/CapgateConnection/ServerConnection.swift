@@ -48,6 +48,9 @@ final class ServerConnection: ConnectionDriver {
     /// Retries admission of streams waiting for room in the shared body budget (room freed by
     /// another connection makes no event on this one).
     var bodyBudgetTimer: TimerID?
+    /// The next retry's delay: doubles while the shared budget stays full, so thousands of
+    /// waiting connections do not spin their loops.
+    var bodyBudgetRetryDelay = ServerConnection.bodyBudgetRetryMin
 
     init(id: UInt64, socket: Socket, engine: TLSEngine, loop: EventLoop, context: LoopContext,
          shared: ServerShared, remoteAddress: String, ip: String, permit: ConnectionPermit, preAuthTicket: UInt64) {

@@ -36,6 +36,7 @@ extension H2ServerSession {
     /// Admits waiting streams in arrival order while they fit (a large body at the head is not
     /// overtaken by small ones behind it: it would otherwise wait forever).
     func admitWaitingBodies() {
+        blockedOnSharedBodyBudget = false
         while let id = bodyQueue.first {
             guard let stream = streams[id], stream.waitingForBudget else {
                 bodyQueue.removeFirst()
@@ -50,6 +51,7 @@ extension H2ServerSession {
                 guard connectionBodyBudget.tryReserve(want) else { return }
                 guard bodyBudget.tryReserve(want) else {
                     connectionBodyBudget.release(want)
+                    blockedOnSharedBodyBudget = true  // only room elsewhere can admit it
                     return
                 }
             }
@@ -123,10 +125,14 @@ extension H2ServerSession {
 
     // MARK: - Public view
 
-    /// True while a stream waits for room in a budget. Room freed on another connection (the
-    /// shared budget) makes no event here: the connection layer calls `retryBodyAdmission()`
-    /// while this holds.
+    /// True while a stream waits for room in a budget.
     public var waitsForBodyBudget: Bool { !bodyQueue.isEmpty }
+
+    /// True while the first waiting stream fits this connection's budget but not the shared
+    /// one: room freed on another connection makes no event here, so the connection layer
+    /// calls `retryBodyAdmission()` while this holds. (Room freed on this connection admits
+    /// at once, from inside the session.)
+    public var waitsForSharedBodyBudget: Bool { blockedOnSharedBodyBudget && !bodyQueue.isEmpty }
 
     /// Admits waiting streams that fit now; the credit goes out with the next `produce`.
     @discardableResult

@@ -58,6 +58,8 @@ public final class H2ServerSession {
     var bodyQueue: [Int32] = []
     /// Uncredited body bytes the waiting streams hold together (`waitingBodyCeiling`).
     var waitingBodyBytes = 0
+    /// The first waiting stream fits this connection's budget, not the shared one.
+    var blockedOnSharedBodyBudget = false
     /// The caller's buffer while `produce` runs (swapped in, so no copy).
     var outBuffer: [UInt8] = []
     var outMax = 0

@@ -55,6 +55,7 @@ import Testing
         #expect(peer.server.reservedBodyBytes == 30_000)
         #expect(peer.server.bufferedBodyBytes == 20_000)
         #expect(peer.server.waitsForBodyBudget)
+        #expect(!peer.server.waitsForSharedBodyBudget)  // its own stream 1 frees the room: no polling
 
         peer.send(HostilePeer.data(stream: 1, Self.chunk))
         peer.flush()
@@ -94,6 +95,7 @@ import Testing
         Self.open(b, stream: 3, length: 10_000)  // fits its connection, not the server
         #expect(Self.credit(b, stream: 3) == 0)
         #expect(b.server.waitsForBodyBudget)
+        #expect(b.server.waitsForSharedBodyBudget)  // only room elsewhere admits it: retried
         #expect(shared.deferrals == 1)
 
         a.send(HostilePeer.data(stream: 1, Self.chunk))
@@ -106,6 +108,7 @@ import Testing
         b.flush()
         #expect(Self.credit(b, stream: 3) == 10_000)
         #expect(shared.reserved == 40_000)
+        #expect(!b.server.waitsForSharedBodyBudget)
     }
 
     /// A peer resetting its admitted stream gives the reservation back: the waiting one is
