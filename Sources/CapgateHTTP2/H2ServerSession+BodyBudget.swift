@@ -60,6 +60,9 @@ extension H2ServerSession {
             waitingBodyBytes -= stream.uncredited
             stream.reservedBody = want
             stream.admitted = true
+            // Memory for a declared body only once it is reserved: a waiting stream's buffer
+            // grows with what it received, never with what it claims.
+            if stream.contentLength != nil { stream.body.reserveCapacity(want) }
             creditWithinReservation(stream)
         }
     }

@@ -160,12 +160,9 @@ extension H2ServerSession {
                     break
                 }
                 stream.bodyLimit = limits.maxBodyBytes(forPath: stream.path, routes: routeBodyCaps)
-                if let declared = stream.contentLength {
-                    if declared > stream.bodyLimit {
-                        answerLocally(stream, trip: .bodyTooLarge(limit: stream.bodyLimit))  // early 413
-                        break
-                    }
-                    stream.body.reserveCapacity(declared)  // bounded by the cap just checked
+                if let declared = stream.contentLength, declared > stream.bodyLimit {
+                    answerLocally(stream, trip: .bodyTooLarge(limit: stream.bodyLimit))  // early 413
+                    break
                 }
                 // A body follows: no credit for it until the stream is admitted to the budgets.
                 if !endStream { requestBodyExpected(stream) }
