@@ -236,9 +236,7 @@ struct Doctor: ParsableCommand {
                             + c.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + c.detail)
             }
         }
-        if checks.contains(where: { $0.level == .fail }) {
-            fflush(stdout)
-            exit(1)
-        }
+        // exit(3) flushes what print buffered.
+        if checks.contains(where: { $0.level == .fail }) { Foundation.exit(1) }
     }
 }
