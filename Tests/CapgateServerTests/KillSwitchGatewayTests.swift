@@ -213,3 +213,41 @@ struct KillSwitchGatewayTests {
         }
     }
 }
+
+/// From outside: a `capgate serve` process, the switch thrown with the `capgate` CLI, and a
+/// SIGKILL right after the 200 (the state is fsynced before the answer, so it survives).
+@Suite(.timeLimit(.minutes(2)))
+struct KillSwitchProcessTests {
+    @Test func aPauseThrownWithTheCLISurvivesSIGKILL() async throws {
+        let dir = try makeTempDirectory("ks-proc")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let capgate = try #require(Products.executable("capgate"), "capgate is not built")
+        do {
+            let (proc, port) = try await AuditKillTests.serve(dir)
+            defer { if proc.isRunning { kill(proc.processIdentifier, SIGKILL) } }
+            let alice = try AuditKillTests.client(dir, "alice", port)
+            defer { alice.close() }
+            let token = try await alice.grantCapability(Demo.request("tasks.list"), justification: "").token
+            _ = try frame(try await alice.invoke(token))
+            let pause = try await runProcess(capgate, ["pause", "principal", "alice", "--server", "127.0.0.1:\(port)",
+                                                       "--state-dir", dir])
+            #expect(pause.status == 0, "\(pause.stderr)")
+            await expectWireError(403, .principalPaused, type: "PolicyDenied") { _ = try await alice.invoke(token) }
+            kill(proc.processIdentifier, SIGKILL)
+            try await runBlocking { proc.waitUntilExit() }
+        }
+        let (proc, port) = try await AuditKillTests.serve(dir)
+        defer { if proc.isRunning { kill(proc.processIdentifier, SIGKILL) } }
+        let alice = try AuditKillTests.client(dir, "alice", port)
+        defer { alice.close() }
+        await expectWireError(403, .principalPaused, type: "PolicyDenied") { _ = try await alice.listCapabilities() }
+        let status = try await runProcess(capgate, ["status", "--server", "127.0.0.1:\(port)", "--state-dir", dir])
+        #expect(status.stdout.contains("paused principal alice"), "\(status.stdout)\(status.stderr)")
+        let resume = try await runProcess(capgate, ["resume", "principal", "alice", "--server", "127.0.0.1:\(port)",
+                                                    "--state-dir", dir])
+        #expect(resume.status == 0, "\(resume.stderr)")
+        #expect(try await alice.listCapabilities().count == 4)
+        proc.terminate()
+        try await runBlocking { proc.waitUntilExit() }
+    }
+}
