@@ -1,6 +1,7 @@
 import AgentKernel
 import CapgateStore
 import CapgateWire
+import Synchronization
 
 /// The operations verbs (admin only, docs/operations.md): the kill switches and `status`.
 /// Each kill-switch call is audited through the kernel's trace store like any action, and
@@ -101,16 +102,47 @@ extension KernelService {
             store["path"] = .null
             store["backlog"] = 0
         }
-        do {
-            try await kernel.traces.waitUntilDurable()
-            store["healthy"] = true
-            store["error"] = .null
-        } catch {
-            store["healthy"] = false
-            store["error"] = .string(error.message)
-        }
+        let failure = await durabilityProbe(timeout: Self.storeProbeTimeout)
+        store["healthy"] = .bool(failure == nil)
+        store["error"] = failure.map(JSONValue.string) ?? .null
         o["store"] = .object(store)
         return o
+    }
+
+    /// How long `status` waits for the records accepted so far to become durable before it
+    /// reports the store as stalled (a hung disk must not hang the operator's status too).
+    static let storeProbeTimeout = Duration.seconds(2)
+
+    /// Nil when every record accepted so far became durable within `timeout`, else why not.
+    /// The wait itself cannot be cancelled, so it is raced rather than awaited.
+    func durabilityProbe(timeout: Duration) async -> String? {
+        let traces = kernel.traces
+        let race = FirstAnswer()
+        return await withCheckedContinuation { (k: CheckedContinuation<String?, Never>) in
+            race.arm(k)
+            Task {
+                do throws(KernelError) { try await traces.waitUntilDurable(); race.finish(nil) } catch {
+                    race.finish(error.message)
+                }
+            }
+            Task {
+                try? await Task.sleep(for: timeout)
+                race.finish("the records accepted so far did not become durable within \(timeout): the disk may be stalled")
+            }
+        }
+    }
+}
+
+/// A continuation resumed once, by whichever of its racers answers first.
+final class FirstAnswer: Sendable {
+    private let slot = Mutex<CheckedContinuation<String?, Never>?>(nil)
+    func arm(_ k: CheckedContinuation<String?, Never>) { slot.withLock { $0 = k } }
+    func finish(_ answer: String?) {
+        let k = slot.withLock { c -> CheckedContinuation<String?, Never>? in
+            defer { c = nil }
+            return c
+        }
+        k?.resume(returning: answer)
     }
 }
 

@@ -1,4 +1,5 @@
 import AgentKernel
+import CapgateConnection
 import CapgateServer
 import CapgateTesting
 import CapgateWire
@@ -67,5 +68,38 @@ struct KillSwitchStateTests {
         #expect(resume.writeError != nil && ks.current.isPaused(.capability("a")))
         // A no-op writes nothing and cannot fail.
         #expect(ks.resume(.capability("zzz")).writeError == nil)
+    }
+}
+
+/// `status` on a store whose records never become durable (a hung disk) answers anyway,
+/// within the probe's bound, with the store reported unhealthy.
+@Suite(.timeLimit(.minutes(1)))
+struct StatusStoreProbeTests {
+    final class StalledStore: TraceStoring, @unchecked Sendable {
+        let inner: TraceStore
+        init() throws { inner = try TraceStore() }
+        func record(_ trace: ActionTrace) { inner.record(trace) }
+        func get(_ actionID: String) throws(KernelError) -> ActionTrace { try inner.get(actionID) }
+        func list() -> [ActionTrace] { inner.list() }
+        func query(_ q: TraceQuery) throws(KernelError) -> [ActionTrace] { try inner.query(q) }
+        func waitUntilDurable() async throws(KernelError) { try? await Task.sleep(for: .seconds(30)) }
+    }
+
+    @Test func aStalledStoreIsReportedNotWaitedFor() async throws {
+        let kernel = Kernel(registry: CapabilityRegistry(), policy: try DefaultPolicyEngine(),
+                            tokens: HMACTokenProvider(secret: "s"), handles: try HandleStore(), traces: try StalledStore())
+        let ops = "spiffe://capgate.local/agent/ops"
+        let service = KernelService(kernel: kernel, identities: IdentityMap(rules: [
+            IdentityMap.Rule(match: .exact(ops), principalID: "ops", roles: ["admin"], attributes: [:]),
+        ]))
+        let started = ContinuousClock.now
+        let r = await service.handle(HTTPRequest(method: "POST", path: "/v1/status", contentType: "application/json",
+                                                 body: Array("{}".utf8)), identity: ops)
+        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(r.status == 200)
+        let body = try JSONParser.parse(r.body)
+        #expect(body["store"]?["healthy"] == false)
+        #expect(body["store"]?["error"]?.stringValue?.contains("stalled") == true)
+        #expect(body["store"]?["kind"] == "memory")
     }
 }
