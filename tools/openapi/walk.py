@@ -49,6 +49,7 @@ def call(base, verb, body, expect=200):
     return payload
 
 
+call(ops, "resume_all", {})  # the admin's schemathesis run may have left everything paused
 call(alice, "list_capabilities", {})
 call(alice, "request_capabilities", {"goal": "list invoices"})
 grant = call(alice, "grant_capability", {"request": {"capability_id": "billing.list_invoices", "goal": "invoices"},
