@@ -31,6 +31,7 @@ uint64_t capgate_ssl_op_no_ticket(void);
 uint64_t capgate_ssl_op_cipher_server_preference(void);
 long capgate_ssl_mode_enable_partial_write(void);
 long capgate_ssl_mode_accept_moving_write_buffer(void);
+long capgate_ssl_mode_release_buffers(void);
 long capgate_ssl_sess_cache_off(void);
 
 // --- Memory BIOs ---
@@ -39,6 +40,8 @@ size_t capgate_bio_pending(BIO *bio);
 long capgate_bio_get_mem_data(BIO *bio, char **data);
 /// Makes an empty memory BIO report EOF (0) instead of "retry": the peer closed TCP.
 long capgate_bio_set_mem_eof_return(BIO *bio, int value);
+/// The bytes a memory BIO has allocated (BUF_MEM max): memory BIOs never shrink on their own.
+size_t capgate_bio_mem_capacity(BIO *bio);
 
 // --- Memory ---
 /// OPENSSL_free(ptr): releases memory OpenSSL allocated (BN_bn2hex results).
