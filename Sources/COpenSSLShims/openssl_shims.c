@@ -25,6 +25,12 @@ uint64_t capgate_ssl_op_cipher_server_preference(void) { return SSL_OP_CIPHER_SE
 long capgate_ssl_mode_enable_partial_write(void) { return SSL_MODE_ENABLE_PARTIAL_WRITE; }
 long capgate_ssl_mode_accept_moving_write_buffer(void) { return SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER; }
 long capgate_ssl_mode_release_buffers(void) { return SSL_MODE_RELEASE_BUFFERS; }
+long capgate_ssl_mode_no_auto_chain(void) { return SSL_MODE_NO_AUTO_CHAIN; }
+long capgate_ssl_ctx_build_cert_chain_once(SSL_CTX *ctx) {
+    STACK_OF(X509) *given = NULL;
+    if (SSL_CTX_get0_chain_certs(ctx, &given) == 1 && given != NULL && sk_X509_num(given) > 0) return -1;
+    return SSL_CTX_build_cert_chain(ctx, SSL_BUILD_CHAIN_FLAG_IGNORE_ERROR | SSL_BUILD_CHAIN_FLAG_CLEAR_ERROR);
+}
 long capgate_ssl_sess_cache_off(void) { return SSL_SESS_CACHE_OFF; }
 
 size_t capgate_bio_pending(BIO *bio) { return BIO_ctrl_pending(bio); }

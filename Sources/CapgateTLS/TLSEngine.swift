@@ -299,8 +299,14 @@ public final class TLSEngine {
 
     /// The SPIFFE identity of the peer's verified leaf (docs/hardening.md: only from the chain).
     public func peerIdentity() throws(PeerIdentityError) -> PeerIdentity {
-        guard let der = peerCertificate else { throw PeerIdentityError.noVerifiedCertificate }
-        let identity = try PeerIdentity(leafDER: der)
+        guard handshakeDone, fatal == nil, SSL_get_verify_result(ssl) == Int(X509_V_OK),
+              let cert = SSL_get1_peer_certificate(ssl) else { throw PeerIdentityError.noVerifiedCertificate }
+        defer { X509_free(cert) }
+        // Same checks as on DER (PeerIdentity(leafDER:), which the fuzz target drives), without
+        // a second parse of the leaf.
+        let length = i2d_X509(cert, nil)
+        guard length > 0, Int(length) <= PeerIdentity.maxDERLength else { throw PeerIdentityError.malformedCertificate }
+        let identity = try PeerIdentity(borrowedLeaf: cert)
         if let binding = trustBinding,
            !binding.check(leafTrustDomain: identity.spiffeID.trustDomain, verifiedChain: verifiedChain()) {
             throw PeerIdentityError.trustDomainNotVouched
