@@ -20,13 +20,19 @@ func percentile(_ sorted: [UInt64], _ q: Double) -> Int {
     return Int(sorted[i])
 }
 
-/// Warm up, then time `body` one call at a time for `seconds` (at least `minN` calls).
-func measure(seconds: Double, minN: Int = 50, _ body: () async throws -> Void) async rethrows -> Sample {
+/// Warm up, then time `body` one call at a time for `seconds` (at least `minN` calls), or
+/// exactly `iterations` calls when given (instruction counts under callgrind).
+func measure(seconds: Double, minN: Int = 50, iterations: Int? = nil,
+             _ body: () async throws -> Void) async rethrows -> Sample {
     for _ in 0..<max(10, min(200, minN / 5)) { try await body() }
     var samples: [UInt64] = []
     samples.reserveCapacity(1 << 16)
     let deadline = monotonicNanos() + UInt64(seconds * 1e9)
-    while monotonicNanos() < deadline || samples.count < minN {
+    func more() -> Bool {
+        if let iterations { return samples.count < iterations }
+        return monotonicNanos() < deadline || samples.count < minN
+    }
+    while more() {
         let t0 = monotonicNanos()
         try await body()
         samples.append(monotonicNanos() - t0)
