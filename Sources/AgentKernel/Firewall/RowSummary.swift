@@ -136,7 +136,12 @@ enum RowSummary {
             return "\(k): True=\(trueCount), False=\(boolCount - trueCount)"
         }
         var tally: [CodePointKey: Int] = [:]
-        for case .string(let s) in present { tally[CodePointKey(s), default: 0] += 1 }
+        for case .string(let s) in present {
+            tally[CodePointKey(s), default: 0] += 1
+            // Past 10 distinct values there is no distribution fact: stop counting (an id
+            // column would otherwise hash every row).
+            if tally.count > 10 { return nil }
+        }
         guard (2...10).contains(tally.count) else { return nil }
         let distinct = tally.keys.map(\.string).sorted(by: PyString.less)
         let parts = distinct.map { "\($0)=\(tally[CodePointKey($0)]!)" }
