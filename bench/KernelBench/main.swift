@@ -48,11 +48,14 @@ printJSONTable(jsonPoints)
 if let path = options.jsonOut {
     var o = JSONObject()
     for (k, s) in swiftResults.sorted(by: { $0.key < $1.key }) {
-        var row: JSONObject = ["swift_p50_ns": .int(s.p50), "swift_p99_ns": .int(s.p99), "swift_n": .int(s.n)]
+        var row: JSONObject = ["swift_p50_ns": .int(s.p50), "swift_p99_ns": .int(s.p99), "swift_n": .int(s.n),
+                               "swift_cpu_p50_ns": .int(s.cpuP50)]
         if let r = referenceResults[k] {
             row["reference_p50_ns"] = .int(r.p50)
             row["reference_p99_ns"] = .int(r.p99)
             row["ratio_p50"] = .double(Double(r.p50) / Double(max(s.p50, 1)))
+            row["reference_cpu_p50_ns"] = .int(r.cpuP50)
+            row["ratio_cpu_p50"] = .double(Double(r.cpuP50) / Double(max(s.cpuP50, 1)))
         }
         o[k] = .object(row)
     }
