@@ -24,7 +24,7 @@ struct Options: ParsableCommand {
     /// Only points whose "scenario/verb" name contains this text (profiling).
     @Option(help: ArgumentHelp("Only points whose scenario/verb name contains this text (profiling).", valueName: "text"))
     var only: String?
-    @Option(help: ArgumentHelp("Exactly this many timed calls per point instead of --seconds (callgrind).",
+    @Option(help: ArgumentHelp("Exactly this many timed calls per point instead of --seconds (profiling).",
                                valueName: "n"))
     var iterations: Int?
     @Flag(name: .customLong("no-json"), help: "Skip the JSON points (the wire frame's encode and decode).")
