@@ -240,7 +240,7 @@ extension FileRevocationStore {
             state.track(principalID: try str("principal_id"), tokenID: try str("token_id"), expiresAt: try time("expires_at"))
         case "revoke_all": _ = state.revokeAll(principalID: try str("principal_id"))
         case "sweep": _ = state.sweep(now: try time("now"))
-        case "expiry": state.expiry[try str("token_id")] = try time("expires_at")
+        case "expiry": state.setExpiry(try str("token_id"), try time("expires_at"))
         default: throw fail("unknown op")
         }
     }
