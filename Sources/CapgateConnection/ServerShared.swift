@@ -76,6 +76,8 @@ final class ServerShared: Sendable {
     /// graceful shutdown when this was the last connection.
     func connectionClosed(reason: CloseReason, peer: PeerInfo?, remote: String, requests: Int, ageSeconds: Double) {
         counters.recordClose(reason.code)
+        // No verified, admitted peer: the handshake (or the admission after it) failed.
+        if peer == nil { counters.recordHandshakeFailure(reason.code) }
         let identity = peer?.spiffeID ?? "-"
         let level: Logger.Level = reason.isOrdinaryEnd ? .info : .warning
         let ms = Int(ageSeconds * 1000)

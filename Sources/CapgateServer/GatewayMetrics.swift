@@ -1,0 +1,142 @@
+import AgentKernel
+import CapgateConnection
+import CapgateMetrics
+import CapgateStore
+import Foundation
+import Synchronization
+
+/// The gateway's metrics (docs/operations.md, "Metrics"): what is recorded where it happens
+/// (requests, driver calls, audit waits, reloads) and what is read from the transport and the
+/// stores at scrape time (connections, handshakes, limit trips, GOAWAYs, certificate expiry,
+/// the audit queue). One registry per gateway.
+public final class GatewayMetrics: Sendable {
+    public let registry = MetricsRegistry()
+    typealias F = GatewayMetricFamilies
+
+    /// At most this many client identities get a certificate-expiry series (the soonest to
+    /// expire first): the label stays bounded whatever the identity rules match.
+    public static let maxIdentitySeries = 1000
+
+    private let accepted: CounterDeltas
+    private let closed: CounterDeltas
+    private let handshakes: CounterDeltas
+    private let trips: CounterDeltas
+    private let streamErrors: CounterDeltas
+    private let goAways: CounterDeltas
+
+    public init() {
+        accepted = CounterDeltas(registry, F.connectionsAccepted)
+        closed = CounterDeltas(registry, F.connectionsClosed)
+        handshakes = CounterDeltas(registry, F.handshakes)
+        trips = CounterDeltas(registry, F.limitTrips)
+        streamErrors = CounterDeltas(registry, F.streamErrors)
+        goAways = CounterDeltas(registry, F.goAways)
+    }
+
+    // MARK: - Pushed
+
+    /// One answered request (`KernelRequestHandler`).
+    public func record(_ r: RequestRecord) {
+        registry.counter(F.requests, [("verb", r.verb), ("status", r.statusLabel), ("code", r.code)]).increment()
+        registry.histogram(F.requestDuration, [("verb", r.verb)]).record(r.seconds)
+    }
+
+    /// One driver execution (`MeasuredDriver`).
+    public func recordDriverCall(driver: String, outcome: String, seconds: Double) {
+        registry.counter(F.driverCalls, [("driver", driver), ("outcome", outcome)]).increment()
+        registry.histogram(F.driverDuration, [("driver", driver)]).record(seconds)
+    }
+
+    /// One wait for an audit record to become durable (`KernelService.awaitDurableAudit`).
+    public func recordAuditWait(seconds: Double) {
+        registry.histogram(F.auditDurableWait).record(seconds)
+    }
+
+    public func recordReload(part: String, success: Bool) {
+        registry.counter(F.reloads, [("part", part), ("outcome", success ? "success" : "failure")]).increment()
+    }
+
+    // MARK: - Pulled at scrape time
+
+    /// Reads the transport, the audit store and the certificate trackers before each scrape.
+    /// Weak references: a scrape after the gateway is gone reads nothing.
+    func collect(from gateway: Gateway) {
+        registry.addCollector { [weak gateway, self] in
+            guard let gateway else { return }
+            collectTransport(gateway.server.stats)
+            collectCertificates(gateway)
+            if let store = gateway.kernel.traces as? SQLiteTraceStore {
+                registry.gauge(F.auditQueueDepth).set(Int64(store.backlog))
+            } else {
+                registry.gauge(F.auditQueueDepth).set(Int64(0))
+            }
+            registry.gauge(F.tlsGeneration).set(Int64(gateway.server.tlsGeneration))
+        }
+        for part in ["tls", "identities"] {
+            for outcome in ["success", "failure"] {
+                _ = registry.counter(F.reloads, [("part", part), ("outcome", outcome)])
+            }
+        }
+    }
+
+    func collectTransport(_ s: ServerStats) {
+        let authenticated = max(0, s.active - s.preAuthActive - s.draining)
+        for (phase, n) in [("handshaking", s.preAuthActive), ("authenticated", authenticated), ("draining", s.draining)] {
+            registry.gauge(F.connectionsOpen, [("phase", phase)]).set(Int64(n))
+        }
+        registry.gauge(F.inFlightHandlers).set(Int64(s.inFlightHandlers))
+        accepted.observe([], total: s.accepted)
+        for (reason, n) in s.closedByReason { closed.observe([reason], total: n) }
+        handshakes.observe(["success", "none"], total: s.established)
+        for (reason, n) in s.handshakeFailures { handshakes.observe(["failure", reason], total: n) }
+        for (code, limit) in F.limitOfTrip { trips.observe([limit, code], total: s.trips[code] ?? 0) }
+        for (code, n) in s.trips where F.limitOfTrip[code] == nil { streamErrors.observe([code], total: n) }
+        // Admission refusals the transport counts in their own fields.
+        trips.observe(["maxConnectionsPerIP", "per_ip_cap"], total: s.rejectedPerIP)
+        trips.observe(["maxConnectionsGlobal", "global_cap"], total: s.rejectedGlobal)
+        trips.observe(["maxConnectionsPerIdentity", "per_identity_cap"], total: s.rejectedPerIdentity)
+        trips.observe(["maxPreAuthPerSource", "preauth_evicted_source"], total: s.preAuthEvictedSource)
+        trips.observe(["maxPreAuthGlobal", "preauth_evicted_global"], total: s.preAuthEvictedGlobal)
+        trips.observe(["handshakeRatePerSource", "handshake_rate_limited_source"], total: s.handshakeRateLimitedSource)
+        trips.observe(["handshakeRateGlobal", "handshake_rate_limited_global"], total: s.handshakeRateLimitedGlobal)
+        trips.observe(["maxConnectionAge", "max_connection_age"], total: s.closedByReason["max_connection_age"] ?? 0)
+        for code in ["NO_ERROR", "ENHANCE_YOUR_CALM"] { goAways.observe([code], total: s.goAwaysSent[code] ?? 0) }
+        for (code, n) in s.goAwaysSent { goAways.observe([code], total: n) }
+    }
+
+    func collectCertificates(_ gateway: Gateway) {
+        registry.gauge(F.serverCertificateExpiry).set(gateway.server.serverCertificateNotAfter)
+        for ca in gateway.server.trustAnchorExpiries {
+            registry.gauge(F.caCertificateExpiry, [("ca", ca.name)]).set(ca.notAfter)
+        }
+        if let next = gateway.server.crlNextUpdate { registry.gauge(F.crlNextUpdate).set(next) }
+        let map = gateway.service.identityMap
+        let mapped = gateway.expiry.snapshot().filter { map.principal(for: $0.identity) != nil }
+        for entry in mapped.sorted(by: { $0.notAfter < $1.notAfter }).prefix(Self.maxIdentitySeries) {
+            registry.gauge(F.clientCertificateExpiry, [("identity", entry.identity)]).set(entry.notAfter)
+        }
+    }
+}
+
+/// What one answered request was, for the metrics and the access log. Built from the verb
+/// list, the identity map and the answer: never from the body, a token or a header.
+public struct RequestRecord: Sendable {
+    /// Wall clock when the complete request reached the handler.
+    public var startedAt: Date
+    public var peer: PeerInfo
+    public var streamID: Int32
+    /// The verb's name, or `unknown` when the path names none.
+    public var verb: String
+    /// The principal the identity maps to; nil for an unmapped identity.
+    public var principal: String?
+    /// The HTTP status sent; nil when nothing was sent (the stream was reset first).
+    public var status: Int?
+    /// `ok`, or the wire error code (`invalid_request`, ...), `cancelled` when reset.
+    public var code: String
+    public var reasonCode: String?
+    public var seconds: Double
+    public var bytesIn: Int
+    public var bytesOut: Int
+
+    var statusLabel: String { status.map(String.init) ?? "none" }
+}
