@@ -2,6 +2,7 @@ import AgentKernel
 import CapgateConnection
 import CapgateMetrics
 import CapgateStore
+import CapgateWire
 import Foundation
 import Synchronization
 
@@ -71,6 +72,12 @@ public final class GatewayMetrics: Sendable {
                 registry.gauge(F.auditQueueDepth).set(Int64(0))
             }
             registry.gauge(F.tlsGeneration).set(Int64(gateway.server.tlsGeneration))
+        }
+        // Every verb's success series and latency histogram exist from the first scrape (0),
+        // so dashboards and rate() have a start point.
+        for verb in Verb.allCases {
+            _ = registry.counter(F.requests, [("verb", verb.rawValue), ("status", "200"), ("code", "ok")])
+            _ = registry.histogram(F.requestDuration, [("verb", verb.rawValue)])
         }
         for part in ["tls", "identities"] {
             for outcome in ["success", "failure"] {

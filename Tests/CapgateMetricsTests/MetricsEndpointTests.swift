@@ -90,8 +90,8 @@ struct MetricsEndpointTests {
         let gauge = MetricFamily("capgate_test_value", .gauge, help: "A test value.")
         let n = ManagedCounter()
         registry.addCollector { registry.gauge(gauge).set(Int64(n.next())) }
-        #expect(String(decoding: registry.exposition(), as: UTF8.self).contains("capgate_test_value 1\n"))
-        #expect(String(decoding: registry.exposition(), as: UTF8.self).contains("capgate_test_value 2\n"))
+        #expect(String(decoding: registry.exposition(), as: UTF8.self).contains("capgate_test_value 1.0\n"))
+        #expect(String(decoding: registry.exposition(), as: UTF8.self).contains("capgate_test_value 2.0\n"))
     }
 }
 
