@@ -127,7 +127,7 @@ final class ServerConnection: ConnectionDriver {
                         certificateNotAfter: identity.notAfter, certificateSerialHex: identity.serialHex,
                         remoteAddress: remoteAddress, chainRevocationKeys: revocationKeys,
                         trustAnchorDER: anchor)
-        peer?.connectionID = id
+        peer?.connectionID = shared.connectionSerials.add(1, ordering: .relaxed).newValue
         if let negotiated = core.engine.negotiatedProtocol {
             peer?.tlsVersion = negotiated.version
             peer?.tlsCipher = negotiated.cipher

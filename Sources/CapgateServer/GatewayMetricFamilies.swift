@@ -62,7 +62,7 @@ public enum GatewayMetricFamilies {
         help: "Earliest nextUpdate of the loaded CRLs, Unix seconds (absent without a CRL).")
     public static let clientCertificateExpiry = MetricFamily(
         "capgate_client_certificate_expiry_timestamp_seconds", .gauge, labels: ["identity"],
-        help: "notAfter of the client certificate last seen per mapped SPIFFE ID, Unix seconds.")
+        help: "Earliest notAfter among the client certificates a mapped SPIFFE ID presented in the last 24 hours, Unix seconds.")
     public static let reloads = MetricFamily(
         "capgate_reloads_total", .counter, labels: ["part", "outcome"],
         help: "Reloads by part (tls, identities) and outcome (success, failure).")

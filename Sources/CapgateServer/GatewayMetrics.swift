@@ -4,6 +4,7 @@ import CapgateMetrics
 import CapgateStore
 import CapgateWire
 import Foundation
+import Prometheus
 import Synchronization
 
 /// The gateway's metrics (docs/operations.md, "Metrics"): what is recorded where it happens
@@ -17,6 +18,20 @@ public final class GatewayMetrics: Sendable {
     /// At most this many client identities get a certificate-expiry series (the soonest to
     /// expire first): the label stays bounded whatever the identity rules match.
     public static let maxIdentitySeries = 1000
+    /// A client certificate counts for its identity's earliest expiry while it was seen on a
+    /// request within this many seconds: a certificate rotated out stops counting a day later.
+    public static let clientCertificateWindow: Int64 = 86_400
+    /// Bound on the (identity, serial) pairs remembered for that.
+    static let maxClientCertificates = 10_000
+
+    private struct SeenCertificate {
+        var notAfter: Int64
+        var lastSeen: Int64
+    }
+
+    /// (identity, serial) of mapped identities -> notAfter and when last seen; and the identity
+    /// series exported at the previous scrape (removed once their identity drops out).
+    private let clientCertificates = Mutex<(seen: [[String]: SeenCertificate], exported: [String: Prometheus.Gauge])>(([:], [:]))
 
     private let accepted: CounterDeltas
     private let closed: CounterDeltas
@@ -40,6 +55,38 @@ public final class GatewayMetrics: Sendable {
     public func record(_ r: RequestRecord) {
         registry.counter(F.requests, [("verb", r.verb), ("status", r.statusLabel), ("code", r.code)]).increment()
         registry.histogram(F.requestDuration, [("verb", r.verb)]).record(r.seconds)
+        if r.principal != nil { observeClientCertificate(r.peer) }
+    }
+
+    /// Remembers the certificate a mapped identity presented (for the earliest-expiry gauge).
+    public func observeClientCertificate(_ peer: PeerInfo, now: Int64 = Int64(Date().timeIntervalSince1970)) {
+        let key = [peer.spiffeID, peer.certificateSerialHex]
+        clientCertificates.withLock { t in
+            guard t.seen[key] != nil || t.seen.count < Self.maxClientCertificates else { return }
+            t.seen[key] = SeenCertificate(notAfter: peer.certificateNotAfter, lastSeen: now)
+        }
+    }
+
+    /// Per mapped identity, the earliest notAfter among the certificates it presented within
+    /// `clientCertificateWindow` (the soonest `maxIdentitySeries`); older sightings are forgotten
+    /// and the series of an identity no longer seen is removed.
+    public func collectClientCertificates(now: Int64 = Int64(Date().timeIntervalSince1970)) {
+        clientCertificates.withLock { t in
+            t.seen = t.seen.filter { now - $0.value.lastSeen <= Self.clientCertificateWindow }
+            var earliest: [String: Int64] = [:]
+            for (key, cert) in t.seen { earliest[key[0]] = min(earliest[key[0]] ?? .max, cert.notAfter) }
+            let kept = earliest.sorted { ($0.value, $0.key) < ($1.value, $1.key) }.prefix(Self.maxIdentitySeries)
+            var exported: [String: Prometheus.Gauge] = [:]
+            for (identity, notAfter) in kept {
+                let gauge = registry.gauge(F.clientCertificateExpiry, [("identity", identity)])
+                gauge.set(notAfter)
+                exported[identity] = gauge
+            }
+            for (identity, gauge) in t.exported where exported[identity] == nil {
+                registry.prometheus.unregisterGauge(gauge)
+            }
+            t.exported = exported
+        }
     }
 
     /// One driver execution (`MeasuredDriver`).
@@ -117,11 +164,7 @@ public final class GatewayMetrics: Sendable {
             registry.gauge(F.caCertificateExpiry, [("ca", ca.name)]).set(ca.notAfter)
         }
         if let next = gateway.server.crlNextUpdate { registry.gauge(F.crlNextUpdate).set(next) }
-        let map = gateway.service.identityMap
-        let mapped = gateway.expiry.snapshot().filter { map.principal(for: $0.identity) != nil }
-        for entry in mapped.sorted(by: { $0.notAfter < $1.notAfter }).prefix(Self.maxIdentitySeries) {
-            registry.gauge(F.clientCertificateExpiry, [("identity", entry.identity)]).set(entry.notAfter)
-        }
+        collectClientCertificates()
     }
 }
 

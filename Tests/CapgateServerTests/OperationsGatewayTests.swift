@@ -1,5 +1,6 @@
 import AgentKernel
 import CapgateClient
+import CapgateConnection
 import CapgateServer
 import CapgateTesting
 import Foundation
@@ -137,6 +138,7 @@ struct OperationsGatewayTests {
         #expect((object["bytes_in"] as? Int ?? 0) > Self.canary.count)
         #expect((object["bytes_out"] as? Int ?? 0) > 0)
         #expect((object["stream"] as? Int ?? 0) > 0)
+        #expect((object["connection"] as? Int ?? 0) >= 1)
     }
 
     @Test func metricsAndAccessLogParse() throws {
@@ -155,5 +157,40 @@ struct OperationsGatewayTests {
         #expect(throws: ConfigError.self) { try ServerConfig.parse(base + "\n[metrics]\nlisten = \"nope\"\n", baseDirectory: dir) }
         #expect(throws: ConfigError.self) { try ServerConfig.parse(base + "\n[metrics]\nlisen = \"127.0.0.1:1\"\n", baseDirectory: dir) }
         #expect(throws: ConfigError.self) { try ServerConfig.parse(base + "\n[access_log]\nformat = \"json\"\n", baseDirectory: dir) }
+    }
+
+    /// Per identity the earliest notAfter among its certificates seen within a day; a
+    /// certificate unused for longer stops counting, and an identity with none left loses its series.
+    @Test func clientCertificateExpiryIsTheEarliestRecentOne() {
+        let metrics = GatewayMetrics()
+        func peer(_ id: String, serial: String, notAfter: Int64) -> PeerInfo {
+            PeerInfo(spiffeID: id, trustDomain: "capgate.local", certificateNotAfter: notAfter, certificateSerialHex: serial,
+                     remoteAddress: "127.0.0.1:1")
+        }
+        let t0: Int64 = 1_800_000_000
+        metrics.observeClientCertificate(peer("spiffe://capgate.local/a", serial: "01", notAfter: t0 + 500), now: t0)
+        metrics.observeClientCertificate(peer("spiffe://capgate.local/a", serial: "02", notAfter: t0 + 900), now: t0 + 100)
+        metrics.observeClientCertificate(peer("spiffe://capgate.local/b", serial: "03", notAfter: t0 + 700), now: t0)
+        metrics.collectClientCertificates(now: t0 + 200)
+        var text = metrics.registry.prometheus.emitToString()
+        #expect(Self.sample(text, "capgate_client_certificate_expiry_timestamp_seconds{identity=\"spiffe://capgate.local/a\"}") == Double(t0 + 500))
+        #expect(Self.sample(text, "capgate_client_certificate_expiry_timestamp_seconds{identity=\"spiffe://capgate.local/b\"}") == Double(t0 + 700))
+        // A day after serial 01's last use only serial 02 counts; b was not seen since: gone.
+        metrics.observeClientCertificate(peer("spiffe://capgate.local/a", serial: "02", notAfter: t0 + 900), now: t0 + 86_400)
+        metrics.collectClientCertificates(now: t0 + 86_450)
+        text = metrics.registry.prometheus.emitToString()
+        #expect(Self.sample(text, "capgate_client_certificate_expiry_timestamp_seconds{identity=\"spiffe://capgate.local/a\"}") == Double(t0 + 900))
+        #expect(!text.contains("spiffe://capgate.local/b"))
+    }
+
+    /// `capgate serve --metrics-listen` on a non-loopback address refuses to start (exit 1).
+    @Test func serveRefusesANonLoopbackMetricsListen() async throws {
+        let capgate = try #require(Products.executable("capgate"), "the capgate executable is not built next to the test bundle")
+        let dir = try makeTempDirectory("ops-cli")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let run = try await runProcess(capgate, ["serve", "--state-dir", dir, "--listen", "127.0.0.1:0",
+                                                 "--metrics-listen", "0.0.0.0:0"])
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("metrics.listen") && run.stderr.contains("not a loopback address"), "\(run.stderr)")
     }
 }
