@@ -119,7 +119,6 @@ public final class Gateway: Sendable {
 
     public func shutdown() {
         watcherBox.withLock { $0?.stop() }
-        stopMetricsEndpoint()
         server.beginGracefulShutdown()
     }
 
