@@ -193,4 +193,55 @@ struct OperationsGatewayTests {
         #expect(run.status == 1)
         #expect(run.stderr.contains("metrics.listen") && run.stderr.contains("not a loopback address"), "\(run.stderr)")
     }
+
+    /// Scrapes until `series` reaches `atLeast` (connection ends are counted on the loop,
+    /// after the client saw its answer); bounded.
+    static func awaitSample(_ port: UInt16, _ series: String, atLeast: Double) async throws -> Double {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while true {
+            let v = sample(try scrape(port), series)
+            if v >= atLeast || ContinuousClock.now > deadline { return v }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// The transport's own numbers: a drain at the streams-per-connection cap is a NO_ERROR
+    /// GOAWAY and a `stream_limit_drained` end; a peer that hangs up mid-handshake is a
+    /// handshake failure with its close reason.
+    @Test func goAwaysConnectionEndsAndHandshakeFailuresAreCounted() async throws {
+        try await withGateway(configure: {
+            $0.metrics.listenHost = "127.0.0.1"
+            $0.metrics.listenPort = 0
+            $0.limits.maxStreamsPerConnection = 2
+        }) { gw in
+            let port = try #require(gw.gateway.metricsPort)
+            for _ in 0..<2 {
+                // The second stream reaches the cap: served, then GOAWAY(NO_ERROR) and a drain.
+                let alice = try gw.client("alice")
+                _ = try await alice.listCapabilities()
+                _ = try await alice.listCapabilities()
+            }
+            #expect(try await Self.awaitSample(port, "capgate_http2_goaways_sent_total{error_code=\"NO_ERROR\"}", atLeast: 2) >= 2)
+            #expect(try await Self.awaitSample(port, "capgate_connections_closed_total{reason=\"stream_limit_drained\"}",
+                                               atLeast: 1) >= 1)
+
+            // TCP connect, then close before any TLS byte (the TLS layer reports tls_handshake_failed).
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var sa = sockaddr_in()
+            sa.sin_family = sa_family_t(AF_INET)
+            sa.sin_port = gw.port.bigEndian
+            sa.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let rc = withUnsafePointer(to: &sa) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            close(fd)
+            #expect(rc == 0)
+            let failed = "capgate_handshakes_total{outcome=\"failure\",reason=\"tls_handshake_failed\"}"
+            let got = try await Self.awaitSample(port, failed, atLeast: 1)
+            let text = try Self.scrape(port)
+            #expect(got == 1, "\(text.split(separator: "\n").filter { $0.contains("handshakes") || $0.contains("closed_total") })")
+            #expect(Self.sample(text, "capgate_handshakes_total{outcome=\"success\",reason=\"none\"}") >= 2)
+            #expect(Self.sample(text, "capgate_connections_accepted_total") >= 3)
+        }
+    }
 }
