@@ -106,13 +106,11 @@ public final class MetricsRegistry: Sendable {
 /// Prometheus counter increments: each collect adds what grew since the previous one. A total
 /// that went DOWN (it cannot, short of a bug) is ignored rather than making the counter lie.
 public final class CounterDeltas: Sendable {
-    private let registry: MetricsRegistry
-    private let family: MetricFamily
+    private let series: MetricHandles<Prometheus.Counter>
     private let last = Mutex<[[String]: Int]>([:])
 
     public init(_ registry: MetricsRegistry, _ family: MetricFamily) {
-        self.registry = registry
-        self.family = family
+        self.series = registry.counters(family)
     }
 
     /// `labelValues` in the family's label order.
@@ -124,7 +122,49 @@ public final class CounterDeltas: Sendable {
             return total - before
         }
         // Registered even at 0, so the series exists from the first scrape (rate() needs a start).
-        let c = registry.counter(family, Array(zip(family.labels, labelValues)))
+        let c = series(labelValues)
         if grew > 0 { c.increment(by: Int64(grew)) }
+    }
+}
+
+/// The series of one family by label values, made once and then found without the registry.
+///
+/// WHY: the registry validates the name, the label names and the help text and hashes the
+/// label set on every `makeCounter`/`makeValueHistogram` (tens of microseconds in a debug
+/// build); the per-request path (`GatewayMetrics.record`) must only find its handle and bump
+/// it. Label values are closed sets, so the table stays small.
+public final class MetricHandles<Handle: Sendable>: Sendable {
+    private let table = Mutex<[[String]: Handle]>([:])
+    private let make: @Sendable ([(String, String)]) -> Handle
+    private let labelNames: [String]
+
+    init(_ family: MetricFamily, make: @escaping @Sendable ([(String, String)]) -> Handle) {
+        self.labelNames = family.labels
+        self.make = make
+    }
+
+    /// The series with these label values (in the family's label order).
+    public func callAsFunction(_ labelValues: [String]) -> Handle {
+        if let h = table.withLock({ $0[labelValues] }) { return h }
+        let made = make(Array(zip(labelNames, labelValues)))  // outside our lock; the registry dedups
+        return table.withLock { t in
+            if let h = t[labelValues] { return h }
+            t[labelValues] = made
+            return made
+        }
+    }
+}
+
+extension MetricsRegistry {
+    public func counters(_ family: MetricFamily) -> MetricHandles<Prometheus.Counter> {
+        MetricHandles(family) { [self] in counter(family, $0) }
+    }
+
+    public func histograms(_ family: MetricFamily) -> MetricHandles<ValueHistogram> {
+        MetricHandles(family) { [self] in histogram(family, $0) }
+    }
+
+    public func gauges(_ family: MetricFamily) -> MetricHandles<Prometheus.Gauge> {
+        MetricHandles(family) { [self] in gauge(family, $0) }
     }
 }

@@ -33,25 +33,44 @@ public final class AccessLog: Sendable {
     }
 
     /// The JSON line (without the newline). Field order is fixed; absent values are null.
+    /// Streamed with the project's JSON writer (its escaping) rather than built as a
+    /// `JSONValue` first: this runs once per request.
     public static func line(for r: RequestRecord) -> String {
-        let object: JSONValue = [
-            "time": .string(timestamp(r.startedAt)),
-            "connection": .int(Int(truncatingIfNeeded: r.peer.connectionID)),
-            "stream": .int(Int(r.streamID)),
-            "peer": .string(r.peer.spiffeID),
-            "remote": .string(r.peer.remoteAddress),
-            "principal": r.principal.map(JSONValue.string) ?? .null,
-            "verb": .string(r.verb),
-            "status": r.status.map(JSONValue.int) ?? .null,
-            "code": .string(r.code),
-            "reason_code": r.reasonCode.map(JSONValue.string) ?? .null,
-            "latency_seconds": .double((r.seconds * 1_000_000).rounded() / 1_000_000),
-            "bytes_in": .int(r.bytesIn),
-            "bytes_out": .int(r.bytesOut),
-            "tls_version": .string(r.peer.tlsVersion),
-            "tls_cipher": .string(r.peer.tlsCipher),
-        ]
-        return object.serialized()
+        var out: [UInt8] = []
+        out.reserveCapacity(384)
+        var first = true
+        func key(_ k: String) {
+            out.append(first ? UInt8(ascii: "{") : UInt8(ascii: ","))
+            first = false
+            JSONWriter.writeString(k, ascii: false, into: &out)
+            out.append(UInt8(ascii: ":"))
+        }
+        func string(_ k: String, _ v: String?) {
+            key(k)
+            if let v { JSONWriter.writeString(v, ascii: false, into: &out) } else { out.append(contentsOf: "null".utf8) }
+        }
+        func int(_ k: String, _ v: Int?) {
+            key(k)
+            out.append(contentsOf: (v.map(String.init) ?? "null").utf8)
+        }
+        string("time", timestamp(r.startedAt))
+        int("connection", Int(truncatingIfNeeded: r.peer.connectionID))
+        int("stream", Int(r.streamID))
+        string("peer", r.peer.spiffeID)
+        string("remote", r.peer.remoteAddress)
+        string("principal", r.principal)
+        string("verb", r.verb)
+        int("status", r.status)
+        string("code", r.code)
+        string("reason_code", r.reasonCode)
+        key("latency_seconds")
+        JSONWriter.write(.double((r.seconds * 1_000_000).rounded() / 1_000_000), style: .compact, into: &out)
+        int("bytes_in", r.bytesIn)
+        int("bytes_out", r.bytesOut)
+        string("tls_version", r.peer.tlsVersion)
+        string("tls_cipher", r.peer.tlsCipher)
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// RFC 3339 UTC with milliseconds (`2026-12-05T14:21:07.123Z`).
@@ -61,8 +80,12 @@ public final class AccessLog: Sendable {
         let ms = Int((t - Double(seconds)) * 1000)
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
-                      Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), ms)
+        func pad(_ v: Int32, _ width: Int) -> String {
+            let s = String(v)
+            return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+        }
+        return pad(parts.tm_year + 1900, 4) + "-" + pad(parts.tm_mon + 1, 2) + "-" + pad(parts.tm_mday, 2) + "T"
+            + pad(parts.tm_hour, 2) + ":" + pad(parts.tm_min, 2) + ":" + pad(parts.tm_sec, 2) + "." + pad(Int32(ms), 3) + "Z"
     }
 }
 

@@ -39,8 +39,20 @@ public final class GatewayMetrics: Sendable {
     private let trips: CounterDeltas
     private let streamErrors: CounterDeltas
     private let goAways: CounterDeltas
+    private let requests: MetricHandles<Prometheus.Counter>
+    private let requestDuration: MetricHandles<ValueHistogram>
+    private let driverCalls: MetricHandles<Prometheus.Counter>
+    private let driverDuration: MetricHandles<ValueHistogram>
+    private let auditWait: ValueHistogram
+    private let connectionsOpen: MetricHandles<Prometheus.Gauge>
 
     public init() {
+        requests = registry.counters(F.requests)
+        requestDuration = registry.histograms(F.requestDuration)
+        driverCalls = registry.counters(F.driverCalls)
+        driverDuration = registry.histograms(F.driverDuration)
+        auditWait = registry.histogram(F.auditDurableWait)
+        connectionsOpen = registry.gauges(F.connectionsOpen)
         accepted = CounterDeltas(registry, F.connectionsAccepted)
         closed = CounterDeltas(registry, F.connectionsClosed)
         handshakes = CounterDeltas(registry, F.handshakes)
@@ -53,8 +65,8 @@ public final class GatewayMetrics: Sendable {
 
     /// One answered request (`KernelRequestHandler`).
     public func record(_ r: RequestRecord) {
-        registry.counter(F.requests, [("verb", r.verb), ("status", r.statusLabel), ("code", r.code)]).increment()
-        registry.histogram(F.requestDuration, [("verb", r.verb)]).record(r.seconds)
+        requests([r.verb, r.statusLabel, r.code]).increment()
+        requestDuration([r.verb]).record(r.seconds)
         if r.principal != nil { observeClientCertificate(r.peer) }
     }
 
@@ -91,13 +103,13 @@ public final class GatewayMetrics: Sendable {
 
     /// One driver execution (`MeasuredDriver`).
     public func recordDriverCall(driver: String, outcome: String, seconds: Double) {
-        registry.counter(F.driverCalls, [("driver", driver), ("outcome", outcome)]).increment()
-        registry.histogram(F.driverDuration, [("driver", driver)]).record(seconds)
+        driverCalls([driver, outcome]).increment()
+        driverDuration([driver]).record(seconds)
     }
 
     /// One wait for an audit record to become durable (`KernelService.awaitDurableAudit`).
     public func recordAuditWait(seconds: Double) {
-        registry.histogram(F.auditDurableWait).record(seconds)
+        auditWait.record(seconds)
     }
 
     public func recordReload(part: String, success: Bool) {
@@ -123,8 +135,8 @@ public final class GatewayMetrics: Sendable {
         // Every verb's success series and latency histogram exist from the first scrape (0),
         // so dashboards and rate() have a start point.
         for verb in Verb.allCases {
-            _ = registry.counter(F.requests, [("verb", verb.rawValue), ("status", "200"), ("code", "ok")])
-            _ = registry.histogram(F.requestDuration, [("verb", verb.rawValue)])
+            _ = requests([verb.rawValue, "200", "ok"])
+            _ = requestDuration([verb.rawValue])
         }
         for part in ["tls", "identities"] {
             for outcome in ["success", "failure"] {
@@ -136,7 +148,7 @@ public final class GatewayMetrics: Sendable {
     func collectTransport(_ s: ServerStats) {
         let authenticated = max(0, s.active - s.preAuthActive - s.draining)
         for (phase, n) in [("handshaking", s.preAuthActive), ("authenticated", authenticated), ("draining", s.draining)] {
-            registry.gauge(F.connectionsOpen, [("phase", phase)]).set(Int64(n))
+            connectionsOpen([phase]).set(Int64(n))
         }
         registry.gauge(F.inFlightHandlers).set(Int64(s.inFlightHandlers))
         accepted.observe([], total: s.accepted)
@@ -189,4 +201,19 @@ public struct RequestRecord: Sendable {
     public var bytesOut: Int
 
     var statusLabel: String { status.map(String.init) ?? "none" }
+
+    public init(startedAt: Date, peer: PeerInfo, streamID: Int32, verb: String, principal: String?, status: Int?,
+                code: String, reasonCode: String?, seconds: Double, bytesIn: Int, bytesOut: Int) {
+        self.startedAt = startedAt
+        self.peer = peer
+        self.streamID = streamID
+        self.verb = verb
+        self.principal = principal
+        self.status = status
+        self.code = code
+        self.reasonCode = reasonCode
+        self.seconds = seconds
+        self.bytesIn = bytesIn
+        self.bytesOut = bytesOut
+    }
 }
