@@ -9,9 +9,8 @@ public typealias DriverCallObserver = @Sendable (_ driver: String, _ outcome: St
 /// hook in the kernel: the kernel stays free of operational concerns, and the wrapper sees
 /// exactly what the kernel's fallback executor sees.
 ///
-/// A streaming driver keeps its streaming path untouched (`MeasuredStreamingDriver` forwards
-/// `executeStream` as is, so backpressure and cancellation are the driver's own); only its
-/// whole-answer `execute` calls are measured. docs/operations.md says so.
+/// A streaming driver keeps its streaming conformance (`MeasuredStreamingDriver`): its stream is
+/// passed through chunk by chunk and counted once when it ends.
 struct MeasuredDriver: Driver {
     let inner: any Driver
     let observe: DriverCallObserver
@@ -51,7 +50,52 @@ struct MeasuredStreamingDriver: StreamingDriver {
         try await MeasuredDriver.measure(inner, ctx, observe)
     }
 
+    /// The driver's stream, pulled one chunk per pull (`unfolding`: no buffer of ours, so
+    /// backpressure is unchanged; a pull runs in the consumer's task, so cancellation reaches
+    /// the driver as before). Counted once, when it ends: `ok` at its end, `error` or
+    /// `cancelled` when it throws, `cancelled` when the consumer drops it first (the kernel
+    /// stopped: a reset stream, a timeout). A `StreamingUnsupported` answer is not counted:
+    /// the kernel falls back to `execute`, which is.
     func executeStream(_ ctx: ExecutionContext) -> AsyncThrowingStream<JSONObject, any Error> {
-        inner.executeStream(ctx)
+        let pull = StreamPull(inner.executeStream(ctx), driver: inner.driverID, observe: observe)
+        return AsyncThrowingStream(unfolding: { try await pull.next() })
     }
+}
+
+/// The driver's iterator and the once-only report of how its stream ended. Used by one
+/// consumer at a time (the AsyncIterator contract), hence `@unchecked Sendable`.
+final class StreamPull: @unchecked Sendable {
+    private var iterator: AsyncThrowingStream<JSONObject, any Error>.AsyncIterator
+    private let driver: String
+    private let observe: DriverCallObserver
+    private let started = ContinuousClock.now
+    private var reported = false
+
+    init(_ stream: AsyncThrowingStream<JSONObject, any Error>, driver: String, observe: @escaping DriverCallObserver) {
+        self.iterator = stream.makeAsyncIterator()
+        self.driver = driver
+        self.observe = observe
+    }
+
+    func next() async throws -> JSONObject? {
+        do {
+            if let chunk = try await iterator.next() { return chunk }
+            report("ok")
+            return nil
+        } catch let unsupported as StreamingUnsupported {
+            reported = true
+            throw unsupported
+        } catch {
+            report(error is CancellationError || Task.isCancelled ? "cancelled" : "error")
+            throw error
+        }
+    }
+
+    private func report(_ outcome: String) {
+        guard !reported else { return }
+        reported = true
+        observe(driver, outcome, GatewayMetricsClock.seconds(since: started))
+    }
+
+    deinit { report("cancelled") }
 }
