@@ -29,7 +29,7 @@ public final class Gateway: Sendable {
     public let metrics: GatewayMetrics
     /// The access log, when `[access_log]` enables it.
     public let accessLog: AccessLog?
-    /// The running scrape listener (`start()` to `shutdown()`).
+    /// The running scrape listener (`start()` to `waitUntilStopped()`: it serves during a drain).
     let metricsEndpoint = Mutex<MetricsEndpoint?>(nil)
 
     /// Builds everything and fails fast on any configuration problem; binds nothing yet.
