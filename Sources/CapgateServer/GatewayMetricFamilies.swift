@@ -66,6 +66,9 @@ public enum GatewayMetricFamilies {
     public static let reloads = MetricFamily(
         "capgate_reloads_total", .counter, labels: ["part", "outcome"],
         help: "Reloads by part (tls, identities) and outcome (success, failure).")
+    public static let pausedItems = MetricFamily(
+        "capgate_paused_items", .gauge, labels: ["kind"],
+        help: "Kill switches in force: kind all (0 or 1), capability and principal (how many are paused).")
     public static let tlsGeneration = MetricFamily(
         "capgate_tls_generation", .gauge,
         help: "Generation of the TLS material new connections get (1, +1 per successful reload).")
@@ -74,7 +77,8 @@ public enum GatewayMetricFamilies {
     public static let all: [MetricFamily] = [
         requests, requestDuration, connectionsOpen, connectionsAccepted, connectionsClosed, handshakes, inFlightHandlers,
         limitTrips, streamErrors, goAways, driverCalls, driverDuration, auditDurableWait, auditQueueDepth,
-        serverCertificateExpiry, caCertificateExpiry, crlNextUpdate, clientCertificateExpiry, reloads, tlsGeneration,
+        serverCertificateExpiry, caCertificateExpiry, crlNextUpdate, clientCertificateExpiry, reloads, pausedItems,
+        tlsGeneration,
     ]
 
     /// Trip codes the transport counts (`ServerStats.trips`) -> the GatewayLimits key that tripped.

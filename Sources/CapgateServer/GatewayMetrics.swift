@@ -131,6 +131,10 @@ public final class GatewayMetrics: Sendable {
                 registry.gauge(F.auditQueueDepth).set(Int64(0))
             }
             registry.gauge(F.tlsGeneration).set(Int64(gateway.server.tlsGeneration))
+            let paused = gateway.service.killSwitches.current
+            registry.gauge(F.pausedItems, [("kind", "all")]).set(Int64(paused.all == nil ? 0 : 1))
+            registry.gauge(F.pausedItems, [("kind", "capability")]).set(Int64(paused.capabilities.count))
+            registry.gauge(F.pausedItems, [("kind", "principal")]).set(Int64(paused.principals.count))
         }
         // Every verb's success series and latency histogram exist from the first scrape (0),
         // so dashboards and rate() have a start point.

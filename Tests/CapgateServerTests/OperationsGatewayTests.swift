@@ -3,6 +3,7 @@ import CapgateClient
 import CapgateConnection
 import CapgateServer
 import CapgateTesting
+import CapgateWire
 import Foundation
 import Glibc
 import Testing
@@ -82,6 +83,14 @@ struct OperationsGatewayTests {
             let reloaded = try Self.scrape(port)
             #expect(Self.sample(reloaded, "capgate_reloads_total{part=\"tls\",outcome=\"success\"}") == 1)
             #expect(Self.sample(reloaded, "capgate_tls_generation") == 2)
+
+            #expect(Self.sample(reloaded, "capgate_paused_items{kind=\"capability\"}") == 0)
+            _ = try await gw.client("ops").pause(.capability("tasks.list"), reason: "metrics test")
+            let paused = try Self.scrape(port)
+            #expect(Self.sample(paused, "capgate_paused_items{kind=\"capability\"}") == 1)
+            #expect(Self.sample(paused, "capgate_paused_items{kind=\"all\"}") == 0)
+            #expect(Self.sample(paused, "capgate_requests_total{verb=\"pause_capability\",status=\"200\",code=\"ok\"}") == 1)
+            #expect(!paused.contains("tasks.list"))  // counts, never which
         }
     }
 
