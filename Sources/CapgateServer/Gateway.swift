@@ -128,12 +128,14 @@ public final class Gateway: Sendable {
         server.beginGracefulShutdown()
     }
 
-    /// Waits for the loops, then drains and closes a durable audit store (every request has
-    /// answered, so nothing records after this).
+    /// Waits for the loops, then drains and closes a durable audit store and the revocation log
+    /// (every request has answered, so nothing records after this). Closing explicitly releases
+    /// their file locks now: a task finishing late must not keep a restart from opening them.
     public func waitUntilStopped() {
         server.waitUntilStopped()
         stopMetricsEndpoint()
         (kernel.traces as? SQLiteTraceStore)?.close()
+        (kernel.tokens.revocationStore as? FileRevocationStore)?.closeLog()
     }
 
     // MARK: - Certificate expiry

@@ -217,8 +217,8 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
         let committed: Int
         do {
             stored = try readRowsLocked("SELECT seq, payload FROM traces" + clause + " ORDER BY seq", args)
-            let s = try reader.prepare("SELECT COALESCE(MAX(seq), 0) FROM traces")
-            committed = try s.step() ? s.int(0) : 0
+            let s = try reader.prepare("SELECT COALESCE(MAX(seq), -1) FROM traces")
+            committed = try s.step() ? s.int(0) : -1
         } catch {
             try? reader.exec("ROLLBACK")
             throw error
