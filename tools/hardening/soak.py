@@ -128,6 +128,19 @@ def agent_main(idx: int, url: str, pki: str, churn: int, stop_at: float, counter
         json.dump(kinds, f)
 
 
+def kernel_stats(url: str, pki: str) -> list:
+    """The kernel's counters (the `stats` verb, as ops): grants, denials, invocations, handle
+    stores (resident handles are min(handle stores, 10,000) while none expired: TTL 1 h)."""
+    try:
+        from capgate import RemoteKernel
+        with RemoteKernel.connect(url, cert=f"{pki}/agents/ops.pem", key=f"{pki}/agents/ops.key",
+                                  ca=f"{pki}/ca.pem", timeout=30.0) as k:
+            st = k.stats
+        return [st.grants, st.denials, st.invocations, st.handle_stores]
+    except Exception as e:  # noqa: BLE001 - a sample must not stop the soak
+        return [f"error:{type(e).__name__}", "", "", ""]
+
+
 def size(path: str) -> int:
     try:
         return os.path.getsize(path)
@@ -164,7 +177,8 @@ def main() -> int:
         p.start()
     rows = []
     header = ["minute", "elapsed_s", "rss_kib", "hwm_kib", "fds", "threads", "calls", "errors", "denied",
-              "calls_per_s", "audit_db_kib", "revocations_log_kib", "load1"]
+              "calls_per_s", "audit_db_kib", "revocations_log_kib", "grants", "denials", "invocations",
+              "handle_stores", "load1"]
     print("  ".join(f"{h:>10}" for h in header), flush=True)
     prev_calls, prev_t = 0, start
     n = 0
@@ -187,7 +201,8 @@ def main() -> int:
         db = sum(os.path.getsize(os.path.join(sc.state, f)) for f in os.listdir(sc.state) if f.startswith("audit.db"))
         row = [round((now - start) / 60, 1), round(now - start), m.get("VmRSS"), m.get("VmHWM"), m.get("fds"),
                m.get("Threads"), calls, errors, denied, round((calls - prev_calls) / max(now - prev_t, 1e-9)),
-               db // 1024, size(os.path.join(sc.state, "revocations.log")) // 1024, load().split()[0]]
+               db // 1024, size(os.path.join(sc.state, "revocations.log")) // 1024] + kernel_stats(url, sc.pki) + [
+               load().split()[0]]
         prev_calls, prev_t = calls, now
         rows.append(row)
         print("  ".join(f"{v!s:>10}" for v in row), flush=True)
