@@ -109,14 +109,22 @@ def agent_main(port: int, pki: str, path: str, stop_file: str, interval: float) 
     next_probe = time.time() + 1
     while not os.path.exists(stop_file):
         t0 = time.time()
-        try:
-            if conn is None or conn.streams >= 400:  # well under maxStreamsPerConnection (1000)
+        if conn is None or conn.streams >= 400:  # well under maxStreamsPerConnection (1000)
+            # Rolling over to a fresh warm connection is a new connection: a failure is booked
+            # with the fresh-connection probes (`r`), and the old one keeps serving meanwhile.
+            try:
                 fresh = AgentConn(port, ctx)
                 fresh.request()  # warm it: the handshake is not part of the measurement
                 if conn is not None:
                     conn.close()
                 conn = fresh
-                t0 = time.time()
+            except Exception as e:  # noqa: BLE001
+                out.write(f"r {time.time():.4f} 0 1 {type(e).__name__}:{str(e)[:50].replace(' ', '_')}\n")
+                if conn is None:
+                    time.sleep(0.1)
+                    continue
+            t0 = time.time()
+        try:
             s = time.perf_counter()
             status = conn.request()
             lat = time.perf_counter() - s
@@ -154,7 +162,7 @@ def read_agent(path: str) -> tuple[list, list]:
         f = line.split()
         if f[0] == "w" and len(f) >= 4:
             warm.append((float(f[1]), float(f[2]), f[3] == "1", f[4] if len(f) > 4 else ""))
-        elif f[0] == "p" and len(f) >= 4:
+        elif f[0] in ("p", "r") and len(f) >= 4:
             probes.append((float(f[1]), f[2] == "1", int(f[3]), f[4] if len(f) > 4 else ""))
     return warm, probes
 
@@ -256,9 +264,9 @@ def main() -> int:
         time.sleep(a.settle)
         after = sc.memory()
         rss_max, fds_max = sampler.max_between(start, time.time())
-        tally = {"opened": 0, "cut": 0, "goaways": {}, "rst": 0, "refused": 0, "notes": {}}
+        tally = {"opened": 0, "cut": 0, "goaways": {}, "rst": 0, "refused": 0, "answers": 0, "notes": {}}
         for t in tallies:
-            for k in ("opened", "cut", "rst", "refused"):
+            for k in ("opened", "cut", "rst", "refused", "answers"):
                 tally[k] += t.get(k, 0)
             for k in ("goaways", "notes"):
                 for kk, v in t.get(k, {}).items():

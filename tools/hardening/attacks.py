@@ -26,6 +26,7 @@ class Tally:
         self.cut = 0
         self.goaways: Counter[str] = Counter()
         self.rst = 0
+        self.answers = 0  # response HEADERS received
         self.refused = 0  # could not even connect / handshake refused
         self.notes: Counter[str] = Counter()
 
@@ -34,6 +35,7 @@ class Tally:
         if not c.closed:
             c.poll(0.05)
         self.rst += c.rst_received
+        self.answers += c.headers_in
         if c.goaway is not None:
             self.goaways[GOAWAY_NAMES.get(c.goaway, str(c.goaway))] += 1
         if c.closed or c.goaway is not None:
@@ -41,7 +43,7 @@ class Tally:
         c.close()
 
     def as_dict(self) -> dict:
-        return {"opened": self.opened, "cut": self.cut, "goaways": dict(self.goaways), "rst": self.rst,
+        return {"opened": self.opened, "cut": self.cut, "goaways": dict(self.goaways), "rst": self.rst, "answers": self.answers,
                 "refused": self.refused, "notes": dict(self.notes)}
 
 

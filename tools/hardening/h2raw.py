@@ -76,6 +76,7 @@ class Conn:
         self.buf = b""
         self.ack_settings = ack_settings
         self.frames_in = 0
+        self.headers_in = 0
         raw = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock = ctx.wrap_socket(raw, server_hostname="localhost")
@@ -153,6 +154,8 @@ class Conn:
             self.frames_in += 1
             if ftype == GOAWAY and len(payload) >= 8:
                 self.goaway = int.from_bytes(payload[4:8], "big")
+            elif ftype == HEADERS:
+                self.headers_in += 1
             elif ftype == RST_STREAM:
                 self.rst_received += 1
             elif ftype == SETTINGS and not flags & ACK and self.ack_settings:
