@@ -148,7 +148,34 @@ def size(path: str) -> int:
         return 0
 
 
+def render(out: str) -> str:
+    """report.md from soak.csv and soak.json: the minute-by-minute table and whether RSS
+    levelled off (its growth over the last half of the run against the first half)."""
+    rows = list(csv.DictReader(open(os.path.join(out, "soak.csv"))))
+    summ = json.load(open(os.path.join(out, "soak.json")))
+    rss = [int(r["rss_kib"]) for r in rows if r["rss_kib"]]
+    half = len(rss) // 2
+    first, second = (rss[half] - rss[0], rss[-1] - rss[half]) if len(rss) > 2 else (0, 0)
+    lines = [f"# make soak: {summ['minutes']} min, {summ['agents']} agents", "",
+             f"{summ['calls']} calls, {summ['errors']} errors, {summ['denied_grants']} grants refused "
+             f"(outcomes {summ['outcomes']}). RSS {rss[0] // 1024} -> {rss[-1] // 1024} MiB (max {max(rss) // 1024}); "
+             f"growth in the first half {first / 1024:.1f} MiB, in the second half {second / 1024:.1f} MiB. "
+             f"Descriptors {summ['fds_first']} -> {summ['fds_last']}.", "",
+             "| minute | RSS MiB | HWM MiB | fds | calls | calls/s | errors | grants | denials | handle stores | "
+             "audit.db MiB | revocations.log KiB | load |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['minute']} | {int(r['rss_kib']) / 1024:.1f} | {int(r['hwm_kib']) / 1024:.1f} | {r['fds']} | "
+                     f"{r['calls']} | {r['calls_per_s']} | {r['errors']} | {r['grants']} | {r['denials']} | "
+                     f"{r['handle_stores']} | {int(r['audit_db_kib']) / 1024:.1f} | {r['revocations_log_kib']} | {r['load1']} |")
+    text = "\n".join(lines) + "\n"
+    open(os.path.join(out, "report.md"), "w").write(text)
+    return text
+
+
 def main() -> int:
+    if len(sys.argv) == 3 and sys.argv[1] == "--render":
+        print(render(sys.argv[2]))
+        return 0
     ap = argparse.ArgumentParser()
     ap.add_argument("--minutes", type=float, default=float(os.environ.get("SOAK_MINUTES", "60")))
     ap.add_argument("--agents", type=int, default=6)
@@ -235,7 +262,8 @@ def main() -> int:
     }
     json.dump(summary, open(os.path.join(out, "soak.json"), "w"), indent=2)
     print(json.dumps(summary, indent=2), flush=True)
-    print(f"soak: wrote {out}/soak.csv and soak.json", flush=True)
+    print(render(out), flush=True)
+    print(f"soak: wrote {out}/soak.csv, soak.json and report.md", flush=True)
     return 1 if failed or errors else 0
 
 
