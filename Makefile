@@ -160,7 +160,7 @@ hardening-build: apt
 	$(SWIFT) build -c release --product capgate
 
 # Every flood of docs/hardening.md against a release demo sidecar while a legit agent measures
-# (~6 min): bench/reports/<date>-<commit>-attack/. ATTACK_ARGS e.g. "--only hpack_bomb --seconds 20".
+# (~9 min): bench/reports/<date>-<commit>-attack/. ATTACK_ARGS e.g. "--only hpack_bomb --seconds 20".
 attack: venv hardening-build
 	nice -n 5 $(PY) tools/hardening/attack.py $(ATTACK_ARGS)
 
