@@ -14,9 +14,11 @@ import Foundation
 /// already visible to `get`/`list`/`query`, like the in-memory store.
 ///
 /// Fail closed: opening a file whose chain does not verify throws, naming the first bad
-/// record; a failed commit stops the store for good (the in-memory chain head has moved past
-/// what is on disk), every waiter and every later wait throws, and reads keep being served
-/// from what is on disk.
+/// record. A failed commit (disk full, I/O error) drops every record not yet on disk and
+/// fails their waiters; the chain head is then re-read from the file, so the next record
+/// links to the last durable one and the store resumes once writes succeed again. A wait
+/// that started before the failure (`waitUntilDurable(since:)`) throws even after that. If
+/// the head cannot be re-read, the store stops for good. Reads keep being served from disk.
 public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
     // @unchecked: `queue` is only touched under `cond`; `writer` only by the writer thread
     // after init; `reader` only under `readerLock`. Each SQLite connection is confined.
@@ -49,6 +51,11 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
         /// everything accepted before the writer took its batch durable.
         var accepted = 0
         var durable = 0
+        /// The `accepted` generation at the last failed commit: every record at or below it
+        /// and above the durable mark of that moment was dropped.
+        var lostThrough = 0
+        var lastLoss: String?
+        var retentionError: String?
         var isEmpty: Bool { pending.isEmpty && spends.isEmpty }
         var failure: String?
         var closing = false
@@ -92,17 +99,10 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
             throw AuditStoreError("\(path): audit chain verification failed at seq \(verification.firstBadSeq ?? -1): "
                                   + verification.detail + " Refusing to start; inspect it with `capgate audit verify`.")
         }
-        if let retention {
-            _ = try AuditRetention.prune(writer, now: clock.now(), retainDays: retention.retainDays)
-        }
-        let head = try writer.prepare("SELECT seq, record_hash FROM traces ORDER BY seq DESC LIMIT 1")
-        try head.bind([])
-        if try head.step(), let hash = head.text(1) {
-            queue = Queue(nextSeq: head.int(0) + 1, lastHash: hash)
-        } else {
-            let cp = try AuditFile.checkpoint(writer)
-            queue = Queue(nextSeq: cp.nextSeq, lastHash: cp.hash)
-        }
+        if let days = retention?.retainDays { _ = try AuditRetention.prune(writer, now: clock.now(), retainDays: days) }
+        if let bytes = retention?.maxBytes { _ = try AuditRetention.pruneToSize(writer, maxBytes: bytes) }
+        let head = try Self.durableHead(writer)
+        queue = Queue(nextSeq: head.seq + 1, lastHash: head.hash)
         reader = try SQLiteConnection(path: path)
         let thread = Thread { [self] in writerLoop() }
         thread.name = "capgate-audit-writer"
@@ -165,10 +165,21 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
         return max(queued, try s.step() ? s.int(0) : 0)
     }
 
-    public func waitUntilDurable() async throws(KernelError) {
+    public func waitUntilDurable() async throws(KernelError) { try await waitUntilDurable(since: Int.max) }
+
+    public func durabilityMark() -> Int {
+        cond.lock()
+        defer { cond.unlock() }
+        return queue.accepted
+    }
+
+    public func waitUntilDurable(since mark: Int) async throws(KernelError) {
         let failure: String? = await withCheckedContinuation { (k: CheckedContinuation<String?, Never>) in
             cond.lock()
             if let f = queue.failure {
+                cond.unlock()
+                k.resume(returning: f)
+            } else if queue.lostThrough > mark, let f = queue.lastLoss {
                 cond.unlock()
                 k.resume(returning: f)
             } else if queue.durable >= queue.accepted {
@@ -225,27 +236,44 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
 
     // MARK: - Reading
 
-    private func unsyncedSnapshot() -> [ActionTrace] {
+    private func unsyncedSnapshot() -> [ActionTrace] { unsyncedRecords().map(\.trace) }
+
+    private func unsyncedRecords() -> [Pending] {
         cond.lock()
         defer { cond.unlock() }
-        return (queue.inFlight + queue.pending).map(\.trace)
+        return queue.inFlight + queue.pending
     }
 
     /// Stored rows (optionally filtered) followed by the records not yet committed. The
-    /// snapshot is taken first so a record committed in between is found once, on disk.
+    /// snapshot is taken first and the rows are read in one read transaction with the
+    /// highest stored seq: a snapshot record at or below it was committed in between and
+    /// is already among the rows (once), one above it is not on disk yet.
     private func listOrThrow(where clause: String, _ args: [SQLiteValue]) throws(AuditStoreError) -> [ActionTrace] {
-        let unsynced = unsyncedSnapshot()
-        let stored = try readRows("SELECT seq, payload FROM traces" + clause + " ORDER BY seq", args)
-        guard !unsynced.isEmpty else { return stored }
-        var seen = Set(stored.suffix(unsynced.count).map { CodePointKey($0.actionID) })
-        var out = stored
-        for t in unsynced where seen.insert(CodePointKey(t.actionID)).inserted { out.append(t) }
-        return out
+        let unsynced = unsyncedRecords()
+        let sql = "SELECT seq, payload FROM traces" + clause + " ORDER BY seq"
+        guard !unsynced.isEmpty else { return try readRows(sql, args) }
+        readerLock.lock()
+        defer { readerLock.unlock() }
+        // One snapshot for both statements (a WAL reader sees a consistent database).
+        try reader.exec("BEGIN")
+        do {
+            let maxSeq = Int(try reader.scalarText("SELECT coalesce(max(seq), -1) FROM traces") ?? "") ?? -1
+            let stored = try readRowsLocked(sql, args)
+            try reader.exec("COMMIT")
+            return stored + unsynced.filter { $0.record.seq > maxSeq }.map(\.trace)
+        } catch {
+            try? reader.exec("ROLLBACK")
+            throw error
+        }
     }
 
     private func readRows(_ sql: String, _ args: [SQLiteValue]) throws(AuditStoreError) -> [ActionTrace] {
         readerLock.lock()
         defer { readerLock.unlock() }
+        return try readRowsLocked(sql, args)
+    }
+
+    private func readRowsLocked(_ sql: String, _ args: [SQLiteValue]) throws(AuditStoreError) -> [ActionTrace] {
         let s = try reader.prepare(sql)
         try s.bind(args)
         var out: [ActionTrace] = []
@@ -302,11 +330,6 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
                 }
                 for (session, used) in spends { try spend.run([.text(session), .int(used)]) }
                 try writer.exec("COMMIT")
-                if let retention, DispatchTime.now().uptimeNanoseconds - lastPrune >= 60_000_000_000 {
-                    // At most once a minute, on this thread, between batches.
-                    _ = try AuditRetention.prune(writer, now: clock.now(), retainDays: retention.retainDays)
-                    lastPrune = DispatchTime.now().uptimeNanoseconds
-                }
                 if case .batch(let ms) = durability {
                     let now = DispatchTime.now().uptimeNanoseconds
                     if now - lastSync >= UInt64(ms) * 1_000_000 {
@@ -316,7 +339,7 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
                 }
             } catch {
                 try? writer.exec("ROLLBACK")
-                fail(error.message, batch: batch.count)
+                dropUnwritten(error.message)
                 continue
             }
             cond.lock()
@@ -331,12 +354,75 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
             }
             cond.unlock()
             for k in ready { k.resume(returning: nil) }
+            enforceRetention(&lastPrune)
         }
         stopped.signal()
     }
 
-    /// Fails closed: no further record is accepted and every waiter learns why.
-    private func fail(_ message: String, batch: Int) {
+    /// Between batches, after the waiters are answered: `max_bytes` after every commit (three
+    /// header reads unless over), `retain_days` at most once a minute. A failed prune deletes
+    /// nothing (one transaction), is kept in `retentionError` and is retried next time; it
+    /// never fails a record, which is already durable.
+    private func enforceRetention(_ lastPrune: inout UInt64) {
+        guard let retention else { return }
+        do {
+            if let bytes = retention.maxBytes { _ = try AuditRetention.pruneToSize(writer, maxBytes: bytes) }
+            if let days = retention.retainDays, DispatchTime.now().uptimeNanoseconds - lastPrune >= 60_000_000_000 {
+                _ = try AuditRetention.prune(writer, now: clock.now(), retainDays: days)
+                lastPrune = DispatchTime.now().uptimeNanoseconds
+            }
+            cond.lock()
+            queue.retentionError = nil
+            cond.unlock()
+        } catch {
+            cond.lock()
+            queue.retentionError = error.message
+            cond.unlock()
+        }
+    }
+
+    /// The last pruning failure, nil once a prune succeeds again.
+    public var retentionError: String? { cond.lock(); defer { cond.unlock() }; return queue.retentionError }
+
+    /// A failed commit: everything not on disk is dropped and its waiters learn why; the
+    /// chain head is re-read from the file (the transaction was rolled back), so the next
+    /// record links to the last durable one. If even that read fails, stop for good.
+    private func dropUnwritten(_ message: String) {
+        let head: (seq: Int, hash: String)
+        do {
+            head = try Self.durableHead(writer)
+        } catch {
+            fail(message + "; then the chain head could not be re-read: " + error.message)
+            return
+        }
+        cond.lock()
+        let why = "commit failed: \(message)"
+        let waiters = queue.waiters
+        queue.waiters = []
+        queue.pending = []
+        queue.inFlight = []  // never on disk: not shown as if it were
+        queue.spends = [:]
+        queue.spendsInFlight = [:]
+        queue.nextSeq = head.seq + 1
+        queue.lastHash = head.hash
+        queue.durable = queue.accepted  // resolved: every generation so far is durable or lost
+        queue.lostThrough = queue.accepted
+        queue.lastLoss = why
+        cond.unlock()
+        for w in waiters { w.resume.resume(returning: why) }
+    }
+
+    /// The last record on disk (seq, record_hash), else the checkpoint (next seq - 1, hash).
+    private static func durableHead(_ db: SQLiteConnection) throws(AuditStoreError) -> (seq: Int, hash: String) {
+        let s = try db.prepare("SELECT seq, record_hash FROM traces ORDER BY seq DESC LIMIT 1")
+        try s.bind([])
+        if try s.step(), let hash = s.text(1) { return (s.int(0), hash) }
+        let cp = try AuditFile.checkpoint(db)
+        return (cp.nextSeq - 1, cp.hash)
+    }
+
+    /// Fails closed for good: no further record is accepted and every waiter learns why.
+    private func fail(_ message: String, batch: Int = 0) {
         cond.lock()
         if queue.failure == nil { queue.failure = "commit failed: \(message)" }
         let failure = queue.failure

@@ -73,33 +73,41 @@ func measure(_ store: Store, _ o: Options) async throws -> Point {
         gateway.waitUntilStopped()
     }
     let pki = PKIDirectory(path: dir + "/pki")
-    var clients: [CapgateClient] = []
+    let connect: @Sendable () throws -> CapgateClient = {
+        try CapgateClient(host: "127.0.0.1", port: port, certificate: pki.agentCertificatePath("alice"),
+                          key: pki.agentKeyPath("alice"), trustBundle: pki.caCertificatePath)
+    }
+    var slots: [Slot] = []
     var tokens: [CapabilityToken] = []
     for _ in 0..<o.connections {
-        let c = try CapgateClient(host: "127.0.0.1", port: port, certificate: pki.agentCertificatePath("alice"),
-                                  key: pki.agentKeyPath("alice"), trustBundle: pki.caCertificatePath)
-        clients.append(c)
+        let slot = Slot(try connect(), connect)
+        slots.append(slot)
         let request = CapabilityRequest(capabilityID: "tasks.list", goal: "audit bench", constraints: [:])
-        tokens.append(try await c.grantCapability(request, justification: "").token)
+        tokens.append(try await slot.client.grantCapability(request, justification: "").token)
     }
-    defer { for c in clients { c.close() } }
+    defer { for s in slots { s.client.close() } }
 
     final class Flags: Sendable {
         let counting = Atomic<Bool>(false), stop = Atomic<Bool>(false)
         let ops = Atomic<Int>(0), errors = Atomic<Int>(0)
     }
     let f = Flags()
-    let pairs = Array(zip(clients, tokens))
+    let pairs = Array(zip(slots, tokens))
     let streams = o.streams
     let load = Task {
         await withTaskGroup(of: Void.self) { group in
-            for (c, t) in pairs {
+            for (slot, t) in pairs {
                 for _ in 0..<streams {
                     group.addTask {
                         while !f.stop.load(ordering: .relaxed) {
+                            let c = slot.client
                             do {
                                 _ = try await c.invoke(t)
                                 if f.counting.load(ordering: .relaxed) { f.ops.add(1, ordering: .relaxed) }
+                            } catch CapgateClientError.transport {
+                                // The server retires a connection after maxStreamsPerConnection
+                                // (GOAWAY), as in production: reconnect, as a real agent does.
+                                if !slot.replace(c) { f.errors.add(1, ordering: .relaxed) }
                             } catch {
                                 f.errors.add(1, ordering: .relaxed)
                             }
@@ -118,6 +126,27 @@ func measure(_ store: Store, _ o: Options) async throws -> Point {
     f.stop.store(true, ordering: .relaxed)
     await load.value
     return Point(ops: f.ops.load(ordering: .relaxed), errors: f.errors.load(ordering: .relaxed), seconds: elapsed)
+}
+
+/// One connection position: its current client, replaced when the server retires it.
+final class Slot: Sendable {
+    private let current: Mutex<CapgateClient>
+    private let connect: @Sendable () throws -> CapgateClient
+    init(_ c: CapgateClient, _ connect: @escaping @Sendable () throws -> CapgateClient) {
+        current = Mutex(c)
+        self.connect = connect
+    }
+    var client: CapgateClient { current.withLock { $0 } }
+    /// Replaces `old` (if still current) with a new connection; false if connecting failed.
+    func replace(_ old: CapgateClient) -> Bool {
+        current.withLock { c in
+            guard c === old else { return true }
+            guard let fresh = try? connect() else { return false }
+            old.close()
+            c = fresh
+            return true
+        }
+    }
 }
 
 func median(_ xs: [Double]) -> Double {
