@@ -1,5 +1,8 @@
 import AgentKernel
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The durable audit trail (docs/audit.md): the reference's SQLite hash chain behind the
 /// kernel's `TraceStoring` seam, with group commit.
@@ -9,9 +12,16 @@ import Foundation
 /// only chains the trace in memory (seq, prev_hash, HMAC; microseconds, under a lock that
 /// fixes the chain order) and queues it; one dedicated writer thread (never an event loop,
 /// never the cooperative pool) drains the queue, writing everything queued since its last
-/// commit in one transaction with one commit (an fsync in `.fsync` mode), then wakes the
-/// callers of `waitUntilDurable()` whose records it covers. Records not yet committed are
-/// already visible to `get`/`list`/`query`, like the in-memory store.
+/// commit in one transaction with one commit. Records not yet committed are already visible
+/// to `get`/`list`/`query`, like the in-memory store.
+///
+/// Pipelined fsync (`.fsync`): the commit itself does not fsync (`synchronous=NORMAL`); two
+/// sync threads fsync the WAL file after commits and wake the callers of `waitUntilDurable()`
+/// whose records were written before that fsync began. That is what `synchronous=FULL` does
+/// in WAL mode (the WAL is synced at each commit; checkpoints sync the database either way),
+/// but the writer is already committing the next batch while an fsync is in flight, and a
+/// slow fsync (a shared disk's tail latency) is overtaken by a later one, which covers
+/// everything written before it started. Answered only after an fsync: the contract is kept.
 ///
 /// Fail closed: opening a file whose chain does not verify throws, naming the first bad
 /// record. A failed commit (disk full, I/O error) drops every record not yet on disk and
@@ -50,6 +60,11 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
         /// Generations: every record or spend accepted bumps `accepted`; a commit makes
         /// everything accepted before the writer took its batch durable.
         var accepted = 0
+        /// Committed to the WAL (`.fsync`: not yet known to be fsynced).
+        var written = 0
+        /// The highest `written` a sync thread has started an fsync for.
+        var syncClaimed = 0
+        var writerDone = false
         var durable = 0
         /// The `accepted` generation at the last failed commit: every record at or below it
         /// and above the durable mark of that moment was dropped.
@@ -89,10 +104,9 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
         guard try writer.scalarText("PRAGMA journal_mode=WAL")?.lowercased() == "wal" else {
             throw AuditStoreError("\(path): cannot switch the audit store to WAL mode")
         }
-        switch durability {
-        case .fsync: try writer.exec("PRAGMA synchronous=FULL")
-        case .batch: try writer.exec("PRAGMA synchronous=NORMAL")
-        }
+        // NORMAL in both modes: `.fsync` syncs the WAL itself (the sync threads) before anyone
+        // is answered; checkpoints still sync the WAL before and the database after.
+        try writer.exec("PRAGMA synchronous=NORMAL")
         for ddl in AuditFile.schema { try writer.exec(ddl) }
         let verification = try AuditFile.verify(writer, chain: chain)
         guard verification.ok else {
@@ -107,7 +121,20 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
         let thread = Thread { [self] in writerLoop() }
         thread.name = "capgate-audit-writer"
         thread.start()
+        if durability == .fsync {
+            for i in 0..<Self.syncThreads {
+                let syncer = Thread { [self] in syncLoop() }
+                syncer.name = "capgate-audit-sync\(i)"
+                syncer.start()
+            }
+        }
     }
+
+    /// fsyncs that may be in flight at once; a second one lets a later fsync overtake a slow one.
+    static let syncThreads = 2
+    /// The WAL file's descriptor for the sync threads (opened on first use, under `cond`).
+    private var walFD: Int32 = -1
+    private var walInode: (dev: UInt64, ino: UInt64) = (0, 0)
 
     deinit { /* `close()` stops the writer; the thread holds `self` until then. */ }
 
@@ -116,9 +143,14 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
         cond.lock()
         let wasClosing = queue.closing
         queue.closing = true
-        cond.signal()
+        cond.broadcast()
         cond.unlock()
-        if !wasClosing { stopped.wait() }
+        guard !wasClosing else { return }
+        for _ in 0..<(durability == .fsync ? 1 + Self.syncThreads : 1) { stopped.wait() }
+        cond.lock()
+        if walFD >= 0 { Glibc.close(walFD) }
+        walFD = -1
+        cond.unlock()
     }
 
     // MARK: - TraceStoring
@@ -136,7 +168,7 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
         queue.lastHash = rec.recordHash
         queue.pending.append(Pending(record: rec, trace: trace, payload: payload))
         queue.accepted += 1
-        if queue.pending.count == 1 { cond.signal() }
+        if queue.pending.count == 1 { cond.broadcast() }
     }
 
     // MARK: - Budget spends (SQLiteBudgetStore)
@@ -149,7 +181,7 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
         let wasEmpty = queue.isEmpty
         queue.spends[session] = max(queue.spends[session] ?? 0, used)
         queue.accepted += 1
-        if wasEmpty { cond.signal() }
+        if wasEmpty { cond.broadcast() }
     }
 
     /// The session's total: queued, in flight or stored, whichever is largest. The queue is
@@ -292,6 +324,13 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
     // MARK: - The writer thread
 
     private func writerLoop() {
+        defer {
+            cond.lock()
+            queue.writerDone = true
+            cond.broadcast()
+            cond.unlock()
+            stopped.signal()
+        }
         let insert: SQLiteStatement
         let spend: SQLiteStatement
         do {
@@ -302,7 +341,6 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
                                        + "ON CONFLICT(session) DO UPDATE SET used = max(used, excluded.used)")
         } catch {
             fail(error.message, batch: 0)
-            stopped.signal()
             return
         }
         var lastSync = DispatchTime.now().uptimeNanoseconds
@@ -343,20 +381,84 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
                 continue
             }
             cond.lock()
-            queue.durable = target
-            queue.inFlight = []
+            queue.written = max(queue.written, target)
+            queue.inFlight = []  // on disk now: the reader finds them there
             queue.spendsInFlight = [:]
-            let durable = queue.durable
             var ready: [CheckedContinuation<String?, Never>] = []
-            queue.waiters.removeAll { w in
-                if w.target <= durable { ready.append(w.resume); return true }
-                return false
+            if durability == .fsync {
+                cond.broadcast()  // a sync thread takes it from here
+            } else {
+                ready = markDurableLocked(target)
             }
             cond.unlock()
             for k in ready { k.resume(returning: nil) }
             enforceRetention(&lastPrune)
         }
-        stopped.signal()
+    }
+
+    /// Raises the durable generation and takes the waiters it satisfies (under `cond`).
+    private func markDurableLocked(_ generation: Int) -> [CheckedContinuation<String?, Never>] {
+        queue.durable = max(queue.durable, generation)
+        let durable = queue.durable
+        var ready: [CheckedContinuation<String?, Never>] = []
+        queue.waiters.removeAll { w in
+            if w.target <= durable { ready.append(w.resume); return true }
+            return false
+        }
+        return ready
+    }
+
+    /// A sync thread (`.fsync`): claims everything written so far, fsyncs the WAL, and makes
+    /// what it claimed durable. An fsync error stops the store for good: after a failed fsync
+    /// the kernel may have dropped the dirty pages, so nothing written can be trusted.
+    private func syncLoop() {
+        defer { stopped.signal() }
+        while true {
+            cond.lock()
+            while queue.written <= queue.syncClaimed && !queue.writerDone && queue.failure == nil { cond.wait() }
+            if queue.failure != nil || (queue.written <= queue.syncClaimed && queue.writerDone) {
+                cond.unlock()
+                return
+            }
+            let claim = queue.written
+            queue.syncClaimed = claim
+            let fd: Int32
+            do {
+                fd = try walDescriptorLocked()
+            } catch {
+                cond.unlock()
+                fail(error.message)
+                return
+            }
+            cond.unlock()
+            if fsync(fd) != 0 {
+                fail("\(path)-wal: fsync failed: errno \(errno)")
+                return
+            }
+            cond.lock()
+            let ready = markDurableLocked(claim)
+            cond.unlock()
+            for k in ready { k.resume(returning: nil) }
+        }
+    }
+
+    /// The WAL's descriptor, reopened if the file was replaced; on first open the directory is
+    /// fsynced too, so the WAL's own name survives a power loss (SQLite's FULL does the same).
+    private func walDescriptorLocked() throws(AuditStoreError) -> Int32 {
+        let wal = path + "-wal"
+        var st = stat()
+        guard stat(wal, &st) == 0 else { throw AuditStoreError("\(wal): cannot stat the WAL: errno \(errno)") }
+        if walFD >= 0 && walInode == (UInt64(st.st_dev), UInt64(st.st_ino)) { return walFD }
+        if walFD >= 0 { Glibc.close(walFD) }
+        walFD = open(wal, O_RDONLY | O_CLOEXEC)
+        guard walFD >= 0 else { throw AuditStoreError("\(wal): cannot open the WAL: errno \(errno)") }
+        walInode = (UInt64(st.st_dev), UInt64(st.st_ino))
+        let dir = (path as NSString).deletingLastPathComponent
+        let dfd = open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard dfd >= 0 else { throw AuditStoreError("\(dir): cannot open the directory: errno \(errno)") }
+        defer { Glibc.close(dfd) }
+        guard fsync(dfd) == 0 else { throw AuditStoreError("\(dir): directory fsync failed: errno \(errno)") }
+        return walFD
     }
 
     /// Between batches, after the waiters are answered: `max_bytes` after every commit (three
@@ -406,6 +508,8 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
         queue.nextSeq = head.seq + 1
         queue.lastHash = head.hash
         queue.durable = queue.accepted  // resolved: every generation so far is durable or lost
+        queue.written = max(queue.written, queue.accepted)
+        queue.syncClaimed = max(queue.syncClaimed, queue.accepted)  // no one waits on these
         queue.lostThrough = queue.accepted
         queue.lastLoss = why
         cond.unlock()
@@ -432,6 +536,7 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
         queue.inFlight = []  // never on disk: not shown as if it were
         queue.spends = [:]
         queue.spendsInFlight = [:]
+        cond.broadcast()  // the sync threads stop
         cond.unlock()
         for w in waiters { w.resume.resume(returning: failure) }
     }

@@ -25,6 +25,7 @@ struct Options {
     var connections = 16
     var streams = 16
     var durability = "fsync"
+    var only: Store?
 
     init(_ args: [String]) {
         var it = args.makeIterator()
@@ -37,6 +38,7 @@ struct Options {
             case "--connections": connections = Int(v) ?? connections
             case "--streams": streams = Int(v) ?? streams
             case "--durability": durability = v
+            case "--only": only = Store(rawValue: v)
             default:
                 FileHandle.standardError.write(Data("unknown option \(a)\n".utf8))
                 exit(2)
@@ -51,7 +53,16 @@ struct Point {
     let ops: Int
     let errors: Int
     let seconds: Double
+    /// Process CPU (user + system) during the measured window: client and server share it.
+    let cpuSeconds: Double
     var rate: Double { Double(ops) / seconds }
+    var cpuMicrosPerInvoke: Double { ops > 0 ? cpuSeconds * 1e6 / Double(ops) : 0 }
+}
+
+func processCPUSeconds() -> Double {
+    var u = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &u)
+    return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
 }
 
 func measure(_ store: Store, _ o: Options) async throws -> Point {
@@ -119,13 +130,14 @@ func measure(_ store: Store, _ o: Options) async throws -> Point {
     }
     try await Task.sleep(for: .seconds(o.warmup))
     f.counting.store(true, ordering: .relaxed)
-    let t0 = Date()
+    let t0 = Date(), cpu0 = processCPUSeconds()
     try await Task.sleep(for: .seconds(o.seconds))
     f.counting.store(false, ordering: .relaxed)
-    let elapsed = Date().timeIntervalSince(t0)
+    let elapsed = Date().timeIntervalSince(t0), cpu = processCPUSeconds() - cpu0
     f.stop.store(true, ordering: .relaxed)
     await load.value
-    return Point(ops: f.ops.load(ordering: .relaxed), errors: f.errors.load(ordering: .relaxed), seconds: elapsed)
+    return Point(ops: f.ops.load(ordering: .relaxed), errors: f.errors.load(ordering: .relaxed), seconds: elapsed,
+                 cpuSeconds: cpu)
 }
 
 /// One connection position: its current client, replaced when the server retires it.
@@ -162,11 +174,12 @@ var rates: [Store: [Double]] = [:]
 var failed = false
 for round in 0..<options.rounds {
     // Alternate which store goes first so a trend in machine load favours neither.
-    for store in round % 2 == 0 ? [Store.memory, .durable] : [.durable, .memory] {
+    for store in round % 2 == 0 ? [Store.memory, .durable] : [.durable, .memory] where options.only == nil || options.only == store {
         let p = try await measure(store, options)
         rates[store, default: []].append(p.rate)
-        print(String(format: "round %d  %-8@ %9.0f invokes/s  (%d invokes, %d errors)", round + 1,
-                     store.rawValue as NSString, p.rate, p.ops, p.errors))
+        print(String(format: "round %d  %-8@ %9.0f invokes/s  (%d invokes, %d errors, %.0f%% CPU, %.0f us CPU/invoke)",
+                     round + 1, store.rawValue as NSString, p.rate, p.ops, p.errors,
+                     100 * p.cpuSeconds / p.seconds, p.cpuMicrosPerInvoke))
         if p.errors > 0 { failed = true }
     }
 }
