@@ -305,6 +305,7 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
         return try readRowsLocked(sql, args)
     }
 
+    /// `readRows` for a caller that holds `readerLock`.
     private func readRowsLocked(_ sql: String, _ args: [SQLiteValue]) throws(AuditStoreError) -> [ActionTrace] {
         let s = try reader.prepare(sql)
         try s.bind(args)
