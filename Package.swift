@@ -120,6 +120,9 @@ let package = Package(
                                          "CapgateTLS", "CapgatePKI", "CapgateIO", "CapgateCLI", argumentParser,
                                          .product(name: "Histogram", package: "hdrhistogram-swift")],
                           path: "bench/SidecarBench", exclude: ["README.md"]),
+        // durable vs in-memory audit invoke throughput in one run (make bench-audit, docs/audit.md)
+        .executableTarget(name: "audit-bench", dependencies: ["AgentKernel", "CapgateServer", "CapgateClient", "CapgatePKI"],
+                          path: "bench/AuditBench"),
         // libFuzzer targets for every parser an untrusted peer or file reaches (fuzz/README.md)
         .target(name: "CapgateFuzzing",
                 dependencies: ["AgentKernel", "CapgateWire", "CapgateServer", "CapgateHTTP2", "CapgateCore", "CapgateTLS",
@@ -148,7 +151,10 @@ let package = Package(
                     dependencies: ["CapgateTesting", "CapgateConnection", "CapgateHTTPClient", "CapgateIO", "CapgateTLS",
                                    "CapgateCore", "CapgateHTTP2", logging]),
         .testTarget(name: "CapgatePKITests", dependencies: ["CapgatePKI", "CapgateTesting", "COpenSSL"]),
-        .testTarget(name: "CapgateStoreTests", dependencies: ["CapgateStore", "AgentKernel", "CSQLite", "CapgateTesting"]),
+        // Test support: a pass-through SQLite VFS that injects SQLITE_FULL (disk full) on demand.
+        .target(name: "CSQLiteFaults", dependencies: ["CSQLite"]),
+        .testTarget(name: "CapgateStoreTests", dependencies: ["CapgateStore", "AgentKernel", "CSQLite", "CapgateTesting",
+                                                             "CSQLiteFaults"]),
         .testTarget(name: "CapgateMetricsTests", dependencies: ["CapgateMetrics"]),
         .testTarget(name: "CapgateDriversTests",
                     dependencies: ["CapgateTesting", "CapgateDrivers", "AgentKernel", "CapgateConnection"]),
@@ -158,7 +164,7 @@ let package = Package(
                     dependencies: ["CapgateTesting", "CapgateServer", "CapgateClient", "CapgateWire", "CapgatePKI",
                                    "KernelConformance", "AgentKernel", "CapgateHTTPClient", "CapgateTLS",
                                    "CapgateConnection", "CapgateCore", "capgate", "CapgateDrivers", "CapgateStore",
-                                   "CSQLite", "CapgateMetrics", logging]),
+                                   "CSQLite", "CSQLiteFaults", "CapgateMetrics", logging]),
         // issue, revoke and rotate certificates end to end (gateway, watcher, capgate pki, openssl recipes)
         .testTarget(name: "CapgatePKIOpsTests",
                     dependencies: ["CapgateTesting", "CapgateServer", "CapgatePKI", "CapgateClient", "CapgateHTTPClient",

@@ -28,22 +28,30 @@ public enum KernelFactory {
         try FileManager.default.createDirectory(atPath: config.stateDir, withIntermediateDirectories: true)
         let revocations = try FileRevocationStore(path: config.stateDir + "/revocations.log", clock: clock)
         let tokens = HMACTokenProvider(secret: secret, clock: clock, revocations: revocations)
-        let budgets: Kernel.BudgetSource
-        if let total = config.budgetTotal {
-            budgets = .perSession(try SessionBudgets(totalBudget: total, defaultRequest: config.budgetDefaultRequest))
-        } else {
-            budgets = .none
-        }
         let traces: any TraceStoring
+        // Budget spends persist in the audit database when there is one (docs/audit.md).
+        var budgetStore: any BudgetStoring = InMemoryBudgetStore()
         if let path = config.audit.path(stateDir: config.stateDir) {
             // Verifies the whole chain first: a corrupted or tampered file stops start-up here.
-            traces = try SQLiteTraceStore(path: path, secret: secret, durability: config.audit.durability,
-                                          retention: config.audit.retention, clock: clock)
+            let audit = try SQLiteTraceStore(path: path, secret: secret, durability: config.audit.durability,
+                                             retention: config.audit.retention, clock: clock)
+            traces = audit
+            budgetStore = SQLiteBudgetStore(audit: audit)
         } else {
             traces = try TraceStore()
         }
+        let budgets: Kernel.BudgetSource
+        if let total = config.budgetTotal {
+            budgets = .perSession(try SessionBudgets(totalBudget: total, defaultRequest: config.budgetDefaultRequest,
+                                                     store: budgetStore))
+        } else {
+            budgets = .none
+        }
         let kernel = Kernel(registry: registry, policy: policy, tokens: tokens, router: router,
                             handles: try HandleStore(clock: clock), traces: traces, budgets: budgets,
+                            denialTraces: try config.audit.denialTracesPerMinute.map { n throws(KernelError) in
+                                try DenialTraceLimiter(perWindow: n, windowSeconds: 60)
+                            },
                             clock: clock)
         let hostChannels = HostChannelPool()  // one connection per (url, identity)
         for d in config.drivers {
