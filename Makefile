@@ -8,15 +8,16 @@ APT_PACKAGES := pkg-config libssl-dev libnghttp2-dev libpcre2-dev libyaml-dev li
 # The policy extra brings pyyaml, needed by the YAML policy goldens.
 REFERENCE := weaver-kernel[policy]==0.12.0
 # The Python client (clients/python) and its tests: httpx with HTTP/2, hypercorn for its driver
-# host, pytest + pytest-asyncio (the reference's own suites need asyncio mode).
-PY_CLIENT_DEPS := "httpx[http2]>=0.27" "hypercorn>=0.16" "pytest>=8" "pytest-asyncio>=0.23.5"
+# host, pytest + pytest-asyncio (the reference's own suites need asyncio mode), prometheus_client
+# (its text parser reads the metrics endpoint in clients/python/tests/test_operations.py).
+PY_CLIENT_DEPS := "httpx[http2]>=0.27" "hypercorn>=0.16" "pytest>=8" "pytest-asyncio>=0.23.5" "prometheus_client>=0.20"
 # schemathesis drives the live sidecar from docs/openapi.yaml (openapi-check, fuzz-api).
 # openapi-python-client generates the client of openapi-demo from the same document.
 OPENAPI_PY_DEPS := "schemathesis>=4.32,<5" "openapi-python-client>=0.29,<0.30"
 # The reference's sdist (its tests/ are the acceptance suite), downloaded here, never committed.
 SDIST_CACHE := .cache/weaver-kernel-sdist
 
-.PHONY: openapi-deps openapi-check openapi-demo fuzz-api run test deps apt venv py-client py-test py-acceptance build build-release goldens swift-test bench-kernel bench bench-quick bench-deps bench-build bench-smoke clean fuzz-smoke
+.PHONY: openapi-deps openapi-check openapi-demo fuzz-api run test deps apt venv py-client py-test py-acceptance build build-release goldens swift-test bench-kernel bench-audit bench bench-quick bench-deps bench-build bench-smoke clean fuzz-smoke attack soak scan scan-deps hardening-build
 
 deps: apt venv
 
@@ -34,7 +35,7 @@ venv:
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@$(PY) -c "import weaver_kernel, yaml" 2>/dev/null || $(PY) -m pip install -q "$(REFERENCE)" || \
 	  echo "warning: could not install $(REFERENCE); the committed goldens will be used"
-	@$(PY) -c "import h2, httpx, hypercorn, pytest, pytest_asyncio" 2>/dev/null || $(PY) -m pip install -q $(PY_CLIENT_DEPS)
+	@$(PY) -c "import h2, httpx, hypercorn, pytest, pytest_asyncio, prometheus_client" 2>/dev/null || $(PY) -m pip install -q $(PY_CLIENT_DEPS)
 	@$(PY) -c "import schemathesis, jsonschema_rs, openapi_python_client" 2>/dev/null || $(PY) -m pip install -q $(OPENAPI_PY_DEPS)
 
 # The Python client, installed editable into the venv (import name and distribution: capgate).
@@ -121,6 +122,12 @@ run: apt
 bench-kernel: deps build-release
 	$(SWIFT) run -c release kernel-bench
 
+# bench-audit: durable (SQLite, fsync) vs in-memory audit invoke throughput at 16 connections x
+# 16 streams, alternating rounds in one run (docs/audit.md, "Throughput"). Release build; not in `test`.
+bench-audit: apt
+	$(SWIFT) build -c release --product audit-bench
+	"$$($(SWIFT) build -c release --show-bin-path)/audit-bench" $(AUDIT_BENCH_ARGS)
+
 # fuzz: every libFuzzer target for about 30 s with ASan (fuzz/README.md); not part of `test`.
 fuzz-smoke: apt
 	fuzz/smoke 30
@@ -153,6 +160,35 @@ bench-smoke: apt
 # (keeps the harness working).
 bench-quick: bench-deps bench-build
 	"$$($(SWIFT) build -c release --show-bin-path)/capgate-bench" --quick --python $(PY)
+
+# Hardening harnesses (tools/hardening/README.md, results in docs/hardening.md "Live attacks,
+# soak and TLS scan"); none is part of `test`: they saturate the machine or run for an hour.
+hardening-build: apt
+	$(SWIFT) build -c release --product capgate
+
+# Every flood of docs/hardening.md against a release demo sidecar while a legit agent measures
+# (~9 min): bench/reports/<date>-<commit>-attack/. ATTACK_ARGS e.g. "--only hpack_bomb --seconds 20".
+attack: venv hardening-build
+	nice -n 5 $(PY) tools/hardening/attack.py $(ATTACK_ARGS)
+
+# Six churning agents for SOAK_MINUTES (default 60) with the server's RSS and descriptors every
+# minute: bench/reports/<date>-<commit>-soak/.
+soak: py-client hardening-build
+	SOAK_MINUTES=$${SOAK_MINUTES:-60} nice -n 5 $(PY) tools/hardening/soak.py
+
+# testssl.sh (Debian) and sslyze (PyPI), installed only by this target, against the demo.
+SCAN_APT := testssl.sh
+SCAN_PY_DEPS := "sslyze>=6.3,<7"
+scan-deps: apt venv
+	@missing=""; for p in $(SCAN_APT); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+	@$(PY) -c "import sslyze" 2>/dev/null || $(PY) -m pip install -q $(SCAN_PY_DEPS)
+
+scan: scan-deps hardening-build
+	$(PY) tools/hardening/scan.py
 
 clean:
 	rm -rf .build .build-*

@@ -10,8 +10,10 @@ import Foundation
 public enum KernelFactory {
     /// `clock` is the sidecar's time for every part (tokens, rate windows, handle expiry,
     /// traces); tests inject a manual one to reach expiry without sleeping.
+    /// `driverObserver` (metrics) is told about every driver execution.
     public static func makeKernel(_ config: ServerConfig, secret: String,
-                                  clock: any KernelClock = SystemClock()) throws -> Kernel {
+                                  clock: any KernelClock = SystemClock(),
+                                  driverObserver: DriverCallObserver? = nil) throws -> Kernel {
         let registry = CapabilityRegistry()
         let router = StaticRouter()
         for entry in config.capabilities {
@@ -26,36 +28,45 @@ public enum KernelFactory {
         try FileManager.default.createDirectory(atPath: config.stateDir, withIntermediateDirectories: true)
         let revocations = try FileRevocationStore(path: config.stateDir + "/revocations.log", clock: clock)
         let tokens = HMACTokenProvider(secret: secret, clock: clock, revocations: revocations)
-        let budgets: Kernel.BudgetSource
-        if let total = config.budgetTotal {
-            budgets = .perSession(try SessionBudgets(totalBudget: total, defaultRequest: config.budgetDefaultRequest))
-        } else {
-            budgets = .none
-        }
         let traces: any TraceStoring
+        // Budget spends persist in the audit database when there is one (docs/audit.md).
+        var budgetStore: any BudgetStoring = InMemoryBudgetStore()
         if let path = config.audit.path(stateDir: config.stateDir) {
             // Verifies the whole chain first: a corrupted or tampered file stops start-up here.
-            traces = try SQLiteTraceStore(path: path, secret: secret, durability: config.audit.durability,
-                                          retention: config.audit.retention, clock: clock)
+            let audit = try SQLiteTraceStore(path: path, secret: secret, durability: config.audit.durability,
+                                             retention: config.audit.retention, clock: clock)
+            traces = audit
+            budgetStore = SQLiteBudgetStore(audit: audit)
         } else {
             traces = try TraceStore()
         }
+        let budgets: Kernel.BudgetSource
+        if let total = config.budgetTotal {
+            budgets = .perSession(try SessionBudgets(totalBudget: total, defaultRequest: config.budgetDefaultRequest,
+                                                     store: budgetStore))
+        } else {
+            budgets = .none
+        }
         let kernel = Kernel(registry: registry, policy: policy, tokens: tokens, router: router,
                             handles: try HandleStore(clock: clock), traces: traces, budgets: budgets,
+                            denialTraces: try config.audit.denialTracesPerMinute.map { n throws(KernelError) in
+                                try DenialTraceLimiter(perWindow: n, windowSeconds: 60)
+                            },
                             clock: clock)
         let hostChannels = HostChannelPool()  // one connection per (url, identity)
         for d in config.drivers {
             switch d {
             case .billing(let id):
-                kernel.registerDriver(id == "billing" ? makeBillingDriver() : RenamedDriver(id: id, inner: makeBillingDriver()))
+                kernel.registerDriver(MeasuredDriver.wrap(id == "billing" ? makeBillingDriver()
+                                                          : RenamedDriver(id: id, inner: makeBillingDriver()), driverObserver))
             case .staticData(let id, let ops):
                 let driver = InMemoryDriver(driverID: id)
                 for (op, data) in ops { driver.registerHandler(op) { _ in data } }
-                kernel.registerDriver(driver)
+                kernel.registerDriver(MeasuredDriver.wrap(driver, driverObserver))
             case .host(let c):
-                kernel.registerDriver(try HostDriver(config: c, pool: hostChannels))
+                kernel.registerDriver(MeasuredDriver.wrap(try HostDriver(config: c, pool: hostChannels), driverObserver))
             case .http(let c):
-                kernel.registerDriver(try HTTPDriver(config: c))
+                kernel.registerDriver(MeasuredDriver.wrap(try HTTPDriver(config: c), driverObserver))
             }
         }
         return kernel

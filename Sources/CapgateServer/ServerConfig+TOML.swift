@@ -139,6 +139,14 @@ extension ServerConfig {
         config.audit = try audit(&auditT, resolve: resolve)
         try auditT.finish()
 
+        var metricsT = try root.optionalNested("metrics")
+        config.metrics = try metrics(&metricsT)
+        try metricsT.finish()
+
+        var accessT = try root.optionalNested("access_log")
+        config.accessLog = try accessLog(&accessT, resolve: resolve)
+        try accessT.finish()
+
         try root.finish()
         return config
     }

@@ -11,6 +11,8 @@ public final class Kernel: Sendable {
     public let handles: HandleStore
     public let traces: any TraceStoring
     public let budgets: BudgetSource
+    /// Caps deny traces per principal (docs/audit.md); nil traces every denial (the reference).
+    public let denialTraces: DenialTraceLimiter?
     public let stats: KernelStats
     public let clock: any KernelClock
     public let ids: any IDGenerator
@@ -24,11 +26,18 @@ public final class Kernel: Sendable {
         case shared(BudgetManager)
         /// One budget per session id, so agents sharing a sidecar do not drain each other.
         case perSession(SessionBudgets)
+
+        /// Where spends persist, when they do (only per-session budgets have a store).
+        public var store: (any BudgetStoring)? {
+            if case .perSession(let s) = self { return s.store }
+            return nil
+        }
     }
 
     public init(registry: CapabilityRegistry, policy: any PolicyEngine, tokens: HMACTokenProvider,
                 router: StaticRouter = StaticRouter(), firewall: Firewall = Firewall(),
                 handles: HandleStore, traces: any TraceStoring, budgets: BudgetSource = .none,
+                denialTraces: DenialTraceLimiter? = nil,
                 clock: any KernelClock = SystemClock(), ids: any IDGenerator = RandomUUIDGenerator()) {
         self.registry = registry
         self.policy = policy
@@ -38,6 +47,7 @@ public final class Kernel: Sendable {
         self.handles = handles
         self.traces = traces
         self.budgets = budgets
+        self.denialTraces = denialTraces
         self.stats = KernelStats()
         self.clock = clock
         self.ids = ids
@@ -47,12 +57,13 @@ public final class Kernel: Sendable {
     /// Registers a driver under its id; a later registration with the same id replaces it.
     public func registerDriver(_ driver: any Driver) { driverTable.register(driver) }
 
-    /// The budget an invocation by `principalID` in `session` uses, if any.
-    public func budget(principalID: String, session: String?) -> BudgetManager? {
+    /// The budget an invocation by `principalID` in `session` uses, if any. Throws when a
+    /// persistent budget store cannot say what the session already spent.
+    public func budget(principalID: String, session: String?) throws(KernelError) -> BudgetManager? {
         switch budgets {
         case .none: return nil
         case .shared(let m): return m
-        case .perSession(let s): return s.manager(for: session ?? principalID)
+        case .perSession(let s): return try s.manager(for: session ?? principalID)
         }
     }
 
@@ -112,11 +123,20 @@ public final class Kernel: Sendable {
         return explanation
     }
 
+    /// Past the principal's cap (`denialTraces`) the denial stands but is not traced; the
+    /// next traced one reports how many were skipped.
     private func recordDenial(request: CapabilityRequest, principal: Principal, error: KernelError) {
+        let now = clock.now()
+        var summary: JSONObject?
+        if let limiter = denialTraces {
+            let admission = limiter.admit(principal.principalID, now: now)
+            guard admission.trace else { return }
+            if admission.suppressedBefore > 0 { summary = ["suppressed_denials": .int(admission.suppressedBefore)] }
+        }
         traces.record(ActionTrace(
             actionID: ids.next(), capabilityID: request.capabilityID, principalID: principal.principalID,
-            tokenID: "", invokedAt: clock.now(), args: [:], responseMode: .summary, driverID: "",
-            error: Redaction.redactString(error.message), sensitivity: .none, eventType: .deny,
+            tokenID: "", invokedAt: now, args: [:], responseMode: .summary, driverID: "",
+            error: Redaction.redactString(error.message), resultSummary: summary, sensitivity: .none, eventType: .deny,
             reasonCode: error.reasonCode))
     }
 
