@@ -51,6 +51,8 @@ let package = Package(
         // libcurl for the HTTP driver (docs/drivers.md); only CapgateDrivers links it, never the kernel
         .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
                        providers: [.apt(["libcurl4-openssl-dev"])]),
+        // libpq for the shared store of a sidecar fleet (docs/deployment.md); only CapgatePostgres links it
+        .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .target(name: "CIOShims"),
         .target(name: "CLibcShims"),
         .target(name: "COpenSSLShims", dependencies: ["COpenSSL"]),
@@ -92,7 +94,9 @@ let package = Package(
                 exclude: ["README.md"]),
         // The durable audit trail: the reference's SQLite hash chain behind the kernel's trace seam.
         .target(name: "CapgateStore", dependencies: ["AgentKernel", "CSQLite"], exclude: ["README.md"]),
-        .target(name: "CapgateServer", dependencies: ["AgentKernel", "CapgateStore", "CapgateWire", "CapgateCore", "CapgatePKI",
+        // The shared store of a sidecar fleet on PostgreSQL (libpq on threads of its own).
+        .target(name: "CapgatePostgres", dependencies: ["AgentKernel", "CLibPQ"], exclude: ["README.md"]),
+        .target(name: "CapgateServer", dependencies: ["AgentKernel", "CapgateStore", "CapgatePostgres", "CapgateWire", "CapgateCore", "CapgatePKI",
                                                      "CapgateConnection", "CapgateTLS", "CapgateIO", "CapgateHTTP2",
                                                      "CapgateDrivers", logging],
                 exclude: ["README.md"]),
@@ -102,6 +106,7 @@ let package = Package(
         // ── 6. Executables: parse, validate, fail fast, run.
         .target(name: "CapgateCLI", dependencies: [argumentParser], exclude: ["README.md"]),
         .executableTarget(name: "capgate", dependencies: ["CapgateServer", "CapgatePKI", "CapgateIO", "CapgateCLI", "CapgateStore",
+                                                          "CapgatePostgres",
                                                           argumentParser],
                           exclude: ["README.md"]),
         // kernel verbs in process vs the Python reference (make bench-kernel)
@@ -142,6 +147,7 @@ let package = Package(
                                    "CapgateCore", "CapgateHTTP2", logging]),
         .testTarget(name: "CapgatePKITests", dependencies: ["CapgatePKI", "CapgateTesting", "COpenSSL"]),
         .testTarget(name: "CapgateStoreTests", dependencies: ["CapgateStore", "AgentKernel", "CSQLite", "CapgateTesting"]),
+        .testTarget(name: "CapgatePostgresTests", dependencies: ["CapgatePostgres", "AgentKernel", "CapgateTesting"]),
         .testTarget(name: "CapgateDriversTests",
                     dependencies: ["CapgateTesting", "CapgateDrivers", "AgentKernel", "CapgateConnection"]),
         // the whole sidecar on loopback through CapgateClient (test targets depend on the
