@@ -1,5 +1,6 @@
 import AgentKernel
 import CapgateDrivers
+import CapgatePostgres
 import CapgateStore
 import Foundation
 
@@ -24,7 +25,12 @@ public enum KernelFactory {
         case .dsl(let path): policy = try DeclarativePolicyEngine.fromFile(path: path)
         }
         try FileManager.default.createDirectory(atPath: config.stateDir, withIntermediateDirectories: true)
-        let revocations = try FileRevocationStore(path: config.stateDir + "/revocations.log", clock: clock)
+        let revocations: any RevocationStore
+        if let pg = try config.store.postgresSettings() {
+            revocations = try sharedRevocations(pg, clock: clock)
+        } else {
+            revocations = try FileRevocationStore(path: config.stateDir + "/revocations.log", clock: clock)
+        }
         let tokens = HMACTokenProvider(secret: secret, clock: clock, revocations: revocations)
         let budgets: Kernel.BudgetSource
         if let total = config.budgetTotal {
@@ -59,6 +65,25 @@ public enum KernelFactory {
             }
         }
         return kernel
+    }
+}
+
+extension KernelFactory {
+    /// How long start-up waits for the first reconcile of the shared revocation list; past
+    /// it the sidecar starts degraded (`store_unavailable` until it has reconciled).
+    static let firstReconcileTimeout = Duration.seconds(10)
+
+    /// Applies the schema migrations (refusing a newer schema), then starts the shared
+    /// revocation list and waits briefly for its first reconcile. Blocking: start-up only.
+    static func sharedRevocations(_ settings: PostgresSettings, clock: any KernelClock) throws -> PostgresRevocationStore {
+        do {
+            try PostgresSchema.migrate(try PostgresConnection(settings))
+        } catch {
+            throw ConfigError("store", error.description)
+        }
+        let store = PostgresRevocationStore(settings: settings, clock: clock)
+        _ = store.waitUntilAvailable(timeout: firstReconcileTimeout)
+        return store
     }
 }
 

@@ -63,7 +63,10 @@ public final class KernelService: Sendable {
         guard request.method == verb.method else {
             throw WireError(.methodNotAllowed, "\(verb.path) answers \(verb.method) only")
         }
-        if verb.role == .anyone { return .value(["status": "ok"]) }
+        if verb.role == .anyone {
+            try requireSharedStore("degraded: ")
+            return .value(["status": "ok"])
+        }
         guard KernelService.isJSON(request.contentType) else {
             throw WireError(.unsupportedMediaType, "content-type must be application/json")
         }
@@ -90,12 +93,14 @@ public final class KernelService: Sendable {
         } catch {
             throw WireError(error)
         }
+        if KernelService.needsSharedStore(call) { try requireSharedStore() }
         let outcome: Result<VerbAnswer, KernelError>
         do {
             outcome = .success(try await execute(call, as: principal))
         } catch {
             outcome = .failure(error)
         }
+        if case .success = outcome, case .grantCapability = call { try await awaitSharedIssue() }
         if KernelService.mayRecordTrace(call) { try await awaitDurableAudit() }
         switch outcome {
         case .success(let answer): return answer
@@ -110,6 +115,37 @@ public final class KernelService: Sendable {
         switch call {
         case .grantCapability, .invoke, .expand: return true
         default: return false
+        }
+    }
+
+    /// The verbs that verify or mint a token or expand a handle: with a shared store they are
+    /// never served without the shared revocation list (docs/deployment.md).
+    static func needsSharedStore(_ call: WireRequest) -> Bool {
+        switch call {
+        case .grantCapability, .invoke, .invokeStream, .expand: return true
+        default: return false
+        }
+    }
+
+    var sharedRevocations: (any SharedRevocationStore)? { kernel.tokens.revocationStore as? any SharedRevocationStore }
+
+    /// Fails closed with `store_unavailable` while the shared store is unreachable or not yet
+    /// reconciled. A no-op for the embedded store.
+    func requireSharedStore(_ prefix: String = "") throws(WireError) {
+        guard let shared = sharedRevocations, !shared.isAvailable else { return }
+        throw WireError(.storeUnavailable, prefix + "the shared store is unreachable or not yet reconciled; "
+                        + "retry later or on another sidecar (docs/deployment.md)")
+    }
+
+    /// A granted token is answered only once its issue is recorded in the shared store, so a
+    /// `revoke_all` through any sidecar covers it.
+    func awaitSharedIssue() async throws(WireError) {
+        guard let shared = sharedRevocations else { return }
+        do {
+            try await shared.waitUntilShared()
+        } catch {
+            throw WireError(.storeUnavailable, "the token's issue could not be recorded in the shared store; "
+                            + "it is not acknowledged (docs/deployment.md)")
         }
     }
 
@@ -190,14 +226,29 @@ public final class KernelService: Sendable {
             return .value(.array(try kernel.queryTraces(query).map(\.json)))
         case .revoke(let tokenID):
             // Role gate: `respond`, from the verb's declaration (`VerbRole.admin`).
+            if let shared = sharedRevocations {
+                do { try await shared.revokeShared(tokenID) } catch { throw Self.sharedRevokeFailed() }
+                return .value(["revoked": true])
+            }
             try persisted { kernel.revoke(tokenID: tokenID) }
             return .value(["revoked": true])
         case .revokeAll(let principalID):
+            if let shared = sharedRevocations {
+                do { return .value(["revoked": .int(try await shared.revokeAllShared(principalID: principalID))]) } catch {
+                    throw Self.sharedRevokeFailed()
+                }
+            }
             var n = 0
             try persisted { n = kernel.revokeAll(principalID: principalID) }
             return .value(["revoked": .int(n)])
         case .stats: return .value(kernel.statsSnapshot().json)
         }
+    }
+
+    /// A shared revocation whose write did not commit: in force in this process only.
+    static func sharedRevokeFailed() -> KernelError {
+        KernelError(.agentKernelError, "the shared store is unreachable: the revocation is in force in this sidecar "
+                    + "only; retry it (docs/deployment.md)", site: .storeUnavailable)
     }
 
     /// Runs a revocation and fails closed when its append to the durable revocation log

@@ -33,6 +33,7 @@ public enum WireErrorCode: String, Sendable, CaseIterable {
     case internalError = "internal"
     case auditUnavailable = "audit_unavailable"
     case revocationUnavailable = "revocation_unavailable"
+    case storeUnavailable = "store_unavailable"
 
     /// The HTTP status for each code: the only place this mapping exists.
     public var status: Int {
@@ -50,7 +51,7 @@ public enum WireErrorCode: String, Sendable, CaseIterable {
         case .rateLimited, .budgetExhausted: return 429
         case .headersTooLarge: return 431
         case .internalError: return 500
-        case .auditUnavailable, .revocationUnavailable: return 503
+        case .auditUnavailable, .revocationUnavailable, .storeUnavailable: return 503
         case .driverError: return 502
         case .overloaded: return 503
         case .driverTimeout: return 504
@@ -122,6 +123,7 @@ public struct WireError: Error, Sendable, Equatable, CustomStringConvertible {
             case .traceNotFound: code = .traceNotFound
             case .forbidden: code = .forbidden
             case .revocationUnavailable: code = .revocationUnavailable
+            case .storeUnavailable: code = .storeUnavailable
             default: code = .invalidRequest
             }
         case .namespaceNotFound: code = .capabilityNotFound

@@ -14,11 +14,11 @@ struct Capgate: ParsableCommand {
         commandName: "capgate",
         abstract: "The capgate sidecar: the agent capability kernel behind mTLS HTTP/2.",
         discussion: "Exit status: 0 done, 1 the operation failed (message on stderr), 2 usage error.",
-        subcommands: [Serve.self, CheckConfig.self, PKICommand.self, AuditCommand.self])
+        subcommands: [Serve.self, CheckConfig.self, PKICommand.self, AuditCommand.self, StoreCommand.self])
 
     /// `capgate` alone is a usage error (exit 2), not a request for help.
     func run() throws {
-        throw ValidationError("a command is required: serve, check-config, pki or audit (see capgate --help)")
+        throw ValidationError("a command is required: serve, check-config, pki, audit or store (see capgate --help)")
     }
 }
 

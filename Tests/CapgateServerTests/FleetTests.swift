@@ -1,0 +1,210 @@
+import AgentKernel
+import CapgateClient
+import CapgatePKI
+import CapgateServer
+import CapgateTesting
+import CapgateWire
+import Foundation
+import Testing
+
+/// Two `capgate serve` processes on loopback sharing one PostgreSQL database are one
+/// security domain (docs/deployment.md): a token revoked through A is refused by B within
+/// 1 s of the revoke's 200; revoke_all through B covers tokens granted through A; with
+/// PostgreSQL down every verb that verifies a token answers `503 store_unavailable` and
+/// health says degraded, and the fleet serves again once it is back.
+@Suite(.serialized, .timeLimit(.minutes(3)))
+struct FleetTests {
+    /// One fleet: a shared PKI and secret, one config (and state directory) per sidecar.
+    struct Fleet {
+        let dir: String
+        let cluster: PostgresCluster
+        let database: String
+
+        init(cluster: PostgresCluster) async throws {
+            self.cluster = cluster
+            dir = try makeTempDirectory("fleet")
+            database = try await cluster.createDatabase("fleet")
+            _ = try PKIDirectory(path: dir + "/pki").ensureDevPKI(agents: ["alice", "ops"], trustDomain: "capgate.local")
+            _ = try SecretFile.loadOrCreate(path: dir + "/secret")
+        }
+
+        func config(_ name: String, port: UInt16) throws -> String {
+            let text = """
+                [server]
+                listen = "127.0.0.1:\(port)"
+                state_dir = "state-\(name)"
+                [tls]
+                certificate = "pki/server.pem"
+                private_key = "pki/server.key"
+                trust_bundle = "pki/ca.pem"
+                [secret]
+                file = "secret"
+                [[identity]]
+                spiffe_id = "spiffe://capgate.local/agent/alice"
+                principal_id = "alice"
+                roles = ["reader"]
+                [[identity]]
+                spiffe_id = "spiffe://capgate.local/agent/ops"
+                principal_id = "ops"
+                roles = ["admin"]
+                [[driver]]
+                id = "tasks"
+                type = "static"
+                [driver.operations]
+                "tasks.list" = [1, 2]
+                [[capability]]
+                capability_id = "tasks.list"
+                name = "List Tasks"
+                description = "List tasks"
+                safety_class = "READ"
+                drivers = ["tasks"]
+                [store]
+                backend = "postgres"
+                dsn = "\(cluster.dsn(database: database))"
+                password_file = "\(cluster.passwordFile)"
+                pool_size = 2
+
+                """
+            let path = dir + "/\(name).toml"
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+
+        func client(_ agent: String, _ port: UInt16) throws -> CapgateClient {
+            let pki = PKIDirectory(path: dir + "/pki")
+            return try CapgateClient(host: "127.0.0.1", port: port, certificate: pki.agentCertificatePath(agent),
+                                     key: pki.agentKeyPath(agent), trustBundle: pki.caCertificatePath)
+        }
+
+        /// Starts a sidecar and waits until its health says ok.
+        func serve(_ name: String) async throws -> (Process, UInt16) {
+            let capgate = try #require(Products.executable("capgate"), "capgate is not built")
+            let port = try AuditKillTests.freePort()
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: capgate)
+            p.arguments = ["serve", "--config", try config(name, port: port)]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle(forWritingAtPath: "/dev/null")
+            try p.run()
+            for _ in 0..<400 {
+                if let c = try? client("ops", port) {
+                    defer { c.close() }
+                    if (try? await c.health()) == true { return (p, port) }
+                }
+                if !p.isRunning { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            kill(p.processIdentifier, SIGKILL)
+            throw FixtureError("capgate serve \(name) did not come up")
+        }
+
+        func remove() { try? FileManager.default.removeItem(atPath: dir) }
+    }
+
+    static func stop(_ p: Process) async throws {
+        if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+        try await runBlocking { p.waitUntilExit() }
+    }
+
+    @Test func aRevocationThroughOneSidecarIsRefusedByTheOtherWithinOneSecond() async throws {
+        let fleet = try await Fleet(cluster: try await PostgresCluster.shared())
+        defer { fleet.remove() }
+        let (a, portA) = try await fleet.serve("a")
+        defer { kill(a.processIdentifier, SIGKILL) }
+        let (b, portB) = try await fleet.serve("b")
+        defer { kill(b.processIdentifier, SIGKILL) }
+        let aliceA = try fleet.client("alice", portA), aliceB = try fleet.client("alice", portB)
+        let opsA = try fleet.client("ops", portA), opsB = try fleet.client("ops", portB)
+        defer { [aliceA, aliceB, opsA, opsB].forEach { $0.close() } }
+
+        var worst = Duration.zero
+        for _ in 0..<5 {
+            let token = try await aliceA.grantCapability(Demo.request("tasks.list"), justification: "").token
+            _ = try frame(try await aliceB.invoke(token))  // one domain: B honours A's token
+            try await opsA.revoke(tokenID: token.tokenID)
+            let acked = ContinuousClock.now
+            var refused = false
+            while ContinuousClock.now - acked < .seconds(1) {
+                do {
+                    _ = try await aliceB.invoke(token)
+                } catch let e as CapgateClientError where e.code == WireErrorCode.tokenRevoked.rawValue {
+                    refused = true
+                    break
+                }
+            }
+            let took = ContinuousClock.now - acked
+            worst = max(worst, took)
+            #expect(refused, "B still accepted the token \(took) after A's revoke answered 200")
+        }
+        #expect(worst < .seconds(1))
+
+        // revoke_all through B covers tokens granted through A and B; later tokens stay valid.
+        let t1 = try await aliceA.grantCapability(Demo.request("tasks.list"), justification: "").token
+        let t2 = try await aliceB.grantCapability(Demo.request("tasks.list"), justification: "").token
+        #expect(try await opsB.revokeAll(principalID: "alice") == 2)
+        for t in [t1, t2] {
+            await expectWireError(401, .tokenRevoked, type: "TokenRevoked") { _ = try await aliceB.invoke(t) }
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        for t in [t1, t2] {
+            await expectWireError(401, .tokenRevoked, type: "TokenRevoked") { _ = try await aliceA.invoke(t) }
+        }
+        let t3 = try await aliceB.grantCapability(Demo.request("tasks.list"), justification: "").token
+        _ = try frame(try await aliceA.invoke(t3))
+        try await Self.stop(a)
+        try await Self.stop(b)
+    }
+
+    /// Own cluster: it is stopped and restarted under the sidecars.
+    @Test func postgresDownFailsClosedThenTheFleetRecovers() async throws {
+        let cluster = try await PostgresCluster.create()
+        defer { cluster.remove() }
+        let fleet = try await Fleet(cluster: cluster)
+        defer { fleet.remove() }
+        let (a, portA) = try await fleet.serve("a")
+        defer { kill(a.processIdentifier, SIGKILL) }
+        let (b, portB) = try await fleet.serve("b")
+        defer { kill(b.processIdentifier, SIGKILL) }
+        let aliceA = try fleet.client("alice", portA), opsB = try fleet.client("ops", portB)
+        let opsA = try fleet.client("ops", portA)
+        defer { [aliceA, opsA, opsB].forEach { $0.close() } }
+        let token = try await aliceA.grantCapability(Demo.request("tasks.list"), justification: "").token
+
+        try await cluster.stop()
+        // Within the staleness bound (3 reconcile intervals) every token verb fails closed.
+        var closed = false
+        for _ in 0..<100 {
+            do {
+                _ = try await aliceA.invoke(token)
+            } catch let e as CapgateClientError where e.code == WireErrorCode.storeUnavailable.rawValue {
+                closed = true
+                break
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(closed)
+        await expectWireError(503, .storeUnavailable, type: "AgentKernelError") {
+            _ = try await aliceA.grantCapability(Demo.request("tasks.list"), justification: "")
+        }
+        await expectWireError(503, .storeUnavailable, type: "AgentKernelError") { _ = try await opsA.health() }
+        await expectWireError(503, .storeUnavailable, type: "AgentKernelError") {
+            try await opsB.revoke(tokenID: token.tokenID)
+        }
+
+        try await cluster.start()
+        var back = false
+        for _ in 0..<200 {
+            let okA = (try? await opsA.health()) == true
+            let okB = (try? await opsB.health()) == true
+            if okA && okB { back = true; break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(back, "the sidecars did not recover after PostgreSQL came back")
+        _ = try frame(try await aliceA.invoke(token))
+        try await opsB.revoke(tokenID: token.tokenID)
+        try await Task.sleep(for: .seconds(1))
+        await expectWireError(401, .tokenRevoked, type: "TokenRevoked") { _ = try await aliceA.invoke(token) }
+        try await Self.stop(a)
+        try await Self.stop(b)
+    }
+}
