@@ -155,6 +155,26 @@ struct FleetTests {
         try await Self.stop(b)
     }
 
+    /// `capgate store migrate` applies the schema once; a newer schema stops it and `serve`.
+    @Test func migrateAppliesOnceAndANewerSchemaIsRefused() async throws {
+        let cluster = try await PostgresCluster.shared()
+        let fleet = try await Fleet(cluster: cluster)
+        defer { fleet.remove() }
+        let capgate = try #require(Products.executable("capgate"))
+        let config = try fleet.config("m", port: try AuditKillTests.freePort())
+        let first = try await runProcess(capgate, ["store", "migrate", "--config", config])
+        #expect(first.status == 0 && first.stdout == "ok: schema migrated from version 0 to 1\n", "\(first.stdout) \(first.stderr)")
+        let again = try await runProcess(capgate, ["store", "migrate", "--config", config])
+        #expect(again.status == 0 && again.stdout == "ok: schema at version 1, nothing to apply\n", "\(again.stdout)")
+        try await cluster.psql("INSERT INTO capgate_schema (version) VALUES (2)", database: fleet.database)
+        let newer = try await runProcess(capgate, ["store", "migrate", "--config", config])
+        #expect(newer.status == 1 && newer.stderr.contains("newer than this capgate knows"), "\(newer.stderr)")
+        let serve = try await runProcess(capgate, ["serve", "--config", config])
+        #expect(serve.status != 0 && serve.stderr.contains("newer than this capgate knows"), "\(serve.stderr)")
+        // The password never shows in an error.
+        #expect(!newer.stderr.contains(cluster.password) && !serve.stderr.contains(cluster.password))
+    }
+
     /// Own cluster: it is stopped and restarted under the sidecars.
     @Test func postgresDownFailsClosedThenTheFleetRecovers() async throws {
         let cluster = try await PostgresCluster.create()
