@@ -16,7 +16,7 @@ OPENAPI_PY_DEPS := "schemathesis>=4.32,<5" "openapi-python-client>=0.29,<0.30"
 # The reference's sdist (its tests/ are the acceptance suite), downloaded here, never committed.
 SDIST_CACHE := .cache/weaver-kernel-sdist
 
-.PHONY: openapi-deps openapi-check openapi-demo fuzz-api run test deps apt venv py-client py-test py-acceptance build build-release goldens swift-test bench-kernel bench bench-quick bench-deps bench-build bench-smoke clean fuzz-smoke
+.PHONY: openapi-deps openapi-check openapi-demo fuzz-api run test deps apt venv py-client py-test py-acceptance build build-release goldens swift-test bench-kernel bench-audit bench bench-quick bench-deps bench-build bench-smoke clean fuzz-smoke
 
 deps: apt venv
 
@@ -120,6 +120,12 @@ run: apt
 
 bench-kernel: deps build-release
 	$(SWIFT) run -c release kernel-bench
+
+# bench-audit: durable (SQLite, fsync) vs in-memory audit invoke throughput at 16 connections x
+# 16 streams, alternating rounds in one run (docs/audit.md, "Throughput"). Release build; not in `test`.
+bench-audit: apt
+	$(SWIFT) build -c release --product audit-bench
+	"$$($(SWIFT) build -c release --show-bin-path)/audit-bench" $(AUDIT_BENCH_ARGS)
 
 # fuzz: every libFuzzer target for about 30 s with ASan (fuzz/README.md); not part of `test`.
 fuzz-smoke: apt

@@ -118,6 +118,9 @@ let package = Package(
                                          "CapgateTLS", "CapgatePKI", "CapgateIO", "CapgateCLI", argumentParser,
                                          .product(name: "Histogram", package: "hdrhistogram-swift")],
                           path: "bench/SidecarBench", exclude: ["README.md"]),
+        // durable vs in-memory audit invoke throughput in one run (make bench-audit, docs/audit.md)
+        .executableTarget(name: "audit-bench", dependencies: ["AgentKernel", "CapgateServer", "CapgateClient", "CapgatePKI"],
+                          path: "bench/AuditBench"),
         // libFuzzer targets for every parser an untrusted peer or file reaches (fuzz/README.md)
         .target(name: "CapgateFuzzing",
                 dependencies: ["AgentKernel", "CapgateWire", "CapgateServer", "CapgateHTTP2", "CapgateCore", "CapgateTLS",

@@ -32,19 +32,24 @@ public enum KernelFactory {
             revocations = try FileRevocationStore(path: config.stateDir + "/revocations.log", clock: clock)
         }
         let tokens = HMACTokenProvider(secret: secret, clock: clock, revocations: revocations)
-        let budgets: Kernel.BudgetSource
-        if let total = config.budgetTotal {
-            budgets = .perSession(try SessionBudgets(totalBudget: total, defaultRequest: config.budgetDefaultRequest))
-        } else {
-            budgets = .none
-        }
         let traces: any TraceStoring
+        // Budget spends persist in the audit database when there is one (docs/audit.md).
+        var budgetStore: any BudgetStoring = InMemoryBudgetStore()
         if let path = config.audit.path(stateDir: config.stateDir) {
             // Verifies the whole chain first: a corrupted or tampered file stops start-up here.
-            traces = try SQLiteTraceStore(path: path, secret: secret, durability: config.audit.durability,
-                                          retention: config.audit.retention, clock: clock)
+            let audit = try SQLiteTraceStore(path: path, secret: secret, durability: config.audit.durability,
+                                             retention: config.audit.retention, clock: clock)
+            traces = audit
+            budgetStore = SQLiteBudgetStore(audit: audit)
         } else {
             traces = try TraceStore()
+        }
+        let budgets: Kernel.BudgetSource
+        if let total = config.budgetTotal {
+            budgets = .perSession(try SessionBudgets(totalBudget: total, defaultRequest: config.budgetDefaultRequest,
+                                                     store: budgetStore))
+        } else {
+            budgets = .none
         }
         let kernel = Kernel(registry: registry, policy: policy, tokens: tokens, router: router,
                             handles: try HandleStore(clock: clock), traces: traces, budgets: budgets,

@@ -156,6 +156,9 @@ public final class KernelService: Sendable {
     func awaitDurableAudit() async throws(WireError) {
         do {
             try await kernel.traces.waitUntilDurable()
+            // Spends are recorded before the trace of the invoke that made them; a store
+            // sharing the trace store's writer is already durable here (docs/audit.md).
+            try await kernel.budgets.store?.waitUntilDurable()
         } catch {
             throw WireError(.auditUnavailable, "the action's audit record could not be made durable; "
                             + "the action is not acknowledged (docs/audit.md)")

@@ -13,6 +13,9 @@ enum AuditFile {
         "CREATE INDEX IF NOT EXISTS traces_principal ON traces (json_extract(payload, '$.principal_id'))",
         "CREATE INDEX IF NOT EXISTS traces_capability ON traces (json_extract(payload, '$.capability_id'))",
         "CREATE INDEX IF NOT EXISTS traces_invoked_at ON traces (invoked_at)",
+        // Ours, not the reference's (its CLI ignores it): each budget session's spent total,
+        // written in the same group commit as the trace of the invoke that spent it.
+        "CREATE TABLE IF NOT EXISTS budget_spend (session TEXT PRIMARY KEY, used INTEGER NOT NULL)",
     ]
 
     /// The checkpoint left by pruning: the hash the first retained record links to and its seq.

@@ -41,8 +41,15 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
         var pending: [Pending] = []
         /// Records handed to the writer and not yet committed (still readable from here).
         var inFlight: [Pending] = []
+        /// Budget totals per session (`SQLiteBudgetStore`), the maximum reported; committed
+        /// in the same transaction as the records queued with them.
+        var spends: [String: Int] = [:]
+        var spendsInFlight: [String: Int] = [:]
+        /// Generations: every record or spend accepted bumps `accepted`; a commit makes
+        /// everything accepted before the writer took its batch durable.
         var accepted = 0
         var durable = 0
+        var isEmpty: Bool { pending.isEmpty && spends.isEmpty }
         var failure: String?
         var closing = false
         var waiters: [(target: Int, resume: CheckedContinuation<String?, Never>)] = []
@@ -130,6 +137,32 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
         queue.pending.append(Pending(record: rec, trace: trace, payload: payload))
         queue.accepted += 1
         if queue.pending.count == 1 { cond.signal() }
+    }
+
+    // MARK: - Budget spends (SQLiteBudgetStore)
+
+    /// Queues `session`'s new total for the next group commit (keeping the maximum).
+    func enqueueSpend(session: String, used: Int) {
+        cond.lock()
+        defer { cond.unlock() }
+        guard queue.failure == nil, !queue.closing else { return }
+        let wasEmpty = queue.isEmpty
+        queue.spends[session] = max(queue.spends[session] ?? 0, used)
+        queue.accepted += 1
+        if wasEmpty { cond.signal() }
+    }
+
+    /// The session's total: queued, in flight or stored, whichever is largest. The queue is
+    /// read first, so a spend committed in between is found on disk.
+    func spent(session: String) throws(AuditStoreError) -> Int {
+        cond.lock()
+        let queued = max(queue.spends[session] ?? 0, queue.spendsInFlight[session] ?? 0)
+        cond.unlock()
+        readerLock.lock()
+        defer { readerLock.unlock() }
+        let s = try reader.prepare("SELECT used FROM budget_spend WHERE session = ?")
+        try s.bind([.text(session)])
+        return max(queued, try s.step() ? s.int(0) : 0)
     }
 
     public func waitUntilDurable() async throws(KernelError) {
@@ -232,9 +265,13 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
 
     private func writerLoop() {
         let insert: SQLiteStatement
+        let spend: SQLiteStatement
         do {
             insert = try writer.prepare("INSERT INTO traces (seq, action_id, prev_hash, record_hash, invoked_at, payload) "
                                         + "VALUES (?, ?, ?, ?, ?, ?)")
+            // Totals only grow: a smaller one (two reports crossing) never lowers the stored one.
+            spend = try writer.prepare("INSERT INTO budget_spend (session, used) VALUES (?, ?) "
+                                       + "ON CONFLICT(session) DO UPDATE SET used = max(used, excluded.used)")
         } catch {
             fail(error.message, batch: 0)
             stopped.signal()
@@ -244,14 +281,18 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
         var lastPrune = lastSync
         while true {
             cond.lock()
-            while queue.pending.isEmpty && !queue.closing { cond.wait() }
-            if queue.pending.isEmpty {  // closing and drained
+            while queue.isEmpty && !queue.closing { cond.wait() }
+            if queue.isEmpty {  // closing and drained
                 cond.unlock()
                 break
             }
             let batch = queue.pending
+            let spends = queue.spends
+            let target = queue.accepted
             queue.pending = []
+            queue.spends = [:]
             queue.inFlight = batch
+            queue.spendsInFlight = spends
             cond.unlock()
             do {
                 try writer.exec("BEGIN IMMEDIATE")
@@ -259,6 +300,7 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
                     try insert.run([.int(p.record.seq), .text(p.trace.actionID), .text(p.record.prevHash),
                                     .text(p.record.recordHash), .text(p.trace.invokedAt.isoformat), .text(p.payload)])
                 }
+                for (session, used) in spends { try spend.run([.text(session), .int(used)]) }
                 try writer.exec("COMMIT")
                 if let retention, DispatchTime.now().uptimeNanoseconds - lastPrune >= 60_000_000_000 {
                     // At most once a minute, on this thread, between batches.
@@ -278,8 +320,9 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
                 continue
             }
             cond.lock()
-            queue.durable += batch.count
+            queue.durable = target
             queue.inFlight = []
+            queue.spendsInFlight = [:]
             let durable = queue.durable
             var ready: [CheckedContinuation<String?, Never>] = []
             queue.waiters.removeAll { w in
@@ -301,6 +344,8 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
         queue.waiters = []
         queue.pending = []
         queue.inFlight = []  // never on disk: not shown as if it were
+        queue.spends = [:]
+        queue.spendsInFlight = [:]
         cond.unlock()
         for w in waiters { w.resume.resume(returning: failure) }
     }

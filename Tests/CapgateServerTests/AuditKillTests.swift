@@ -10,7 +10,8 @@ import Testing
 /// kill -9 under load (docs/audit.md): `capgate serve` runs the demo while agents invoke and
 /// an admin revokes; it is SIGKILLed at a random moment, three times, and restarted. Every
 /// acknowledged action id must still be explainable, every acknowledged revocation must hold,
-/// and the chain must verify with ours and the reference's CLI.
+/// every acknowledged invoke's budget spend must still be charged, and the chain must verify
+/// with ours and the reference's CLI.
 @Suite(.timeLimit(.minutes(3)))
 struct AuditKillTests {
     final class Acks: Sendable {
@@ -60,15 +61,32 @@ struct AuditKillTests {
         throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "capgate serve did not come up"])
     }
 
+    /// The principal's budget left, from a dry run (which reserves and spends nothing).
+    static func remaining(_ c: CapgateClient) async throws -> Int {
+        let t = try await c.grantCapability(Demo.request("tasks.list"), justification: "").token
+        guard case .dryRun(let d) = try await c.invoke(t, dryRun: true) else { throw FixtureError("expected a dry run") }
+        return try #require(d.budgetRemaining)
+    }
+
     @Test func everyAcknowledgedActionAndRevocationSurvivesSIGKILL() async throws {
         let dir = try makeTempDirectory("kill9")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let acks = Acks()
-        for _ in 0..<3 {
+        // Every tasks.list invoke spends the same (the demo data is fixed): measured once.
+        var budget = (total: 0, perInvoke: 0)
+        for round in 0..<3 {
             let (proc, port) = try await Self.serve(dir)
             // A failed expectation or a throw must not leave the server running after the test.
             defer { if proc.isRunning { kill(proc.processIdentifier, SIGKILL) } }
             let alice = try Self.client(dir, "alice", port), ops = try Self.client(dir, "ops", port)
+            if round == 0 {
+                let before = try await Self.remaining(alice)
+                let t = try await alice.grantCapability(Demo.request("tasks.list"), justification: "").token
+                let id = try frame(try await alice.invoke(t)).actionID
+                acks.actions.withLock { $0.append(id) }
+                budget = (before, before - (try await Self.remaining(alice)))
+                #expect(budget.perInvoke > 0)
+            }
             let load = Task {
                 await withTaskGroup(of: Void.self) { group in
                     for _ in 0..<6 {
@@ -122,6 +140,10 @@ struct AuditKillTests {
         for t in revoked {
             await expectWireError(401, .tokenRevoked, type: "TokenRevoked") { _ = try await alice.invoke(t) }
         }
+        // Spends of unacknowledged invokes may be durable too, so at least (capped at the total).
+        let spent = budget.total - (try await Self.remaining(alice))
+        #expect(spent >= min(budget.total, actions.count * budget.perInvoke),
+                "\(actions.count) acknowledged invokes of \(budget.perInvoke) tokens, \(spent) charged after restart")
         alice.close()
         ops.close()
         proc.terminate()

@@ -17,14 +17,25 @@ public final class BudgetManager: Sendable {
     public let total: Int
     /// Reserved by `allocate()` when no amount is given.
     public let defaultRequest: Int
-    private let state = Mutex(State())
+    private let state: Mutex<State>
+    /// Where `recordUsage` reports the new total, when the session's spends persist.
+    private let sink: (store: any BudgetStoring, session: String)?
 
     /// `BudgetManager(total_budget, default_request)`: both must be positive.
-    public init(totalBudget: Int = 100_000, defaultRequest: Int = 4000) throws(KernelError) {
+    public convenience init(totalBudget: Int = 100_000, defaultRequest: Int = 4000) throws(KernelError) {
+        try self.init(totalBudget: totalBudget, defaultRequest: defaultRequest, spent: 0, store: nil, session: "")
+    }
+
+    /// A manager resuming a persisted session: `spent` tokens are already used (capped at the
+    /// total) and every later `recordUsage` reports the new total to `store` under `session`.
+    public init(totalBudget: Int, defaultRequest: Int, spent: Int, store: (any BudgetStoring)?,
+                session: String) throws(KernelError) {
         if totalBudget <= 0 { throw KernelError(.budgetConfigError, "total_budget must be positive") }
         if defaultRequest <= 0 { throw KernelError(.budgetConfigError, "default_request must be positive") }
         self.total = totalBudget
         self.defaultRequest = defaultRequest
+        self.state = Mutex(State(used: min(totalBudget, max(0, spent))))
+        self.sink = store.map { ($0, session) }
     }
 
     private static func remaining(_ s: State, _ total: Int) -> Int { max(0, total - s.used - s.reserved) }
@@ -65,10 +76,13 @@ public final class BudgetManager: Sendable {
         if actual < 0 { throw KernelError(.budgetConfigError, "actual must be non-negative") }
         if let r = reserved, r < 0 { throw KernelError(.budgetConfigError, "reserved must be non-negative") }
         let total = self.total
-        state.withLock { s in
+        let used: Int = state.withLock { s in
             if let r = reserved { s.reserved = max(0, s.reserved - r) }
             s.used = min(total, s.used &+ actual)
+            return s.used
         }
+        // Outside the lock: the store only queues, and keeps the maximum if two reports cross.
+        if let sink { sink.store.recordSpend(session: sink.session, used: used) }
     }
 
     /// Returns a reservation without recording usage (the invocation failed).

@@ -6,11 +6,15 @@ import Synchronization
 /// a sidecar, every agent would drain one budget. Here each session gets its own
 /// manager, created on first use with the configured total/default. The number of
 /// sessions is capped (least recently used evicted) so a client minting session ids
-/// cannot grow memory without bound; an evicted session simply starts afresh.
+/// cannot grow memory without bound. With the default `InMemoryBudgetStore` an evicted
+/// session simply starts afresh; with a persistent `BudgetStoring` its manager is recreated
+/// from the stored spend, so neither eviction nor a restart refunds anything.
 public final class SessionBudgets: Sendable {
     public let totalBudget: Int
     public let defaultRequest: Int
     public let maxSessions: Int
+    /// Where spends persist (docs/audit.md); the in-memory default persists nothing.
+    public let store: any BudgetStoring
 
     private struct Slot {
         let manager: BudgetManager
@@ -30,23 +34,36 @@ public final class SessionBudgets: Sendable {
     private let state = Mutex(State())
 
     /// Validates the configuration up front (the same BudgetConfigError a manager would raise).
-    public init(totalBudget: Int = 100_000, defaultRequest: Int = 4000, maxSessions: Int = 10_000) throws(KernelError) {
+    public init(totalBudget: Int = 100_000, defaultRequest: Int = 4000, maxSessions: Int = 10_000,
+                store: any BudgetStoring = InMemoryBudgetStore()) throws(KernelError) {
         _ = try BudgetManager(totalBudget: totalBudget, defaultRequest: defaultRequest)
         if maxSessions <= 0 { throw KernelError(.budgetConfigError, "max_sessions must be positive") }
         self.totalBudget = totalBudget
         self.defaultRequest = defaultRequest
         self.maxSessions = maxSessions
+        self.store = store
     }
 
     /// Number of sessions currently tracked.
     public var count: Int { state.withLock { $0.slots.count } }
 
-    /// The session's manager, created on first use. Session ids compare by code point
-    /// (Python `str` identity), never by Unicode canonical equivalence.
-    public func manager(for sessionID: String) -> BudgetManager {
+    /// The session's manager, created on first use (resuming the store's spend, read outside
+    /// the lock). Session ids compare by code point (Python `str` identity), never by Unicode
+    /// canonical equivalence. Throws when the store cannot say what the session spent.
+    public func manager(for sessionID: String) throws(KernelError) -> BudgetManager {
         let key = CodePointKey(sessionID)
-        let total = totalBudget, request = defaultRequest, cap = maxSessions
-        return state.withLock { s in
+        if let live = touchOrInsert(key, sessionID, spent: nil) { return live }
+        let spent = try store.spent(session: sessionID)
+        // Someone may have created it meanwhile: theirs wins, so a session has one live manager.
+        return touchOrInsert(key, sessionID, spent: spent)!
+    }
+
+    /// The live manager (touched), else a new one resuming `spent`; nil when absent and
+    /// `spent` is not known yet.
+    private func touchOrInsert(_ key: CodePointKey, _ sessionID: String, spent: Int?) -> BudgetManager? {
+        let total = totalBudget, request = defaultRequest, cap = maxSessions, store = self.store
+        return state.withLock { s -> BudgetManager? in
+            guard s.slots[key] != nil || spent != nil else { return nil }
             s.clock += 1
             let stamp = s.clock
             s.order.append((key, stamp))
@@ -57,7 +74,8 @@ public final class SessionBudgets: Sendable {
                 return slot.manager
             }
             // Validated in init, so construction cannot fail here.
-            let manager = try! BudgetManager(totalBudget: total, defaultRequest: request)
+            let manager = try! BudgetManager(totalBudget: total, defaultRequest: request, spent: spent ?? 0,
+                                             store: store, session: sessionID)
             s.slots[key] = Slot(manager: manager, stamp: stamp)
             while s.slots.count > cap && s.head < s.order.count {
                 let (oldKey, oldStamp) = s.order[s.head]

@@ -13,7 +13,7 @@ extension Kernel {
         try tokens.verify(token, expectedPrincipalID: principal.principalID, expectedCapabilityID: token.capabilityID)
         let capability = try registry.get(token.capabilityID)
         let plan = router.route(token.capabilityID)
-        let budget = budget(principalID: principal.principalID, session: session)
+        let budget = try budget(principalID: principal.principalID, session: session)
         if dryRun {
             return .dryRun(dryRunResult(token: token, principal: principal, capability: capability, plan: plan,
                                         args: args, responseMode: responseMode, budget: budget))

@@ -32,7 +32,7 @@ extension Kernel {
         try tokens.verify(token, expectedPrincipalID: principal.principalID, expectedCapabilityID: token.capabilityID)
         let capability = try registry.get(token.capabilityID)
         let plan = router.route(token.capabilityID)
-        let budget = budget(principalID: principal.principalID, session: session)
+        let budget = try budget(principalID: principal.principalID, session: session)
 
         let actionID = ids.next()
         let timeout = try Kernel.invokeTimeout(token.constraints)

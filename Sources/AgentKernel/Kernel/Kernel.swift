@@ -24,6 +24,12 @@ public final class Kernel: Sendable {
         case shared(BudgetManager)
         /// One budget per session id, so agents sharing a sidecar do not drain each other.
         case perSession(SessionBudgets)
+
+        /// Where spends persist, when they do (only per-session budgets have a store).
+        public var store: (any BudgetStoring)? {
+            if case .perSession(let s) = self { return s.store }
+            return nil
+        }
     }
 
     public init(registry: CapabilityRegistry, policy: any PolicyEngine, tokens: HMACTokenProvider,
@@ -47,12 +53,13 @@ public final class Kernel: Sendable {
     /// Registers a driver under its id; a later registration with the same id replaces it.
     public func registerDriver(_ driver: any Driver) { driverTable.register(driver) }
 
-    /// The budget an invocation by `principalID` in `session` uses, if any.
-    public func budget(principalID: String, session: String?) -> BudgetManager? {
+    /// The budget an invocation by `principalID` in `session` uses, if any. Throws when a
+    /// persistent budget store cannot say what the session already spent.
+    public func budget(principalID: String, session: String?) throws(KernelError) -> BudgetManager? {
         switch budgets {
         case .none: return nil
         case .shared(let m): return m
-        case .perSession(let s): return s.manager(for: session ?? principalID)
+        case .perSession(let s): return try s.manager(for: session ?? principalID)
         }
     }
 
