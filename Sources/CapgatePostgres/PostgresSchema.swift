@@ -20,6 +20,13 @@ public enum PostgresSchema {
                 expires_at   timestamptz NOT NULL);
             CREATE INDEX capgate_issued_tokens_principal ON capgate_issued_tokens (principal_id);
             """),
+        (2, """
+            CREATE TABLE capgate_budget_spends (
+                session text NOT NULL,
+                sidecar text NOT NULL,
+                used    bigint NOT NULL,
+                PRIMARY KEY (session, sidecar));
+            """),
     ]
 
     public static var latestVersion: Int { migrations.last?.version ?? 0 }

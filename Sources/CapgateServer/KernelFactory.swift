@@ -26,8 +26,10 @@ public enum KernelFactory {
         }
         try FileManager.default.createDirectory(atPath: config.stateDir, withIntermediateDirectories: true)
         let revocations: any RevocationStore
+        var shared: PostgresSharedStore?
         if let pg = try config.store.postgresSettings() {
-            revocations = try sharedRevocations(pg, clock: clock)
+            shared = try sharedStore(pg, clock: clock)
+            revocations = shared!
         } else {
             revocations = try FileRevocationStore(path: config.stateDir + "/revocations.log", clock: clock)
         }
@@ -44,10 +46,15 @@ public enum KernelFactory {
         } else {
             traces = try TraceStore()
         }
+        // A fleet shares its spends in PostgreSQL instead (docs/deployment.md).
+        if let shared { budgetStore = shared }
         let budgets: Kernel.BudgetSource
         if let total = config.budgetTotal {
-            budgets = .perSession(try SessionBudgets(totalBudget: total, defaultRequest: config.budgetDefaultRequest,
-                                                     store: budgetStore))
+            let sessions = try SessionBudgets(totalBudget: total, defaultRequest: config.budgetDefaultRequest,
+                                              store: budgetStore)
+            // Another sidecar's spend: this one's manager for the session restarts from the total.
+            shared?.setRemoteSpendHandler { [weak sessions] session in sessions?.forget(session) }
+            budgets = .perSession(sessions)
         } else {
             budgets = .none
         }
@@ -80,13 +87,13 @@ extension KernelFactory {
 
     /// Applies the schema migrations (refusing a newer schema), then starts the shared
     /// revocation list and waits briefly for its first reconcile. Blocking: start-up only.
-    static func sharedRevocations(_ settings: PostgresSettings, clock: any KernelClock) throws -> PostgresRevocationStore {
+    static func sharedStore(_ settings: PostgresSettings, clock: any KernelClock) throws -> PostgresSharedStore {
         do {
             try PostgresSchema.migrate(try PostgresConnection(settings))
         } catch {
             throw ConfigError("store", error.description)
         }
-        let store = PostgresRevocationStore(settings: settings, clock: clock)
+        let store = PostgresSharedStore(settings: settings, clock: clock)
         _ = store.waitUntilAvailable(timeout: firstReconcileTimeout)
         return store
     }

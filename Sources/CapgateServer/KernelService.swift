@@ -156,10 +156,19 @@ public final class KernelService: Sendable {
     func awaitDurableAudit() async throws(WireError) {
         do {
             try await kernel.traces.waitUntilDurable()
+        } catch {
+            throw WireError(.auditUnavailable, "the action's audit record could not be made durable; "
+                            + "the action is not acknowledged (docs/audit.md)")
+        }
+        do {
             // Spends are recorded before the trace of the invoke that made them; a store
             // sharing the trace store's writer is already durable here (docs/audit.md).
             try await kernel.budgets.store?.waitUntilDurable()
         } catch {
+            if error.site == .storeUnavailable {
+                throw WireError(.storeUnavailable, "the invoke's spend could not be recorded in the shared store; "
+                                + "the action is not acknowledged (docs/deployment.md)")
+            }
             throw WireError(.auditUnavailable, "the action's audit record could not be made durable; "
                             + "the action is not acknowledged (docs/audit.md)")
         }

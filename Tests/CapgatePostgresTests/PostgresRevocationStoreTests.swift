@@ -8,12 +8,12 @@ import Testing
 /// the other within the fleet's bound, revoke_all covers tokens issued through either, and
 /// an unreachable server makes both unavailable until they reconnected and reconciled.
 @Suite(.serialized, .timeLimit(.minutes(2)))
-struct PostgresRevocationStoreTests {
-    static func stores(_ cluster: PostgresCluster) async throws -> (PostgresRevocationStore, PostgresRevocationStore) {
+struct PostgresSharedStoreTests {
+    static func stores(_ cluster: PostgresCluster) async throws -> (PostgresSharedStore, PostgresSharedStore) {
         let db = try await cluster.createDatabase()
         let s = try PostgresConnectionTests.settings(cluster, db)
         _ = try await runBlocking { try PostgresSchema.migrate(try PostgresConnection(s)) }
-        let a = PostgresRevocationStore(settings: s), b = PostgresRevocationStore(settings: s)
+        let a = PostgresSharedStore(settings: s), b = PostgresSharedStore(settings: s)
         let up = try await runBlocking { a.waitUntilAvailable(timeout: .seconds(10)) && b.waitUntilAvailable(timeout: .seconds(10)) }
         #expect(up)
         return (a, b)
@@ -65,6 +65,39 @@ struct PostgresRevocationStoreTests {
         try await a.waitUntilShared()
         try await Task.sleep(for: .milliseconds(100))
         #expect(!a.isRevoked("a2") && !b.isRevoked("a2"))
+    }
+
+    /// Budgets through the kernel's own managers: spends on both sides add up (each sidecar
+    /// raises only its own row), and a session's manager on B restarts from the fleet's total
+    /// once A spent in it.
+    @Test func spendsThroughEitherStoreAddUpAndExhaustTheSharedBudget() async throws {
+        let cluster = try await PostgresCluster.shared()
+        let (a, b) = try await Self.stores(cluster)
+        defer { a.close(); b.close() }
+        let budgetsA = try SessionBudgets(totalBudget: 100, defaultRequest: 10, store: a)
+        let budgetsB = try SessionBudgets(totalBudget: 100, defaultRequest: 10, store: b)
+        a.setRemoteSpendHandler { [weak budgetsA] s in budgetsA?.forget(s) }
+        b.setRemoteSpendHandler { [weak budgetsB] s in budgetsB?.forget(s) }
+        func spend(_ s: SessionBudgets, _ store: PostgresSharedStore, _ n: Int) async throws {
+            let m = try s.manager(for: "alice")
+            let r = try m.allocate(n)
+            try m.recordUsage(n, reserved: r)
+            try await store.waitUntilDurable()
+        }
+        try await spend(budgetsB, b, 5)  // B's manager exists before A spends
+        for _ in 0..<6 { try await spend(budgetsA, a, 10) }
+        try await spend(budgetsB, b, 5)
+        #expect(try await Self.eventually(within: .seconds(1)) {
+            (try? budgetsB.manager(for: "alice").used) == 70 && (try? budgetsA.manager(for: "alice").used) == 70
+        })
+        for _ in 0..<3 { try await spend(budgetsA, a, 10) }
+        #expect(try await Self.eventually(within: .seconds(1)) { (try? budgetsB.manager(for: "alice").remaining) == 0 })
+        #expect(throws: KernelError.self) { _ = try budgetsB.manager(for: "alice").allocate(1) }
+        // In PostgreSQL: one row per sidecar, summing to the total.
+        let rows = try await cluster.psql("SELECT sum(used), count(*) FROM capgate_budget_spends WHERE session = 'alice'",
+                                          database: try #require(a.settings.dsn.split(separator: " ")
+                                              .first { $0.hasPrefix("dbname=") }.map { String($0.dropFirst(7)) }))
+        #expect(rows.trimmingCharacters(in: .whitespacesAndNewlines) == "100|2")
     }
 
     /// Own cluster: it is stopped and restarted.

@@ -28,7 +28,7 @@ struct FleetTests {
             _ = try SecretFile.loadOrCreate(path: dir + "/secret")
         }
 
-        func config(_ name: String, port: UInt16) throws -> String {
+        func config(_ name: String, port: UInt16, extra: String = "") throws -> String {
             let text = """
                 [server]
                 listen = "127.0.0.1:\(port)"
@@ -63,6 +63,7 @@ struct FleetTests {
                 dsn = "\(cluster.dsn(database: database))"
                 password_file = "\(cluster.passwordFile)"
                 pool_size = 2
+                \(extra)
 
                 """
             let path = dir + "/\(name).toml"
@@ -77,12 +78,12 @@ struct FleetTests {
         }
 
         /// Starts a sidecar and waits until its health says ok.
-        func serve(_ name: String) async throws -> (Process, UInt16) {
+        func serve(_ name: String, extra: String = "") async throws -> (Process, UInt16) {
             let capgate = try #require(Products.executable("capgate"), "capgate is not built")
             let port = try AuditKillTests.freePort()
             let p = Process()
             p.executableURL = URL(fileURLWithPath: capgate)
-            p.arguments = ["serve", "--config", try config(name, port: port)]
+            p.arguments = ["serve", "--config", try config(name, port: port, extra: extra)]
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle(forWritingAtPath: "/dev/null")
             try p.run()
@@ -155,6 +156,36 @@ struct FleetTests {
         try await Self.stop(b)
     }
 
+    /// A budget spent through A is counted by B: once A exhausted alice's budget, B refuses too.
+    @Test func aBudgetSpentThroughOneSidecarIsCountedByTheOther() async throws {
+        let fleet = try await Fleet(cluster: try await PostgresCluster.shared())
+        defer { fleet.remove() }
+        let budgets = "[budgets]\ntotal = 60\ndefault_request = 20"
+        let (a, portA) = try await fleet.serve("a", extra: budgets)
+        defer { kill(a.processIdentifier, SIGKILL) }
+        let (b, portB) = try await fleet.serve("b", extra: budgets)
+        defer { kill(b.processIdentifier, SIGKILL) }
+        let aliceA = try fleet.client("alice", portA), aliceB = try fleet.client("alice", portB)
+        defer { [aliceA, aliceB].forEach { $0.close() } }
+        var exhausted = false, spends = 0
+        for _ in 0..<100 where !exhausted {
+            let t = try await aliceA.grantCapability(Demo.request("tasks.list"), justification: "").token
+            do {
+                _ = try await aliceA.invoke(t, responseMode: .raw)
+                spends += 1
+            } catch let e as CapgateClientError where e.code == WireErrorCode.budgetExhausted.rawValue {
+                exhausted = true
+            }
+        }
+        #expect(exhausted && spends >= 1, "A never exhausted alice's budget (\(spends) invokes)")
+        let t = try await aliceB.grantCapability(Demo.request("tasks.list"), justification: "").token
+        await expectWireError(429, .budgetExhausted, type: "BudgetExhausted") {
+            _ = try await aliceB.invoke(t, responseMode: .raw)
+        }
+        try await Self.stop(a)
+        try await Self.stop(b)
+    }
+
     /// `capgate store migrate` applies the schema once; a newer schema stops it and `serve`.
     @Test func migrateAppliesOnceAndANewerSchemaIsRefused() async throws {
         let cluster = try await PostgresCluster.shared()
@@ -163,10 +194,10 @@ struct FleetTests {
         let capgate = try #require(Products.executable("capgate"))
         let config = try fleet.config("m", port: try AuditKillTests.freePort())
         let first = try await runProcess(capgate, ["store", "migrate", "--config", config])
-        #expect(first.status == 0 && first.stdout == "ok: schema migrated from version 0 to 1\n", "\(first.stdout) \(first.stderr)")
+        #expect(first.status == 0 && first.stdout == "ok: schema migrated from version 0 to 2\n", "\(first.stdout) \(first.stderr)")
         let again = try await runProcess(capgate, ["store", "migrate", "--config", config])
-        #expect(again.status == 0 && again.stdout == "ok: schema at version 1, nothing to apply\n", "\(again.stdout)")
-        try await cluster.psql("INSERT INTO capgate_schema (version) VALUES (2)", database: fleet.database)
+        #expect(again.status == 0 && again.stdout == "ok: schema at version 2, nothing to apply\n", "\(again.stdout)")
+        try await cluster.psql("INSERT INTO capgate_schema (version) VALUES (3)", database: fleet.database)
         let newer = try await runProcess(capgate, ["store", "migrate", "--config", config])
         #expect(newer.status == 1 && newer.stderr.contains("newer than this capgate knows"), "\(newer.stderr)")
         let serve = try await runProcess(capgate, ["serve", "--config", config])

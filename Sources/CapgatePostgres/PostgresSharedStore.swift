@@ -5,7 +5,19 @@ import Synchronization
 import Glibc
 #endif
 
-/// The revocation list of a sidecar fleet, in PostgreSQL (docs/deployment.md).
+/// The state a sidecar fleet shares in PostgreSQL (docs/deployment.md): the revocation list
+/// (`SharedRevocationStore`) and the budgets' spends (`BudgetStoring`).
+///
+/// Budgets: each sidecar owns one row per session (`capgate_budget_spends(session, sidecar,
+/// used)`, only ever raised, so concurrent writers never lose a spend: each writes its own row)
+/// and a session's spend is the sum of its rows. `spent` reads a local copy of every row (kept
+/// by the listener), so creating a budget manager never waits on the network; a spend is
+/// written by the ordered writer and announced with `NOTIFY capgate_budgets`; a sidecar that
+/// learns another's spend drops its manager for that session (`onRemoteSpend`), whose next use
+/// starts from the fleet's total. Bound (documented in docs/deployment.md): a session can
+/// overspend by what other sidecars had reserved in flight, plus what they reserve in the
+/// notification delay (milliseconds).
+///
 ///
 /// Shape: `isRevoked` reads a local set (verification never waits on the network). Writes
 /// (`track`, `revoke`, `revoke_all`) go, in order, through one writer thread with its own
@@ -21,15 +33,28 @@ import Glibc
 /// revocations of the last 30 s every `reconcileInterval` (the periodic reconcile, which is
 /// also the liveness probe of a connection that died silently: the store becomes unavailable
 /// when no reconcile succeeded for `3 x reconcileInterval`).
-public final class PostgresRevocationStore: SharedRevocationStore, @unchecked Sendable {
+public final class PostgresSharedStore: SharedRevocationStore, BudgetStoring, @unchecked Sendable {
     // @unchecked: `queue` only under `cond`; `local` is a Mutex; each connection is confined
     // to its thread.
     static let channel = "capgate_revocations"
+    static let budgetChannel = "capgate_budgets"
+    /// This process's row in `capgate_budget_spends` (a fresh one per start: rows are summed).
+    public let sidecarID = UUID().uuidString.lowercased()
+    private let budgets = Mutex(Budgets())
+    private let remoteSpend = Mutex<(@Sendable (String) -> Void)?>(nil)
 
     private enum Op {
         case track(principalID: String, tokenID: String, expiresAt: Timestamp)
         case revoke(String)
         case revokeAll(String, (Result<Int, PostgresError>) -> Void)
+        case spend(session: String, used: Int)
+    }
+
+    private struct Budgets {
+        /// session -> sidecar -> that sidecar's spend, as last read or written.
+        var rows: [String: [String: Int]] = [:]
+        /// The other sidecars' part of a session's spend when its manager here was created.
+        var base: [String: Int] = [:]
     }
 
     private struct Queue {
@@ -110,6 +135,46 @@ public final class PostgresRevocationStore: SharedRevocationStore, @unchecked Se
     /// Expired rows are deleted in PostgreSQL by the listener (once a minute); the local set
     /// only grows until restart (one entry per revocation seen).
     public func sweep(now: Timestamp) -> Int { 0 }
+
+    // MARK: - BudgetStoring
+
+    /// Called (on the listener thread) with a session another sidecar spent in.
+    public func setRemoteSpendHandler(_ handler: @escaping @Sendable (String) -> Void) {
+        remoteSpend.withLock { $0 = handler }
+    }
+
+    public func spent(session: String) throws(KernelError) -> Int {
+        guard isAvailable else {
+            throw KernelError(.agentKernelError, "the shared store is unreachable: budget unknown", site: .storeUnavailable)
+        }
+        let me = sidecarID
+        return budgets.withLock { b in
+            let rows = b.rows[session] ?? [:]
+            let total = rows.values.reduce(0, +)
+            b.base[session] = total - (rows[me] ?? 0)
+            return total
+        }
+    }
+
+    public func recordSpend(session: String, used: Int) {
+        let me = sidecarID
+        let own: Int? = budgets.withLock { b in
+            let old = b.rows[session]?[me] ?? 0
+            let new = max(old, used - (b.base[session] ?? 0))
+            guard new != old else { return nil }
+            b.rows[session, default: [:]][me] = new
+            return new
+        }
+        if let own { enqueue(.spend(session: session, used: own)) }
+    }
+
+    public func waitUntilDurable() async throws(KernelError) {
+        do {
+            try await waitUntilShared()
+        } catch {
+            throw KernelError(.agentKernelError, "the shared store could not record a spend: \(error)", site: .storeUnavailable)
+        }
+    }
 
     // MARK: - SharedRevocationStore
 
@@ -198,11 +263,23 @@ public final class PostgresRevocationStore: SharedRevocationStore, @unchecked Se
             var failure: PostgresError?
             var counts: [Int] = []
             do throws(PostgresError) {
-                if conn == nil || conn?.isConnected == false {
-                    conn = nil
-                    conn = try PostgresConnection(settings)
+                // A connection that looks fine may have died while idle (a server restart): one
+                // retry on a fresh one. Every op is idempotent, so a batch whose COMMIT did land
+                // before the connection broke is safe to apply again.
+                for attempt in 0..<2 {
+                    if conn == nil || conn?.isConnected == false {
+                        conn = nil
+                        conn = try PostgresConnection(settings)
+                    }
+                    do {
+                        counts = try conn!.transaction { (c) throws(PostgresError) in
+                            try batch.map { op throws(PostgresError) in try apply(op, c) }
+                        }
+                        break
+                    } catch where error.connectionLost && attempt == 0 {
+                        conn = nil
+                    }
                 }
-                counts = try conn!.transaction { (c) throws(PostgresError) in try batch.map { op throws(PostgresError) in try apply(op, c) } }
                 backoff = 0
             } catch {
                 failure = error
@@ -258,6 +335,13 @@ public final class PostgresRevocationStore: SharedRevocationStore, @unchecked Se
             // Ids do not fit one notification (8000 bytes): "*" asks every listener to re-read.
             if !r.rows.isEmpty { try c.query("SELECT pg_notify($1, '*')", [Self.channel]) }
             return r.rows.count
+        case .spend(let session, let used):
+            try c.query("INSERT INTO capgate_budget_spends (session, sidecar, used) VALUES ($1, $2, $3::bigint) "
+                        + "ON CONFLICT (session, sidecar) DO UPDATE SET used = GREATEST(capgate_budget_spends.used, excluded.used)",
+                        [session, sidecarID, String(used)])
+            // A session too long for one notification (8000 bytes) asks for a full re-read.
+            try c.query("SELECT pg_notify($1, $2)", [Self.budgetChannel, session.utf8.count <= 4000 ? session : "*"])
+            return 0
         }
     }
 
@@ -268,7 +352,8 @@ public final class PostgresRevocationStore: SharedRevocationStore, @unchecked Se
         while !stopping.load(ordering: .relaxed) {
             do throws(PostgresError) {
                 let c = try PostgresConnection(settings)
-                try c.execute("LISTEN \(Self.channel)")  // constant channel name
+                try c.execute("LISTEN \(Self.channel); LISTEN \(Self.budgetChannel)")  // constant channel names
+                try rereadSpends(c, session: nil)
                 try reconcile(c, full: true)  // after LISTEN: nothing committed meanwhile is missed
                 sync.withLock { $0.connected = true; $0.reconciled = true }
                 backoff = 0
@@ -290,14 +375,19 @@ public final class PostgresRevocationStore: SharedRevocationStore, @unchecked Se
             var pfd = pollfd(fd: c.socket, events: Int16(POLLIN), revents: 0)
             _ = poll(&pfd, 1, 50)
             var rereadAll = false
-            for n in try c.notifications() where n.channel == Self.channel {
-                if n.payload == "*" { rereadAll = true } else { local.withLock { _ = $0.insert(n.payload) } }
+            for n in try c.notifications() {
+                if n.channel == Self.budgetChannel {
+                    try rereadSpends(c, session: n.payload == "*" ? nil : n.payload)
+                } else if n.channel == Self.channel {
+                    if n.payload == "*" { rereadAll = true } else { local.withLock { _ = $0.insert(n.payload) } }
+                }
             }
             let now = DispatchTime.now().uptimeNanoseconds
             if rereadAll || now >= nextReconcile {
                 let full = now >= nextFull
                 try reconcile(c, full: full)
                 if full {
+                    try rereadSpends(c, session: nil)
                     try c.query("DELETE FROM capgate_revocations WHERE expires_at <= now()")
                     try c.query("DELETE FROM capgate_issued_tokens WHERE expires_at <= now()")
                     nextFull = now + 60_000_000_000
@@ -313,6 +403,27 @@ public final class PostgresRevocationStore: SharedRevocationStore, @unchecked Se
                                + (full ? "true" : "revoked_at >= now() - interval '30 seconds'")).rows
         local.withLock { set in for r in rows { if let t = r[0] { set.insert(t) } } }
         sync.withLock { $0.lastSync = DispatchTime.now().uptimeNanoseconds }
+    }
+
+    /// Reads the other sidecars' spends (of one session, or all) into the local copy and tells
+    /// the handler about every session where another sidecar's spend grew.
+    private func rereadSpends(_ c: PostgresConnection, session: String?) throws(PostgresError) {
+        let rows = session == nil
+            ? try c.query("SELECT session, sidecar, used FROM capgate_budget_spends").rows
+            : try c.query("SELECT session, sidecar, used FROM capgate_budget_spends WHERE session = $1", [session]).rows
+        let me = sidecarID
+        let grown: Set<String> = budgets.withLock { b in
+            var grown = Set<String>()
+            for r in rows {
+                guard let s = r[0], let who = r[1], who != me, let used = r[2].flatMap({ Int($0) }) else { continue }
+                if used > (b.rows[s]?[who] ?? 0) {
+                    b.rows[s, default: [:]][who] = used
+                    grown.insert(s)
+                }
+            }
+            return grown
+        }
+        if let handler = remoteSpend.withLock({ $0 }) { for s in grown { handler(s) } }
     }
 
     static func nanos(_ d: Duration) -> Int64 {
