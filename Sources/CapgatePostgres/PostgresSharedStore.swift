@@ -38,6 +38,10 @@ public final class PostgresSharedStore: SharedRevocationStore, BudgetStoring, @u
     // to its thread.
     static let channel = "capgate_revocations"
     static let budgetChannel = "capgate_budgets"
+    static let rateChannel = "capgate_rate"
+    private let rateHit = Mutex<(@Sendable (String, Double) -> Void)?>(nil)
+    /// Numbers this sidecar's rate notifications (writer thread only).
+    private var rateSeq = 0
     /// This process's row in `capgate_budget_spends` (a fresh one per start: rows are summed).
     public let sidecarID = UUID().uuidString.lowercased()
     private let budgets = Mutex(Budgets())
@@ -48,6 +52,7 @@ public final class PostgresSharedStore: SharedRevocationStore, BudgetStoring, @u
         case revoke(String)
         case revokeAll(String, (Result<Int, PostgresError>) -> Void)
         case spend(session: String, used: Int)
+        case rateHit(key: String, window: Double)
     }
 
     private struct Budgets {
@@ -135,6 +140,16 @@ public final class PostgresSharedStore: SharedRevocationStore, BudgetStoring, @u
     /// Expired rows are deleted in PostgreSQL by the listener (once a minute); the local set
     /// only grows until restart (one entry per revocation seen).
     public func sweep(now: Timestamp) -> Int { 0 }
+
+    // MARK: - Rate limits (PostgresRateLimiter)
+
+    /// Called (on the listener thread) with each grant another sidecar's limiter admitted.
+    public func setRateHitHandler(_ handler: @escaping @Sendable (_ key: String, _ window: Double) -> Void) {
+        rateHit.withLock { $0 = handler }
+    }
+
+    /// Announces a grant this sidecar admitted under `key` to the others.
+    public func publishRateHit(key: String, window: Double) { enqueue(.rateHit(key: key, window: window)) }
 
     // MARK: - BudgetStoring
 
@@ -342,6 +357,14 @@ public final class PostgresSharedStore: SharedRevocationStore, BudgetStoring, @u
             // A session too long for one notification (8000 bytes) asks for a full re-read.
             try c.query("SELECT pg_notify($1, $2)", [Self.budgetChannel, session.utf8.count <= 4000 ? session : "*"])
             return 0
+        case .rateHit(let key, let window):
+            // Keys longer than a notification can carry are counted by this sidecar only.
+            guard key.utf8.count <= 6000 else { return 0 }
+            // PostgreSQL folds identical notifications of one transaction into one: the
+            // sequence number keeps two hits of one batch apart.
+            rateSeq += 1
+            try c.query("SELECT pg_notify($1, $2)", [Self.rateChannel, "\(sidecarID)\t\(rateSeq)\t\(window)\t\(key)"])
+            return 0
         }
     }
 
@@ -352,7 +375,7 @@ public final class PostgresSharedStore: SharedRevocationStore, BudgetStoring, @u
         while !stopping.load(ordering: .relaxed) {
             do throws(PostgresError) {
                 let c = try PostgresConnection(settings)
-                try c.execute("LISTEN \(Self.channel); LISTEN \(Self.budgetChannel)")  // constant channel names
+                try c.execute("LISTEN \(Self.channel); LISTEN \(Self.budgetChannel); LISTEN \(Self.rateChannel)")  // constant channel names
                 try rereadSpends(c, session: nil)
                 try reconcile(c, full: true)  // after LISTEN: nothing committed meanwhile is missed
                 sync.withLock { $0.connected = true; $0.reconciled = true }
@@ -376,7 +399,11 @@ public final class PostgresSharedStore: SharedRevocationStore, BudgetStoring, @u
             _ = poll(&pfd, 1, 50)
             var rereadAll = false
             for n in try c.notifications() {
-                if n.channel == Self.budgetChannel {
+                if n.channel == Self.rateChannel {
+                    let parts = n.payload.split(separator: "\t", maxSplits: 3, omittingEmptySubsequences: false)
+                    guard parts.count == 4, parts[0] != Substring(sidecarID), let window = Double(parts[2]) else { continue }
+                    rateHit.withLock { $0 }?(String(parts[3]), window)
+                } else if n.channel == Self.budgetChannel {
                     try rereadSpends(c, session: n.payload == "*" ? nil : n.payload)
                 } else if n.channel == Self.channel {
                     if n.payload == "*" { rereadAll = true } else { local.withLock { _ = $0.insert(n.payload) } }

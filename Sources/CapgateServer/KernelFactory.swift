@@ -19,11 +19,6 @@ public enum KernelFactory {
             try registry.register(entry.capability)
             router.addRoute(entry.capability.capabilityID, entry.drivers)
         }
-        let policy: any PolicyEngine
-        switch config.policy {
-        case .defaultEngine(let limits): policy = try DefaultPolicyEngine(rateLimits: limits, clock: clock)
-        case .dsl(let path): policy = try DeclarativePolicyEngine.fromFile(path: path)
-        }
         try FileManager.default.createDirectory(atPath: config.stateDir, withIntermediateDirectories: true)
         let revocations: any RevocationStore
         var shared: PostgresSharedStore?
@@ -32,6 +27,15 @@ public enum KernelFactory {
             revocations = shared!
         } else {
             revocations = try FileRevocationStore(path: config.stateDir + "/revocations.log", clock: clock)
+        }
+        let policy: any PolicyEngine
+        switch config.policy {
+        case .defaultEngine(let limits):
+            // A fleet's rate windows count every sidecar's grants (docs/deployment.md).
+            let limiter: any RateLimiting = shared.map { PostgresRateLimiter(store: $0, clock: clock) }
+                ?? SlidingWindowRateLimiter()
+            policy = try DefaultPolicyEngine(rateLimits: limits, clock: clock, limiter: limiter)
+        case .dsl(let path): policy = try DeclarativePolicyEngine.fromFile(path: path)
         }
         let tokens = HMACTokenProvider(secret: secret, clock: clock, revocations: revocations)
         let traces: any TraceStoring

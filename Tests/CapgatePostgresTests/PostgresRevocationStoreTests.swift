@@ -100,6 +100,23 @@ struct PostgresSharedStoreTests {
         #expect(rows.trimmingCharacters(in: .whitespacesAndNewlines) == "100|2")
     }
 
+    /// Grants admitted by A's limiter count in B's window (without sharing B would admit 3).
+    @Test func rateLimitHitsOnOneCountOnTheOther() async throws {
+        let cluster = try await PostgresCluster.shared()
+        let (a, b) = try await Self.stores(cluster)
+        defer { a.close(); b.close() }
+        let clock = SystemClock()
+        let la = PostgresRateLimiter(store: a, clock: clock), lb = PostgresRateLimiter(store: b, clock: clock)
+        for _ in 0..<2 { #expect(la.tryAcquire(key: "alice:x", limit: 3, window: 60, now: clock.monotonic())) }
+        #expect(lb.tryAcquire(key: "alice:x", limit: 3, window: 60, now: clock.monotonic()))
+        try await a.waitUntilShared()
+        try await b.waitUntilShared()
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(!lb.tryAcquire(key: "alice:x", limit: 3, window: 60, now: clock.monotonic()))
+        #expect(!la.tryAcquire(key: "alice:x", limit: 3, window: 60, now: clock.monotonic()))
+        #expect(lb.tryAcquire(key: "bob:x", limit: 3, window: 60, now: clock.monotonic()), "keys stay apart")
+    }
+
     /// Own cluster: it is stopped and restarted.
     @Test func anUnreachableServerMakesTheStoreUnavailableUntilReconciled() async throws {
         let cluster = try await PostgresCluster.create()

@@ -186,6 +186,30 @@ struct FleetTests {
         try await Self.stop(b)
     }
 
+    /// The rate limit is the fleet's: 3 READ grants a minute through A leave none for B.
+    @Test func theRateLimitIsSharedAcrossSidecars() async throws {
+        let fleet = try await Fleet(cluster: try await PostgresCluster.shared())
+        defer { fleet.remove() }
+        let limits = "[policy.rate_limits]\nREAD = [3, 60]"
+        let (a, portA) = try await fleet.serve("a", extra: limits)
+        defer { kill(a.processIdentifier, SIGKILL) }
+        let (b, portB) = try await fleet.serve("b", extra: limits)
+        defer { kill(b.processIdentifier, SIGKILL) }
+        let aliceA = try fleet.client("alice", portA), aliceB = try fleet.client("alice", portB)
+        defer { [aliceA, aliceB].forEach { $0.close() } }
+        _ = try await aliceB.grantCapability(Demo.request("tasks.list"), justification: "")
+        _ = try await aliceA.grantCapability(Demo.request("tasks.list"), justification: "")
+        _ = try await aliceA.grantCapability(Demo.request("tasks.list"), justification: "")
+        try await Task.sleep(for: .milliseconds(300))  // far above the notification delay
+        for c in [aliceA, aliceB] {
+            await expectWireError(429, .rateLimited, type: "PolicyDenied") {
+                _ = try await c.grantCapability(Demo.request("tasks.list"), justification: "")
+            }
+        }
+        try await Self.stop(a)
+        try await Self.stop(b)
+    }
+
     /// `capgate store migrate` applies the schema once; a newer schema stops it and `serve`.
     @Test func migrateAppliesOnceAndANewerSchemaIsRefused() async throws {
         let cluster = try await PostgresCluster.shared()
