@@ -27,6 +27,14 @@ public enum PostgresSchema {
                 used    bigint NOT NULL,
                 PRIMARY KEY (session, sidecar));
             """),
+        (3, """
+            CREATE TABLE capgate_handles (
+                handle_id    text PRIMARY KEY,
+                principal_id text NOT NULL,
+                expires_at   timestamptz NOT NULL,
+                payload      text NOT NULL);
+            CREATE INDEX capgate_handles_expires_at ON capgate_handles (expires_at);
+            """),
     ]
 
     public static var latestVersion: Int { migrations.last?.version ?? 0 }

@@ -53,6 +53,7 @@ public final class PostgresSharedStore: SharedRevocationStore, BudgetStoring, @u
         case revokeAll(String, (Result<Int, PostgresError>) -> Void)
         case spend(session: String, used: Int)
         case rateHit(key: String, window: Double)
+        case handle(Handle, payload: String)
     }
 
     private struct Budgets {
@@ -86,6 +87,8 @@ public final class PostgresSharedStore: SharedRevocationStore, BudgetStoring, @u
     private let clock: any KernelClock
     private let local = Mutex(Set<String>())
     private let sync = Mutex(Sync())
+    /// Reads on behalf of requests (handle lookups): `settings.poolSize` connections.
+    private let pool: PostgresPool
     private let cond = NSCondition()
     private var queue = Queue()
     private let stopping = Atomic<Bool>(false)
@@ -98,6 +101,7 @@ public final class PostgresSharedStore: SharedRevocationStore, BudgetStoring, @u
         self.settings = settings
         self.reconcileInterval = reconcileInterval
         self.clock = clock
+        pool = PostgresPool(settings)
         let w = Thread { [self] in writerLoop(); threadsDone.signal() }
         w.name = "capgate-pg-revocations-writer"
         w.start()
@@ -115,6 +119,7 @@ public final class PostgresSharedStore: SharedRevocationStore, BudgetStoring, @u
         cond.unlock()
         threadsDone.wait()
         threadsDone.wait()
+        pool.close()
     }
 
     // MARK: - RevocationStore
@@ -140,6 +145,29 @@ public final class PostgresSharedStore: SharedRevocationStore, BudgetStoring, @u
     /// Expired rows are deleted in PostgreSQL by the listener (once a minute); the local set
     /// only grows until restart (one entry per revocation seen).
     public func sweep(now: Timestamp) -> Int { 0 }
+
+    // MARK: - Handles
+
+    /// Publishes a handle this sidecar stored (metadata, data, expiry) so any sidecar can
+    /// expand it; returns once it is in PostgreSQL.
+    public func publishHandle(_ handle: Handle, data: JSONValue) async throws {
+        let payload = JSONValue.object(JSONObject([("handle", handle.json), ("data", data)])).serialized()
+        if let e = await waitFor(enqueue(.handle(handle, payload: payload))) { throw e }
+    }
+
+    /// The handle `handleID` as some sidecar published it, nil when unknown (or swept).
+    /// Expiry is left to the local handle store, on the kernel's clock.
+    public func lookupHandle(_ handleID: String) async throws -> (Handle, JSONValue)? {
+        let row = try await pool.run { c throws(PostgresError) in
+            try c.query("SELECT payload FROM capgate_handles WHERE handle_id = $1", [handleID]).first
+        }
+        guard let text = row?[0] else { return nil }
+        let json = try JSONParser.parse(text)
+        guard let h = json.objectValue?["handle"], let data = json.objectValue?["data"] else {
+            throw PostgresError("corrupted handle row \(handleID)")
+        }
+        return (try Handle(json: h), data)
+    }
 
     // MARK: - Rate limits (PostgresRateLimiter)
 
@@ -357,6 +385,11 @@ public final class PostgresSharedStore: SharedRevocationStore, BudgetStoring, @u
             // A session too long for one notification (8000 bytes) asks for a full re-read.
             try c.query("SELECT pg_notify($1, $2)", [Self.budgetChannel, session.utf8.count <= 4000 ? session : "*"])
             return 0
+        case .handle(let h, let payload):
+            try c.query("INSERT INTO capgate_handles (handle_id, principal_id, expires_at, payload) "
+                        + "VALUES ($1, $2, to_timestamp($3::double precision), $4) ON CONFLICT (handle_id) DO NOTHING",
+                        [h.handleID, h.principalID, String(h.expiresAt.secondsSinceEpoch), payload])
+            return 0
         case .rateHit(let key, let window):
             // Keys longer than a notification can carry are counted by this sidecar only.
             guard key.utf8.count <= 6000 else { return 0 }
@@ -417,6 +450,7 @@ public final class PostgresSharedStore: SharedRevocationStore, BudgetStoring, @u
                     try rereadSpends(c, session: nil)
                     try c.query("DELETE FROM capgate_revocations WHERE expires_at <= now()")
                     try c.query("DELETE FROM capgate_issued_tokens WHERE expires_at <= now()")
+                    try c.query("DELETE FROM capgate_handles WHERE expires_at <= now()")
                     nextFull = now + 60_000_000_000
                 }
                 nextReconcile = now + UInt64(Self.nanos(reconcileInterval))

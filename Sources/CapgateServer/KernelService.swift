@@ -1,5 +1,6 @@
 import AgentKernel
 import CapgateConnection
+import CapgatePostgres
 import CapgateWire
 import Synchronization
 
@@ -196,8 +197,10 @@ public final class KernelService: Sendable {
         case .explainDenial(let request, let justification, _):
             return .value(try kernel.explainDenial(request, principal: principal, justification: justification).json)
         case .invoke(let token, let args, let mode, let dryRun, _):
-            return .value(try await kernel.invoke(token, principal: principal, args: args, responseMode: mode,
-                                                  dryRun: dryRun, session: principal.principalID).json)
+            let result = try await kernel.invoke(token, principal: principal, args: args, responseMode: mode,
+                                                 dryRun: dryRun, session: principal.principalID)
+            try await publishHandle(of: result)
+            return .value(result.json)
         case .invokeStream(let token, let args, let mode, _):
             // The stream completes (or reports its error) only once its trace is durable;
             // otherwise it ends with `audit_unavailable` (docs/audit.md).
@@ -214,6 +217,7 @@ public final class KernelService: Sendable {
                 try await awaitDurableAudit()
             })
         case .expand(let handleID, let query, _):
+            try await fetchSharedHandle(handleID)
             // The kernel looks the handle's binding up by id and refuses other principals
             // (handle_principal_mismatch); admins are not exempt: handle ids are not
             // bearer credentials, and auditors read traces, not data.
@@ -254,6 +258,31 @@ public final class KernelService: Sendable {
             try persisted { n = kernel.revokeAll(principalID: principalID) }
             return .value(["revoked": .int(n)])
         case .stats: return .value(kernel.statsSnapshot().json)
+        }
+    }
+
+    /// The fleet's store (docs/deployment.md), nil for the embedded one.
+    var fleetStore: PostgresSharedStore? { kernel.tokens.revocationStore as? PostgresSharedStore }
+
+    /// A fleet's invoke answers with a handle only once any sidecar can expand it.
+    func publishHandle(of result: InvokeResult) async throws(KernelError) {
+        guard let fleet = fleetStore, case .frame(let frame) = result, let h = frame.handle,
+              let (handle, data) = try? kernel.handles.get(h.handleID) else { return }
+        do { try await fleet.publishHandle(handle, data: data) } catch {
+            throw KernelError(.agentKernelError, "the result's handle could not be shared with the fleet; the invoke "
+                              + "is not acknowledged (docs/deployment.md)", site: .storeUnavailable)
+        }
+    }
+
+    /// A handle another sidecar stored is brought into this one's store before the kernel's
+    /// expand, which then applies every check (owner, grant, expiry) as for a local one.
+    func fetchSharedHandle(_ handleID: String) async throws(KernelError) {
+        guard let fleet = fleetStore, kernel.handles.meta(handleID) == nil else { return }
+        do {
+            if let (handle, data) = try await fleet.lookupHandle(handleID) { kernel.handles.restore(handle, data: data) }
+        } catch {
+            throw KernelError(.agentKernelError, "the shared store is unreachable: the handle cannot be looked up "
+                              + "(docs/deployment.md)", site: .storeUnavailable)
         }
     }
 

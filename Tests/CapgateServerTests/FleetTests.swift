@@ -210,6 +210,34 @@ struct FleetTests {
         try await Self.stop(b)
     }
 
+    /// A handle created through A expands through B, for its owner only.
+    @Test func aHandleFromOneSidecarExpandsOnTheOther() async throws {
+        let fleet = try await Fleet(cluster: try await PostgresCluster.shared())
+        defer { fleet.remove() }
+        let (a, portA) = try await fleet.serve("a")
+        defer { kill(a.processIdentifier, SIGKILL) }
+        let (b, portB) = try await fleet.serve("b")
+        defer { kill(b.processIdentifier, SIGKILL) }
+        let aliceA = try fleet.client("alice", portA), aliceB = try fleet.client("alice", portB)
+        let opsB = try fleet.client("ops", portB)
+        defer { [aliceA, aliceB, opsB].forEach { $0.close() } }
+        let t = try await aliceA.grantCapability(Demo.request("tasks.list"), justification: "").token
+        let f = try frame(try await aliceA.invoke(t, responseMode: .summary))
+        let handle = try #require(f.handle, "a summary invoke stores a handle")
+        let expanded = try await aliceB.expand(handleID: handle.handleID)
+        #expect(expanded.rawData == [1, 2] || expanded.tablePreview.count == 2 || !expanded.facts.isEmpty, "\(expanded)")
+        let local = try await aliceA.expand(handleID: handle.handleID)
+        #expect(expanded.rawData == local.rawData && expanded.tablePreview == local.tablePreview)
+        await expectWireError(403, .handleConstraintViolation, type: "HandleConstraintViolation") {
+            _ = try await opsB.expand(handleID: handle.handleID)
+        }
+        await expectWireError(404, .handleNotFound, type: "HandleNotFound") {
+            _ = try await aliceB.expand(handleID: "no-such-handle")
+        }
+        try await Self.stop(a)
+        try await Self.stop(b)
+    }
+
     /// `capgate store migrate` applies the schema once; a newer schema stops it and `serve`.
     @Test func migrateAppliesOnceAndANewerSchemaIsRefused() async throws {
         let cluster = try await PostgresCluster.shared()
@@ -218,10 +246,10 @@ struct FleetTests {
         let capgate = try #require(Products.executable("capgate"))
         let config = try fleet.config("m", port: try AuditKillTests.freePort())
         let first = try await runProcess(capgate, ["store", "migrate", "--config", config])
-        #expect(first.status == 0 && first.stdout == "ok: schema migrated from version 0 to 2\n", "\(first.stdout) \(first.stderr)")
+        #expect(first.status == 0 && first.stdout == "ok: schema migrated from version 0 to 3\n", "\(first.stdout) \(first.stderr)")
         let again = try await runProcess(capgate, ["store", "migrate", "--config", config])
-        #expect(again.status == 0 && again.stdout == "ok: schema at version 2, nothing to apply\n", "\(again.stdout)")
-        try await cluster.psql("INSERT INTO capgate_schema (version) VALUES (3)", database: fleet.database)
+        #expect(again.status == 0 && again.stdout == "ok: schema at version 3, nothing to apply\n", "\(again.stdout)")
+        try await cluster.psql("INSERT INTO capgate_schema (version) VALUES (4)", database: fleet.database)
         let newer = try await runProcess(capgate, ["store", "migrate", "--config", config])
         #expect(newer.status == 1 && newer.stderr.contains("newer than this capgate knows"), "\(newer.stderr)")
         let serve = try await runProcess(capgate, ["serve", "--config", config])
