@@ -35,6 +35,21 @@ public enum PostgresSchema {
                 payload      text NOT NULL);
             CREATE INDEX capgate_handles_expires_at ON capgate_handles (expires_at);
             """),
+        (4, """
+            CREATE TABLE capgate_traces (
+                chain         text NOT NULL,
+                seq           bigint NOT NULL,
+                action_id     text NOT NULL UNIQUE,
+                prev_hash     text NOT NULL,
+                record_hash   text NOT NULL,
+                invoked_at    text NOT NULL,
+                principal_id  text NOT NULL,
+                capability_id text NOT NULL,
+                payload       text NOT NULL,
+                PRIMARY KEY (chain, seq));
+            CREATE INDEX capgate_traces_principal ON capgate_traces (principal_id);
+            CREATE INDEX capgate_traces_capability ON capgate_traces (capability_id);
+            """),
     ]
 
     public static var latestVersion: Int { migrations.last?.version ?? 0 }

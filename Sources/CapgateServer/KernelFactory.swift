@@ -41,7 +41,10 @@ public enum KernelFactory {
         let traces: any TraceStoring
         // Budget spends persist in the audit database when there is one (docs/audit.md).
         var budgetStore: any BudgetStoring = InMemoryBudgetStore()
-        if let path = config.audit.path(stateDir: config.stateDir) {
+        if let shared, config.audit.store != .memory {
+            // A fleet's audit trail: one chain per sidecar run in PostgreSQL (docs/deployment.md).
+            traces = PostgresTraceStore(settings: shared.settings, secret: secret)
+        } else if let path = config.audit.path(stateDir: config.stateDir) {
             // Verifies the whole chain first: a corrupted or tampered file stops start-up here.
             let audit = try SQLiteTraceStore(path: path, secret: secret, durability: config.audit.durability,
                                              retention: config.audit.retention, clock: clock)

@@ -227,7 +227,8 @@ public final class KernelService: Sendable {
                 throw KernelService.redactingOwner(error, handleID: handleID, caller: principal.principalID)
             }
         case .explain(let actionID):
-            let trace = try kernel.explain(actionID: actionID)
+            let trace: ActionTrace
+            if let fleet = try await fleetTrace(actionID) { trace = fleet } else { trace = try kernel.explain(actionID: actionID) }
             guard KernelService.isAuditor(principal) || PyString.equal(trace.principalID, principal.principalID) else {
                 // Indistinguishable from a missing id, so ids cannot be probed.
                 throw KernelError(.agentKernelError, "No action trace found for action_id=\(PyString.repr(actionID)).",
@@ -238,6 +239,13 @@ public final class KernelService: Sendable {
             if !KernelService.isAuditor(principal) {
                 if let asked = query.principalID, !PyString.equal(asked, principal.principalID) { return .value([]) }
                 query.principalID = principal.principalID
+            }
+            if let fleet = kernel.traces as? PostgresTraceStore {
+                do { return .value(.array(try await fleet.search(query).map(\.json))) } catch let e as KernelError {
+                    throw e
+                } catch {
+                    throw Self.auditReadFailed()
+                }
             }
             return .value(.array(try kernel.queryTraces(query).map(\.json)))
         case .revoke(let tokenID):
@@ -259,6 +267,28 @@ public final class KernelService: Sendable {
             return .value(["revoked": .int(n)])
         case .stats: return .value(kernel.statsSnapshot().json)
         }
+    }
+
+    /// A fleet's trace of `actionID` from any sidecar (nil: not found there, or no fleet);
+    /// read asynchronously, never blocking a thread.
+    func fleetTrace(_ actionID: String) async throws(KernelError) -> ActionTrace? {
+        guard let fleet = kernel.traces as? PostgresTraceStore else { return nil }
+        do {
+            guard let t = try await fleet.fetch(actionID) else {
+                throw KernelError(.agentKernelError, "No action trace found for action_id=\(PyString.repr(actionID)).",
+                                  site: .traceNotFound)
+            }
+            return t
+        } catch let e as KernelError {
+            throw e
+        } catch {
+            throw Self.auditReadFailed()
+        }
+    }
+
+    static func auditReadFailed() -> KernelError {
+        KernelError(.agentKernelError, "the shared store is unreachable: the audit trail cannot be read "
+                    + "(docs/deployment.md)", site: .storeUnavailable)
     }
 
     /// The fleet's store (docs/deployment.md), nil for the embedded one.

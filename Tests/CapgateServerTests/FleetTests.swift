@@ -238,6 +238,48 @@ struct FleetTests {
         try await Self.stop(b)
     }
 
+    /// One audit trail: each sidecar chains its own records in PostgreSQL, any sidecar explains
+    /// and queries all of them, and `capgate audit verify --config` verifies every chain.
+    @Test func theAuditTrailHoldsEverySidecarsRecordsAndVerifies() async throws {
+        let fleet = try await Fleet(cluster: try await PostgresCluster.shared())
+        defer { fleet.remove() }
+        let (a, portA) = try await fleet.serve("a")
+        defer { kill(a.processIdentifier, SIGKILL) }
+        let (b, portB) = try await fleet.serve("b")
+        defer { kill(b.processIdentifier, SIGKILL) }
+        let aliceA = try fleet.client("alice", portA), aliceB = try fleet.client("alice", portB)
+        let opsA = try fleet.client("ops", portA), opsB = try fleet.client("ops", portB)
+        defer { [aliceA, aliceB, opsA, opsB].forEach { $0.close() } }
+        var ids: [String] = []
+        for (c, n) in [(aliceA, 3), (aliceB, 2)] {
+            for _ in 0..<n {
+                let t = try await c.grantCapability(Demo.request("tasks.list"), justification: "").token
+                ids.append(try frame(try await c.invoke(t)).actionID)
+            }
+        }
+        #expect(try await opsB.explain(actionID: ids[0]).principalID == "alice")
+        #expect(try await aliceB.explain(actionID: ids[1]).actionID == ids[1])
+        #expect(try await aliceA.explain(actionID: ids[4]).actionID == ids[4])
+        let seen = Set(try await opsA.queryTraces(TraceQuery(principalID: "alice")).map(\.actionID))
+        #expect(Set(ids).isSubset(of: seen))
+        await expectWireError(404, .traceNotFound, type: "AgentKernelError") { _ = try await opsA.explain(actionID: "nope") }
+        try await Self.stop(a)
+        try await Self.stop(b)
+
+        let capgate = try #require(Products.executable("capgate"))
+        let config = fleet.dir + "/a.toml"
+        let ok = try await runProcess(capgate, ["audit", "verify", "--config", config])
+        #expect(ok.status == 0 && ok.stdout.hasPrefix("OK: Verified ") && ok.stdout.contains("in 2 chain(s)"),
+                "\(ok.stdout) \(ok.stderr)")
+        try await cluster(fleet).psql("UPDATE capgate_traces SET payload = replace(payload, 'alice', 'mallory') "
+                                      + "WHERE action_id = '\(ids[3])'", database: fleet.database)
+        let bad = try await runProcess(capgate, ["audit", "verify", "--config", config])
+        #expect(bad.status == 1 && bad.stdout.hasPrefix("TAMPER DETECTED: chain ") && bad.stdout.contains("Tampered record"),
+                "\(bad.stdout) \(bad.stderr)")
+    }
+
+    func cluster(_ f: Fleet) -> PostgresCluster { f.cluster }
+
     /// `capgate store migrate` applies the schema once; a newer schema stops it and `serve`.
     @Test func migrateAppliesOnceAndANewerSchemaIsRefused() async throws {
         let cluster = try await PostgresCluster.shared()
@@ -246,10 +288,10 @@ struct FleetTests {
         let capgate = try #require(Products.executable("capgate"))
         let config = try fleet.config("m", port: try AuditKillTests.freePort())
         let first = try await runProcess(capgate, ["store", "migrate", "--config", config])
-        #expect(first.status == 0 && first.stdout == "ok: schema migrated from version 0 to 3\n", "\(first.stdout) \(first.stderr)")
+        #expect(first.status == 0 && first.stdout == "ok: schema migrated from version 0 to 4\n", "\(first.stdout) \(first.stderr)")
         let again = try await runProcess(capgate, ["store", "migrate", "--config", config])
-        #expect(again.status == 0 && again.stdout == "ok: schema at version 3, nothing to apply\n", "\(again.stdout)")
-        try await cluster.psql("INSERT INTO capgate_schema (version) VALUES (4)", database: fleet.database)
+        #expect(again.status == 0 && again.stdout == "ok: schema at version 4, nothing to apply\n", "\(again.stdout)")
+        try await cluster.psql("INSERT INTO capgate_schema (version) VALUES (5)", database: fleet.database)
         let newer = try await runProcess(capgate, ["store", "migrate", "--config", config])
         #expect(newer.status == 1 && newer.stderr.contains("newer than this capgate knows"), "\(newer.stderr)")
         let serve = try await runProcess(capgate, ["serve", "--config", config])
@@ -282,6 +324,9 @@ struct FleetTests {
             } catch let e as CapgateClientError where e.code == WireErrorCode.storeUnavailable.rawValue {
                 closed = true
                 break
+            } catch let e as CapgateClientError where e.code == WireErrorCode.auditUnavailable.rawValue {
+                // Before the outage is detected, an invoke whose record cannot be written is
+                // refused as not acknowledged: fail closed too.
             }
             try await Task.sleep(for: .milliseconds(50))
         }
