@@ -280,6 +280,64 @@ struct FleetTests {
 
     func cluster(_ f: Fleet) -> PostgresCluster { f.cluster }
 
+    /// kill -9 of one sidecar under load loses nothing it acknowledged: every acknowledged
+    /// action is explained and every acknowledged revocation refused through the other.
+    @Test func killingOneSidecarLosesNoAcknowledgedRecord() async throws {
+        let fleet = try await Fleet(cluster: try await PostgresCluster.shared())
+        defer { fleet.remove() }
+        let (a, portA) = try await fleet.serve("a")
+        defer { kill(a.processIdentifier, SIGKILL) }
+        let (b, portB) = try await fleet.serve("b")
+        defer { kill(b.processIdentifier, SIGKILL) }
+        let aliceA = try fleet.client("alice", portA), opsA = try fleet.client("ops", portA)
+        let aliceB = try fleet.client("alice", portB), opsB = try fleet.client("ops", portB)
+        defer { [aliceA, opsA, aliceB, opsB].forEach { $0.close() } }
+        let acks = AuditKillTests.Acks()
+        let load = Task {
+            await withTaskGroup(of: Void.self) { group in
+                for _ in 0..<4 {
+                    group.addTask {
+                        while !Task.isCancelled {
+                            do {
+                                let t = try await aliceA.grantCapability(Demo.request("tasks.list"), justification: "").token
+                                let f = try frame(try await aliceA.invoke(t))
+                                acks.actions.withLock { $0.append(f.actionID) }
+                            } catch { return }
+                        }
+                    }
+                }
+                group.addTask {
+                    while !Task.isCancelled {
+                        do {
+                            let t = try await aliceA.grantCapability(Demo.request("tasks.list"), justification: "").token
+                            try await opsA.revoke(tokenID: t.tokenID)
+                            acks.revoked.withLock { $0.append(t) }
+                        } catch { return }
+                    }
+                }
+            }
+        }
+        for _ in 0..<400 {
+            if acks.actions.withLock({ $0.count }) >= 20 && acks.revoked.withLock({ $0.count }) >= 3 { break }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        try await Task.sleep(for: .milliseconds(Int.random(in: 0...200)))
+        kill(a.processIdentifier, SIGKILL)
+        try await runBlocking { a.waitUntilExit() }
+        load.cancel()
+        await load.value
+        let actions = acks.actions.withLock { $0 }, revoked = acks.revoked.withLock { $0 }
+        #expect(actions.count >= 5 && revoked.count >= 1, "load too light: \(actions.count) invokes, \(revoked.count) revokes")
+        for id in actions { #expect(try await opsB.explain(actionID: id).actionID == id) }
+        for t in revoked {
+            await expectWireError(401, .tokenRevoked, type: "TokenRevoked") { _ = try await aliceB.invoke(t) }
+        }
+        try await Self.stop(b)
+        let capgate = try #require(Products.executable("capgate"))
+        let ok = try await runProcess(capgate, ["audit", "verify", "--config", fleet.dir + "/b.toml"])
+        #expect(ok.status == 0 && ok.stdout.hasPrefix("OK: Verified "), "\(ok.stdout) \(ok.stderr)")
+    }
+
     /// `capgate store migrate` applies the schema once; a newer schema stops it and `serve`.
     @Test func migrateAppliesOnceAndANewerSchemaIsRefused() async throws {
         let cluster = try await PostgresCluster.shared()
