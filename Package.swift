@@ -106,8 +106,7 @@ let package = Package(
         // ── 6. Executables: parse, validate, fail fast, run.
         .target(name: "CapgateCLI", dependencies: [argumentParser], exclude: ["README.md"]),
         .executableTarget(name: "capgate", dependencies: ["CapgateServer", "CapgatePKI", "CapgateIO", "CapgateCLI", "CapgateStore",
-                                                          "CapgatePostgres",
-                                                          argumentParser],
+                                                          "CapgateClient", "CapgatePostgres", argumentParser],
                           exclude: ["README.md"]),
         // kernel verbs in process vs the Python reference (make bench-kernel)
         .executableTarget(name: "KernelBench", dependencies: ["AgentKernel", "CapgateCLI", argumentParser],

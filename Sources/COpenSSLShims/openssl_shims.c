@@ -1,5 +1,6 @@
 // OpenSSL macro wrappers: see include/openssl_shims.h. One line each, no policy.
 #include "openssl_shims.h"
+#include <openssl/buffer.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
@@ -23,11 +24,23 @@ uint64_t capgate_ssl_op_no_ticket(void) { return SSL_OP_NO_TICKET; }
 uint64_t capgate_ssl_op_cipher_server_preference(void) { return SSL_OP_CIPHER_SERVER_PREFERENCE; }
 long capgate_ssl_mode_enable_partial_write(void) { return SSL_MODE_ENABLE_PARTIAL_WRITE; }
 long capgate_ssl_mode_accept_moving_write_buffer(void) { return SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER; }
+long capgate_ssl_mode_release_buffers(void) { return SSL_MODE_RELEASE_BUFFERS; }
+long capgate_ssl_mode_no_auto_chain(void) { return SSL_MODE_NO_AUTO_CHAIN; }
+long capgate_ssl_ctx_build_cert_chain_once(SSL_CTX *ctx) {
+    STACK_OF(X509) *given = NULL;
+    if (SSL_CTX_get0_chain_certs(ctx, &given) == 1 && given != NULL && sk_X509_num(given) > 0) return -1;
+    return SSL_CTX_build_cert_chain(ctx, SSL_BUILD_CHAIN_FLAG_IGNORE_ERROR | SSL_BUILD_CHAIN_FLAG_CLEAR_ERROR);
+}
 long capgate_ssl_sess_cache_off(void) { return SSL_SESS_CACHE_OFF; }
 
 size_t capgate_bio_pending(BIO *bio) { return BIO_ctrl_pending(bio); }
 long capgate_bio_get_mem_data(BIO *bio, char **data) { return BIO_get_mem_data(bio, data); }
 long capgate_bio_set_mem_eof_return(BIO *bio, int value) { return BIO_set_mem_eof_return(bio, value); }
+size_t capgate_bio_mem_capacity(BIO *bio) {
+    BUF_MEM *mem = NULL;
+    if (BIO_get_mem_ptr(bio, &mem) <= 0 || mem == NULL) return 0;
+    return mem->max;
+}
 
 void capgate_openssl_free(void *ptr) { OPENSSL_free(ptr); }
 

@@ -258,7 +258,24 @@ package final class ConnectionCore: EventHandler {
             end(.finished)
             return
         }
+        if outbound.isEmpty, backlog.isEmpty, !driver.wantsOutput { releaseIdleMemory() }
         driver.settled()
+    }
+
+    /// Above this many bytes a quiescent connection gives its buffers back (see below).
+    package static let idleBufferRetainBytes = 16 * 1024
+
+    /// Nothing to send and nothing buffered: drop the capacity that bursts left behind (the
+    /// memory BIOs, the plaintext and ciphertext staging arrays, the outbound buffer), so an
+    /// idle connection costs its protocol state, not its largest response. Small exchanges stay
+    /// under the threshold and reuse their buffers; a connection that moves large frames pays
+    /// one allocation per burst (docs/benchmarks.md, idle connections).
+    private func releaseIdleMemory() {
+        let keep = Self.idleBufferRetainBytes
+        engine.releaseIdleBuffers(above: keep)
+        outbound.releaseCapacity(above: keep)
+        if plaintextOut.capacity > keep { plaintextOut = [] }
+        if ciphertextOut.capacity > keep { ciphertextOut = [] }
     }
 
     /// Runs `afterIO` once at the end of this loop iteration: work that completes together

@@ -278,6 +278,8 @@ public final class Server: Sendable {
         s.handshakeRateLimitedSource = p.rateLimitedSource.load(ordering: .relaxed)
         s.handshakeRateLimitedGlobal = p.rateLimitedGlobal.load(ordering: .relaxed)
         s.inFlightHandlers = shared.handlerWork.current
+        s.bodyBytesReserved = shared.bodyBudget.reserved
+        s.bodyAdmissionsDeferred = shared.bodyBudget.deferrals
         return s
     }
 

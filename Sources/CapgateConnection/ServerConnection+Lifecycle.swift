@@ -47,6 +47,8 @@ extension ServerConnection {
         lifecycleTimerDue = nil
         if let timer = requestTimer { loop?.cancelTimer(timer) }
         requestTimer = nil
+        if let timer = bodyBudgetTimer { loop?.cancelTimer(timer) }
+        bodyBudgetTimer = nil
     }
 
     /// After IO: tell the lifecycle whether the session is idle (the clock is read only on the
@@ -56,6 +58,13 @@ extension ServerConnection {
         guard lifecycle.isEstablished, let session, let loop else { return }
         lifecycle.sessionObserved(idle: session.isIdle, anyStreamOpened: session.streamsOpened > 0, now: Deadline.now)
         rearmLifecycleTimer()
+        if !session.waitsForSharedBodyBudget {
+            bodyBudgetRetryDelay = Self.bodyBudgetRetryMin
+        } else if bodyBudgetTimer == nil {
+            bodyBudgetTimer = loop.scheduleTimer(after: bodyBudgetRetryDelay) { [weak self] in
+                self?.bodyBudgetTimerFired()
+            }
+        }
         if requestTimer == nil, session.streamsOpened != streamsSeenByRequestTimer {
             streamsSeenByRequestTimer = session.streamsOpened
             if let due = session.nextRequestDeadline {
@@ -77,6 +86,20 @@ extension ServerConnection {
             }
         }
         core.afterIO()
+    }
+
+    /// A connection whose waiting stream needs room in the shared body budget retries after
+    /// 10 ms, doubling up to 320 ms while it stays full (docs/hardening.md "Buffered request
+    /// bodies"). Room freed on this connection admits at once, without the timer.
+    static let bodyBudgetRetryMin: Duration = .milliseconds(10)
+    static let bodyBudgetRetryMax: Duration = .milliseconds(320)
+
+    private func bodyBudgetTimerFired() {
+        bodyBudgetTimer = nil
+        bodyBudgetRetryDelay = min(bodyBudgetRetryDelay * 2, Self.bodyBudgetRetryMax)
+        guard lifecycle.isEstablished, let session else { return }
+        handle(session.retryBodyAdmission())
+        core.afterIO()  // flushes the credit; settled() re-arms while streams still wait
     }
 
     /// The session's clock is `ServerShared.monotonicSeconds` (same CLOCK_MONOTONIC).

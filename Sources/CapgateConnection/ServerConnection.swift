@@ -45,6 +45,12 @@ final class ServerConnection: ConnectionDriver {
     /// The session's stalled-stream deadline (per stream, not per connection: kept apart).
     var requestTimer: TimerID?
     var streamsSeenByRequestTimer = 0
+    /// Retries admission of streams waiting for room in the shared body budget (room freed by
+    /// another connection makes no event on this one).
+    var bodyBudgetTimer: TimerID?
+    /// The next retry's delay: doubles while the shared budget stays full, so thousands of
+    /// waiting connections do not spin their loops.
+    var bodyBudgetRetryDelay = ServerConnection.bodyBudgetRetryMin
 
     init(id: UInt64, socket: Socket, engine: TLSEngine, loop: EventLoop, context: LoopContext,
          shared: ServerShared, remoteAddress: String, ip: String, permit: ConnectionPermit, preAuthTicket: UInt64) {
@@ -115,6 +121,7 @@ final class ServerConnection: ConnectionDriver {
         do {
             let handler = shared.handler
             created = try H2ServerSession(limits: limits, routeBodyCaps: shared.routeBodyCaps,
+                                          bodyBudget: shared.bodyBudget,
                                           clock: ServerShared.monotonicSeconds,
                                           errorBody: { handler.localErrorBody(for: $0) })
         } catch {
@@ -189,6 +196,7 @@ final class ServerConnection: ConnectionDriver {
         streamWriters.removeAll()
         permit.release()
         releaseBudgets()
+        session?.releaseBodyReservations()
         context.remove(id)
         let age = Double(Deadline.now().nanoseconds - lifecycle.openedAt.nanoseconds) / 1_000_000_000
         shared.connectionClosed(reason: reason, peer: peer, remote: remoteAddress,

@@ -30,6 +30,12 @@ public struct ServerStats: Sendable, Equatable {
     /// (bounded by `maxInFlightGlobal`; a request past a cap trips `in_flight_cap_connection`
     /// or `in_flight_cap_global` and is answered 503 `overloaded`).
     public var inFlightHandlers: Int = 0
+    /// Request-body bytes reserved now across every connection (gauge `body_bytes_reserved`,
+    /// bounded by `maxBufferedBodyBytesGlobal` plus one always-admitted stream per connection).
+    public var bodyBytesReserved: Int = 0
+    /// Streams that had to wait for room in a body budget before getting flow-control credit
+    /// (`body_admissions_deferred`); refused ones are the trip `body_budget`.
+    public var bodyAdmissionsDeferred: Int = 0
     /// Connections whose TLS handshake completed and whose identity passed the SVID rules.
     public var established: Int
     /// Requests handed to the handler.

@@ -16,6 +16,9 @@ final class ServerShared: Sendable {
     let counters = ServerCounters()
     /// Handler tasks running across every connection (`maxInFlightGlobal`).
     let handlerWork: InFlightBudget
+    /// Request-body bytes reserved across every connection (`maxBufferedBodyBytesGlobal`),
+    /// handed to each connection's HTTP/2 session.
+    let bodyBudget: BodyBudget
     let perIP: PerIPConnectionLimiter
     /// Sockets that have not authenticated yet (per source, global, handshake rates).
     let preAuth: PreAuthBudget
@@ -43,6 +46,7 @@ final class ServerShared: Sendable {
         self.handler = handler
         self.logger = logger
         self.handlerWork = InFlightBudget(limit: limits.maxInFlightGlobal)
+        self.bodyBudget = BodyBudget(limit: limits.maxBufferedBodyBytesGlobal)
         self.perIP = PerIPConnectionLimiter(maxPerIP: limits.maxConnectionsPerIP)
         self.preAuth = PreAuthBudget(limits: limits)
         self.authenticated = AuthenticatedConnectionLimiter(maxGlobal: limits.maxConnectionsGlobal,

@@ -57,6 +57,12 @@ extension GatewayLimits {
                                          reason: "must be in 1...hardMaxBodyBytes (\(hardMaxBodyBytes)), got \(cap)")
             }
         }
+        try positive(maxBufferedBodyBytesPerConnection, "maxBufferedBodyBytesPerConnection")
+        try positive(maxBufferedBodyBytesGlobal, "maxBufferedBodyBytesGlobal")
+        if maxBufferedBodyBytesPerConnection > maxBufferedBodyBytesGlobal {
+            throw GatewayLimitsError(key: "maxBufferedBodyBytesPerConnection",
+                                     reason: "exceeds maxBufferedBodyBytesGlobal")
+        }
         try positive(maxStreamsPerConnection, "maxStreamsPerConnection")
         for (rate, key) in [(resetBudget, "resetBudget"), (glitchBudget, "glitchBudget")] {
             if rate.burst <= 0 || !(rate.perSecond >= 0) || !rate.perSecond.isFinite {

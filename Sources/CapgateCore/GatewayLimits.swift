@@ -43,6 +43,16 @@ public struct GatewayLimits: Sendable, Equatable {
     public var maxBodyBytesPerVerb: [String: Int] = ["invoke": 262_144, "invoke_stream": 262_144]
     /// Absolute body cap (bytes): no verb entry may exceed it (validated at start-up).
     public var hardMaxBodyBytes: Int = 1_048_576
+    /// Request-body bytes one connection may hold before they reach the application (bytes
+    /// reserved by its streams: a stream reserves min(declared content-length, its cap), or its
+    /// cap when none is declared, before it gets flow-control credit). A stream that does not
+    /// fit waits with no credit: the peer's windows stop it, nothing more is buffered. The first
+    /// stream of a connection that holds nothing is always admitted (no connection starves).
+    /// Unbounded buffered bodies, issue 14 finding 7.
+    public var maxBufferedBodyBytesPerConnection: Int = 4_194_304
+    /// The same, summed over every connection of the server (one shared `BodyBudget`).
+    /// Only the always-admitted first stream of a connection may overdraw it.
+    public var maxBufferedBodyBytesGlobal: Int = 67_108_864
 
     // MARK: Per-connection budgets
 

@@ -7,7 +7,7 @@ public enum H2LocalResponse {
         switch trip {
         case .headerListTooLarge, .tooManyHeaderFields: 431
         case .bodyTooLarge: 413
-        case .malformedRequest, .protocolReset, .requestTimeout, .responseStalled, .streamLimit: nil
+        case .malformedRequest, .protocolReset, .requestTimeout, .responseStalled, .streamLimit, .bodyBudget: nil
         }
     }
 }

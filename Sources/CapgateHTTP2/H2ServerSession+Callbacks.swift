@@ -160,13 +160,12 @@ extension H2ServerSession {
                     break
                 }
                 stream.bodyLimit = limits.maxBodyBytes(forPath: stream.path, routes: routeBodyCaps)
-                if let declared = stream.contentLength {
-                    if declared > stream.bodyLimit {
-                        answerLocally(stream, trip: .bodyTooLarge(limit: stream.bodyLimit))  // early 413
-                        break
-                    }
-                    stream.body.reserveCapacity(declared)  // bounded by the cap just checked
+                if let declared = stream.contentLength, declared > stream.bodyLimit {
+                    answerLocally(stream, trip: .bodyTooLarge(limit: stream.bodyLimit))  // early 413
+                    break
                 }
+                // A body follows: no credit for it until the stream is admitted to the budgets.
+                if !endStream { requestBodyExpected(stream) }
             }
             if endStream { deliver(stream) }
         case H2Frame.data:
@@ -191,21 +190,27 @@ extension H2ServerSession {
         return checkOutboundQueue() ? 0 : H2Frame.callbackFailure
     }
 
-    /// DATA payload: enforce the path's body cap while receiving (early 413), then consume so
-    /// the windows reopen (no_auto_window_update). Discarded bytes are consumed too, or the
+    /// DATA payload: enforce the path's body cap while receiving (early 413), then keep it and
+    /// let the body budgets decide when it is credited (windows reopen only on consume,
+    /// no_auto_window_update; +BodyBudget). Discarded bytes are consumed at once, or the
     /// connection window would shrink for good.
     func onDataChunk(_ streamID: Int32, _ data: UnsafePointer<UInt8>?, _ len: Int) -> Int32 {
-        defer { _ = nghttp2_session_consume(session, streamID, len) }
-        guard let stream = streams[streamID], !stream.discarding, let data else { return 0 }
+        guard let stream = streams[streamID], !stream.discarding, let data else {
+            _ = nghttp2_session_consume(session, streamID, len)
+            return 0
+        }
         if stream.body.count + len > stream.bodyLimit {
+            _ = nghttp2_session_consume(session, streamID, len)
             answerLocally(stream, trip: .bodyTooLarge(limit: stream.bodyLimit))
             return 0
         }
         stream.body.append(contentsOf: UnsafeBufferPointer(start: data, count: len))
+        bodyBytesArrived(stream, len)
         return 0
     }
 
     func onStreamClose(_ streamID: Int32, _ code: UInt32) {
+        if let stream = streams[streamID] { settleBody(stream) }
         if streams.removeValue(forKey: streamID) != nil {
             pending.append(.streamClosed(streamID: streamID, code: H2ErrorCode(rawValue: code)))
         }
@@ -218,7 +223,7 @@ extension H2ServerSession {
         case H2Frame.rstStream:
             let id = frame.hd.stream_id
             if let stream = streams[id], !stream.discarding {
-                stream.discard()
+                discard(stream)
                 pending.append(.streamError(streamID: id, code: H2ErrorCode(rawValue: frame.rst_stream.error_code),
                                             trip: .protocolReset))
             }
@@ -242,6 +247,7 @@ extension H2ServerSession {
         stream.delivered = true
         let body = stream.body
         stream.body = []
+        settleBody(stream)  // handed off: the reservation goes, the credit comes back
         pending.append(.request(H2Request(
             streamID: stream.id, method: stream.method, path: stream.path, scheme: stream.scheme,
             authority: stream.authority.isEmpty ? (stream.host ?? "") : stream.authority,

@@ -77,7 +77,7 @@ extension H2ServerSession {
             resetStream(stream, code: .protocolError, trip: trip)
             return
         }
-        stream.discard()
+        discard(stream)
         pending.append(.streamError(streamID: stream.id, code: .noError, trip: trip))
         _ = submitResponse(stream, status: status, headers: [], body: errorBody(trip))
     }
@@ -85,7 +85,7 @@ extension H2ServerSession {
     /// Resets a stream for a stream-scoped problem the session found itself.
     func resetStream(_ stream: H2ServerStream, code: H2ErrorCode, trip: H2StreamTrip) {
         guard !stream.discarding else { return }
-        stream.discard()
+        discard(stream)
         pending.append(.streamError(streamID: stream.id, code: code, trip: trip))
         _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream.id, code.rawValue)
     }

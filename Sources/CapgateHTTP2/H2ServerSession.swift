@@ -50,6 +50,16 @@ public final class H2ServerSession {
     var draining = false
     /// Last stream id named in our GOAWAY(NO_ERROR); later streams are refused.
     var drainLastStreamID: Int32?
+    /// Request-body bytes held by this connection's streams (`maxBufferedBodyBytesPerConnection`)
+    /// and by every connection of the server (`maxBufferedBodyBytesGlobal`, shared).
+    let connectionBodyBudget: BodyBudget
+    let bodyBudget: BodyBudget
+    /// Streams waiting for room in a body budget, in arrival order.
+    var bodyQueue: [Int32] = []
+    /// Uncredited body bytes the waiting streams hold together (`waitingBodyCeiling`).
+    var waitingBodyBytes = 0
+    /// The first waiting stream fits this connection's budget, not the shared one.
+    var blockedOnSharedBodyBudget = false
     /// The caller's buffer while `produce` runs (swapped in, so no copy).
     var outBuffer: [UInt8] = []
     var outMax = 0
@@ -63,12 +73,17 @@ public final class H2ServerSession {
     ///     any other path gets `limits.defaultMaxBodyBytes`. The session never parses a path.
     ///   - errorBody: renders the body of the 413/431 answers. The application owns the one
     ///     error shape of its wire (docs/errors.md), so the session has none of its own.
+    ///   - bodyBudget: the server's shared budget of buffered request bytes (its limit is the
+    ///     caller's `maxBufferedBodyBytesGlobal`); nil gives the session one of its own.
     public init(limits: GatewayLimits = GatewayLimits(), routeBodyCaps: [String: Int] = [:],
+                bodyBudget: BodyBudget? = nil,
                 clock: @escaping () -> Double, errorBody: @escaping (H2StreamTrip) -> [UInt8])
         throws(H2SessionError)
     {
         do { try limits.validate() } catch { throw .invalidLimits(error) }
         self.limits = limits
+        self.connectionBodyBudget = BodyBudget(limit: limits.maxBufferedBodyBytesPerConnection)
+        self.bodyBudget = bodyBudget ?? BodyBudget(limit: limits.maxBufferedBodyBytesGlobal)
         self.routeBodyCaps = routeBodyCaps
         self.clock = clock
         self.errorBody = errorBody
@@ -107,6 +122,7 @@ public final class H2ServerSession {
     }
 
     deinit {
+        releaseBodyReservations()  // the shared budget outlives this connection
         // nghttp2 calls no callbacks during del, so the unretained user_data is never used
         // after this point (docs/platform-notes.md).
         nghttp2_session_del(session)
@@ -229,7 +245,7 @@ public final class H2ServerSession {
         for stream in streams.values.sorted(by: { $0.id < $1.id }) {
             guard let (due, trip) = deadline(of: stream), now >= due else { continue }
             stream.expired = true
-            if !stream.discarding { stream.discard() }
+            if !stream.discarding { discard(stream) }
             pending.append(.streamError(streamID: stream.id, code: .cancel, trip: trip))
             _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream.id,
                                           H2ErrorCode.cancel.rawValue)

@@ -25,6 +25,21 @@ final class H2ServerStream {
 
     var bodyLimit = 0
     var body: [UInt8] = []
+    /// Body bytes this stream holds in the connection's and the server's `BodyBudget`s
+    /// (docs/hardening.md "Buffered request bodies"); 0 until admitted.
+    var reservedBody = 0
+    /// Admitted: its DATA is credited (consumed) as it arrives, up to `reservedBody`.
+    var admitted = false
+    /// Waiting for room in a budget: its DATA is kept but not credited, so the peer's stream
+    /// and connection windows stop it.
+    var waitingForBudget = false
+    /// Body bytes received and not yet credited back to the peer (nghttp2_session_consume).
+    var uncredited = 0
+    /// Body bytes credited back so far (never more than `reservedBody` before hand-off).
+    var credited = 0
+    /// The reservation was released and every received byte credited (hand-off, discard or
+    /// close): nothing of this stream is left in a budget.
+    var bodySettled = false
     /// The session answered or reset the stream itself; request bytes are consumed and dropped.
     var discarding = false
     /// Refused because it arrived past the streams-per-connection cap.

@@ -91,6 +91,11 @@ public enum H2StreamTrip: Sendable, Equatable {
     case responseStalled
     /// Opened past the streams-per-connection cap or after our GOAWAY: RST_STREAM(REFUSED_STREAM).
     case streamLimit
+    /// Waited for room in the buffered-body budgets while its uncredited bytes, with those of
+    /// the connection's other waiting streams, passed what the connection window can spare:
+    /// RST_STREAM(REFUSED_STREAM), not processed, safe to retry (docs/hardening.md
+    /// "Buffered request bodies").
+    case bodyBudget
 
     public var code: String {
         switch self {
@@ -102,6 +107,7 @@ public enum H2StreamTrip: Sendable, Equatable {
         case .requestTimeout: "request_timeout"
         case .responseStalled: "response_stalled"
         case .streamLimit: "stream_limit"
+        case .bodyBudget: "body_budget"
         }
     }
 }

@@ -64,6 +64,17 @@ public struct OutboundBuffer {
         return .drained
     }
 
+    /// Frees the storage when nothing is pending and it holds more than `threshold` bytes
+    /// (an idle connection should not keep the capacity of its largest burst).
+    public mutating func releaseCapacity(above threshold: Int) {
+        guard isEmpty, storage.capacity > threshold else { return }
+        storage = []
+        start = 0
+    }
+
+    /// Bytes allocated for pending output (tests).
+    public var capacity: Int { storage.capacity }
+
     /// Drops `n` bytes from the front (after a write that took them).
     public mutating func consume(_ n: Int) {
         precondition(n >= 0 && n <= count, "consumed more than pending")

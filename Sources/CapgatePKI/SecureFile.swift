@@ -7,13 +7,15 @@ import Glibc
 /// syscalls that make key files safe — `open(O_CREAT|O_EXCL|O_NOFOLLOW, 0600)` plus `fchmod`
 /// (so the process umask can neither widen nor narrow the mode), write to a temporary name,
 /// `fsync`, then `rename` (readers see the old or the new file, never half a key).
-enum SecureFile {
+/// Public for the gateway's own small state files (the kill switches), which need the same
+/// atomic replacement.
+public enum SecureFile {
     /// Largest file the PKI reads (PEM, CRL, index): far above any legitimate content, small
     /// enough that a planted huge file cannot exhaust memory.
     static let maxReadBytes = 4 << 20
 
     /// Atomically replaces `path` with `bytes`, created with exactly `mode`.
-    static func write(_ bytes: [UInt8], to path: String, mode: mode_t) throws(PKIError) {
+    public static func write(_ bytes: [UInt8], to path: String, mode: mode_t) throws(PKIError) {
         let tmp = "\(path).tmp-\(randomSuffix())"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)
         guard fd >= 0 else { throw .io(operation: "open", path: tmp, errno: errno) }
@@ -26,7 +28,7 @@ enum SecureFile {
     }
 
     /// Reads a whole regular file, refusing anything larger than `maxReadBytes`.
-    static func read(_ path: String) throws(PKIError) -> [UInt8] {
+    public static func read(_ path: String) throws(PKIError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             let e = errno

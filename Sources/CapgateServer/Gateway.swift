@@ -24,6 +24,8 @@ public final class Gateway: Sendable {
     let watcherBox = Mutex<FileWatcher?>(nil)
     /// CRL freshness warning state (`Gateway+Revocation.swift`).
     let revocationWarnings: Mutex<RevocationWarnings>
+    /// When this gateway was built (Unix seconds; `status`'s uptime).
+    public let startedAt: Int64
 
     /// Builds everything and fails fast on any configuration problem; binds nothing yet.
     public convenience init(config: ServerConfig, configPath: String? = nil,
@@ -42,7 +44,10 @@ public final class Gateway: Sendable {
         self.logger = logger
         self.kernel = kernel
         revocationWarnings = Mutex(RevocationWarnings(windowSeconds: config.crlExpiryWarning))
-        service = KernelService(kernel: kernel, identities: config.identities)
+        startedAt = Int64(Date().timeIntervalSince1970)
+        // The kill switches persisted by an earlier run are in force before the first request.
+        service = KernelService(kernel: kernel, identities: config.identities,
+                                killSwitches: try KillSwitches(stateDir: config.stateDir))
         expiry = CertificateExpiryTracker(warningWindowSeconds: config.certificateExpiryWarning) { message in
             logger.log(.warning, message)
         }
@@ -52,6 +57,7 @@ public final class Gateway: Sendable {
         server = try Server(configuration: transport,
                             handler: KernelRequestHandler(service: service, expiry: expiry, limits: config.limits),
                             logger: logger)
+        service.setStatusSource { [weak self] in self?.statusParts() ?? [:] }
     }
 
     /// The transport's view of `[tls]`: an optional CRL (capgate pki layout) is read only while

@@ -34,7 +34,7 @@ public enum KernelRoutes {
             return WireError(.headersTooLarge, "too many request header fields")
         case .requestTimeout:
             return WireError(.requestTimeout, "request did not complete in time")
-        case .malformedRequest, .protocolReset, .responseStalled, .streamLimit:
+        case .malformedRequest, .protocolReset, .responseStalled, .streamLimit, .bodyBudget:
             // Reset, not answered (H2LocalResponse.status is nil); kept total for safety.
             return WireError(.invalidRequest, "request refused by the HTTP/2 layer")
         }

@@ -13,14 +13,28 @@ public final class KernelService: Sendable {
     /// Test seam: awaited after decoding and authorization, just before the kernel call, so a
     /// test can hold a request there while its stream is reset. Nil in production.
     private let holdBeforeKernel = Mutex<(@Sendable (Verb) async -> Void)?>(nil)
+    /// The kill switches every request is checked against (KernelService+Operations.swift).
+    public let killSwitches: KillSwitches
+    /// What `status` reports beyond the kernel (the gateway installs it: connections,
+    /// certificates); nil answers without those parts.
+    let statusSource = Mutex<(@Sendable () -> JSONObject)?>(nil)
+    /// Identity rule sets swapped in since start (`status`'s config generation).
+    let identityGenerationCounter = Mutex<Int>(0)
 
-    public init(kernel: Kernel, identities: IdentityMap) {
+    public init(kernel: Kernel, identities: IdentityMap, killSwitches: KillSwitches = KillSwitches()) {
         self.kernel = kernel
         self.identities = IdentityMapBox(identities)
+        self.killSwitches = killSwitches
     }
 
     /// Swaps the identity rules (SIGHUP reload); requests in flight keep the old ones.
-    public func reloadIdentities(_ map: IdentityMap) { identities.set(map) }
+    public func reloadIdentities(_ map: IdentityMap) {
+        identities.set(map)
+        identityGenerationCounter.withLock { $0 += 1 }
+    }
+
+    /// How many times the identity rules were reloaded since start.
+    public var identityGeneration: Int { identityGenerationCounter.withLock { $0 } }
     public var identityMap: IdentityMap { identities.get() }
 
     /// Installs (or removes) the test seam `holdBeforeKernel`.
@@ -94,6 +108,11 @@ public final class KernelService: Sendable {
         } catch {
             throw WireError(error)
         }
+        // The kill switches, read under their lock on every request (no cache).
+        if let refusal = killSwitches.refusal(verb: verb, call: call, principalID: principal.principalID) {
+            throw refusal
+        }
+        if case .operations(let op) = call { return try await answer(op, as: principal) }
         if KernelService.needsSharedStore(call) { try requireSharedStore() }
         let outcome: Result<VerbAnswer, KernelError>
         do {
@@ -266,6 +285,9 @@ public final class KernelService: Sendable {
             try persisted { n = kernel.revokeAll(principalID: principalID) }
             return .value(["revoked": .int(n)])
         case .stats: return .value(kernel.statsSnapshot().json)
+        case .operations:
+            // Answered by `respond` before the kernel (KernelService+Operations.swift).
+            throw KernelError(.agentKernelError, "operations verbs are answered by the gateway, not the kernel")
         }
     }
 

@@ -32,6 +32,8 @@ extension ServerConfig {
         try int("maxOutboundAcks") { $0.maxOutboundAcks = $1 }
         try int("defaultMaxBodyBytes") { $0.defaultMaxBodyBytes = $1 }
         try int("hardMaxBodyBytes") { $0.hardMaxBodyBytes = $1 }
+        try int("maxBufferedBodyBytesPerConnection") { $0.maxBufferedBodyBytesPerConnection = $1 }
+        try int("maxBufferedBodyBytesGlobal") { $0.maxBufferedBodyBytesGlobal = $1 }
         try int("maxStreamsPerConnection") { $0.maxStreamsPerConnection = $1 }
         try int("maxOutboundQueueFrames") { $0.maxOutboundQueueFrames = $1 }
         try int("writeHighWaterBytes") { $0.writeHighWaterBytes = $1 }

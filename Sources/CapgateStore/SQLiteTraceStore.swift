@@ -225,27 +225,50 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
 
     // MARK: - Reading
 
-    private func unsyncedSnapshot() -> [ActionTrace] {
+    private func unsyncedSnapshot() -> [ActionTrace] { unsyncedRecords().map(\.trace) }
+
+    private func unsyncedRecords() -> [Pending] {
         cond.lock()
         defer { cond.unlock() }
-        return (queue.inFlight + queue.pending).map(\.trace)
+        return queue.inFlight + queue.pending
     }
 
     /// Stored rows (optionally filtered) followed by the records not yet committed. The
-    /// snapshot is taken first so a record committed in between is found once, on disk.
+    /// snapshot is taken first, so a record committed in between is found on disk: every
+    /// snapshot record whose seq the read saw committed is left out. Why by seq and not by the
+    /// last rows read: between the snapshot and the read the writer may commit the snapshot's
+    /// records AND newer ones, which then follow them on disk (the old suffix check appended
+    /// such records a second time under load).
     private func listOrThrow(where clause: String, _ args: [SQLiteValue]) throws(AuditStoreError) -> [ActionTrace] {
-        let unsynced = unsyncedSnapshot()
-        let stored = try readRows("SELECT seq, payload FROM traces" + clause + " ORDER BY seq", args)
-        guard !unsynced.isEmpty else { return stored }
-        var seen = Set(stored.suffix(unsynced.count).map { CodePointKey($0.actionID) })
-        var out = stored
-        for t in unsynced where seen.insert(CodePointKey(t.actionID)).inserted { out.append(t) }
-        return out
+        let unsynced = unsyncedRecords()
+        // One read transaction: the rows and the highest committed seq come from the same
+        // snapshot (the filtered rows alone may not show it).
+        readerLock.lock()
+        defer { readerLock.unlock() }
+        try reader.exec("BEGIN")
+        let stored: [ActionTrace]
+        let committed: Int
+        do {
+            stored = try readRowsLocked("SELECT seq, payload FROM traces" + clause + " ORDER BY seq", args)
+            let s = try reader.prepare("SELECT COALESCE(MAX(seq), 0) FROM traces")
+            committed = try s.step() ? s.int(0) : 0
+        } catch {
+            try? reader.exec("ROLLBACK")
+            throw error
+        }
+        try reader.exec("COMMIT")
+        // Committed in seq order: everything of the snapshot up to `committed` is on disk.
+        return stored + unsynced.filter { $0.record.seq > committed }.map(\.trace)
     }
 
     private func readRows(_ sql: String, _ args: [SQLiteValue]) throws(AuditStoreError) -> [ActionTrace] {
         readerLock.lock()
         defer { readerLock.unlock() }
+        return try readRowsLocked(sql, args)
+    }
+
+    /// `readRows` for a caller that holds `readerLock`.
+    private func readRowsLocked(_ sql: String, _ args: [SQLiteValue]) throws(AuditStoreError) -> [ActionTrace] {
         let s = try reader.prepare(sql)
         try s.bind(args)
         var out: [ActionTrace] = []

@@ -24,10 +24,16 @@ public struct PeerIdentity: Sendable, Equatable {
         // Exactly one DER certificate: trailing bytes mean this is not one certificate.
         let owned: OwnedX509
         do throws(X509Error) { owned = try DER.certificate(leafDER) } catch { throw .malformedCertificate }
-        OpenSSLErrorQueue.clear()
         defer { withExtendedLifetime(owned) {} }
-        let cert = owned.pointer
+        try self.init(borrowedLeaf: owned.pointer)
+    }
 
+    /// The same rules on a certificate OpenSSL already parsed (the verified peer leaf, borrowed
+    /// for the duration of the call). Why not re-encode and re-parse: with OpenSSL 3 every
+    /// `d2i_X509` decodes the public key through the provider decoders, a lock-heavy lookup that
+    /// was a visible share of each handshake's CPU (docs/benchmarks.md, handshakes).
+    init(borrowedLeaf cert: OpaquePointer) throws(PeerIdentityError) {
+        OpenSSLErrorQueue.clear()
         try Self.checkExtensions(cert)
         self.spiffeID = try Self.singleURISAN(cert)
         guard let notAfter = ASN1Time.unixSeconds(X509_get0_notAfter(cert)),

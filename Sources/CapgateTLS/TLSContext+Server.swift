@@ -38,6 +38,7 @@ extension TLSContext {
         try loadAnchors(ctx, der: binding.anchors, advertise: true)
         context.trustBinding = binding
         if let crlPEM = material.crlPEM { try loadCRLs(ctx, pem: crlPEM) }
+        buildServerChainOnce(ctx)
 
         // Mandatory client certificate: no certificate is a handshake failure, not an anonymous
         // connection (docs/hardening.md: identity only from the verified chain).
@@ -52,6 +53,25 @@ extension TLSContext {
         SSL_CTX_set_client_hello_cb(ctx, ALPN.clientHelloCallback, nil)
         SSL_CTX_set_alpn_select_cb(ctx, ALPN.selectCallback, nil)
         return context
+    }
+
+    /// The chain the server presents, built once here instead of on every handshake.
+    ///
+    /// Why: with only a leaf configured, OpenSSL builds the server's chain from the verify store
+    /// during EVERY handshake (X509_verify_cert on our own certificate, CRL checks included,
+    /// since the store carries the CRL flags): a second chain verification per handshake, about
+    /// a third of the handshake's instructions (docs/benchmarks.md, handshakes). Building it
+    /// once with the same store and the same error tolerance (a chain that does not verify is
+    /// sent as far as it was built) puts the same certificates on the wire; NO_AUTO_CHAIN then
+    /// stops the per-handshake rebuild. An explicit chain in the certificate file is used as
+    /// given, as before.
+    static func buildServerChainOnce(_ ctx: OpaquePointer) {
+        OpenSSLErrorQueue.clear()
+        let built = capgate_ssl_ctx_build_cert_chain_once(ctx)
+        OpenSSLErrorQueue.clear()
+        // 0: OpenSSL could not build at all (keep its per-handshake behaviour); -1: explicit
+        // chain, which OpenSSL never auto-builds over.
+        if built > 0 { _ = capgate_ssl_ctx_set_mode(ctx, capgate_ssl_mode_no_auto_chain()) }
     }
 
     /// Adds the CRLs and turns on revocation checking of the WHOLE client chain

@@ -83,8 +83,11 @@ public final class TLSContext: @unchecked Sendable {
             | capgate_ssl_op_ignore_unexpected_eof()
             | capgate_ssl_op_no_ticket())
         // Partial writes + moving buffer: a retried write may come from another Swift array.
+        // RELEASE_BUFFERS: OpenSSL frees its ~34 KiB of record buffers whenever they are empty,
+        // so an idle connection does not keep them (docs/benchmarks.md, idle connections).
         _ = capgate_ssl_ctx_set_mode(ctx, capgate_ssl_mode_enable_partial_write()
-            | capgate_ssl_mode_accept_moving_write_buffer())
+            | capgate_ssl_mode_accept_moving_write_buffer()
+            | capgate_ssl_mode_release_buffers())
         _ = capgate_ssl_ctx_set_session_cache_mode(ctx, capgate_ssl_sess_cache_off())
         guard SSL_CTX_set_num_tickets(ctx, 0) == 1 else {
             throw TLSError.drained(.configuration, "cannot disable session tickets")

@@ -34,10 +34,13 @@ public final class TLSEngine {
     }
 
     let ssl: OpaquePointer  // internal for white-box tests (session resumability)
-    /// network -> SSL. Owned by `ssl` (SSL_set_bio transferred it).
-    private let networkIn: OpaquePointer
+    /// network -> SSL. Owned by `ssl` (SSL_set_bio transferred it). Replaced by
+    /// ``releaseIdleBuffers()``.
+    private var networkIn: OpaquePointer
     /// SSL -> network. Owned by `ssl`.
-    private let networkOut: OpaquePointer
+    private var networkOut: OpaquePointer
+    /// ``markEndOfInput()`` was called: the input BIO carries that flag, so it is never replaced.
+    private var inputEnded = false
     /// Which side this engine plays.
     public let role: TLSContext.Role
     private let requiredALPN: String?
@@ -106,7 +109,39 @@ public final class TLSEngine {
 
     /// The peer closed its side of TCP: once buffered ciphertext is consumed, reads report
     /// ``ReadResult/closed`` instead of ``ReadResult/wantRead``.
-    public func markEndOfInput() { _ = capgate_bio_set_mem_eof_return(networkIn, 0) }
+    public func markEndOfInput() {
+        inputEnded = true
+        _ = capgate_bio_set_mem_eof_return(networkIn, 0)
+    }
+
+    /// Bytes the two memory BIOs hold allocated (tests, and the idle-memory decision).
+    public var bufferedCapacity: Int { capgate_bio_mem_capacity(networkIn) + capgate_bio_mem_capacity(networkOut) }
+
+    /// Frees the memory BIOs' buffers when both are empty and together hold more than
+    /// `threshold` bytes, by swapping in fresh BIOs. Returns whether it did.
+    ///
+    /// Why: a memory BIO grows to the largest burst it ever held (a 64 KiB read, a 31 KB
+    /// frame) and never shrinks, so an idle connection kept that much for its whole life
+    /// (docs/benchmarks.md, idle connections). OpenSSL's own record buffers are released by
+    /// SSL_MODE_RELEASE_BUFFERS (TLSContext); these are ours. Swapping is safe only while both
+    /// BIOs are empty (nothing buffered to lose) and before the end of input was marked (that
+    /// flag lives on the old input BIO).
+    @discardableResult
+    public func releaseIdleBuffers(above threshold: Int) -> Bool {
+        guard fatal == nil, !inputEnded,
+              capgate_bio_pending(networkIn) == 0, capgate_bio_pending(networkOut) == 0,
+              bufferedCapacity > threshold,
+              let rbio = BIO_new(BIO_s_mem()) else { return false }
+        guard let wbio = BIO_new(BIO_s_mem()) else {
+            BIO_free(rbio)
+            return false
+        }
+        // SSL_set_bio with two new BIOs frees the old pair (it owns them).
+        SSL_set_bio(ssl, rbio, wbio)
+        networkIn = rbio
+        networkOut = wbio
+        return true
+    }
 
     /// Ciphertext fed but not yet consumed by TLS (for read back-pressure decisions).
     public var bufferedCiphertextCount: Int { capgate_bio_pending(networkIn) }
@@ -264,8 +299,14 @@ public final class TLSEngine {
 
     /// The SPIFFE identity of the peer's verified leaf (docs/hardening.md: only from the chain).
     public func peerIdentity() throws(PeerIdentityError) -> PeerIdentity {
-        guard let der = peerCertificate else { throw PeerIdentityError.noVerifiedCertificate }
-        let identity = try PeerIdentity(leafDER: der)
+        guard handshakeDone, fatal == nil, SSL_get_verify_result(ssl) == Int(X509_V_OK),
+              let cert = SSL_get1_peer_certificate(ssl) else { throw PeerIdentityError.noVerifiedCertificate }
+        defer { X509_free(cert) }
+        // Same checks as on DER (PeerIdentity(leafDER:), which the fuzz target drives), without
+        // a second parse of the leaf.
+        let length = i2d_X509(cert, nil)
+        guard length > 0, Int(length) <= PeerIdentity.maxDERLength else { throw PeerIdentityError.malformedCertificate }
+        let identity = try PeerIdentity(borrowedLeaf: cert)
         if let binding = trustBinding,
            !binding.check(leafTrustDomain: identity.spiffeID.trustDomain, verifiedChain: verifiedChain()) {
             throw PeerIdentityError.trustDomainNotVouched

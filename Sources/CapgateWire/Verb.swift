@@ -42,6 +42,15 @@ public enum Verb: String, Sendable, CaseIterable {
     case stats
     case health
     case invokeStream = "invoke_stream"
+    // Operations (docs/operations.md): the kill switches and the status report, admin only.
+    case pauseCapability = "pause_capability"
+    case pausePrincipal = "pause_principal"
+    case pauseAll = "pause_all"
+    case resumeCapability = "resume_capability"
+    case resumePrincipal = "resume_principal"
+    case resumeAll = "resume_all"
+    case listPaused = "list_paused"
+    case status
 
     /// What each verb is on the wire. Request and response texts are the ones docs/design.md
     /// §2 shows (pinned by `VerbTableDocTests`).
@@ -87,6 +96,26 @@ public enum Verb: String, Sendable, CaseIterable {
                                 + "`is_final`; an error before the first frame is the v1 envelope, after it a final "
                                 + "`{\"error\": ...}` line (§5)",
                             responseContentType: "application/x-ndjson")
+        case .pauseCapability:
+            VerbDeclaration(role: .admin, request: "`{\"capability_id\", \"reason\"? = \"\"}`",
+                            response: "`Paused` (every paused item after the change)")
+        case .pausePrincipal:
+            VerbDeclaration(role: .admin, request: "`{\"principal_id\", \"reason\"? = \"\"}` (not the caller's own)",
+                            response: "`Paused`")
+        case .pauseAll:
+            VerbDeclaration(role: .admin, request: "`{\"reason\"? = \"\"}`", response: "`Paused`")
+        case .resumeCapability:
+            VerbDeclaration(role: .admin, request: "`{\"capability_id\"}`", response: "`Paused`")
+        case .resumePrincipal:
+            VerbDeclaration(role: .admin, request: "`{\"principal_id\"}`", response: "`Paused`")
+        case .resumeAll:
+            VerbDeclaration(role: .admin, request: "`{}`", response: "`Paused`")
+        case .listPaused:
+            VerbDeclaration(role: .admin, request: "`{}`", response: "`Paused` `{all, capabilities, principals}`")
+        case .status:
+            VerbDeclaration(role: .admin, request: "`{}`",
+                            response: "`Status`: uptime, connections, config generation, certificate expiries, "
+                                + "paused items, store health")
         }
     }
 

@@ -34,6 +34,10 @@ public enum WireErrorCode: String, Sendable, CaseIterable {
     case auditUnavailable = "audit_unavailable"
     case revocationUnavailable = "revocation_unavailable"
     case storeUnavailable = "store_unavailable"
+    case capabilityPaused = "capability_paused"
+    case principalPaused = "principal_paused"
+    case gatewayPaused = "gateway_paused"
+    case killSwitchUnavailable = "kill_switch_unavailable"
 
     /// The HTTP status for each code: the only place this mapping exists.
     public var status: Int {
@@ -41,7 +45,7 @@ public enum WireErrorCode: String, Sendable, CaseIterable {
         case .invalidJSON, .invalidRequest: return 400
         case .tokenInvalid, .tokenExpired, .tokenRevoked: return 401
         case .unknownIdentity, .principalMismatch, .forbidden, .policyDenied, .tokenScope,
-             .handleConstraintViolation: return 403
+             .handleConstraintViolation, .capabilityPaused, .principalPaused: return 403
         case .unknownVerb, .capabilityNotFound, .handleNotFound, .traceNotFound: return 404
         case .methodNotAllowed: return 405
         case .requestTimeout: return 408
@@ -51,7 +55,7 @@ public enum WireErrorCode: String, Sendable, CaseIterable {
         case .rateLimited, .budgetExhausted: return 429
         case .headersTooLarge: return 431
         case .internalError: return 500
-        case .auditUnavailable, .revocationUnavailable, .storeUnavailable: return 503
+        case .auditUnavailable, .revocationUnavailable, .storeUnavailable, .killSwitchUnavailable, .gatewayPaused: return 503
         case .driverError: return 502
         case .overloaded: return 503
         case .driverTimeout: return 504
@@ -81,7 +85,8 @@ public struct WireError: Error, Sendable, Equatable, CustomStringConvertible {
     /// `AgentKernelError`s to a Python client, except the ones that mirror a kernel class.
     static func defaultType(_ code: WireErrorCode) -> String {
         switch code {
-        case .policyDenied, .rateLimited: return "PolicyDenied"
+        // A kill switch refuses like a policy: agents written for the reference handle it.
+        case .policyDenied, .rateLimited, .capabilityPaused, .principalPaused, .gatewayPaused: return "PolicyDenied"
         case .budgetExhausted: return "BudgetExhausted"
         case .tokenInvalid: return "TokenInvalid"
         case .tokenExpired: return "TokenExpired"

@@ -20,6 +20,7 @@ extension WireRequest {
         case .stats: .stats
         case .health: .health
         case .invokeStream: .invokeStream
+        case .operations(let op): op.verb
         }
     }
 
@@ -46,6 +47,7 @@ extension WireRequest {
             o = ["request": request.json, "justification": .string(justification)]
         case .revoke(let tokenID): o = ["token_id": .string(tokenID)]
         case .revokeAll(let principalID): o = ["principal_id": .string(principalID)]
+        case .operations(let op): o = op.fields
         case .queryTraces(let query):
             o = [:]
             for (k, v) in query.json.objectValue ?? [:] where !v.isNull { o[k] = v }

@@ -20,6 +20,8 @@ public enum WireRequest: Sendable, Equatable {
     /// The invoke body without a dry run (a stream has none); answered with frames as lines.
     case invokeStream(token: CapabilityToken, args: JSONObject, responseMode: ResponseMode,
                       claimedPrincipalID: String?)
+    /// A kill switch or the status report (admin; answered by the gateway, not the kernel).
+    case operations(OperationsRequest)
 
     /// The principal id the body claims, if any (checked against the bound identity).
     public var claimedPrincipalID: String? {
@@ -133,6 +135,12 @@ extension WireRequest {
             result = .revokeAll(principalID: try b.string("principal_id"))
         case .queryTraces:
             result = .queryTraces(try b.traceQuery())
+        case .pauseCapability, .pausePrincipal, .pauseAll, .resumeCapability, .resumePrincipal, .resumeAll,
+             .listPaused, .status:
+            guard let op = try OperationsRequest.decode(verb, &b) else {
+                throw WireError(.invalidRequest, "\(verb.rawValue): not an operations verb")
+            }
+            result = .operations(op)
         }
         try b.finish()
         return result

@@ -14,11 +14,13 @@ struct Capgate: ParsableCommand {
         commandName: "capgate",
         abstract: "The capgate sidecar: the agent capability kernel behind mTLS HTTP/2.",
         discussion: "Exit status: 0 done, 1 the operation failed (message on stderr), 2 usage error.",
-        subcommands: [Serve.self, CheckConfig.self, PKICommand.self, AuditCommand.self, StoreCommand.self])
+        subcommands: [Serve.self, CheckConfig.self, Doctor.self, Status.self, Pause.self, Resume.self, Paused.self,
+                      PKICommand.self, AuditCommand.self, StoreCommand.self])
 
     /// `capgate` alone is a usage error (exit 2), not a request for help.
     func run() throws {
-        throw ValidationError("a command is required: serve, check-config, pki, audit or store (see capgate --help)")
+        throw ValidationError("a command is required: serve, check-config, doctor, status, pause, resume, paused, pki, "
+                              + "audit or store (see capgate --help)")
     }
 }
 
@@ -84,8 +86,7 @@ struct CheckConfig: ParsableCommand {
     func run() throws {
         do {
             let config = try ServerConfig.load(path: file)
-            print("ok: \(config.capabilities.count) capabilities, \(config.drivers.count) drivers, "
-                  + "\(config.identities.rules.count) identity rules, listen \(config.listenHost):\(config.listenPort)")
+            print("ok: " + Self.summary(config))
             // `serve` would start without revocation checking: say so (issue 14 finding 11).
             let crlExists = config.tls.crl.map { FileManager.default.fileExists(atPath: $0) } ?? false
             if let message = RevocationWarnings.revocationOffMessage(crlOptional: config.tls.crlOptional,
@@ -95,5 +96,11 @@ struct CheckConfig: ParsableCommand {
         } catch {
             fail("\(file): \(error)", code: 1)
         }
+    }
+
+    /// The one-line summary of a loaded configuration (also `capgate doctor`'s first line).
+    static func summary(_ config: ServerConfig) -> String {
+        "\(config.capabilities.count) capabilities, \(config.drivers.count) drivers, "
+            + "\(config.identities.rules.count) identity rules, listen \(config.listenHost):\(config.listenPort)"
     }
 }

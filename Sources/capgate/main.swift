@@ -4,7 +4,7 @@ import Foundation
 
 // capgate: the CLI. Parse (swift-argument-parser: `capgate --help`, `capgate <command> --help`),
 // validate, fail fast, run. Commands: Capgate.swift (serve, check-config), PKICommand.swift (pki),
-// AuditCommand.swift (audit).
+// AuditCommand.swift (audit), OperationsCommand.swift (doctor, status, pause, resume, paused).
 
 // Block the signals the server handles before any thread exists, so they reach the
 // signalfd and not a random thread's default handler.

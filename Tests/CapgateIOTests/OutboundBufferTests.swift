@@ -35,3 +35,28 @@ import Testing
         #expect(pending == Array(data[150_000...]) + [7, 7])
     }
 }
+
+/// An idle connection gives back the capacity of its largest burst, never pending bytes.
+@Suite struct OutboundBufferReleaseTests {
+    @Test func releasesOnlyWhenEmptyAndAboveThreshold() {
+        var buffer = OutboundBuffer(highWaterMark: 1 << 20)
+        buffer.append(contentsOf: Array(repeating: 1, count: 100_000))
+        buffer.releaseCapacity(above: 16 * 1024)
+        #expect(buffer.count == 100_000, "pending bytes are never dropped")
+        buffer.consume(100_000)
+        #expect(buffer.capacity >= 100_000, "draining alone keeps the capacity for the next burst")
+        buffer.releaseCapacity(above: 16 * 1024)
+        #expect(buffer.capacity == 0)
+        buffer.append(contentsOf: [5, 6])
+        #expect(buffer.withPendingBytes { Array($0) } == [5, 6])
+    }
+
+    @Test func smallBuffersKeepTheirCapacity() {
+        var buffer = OutboundBuffer()
+        buffer.append(contentsOf: Array(repeating: 1, count: 1000))
+        buffer.consume(1000)
+        let before = buffer.capacity
+        buffer.releaseCapacity(above: 16 * 1024)
+        #expect(buffer.capacity == before && before >= 1000)
+    }
+}

@@ -53,6 +53,9 @@ struct OpenAPIDocTests {
         case .explain: return ["action_id": "a"]
         case .revoke: return ["token_id": "t"]
         case .revokeAll: return ["principal_id": "p"]
+        case .pauseCapability, .resumeCapability: return ["capability_id": "c"]
+        case .pausePrincipal, .resumePrincipal: return ["principal_id": "p"]
+        case .pauseAll, .resumeAll, .listPaused, .status: return [:]
         }
     }
 

@@ -57,7 +57,9 @@ struct VerbTableDocTests {
     /// The role gate comes from the declaration: only the revocation verbs need admin, and
     /// only health needs no identity.
     @Test func rolesAreDeclared() {
-        #expect(Verb.allCases.filter { $0.role == .admin } == [.revoke, .revokeAll])
+        #expect(Verb.allCases.filter { $0.role == .admin } == [.revoke, .revokeAll, .pauseCapability, .pausePrincipal,
+                                                                .pauseAll, .resumeCapability, .resumePrincipal, .resumeAll,
+                                                                .listPaused, .status])
         #expect(Verb.allCases.filter { $0.role == .anyone } == [.health])
         #expect(Verb.allCases.filter { $0.method != "POST" } == [.health])
         // Only invoke_stream answers with a stream (docs/design.md §5).

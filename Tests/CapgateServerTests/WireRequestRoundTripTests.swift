@@ -33,6 +33,14 @@ struct WireRequestRoundTripTests {
         case .stats: .stats
         case .health: .health
         case .invokeStream: .invokeStream(token: token, args: ["q": "x"], responseMode: .table, claimedPrincipalID: "alice")
+        case .pauseCapability: .operations(.pause(.capability("billing.list_invoices"), reason: "leak"))
+        case .pausePrincipal: .operations(.pause(.principal("alice"), reason: ""))
+        case .pauseAll: .operations(.pause(.all, reason: "maintenance"))
+        case .resumeCapability: .operations(.resume(.capability("billing.list_invoices")))
+        case .resumePrincipal: .operations(.resume(.principal("alice")))
+        case .resumeAll: .operations(.resume(.all))
+        case .listPaused: .operations(.listPaused)
+        case .status: .operations(.status)
         }
     }
 

@@ -1,5 +1,6 @@
 """The positive paths, deterministically: grant, invoke in every response mode and as a dry
-run, expand, explain, query_traces, explain_denial, stats and the admin verbs, each 200
+run, expand, explain, query_traces, explain_denial, stats and the admin verbs (kill switches and
+status with the refusals they cause), each 200
 answer validated against its schema in docs/openapi.yaml (schemathesis' random tokens
 rarely get past the signature check, so its invoke/expand answers are mostly errors).
 
@@ -48,6 +49,7 @@ def call(base, verb, body, expect=200):
     return payload
 
 
+call(ops, "resume_all", {})  # the admin's schemathesis run may have left everything paused
 call(alice, "list_capabilities", {})
 call(alice, "request_capabilities", {"goal": "list invoices"})
 grant = call(alice, "grant_capability", {"request": {"capability_id": "billing.list_invoices", "goal": "invoices"},
@@ -85,6 +87,19 @@ call(alice, "revoke", {"token_id": token["token_id"]}, expect=403)
 call(ops, "revoke", {"token_id": token["token_id"]})
 call(alice, "invoke", {"token": token, "args": args}, expect=401)
 call(ops, "revoke_all", {"principal_id": "alice"})
+# The kill switches and status (admin): each answer, and each refusal they cause.
+call(alice, "pause_all", {}, expect=403)
+call(ops, "pause_capability", {"capability_id": "tasks.list", "reason": "walk"})
+call(alice, "grant_capability", {"request": {"capability_id": "tasks.list"}, "justification": "x"}, expect=403)
+call(ops, "resume_capability", {"capability_id": "tasks.list"})
+call(ops, "pause_principal", {"principal_id": "alice"})
+call(alice, "list_capabilities", {}, expect=403)
+call(ops, "resume_principal", {"principal_id": "alice"})
+call(ops, "pause_all", {"reason": None})
+call(alice, "list_capabilities", {}, expect=503)
+call(ops, "list_paused", {})
+call(ops, "status", {})
+call(ops, "resume_all", {})
 with urllib.request.urlopen(alice + "/v1/health", timeout=10) as r:
     validate("health", 200, json.loads(r.read()))
 print(f"walk: {checked} answers conform to docs/openapi.yaml")

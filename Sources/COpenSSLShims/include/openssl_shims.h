@@ -21,6 +21,10 @@ long capgate_ssl_set_mode(SSL *ssl, long mode);
 int capgate_ssl_ctx_set1_groups_list(SSL_CTX *ctx, const char *list);
 long capgate_ssl_ctx_set_session_cache_mode(SSL_CTX *ctx, long mode);
 int capgate_ssl_ctx_add1_chain_cert(SSL_CTX *ctx, X509 *cert);
+/// SSL_CTX_build_cert_chain(ctx, IGNORE_ERROR | CLEAR_ERROR): the chain OpenSSL would otherwise
+/// build on every handshake, built once. Returns 1, 2 (built despite a verify error), 0 (failed)
+/// or -1 (the context already has explicit chain certificates: nothing to build).
+long capgate_ssl_ctx_build_cert_chain_once(SSL_CTX *ctx);
 int capgate_ssl_set_tlsext_host_name(SSL *ssl, const char *name);
 
 // --- SSL_OP_* / SSL_MODE_* constants (SSL_OP_BIT expressions do not import) ---
@@ -31,6 +35,8 @@ uint64_t capgate_ssl_op_no_ticket(void);
 uint64_t capgate_ssl_op_cipher_server_preference(void);
 long capgate_ssl_mode_enable_partial_write(void);
 long capgate_ssl_mode_accept_moving_write_buffer(void);
+long capgate_ssl_mode_release_buffers(void);
+long capgate_ssl_mode_no_auto_chain(void);
 long capgate_ssl_sess_cache_off(void);
 
 // --- Memory BIOs ---
@@ -39,6 +45,8 @@ size_t capgate_bio_pending(BIO *bio);
 long capgate_bio_get_mem_data(BIO *bio, char **data);
 /// Makes an empty memory BIO report EOF (0) instead of "retry": the peer closed TCP.
 long capgate_bio_set_mem_eof_return(BIO *bio, int value);
+/// The bytes a memory BIO has allocated (BUF_MEM max): memory BIOs never shrink on their own.
+size_t capgate_bio_mem_capacity(BIO *bio);
 
 // --- Memory ---
 /// OPENSSL_free(ptr): releases memory OpenSSL allocated (BN_bn2hex results).

@@ -82,9 +82,10 @@ final class RawPeer {
     var events: [H2Event] = []
     var frames: [RawFrame] = []
 
-    init(limits: GatewayLimits = GatewayLimits(), handshake: Bool = true) throws {
+    init(limits: GatewayLimits = GatewayLimits(), bodyBudget: BodyBudget? = nil, handshake: Bool = true) throws {
         let clock = self.clock
         server = try H2ServerSession(limits: limits, routeBodyCaps: TestApplication.routes(limits),
+                                     bodyBudget: bodyBudget,
                                      clock: { clock.now }, errorBody: TestApplication.errorBody)
         if handshake { send(HostilePeer.handshake()) }
     }

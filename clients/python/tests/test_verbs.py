@@ -157,3 +157,45 @@ def test_unserved_methods_say_so(alice):
         alice.register_driver(object())
     with pytest.raises(NotImplementedError, match="advertise"):
         alice.advertise(endpoint="x")
+
+
+def test_kill_switches_and_status(fresh_deployment):
+    """The capgate-only admin methods: a paused principal is refused (PolicyDenied with the
+    stable code) on its already-open client until resumed; status reports the pause."""
+    from weaver_kernel import AgentKernelError, PolicyDenied
+
+    alice = fresh_deployment.kernel("alice")
+    ops = fresh_deployment.kernel("ops")
+    try:
+        grant = _grant(alice, "list invoices")
+        args = {"operation": "list_invoices"}
+        with pytest.raises(AgentKernelError) as forbidden:
+            alice.pause_all()
+        assert forbidden.value.code == "forbidden"
+        paused = ops.pause_principal("alice", reason="python client test")
+        assert [p["id"] for p in paused["principals"]] == ["alice"]
+        with pytest.raises(PolicyDenied) as refused:
+            asyncio.run(alice.invoke(grant.token, principal=ALICE, args=args))
+        assert refused.value.code == "principal_paused" and refused.value.status == 403
+        assert refused.value.reason_code == "principal_paused"
+        status = ops.status()
+        assert status["paused"]["principals"][0]["reason"] == "python client test"
+        assert status["store"]["healthy"] is True
+        assert ops.resume_principal("alice")["principals"] == []
+        asyncio.run(alice.invoke(grant.token, principal=ALICE, args=args))
+        cap = grant.token.capability_id
+        assert [c["id"] for c in ops.pause_capability(cap)["capabilities"]] == [cap]
+        with pytest.raises(PolicyDenied) as refused:
+            asyncio.run(alice.invoke(grant.token, principal=ALICE, args=args))
+        assert refused.value.code == "capability_paused"
+        ops.resume_capability(cap)
+        assert ops.pause_all(reason="maintenance")["all"]["reason"] == "maintenance"
+        with pytest.raises(PolicyDenied) as refused:
+            alice.list_capabilities()
+        assert refused.value.code == "gateway_paused" and refused.value.status == 503
+        assert ops.resume_all()["all"] is None
+        assert ops.list_paused() == {"all": None, "capabilities": [], "principals": []}
+        assert len(alice.list_capabilities()) > 0
+    finally:
+        alice.close()
+        ops.close()

@@ -244,6 +244,38 @@ class RemoteKernel:
         """Revoke every token of *principal_id*; how many were newly revoked (``admin``)."""
         return int(self._t(self._admin()).call("revoke_all", {"principal_id": principal_id})["revoked"])
 
+    # ---- kill switches and status (capgate only; docs/operations.md; need ``admin``) ---------
+    # Each answers the sidecar's JSON as a dict: ``{"all", "capabilities", "principals"}`` for
+    # the switches (every paused item after the call), the status report for ``status``.
+
+    def pause_capability(self, capability_id: str, *, reason: str = "") -> dict[str, Any]:
+        """Refuse every grant and invoke of *capability_id* until :meth:`resume_capability`."""
+        return self._t(self._admin()).call("pause_capability", {"capability_id": capability_id, "reason": reason})
+
+    def pause_principal(self, principal_id: str, *, reason: str = "") -> dict[str, Any]:
+        """Refuse every request of *principal_id* and of its tokens, also later ones, until resumed."""
+        return self._t(self._admin()).call("pause_principal", {"principal_id": principal_id, "reason": reason})
+
+    def pause_all(self, *, reason: str = "") -> dict[str, Any]:
+        """Refuse every verb but health and the admin verbs until :meth:`resume_all`."""
+        return self._t(self._admin()).call("pause_all", {"reason": reason})
+
+    def resume_capability(self, capability_id: str) -> dict[str, Any]:
+        return self._t(self._admin()).call("resume_capability", {"capability_id": capability_id})
+
+    def resume_principal(self, principal_id: str) -> dict[str, Any]:
+        return self._t(self._admin()).call("resume_principal", {"principal_id": principal_id})
+
+    def resume_all(self) -> dict[str, Any]:
+        return self._t(self._admin()).call("resume_all", {})
+
+    def list_paused(self) -> dict[str, Any]:
+        return self._t(self._admin()).call("list_paused", {})
+
+    def status(self) -> dict[str, Any]:
+        """Uptime, connections, config generation, certificate expiries, paused items, store health."""
+        return self._t(self._admin()).call("status", {})
+
     def _admin(self) -> Principal | None:
         return None if self._dropin is None else self._dropin.admin_principal
 
