@@ -33,11 +33,11 @@ public enum WireErrorCode: String, Sendable, CaseIterable {
     case internalError = "internal"
     case auditUnavailable = "audit_unavailable"
     case revocationUnavailable = "revocation_unavailable"
-    case storeUnavailable = "store_unavailable"
     case capabilityPaused = "capability_paused"
     case principalPaused = "principal_paused"
     case gatewayPaused = "gateway_paused"
     case killSwitchUnavailable = "kill_switch_unavailable"
+    case storeUnavailable = "store_unavailable"
 
     /// The HTTP status for each code: the only place this mapping exists.
     public var status: Int {
