@@ -178,6 +178,9 @@ struct FleetTests {
             }
         }
         #expect(exhausted && spends >= 1, "A never exhausted alice's budget (\(spends) invokes)")
+        // B learns A's spends by notification (milliseconds; the documented bound): well past it,
+        // B must refuse.
+        try await Task.sleep(for: .milliseconds(300))
         let t = try await aliceB.grantCapability(Demo.request("tasks.list"), justification: "").token
         await expectWireError(429, .budgetExhausted, type: "BudgetExhausted") {
             _ = try await aliceB.invoke(t, responseMode: .raw)
