@@ -8,8 +8,9 @@ APT_PACKAGES := pkg-config libssl-dev libnghttp2-dev libpcre2-dev libyaml-dev li
 # The policy extra brings pyyaml, needed by the YAML policy goldens.
 REFERENCE := weaver-kernel[policy]==0.12.0
 # The Python client (clients/python) and its tests: httpx with HTTP/2, hypercorn for its driver
-# host, pytest + pytest-asyncio (the reference's own suites need asyncio mode).
-PY_CLIENT_DEPS := "httpx[http2]>=0.27" "hypercorn>=0.16" "pytest>=8" "pytest-asyncio>=0.23.5"
+# host, pytest + pytest-asyncio (the reference's own suites need asyncio mode), prometheus_client
+# (its text parser reads the metrics endpoint in clients/python/tests/test_operations.py).
+PY_CLIENT_DEPS := "httpx[http2]>=0.27" "hypercorn>=0.16" "pytest>=8" "pytest-asyncio>=0.23.5" "prometheus_client>=0.20"
 # schemathesis drives the live sidecar from docs/openapi.yaml (openapi-check, fuzz-api).
 # openapi-python-client generates the client of openapi-demo from the same document.
 OPENAPI_PY_DEPS := "schemathesis>=4.32,<5" "openapi-python-client>=0.29,<0.30"
@@ -34,7 +35,7 @@ venv:
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@$(PY) -c "import weaver_kernel, yaml" 2>/dev/null || $(PY) -m pip install -q "$(REFERENCE)" || \
 	  echo "warning: could not install $(REFERENCE); the committed goldens will be used"
-	@$(PY) -c "import h2, httpx, hypercorn, pytest, pytest_asyncio" 2>/dev/null || $(PY) -m pip install -q $(PY_CLIENT_DEPS)
+	@$(PY) -c "import h2, httpx, hypercorn, pytest, pytest_asyncio, prometheus_client" 2>/dev/null || $(PY) -m pip install -q $(PY_CLIENT_DEPS)
 	@$(PY) -c "import schemathesis, jsonschema_rs, openapi_python_client" 2>/dev/null || $(PY) -m pip install -q $(OPENAPI_PY_DEPS)
 
 # The Python client, installed editable into the venv (import name and distribution: capgate).

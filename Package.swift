@@ -16,6 +16,8 @@ import PackageDescription
 
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics")
+let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
 
 let package = Package(
     name: "capgate",
@@ -34,6 +36,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         // bench only: latency histograms (docs/dependencies.md).
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        // the metrics API and its Prometheus text exposition (docs/dependencies.md, docs/operations.md).
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // ── 1. C: Debian's libraries through module maps, and one-line shims for the macros and
@@ -96,9 +101,11 @@ let package = Package(
         .target(name: "CapgateStore", dependencies: ["AgentKernel", "CSQLite"], exclude: ["README.md"]),
         // The shared store of a sidecar fleet on PostgreSQL (libpq on threads of its own).
         .target(name: "CapgatePostgres", dependencies: ["AgentKernel", "CLibPQ"], exclude: ["README.md"]),
+        // The metrics registry (swift-prometheus) and its loopback HTTP/1.1 scrape listener on a thread of its own.
+        .target(name: "CapgateMetrics", dependencies: [prometheus, metrics], exclude: ["README.md"]),
         .target(name: "CapgateServer", dependencies: ["AgentKernel", "CapgateStore", "CapgatePostgres", "CapgateWire", "CapgateCore", "CapgatePKI",
                                                      "CapgateConnection", "CapgateTLS", "CapgateIO", "CapgateHTTP2",
-                                                     "CapgateDrivers", logging],
+                                                     "CapgateDrivers", "CapgateMetrics", logging],
                 exclude: ["README.md"]),
         .target(name: "CapgateClient", dependencies: ["AgentKernel", "CapgateWire", "CapgateHTTPClient", "CapgateTLS"],
                 exclude: ["README.md"]),
@@ -106,7 +113,7 @@ let package = Package(
         // ── 6. Executables: parse, validate, fail fast, run.
         .target(name: "CapgateCLI", dependencies: [argumentParser], exclude: ["README.md"]),
         .executableTarget(name: "capgate", dependencies: ["CapgateServer", "CapgatePKI", "CapgateIO", "CapgateCLI", "CapgateStore",
-                                                          "CapgateClient", "CapgatePostgres", argumentParser],
+                                                          "CapgateClient", "CapgatePostgres", argumentParser, "CapgateMetrics"],
                           exclude: ["README.md"]),
         // kernel verbs in process vs the Python reference (make bench-kernel)
         .executableTarget(name: "KernelBench", dependencies: ["AgentKernel", "CapgateCLI", argumentParser],
@@ -150,6 +157,7 @@ let package = Package(
         .testTarget(name: "CapgatePKITests", dependencies: ["CapgatePKI", "CapgateTesting", "COpenSSL"]),
         .testTarget(name: "CapgateStoreTests", dependencies: ["CapgateStore", "AgentKernel", "CSQLite", "CapgateTesting"]),
         .testTarget(name: "CapgatePostgresTests", dependencies: ["CapgatePostgres", "AgentKernel", "CapgateTesting"]),
+        .testTarget(name: "CapgateMetricsTests", dependencies: ["CapgateMetrics"]),
         .testTarget(name: "CapgateDriversTests",
                     dependencies: ["CapgateTesting", "CapgateDrivers", "AgentKernel", "CapgateConnection"]),
         // the whole sidecar on loopback through CapgateClient (test targets depend on the
@@ -158,7 +166,7 @@ let package = Package(
                     dependencies: ["CapgateTesting", "CapgateServer", "CapgateClient", "CapgateWire", "CapgatePKI",
                                    "KernelConformance", "AgentKernel", "CapgateHTTPClient", "CapgateTLS",
                                    "CapgateConnection", "CapgateCore", "capgate", "CapgateDrivers", "CapgateStore",
-                                   "CSQLite", logging]),
+                                   "CSQLite", "CapgateMetrics", logging]),
         // issue, revoke and rotate certificates end to end (gateway, watcher, capgate pki, openssl recipes)
         .testTarget(name: "CapgatePKIOpsTests",
                     dependencies: ["CapgateTesting", "CapgateServer", "CapgatePKI", "CapgateClient", "CapgateHTTPClient",

@@ -51,6 +51,11 @@ public struct PeerInfo: Sendable, Equatable {
     /// DER of the trust anchor the client chain was verified to: a trust-bundle reload that
     /// removes it drains the connection. Empty when unknown.
     public var trustAnchorDER: [UInt8]
+    /// The server's number for this connection, unique across loops (1, 2, ...; the access log).
+    public var connectionID: UInt64 = 0
+    /// Negotiated TLS version and cipher suite (`TLSv1.3`, `TLS_AES_256_GCM_SHA384`); empty when unknown.
+    public var tlsVersion: String = ""
+    public var tlsCipher: String = ""
 
     public init(spiffeID: String, trustDomain: String, certificateNotAfter: Int64,
                 certificateSerialHex: String, remoteAddress: String,

@@ -291,3 +291,8 @@ extension Server {
     /// notAfter (Unix seconds) of the server leaf new connections get (expiry warnings).
     public var serverCertificateNotAfter: Int64 { shared.reloader.leafNotAfter }
 }
+
+extension Server {
+    /// The CAs of the current trust bundle and their notAfter (expiry metrics).
+    public var trustAnchorExpiries: [TrustAnchorExpiry] { shared.reloader.trustAnchorExpiries }
+}

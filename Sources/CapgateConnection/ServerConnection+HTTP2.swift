@@ -23,11 +23,14 @@ extension ServerConnection {
                 // A peer that trips and then never reads would keep the GOAWAY (and the
                 // connection) pending forever: the lifecycle bounds it with the drain deadline.
                 lifecycle.sessionSentGoAway(.protocolTrip(trip), overrides: true, now: .now())
+                if let code = trip.goAwayCode { shared.counters.recordGoAway(code.description) }
+                noteDrainingStarted(goAway: nil)
                 rearmLifecycleTimer()
             case .draining:
                 // Streams-per-connection cap reached (or our own drain): bound how long the
                 // remaining streams may take.
                 lifecycle.sessionSentGoAway(.streamLimitDrained, overrides: false, now: .now())
+                noteDrainingStarted(goAway: H2ErrorCode.noError)
                 rearmLifecycleTimer()
             case .goaway:
                 // The peer is leaving: the session closes once its streams are done.

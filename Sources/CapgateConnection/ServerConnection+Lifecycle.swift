@@ -1,3 +1,4 @@
+import CapgateHTTP2
 import CapgateIO
 
 // The shell around `ConnectionLifecycle`: ONE loop timer armed at the machine's next deadline
@@ -13,6 +14,7 @@ extension ServerConnection {
                 shared.counters.recordTrip(reason.code)
             case .sendGoAway:
                 session?.beginGracefulShutdown()
+                noteDrainingStarted(goAway: H2ErrorCode.noError)
                 core.afterIO()
             case .close(let reason, let notifyPeer):
                 close(reason: reason, notifyPeer: notifyPeer)

@@ -38,6 +38,8 @@ final class ServerConnection: ConnectionDriver {
     /// Producers of streamed responses, told after each output round how much HTTP/2 took.
     var streamWriters: [Int32: ResponseStream] = [:]
     var requestsServed = 0
+    /// True while this connection is counted in `ServerStats.draining` (`+Metrics`).
+    var countedDraining = false
 
     /// The one loop timer for the lifecycle's deadlines, and when it is due.
     var lifecycleTimer: TimerID?
@@ -132,6 +134,11 @@ final class ServerConnection: ConnectionDriver {
                         certificateNotAfter: identity.notAfter, certificateSerialHex: identity.serialHex,
                         remoteAddress: remoteAddress, chainRevocationKeys: revocationKeys,
                         trustAnchorDER: anchor)
+        peer?.connectionID = shared.connectionSerials.add(1, ordering: .relaxed).newValue
+        if let negotiated = core.engine.negotiatedProtocol {
+            peer?.tlsVersion = negotiated.version
+            peer?.tlsCipher = negotiated.cipher
+        }
         session = created
         lifecycle.handshakeCompleted(now: .now(), certificateNotAfter: identity.notAfter,
                                      wallClockNow: Int64(time(nil)))
@@ -196,6 +203,7 @@ final class ServerConnection: ConnectionDriver {
         streamWriters.removeAll()
         permit.release()
         releaseBudgets()
+        noteClosedForMetrics()
         session?.releaseBodyReservations()
         context.remove(id)
         let age = Double(Deadline.now().nanoseconds - lifecycle.openedAt.nanoseconds) / 1_000_000_000

@@ -45,6 +45,13 @@ public struct ServerStats: Sendable, Equatable {
     public var closedByReason: [String: Int]
     /// Stream- and connection-scoped trips by code (`body_too_large`, `reset_flood`, ...).
     public var trips: [String: Int]
+    /// Connections draining now (GOAWAY sent, in-flight streams finishing).
+    public var draining: Int = 0
+    /// Connections that ended before a verified, admitted identity, by close reason code
+    /// (TLS and SVID failures, handshake timeouts, evictions, the authenticated caps).
+    public var handshakeFailures: [String: Int] = [:]
+    /// GOAWAY frames sent, by HTTP/2 error code name (`NO_ERROR`, `ENHANCE_YOUR_CALM`, ...).
+    public var goAwaysSent: [String: Int] = [:]
 
     /// All rejected connections.
     public var rejected: Int {
@@ -59,7 +66,18 @@ final class ServerCounters: Sendable {
     let rejectedPerIP = Atomic<Int>(0)
     let established = Atomic<Int>(0)
     let requests = Atomic<Int>(0)
+    let draining = Atomic<Int>(0)
     private let tables = Mutex<(closed: [String: Int], trips: [String: Int])>(([:], [:]))
+    /// Handshake failures and GOAWAYs by code (once per connection end or GOAWAY).
+    private let metricTables = Mutex<(handshakes: [String: Int], goAways: [String: Int])>(([:], [:]))
+
+    func recordHandshakeFailure(_ reason: String) {
+        metricTables.withLock { $0.handshakes[reason, default: 0] += 1 }
+    }
+
+    func recordGoAway(_ code: String) {
+        metricTables.withLock { $0.goAways[code, default: 0] += 1 }
+    }
 
     func recordClose(_ reason: String) {
         tables.withLock { $0.closed[reason, default: 0] += 1 }
@@ -71,11 +89,16 @@ final class ServerCounters: Sendable {
 
     func snapshot(accepted: Int, rejectedGlobal: Int) -> ServerStats {
         let t = tables.withLock { $0 }
-        return ServerStats(accepted: accepted, active: active.load(ordering: .relaxed),
-                           rejectedGlobal: rejectedGlobal,
-                           rejectedPerIP: rejectedPerIP.load(ordering: .relaxed),
-                           established: established.load(ordering: .relaxed),
-                           requests: requests.load(ordering: .relaxed),
-                           closedByReason: t.closed, trips: t.trips)
+        let m = metricTables.withLock { $0 }
+        var s = ServerStats(accepted: accepted, active: active.load(ordering: .relaxed),
+                            rejectedGlobal: rejectedGlobal,
+                            rejectedPerIP: rejectedPerIP.load(ordering: .relaxed),
+                            established: established.load(ordering: .relaxed),
+                            requests: requests.load(ordering: .relaxed),
+                            closedByReason: t.closed, trips: t.trips)
+        s.draining = draining.load(ordering: .relaxed)
+        s.handshakeFailures = m.handshakes
+        s.goAwaysSent = m.goAways
+        return s
     }
 }

@@ -31,6 +31,9 @@ final class ServerShared: Sendable {
     let draining = Atomic<Bool>(false)
     /// True once the loops were asked to stop (hangups then mean "server stopped").
     let stopping = Atomic<Bool>(false)
+    /// Numbers established connections 1, 2, ... across every loop (`PeerInfo.connectionID`;
+    /// the loops' own registry ids repeat from loop to loop).
+    let connectionSerials = Atomic<UInt64>(0)
     /// (issuer, serial) keys (`CRLSerials.revokedKeys`) listed by the CRLs of the current TLS
     /// material; a handshake that completes with one of them is closed (reload race).
     private let revoked = Mutex<Set<String>>([])
@@ -80,6 +83,8 @@ final class ServerShared: Sendable {
     /// graceful shutdown when this was the last connection.
     func connectionClosed(reason: CloseReason, peer: PeerInfo?, remote: String, requests: Int, ageSeconds: Double) {
         counters.recordClose(reason.code)
+        // No verified, admitted peer: the handshake (or the admission after it) failed.
+        if peer == nil { counters.recordHandshakeFailure(reason.code) }
         let identity = peer?.spiffeID ?? "-"
         let level: Logger.Level = reason.isOrdinaryEnd ? .info : .warning
         let ms = Int(ageSeconds * 1000)

@@ -36,10 +36,12 @@ extension Gateway {
                 do throws(TLSError) {
                     try server.reloadTLSFromSource()
                     result.tls = .success(server.tlsGeneration)
+                    metrics.recordReload(part: "tls", success: true)
                     logger.log(.info, "reload: TLS material reloaded, generation \(server.tlsGeneration)")
                     warnIfServerCertificateExpiresSoon()
                 } catch {
                     result.tls = .failure(error)
+                    metrics.recordReload(part: "tls", success: false)
                     logger.log(.error, "reload: TLS material refused, keeping generation \(server.tlsGeneration): \(error)")
                 }
                 if let snapshot { watcher?.markApplied(Self.tlsGroup, snapshot: snapshot) }
@@ -51,6 +53,7 @@ extension Gateway {
                     let fresh = try ServerConfig.load(path: path)
                     service.reloadIdentities(fresh.identities)
                     result.identities = .success(fresh.identities.rules.count)
+                    metrics.recordReload(part: "identities", success: true)
                     logger.log(.info, "reload: \(fresh.identities.rules.count) identity rules loaded")
                     if fresh.tls != config.tls || fresh.listenHost != config.listenHost
                         || fresh.listenPort != config.listenPort {
@@ -59,6 +62,7 @@ extension Gateway {
                     }
                 } catch {
                     result.identities = .failure(error)
+                    metrics.recordReload(part: "identities", success: false)
                     logger.log(.error, "reload: configuration refused, keeping the previous identity rules: \(error)")
                 }
                 if let snapshot { watcher?.markApplied(Self.configGroup, snapshot: snapshot) }

@@ -1,6 +1,7 @@
 import AgentKernel
 import CapgateConnection
 import CapgateIO
+import CapgateMetrics
 import CapgateStore
 import CapgateTLS
 import Foundation
@@ -24,6 +25,12 @@ public final class Gateway: Sendable {
     let watcherBox = Mutex<FileWatcher?>(nil)
     /// CRL freshness warning state (`Gateway+Revocation.swift`).
     let revocationWarnings: Mutex<RevocationWarnings>
+    /// Metrics (docs/operations.md): always recorded; served when `[metrics] listen` is set.
+    public let metrics: GatewayMetrics
+    /// The access log, when `[access_log]` enables it.
+    public let accessLog: AccessLog?
+    /// The running scrape listener (`start()` to `waitUntilStopped()`: it serves during a drain).
+    let metricsEndpoint = Mutex<MetricsEndpoint?>(nil)
     /// When this gateway was built (Unix seconds; `status`'s uptime).
     public let startedAt: Int64
 
@@ -31,15 +38,22 @@ public final class Gateway: Sendable {
     public convenience init(config: ServerConfig, configPath: String? = nil,
                             logger: Logger = StderrLogHandler.logger()) throws {
         let secret = try SecretFile.loadOrCreate(path: config.secretFile)
-        try self.init(config: config, kernel: try KernelFactory.makeKernel(config, secret: secret),
-                      configPath: configPath, logger: logger)
+        let metrics = GatewayMetrics()
+        let kernel = try KernelFactory.makeKernel(config, secret: secret, driverObserver: { driver, outcome, seconds in
+            metrics.recordDriverCall(driver: driver, outcome: outcome, seconds: seconds)
+        })
+        try self.init(config: config, kernel: kernel, configPath: configPath, logger: logger, metrics: metrics)
     }
 
     /// Serves a kernel built by the caller (tests and embedders that register their own
     /// drivers or clocks); `config` still supplies listen address, TLS, identities and limits.
+    /// `metrics`: the registry the kernel's drivers already report to, if any.
     public init(config: ServerConfig, kernel: Kernel, configPath: String? = nil,
-                logger: Logger = StderrLogHandler.logger()) throws {
+                logger: Logger = StderrLogHandler.logger(), metrics: GatewayMetrics = GatewayMetrics()) throws {
         self.config = config
+        self.metrics = metrics
+        let accessLog = try config.accessLog.destination.map { (d) throws(ConfigError) in try AccessLog(destination: d) }
+        self.accessLog = accessLog
         self.configPath = configPath
         self.logger = logger
         self.kernel = kernel
@@ -54,9 +68,13 @@ public final class Gateway: Sendable {
         let transport = ServerTransportConfig(
             host: config.listenHost, port: UInt16(config.listenPort), loops: config.eventLoops ?? EventLoopGroup.defaultLoopCount,
             limits: config.limits, tls: Self.tlsSource(config.tls))
-        server = try Server(configuration: transport,
-                            handler: KernelRequestHandler(service: service, expiry: expiry, limits: config.limits),
-                            logger: logger)
+        service.setAuditWaitObserver { seconds in metrics.recordAuditWait(seconds: seconds) }
+        let handler = KernelRequestHandler(service: service, expiry: expiry, limits: config.limits) { record in
+            metrics.record(record)
+            accessLog?.write(record)
+        }
+        server = try Server(configuration: transport, handler: handler, logger: logger)
+        metrics.collect(from: self)
         service.setStatusSource { [weak self] in self?.statusParts() ?? [:] }
     }
 
@@ -81,6 +99,11 @@ public final class Gateway: Sendable {
     @discardableResult
     public func start() throws -> UInt16 {
         let port = try server.start()
+        do { try startMetricsEndpoint() } catch {
+            server.stop()
+            server.waitUntilStopped()
+            throw error
+        }
         logger.log(.info, "capgate listening on \(config.listenHost):\(port) with \(kernel.listCapabilities().count) "
                        + "capabilities; limits: \(config.limits.catalog.map { "\($0.key)=\($0.value)" }.joined(separator: " "))")
         warnIfServerCertificateExpiresSoon()
@@ -105,11 +128,14 @@ public final class Gateway: Sendable {
         server.beginGracefulShutdown()
     }
 
-    /// Waits for the loops, then drains and closes a durable audit store (every request has
-    /// answered, so nothing records after this).
+    /// Waits for the loops, then drains and closes a durable audit store and the revocation log
+    /// (every request has answered, so nothing records after this). Closing explicitly releases
+    /// their file locks now: a task finishing late must not keep a restart from opening them.
     public func waitUntilStopped() {
         server.waitUntilStopped()
+        stopMetricsEndpoint()
         (kernel.traces as? SQLiteTraceStore)?.close()
+        (kernel.tokens.revocationStore as? FileRevocationStore)?.closeLog()
     }
 
     // MARK: - Certificate expiry

@@ -11,8 +11,10 @@ import Foundation
 public enum KernelFactory {
     /// `clock` is the sidecar's time for every part (tokens, rate windows, handle expiry,
     /// traces); tests inject a manual one to reach expiry without sleeping.
+    /// `driverObserver` (metrics) is told about every driver execution.
     public static func makeKernel(_ config: ServerConfig, secret: String,
-                                  clock: any KernelClock = SystemClock()) throws -> Kernel {
+                                  clock: any KernelClock = SystemClock(),
+                                  driverObserver: DriverCallObserver? = nil) throws -> Kernel {
         let registry = CapabilityRegistry()
         let router = StaticRouter()
         for entry in config.capabilities {
@@ -72,15 +74,16 @@ public enum KernelFactory {
         for d in config.drivers {
             switch d {
             case .billing(let id):
-                kernel.registerDriver(id == "billing" ? makeBillingDriver() : RenamedDriver(id: id, inner: makeBillingDriver()))
+                kernel.registerDriver(MeasuredDriver.wrap(id == "billing" ? makeBillingDriver()
+                                                          : RenamedDriver(id: id, inner: makeBillingDriver()), driverObserver))
             case .staticData(let id, let ops):
                 let driver = InMemoryDriver(driverID: id)
                 for (op, data) in ops { driver.registerHandler(op) { _ in data } }
-                kernel.registerDriver(driver)
+                kernel.registerDriver(MeasuredDriver.wrap(driver, driverObserver))
             case .host(let c):
-                kernel.registerDriver(try HostDriver(config: c, pool: hostChannels))
+                kernel.registerDriver(MeasuredDriver.wrap(try HostDriver(config: c, pool: hostChannels), driverObserver))
             case .http(let c):
-                kernel.registerDriver(try HTTPDriver(config: c))
+                kernel.registerDriver(MeasuredDriver.wrap(try HTTPDriver(config: c), driverObserver))
             }
         }
         return kernel

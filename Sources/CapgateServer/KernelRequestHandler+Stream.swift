@@ -2,44 +2,90 @@ import AgentKernel
 import CapgateConnection
 import CapgateCore
 import CapgateWire
+import Foundation
 
 /// The transport's entry point: a verb that answers with frames (`invoke_stream`,
-/// docs/design.md §5) is streamed as they come; every other answer is sent whole.
+/// docs/design.md §5) is streamed as they come; every other answer is sent whole. Each
+/// answered request is reported once to `observe` (metrics, access log).
 extension KernelRequestHandler {
     public func handle(_ request: HTTPRequest, peer: PeerInfo, responder: ResponseStream) async {
         expiry.observe(identity: peer.spiffeID, notAfter: peer.certificateNotAfter, serial: peer.certificateSerialHex)
+        let startedAt = Date()
+        let started = ContinuousClock.now
+        let outcome: StreamOutcome
         switch await service.answer(request, identity: peer.spiffeID) {
-        case .success(.value(let value)): responder.respond(KernelService.response(status: 200, value))
-        case .success(.frames(let frames)): await stream(frames, to: responder)
-        case .failure(let error): responder.respond(KernelService.response(status: error.status, error.json))
+        case .success(.value(let value)):
+            let response = KernelService.response(status: 200, value)
+            responder.respond(response)
+            outcome = StreamOutcome(status: 200, error: nil, bytesOut: response.body.count)
+        case .success(.frames(let frames)):
+            outcome = await stream(frames, to: responder)
+        case .failure(let error):
+            let response = KernelService.response(status: error.status, error.json)
+            responder.respond(response)
+            outcome = StreamOutcome(status: error.status, error: error, bytesOut: response.body.count)
         }
+        guard let observe else { return }
+        observe(RequestRecord(
+            startedAt: startedAt, peer: peer, streamID: request.streamID,
+            verb: Verb.route(path: request.path)?.rawValue ?? "unknown",
+            principal: service.identityMap.principal(for: peer.spiffeID)?.principalID,
+            status: outcome.status, code: outcome.cancelled ? "cancelled" : outcome.error?.code.rawValue ?? "ok",
+            reasonCode: outcome.error?.reasonCode, seconds: GatewayMetricsClock.seconds(since: started),
+            bytesIn: request.body.count, bytesOut: outcome.bytesOut))
+    }
+
+    /// What a (streamed) answer came to: the status sent (nil: none, the stream was reset
+    /// first), the error reported (before or after the first frame), the body bytes queued.
+    struct StreamOutcome {
+        var status: Int?
+        var error: WireError?
+        var bytesOut: Int
+        var cancelled = false
     }
 
     /// Frames as NDJSON lines; before the first frame an error is the normal envelope and
     /// status, after it a final `{"error": {...}}` line, then END_STREAM either way. A stream
     /// the peer reset (or a cancelled task) just stops: the kernel has stopped the driver and
     /// written the trace.
-    func stream(_ frames: FrameSource, to responder: ResponseStream) async {
+    func stream(_ frames: FrameSource, to responder: ResponseStream) async -> StreamOutcome {
         var started = false
+        var bytes = 0
         do {
             try await frames.run { frame in
                 if !started {
                     started = true
                     responder.begin(status: 200, headers: [(name: "content-type", value: FrameSource.contentType)])
                 }
-                try await responder.write(FrameSource.line(frame.json))
+                let line = FrameSource.line(frame.json)
+                bytes += line.count
+                try await responder.write(line)
             }
             responder.end()
+            return StreamOutcome(status: 200, error: nil, bytesOut: bytes)
         } catch is ResponseStreamClosed {
         } catch is CancellationError {
         } catch {
             let wire = FrameSource.wireError(error)
             if started {
-                try? await responder.write(FrameSource.line(wire.json))
+                let line = FrameSource.line(wire.json)
+                try? await responder.write(line)
                 responder.end()
+                return StreamOutcome(status: 200, error: wire, bytesOut: bytes + line.count)
             } else {
-                responder.respond(KernelService.response(status: wire.status, wire.json))
+                let response = KernelService.response(status: wire.status, wire.json)
+                responder.respond(response)
+                return StreamOutcome(status: wire.status, error: wire, bytesOut: response.body.count)
             }
         }
+        return StreamOutcome(status: started ? 200 : nil, error: nil, bytesOut: bytes, cancelled: true)
+    }
+}
+
+/// Seconds on the monotonic clock, for latencies.
+enum GatewayMetricsClock {
+    static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let d = ContinuousClock.now - start
+        return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 }

@@ -13,11 +13,15 @@ public final class KernelRequestHandler: RequestHandler {
     public let service: KernelService
     public let expiry: CertificateExpiryTracker
     public let routeBodyCaps: [String: Int]
+    /// Told about every answered request (metrics, access log); nil: nobody is.
+    let observe: (@Sendable (RequestRecord) -> Void)?
 
-    public init(service: KernelService, expiry: CertificateExpiryTracker, limits: GatewayLimits) {
+    public init(service: KernelService, expiry: CertificateExpiryTracker, limits: GatewayLimits,
+                observe: (@Sendable (RequestRecord) -> Void)? = nil) {
         self.service = service
         self.expiry = expiry
         self.routeBodyCaps = KernelRoutes.bodyCaps(limits)
+        self.observe = observe
     }
 
     public func handle(_ request: HTTPRequest, peer: PeerInfo) async -> HTTPResponse {

@@ -13,6 +13,11 @@ public final class KernelService: Sendable {
     /// Test seam: awaited after decoding and authorization, just before the kernel call, so a
     /// test can hold a request there while its stream is reset. Nil in production.
     private let holdBeforeKernel = Mutex<(@Sendable (Verb) async -> Void)?>(nil)
+    /// Told how long each wait for a durable audit record took (metrics); nil: not measured.
+    private let auditWaitObserver = Mutex<(@Sendable (Double) -> Void)?>(nil)
+
+    /// Installs the audit-wait observer (`GatewayMetrics.recordAuditWait`).
+    public func setAuditWaitObserver(_ observe: (@Sendable (Double) -> Void)?) { auditWaitObserver.withLock { $0 = observe } }
     /// The kill switches every request is checked against (KernelService+Operations.swift).
     public let killSwitches: KillSwitches
     /// What `status` reports beyond the kernel (the gateway installs it: connections,
@@ -174,6 +179,9 @@ public final class KernelService: Sendable {
     /// neither an event loop nor the cooperative pool blocks on disk. A store that failed
     /// closed turns the answer into `audit_unavailable`; its detail stays in the server.
     func awaitDurableAudit() async throws(WireError) {
+        let observe = auditWaitObserver.withLock { $0 }
+        let started = ContinuousClock.now
+        defer { observe?(GatewayMetricsClock.seconds(since: started)) }
         do {
             try await kernel.traces.waitUntilDurable()
         } catch {

@@ -143,6 +143,14 @@ extension ServerConfig {
         config.store = try store(&storeT, resolve: resolve)
         try storeT.finish()
 
+        var metricsT = try root.optionalNested("metrics")
+        config.metrics = try metrics(&metricsT)
+        try metricsT.finish()
+
+        var accessT = try root.optionalNested("access_log")
+        config.accessLog = try accessLog(&accessT, resolve: resolve)
+        try accessT.finish()
+
         try root.finish()
         return config
     }

@@ -90,6 +90,10 @@ public struct ServerConfig: Sendable {
     public var audit = AuditSettings()
     /// `[store]`: embedded (SQLite and local files) or shared by a fleet on PostgreSQL.
     public var store = StoreSettings()
+    /// `[metrics]`: the Prometheus scrape listener (off unless configured; docs/operations.md).
+    public var metrics = MetricsSettings()
+    /// `[access_log]`: one JSON line per request (off unless configured; docs/operations.md).
+    public var accessLog = AccessLogSettings()
 
     public init(tls: TLSFiles, secretFile: String, identities: IdentityMap, capabilities: [CapabilityEntry],
                 drivers: [DriverEntry]) {

@@ -250,7 +250,6 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
         let committed: Int
         do {
             stored = try readRowsLocked("SELECT seq, payload FROM traces" + clause + " ORDER BY seq", args)
-            // -1 for an empty table: the chain's first seq is 0, so 0 would hide an uncommitted first record.
             let s = try reader.prepare("SELECT COALESCE(MAX(seq), -1) FROM traces")
             committed = try s.step() ? s.int(0) : -1
         } catch {

@@ -297,6 +297,14 @@ public final class TLSEngine {
         return Self.der(of: cert)
     }
 
+    /// The negotiated protocol (`TLSv1.3`) and cipher suite (`TLS_AES_128_GCM_SHA256`) once the
+    /// handshake completed (the access log); nil before. OpenSSL's static strings: no secret.
+    public var negotiatedProtocol: (version: String, cipher: String)? {
+        guard handshakeDone, fatal == nil, let v = SSL_get_version(ssl),
+              let c = SSL_get_current_cipher(ssl), let name = SSL_CIPHER_get_name(c) else { return nil }
+        return (String(cString: v), String(cString: name))
+    }
+
     /// The SPIFFE identity of the peer's verified leaf (docs/hardening.md: only from the chain).
     public func peerIdentity() throws(PeerIdentityError) -> PeerIdentity {
         guard handshakeDone, fatal == nil, SSL_get_verify_result(ssl) == Int(X509_V_OK),

@@ -45,6 +45,11 @@ struct Serve: ParsableCommand {
                                + "the demo is written here, by default ./.capgate.", valueName: "dir"))
     var stateDir: String?
 
+    @Option(help: ArgumentHelp("The Prometheus metrics listener (plain HTTP, loopback addresses only), or `off`; "
+                               + "overrides the configuration's [metrics] listen. Without --config the default "
+                               + "is \(MetricsSettings.defaultListen).", valueName: "host:port"))
+    var metricsListen: String?
+
     func run() throws {
         do {
             var config: ServerConfig
@@ -58,7 +63,9 @@ struct Serve: ParsableCommand {
             if let l = listen, self.config != nil {
                 (config.listenHost, config.listenPort) = try ServerConfig.parseListen(l, key: "--listen")
             }
+            try applyMetricsListen(&config)
             let gateway = try Gateway(config: config, configPath: self.config)
+            gateway.metrics.registry.bootstrapSwiftMetrics()
             let port = try gateway.start()
             try gateway.installSignalHandlers()
             if self.config == nil {
@@ -70,6 +77,29 @@ struct Serve: ParsableCommand {
             print("capgate stopped")
         } catch {
             fail("\(error)", code: 1)
+        }
+    }
+}
+
+extension Serve {
+    /// `--metrics-listen` wins; without it the demo (no --config) serves metrics on the
+    /// embedded default, optional (a busy port is a warning), and a configuration file keeps
+    /// its `[metrics]`.
+    func applyMetricsListen(_ config: inout ServerConfig) throws {
+        if let value = metricsListen {
+            if value == "off" {
+                config.metrics = MetricsSettings()
+            } else {
+                let (host, port) = try ServerConfig.parseListen(value, key: "--metrics-listen")
+                config.metrics.listenHost = host
+                config.metrics.listenPort = port
+                config.metrics.optional = false
+            }
+        } else if self.config == nil {
+            let (host, port) = try ServerConfig.parseListen(MetricsSettings.defaultListen, key: "--metrics-listen")
+            config.metrics.listenHost = host
+            config.metrics.listenPort = port
+            config.metrics.optional = true
         }
     }
 }

@@ -7,7 +7,7 @@ import Testing
     /// Every command path and the options it takes (the CLI surface; README.md and the
     /// Makefile call these).
     static let commands: [([String], [String])] = [
-        (["serve"], ["--config", "--listen", "--state-dir"]),
+        (["serve"], ["--config", "--listen", "--state-dir", "--metrics-listen"]),
         (["check-config"], []),
         (["pki", "init"], ["--dir", "--trust-domain"]),
         (["pki", "issue"], ["--dir", "--agent", "--ttl"]),

@@ -56,6 +56,10 @@ struct HostStreamGatewayTests {
                 guard case .server(_, _, let code, _, let message) = e else { throw e }
                 #expect(code == "driver_error" && message == "upstream lost, page [REDACTED]")
             }
+            // Each stream is one driver call, counted when it ends (docs/operations.md).
+            let exposed = gw.gateway.metrics.registry.prometheus.emitToString()
+            #expect(exposed.contains("capgate_driver_calls_total{driver=\"remote\",outcome=\"ok\"} 1\n"), "\(exposed)")
+            #expect(exposed.contains("capgate_driver_calls_total{driver=\"remote\",outcome=\"error\"} 1\n"))
 
             // The client stops: gateway stream reset -> kernel -> host stream reset -> driver.
             for try await _ in alice.invokeStream(try await token("stream.hang")) { break }

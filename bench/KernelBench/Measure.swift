@@ -5,11 +5,21 @@ struct Sample {
     var p50: Int
     var p99: Int
     var n: Int
+    /// p50 of each call's process CPU time (0 when not measured).
+    var cpuP50 = 0
 }
 
 @inline(__always) func monotonicNanos() -> UInt64 {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
+
+/// Process CPU time: unlike wall time, not inflated when the machine's load preempts a call
+/// (the reference's multi-ms invokes almost always are on a busy 2-core machine).
+@inline(__always) func cpuNanos() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
     return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }
 
@@ -20,19 +30,33 @@ func percentile(_ sorted: [UInt64], _ q: Double) -> Int {
     return Int(sorted[i])
 }
 
-/// Warm up, then time `body` one call at a time for `seconds` (at least `minN` calls).
-func measure(seconds: Double, minN: Int = 50, _ body: () async throws -> Void) async rethrows -> Sample {
+/// Warm up, then time `body` one call at a time for `seconds` (at least `minN` calls), or
+/// exactly `iterations` calls when given (instruction counts under callgrind).
+func measure(seconds: Double, minN: Int = 50, iterations: Int? = nil,
+             _ body: () async throws -> Void) async rethrows -> Sample {
     for _ in 0..<max(10, min(200, minN / 5)) { try await body() }
     var samples: [UInt64] = []
     samples.reserveCapacity(1 << 16)
+    var cpuSamples: [UInt64] = []
+    cpuSamples.reserveCapacity(1 << 16)
     let deadline = monotonicNanos() + UInt64(seconds * 1e9)
-    while monotonicNanos() < deadline || samples.count < minN {
+    func more() -> Bool {
+        if let iterations { return samples.count < iterations }
+        return monotonicNanos() < deadline || samples.count < minN
+    }
+    while more() {
+        // CPU time is read outside the wall window (it is a system call, not vDSO).
+        let c0 = cpuNanos()
         let t0 = monotonicNanos()
         try await body()
-        samples.append(monotonicNanos() - t0)
+        let t1 = monotonicNanos()
+        cpuSamples.append(cpuNanos() - c0)
+        samples.append(t1 - t0)
     }
     samples.sort()
-    return Sample(p50: percentile(samples, 0.5), p99: percentile(samples, 0.99), n: samples.count)
+    cpuSamples.sort()
+    return Sample(p50: percentile(samples, 0.5), p99: percentile(samples, 0.99), n: samples.count,
+                  cpuP50: percentile(cpuSamples, 0.5))
 }
 
 /// Runs bench/reference_bench.py and parses its JSON; empty when the reference is missing.
@@ -51,7 +75,9 @@ func runReference(python: String, seconds: Double) -> [String: Sample] {
     guard p.terminationStatus == 0, let obj = try? JSONSerialization.jsonObject(with: data) as? [String: [String: Int]]
     else { return [:] }
     var out: [String: Sample] = [:]
-    for (k, v) in obj { out[k] = Sample(p50: v["p50_ns"] ?? 0, p99: v["p99_ns"] ?? 0, n: v["n"] ?? 0) }
+    for (k, v) in obj {
+        out[k] = Sample(p50: v["p50_ns"] ?? 0, p99: v["p99_ns"] ?? 0, n: v["n"] ?? 0, cpuP50: v["cpu_p50_ns"] ?? 0)
+    }
     return out
 }
 
@@ -62,15 +88,18 @@ func formatNanos(_ ns: Int) -> String {
 }
 
 func printTable(swift: [String: Sample], reference: [String: Sample]) {
-    let header = ["scenario/verb", "swift p50", "swift p99", "reference p50", "reference p99", "ratio p50"]
+    let header = ["scenario/verb", "swift p50", "swift p99", "reference p50", "reference p99", "ratio p50",
+                  "swift CPU p50", "reference CPU p50", "ratio CPU p50"]
     var rows: [[String]] = []
     for key in swift.keys.sorted() {
         let s = swift[key]!
         var row = [key, formatNanos(s.p50), formatNanos(s.p99)]
         if let r = reference[key] {
-            row += [formatNanos(r.p50), formatNanos(r.p99), String(format: "%.0fx", Double(r.p50) / Double(max(s.p50, 1)))]
+            row += [formatNanos(r.p50), formatNanos(r.p99), String(format: "%.0fx", Double(r.p50) / Double(max(s.p50, 1))),
+                    formatNanos(s.cpuP50), formatNanos(r.cpuP50),
+                    String(format: "%.0fx", Double(r.cpuP50) / Double(max(s.cpuP50, 1)))]
         } else {
-            row += ["-", "-", "-"]
+            row += ["-", "-", "-", formatNanos(s.cpuP50), "-", "-"]
         }
         rows.append(row)
     }

@@ -57,8 +57,8 @@ func makeScenarios() throws -> [BenchScenario] {
     ]
 }
 
-func runSwiftBench(seconds: Double, only: String?) async throws -> [String: Sample] {
-    var out = SampleTable(only: only, seconds: seconds)
+func runSwiftBench(seconds: Double, iterations: Int?, only: String?) async throws -> [String: Sample] {
+    var out = SampleTable(only: only, seconds: seconds, iterations: iterations)
     for s in try makeScenarios() {
         let request = CapabilityRequest(capabilityID: s.capabilityID, goal: s.goal)
         let token = try s.kernel.getToken(request, principal: s.principal, justification: "")
@@ -90,11 +90,12 @@ func runSwiftBench(seconds: Double, only: String?) async throws -> [String: Samp
 struct SampleTable {
     let only: String?
     let seconds: Double
+    let iterations: Int?
     var samples: [String: Sample] = [:]
 
     mutating func point(_ name: String, _ body: () async throws -> Void) async throws {
         if let only, !name.contains(only) { return }
         FileHandle.standardError.write("measuring \(name)…\n".data(using: .utf8)!)
-        samples[name] = try await measure(seconds: seconds, body)
+        samples[name] = try await measure(seconds: seconds, iterations: iterations, body)
     }
 }

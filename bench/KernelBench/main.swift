@@ -24,28 +24,45 @@ struct Options: ParsableCommand {
     /// Only points whose "scenario/verb" name contains this text (profiling).
     @Option(help: ArgumentHelp("Only points whose scenario/verb name contains this text (profiling).", valueName: "text"))
     var only: String?
+    @Option(help: ArgumentHelp("Exactly this many timed calls per point instead of --seconds (profiling).",
+                               valueName: "n"))
+    var iterations: Int?
+    @Flag(name: .customLong("no-json"), help: "Skip the JSON points (the wire frame's encode and decode).")
+    var noJSON = false
 
     var reference: Bool { !noReference }
 }
 
 let options = CommandLineEntry.parse(Options.self, tool: "kernel-bench")
-let swiftResults = try await runSwiftBench(seconds: options.seconds, only: options.only)
+let swiftResults = try await runSwiftBench(seconds: options.seconds, iterations: options.iterations,
+                                           only: options.only)
+let jsonPoints = options.noJSON ? [] : try await runJSONBench(seconds: options.seconds, iterations: options.iterations,
+                                                             only: options.only)
 var referenceResults: [String: Sample] = [:]
 if options.reference {
     FileHandle.standardError.write("running the Python reference (\(options.python))…\n".data(using: .utf8)!)
     referenceResults = runReference(python: options.python, seconds: options.seconds)
 }
 printTable(swift: swiftResults, reference: referenceResults)
+printJSONTable(jsonPoints)
 if let path = options.jsonOut {
     var o = JSONObject()
     for (k, s) in swiftResults.sorted(by: { $0.key < $1.key }) {
-        var row: JSONObject = ["swift_p50_ns": .int(s.p50), "swift_p99_ns": .int(s.p99), "swift_n": .int(s.n)]
+        var row: JSONObject = ["swift_p50_ns": .int(s.p50), "swift_p99_ns": .int(s.p99), "swift_n": .int(s.n),
+                               "swift_cpu_p50_ns": .int(s.cpuP50)]
         if let r = referenceResults[k] {
             row["reference_p50_ns"] = .int(r.p50)
             row["reference_p99_ns"] = .int(r.p99)
             row["ratio_p50"] = .double(Double(r.p50) / Double(max(s.p50, 1)))
+            row["reference_cpu_p50_ns"] = .int(r.cpuP50)
+            row["ratio_cpu_p50"] = .double(Double(r.cpuP50) / Double(max(s.cpuP50, 1)))
         }
         o[k] = .object(row)
+    }
+    for p in jsonPoints {
+        o[p.name] = .object(["swift_p50_ns": .int(p.sample.p50), "swift_p99_ns": .int(p.sample.p99),
+                             "swift_n": .int(p.sample.n), "bytes": .int(p.bytes),
+                             "mb_per_s_p50": .double(p.megabytesPerSecond)])
     }
     try JSONValue.object(o).serialized().write(toFile: path, atomically: true, encoding: .utf8)
 }

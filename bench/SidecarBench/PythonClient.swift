@@ -4,7 +4,7 @@ import Histogram
 /// The Python client (clients/python, `capgate.RemoteKernel.connect`) against this run's
 /// sidecar: runs bench/python_client_bench.py with the certificate the bench issued to
 /// `alice` and turns its samples into the same HdrHistogram summaries as every other point.
-/// - `python-client` / `invoke_summary` 1x1: the billing summary over one warm connection, one
+/// - `python-client` / `invoke_summary` 1x1: billing.list_invoices (summary mode) over one warm connection, one
 ///   synchronous caller (compare with `reference` in process, same run);
 /// - `python-decode` / `<answer>_json_loads` and `<answer>_dataclasses`, in process: what the
 ///   client spends turning a real answer into the reference's objects.

@@ -16,7 +16,7 @@ extension ReportWriter {
             return ""
         }
         var m = "## Python client (capgate.RemoteKernel, bench/python_client_bench.py)\n\n"
-        m += "Billing summary invoke, one synchronous caller, one warm connection: Python client "
+        m += "billing.list_invoices invoke (summary mode, as the other invoke points), one synchronous caller, one warm connection: Python client "
         m += "\(ns(p50(pyInvoke1))) p50 (p99 \(ns(pyInvoke1?.latency.map { Double($0.p99) }))), typed Swift client "
         m += "\(ns(p50(invoke1))) (\(ratio(p50(pyInvoke1), p50(invoke1))) of it), reference in process "
         m += "\(ns(p50(refInvoke))) (ratio \(ratio(p50(pyInvoke1), p50(refInvoke)))).\n\n"

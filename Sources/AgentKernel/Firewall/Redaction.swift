@@ -61,6 +61,52 @@ public enum Redaction {
 
     static func redact(_ value: JSONValue, _ allowed: AllowedFields, depth: Int, maxDepth: Int,
                        warnings: inout [String]) -> JSONValue {
+        var memos = (projected: KeyMemo(), nested: KeyMemo())
+        return redact(value, allowed, projected: true, depth: depth, maxDepth: maxDepth, warnings: &warnings,
+                      memos: &memos)
+    }
+
+    /// What happens to a member, by key: dropped by the projection, masked as a sensitive
+    /// name (each with its warning), or kept and scanned.
+    enum KeyVerdict {
+        case omit(String)
+        case mask(String)
+        case keep
+    }
+
+    /// Verdicts already decided in this `redact` call. Table rows repeat the same keys in
+    /// the same order, so the next key is usually the next entry: 200 rows then cost a
+    /// compare per member instead of a projection scan and a new warning string each.
+    struct KeyMemo {
+        private var keys: [String] = []
+        private var verdicts: [KeyVerdict] = []
+        private var next = 0
+        static let capacity = 64
+
+        mutating func verdict(_ k: String, _ decide: () -> KeyVerdict) -> KeyVerdict {
+            if next < keys.count && PyString.equal(keys[next], k) {
+                next += 1
+                return verdicts[next - 1]
+            }
+            if let i = keys.firstIndex(where: { PyString.equal($0, k) }) {
+                next = i + 1
+                return verdicts[i]
+            }
+            let v = decide()
+            if keys.count < Self.capacity {
+                keys.append(k)
+                verdicts.append(v)
+                next = keys.count
+            }
+            return v
+        }
+    }
+
+    /// `projected`: `allowed` is the caller's projection (top-level object, array rows);
+    /// false below it, where `allowed` is `.none`. Each has its own memo.
+    private static func redact(_ value: JSONValue, _ allowed: AllowedFields, projected: Bool, depth: Int,
+                               maxDepth: Int, warnings: inout [String],
+                               memos: inout (projected: KeyMemo, nested: KeyMemo)) -> JSONValue {
         if depth >= maxDepth {
             switch value {
             case .string(let s):
@@ -79,17 +125,23 @@ public enum Redaction {
             var result = JSONObject()
             result.reserveCapacity(o.count)
             for (k, v) in o {
-                if !allowed.isEmpty && !allowed.contains(k) {
-                    warnings.append("Field '\(k)' omitted (not in allowed_fields).")
-                    continue
+                let decide = { () -> KeyVerdict in
+                    if !allowed.isEmpty && !allowed.contains(k) {
+                        return .omit("Field '\(k)' omitted (not in allowed_fields).")
+                    }
+                    return isSensitiveName(k) ? .mask("Field '\(k)' redacted (sensitive field name).") : .keep
                 }
-                if isSensitiveName(k) {
+                let verdict = projected ? memos.projected.verdict(k, decide) : memos.nested.verdict(k, decide)
+                switch verdict {
+                case .omit(let warning):
+                    warnings.append(warning)
+                case .mask(let warning):
                     result.appendUnchecked(k, .string(redacted))
-                    warnings.append("Field '\(k)' redacted (sensitive field name).")
-                } else {
+                    warnings.append(warning)
+                case .keep:
                     // Projection applies to the top-level object / array rows only.
-                    result.appendUnchecked(k, redact(v, AllowedFields.none, depth: depth + 1, maxDepth: maxDepth,
-                                                     warnings: &warnings))
+                    result.appendUnchecked(k, redact(v, AllowedFields.none, projected: false, depth: depth + 1,
+                                                     maxDepth: maxDepth, warnings: &warnings, memos: &memos))
                 }
             }
             return .object(result)
@@ -97,7 +149,8 @@ public enum Redaction {
             var out: [JSONValue] = []
             out.reserveCapacity(a.count)
             for item in a {
-                out.append(redact(item, allowed, depth: depth + 1, maxDepth: maxDepth, warnings: &warnings))
+                out.append(redact(item, allowed, projected: projected, depth: depth + 1, maxDepth: maxDepth,
+                                  warnings: &warnings, memos: &memos))
             }
             return .array(out)
         case .string(let s):

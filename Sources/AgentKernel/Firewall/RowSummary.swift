@@ -40,6 +40,13 @@ enum RowSummary {
         }
         facts.append("Top keys: " + topKeys.joined(separator: ", "))
 
+        // Every row an object (the usual table): `k in row` and `row[k]` cannot raise, so one
+        // hinted pass per key gives the same facts as the general walk below, which repeats
+        // linear key look-ups over every row up to four times per key.
+        if rows.allSatisfy({ $0.objectValue != nil }) {
+            return objectRowFacts(rows, topKeys: topKeys, facts: facts, maxFacts: maxFacts)
+        }
+
         // Numeric keys: every present value is an int/float (not bool) and one exists.
         var numericKeys: [String] = []
         for k in topKeys {
@@ -77,20 +84,68 @@ enum RowSummary {
                 guard try PyRow.contains(r, k) else { continue }
                 present.append(try PyRow.subscriptValue(r, k))
             }
-            let trueCount = present.reduce(0) { $0 + ($1.boolValue == true ? 1 : 0) }
-            let boolCount = present.reduce(0) { $0 + ($1.boolValue != nil ? 1 : 0) }
-            if boolCount > 0 && boolCount == present.count {
-                facts.append("\(k): True=\(trueCount), False=\(boolCount - trueCount)")
-                continue
-            }
-            var tally: [CodePointKey: Int] = [:]
-            for case .string(let s) in present { tally[CodePointKey(s), default: 0] += 1 }
-            guard (2...10).contains(tally.count) else { continue }
-            let distinct = tally.keys.map(\.string).sorted(by: PyString.less)
-            let parts = distinct.map { "\($0)=\(tally[CodePointKey($0)]!)" }
-            facts.append("\(k) distribution: " + parts.joined(separator: ", "))
+            if let fact = distributionFact(k, present) { facts.append(fact) }
         }
         return Summarizer.truncate(facts, maxFacts: maxFacts)
+    }
+
+    /// The numeric and distribution facts when every row is an object: for each key, the
+    /// values of the rows that have it, in row order (what `k in row` then `row[k]` yields).
+    private static func objectRowFacts(_ rows: [JSONValue], topKeys: [String], facts: [String],
+                                       maxFacts: Int) -> [String] {
+        var facts = facts
+        var present: [[JSONValue]] = []
+        present.reserveCapacity(topKeys.count)
+        for k in topKeys {
+            var values: [JSONValue] = []
+            values.reserveCapacity(rows.count)
+            var hint = 0  // rows usually share one key order: try the last position first
+            for case .object(let o) in rows {
+                if hint < o.count && PyString.equal(o.keys[hint], k) {
+                    values.append(o.values[hint])
+                } else if let i = o.index(of: k) {
+                    hint = i
+                    values.append(o.values[i])
+                }
+            }
+            present.append(values)
+        }
+        // Numeric keys: every present value is an int/float (not bool) and one exists.
+        let numeric = topKeys.indices.filter { !present[$0].isEmpty && present[$0].allSatisfy(isNumber) }
+        let numericKeys = numeric.map { topKeys[$0] }
+        for n in numeric.prefix(5) {
+            let k = topKeys[n]
+            let values = present[n].map(asDouble)
+            guard let lo = values.min(), let hi = values.max() else { continue }
+            var sum = 0.0
+            for x in values { sum += x }
+            let avg = sum / Double(values.count)
+            facts.append("\(k): min=\(PyFloat.fixed2(lo)), max=\(PyFloat.fixed2(hi)), avg=\(PyFloat.fixed2(avg))")
+        }
+        for (n, k) in topKeys.prefix(5).enumerated() where !numericKeys.contains(where: { PyString.equal($0, k) }) {
+            if let fact = distributionFact(k, present[n]) { facts.append(fact) }
+        }
+        return Summarizer.truncate(facts, maxFacts: maxFacts)
+    }
+
+    /// Boolean counts, or the distribution of 2 to 10 distinct strings, of one key's values.
+    static func distributionFact(_ k: String, _ present: [JSONValue]) -> String? {
+        let trueCount = present.reduce(0) { $0 + ($1.boolValue == true ? 1 : 0) }
+        let boolCount = present.reduce(0) { $0 + ($1.boolValue != nil ? 1 : 0) }
+        if boolCount > 0 && boolCount == present.count {
+            return "\(k): True=\(trueCount), False=\(boolCount - trueCount)"
+        }
+        var tally: [CodePointKey: Int] = [:]
+        for case .string(let s) in present {
+            tally[CodePointKey(s), default: 0] += 1
+            // Past 10 distinct values there is no distribution fact: stop counting (an id
+            // column would otherwise hash every row).
+            if tally.count > 10 { return nil }
+        }
+        guard (2...10).contains(tally.count) else { return nil }
+        let distinct = tally.keys.map(\.string).sorted(by: PyString.less)
+        let parts = distinct.map { "\($0)=\(tally[CodePointKey($0)]!)" }
+        return "\(k) distribution: " + parts.joined(separator: ", ")
     }
 
     static func isNumber(_ v: JSONValue?) -> Bool {

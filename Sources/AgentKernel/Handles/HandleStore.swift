@@ -29,17 +29,17 @@ public final class HandleStore: Sendable {
     }
 
     struct State {
-        var entries: [CodePointKey: Entry] = [:]
+        var entries = IDTable<Entry>()  // handle id -> entry (code point keys; IDTable.swift)
         var byCreated = EvictionHeap()
         var byExpiry = EvictionHeap()
         var storeCount = 0
         var totalBytes = 0
         var nextSeq: UInt64 = 0
 
-        func isLive(_ e: EvictionHeap.Element) -> Bool { entries[e.id]?.seq == e.seq }
+        func isLive(_ e: EvictionHeap.Element) -> Bool { entries.value(forKey: e.id.string, \.seq) == e.seq }
 
         mutating func drop(_ id: CodePointKey) {
-            if let e = entries.removeValue(forKey: id) { totalBytes -= e.size }
+            if let e = entries.removeValue(forKey: id.string) { totalBytes -= e.size }
         }
 
         /// Drops every handle with `expires_at <= now`; returns how many.
@@ -69,7 +69,7 @@ public final class HandleStore: Sendable {
             let limit = 2 * entries.count + 64
             guard byCreated.count > limit || byExpiry.count > limit else { return }
             let live = entries  // a read-only view, so the heaps can be mutated meanwhile
-            let isLive = { (e: EvictionHeap.Element) in live[e.id]?.seq == e.seq }
+            let isLive = { (e: EvictionHeap.Element) in live.value(forKey: e.id.string, \.seq) == e.seq }
             if byCreated.count > limit { byCreated.compact(keeping: isLive) }
             if byExpiry.count > limit { byExpiry.compact(keeping: isLive) }
         }
@@ -105,7 +105,7 @@ public final class HandleStore: Sendable {
     /// formats every number as Python would and was half the cost of a 200-row invoke).
     public var currentBytes: Int {
         state.withLock { s in
-            tracksBytes ? s.totalBytes : s.entries.values.reduce(0) { $0 + SizeEstimate.estimatedSize($1.data) }
+            tracksBytes ? s.totalBytes : s.entries.allValues.reduce(0) { $0 + SizeEstimate.estimatedSize($1.data) }
         }
     }
 
@@ -150,7 +150,7 @@ public final class HandleStore: Sendable {
             s.drop(key)
             let seq = s.nextSeq
             s.nextSeq += 1
-            s.entries[key] = Entry(handle: handle, data: data, size: size, seq: seq)
+            s.entries[handle.handleID] = Entry(handle: handle, data: data, size: size, seq: seq)
             s.totalBytes += size
             s.byCreated.push(.init(time: handle.createdAt.microseconds, seq: seq, id: key))
             s.byExpiry.push(.init(time: handle.expiresAt.microseconds, seq: seq, id: key))
@@ -198,7 +198,7 @@ public final class HandleStore: Sendable {
     func fetch(_ handleID: String, now: Timestamp) throws(KernelError) -> (Handle, JSONValue) {
         let key = CodePointKey(handleID)
         let result: Lookup = state.withLock { s in
-            guard let e = s.entries[key] else { return .missing }
+            guard let e = s.entries[handleID] else { return .missing }
             if e.handle.expiresAt <= now {
                 s.drop(key)  // lazy eviction, as the reference does on access
                 return .expired(e.handle.expiresAt)
@@ -214,7 +214,7 @@ public final class HandleStore: Sendable {
 
     /// `get_meta`: metadata without an expiry check (nil when unknown).
     public func meta(_ handleID: String) -> Handle? {
-        state.withLock { $0.entries[CodePointKey(handleID)]?.handle }
+        state.withLock { $0.entries[handleID]?.handle }
     }
 
     /// `evict_expired()`: drops every expired handle; returns how many.

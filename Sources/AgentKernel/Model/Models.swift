@@ -274,40 +274,114 @@ public struct Frame: Sendable, Hashable {
 }
 
 /// One audit record (docs/reference-semantics.md §10).
+///
+/// Stored in one copy-on-write box: a trace is copied into the store on every invoke and
+/// expand and out of it on every `explain`, and with its fields inline each copy retained
+/// and released every string and container (most of an `explain`). Value semantics are
+/// unchanged: a setter copies the box first unless this value holds the only reference.
 public struct ActionTrace: Sendable, Hashable {
-    public var actionID: String
-    public var capabilityID: String
-    public var principalID: String
-    public var tokenID: String
-    public var invokedAt: Timestamp
-    public var args: JSONObject
-    public var responseMode: ResponseMode
-    public var driverID: String
-    public var handleID: String?
-    public var error: String?
-    public var resultSummary: JSONObject?
-    public var sensitivity: SensitivityTag
-    public var eventType: TraceEventType
-    public var reasonCode: String?
+    struct Fields: Sendable, Hashable {
+        var actionID: String
+        var capabilityID: String
+        var principalID: String
+        var tokenID: String
+        var invokedAt: Timestamp
+        var args: JSONObject
+        var responseMode: ResponseMode
+        var driverID: String
+        var handleID: String?
+        var error: String?
+        var resultSummary: JSONObject?
+        var sensitivity: SensitivityTag
+        var eventType: TraceEventType
+        var reasonCode: String?
+    }
+
+    /// Mutated only through `update`, while uniquely referenced: never shared mutably.
+    private final class Box: @unchecked Sendable {
+        var fields: Fields
+        init(_ fields: Fields) { self.fields = fields }
+    }
+
+    private var box: Box
+
+    private mutating func update(_ body: (inout Fields) -> Void) {
+        if !isKnownUniquelyReferenced(&box) { box = Box(box.fields) }
+        body(&box.fields)
+    }
+
+    public var actionID: String {
+        get { box.fields.actionID }
+        set { update { $0.actionID = newValue } }
+    }
+    public var capabilityID: String {
+        get { box.fields.capabilityID }
+        set { update { $0.capabilityID = newValue } }
+    }
+    public var principalID: String {
+        get { box.fields.principalID }
+        set { update { $0.principalID = newValue } }
+    }
+    public var tokenID: String {
+        get { box.fields.tokenID }
+        set { update { $0.tokenID = newValue } }
+    }
+    public var invokedAt: Timestamp {
+        get { box.fields.invokedAt }
+        set { update { $0.invokedAt = newValue } }
+    }
+    public var args: JSONObject {
+        get { box.fields.args }
+        set { update { $0.args = newValue } }
+    }
+    public var responseMode: ResponseMode {
+        get { box.fields.responseMode }
+        set { update { $0.responseMode = newValue } }
+    }
+    public var driverID: String {
+        get { box.fields.driverID }
+        set { update { $0.driverID = newValue } }
+    }
+    public var handleID: String? {
+        get { box.fields.handleID }
+        set { update { $0.handleID = newValue } }
+    }
+    public var error: String? {
+        get { box.fields.error }
+        set { update { $0.error = newValue } }
+    }
+    public var resultSummary: JSONObject? {
+        get { box.fields.resultSummary }
+        set { update { $0.resultSummary = newValue } }
+    }
+    public var sensitivity: SensitivityTag {
+        get { box.fields.sensitivity }
+        set { update { $0.sensitivity = newValue } }
+    }
+    public var eventType: TraceEventType {
+        get { box.fields.eventType }
+        set { update { $0.eventType = newValue } }
+    }
+    public var reasonCode: String? {
+        get { box.fields.reasonCode }
+        set { update { $0.reasonCode = newValue } }
+    }
+
     public init(actionID: String, capabilityID: String, principalID: String, tokenID: String, invokedAt: Timestamp,
                 args: JSONObject, responseMode: ResponseMode, driverID: String, handleID: String? = nil,
                 error: String? = nil, resultSummary: JSONObject? = nil, sensitivity: SensitivityTag = .none,
                 eventType: TraceEventType = .invoke, reasonCode: String? = nil) {
-        self.actionID = actionID
-        self.capabilityID = capabilityID
-        self.principalID = principalID
-        self.tokenID = tokenID
-        self.invokedAt = invokedAt
-        self.args = args
-        self.responseMode = responseMode
-        self.driverID = driverID
-        self.handleID = handleID
-        self.error = error
-        self.resultSummary = resultSummary
-        self.sensitivity = sensitivity
-        self.eventType = eventType
-        self.reasonCode = reasonCode
+        box = Box(Fields(actionID: actionID, capabilityID: capabilityID, principalID: principalID, tokenID: tokenID,
+                         invokedAt: invokedAt, args: args, responseMode: responseMode, driverID: driverID,
+                         handleID: handleID, error: error, resultSummary: resultSummary, sensitivity: sensitivity,
+                         eventType: eventType, reasonCode: reasonCode))
     }
+
+    public static func == (a: ActionTrace, b: ActionTrace) -> Bool {
+        a.box === b.box || a.box.fields == b.box.fields
+    }
+
+    public func hash(into hasher: inout Hasher) { box.fields.hash(into: &hasher) }
 }
 
 public struct FailedCondition: Sendable, Hashable {

@@ -15,6 +15,8 @@ public enum SearchTokenizer {
         "with",
     ]
 
+    static let stopWordMaxLength = 6
+
     /// Lower-case `[a-z0-9]+` tokens of `text`, in order, stop words removed, duplicates kept.
     public static func tokenize(_ text: String) -> [String] {
         var text = text
@@ -60,7 +62,8 @@ public enum SearchTokenizer {
     private static func flush(_ current: inout [UInt8], into tokens: inout [String]) {
         guard !current.isEmpty else { return }
         let t = String(decoding: current, as: UTF8.self)
-        if !stopWords.contains(t) { tokens.append(t) }
+        // No stop word is longer than 6 bytes: longer tokens skip the set's hashing.
+        if current.count > stopWordMaxLength || !stopWords.contains(t) { tokens.append(t) }
         current.removeAll(keepingCapacity: true)
     }
 }

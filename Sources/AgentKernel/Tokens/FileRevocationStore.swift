@@ -67,7 +67,7 @@ public final class FileRevocationStore: RevocationStore {
         /// Set when cutting back failed too: the tail is unknown, so nothing more is written
         /// (appending after garbage would corrupt the log) and every append counts as failed.
         var poisoned = false
-        deinit { close(fd) }
+        deinit { if fd >= 0 { close(fd) } }
     }
 
     private let inner: Mutex<Inner>
@@ -161,6 +161,20 @@ public final class FileRevocationStore: RevocationStore {
     /// `revocation_unavailable` instead of 200 (docs/audit.md).
     public var writeFailures: Int { inner.withLock { $0.failures } }
 
+    /// Closes the log and releases its lock now, not whenever the last reference goes away: a
+    /// restart in the same process (tests, an embedding host) must be able to reopen it. Later
+    /// revocations keep working in memory but count as failed writes (the gateway answers
+    /// them 5xx), so nothing claims durability after close. Idempotent.
+    public func closeLog() {
+        inner.withLock { s in
+            guard s.fd >= 0 else { return }
+            _ = Glibc.close(s.fd)
+            s.fd = -1
+            s.poisoned = true
+            if s.error == nil { s.error = "closed" }
+        }
+    }
+
     private static func append(_ s: inout Inner, _ event: JSONValue, sync: Bool) {
         do throws(FileRevocationStoreError) {
             if s.poisoned { throw FileRevocationStoreError(path: "", message: "log tail unknown after a failed write") }
@@ -226,7 +240,7 @@ extension FileRevocationStore {
             state.track(principalID: try str("principal_id"), tokenID: try str("token_id"), expiresAt: try time("expires_at"))
         case "revoke_all": _ = state.revokeAll(principalID: try str("principal_id"))
         case "sweep": _ = state.sweep(now: try time("now"))
-        case "expiry": state.expiry[try str("token_id")] = try time("expires_at")
+        case "expiry": state.setExpiry(try str("token_id"), try time("expires_at"))
         default: throw fail("unknown op")
         }
     }

@@ -15,7 +15,7 @@ public final class TraceStore: Sendable {
         var slots: [ActionTrace?] = []
         var head = 0          // first live slot
         var base = 0          // absolute position of slots[0]
-        var positions: [CodePointKey: Int] = [:]  // action id -> absolute position
+        var positions = IDTable<Int>()  // action id -> absolute position (code point keys)
         var evicted = 0
 
         var count: Int { positions.count }
@@ -44,19 +44,19 @@ public final class TraceStore: Sendable {
     /// oldest records while over capacity.
     public func record(_ t: ActionTrace) {
         state.withLock { s in
-            let key = CodePointKey(t.actionID)
-            if let pos = s.positions[key] {
+            if let pos = s.positions[t.actionID] {
                 s.slots[pos - s.base] = t
                 return
             }
-            s.positions[key] = s.base + s.slots.count
+            s.positions[t.actionID] = s.base + s.slots.count
             s.slots.append(t)
             while s.count > maxEntries {
-                // The head slot is always live: dead slots only exist before `head`.
-                let oldest = s.slots[s.head]!
+                // The head slot is always live: dead slots only exist before `head`. Only
+                // its id is read (copying the whole trace out retained every field).
+                let oldestID = s.slots[s.head]!.actionID
                 s.slots[s.head] = nil
                 s.head += 1
-                s.positions[CodePointKey(oldest.actionID)] = nil
+                s.positions.removeValue(forKey: oldestID)
                 s.evicted += 1
             }
             s.compactIfNeeded()
@@ -66,7 +66,7 @@ public final class TraceStore: Sendable {
     /// The trace of `actionID`. Throws `AgentKernelError("No action trace found for
     /// action_id='<id>'.")` with site `.traceNotFound`.
     public func get(_ actionID: String) throws(KernelError) -> ActionTrace {
-        let found = state.withLock { s in s.positions[CodePointKey(actionID)].flatMap { s.slots[$0 - s.base] } }
+        let found = state.withLock { s in s.positions[actionID].flatMap { s.slots[$0 - s.base] } }
         guard let t = found else {
             throw KernelError(.agentKernelError, "No action trace found for action_id='\(actionID)'.",
                               site: .traceNotFound)

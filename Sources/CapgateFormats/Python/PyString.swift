@@ -59,13 +59,22 @@ public enum PyString {
     }
 
     /// `a == b` for Python strings: code point equality (no canonical equivalence).
-    /// Hot (keys of every object lookup): native strings compare with one `memcmp`.
+    /// Hot (keys of every object lookup): native strings compare their bytes in place.
     @inline(__always)
     @inlinable
     public static func equal(_ a: String, _ b: String) -> Bool {
+        // Lengths first: for native strings `utf8.count` is stored, so most unequal keys
+        // never reach the bytes.
+        guard a.utf8.count == b.utf8.count else { return false }
         let r: Bool?? = a.utf8.withContiguousStorageIfAvailable { pa in
             b.utf8.withContiguousStorageIfAvailable { pb in
-                pa.count == pb.count && (pa.count == 0 || memcmp(pa.baseAddress!, pb.baseAddress!, pa.count) == 0)
+                let n = pa.count
+                // Short keys (field names): a byte loop beats the call into memcmp.
+                if n <= 16 {
+                    for i in 0..<n where pa[i] != pb[i] { return false }
+                    return true
+                }
+                return memcmp(pa.baseAddress!, pb.baseAddress!, n) == 0
             }
         }
         if let r, let r { return r }

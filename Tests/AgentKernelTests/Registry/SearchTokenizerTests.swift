@@ -1,5 +1,5 @@
 import Testing
-import AgentKernel
+@testable import AgentKernel
 
 @Suite struct SearchTokenizerTests {
     // python -c "from weaver_kernel.search_index import tokenize as t; print(t('İstanbul KELVIN \u212Aelvin Ünïcode please show me the invoice_list billing.x'))"
@@ -22,5 +22,11 @@ import AgentKernel
     // -> ['e', 't', 'le', '123abc']
     @Test func nonASCIISeparates() {
         #expect(SearchTokenizer.tokenize("e\u{301}t\u{e9} \u{661}\u{662} ﬁle 123abc") == ["e", "t", "le", "123abc"])
+    }
+
+    // The tokenizer skips the stop-word look-up for tokens longer than this bound.
+    @Test func stopWordLengthBoundCoversEveryStopWord() {
+        #expect(SearchTokenizer.stopWords.allSatisfy { $0.utf8.count <= SearchTokenizer.stopWordMaxLength })
+        #expect(SearchTokenizer.tokenize("please show invoices") == ["invoices"])
     }
 }

@@ -134,3 +134,25 @@ import Glibc
         }
     }
 }
+
+/// `closeLog()` releases the log's lock at once (a same-process restart reopens it) and nothing
+/// written afterwards claims durability.
+@Suite struct FileRevocationStoreCloseTests {
+    @Test func closeReleasesTheLockWhileStillReferenced() throws {
+        let path = FileRevocationStoreTests().tempPath()
+        let first = try FileRevocationStore(path: path)
+        first.revoke("a")
+        #expect(throws: FileRevocationStoreError.self) { _ = try FileRevocationStore(path: path) }
+        first.closeLog()
+        first.closeLog()  // idempotent
+        let second = try FileRevocationStore(path: path)
+        #expect(second.isRevoked("a"))
+        // The closed store still denies in memory, but its writes count as failed (5xx upstream).
+        let before = first.writeFailures
+        first.revoke("b")
+        #expect(first.isRevoked("b"))
+        #expect(first.writeFailures == before + 1)
+        #expect(!second.isRevoked("b"))
+        withExtendedLifetime(first) {}
+    }
+}

@@ -43,4 +43,22 @@ import Testing
         #expect(s.trackedCount == 255)
         #expect(!s.isRevoked("expired"))
     }
+
+    // The sweep skips its scan while no tracked expiry can have passed: the bound it keeps
+    // must follow later, earlier expiries and what the previous sweep left behind.
+    @Test func sweepFindsEveryExpiryWhateverTheOrderOfTracking() {
+        let s = InMemoryRevocationStore()
+        s.track(principalID: "p", tokenID: "c", expiresAt: t0.adding(seconds: 30))
+        #expect(s.sweep(now: t0) == 0)
+        s.track(principalID: "p", tokenID: "b", expiresAt: t0.adding(seconds: 20))
+        s.track(principalID: "p", tokenID: "a", expiresAt: t0.adding(seconds: 10))
+        #expect(s.sweep(now: t0.adding(seconds: 9)) == 0)
+        #expect(s.sweep(now: t0.adding(seconds: 10)) == 1)  // a
+        #expect(s.sweep(now: t0.adding(seconds: 19)) == 0)
+        s.track(principalID: "p", tokenID: "z", expiresAt: t0.adding(seconds: 5))  // earlier than the rest
+        #expect(s.sweep(now: t0.adding(seconds: 5)) == 1)  // z
+        #expect(s.sweep(now: t0.adding(seconds: 30)) == 2)  // b, c
+        #expect(s.trackedCount == 0)
+        #expect(s.sweep(now: t0.adding(seconds: 3600)) == 0)
+    }
 }

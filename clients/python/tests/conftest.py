@@ -79,7 +79,7 @@ class Deployment:
             f.write(self.config.render())
 
 
-def deploy(root: str, *, budget_total: int = 0, rate_limits=None, limits=None) -> Deployment:
+def deploy(root: str, *, budget_total: int = 0, rate_limits=None, limits=None, extra_toml: str = "") -> Deployment:
     binary = capgate_binary()
     pki = PKI(binary, os.path.join(root, "pki"))
     agents = {}
@@ -96,6 +96,7 @@ def deploy(root: str, *, budget_total: int = 0, rate_limits=None, limits=None) -
                  {"id": "tasks", "type": "static",
                   "operations": {"tasks.create": {"created": True}, "tasks.purge": {"purged": 3}}}],
         capabilities=CAPABILITIES, budget_total=budget_total, rate_limits=rate_limits, limits=limits or {},
+        extra_toml=extra_toml,
     )
     path = os.path.join(root, "capgate.toml")
     dep = Deployment(Sidecar(binary, path), pki, config, path, agents)

@@ -62,12 +62,15 @@ def p50_us(result: dict[str, Any]) -> float:
     return statistics.median(result["samples_ns"]) / 1000
 
 
-def remote_invoke(kernel: Any, **timing: Any) -> dict[str, Any]:
-    """Billing summary invokes through *kernel* (a ``RemoteKernel``), one caller, one connection."""
-    token = kernel.grant_capability(CapabilityRequest(SUMMARY, "g"), ALICE, justification="measure").token
+def remote_invoke(kernel: Any, *, capability: str = SUMMARY, args: dict[str, Any] | None = None,
+                  **timing: Any) -> dict[str, Any]:
+    """Invokes of *capability* (default: the billing summary) through *kernel* (a ``RemoteKernel``),
+    one caller, one connection, summary response mode."""
+    token = kernel.grant_capability(CapabilityRequest(capability, "g"), ALICE, justification="measure").token
+    call_args = SUMMARY_ARGS if args is None else args
     loop = asyncio.new_event_loop()
     try:
-        return sample(lambda: loop.run_until_complete(kernel.invoke(token, principal=ALICE, args=SUMMARY_ARGS)),
+        return sample(lambda: loop.run_until_complete(kernel.invoke(token, principal=ALICE, args=call_args)),
                       **timing)
     finally:
         loop.close()

@@ -134,6 +134,7 @@ class SidecarConfig:
     event_loops: int = 1
     listen: str = "127.0.0.1:0"
     limits: dict[str, Any] = field(default_factory=dict)  # [limits]: GatewayLimits keys
+    extra_toml: str = ""  # appended verbatim ([metrics], [access_log], ...)
 
     def render(self) -> str:
         out = [
@@ -178,6 +179,8 @@ class SidecarConfig:
                 out.append(f"[[{table_name}]]")
                 out += [f"{k} = {toml_value(v)}" for k, v in t.items()]
                 out.append("")
+        if self.extra_toml:
+            out.append(self.extra_toml)
         return "\n".join(out)
 
 

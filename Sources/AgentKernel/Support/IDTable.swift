@@ -1,0 +1,169 @@
+/// A hash map from the kernel's own identifiers (action ids, handle ids) to values, for the
+/// stores that record and evict on every verb.
+///
+/// Why not `Dictionary<CodePointKey, _>`: at capacity every record evicts, and the standard
+/// dictionary's deletion re-hashes each neighbour it shifts with SipHash over 36-byte ids,
+/// while each probe retains the key strings it compares: together a third of an `expand`.
+/// Here each slot keeps its key's 64-bit hash, so probes compare hashes before bytes and
+/// deletions and growth never hash a string again.
+///
+/// Keys compare by code points (UTF-8 bytes), as `CodePointKey` does. The hash is seeded
+/// per process; only the kernel inserts (its ids are random UUIDs), callers only look up.
+struct IDTable<Value> {
+    /// 0 marks an empty slot; a stored hash always has its top bit set.
+    private var hashes: [UInt64]
+    private var keys: [String]
+    private var values: [Value?]
+    private(set) var count = 0
+
+    init() {
+        hashes = []
+        keys = []
+        values = []
+    }
+
+    private var mask: Int { hashes.count - 1 }
+
+    subscript(key: String) -> Value? {
+        get {
+            guard count > 0 else { return nil }
+            let h = IDHash.hash(key)
+            guard let i = find(key, h) else { return nil }
+            return values[i]
+        }
+        set {
+            let h = IDHash.hash(key)
+            if let v = newValue {
+                if let i = find(key, h) {
+                    values[i] = v
+                } else {
+                    insertNew(key, h, v)
+                }
+            } else if let i = find(key, h) {
+                remove(at: i)
+            }
+        }
+    }
+
+    /// A part of `key`'s value, read in place (a whole `Value` copied out retains each of
+    /// its references).
+    func value<R>(forKey key: String, _ project: (Value) -> R) -> R? {
+        guard count > 0, let i = find(key, IDHash.hash(key)) else { return nil }
+        return values[i].map(project)
+    }
+
+    /// Removes `key`; returns its value.
+    @discardableResult
+    mutating func removeValue(forKey key: String) -> Value? {
+        guard count > 0, let i = find(key, IDHash.hash(key)) else { return nil }
+        let v = values[i]
+        remove(at: i)
+        return v
+    }
+
+    /// Every value, in no particular order.
+    var allValues: [Value] {
+        var out: [Value] = []
+        out.reserveCapacity(count)
+        for i in hashes.indices where hashes[i] != 0 { out.append(values[i]!) }
+        return out
+    }
+
+    private func find(_ key: String, _ h: UInt64) -> Int? {
+        guard !hashes.isEmpty else { return nil }
+        var i = Int(truncatingIfNeeded: h) & mask
+        while true {
+            let s = hashes[i]
+            if s == 0 { return nil }
+            if s == h && PyString.equal(keys[i], key) { return i }
+            i = (i + 1) & mask
+        }
+    }
+
+    private mutating func insertNew(_ key: String, _ h: UInt64, _ v: Value) {
+        // Load factor at most 1/2: short probe runs for lookups that miss.
+        if (count + 1) * 2 > hashes.count { grow() }
+        var i = Int(truncatingIfNeeded: h) & mask
+        while hashes[i] != 0 { i = (i + 1) & mask }
+        hashes[i] = h
+        keys[i] = key
+        values[i] = v
+        count += 1
+    }
+
+    /// Backward-shift deletion (linear probing without tombstones): later members of the
+    /// probe run move into the hole when their home slot allows it.
+    private mutating func remove(at index: Int) {
+        var hole = index
+        var k = index
+        while true {
+            k = (k + 1) & mask
+            let s = hashes[k]
+            if s == 0 { break }
+            let home = Int(truncatingIfNeeded: s) & mask
+            // Movable iff the hole lies on the way from its home slot to k.
+            if (k &- home) & mask >= (k &- hole) & mask {
+                hashes[hole] = s
+                keys.swapAt(hole, k)
+                values.swapAt(hole, k)
+                hole = k
+            }
+        }
+        hashes[hole] = 0
+        keys[hole] = ""
+        values[hole] = nil
+        count -= 1
+    }
+
+    private mutating func grow() {
+        let capacity = Swift.max(16, hashes.count * 2)
+        let oldHashes = hashes
+        var oldKeys = keys
+        var oldValues = values
+        hashes = [UInt64](repeating: 0, count: capacity)
+        keys = [String](repeating: "", count: capacity)
+        values = [Value?](repeating: nil, count: capacity)
+        let m = capacity - 1
+        for j in oldHashes.indices where oldHashes[j] != 0 {
+            var i = Int(truncatingIfNeeded: oldHashes[j]) & m
+            while hashes[i] != 0 { i = (i + 1) & m }
+            hashes[i] = oldHashes[j]
+            swap(&keys[i], &oldKeys[j])
+            swap(&values[i], &oldValues[j])
+        }
+    }
+}
+
+/// The seeded hash of `IDTable` (a generic type cannot hold the static seed).
+enum IDHash {
+    /// Per-process seed, so the slots an id lands in cannot be computed from outside.
+    private static let seed: UInt64 = UInt64.random(in: .min ... .max)
+
+    /// A 64-bit mix of the key's UTF-8 bytes (8 at a time), top bit set.
+    static func hash(_ key: String) -> UInt64 {
+        let h: UInt64? = key.utf8.withContiguousStorageIfAvailable { hashBytes(UnsafeRawBufferPointer($0)) }
+        return h ?? Array(key.utf8).withUnsafeBytes(hashBytes)
+    }
+
+    private static func hashBytes(_ b: UnsafeRawBufferPointer) -> UInt64 {
+        var h = seed ^ (UInt64(b.count) &* 0x9E37_79B9_7F4A_7C15)
+        var i = 0
+        while i + 8 <= b.count {
+            h = (h ^ b.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xBF58_476D_1CE4_E5B9
+            h ^= h >> 31
+            i += 8
+        }
+        var tail: UInt64 = 0
+        var shift: UInt64 = 0
+        while i < b.count {
+            tail |= UInt64(b[i]) << shift
+            shift += 8
+            i += 1
+        }
+        h = (h ^ tail) &* 0x94D0_49BB_1331_11EB
+        h ^= h >> 29
+        h = h &* 0xBF58_476D_1CE4_E5B9
+        h ^= h >> 32
+        return h | (1 << 63)
+    }
+}

@@ -1,0 +1,43 @@
+import Testing
+@testable import AgentKernel
+
+/// `IDTable` against `Dictionary<CodePointKey, _>` (the map it replaced) under random
+/// inserts, overwrites and removals: the backward-shift deletion and growth must never lose
+/// or resurrect a key.
+@Suite struct IDTableTests {
+    @Test func behavesLikeACodePointDictionary() {
+        var rng = SystemRandomNumberGenerator()
+        var table = IDTable<Int>()
+        var model: [CodePointKey: Int] = [:]
+        // A small key space forces long probe runs, collisions of home slots and reuse.
+        let keys = (0..<300).map { "id-\($0)" } + ["é", "e\u{301}", "", "K", "\u{212A}"]
+        for step in 0..<40_000 {
+            let k = keys.randomElement(using: &rng)!
+            switch Int.random(in: 0..<3, using: &rng) {
+            case 0, 1:
+                table[k] = step
+                model[CodePointKey(k)] = step
+            default:
+                #expect(table.removeValue(forKey: k) == model.removeValue(forKey: CodePointKey(k)))
+            }
+            if step % 997 == 0 {
+                #expect(table.count == model.count)
+                for k in keys { #expect(table[k] == model[CodePointKey(k)]) }
+            }
+        }
+        #expect(Set(table.allValues) == Set(model.values))
+        #expect(table.value(forKey: "absent", { $0 }) == nil)
+    }
+
+    @Test func canonicallyEquivalentIDsStayDistinct() {
+        var t = IDTable<String>()
+        t["é"] = "precomposed"
+        t["e\u{301}"] = "decomposed"
+        #expect(t.count == 2)
+        #expect(t["é"] == "precomposed")
+        #expect(t["e\u{301}"] == "decomposed")
+        t["é"] = nil
+        #expect(t["é"] == nil)
+        #expect(t["e\u{301}"] == "decomposed")
+    }
+}

@@ -1,0 +1,76 @@
+import Testing
+@testable import CapgateFormats
+
+/// The writer's run-copying fast paths (issue 16) against a one-scalar-at-a-time model of
+/// Python's escaping, on strings that mix every class of byte the escaper distinguishes.
+@Suite struct JSONWriterFastPathTests {
+    /// `json.dumps` escaping, scalar by scalar: the rules of docs/json.md, written the slow way.
+    static func model(_ s: String, ascii: Bool) -> [UInt8] {
+        var out: [UInt8] = [0x22]
+        func unit(_ u: UInt32) { out += Array("\\u".utf8) + Array(String(format4(u)).utf8) }
+        for sc in s.unicodeScalars {
+            let v = sc.value
+            switch v {
+            case 0x22: out += Array("\\\"".utf8)
+            case 0x5C: out += Array("\\\\".utf8)
+            case 0x0A: out += Array("\\n".utf8)
+            case 0x0D: out += Array("\\r".utf8)
+            case 0x09: out += Array("\\t".utf8)
+            case 0x08: out += Array("\\b".utf8)
+            case 0x0C: out += Array("\\f".utf8)
+            case 0..<0x20: unit(v)
+            case 0x20..<0x7F: out.append(UInt8(v))
+            default:
+                if !ascii { out += Array(String(sc).utf8) } else if v >= 0x10000 {
+                    unit(0xD800 + ((v - 0x10000) >> 10))
+                    unit(0xDC00 + ((v - 0x10000) & 0x3FF))
+                } else {
+                    unit(v)
+                }
+            }
+        }
+        out.append(0x22)
+        return out
+    }
+
+    static func format4(_ u: UInt32) -> String {
+        let h = String(u, radix: 16)
+        return String(repeating: "0", count: 4 - h.count) + h
+    }
+
+    static let pieces = ["plain", "\"", "\\", "\n", "\r", "\t", "\u{08}", "\u{0C}", "\u{01}", "\u{1F}", "\u{7F}",
+                         "é", "ü", "€", "日本", "😀", "\u{10FFFF}", "/", " ", "", "a'b", String(repeating: "x", count: 40)]
+
+    @Test func matchesTheScalarModelOnMixedStrings() {
+        var rng = SystemRandomNumberGenerator()
+        var strings = Self.pieces
+        for _ in 0..<2000 {
+            strings.append((0..<Int.random(in: 0...8, using: &rng)).map { _ in Self.pieces.randomElement(using: &rng)! }
+                .joined())
+        }
+        for s in strings {
+            for ascii in [false, true] {
+                var out: [UInt8] = [0x41]  // existing content is kept
+                JSONWriter.writeString(s, ascii: ascii, into: &out)
+                #expect(out == [0x41] + Self.model(s, ascii: ascii), "\(Array(s.unicodeScalars)) ascii=\(ascii)")
+            }
+        }
+    }
+
+    @Test func bridgedAndSubstringBackedStringsTakeTheSamePath() {
+        let base = "k\u{7F}ey\n😀é"
+        let sub = String(("xx" + base).dropFirst(2))
+        var a: [UInt8] = []
+        var b: [UInt8] = []
+        JSONWriter.writeString(base, ascii: true, into: &a)
+        JSONWriter.writeString(sub, ascii: true, into: &b)
+        #expect(a == b)
+        #expect(a == Self.model(base, ascii: true))
+    }
+
+    @Test(arguments: [0, 7, 9, 10, 42, -1, -9, -10, 1234567890, Int.max, Int.min, Int.min + 1, -1000000])
+    func integersAreDecimal(_ i: Int) {
+        #expect(JSONValue.int(i).serialized() == String(i))
+        #expect(JSONValue.array([.int(i), .int(i)]).serialized(.pythonDefault) == "[\(i), \(i)]")
+    }
+}
