@@ -124,18 +124,28 @@ struct FleetTests {
             _ = try frame(try await aliceB.invoke(token))  // one domain: B honours A's token
             try await opsA.revoke(tokenID: token.tokenID)
             let acked = ContinuousClock.now
+            // The bound is on when B verifies: a request sent before it may still be answered
+            // (slowly, on a loaded machine) after it. So B is asked until it refuses; the
+            // request it refuses must have been sent within 1 s of the 200, and a request
+            // sent 1 s or more after the 200 must never be accepted.
             var refused = false
-            while ContinuousClock.now - acked < .seconds(1) {
+            var took = Duration.zero
+            while true {
+                let sent = ContinuousClock.now
                 do {
                     _ = try await aliceB.invoke(token)
                 } catch let e as CapgateClientError where e.code == WireErrorCode.tokenRevoked.rawValue {
                     refused = true
+                    took = sent - acked
+                    break
+                }
+                if sent - acked >= .seconds(1) {
+                    took = sent - acked
                     break
                 }
             }
-            let took = ContinuousClock.now - acked
             worst = max(worst, took)
-            #expect(refused, "B still accepted the token \(took) after A's revoke answered 200")
+            #expect(refused, "B accepted the token from a request sent \(took) after A's revoke answered 200")
         }
         #expect(worst < .seconds(1))
 
