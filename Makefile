@@ -17,7 +17,7 @@ OPENAPI_PY_DEPS := "schemathesis>=4.32,<5" "openapi-python-client>=0.29,<0.30"
 # The reference's sdist (its tests/ are the acceptance suite), downloaded here, never committed.
 SDIST_CACHE := .cache/weaver-kernel-sdist
 
-.PHONY: openapi-deps openapi-check openapi-demo fuzz-api run test deps apt venv py-client py-test py-acceptance build build-release goldens swift-test bench-kernel bench-audit bench bench-quick bench-deps bench-build bench-smoke clean fuzz-smoke
+.PHONY: openapi-deps openapi-check openapi-demo fuzz-api run test deps apt venv py-client py-test py-acceptance build build-release goldens swift-test bench-kernel bench-audit bench bench-quick bench-deps bench-build bench-smoke clean fuzz-smoke attack soak scan scan-deps hardening-build
 
 deps: apt venv
 
@@ -160,6 +160,35 @@ bench-smoke: apt
 # (keeps the harness working).
 bench-quick: bench-deps bench-build
 	"$$($(SWIFT) build -c release --show-bin-path)/capgate-bench" --quick --python $(PY)
+
+# Hardening harnesses (tools/hardening/README.md, results in docs/hardening.md "Live attacks,
+# soak and TLS scan"); none is part of `test`: they saturate the machine or run for an hour.
+hardening-build: apt
+	$(SWIFT) build -c release --product capgate
+
+# Every flood of docs/hardening.md against a release demo sidecar while a legit agent measures
+# (~9 min): bench/reports/<date>-<commit>-attack/. ATTACK_ARGS e.g. "--only hpack_bomb --seconds 20".
+attack: venv hardening-build
+	nice -n 5 $(PY) tools/hardening/attack.py $(ATTACK_ARGS)
+
+# Six churning agents for SOAK_MINUTES (default 60) with the server's RSS and descriptors every
+# minute: bench/reports/<date>-<commit>-soak/.
+soak: py-client hardening-build
+	SOAK_MINUTES=$${SOAK_MINUTES:-60} nice -n 5 $(PY) tools/hardening/soak.py
+
+# testssl.sh (Debian) and sslyze (PyPI), installed only by this target, against the demo.
+SCAN_APT := testssl.sh
+SCAN_PY_DEPS := "sslyze>=6.3,<7"
+scan-deps: apt venv
+	@missing=""; for p in $(SCAN_APT); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+	@$(PY) -c "import sslyze" 2>/dev/null || $(PY) -m pip install -q $(SCAN_PY_DEPS)
+
+scan: scan-deps hardening-build
+	$(PY) tools/hardening/scan.py
 
 clean:
 	rm -rf .build .build-*

@@ -155,7 +155,10 @@ let package = Package(
                     dependencies: ["CapgateTesting", "CapgateConnection", "CapgateHTTPClient", "CapgateIO", "CapgateTLS",
                                    "CapgateCore", "CapgateHTTP2", logging]),
         .testTarget(name: "CapgatePKITests", dependencies: ["CapgatePKI", "CapgateTesting", "COpenSSL"]),
-        .testTarget(name: "CapgateStoreTests", dependencies: ["CapgateStore", "AgentKernel", "CSQLite", "CapgateTesting"]),
+        // Test support: a pass-through SQLite VFS that injects SQLITE_FULL (disk full) on demand.
+        .target(name: "CSQLiteFaults", dependencies: ["CSQLite"]),
+        .testTarget(name: "CapgateStoreTests", dependencies: ["CapgateStore", "AgentKernel", "CSQLite", "CapgateTesting",
+                                                             "CSQLiteFaults"]),
         .testTarget(name: "CapgatePostgresTests", dependencies: ["CapgatePostgres", "AgentKernel", "CapgateTesting"]),
         .testTarget(name: "CapgateMetricsTests", dependencies: ["CapgateMetrics"]),
         .testTarget(name: "CapgateDriversTests",
@@ -166,7 +169,7 @@ let package = Package(
                     dependencies: ["CapgateTesting", "CapgateServer", "CapgateClient", "CapgateWire", "CapgatePKI",
                                    "KernelConformance", "AgentKernel", "CapgateHTTPClient", "CapgateTLS",
                                    "CapgateConnection", "CapgateCore", "capgate", "CapgateDrivers", "CapgateStore",
-                                   "CSQLite", "CapgateMetrics", logging]),
+                                   "CSQLite", "CSQLiteFaults", "CapgateMetrics", logging]),
         // issue, revoke and rotate certificates end to end (gateway, watcher, capgate pki, openssl recipes)
         .testTarget(name: "CapgatePKIOpsTests",
                     dependencies: ["CapgateTesting", "CapgateServer", "CapgatePKI", "CapgateClient", "CapgateHTTPClient",

@@ -67,8 +67,11 @@ extension ServerConnection {
                 self?.bodyBudgetTimerFired()
             }
         }
-        if requestTimer == nil, session.streamsOpened != streamsSeenByRequestTimer {
-            streamsSeenByRequestTimer = session.streamsOpened
+        // Re-read the deadlines only when something could have set one (a stream opened or a
+        // response queued): a response blocked by a window-0 peer must get its stall deadline
+        // even when no stream opens after it (make attack's window0_stalled row).
+        if requestTimer == nil, session.deadlineEvents != deadlineEventsSeenByRequestTimer {
+            deadlineEventsSeenByRequestTimer = session.deadlineEvents
             if let due = session.nextRequestDeadline {
                 requestTimer = loop.scheduleTimer(at: Self.deadline(fromSessionSeconds: due)) { [weak self] in
                     self?.requestTimerFired()

@@ -46,7 +46,7 @@ final class ServerConnection: ConnectionDriver {
     var lifecycleTimerDue: Deadline?
     /// The session's stalled-stream deadline (per stream, not per connection: kept apart).
     var requestTimer: TimerID?
-    var streamsSeenByRequestTimer = 0
+    var deadlineEventsSeenByRequestTimer = 0
     /// Retries admission of streams waiting for room in the shared body budget (room freed by
     /// another connection makes no event on this one).
     var bodyBudgetTimer: TimerID?

@@ -110,8 +110,10 @@ public struct GatewayLimits: Sendable, Equatable {
     /// process. Sockets still in their TLS handshake count against `maxPreAuthGlobal` instead.
     public var maxConnectionsGlobal: Int = 4_096
     /// Concurrent authenticated connections of one SPIFFE ID: one agent (or a stolen
-    /// certificate) hoarding the authenticated budget of everyone else on its host.
-    public var maxConnectionsPerIdentity: Int = 128
+    /// certificate) hoarding the authenticated budget of everyone else on its host. Half of
+    /// `maxConnectionsPerIP`: at 128 (equal to it) one identity could fill its host's whole
+    /// per-IP budget and lock out every other agent there (make attack, conn_flood_mtls).
+    public var maxConnectionsPerIdentity: Int = 64
 
     // MARK: Pre-authentication budget (sockets whose TLS handshake has not completed)
 

@@ -86,6 +86,7 @@ extension H2ServerSession {
         guard frame.hd.type == H2Frame.headers, frame.headers.cat == NGHTTP2_HCAT_REQUEST else { return 0 }
         let id = frame.hd.stream_id
         totalStreams += 1
+        deadlineEvents += 1
         let stream = H2ServerStream(id: id, openedAt: clock())
         streams[id] = stream
         if totalStreams > limits.maxStreamsPerConnection || (drainLastStreamID.map { id > $0 } ?? false) {

@@ -30,6 +30,7 @@ extension H2ServerSession {
         ] + extra
         let streamID = stream.id
         stream.responded = true
+        deadlineEvents += 1
         stream.lastProgress = clock()
         stream.response = body
         stream.responseOffset = 0

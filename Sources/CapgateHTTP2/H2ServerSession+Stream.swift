@@ -24,6 +24,7 @@ extension H2ServerSession {
         }
         fields = [(":status", String(status)), ("content-type", contentType)] + fields
         stream.responded = true
+        deadlineEvents += 1
         stream.lastProgress = clock()
         stream.streaming = true
         stream.response = []

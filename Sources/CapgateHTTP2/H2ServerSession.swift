@@ -208,6 +208,12 @@ public final class H2ServerSession {
     /// Request streams the peer opened so far (first-request timeout: still 0 means no request).
     public var streamsOpened: Int { totalStreams }
 
+    /// Counts the events that can give a stream a new deadline: a stream opened (request
+    /// timeout) or a response queued (response-stall timeout). The connection re-reads
+    /// `nextRequestDeadline` when it changed, so a response queued after the request was
+    /// delivered (no new stream) still gets its stall deadline armed.
+    public internal(set) var deadlineEvents = 0
+
     /// Events raised outside `receive`/`produce` (shutdown, timeouts), and any not yet taken.
     public func takeEvents() -> [H2Event] {
         defer { pending = [] }

@@ -69,6 +69,9 @@ public enum KernelFactory {
         }
         let kernel = Kernel(registry: registry, policy: policy, tokens: tokens, router: router,
                             handles: try HandleStore(clock: clock), traces: traces, budgets: budgets,
+                            denialTraces: try config.audit.denialTracesPerMinute.map { n throws(KernelError) in
+                                try DenialTraceLimiter(perWindow: n, windowSeconds: 60)
+                            },
                             clock: clock)
         let hostChannels = HostChannelPool()  // one connection per (url, identity)
         for d in config.drivers {

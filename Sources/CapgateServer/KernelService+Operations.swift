@@ -66,11 +66,12 @@ extension KernelService {
                 + (op.isPause ? "; the pause is in force in this process but a restart would lose it"
                     : "; the item stays paused")
         }
+        let mark = durabilityMarks()  // before the record: a loss after it fails this answer
         kernel.traces.record(ActionTrace(
             actionID: kernel.ids.next(), capabilityID: Self.killSwitchCapabilityID, principalID: admin.principalID,
             tokenID: "", invokedAt: kernel.clock.now(), args: args, responseMode: .summary,
             driverID: Self.killSwitchDriverID, error: failure, resultSummary: ["changed": .bool(change.changed)]))
-        try await awaitDurableAudit()
+        try await awaitDurableAudit(since: mark)
         if let failure { throw WireError(.killSwitchUnavailable, failure + " (docs/operations.md)") }
         return .value(change.state.json)
     }

@@ -119,14 +119,17 @@ public final class KernelService: Sendable {
         }
         if case .operations(let op) = call { return try await answer(op, as: principal) }
         if KernelService.needsSharedStore(call) { try requireSharedStore() }
+        // Taken before the kernel records anything: a write failure between here and the
+        // wait fails this answer even if the store has recovered meanwhile (docs/audit.md).
+        let mark = durabilityMarks()
         let outcome: Result<VerbAnswer, KernelError>
         do {
-            outcome = .success(try await execute(call, as: principal))
+            outcome = .success(try await execute(call, as: principal, mark: mark))
         } catch {
             outcome = .failure(error)
         }
         if case .success = outcome, case .grantCapability = call { try await awaitSharedIssue() }
-        if KernelService.mayRecordTrace(call) { try await awaitDurableAudit() }
+        if KernelService.mayRecordTrace(call) { try await awaitDurableAudit(since: mark) }
         switch outcome {
         case .success(let answer): return answer
         case .failure(let error): throw WireError(error)
@@ -178,12 +181,12 @@ public final class KernelService: Sendable {
     /// record is durable. The wait is a continuation resumed by the audit writer thread, so
     /// neither an event loop nor the cooperative pool blocks on disk. A store that failed
     /// closed turns the answer into `audit_unavailable`; its detail stays in the server.
-    func awaitDurableAudit() async throws(WireError) {
+    func awaitDurableAudit(since mark: DurabilityMarks) async throws(WireError) {
         let observe = auditWaitObserver.withLock { $0 }
         let started = ContinuousClock.now
         defer { observe?(GatewayMetricsClock.seconds(since: started)) }
         do {
-            try await kernel.traces.waitUntilDurable()
+            try await kernel.traces.waitUntilDurable(since: mark.traces)
         } catch {
             throw WireError(.auditUnavailable, "the action's audit record could not be made durable; "
                             + "the action is not acknowledged (docs/audit.md)")
@@ -191,7 +194,7 @@ public final class KernelService: Sendable {
         do {
             // Spends are recorded before the trace of the invoke that made them; a store
             // sharing the trace store's writer is already durable here (docs/audit.md).
-            try await kernel.budgets.store?.waitUntilDurable()
+            try await kernel.budgets.store?.waitUntilDurable(since: mark.budgets)
         } catch {
             if error.site == .storeUnavailable {
                 throw WireError(.storeUnavailable, "the invoke's spend could not be recorded in the shared store; "
@@ -200,6 +203,17 @@ public final class KernelService: Sendable {
             throw WireError(.auditUnavailable, "the action's audit record could not be made durable; "
                             + "the action is not acknowledged (docs/audit.md)")
         }
+    }
+
+    /// Where the audit and budget stores stood before a verb ran (`durabilityMark()`).
+    struct DurabilityMarks: Sendable {
+        let traces: Int
+        let budgets: Int
+    }
+
+    /// The stores' marks now: take them before the kernel records anything for a request.
+    func durabilityMarks() -> DurabilityMarks {
+        DurabilityMarks(traces: kernel.traces.durabilityMark(), budgets: kernel.budgets.store?.durabilityMark() ?? 0)
     }
 
     static func isJSON(_ contentType: String?) -> Bool {
@@ -214,7 +228,7 @@ public final class KernelService: Sendable {
     /// One kernel call per decoded request. Row-level visibility (an `explain` or
     /// `query_traces` of someone else's traces) is decided here; the verb's role before. A
     /// streamed verb answers with its frames unstarted: the kernel runs as they are written.
-    func execute(_ call: WireRequest, as principal: Principal) async throws(KernelError) -> VerbAnswer {
+    func execute(_ call: WireRequest, as principal: Principal, mark: DurabilityMarks) async throws(KernelError) -> VerbAnswer {
         switch call {
         case .health: return .value(["status": "ok"])
         case .listCapabilities: return .value(.array(kernel.listCapabilities().map(\.json)))
@@ -238,10 +252,10 @@ public final class KernelService: Sendable {
                 } catch is CancellationError {
                     throw CancellationError()
                 } catch {
-                    try await awaitDurableAudit()
+                    try await awaitDurableAudit(since: mark)
                     throw error
                 }
-                try await awaitDurableAudit()
+                try await awaitDurableAudit(since: mark)
             })
         case .expand(let handleID, let query, _):
             try await fetchSharedHandle(handleID)

@@ -12,8 +12,15 @@ public struct AuditSettings: Sendable, Equatable {
 
     public var store: Store = .sqlite(path: nil)
     public var durability: SQLiteTraceStore.Durability = .fsync
-    /// Records older than this are pruned with the reference's checkpoint; nil keeps everything.
+    /// Records older than `retain_days`, and the oldest beyond `max_bytes`, are pruned with the
+    /// reference's checkpoint; nil keeps everything.
     public var retention: AuditRetention?
+    /// Deny traces one principal may write per minute (`denial_traces_per_minute`); beyond
+    /// it a denial is answered alike but not traced. nil (0 in the file) traces every denial.
+    public var denialTracesPerMinute: Int? = 100
+
+    /// The smallest `max_bytes`: a few pages of schema and indexes plus room for records.
+    public static let minMaxBytes = 65_536
 
     public init() {}
 
@@ -27,7 +34,7 @@ public struct AuditSettings: Sendable, Equatable {
 extension ServerConfig {
     /// Reads the optional `[audit]` table: `store = "sqlite" | "memory"`, `path`,
     /// `durability = "fsync" | "batch"`, `batch_max_delay_ms` (batch only, 1...1000),
-    /// `retain_days` (> 0).
+    /// `retain_days` (> 0), `max_bytes` (>= 64 KiB), `denial_traces_per_minute` (>= 0).
     static func audit(_ t: inout Table, resolve: (String) -> String) throws(ConfigError) -> AuditSettings {
         var a = AuditSettings()
         let path = try t.optionalString("path").map(resolve)
@@ -52,8 +59,19 @@ extension ServerConfig {
             if !(days > 0 && days <= 36_500) { throw ConfigError("audit.retain_days", "must be > 0 and at most 36500") }
             a.retention = AuditRetention(retainDays: days)
         }
+        if let bytes = try t.optionalInt("max_bytes") {
+            if bytes < AuditSettings.minMaxBytes {
+                throw ConfigError("audit.max_bytes", "must be at least \(AuditSettings.minMaxBytes) (64 KiB)")
+            }
+            a.retention = AuditRetention(retainDays: a.retention?.retainDays, maxBytes: bytes)
+        }
+        if let n = try t.optionalInt("denial_traces_per_minute") {
+            if n < 0 { throw ConfigError("audit.denial_traces_per_minute", "must be >= 0 (0 traces every denial)") }
+            a.denialTracesPerMinute = n == 0 ? nil : n
+        }
         if a.store == .memory && a.retention != nil {
-            throw ConfigError("audit.retain_days", "is only used with store = \"sqlite\"")
+            throw ConfigError(a.retention?.retainDays != nil ? "audit.retain_days" : "audit.max_bytes",
+                              "is only used with store = \"sqlite\"")
         }
         if a.store == .memory && a.durability != .fsync {
             throw ConfigError("audit.durability", "is only used with store = \"sqlite\"")

@@ -24,4 +24,11 @@ public struct SQLiteBudgetStore: BudgetStoring {
     public func recordSpend(session: String, used: Int) { audit.enqueueSpend(session: session, used: used) }
 
     public func waitUntilDurable() async throws(KernelError) { try await audit.waitUntilDurable() }
+
+    /// The audit store's: spends and traces share one stream of generations.
+    public func durabilityMark() -> Int { audit.durabilityMark() }
+
+    public func waitUntilDurable(since mark: Int) async throws(KernelError) {
+        try await audit.waitUntilDurable(since: mark)
+    }
 }

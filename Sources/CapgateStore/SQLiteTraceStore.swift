@@ -1,5 +1,8 @@
 import AgentKernel
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The durable audit trail (docs/audit.md): the reference's SQLite hash chain behind the
 /// kernel's `TraceStoring` seam, with group commit.
@@ -9,14 +12,23 @@ import Foundation
 /// only chains the trace in memory (seq, prev_hash, HMAC; microseconds, under a lock that
 /// fixes the chain order) and queues it; one dedicated writer thread (never an event loop,
 /// never the cooperative pool) drains the queue, writing everything queued since its last
-/// commit in one transaction with one commit (an fsync in `.fsync` mode), then wakes the
-/// callers of `waitUntilDurable()` whose records it covers. Records not yet committed are
-/// already visible to `get`/`list`/`query`, like the in-memory store.
+/// commit in one transaction with one commit. Records not yet committed are already visible
+/// to `get`/`list`/`query`, like the in-memory store.
+///
+/// Pipelined fsync (`.fsync`): the commit itself does not fsync (`synchronous=NORMAL`); two
+/// sync threads fsync the WAL file after commits and wake the callers of `waitUntilDurable()`
+/// whose records were written before that fsync began. That is what `synchronous=FULL` does
+/// in WAL mode (the WAL is synced at each commit; checkpoints sync the database either way),
+/// but the writer is already committing the next batch while an fsync is in flight, and a
+/// slow fsync (a shared disk's tail latency) is overtaken by a later one, which covers
+/// everything written before it started. Answered only after an fsync: the contract is kept.
 ///
 /// Fail closed: opening a file whose chain does not verify throws, naming the first bad
-/// record; a failed commit stops the store for good (the in-memory chain head has moved past
-/// what is on disk), every waiter and every later wait throws, and reads keep being served
-/// from what is on disk.
+/// record. A failed commit (disk full, I/O error) drops every record not yet on disk and
+/// fails their waiters; the chain head is then re-read from the file, so the next record
+/// links to the last durable one and the store resumes once writes succeed again. A wait
+/// that started before the failure (`waitUntilDurable(since:)`) throws even after that. If
+/// the head cannot be re-read, the store stops for good. Reads keep being served from disk.
 public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
     // @unchecked: `queue` is only touched under `cond`; `writer` only by the writer thread
     // after init; `reader` only under `readerLock`. Each SQLite connection is confined.
@@ -48,7 +60,17 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
         /// Generations: every record or spend accepted bumps `accepted`; a commit makes
         /// everything accepted before the writer took its batch durable.
         var accepted = 0
+        /// Committed to the WAL (`.fsync`: not yet known to be fsynced).
+        var written = 0
+        /// The highest `written` a sync thread has started an fsync for.
+        var syncClaimed = 0
+        var writerDone = false
         var durable = 0
+        /// The `accepted` generation at the last failed commit: every record at or below it
+        /// and above the durable mark of that moment was dropped.
+        var lostThrough = 0
+        var lastLoss: String?
+        var retentionError: String?
         var isEmpty: Bool { pending.isEmpty && spends.isEmpty }
         var failure: String?
         var closing = false
@@ -82,32 +104,37 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
         guard try writer.scalarText("PRAGMA journal_mode=WAL")?.lowercased() == "wal" else {
             throw AuditStoreError("\(path): cannot switch the audit store to WAL mode")
         }
-        switch durability {
-        case .fsync: try writer.exec("PRAGMA synchronous=FULL")
-        case .batch: try writer.exec("PRAGMA synchronous=NORMAL")
-        }
+        // NORMAL in both modes: `.fsync` syncs the WAL itself (the sync threads) before anyone
+        // is answered; checkpoints still sync the WAL before and the database after.
+        try writer.exec("PRAGMA synchronous=NORMAL")
         for ddl in AuditFile.schema { try writer.exec(ddl) }
         let verification = try AuditFile.verify(writer, chain: chain)
         guard verification.ok else {
             throw AuditStoreError("\(path): audit chain verification failed at seq \(verification.firstBadSeq ?? -1): "
                                   + verification.detail + " Refusing to start; inspect it with `capgate audit verify`.")
         }
-        if let retention {
-            _ = try AuditRetention.prune(writer, now: clock.now(), retainDays: retention.retainDays)
-        }
-        let head = try writer.prepare("SELECT seq, record_hash FROM traces ORDER BY seq DESC LIMIT 1")
-        try head.bind([])
-        if try head.step(), let hash = head.text(1) {
-            queue = Queue(nextSeq: head.int(0) + 1, lastHash: hash)
-        } else {
-            let cp = try AuditFile.checkpoint(writer)
-            queue = Queue(nextSeq: cp.nextSeq, lastHash: cp.hash)
-        }
+        if let days = retention?.retainDays { _ = try AuditRetention.prune(writer, now: clock.now(), retainDays: days) }
+        if let bytes = retention?.maxBytes { _ = try AuditRetention.pruneToSize(writer, maxBytes: bytes) }
+        let head = try Self.durableHead(writer)
+        queue = Queue(nextSeq: head.seq + 1, lastHash: head.hash)
         reader = try SQLiteConnection(path: path)
         let thread = Thread { [self] in writerLoop() }
         thread.name = "capgate-audit-writer"
         thread.start()
+        if durability == .fsync {
+            for i in 0..<Self.syncThreads {
+                let syncer = Thread { [self] in syncLoop() }
+                syncer.name = "capgate-audit-sync\(i)"
+                syncer.start()
+            }
+        }
     }
+
+    /// fsyncs that may be in flight at once; a second one lets a later fsync overtake a slow one.
+    static let syncThreads = 2
+    /// The WAL file's descriptor for the sync threads (opened on first use, under `cond`).
+    private var walFD: Int32 = -1
+    private var walInode: (dev: UInt64, ino: UInt64) = (0, 0)
 
     deinit { /* `close()` stops the writer; the thread holds `self` until then. */ }
 
@@ -116,9 +143,14 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
         cond.lock()
         let wasClosing = queue.closing
         queue.closing = true
-        cond.signal()
+        cond.broadcast()
         cond.unlock()
-        if !wasClosing { stopped.wait() }
+        guard !wasClosing else { return }
+        for _ in 0..<(durability == .fsync ? 1 + Self.syncThreads : 1) { stopped.wait() }
+        cond.lock()
+        if walFD >= 0 { Glibc.close(walFD) }
+        walFD = -1
+        cond.unlock()
     }
 
     // MARK: - TraceStoring
@@ -136,7 +168,7 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
         queue.lastHash = rec.recordHash
         queue.pending.append(Pending(record: rec, trace: trace, payload: payload))
         queue.accepted += 1
-        if queue.pending.count == 1 { cond.signal() }
+        if queue.pending.count == 1 { cond.broadcast() }
     }
 
     // MARK: - Budget spends (SQLiteBudgetStore)
@@ -149,7 +181,7 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
         let wasEmpty = queue.isEmpty
         queue.spends[session] = max(queue.spends[session] ?? 0, used)
         queue.accepted += 1
-        if wasEmpty { cond.signal() }
+        if wasEmpty { cond.broadcast() }
     }
 
     /// The session's total: queued, in flight or stored, whichever is largest. The queue is
@@ -165,10 +197,21 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
         return max(queued, try s.step() ? s.int(0) : 0)
     }
 
-    public func waitUntilDurable() async throws(KernelError) {
+    public func waitUntilDurable() async throws(KernelError) { try await waitUntilDurable(since: Int.max) }
+
+    public func durabilityMark() -> Int {
+        cond.lock()
+        defer { cond.unlock() }
+        return queue.accepted
+    }
+
+    public func waitUntilDurable(since mark: Int) async throws(KernelError) {
         let failure: String? = await withCheckedContinuation { (k: CheckedContinuation<String?, Never>) in
             cond.lock()
             if let f = queue.failure {
+                cond.unlock()
+                k.resume(returning: f)
+            } else if queue.lostThrough > mark, let f = queue.lastLoss {
                 cond.unlock()
                 k.resume(returning: f)
             } else if queue.durable >= queue.accepted {
@@ -234,31 +277,26 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
     }
 
     /// Stored rows (optionally filtered) followed by the records not yet committed. The
-    /// snapshot is taken first, so a record committed in between is found on disk: every
-    /// snapshot record whose seq the read saw committed is left out. Why by seq and not by the
-    /// last rows read: between the snapshot and the read the writer may commit the snapshot's
-    /// records AND newer ones, which then follow them on disk (the old suffix check appended
-    /// such records a second time under load).
+    /// snapshot is taken first and the rows are read in one read transaction with the
+    /// highest stored seq: a snapshot record at or below it was committed in between and
+    /// is already among the rows (once), one above it is not on disk yet.
     private func listOrThrow(where clause: String, _ args: [SQLiteValue]) throws(AuditStoreError) -> [ActionTrace] {
         let unsynced = unsyncedRecords()
-        // One read transaction: the rows and the highest committed seq come from the same
-        // snapshot (the filtered rows alone may not show it).
+        let sql = "SELECT seq, payload FROM traces" + clause + " ORDER BY seq"
+        guard !unsynced.isEmpty else { return try readRows(sql, args) }
         readerLock.lock()
         defer { readerLock.unlock() }
+        // One snapshot for both statements (a WAL reader sees a consistent database).
         try reader.exec("BEGIN")
-        let stored: [ActionTrace]
-        let committed: Int
         do {
-            stored = try readRowsLocked("SELECT seq, payload FROM traces" + clause + " ORDER BY seq", args)
-            let s = try reader.prepare("SELECT COALESCE(MAX(seq), -1) FROM traces")
-            committed = try s.step() ? s.int(0) : -1
+            let maxSeq = Int(try reader.scalarText("SELECT coalesce(max(seq), -1) FROM traces") ?? "") ?? -1
+            let stored = try readRowsLocked(sql, args)
+            try reader.exec("COMMIT")
+            return stored + unsynced.filter { $0.record.seq > maxSeq }.map(\.trace)
         } catch {
             try? reader.exec("ROLLBACK")
             throw error
         }
-        try reader.exec("COMMIT")
-        // Committed in seq order: everything of the snapshot up to `committed` is on disk.
-        return stored + unsynced.filter { $0.record.seq > committed }.map(\.trace)
     }
 
     private func readRows(_ sql: String, _ args: [SQLiteValue]) throws(AuditStoreError) -> [ActionTrace] {
@@ -287,6 +325,13 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
     // MARK: - The writer thread
 
     private func writerLoop() {
+        defer {
+            cond.lock()
+            queue.writerDone = true
+            cond.broadcast()
+            cond.unlock()
+            stopped.signal()
+        }
         let insert: SQLiteStatement
         let spend: SQLiteStatement
         do {
@@ -297,7 +342,6 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
                                        + "ON CONFLICT(session) DO UPDATE SET used = max(used, excluded.used)")
         } catch {
             fail(error.message, batch: 0)
-            stopped.signal()
             return
         }
         var lastSync = DispatchTime.now().uptimeNanoseconds
@@ -325,11 +369,6 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
                 }
                 for (session, used) in spends { try spend.run([.text(session), .int(used)]) }
                 try writer.exec("COMMIT")
-                if let retention, DispatchTime.now().uptimeNanoseconds - lastPrune >= 60_000_000_000 {
-                    // At most once a minute, on this thread, between batches.
-                    _ = try AuditRetention.prune(writer, now: clock.now(), retainDays: retention.retainDays)
-                    lastPrune = DispatchTime.now().uptimeNanoseconds
-                }
                 if case .batch(let ms) = durability {
                     let now = DispatchTime.now().uptimeNanoseconds
                     if now - lastSync >= UInt64(ms) * 1_000_000 {
@@ -339,27 +378,156 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
                 }
             } catch {
                 try? writer.exec("ROLLBACK")
-                fail(error.message, batch: batch.count)
+                dropUnwritten(error.message)
                 continue
             }
             cond.lock()
-            queue.durable = target
-            queue.inFlight = []
+            queue.written = max(queue.written, target)
+            queue.inFlight = []  // on disk now: the reader finds them there
             queue.spendsInFlight = [:]
-            let durable = queue.durable
             var ready: [CheckedContinuation<String?, Never>] = []
-            queue.waiters.removeAll { w in
-                if w.target <= durable { ready.append(w.resume); return true }
-                return false
+            if durability == .fsync {
+                cond.broadcast()  // a sync thread takes it from here
+            } else {
+                ready = markDurableLocked(target)
             }
             cond.unlock()
             for k in ready { k.resume(returning: nil) }
+            enforceRetention(&lastPrune)
         }
-        stopped.signal()
     }
 
-    /// Fails closed: no further record is accepted and every waiter learns why.
-    private func fail(_ message: String, batch: Int) {
+    /// Raises the durable generation and takes the waiters it satisfies (under `cond`).
+    private func markDurableLocked(_ generation: Int) -> [CheckedContinuation<String?, Never>] {
+        queue.durable = max(queue.durable, generation)
+        let durable = queue.durable
+        var ready: [CheckedContinuation<String?, Never>] = []
+        queue.waiters.removeAll { w in
+            if w.target <= durable { ready.append(w.resume); return true }
+            return false
+        }
+        return ready
+    }
+
+    /// A sync thread (`.fsync`): claims everything written so far, fsyncs the WAL, and makes
+    /// what it claimed durable. An fsync error stops the store for good: after a failed fsync
+    /// the kernel may have dropped the dirty pages, so nothing written can be trusted.
+    private func syncLoop() {
+        defer { stopped.signal() }
+        while true {
+            cond.lock()
+            while queue.written <= queue.syncClaimed && !queue.writerDone && queue.failure == nil { cond.wait() }
+            if queue.failure != nil || (queue.written <= queue.syncClaimed && queue.writerDone) {
+                cond.unlock()
+                return
+            }
+            let claim = queue.written
+            queue.syncClaimed = claim
+            let fd: Int32
+            do {
+                fd = try walDescriptorLocked()
+            } catch {
+                cond.unlock()
+                fail(error.message)
+                return
+            }
+            cond.unlock()
+            if fsync(fd) != 0 {
+                fail("\(path)-wal: fsync failed: errno \(errno)")
+                return
+            }
+            cond.lock()
+            let ready = markDurableLocked(claim)
+            cond.unlock()
+            for k in ready { k.resume(returning: nil) }
+        }
+    }
+
+    /// The WAL's descriptor, reopened if the file was replaced; on first open the directory is
+    /// fsynced too, so the WAL's own name survives a power loss (SQLite's FULL does the same).
+    private func walDescriptorLocked() throws(AuditStoreError) -> Int32 {
+        let wal = path + "-wal"
+        var st = stat()
+        guard stat(wal, &st) == 0 else { throw AuditStoreError("\(wal): cannot stat the WAL: errno \(errno)") }
+        if walFD >= 0 && walInode == (UInt64(st.st_dev), UInt64(st.st_ino)) { return walFD }
+        if walFD >= 0 { Glibc.close(walFD) }
+        walFD = open(wal, O_RDONLY | O_CLOEXEC)
+        guard walFD >= 0 else { throw AuditStoreError("\(wal): cannot open the WAL: errno \(errno)") }
+        walInode = (UInt64(st.st_dev), UInt64(st.st_ino))
+        let dir = (path as NSString).deletingLastPathComponent
+        let dfd = open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard dfd >= 0 else { throw AuditStoreError("\(dir): cannot open the directory: errno \(errno)") }
+        defer { Glibc.close(dfd) }
+        guard fsync(dfd) == 0 else { throw AuditStoreError("\(dir): directory fsync failed: errno \(errno)") }
+        return walFD
+    }
+
+    /// Between batches, after the waiters are answered: `max_bytes` after every commit (three
+    /// header reads unless over), `retain_days` at most once a minute. A failed prune deletes
+    /// nothing (one transaction), is kept in `retentionError` and is retried next time; it
+    /// never fails a record, which is already durable.
+    private func enforceRetention(_ lastPrune: inout UInt64) {
+        guard let retention else { return }
+        do {
+            if let bytes = retention.maxBytes { _ = try AuditRetention.pruneToSize(writer, maxBytes: bytes) }
+            if let days = retention.retainDays, DispatchTime.now().uptimeNanoseconds - lastPrune >= 60_000_000_000 {
+                _ = try AuditRetention.prune(writer, now: clock.now(), retainDays: days)
+                lastPrune = DispatchTime.now().uptimeNanoseconds
+            }
+            cond.lock()
+            queue.retentionError = nil
+            cond.unlock()
+        } catch {
+            cond.lock()
+            queue.retentionError = error.message
+            cond.unlock()
+        }
+    }
+
+    /// The last pruning failure, nil once a prune succeeds again.
+    public var retentionError: String? { cond.lock(); defer { cond.unlock() }; return queue.retentionError }
+
+    /// A failed commit: everything not on disk is dropped and its waiters learn why; the
+    /// chain head is re-read from the file (the transaction was rolled back), so the next
+    /// record links to the last durable one. If even that read fails, stop for good.
+    private func dropUnwritten(_ message: String) {
+        let head: (seq: Int, hash: String)
+        do {
+            head = try Self.durableHead(writer)
+        } catch {
+            fail(message + "; then the chain head could not be re-read: " + error.message)
+            return
+        }
+        cond.lock()
+        let why = "commit failed: \(message)"
+        let waiters = queue.waiters
+        queue.waiters = []
+        queue.pending = []
+        queue.inFlight = []  // never on disk: not shown as if it were
+        queue.spends = [:]
+        queue.spendsInFlight = [:]
+        queue.nextSeq = head.seq + 1
+        queue.lastHash = head.hash
+        queue.durable = queue.accepted  // resolved: every generation so far is durable or lost
+        queue.written = max(queue.written, queue.accepted)
+        queue.syncClaimed = max(queue.syncClaimed, queue.accepted)  // no one waits on these
+        queue.lostThrough = queue.accepted
+        queue.lastLoss = why
+        cond.unlock()
+        for w in waiters { w.resume.resume(returning: why) }
+    }
+
+    /// The last record on disk (seq, record_hash), else the checkpoint (next seq - 1, hash).
+    private static func durableHead(_ db: SQLiteConnection) throws(AuditStoreError) -> (seq: Int, hash: String) {
+        let s = try db.prepare("SELECT seq, record_hash FROM traces ORDER BY seq DESC LIMIT 1")
+        try s.bind([])
+        if try s.step(), let hash = s.text(1) { return (s.int(0), hash) }
+        let cp = try AuditFile.checkpoint(db)
+        return (cp.nextSeq - 1, cp.hash)
+    }
+
+    /// Fails closed for good: no further record is accepted and every waiter learns why.
+    private func fail(_ message: String, batch: Int = 0) {
         cond.lock()
         if queue.failure == nil { queue.failure = "commit failed: \(message)" }
         let failure = queue.failure
@@ -369,6 +537,7 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
         queue.inFlight = []  // never on disk: not shown as if it were
         queue.spends = [:]
         queue.spendsInFlight = [:]
+        cond.broadcast()  // the sync threads stop
         cond.unlock()
         for w in waiters { w.resume.resume(returning: failure) }
     }

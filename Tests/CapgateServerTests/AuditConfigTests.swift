@@ -33,6 +33,15 @@ struct AuditConfigTests {
         #expect(c.audit.retention == nil)
         let r = try ServerConfig.parse(Self.base + "[audit]\nretain_days = 30\n", baseDirectory: "/")
         #expect(r.audit.retention == AuditRetention(retainDays: 30))
+        #expect(r.audit.denialTracesPerMinute == 100)
+        let b = try ServerConfig.parse(Self.base + "[audit]\nretain_days = 7\nmax_bytes = 1048576\ndenial_traces_per_minute = 5\n",
+                                       baseDirectory: "/")
+        #expect(b.audit.retention == AuditRetention(retainDays: 7, maxBytes: 1_048_576))
+        #expect(b.audit.denialTracesPerMinute == 5)
+        let s = try ServerConfig.parse(Self.base + "[audit]\nmax_bytes = 65536\ndenial_traces_per_minute = 0\n",
+                                       baseDirectory: "/")
+        #expect(s.audit.retention == AuditRetention(maxBytes: 65_536))
+        #expect(s.audit.denialTracesPerMinute == nil)
         let m = try ServerConfig.parse(Self.base + "[audit]\nstore = \"memory\"\n", baseDirectory: "/")
         #expect(m.audit.path(stateDir: m.stateDir) == nil)
     }
@@ -46,6 +55,9 @@ struct AuditConfigTests {
         ("retain = 3", "audit.retain"),
         ("retain_days = 0", "audit.retain_days"),
         ("store = \"memory\"\nretain_days = 3", "audit.retain_days"),
+        ("max_bytes = 65535", "audit.max_bytes"),
+        ("store = \"memory\"\nmax_bytes = 1000000", "audit.max_bytes"),
+        ("denial_traces_per_minute = -1", "audit.denial_traces_per_minute"),
     ])
     func badValuesNameTheirKey(_ body: String, _ key: String) {
         #expect {

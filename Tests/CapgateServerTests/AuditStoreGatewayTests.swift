@@ -11,7 +11,8 @@ import Testing
 /// The durable audit trail through the whole sidecar (docs/audit.md): the embedded default
 /// writes `<state_dir>/audit.db`, explain reads it across a restart, the reference's CLI
 /// verifies it with the secret file, a tampered file refuses to start, and a store that cannot
-/// commit answers traced verbs with `audit_unavailable` while reads keep being served.
+/// commit answers traced verbs with `audit_unavailable` while reads keep being served, then
+/// resumes the chain once commits succeed again.
 @Suite(.timeLimit(.minutes(1)))
 struct AuditStoreGatewayTests {
     static var cli: String { packageRoot + "/.venv/bin/weaver-kernel" }
@@ -106,19 +107,16 @@ struct AuditStoreGatewayTests {
         #expect(ours.stdout.hasPrefix("TAMPER DETECTED: Broken link at seq 2"), "\(ours.stdout)")
     }
 
-    @Test func aStoreThatCannotCommitFailsTracedVerbsClosedAndKeepsServingReads() async throws {
+    @Test func aStoreThatCannotCommitFailsTracedVerbsClosedKeepsServingReadsAndResumes() async throws {
         try await withGateway { gw in
             let alice = try gw.client("alice")
             let token = try await alice.grantCapability(Demo.request("tasks.list"), justification: "").token
             _ = try await alice.invoke(token)
-            // Another connection holds the write lock past the store's busy timeout: the
-            // commit fails, and the store fails closed for good.
+            // Another connection holds the write lock past the store's busy timeout: every
+            // commit fails while it does.
             var db: OpaquePointer?
             #expect(sqlite3_open(gw.stateDir + "/audit.db", &db) == SQLITE_OK)
             #expect(sqlite3_exec(db, "BEGIN EXCLUSIVE", nil, nil, nil) == SQLITE_OK)
-            await expectWireError(503, .auditUnavailable, type: "AgentKernelError") { _ = try await alice.invoke(token) }
-            sqlite3_exec(db, "ROLLBACK", nil, nil, nil)
-            sqlite3_close(db)
             await expectWireError(503, .auditUnavailable, type: "AgentKernelError") { _ = try await alice.invoke(token) }
             // A stream never completes as if its trace were kept: after its frame (HTTP 200 is
             // already out) it ends with the audit_unavailable line instead.
@@ -131,6 +129,13 @@ struct AuditStoreGatewayTests {
             // Reads are still served from what is on disk.
             #expect(try await alice.listCapabilities().count == 4)
             #expect(try await alice.queryTraces(TraceQuery()).count == 1)
+            sqlite3_exec(db, "ROLLBACK", nil, nil, nil)
+            sqlite3_close(db)
+            // The lock is gone: the chain resumes from the last durable record.
+            let resumed = try frame(try await alice.invoke(token))
+            #expect(try await alice.explain(actionID: resumed.actionID).actionID == resumed.actionID)
+            #expect(try await alice.queryTraces(TraceQuery()).count == 2)
+            #expect(try AuditFileReader(path: gw.stateDir + "/audit.db").verify(secret: try gw.secret).ok)
         }
     }
 }

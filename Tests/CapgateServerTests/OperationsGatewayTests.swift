@@ -43,6 +43,18 @@ struct OperationsGatewayTests {
         return String(text[split.upperBound...])
     }
 
+    /// Scrapes until `ready` holds or 10 s passed, then returns the last scrape. Why: a request is
+    /// counted when its answer has been handed to the transport, which can be just after the
+    /// client already read it; the assertions then run on the settled numbers.
+    static func scrape(_ port: UInt16, until ready: (String) -> Bool) async throws -> String {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while true {
+            let text = try scrape(port)
+            if ready(text) || ContinuousClock.now >= deadline { return text }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
     /// The value of the sample line `series` (name with its labels, as exposed), 0 when absent.
     static func sample(_ text: String, _ series: String) -> Double {
         for line in text.split(separator: "\n") where line.hasPrefix(series + " ") {
@@ -66,7 +78,10 @@ struct OperationsGatewayTests {
             let grant = try await alice.grantCapability(Demo.request("billing.list_invoices"), justification: "")
             _ = try await alice.invoke(grant.token, args: Demo.listInvoices)
 
-            let after = try Self.scrape(port)
+            let after = try await Self.scrape(port) {
+                Self.sample($0, "capgate_requests_total{verb=\"invoke\",status=\"200\",code=\"ok\"}") >= 1
+                    && Self.sample($0, "capgate_requests_total{verb=\"list_capabilities\",status=\"200\",code=\"ok\"}") >= 2
+            }
             #expect(Self.sample(after, "capgate_requests_total{verb=\"list_capabilities\",status=\"200\",code=\"ok\"}") == 2)
             #expect(Self.sample(after, "capgate_requests_total{verb=\"invoke\",status=\"200\",code=\"ok\"}") == 1)
             #expect(Self.sample(after, "capgate_request_duration_seconds_count{verb=\"list_capabilities\"}") == 2)
@@ -86,7 +101,9 @@ struct OperationsGatewayTests {
 
             #expect(Self.sample(reloaded, "capgate_paused_items{kind=\"capability\"}") == 0)
             _ = try await gw.client("ops").pause(.capability("tasks.list"), reason: "metrics test")
-            let paused = try Self.scrape(port)
+            let paused = try await Self.scrape(port) {
+                Self.sample($0, "capgate_requests_total{verb=\"pause_capability\",status=\"200\",code=\"ok\"}") >= 1
+            }
             #expect(Self.sample(paused, "capgate_paused_items{kind=\"capability\"}") == 1)
             #expect(Self.sample(paused, "capgate_paused_items{kind=\"all\"}") == 0)
             #expect(Self.sample(paused, "capgate_requests_total{verb=\"pause_capability\",status=\"200\",code=\"ok\"}") == 1)

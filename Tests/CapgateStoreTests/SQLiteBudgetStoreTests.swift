@@ -78,3 +78,4 @@ struct SQLiteBudgetStoreTests {
         #expect(verify.status == 0 && verify.stdout.hasPrefix("OK: Verified 5"), "\(verify.stdout) \(verify.stderr)")
     }
 }
+

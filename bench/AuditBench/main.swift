@@ -25,6 +25,7 @@ struct Options {
     var connections = 16
     var streams = 16
     var durability = "fsync"
+    var only: Store?
 
     init(_ args: [String]) {
         var it = args.makeIterator()
@@ -37,6 +38,7 @@ struct Options {
             case "--connections": connections = Int(v) ?? connections
             case "--streams": streams = Int(v) ?? streams
             case "--durability": durability = v
+            case "--only": only = Store(rawValue: v)
             default:
                 FileHandle.standardError.write(Data("unknown option \(a)\n".utf8))
                 exit(2)
@@ -51,7 +53,16 @@ struct Point {
     let ops: Int
     let errors: Int
     let seconds: Double
+    /// Process CPU (user + system) during the measured window: client and server share it.
+    let cpuSeconds: Double
     var rate: Double { Double(ops) / seconds }
+    var cpuMicrosPerInvoke: Double { ops > 0 ? cpuSeconds * 1e6 / Double(ops) : 0 }
+}
+
+func processCPUSeconds() -> Double {
+    var u = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &u)
+    return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
 }
 
 func measure(_ store: Store, _ o: Options) async throws -> Point {
@@ -73,33 +84,41 @@ func measure(_ store: Store, _ o: Options) async throws -> Point {
         gateway.waitUntilStopped()
     }
     let pki = PKIDirectory(path: dir + "/pki")
-    var clients: [CapgateClient] = []
+    let connect: @Sendable () throws -> CapgateClient = {
+        try CapgateClient(host: "127.0.0.1", port: port, certificate: pki.agentCertificatePath("alice"),
+                          key: pki.agentKeyPath("alice"), trustBundle: pki.caCertificatePath)
+    }
+    var slots: [Slot] = []
     var tokens: [CapabilityToken] = []
     for _ in 0..<o.connections {
-        let c = try CapgateClient(host: "127.0.0.1", port: port, certificate: pki.agentCertificatePath("alice"),
-                                  key: pki.agentKeyPath("alice"), trustBundle: pki.caCertificatePath)
-        clients.append(c)
+        let slot = Slot(try connect(), connect)
+        slots.append(slot)
         let request = CapabilityRequest(capabilityID: "tasks.list", goal: "audit bench", constraints: [:])
-        tokens.append(try await c.grantCapability(request, justification: "").token)
+        tokens.append(try await slot.client.grantCapability(request, justification: "").token)
     }
-    defer { for c in clients { c.close() } }
+    defer { for s in slots { s.client.close() } }
 
     final class Flags: Sendable {
         let counting = Atomic<Bool>(false), stop = Atomic<Bool>(false)
         let ops = Atomic<Int>(0), errors = Atomic<Int>(0)
     }
     let f = Flags()
-    let pairs = Array(zip(clients, tokens))
+    let pairs = Array(zip(slots, tokens))
     let streams = o.streams
     let load = Task {
         await withTaskGroup(of: Void.self) { group in
-            for (c, t) in pairs {
+            for (slot, t) in pairs {
                 for _ in 0..<streams {
                     group.addTask {
                         while !f.stop.load(ordering: .relaxed) {
+                            let c = slot.client
                             do {
                                 _ = try await c.invoke(t)
                                 if f.counting.load(ordering: .relaxed) { f.ops.add(1, ordering: .relaxed) }
+                            } catch CapgateClientError.transport {
+                                // The server retires a connection after maxStreamsPerConnection
+                                // (GOAWAY), as in production: reconnect, as a real agent does.
+                                if !slot.replace(c) { f.errors.add(1, ordering: .relaxed) }
                             } catch {
                                 f.errors.add(1, ordering: .relaxed)
                             }
@@ -111,13 +130,35 @@ func measure(_ store: Store, _ o: Options) async throws -> Point {
     }
     try await Task.sleep(for: .seconds(o.warmup))
     f.counting.store(true, ordering: .relaxed)
-    let t0 = Date()
+    let t0 = Date(), cpu0 = processCPUSeconds()
     try await Task.sleep(for: .seconds(o.seconds))
     f.counting.store(false, ordering: .relaxed)
-    let elapsed = Date().timeIntervalSince(t0)
+    let elapsed = Date().timeIntervalSince(t0), cpu = processCPUSeconds() - cpu0
     f.stop.store(true, ordering: .relaxed)
     await load.value
-    return Point(ops: f.ops.load(ordering: .relaxed), errors: f.errors.load(ordering: .relaxed), seconds: elapsed)
+    return Point(ops: f.ops.load(ordering: .relaxed), errors: f.errors.load(ordering: .relaxed), seconds: elapsed,
+                 cpuSeconds: cpu)
+}
+
+/// One connection position: its current client, replaced when the server retires it.
+final class Slot: Sendable {
+    private let current: Mutex<CapgateClient>
+    private let connect: @Sendable () throws -> CapgateClient
+    init(_ c: CapgateClient, _ connect: @escaping @Sendable () throws -> CapgateClient) {
+        current = Mutex(c)
+        self.connect = connect
+    }
+    var client: CapgateClient { current.withLock { $0 } }
+    /// Replaces `old` (if still current) with a new connection; false if connecting failed.
+    func replace(_ old: CapgateClient) -> Bool {
+        current.withLock { c in
+            guard c === old else { return true }
+            guard let fresh = try? connect() else { return false }
+            old.close()
+            c = fresh
+            return true
+        }
+    }
 }
 
 func median(_ xs: [Double]) -> Double {
@@ -133,11 +174,12 @@ var rates: [Store: [Double]] = [:]
 var failed = false
 for round in 0..<options.rounds {
     // Alternate which store goes first so a trend in machine load favours neither.
-    for store in round % 2 == 0 ? [Store.memory, .durable] : [.durable, .memory] {
+    for store in round % 2 == 0 ? [Store.memory, .durable] : [.durable, .memory] where options.only == nil || options.only == store {
         let p = try await measure(store, options)
         rates[store, default: []].append(p.rate)
-        print(String(format: "round %d  %-8@ %9.0f invokes/s  (%d invokes, %d errors)", round + 1,
-                     store.rawValue as NSString, p.rate, p.ops, p.errors))
+        print(String(format: "round %d  %-8@ %9.0f invokes/s  (%d invokes, %d errors, %.0f%% CPU, %.0f us CPU/invoke)",
+                     round + 1, store.rawValue as NSString, p.rate, p.ops, p.errors,
+                     100 * p.cpuSeconds / p.seconds, p.cpuMicrosPerInvoke))
         if p.errors > 0 { failed = true }
     }
 }

@@ -14,9 +14,10 @@
 ///   total, on the kernel's hot path: it must not block on disk (queue it). Totals only grow,
 ///   but two concurrent spends of one session may arrive out of order, so the store keeps the
 ///   maximum it has seen for the session.
-/// - `waitUntilDurable()` returns once every spend recorded so far is durable, and throws when
-///   that can no longer happen. The gateway awaits it (with the trace store's) before it
-///   answers an invoke, so an acknowledged spend survives any crash.
+/// - `waitUntilDurable(since:)` returns once every spend recorded so far is durable, and throws
+///   when that can no longer happen or when a spend recorded after the mark (taken with
+///   `durabilityMark()` before the verb ran) was lost. The gateway awaits it (with the trace
+///   store's) before it answers an invoke, so an acknowledged spend survives any crash.
 ///
 /// `InMemoryBudgetStore` (the default) persists nothing: budgets behave exactly as in the
 /// reference, resetting on restart and when a session is evicted.
@@ -27,10 +28,18 @@ public protocol BudgetStoring: Sendable {
     func recordSpend(session: String, used: Int)
     /// Returns once every spend recorded so far is durable; throws if that can no longer happen.
     func waitUntilDurable() async throws(KernelError)
+    /// A position in the stream of recorded spends, taken before a verb runs (as
+    /// `TraceStoring.durabilityMark`); the default 0 suits stores that never drop a spend.
+    func durabilityMark() -> Int
+    /// `waitUntilDurable()`, and also throws if a spend recorded after `mark` was dropped by
+    /// a failed write, even if the store has recovered since. Default: `waitUntilDurable()`.
+    func waitUntilDurable(since mark: Int) async throws(KernelError)
 }
 
 extension BudgetStoring {
     public func waitUntilDurable() async throws(KernelError) {}
+    public func durabilityMark() -> Int { 0 }
+    public func waitUntilDurable(since mark: Int) async throws(KernelError) { try await waitUntilDurable() }
 }
 
 /// Persists nothing: today's (and the reference's) budgets, lost on restart.

@@ -11,6 +11,8 @@ public final class Kernel: Sendable {
     public let handles: HandleStore
     public let traces: any TraceStoring
     public let budgets: BudgetSource
+    /// Caps deny traces per principal (docs/audit.md); nil traces every denial (the reference).
+    public let denialTraces: DenialTraceLimiter?
     public let stats: KernelStats
     public let clock: any KernelClock
     public let ids: any IDGenerator
@@ -35,6 +37,7 @@ public final class Kernel: Sendable {
     public init(registry: CapabilityRegistry, policy: any PolicyEngine, tokens: HMACTokenProvider,
                 router: StaticRouter = StaticRouter(), firewall: Firewall = Firewall(),
                 handles: HandleStore, traces: any TraceStoring, budgets: BudgetSource = .none,
+                denialTraces: DenialTraceLimiter? = nil,
                 clock: any KernelClock = SystemClock(), ids: any IDGenerator = RandomUUIDGenerator()) {
         self.registry = registry
         self.policy = policy
@@ -44,6 +47,7 @@ public final class Kernel: Sendable {
         self.handles = handles
         self.traces = traces
         self.budgets = budgets
+        self.denialTraces = denialTraces
         self.stats = KernelStats()
         self.clock = clock
         self.ids = ids
@@ -119,11 +123,20 @@ public final class Kernel: Sendable {
         return explanation
     }
 
+    /// Past the principal's cap (`denialTraces`) the denial stands but is not traced; the
+    /// next traced one reports how many were skipped.
     private func recordDenial(request: CapabilityRequest, principal: Principal, error: KernelError) {
+        let now = clock.now()
+        var summary: JSONObject?
+        if let limiter = denialTraces {
+            let admission = limiter.admit(principal.principalID, now: now)
+            guard admission.trace else { return }
+            if admission.suppressedBefore > 0 { summary = ["suppressed_denials": .int(admission.suppressedBefore)] }
+        }
         traces.record(ActionTrace(
             actionID: ids.next(), capabilityID: request.capabilityID, principalID: principal.principalID,
-            tokenID: "", invokedAt: clock.now(), args: [:], responseMode: .summary, driverID: "",
-            error: Redaction.redactString(error.message), sensitivity: .none, eventType: .deny,
+            tokenID: "", invokedAt: now, args: [:], responseMode: .summary, driverID: "",
+            error: Redaction.redactString(error.message), resultSummary: summary, sensitivity: .none, eventType: .deny,
             reasonCode: error.reasonCode))
     }
 

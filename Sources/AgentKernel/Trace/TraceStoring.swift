@@ -19,10 +19,20 @@ public protocol TraceStoring: Sendable {
     /// Returns once every record accepted so far is durable; throws when that can no longer
     /// happen (the store failed closed). Immediate for a store with nothing to make durable.
     func waitUntilDurable() async throws(KernelError)
+    /// A position in the stream of accepted records, taken before a verb runs, for
+    /// `waitUntilDurable(since:)`. The default (0) suits stores that never drop a record.
+    func durabilityMark() -> Int
+    /// `waitUntilDurable()`, and also throws if any record accepted after `mark` was dropped
+    /// by a failed write, even when the store has recovered since: a store that resumes after
+    /// a failure (disk full, then space again) must not let a caller whose record was lost
+    /// in between believe it durable. The default calls `waitUntilDurable()`.
+    func waitUntilDurable(since mark: Int) async throws(KernelError)
 }
 
 extension TraceStoring {
     public func waitUntilDurable() async throws(KernelError) {}
+    public func durabilityMark() -> Int { 0 }
+    public func waitUntilDurable(since mark: Int) async throws(KernelError) { try await waitUntilDurable() }
 }
 
 extension TraceStore: TraceStoring {}

@@ -17,7 +17,8 @@ final class RawTLSPeer: @unchecked Sendable {
     private(set) var timedOut = false
     private var settingsAcked = 0
 
-    init(port: UInt16, identity: TestIdentity = TestCertificates.shared.agent) throws {
+    init(port: UInt16, identity: TestIdentity = TestCertificates.shared.agent,
+         settings: [(UInt16, UInt32)] = []) throws {
         socket = try SilentSocket(port: port)
         // A safety net so a broken server fails the test instead of hanging it; no test
         // outcome depends on it.
@@ -37,7 +38,7 @@ final class RawTLSPeer: @unchecked Sendable {
             }
         }
         try flushCiphertext()
-        try send(HostilePeer.handshake())
+        try send(HostilePeer.handshake(settings: settings))
         // Acknowledge the server's SETTINGS before anything else: nghttp2 applies its own
         // (smaller) windows only once they are acknowledged.
         guard try read(until: { frames in frames.contains { $0.kind == .settings && $0.flags & HostilePeer.ack == 0 } })

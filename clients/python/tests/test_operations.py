@@ -8,6 +8,7 @@ import asyncio
 import json
 import os
 import re
+import time
 import urllib.request
 
 import httpx
@@ -50,6 +51,17 @@ def scrape(port: int) -> dict[tuple[str, tuple], float]:
     return out
 
 
+def scrape_until(port: int, ready, timeout: float = 10.0) -> dict[tuple[str, tuple], float]:
+    """Scrapes until ready(samples) or the timeout, and returns the last scrape: a request is
+    counted once its answer went to the transport, which can be just after the client read it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        samples = scrape(port)
+        if ready(samples) or time.monotonic() >= deadline:
+            return samples
+        time.sleep(0.02)
+
+
 def value(samples, name, **labels) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
@@ -73,7 +85,9 @@ def test_metrics_move_with_traffic_and_a_tripped_limit(ops_deployment):
         r = c.post(f"{dep.url}/v1/no_such_verb", content=b"{}", headers={"content-type": "application/json"})
         assert r.status_code == 404
 
-    after = scrape(port)
+    unknown = dict(verb="unknown", status="404", code="unknown_verb")
+    after = scrape_until(port, lambda s: value(s, "capgate_requests_total", **unknown)
+                         > value(before, "capgate_requests_total", **unknown))
     ok = ("capgate_requests_total", dict(verb="list_capabilities", status="200", code="ok"))
     assert value(after, ok[0], **ok[1]) - value(before, ok[0], **ok[1]) == 3
     assert value(after, "capgate_requests_total", verb="unknown", status="404", code="unknown_verb") \
