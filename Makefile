@@ -4,7 +4,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 VENV := .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := pkg-config libssl-dev libnghttp2-dev libpcre2-dev libyaml-dev libsqlite3-dev libcurl4-openssl-dev curl openssl
+APT_PACKAGES := pkg-config libssl-dev libnghttp2-dev libpcre2-dev libyaml-dev libsqlite3-dev libcurl4-openssl-dev curl openssl postgresql libpq-dev
 # The policy extra brings pyyaml, needed by the YAML policy goldens.
 REFERENCE := weaver-kernel[policy]==0.12.0
 # The Python client (clients/python) and its tests: httpx with HTTP/2, hypercorn for its driver

@@ -56,6 +56,8 @@ let package = Package(
         // libcurl for the HTTP driver (docs/drivers.md); only CapgateDrivers links it, never the kernel
         .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
                        providers: [.apt(["libcurl4-openssl-dev"])]),
+        // libpq for the shared store of a sidecar fleet (docs/deployment.md); only CapgatePostgres links it
+        .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .target(name: "CIOShims"),
         .target(name: "CLibcShims"),
         .target(name: "COpenSSLShims", dependencies: ["COpenSSL"]),
@@ -97,9 +99,11 @@ let package = Package(
                 exclude: ["README.md"]),
         // The durable audit trail: the reference's SQLite hash chain behind the kernel's trace seam.
         .target(name: "CapgateStore", dependencies: ["AgentKernel", "CSQLite"], exclude: ["README.md"]),
+        // The shared store of a sidecar fleet on PostgreSQL (libpq on threads of its own).
+        .target(name: "CapgatePostgres", dependencies: ["AgentKernel", "CLibPQ"], exclude: ["README.md"]),
         // The metrics registry (swift-prometheus) and its loopback HTTP/1.1 scrape listener on a thread of its own.
         .target(name: "CapgateMetrics", dependencies: [prometheus, metrics], exclude: ["README.md"]),
-        .target(name: "CapgateServer", dependencies: ["AgentKernel", "CapgateStore", "CapgateWire", "CapgateCore", "CapgatePKI",
+        .target(name: "CapgateServer", dependencies: ["AgentKernel", "CapgateStore", "CapgatePostgres", "CapgateWire", "CapgateCore", "CapgatePKI",
                                                      "CapgateConnection", "CapgateTLS", "CapgateIO", "CapgateHTTP2",
                                                      "CapgateDrivers", "CapgateMetrics", logging],
                 exclude: ["README.md"]),
@@ -109,7 +113,7 @@ let package = Package(
         // ── 6. Executables: parse, validate, fail fast, run.
         .target(name: "CapgateCLI", dependencies: [argumentParser], exclude: ["README.md"]),
         .executableTarget(name: "capgate", dependencies: ["CapgateServer", "CapgatePKI", "CapgateIO", "CapgateCLI", "CapgateStore",
-                                                          "CapgateClient", argumentParser, "CapgateMetrics"],
+                                                          "CapgateClient", "CapgatePostgres", argumentParser, "CapgateMetrics"],
                           exclude: ["README.md"]),
         // kernel verbs in process vs the Python reference (make bench-kernel)
         .executableTarget(name: "KernelBench", dependencies: ["AgentKernel", "CapgateCLI", argumentParser],
@@ -155,6 +159,7 @@ let package = Package(
         .target(name: "CSQLiteFaults", dependencies: ["CSQLite"]),
         .testTarget(name: "CapgateStoreTests", dependencies: ["CapgateStore", "AgentKernel", "CSQLite", "CapgateTesting",
                                                              "CSQLiteFaults"]),
+        .testTarget(name: "CapgatePostgresTests", dependencies: ["CapgatePostgres", "AgentKernel", "CapgateTesting"]),
         .testTarget(name: "CapgateMetricsTests", dependencies: ["CapgateMetrics"]),
         .testTarget(name: "CapgateDriversTests",
                     dependencies: ["CapgateTesting", "CapgateDrivers", "AgentKernel", "CapgateConnection"]),

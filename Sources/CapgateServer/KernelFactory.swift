@@ -1,5 +1,6 @@
 import AgentKernel
 import CapgateDrivers
+import CapgatePostgres
 import CapgateStore
 import Foundation
 
@@ -20,18 +21,32 @@ public enum KernelFactory {
             try registry.register(entry.capability)
             router.addRoute(entry.capability.capabilityID, entry.drivers)
         }
+        try FileManager.default.createDirectory(atPath: config.stateDir, withIntermediateDirectories: true)
+        let revocations: any RevocationStore
+        var shared: PostgresSharedStore?
+        if let pg = try config.store.postgresSettings() {
+            shared = try sharedStore(pg, clock: clock)
+            revocations = shared!
+        } else {
+            revocations = try FileRevocationStore(path: config.stateDir + "/revocations.log", clock: clock)
+        }
         let policy: any PolicyEngine
         switch config.policy {
-        case .defaultEngine(let limits): policy = try DefaultPolicyEngine(rateLimits: limits, clock: clock)
+        case .defaultEngine(let limits):
+            // A fleet's rate windows count every sidecar's grants (docs/deployment.md).
+            let limiter: any RateLimiting = shared.map { PostgresRateLimiter(store: $0, clock: clock) }
+                ?? SlidingWindowRateLimiter()
+            policy = try DefaultPolicyEngine(rateLimits: limits, clock: clock, limiter: limiter)
         case .dsl(let path): policy = try DeclarativePolicyEngine.fromFile(path: path)
         }
-        try FileManager.default.createDirectory(atPath: config.stateDir, withIntermediateDirectories: true)
-        let revocations = try FileRevocationStore(path: config.stateDir + "/revocations.log", clock: clock)
         let tokens = HMACTokenProvider(secret: secret, clock: clock, revocations: revocations)
         let traces: any TraceStoring
         // Budget spends persist in the audit database when there is one (docs/audit.md).
         var budgetStore: any BudgetStoring = InMemoryBudgetStore()
-        if let path = config.audit.path(stateDir: config.stateDir) {
+        if let shared, config.audit.store != .memory {
+            // A fleet's audit trail: one chain per sidecar run in PostgreSQL (docs/deployment.md).
+            traces = PostgresTraceStore(settings: shared.settings, secret: secret)
+        } else if let path = config.audit.path(stateDir: config.stateDir) {
             // Verifies the whole chain first: a corrupted or tampered file stops start-up here.
             let audit = try SQLiteTraceStore(path: path, secret: secret, durability: config.audit.durability,
                                              retention: config.audit.retention, clock: clock)
@@ -40,10 +55,15 @@ public enum KernelFactory {
         } else {
             traces = try TraceStore()
         }
+        // A fleet shares its spends in PostgreSQL instead (docs/deployment.md).
+        if let shared { budgetStore = shared }
         let budgets: Kernel.BudgetSource
         if let total = config.budgetTotal {
-            budgets = .perSession(try SessionBudgets(totalBudget: total, defaultRequest: config.budgetDefaultRequest,
-                                                     store: budgetStore))
+            let sessions = try SessionBudgets(totalBudget: total, defaultRequest: config.budgetDefaultRequest,
+                                              store: budgetStore)
+            // Another sidecar's spend: this one's manager for the session restarts from the total.
+            shared?.setRemoteSpendHandler { [weak sessions] session in sessions?.forget(session) }
+            budgets = .perSession(sessions)
         } else {
             budgets = .none
         }
@@ -70,6 +90,25 @@ public enum KernelFactory {
             }
         }
         return kernel
+    }
+}
+
+extension KernelFactory {
+    /// How long start-up waits for the first reconcile of the shared revocation list; past
+    /// it the sidecar starts degraded (`store_unavailable` until it has reconciled).
+    static let firstReconcileTimeout = Duration.seconds(10)
+
+    /// Applies the schema migrations (refusing a newer schema), then starts the shared
+    /// revocation list and waits briefly for its first reconcile. Blocking: start-up only.
+    static func sharedStore(_ settings: PostgresSettings, clock: any KernelClock) throws -> PostgresSharedStore {
+        do {
+            try PostgresSchema.migrate(try PostgresConnection(settings))
+        } catch {
+            throw ConfigError("store", error.description)
+        }
+        let store = PostgresSharedStore(settings: settings, clock: clock)
+        _ = store.waitUntilAvailable(timeout: firstReconcileTimeout)
+        return store
     }
 }
 

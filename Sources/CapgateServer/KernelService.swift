@@ -1,5 +1,6 @@
 import AgentKernel
 import CapgateConnection
+import CapgatePostgres
 import CapgateWire
 import Synchronization
 
@@ -82,7 +83,10 @@ public final class KernelService: Sendable {
         guard request.method == verb.method else {
             throw WireError(.methodNotAllowed, "\(verb.path) answers \(verb.method) only")
         }
-        if verb.role == .anyone { return .value(["status": "ok"]) }
+        if verb.role == .anyone {
+            try requireSharedStore("degraded: ")
+            return .value(["status": "ok"])
+        }
         guard KernelService.isJSON(request.contentType) else {
             throw WireError(.unsupportedMediaType, "content-type must be application/json")
         }
@@ -114,6 +118,7 @@ public final class KernelService: Sendable {
             throw refusal
         }
         if case .operations(let op) = call { return try await answer(op, as: principal) }
+        if KernelService.needsSharedStore(call) { try requireSharedStore() }
         // Taken before the kernel records anything: a write failure between here and the
         // wait fails this answer even if the store has recovered meanwhile (docs/audit.md).
         let mark = durabilityMarks()
@@ -123,6 +128,7 @@ public final class KernelService: Sendable {
         } catch {
             outcome = .failure(error)
         }
+        if case .success = outcome, case .grantCapability = call { try await awaitSharedIssue() }
         if KernelService.mayRecordTrace(call) { try await awaitDurableAudit(since: mark) }
         switch outcome {
         case .success(let answer): return answer
@@ -140,6 +146,37 @@ public final class KernelService: Sendable {
         }
     }
 
+    /// The verbs that verify or mint a token or expand a handle: with a shared store they are
+    /// never served without the shared revocation list (docs/deployment.md).
+    static func needsSharedStore(_ call: WireRequest) -> Bool {
+        switch call {
+        case .grantCapability, .invoke, .invokeStream, .expand: return true
+        default: return false
+        }
+    }
+
+    var sharedRevocations: (any SharedRevocationStore)? { kernel.tokens.revocationStore as? any SharedRevocationStore }
+
+    /// Fails closed with `store_unavailable` while the shared store is unreachable or not yet
+    /// reconciled. A no-op for the embedded store.
+    func requireSharedStore(_ prefix: String = "") throws(WireError) {
+        guard let shared = sharedRevocations, !shared.isAvailable else { return }
+        throw WireError(.storeUnavailable, prefix + "the shared store is unreachable or not yet reconciled; "
+                        + "retry later or on another sidecar (docs/deployment.md)")
+    }
+
+    /// A granted token is answered only once its issue is recorded in the shared store, so a
+    /// `revoke_all` through any sidecar covers it.
+    func awaitSharedIssue() async throws(WireError) {
+        guard let shared = sharedRevocations else { return }
+        do {
+            try await shared.waitUntilShared()
+        } catch {
+            throw WireError(.storeUnavailable, "the token's issue could not be recorded in the shared store; "
+                            + "it is not acknowledged (docs/deployment.md)")
+        }
+    }
+
     /// The durability contract (docs/audit.md): nothing traced is acknowledged before its
     /// record is durable. The wait is a continuation resumed by the audit writer thread, so
     /// neither an event loop nor the cooperative pool blocks on disk. A store that failed
@@ -150,10 +187,19 @@ public final class KernelService: Sendable {
         defer { observe?(GatewayMetricsClock.seconds(since: started)) }
         do {
             try await kernel.traces.waitUntilDurable(since: mark.traces)
+        } catch {
+            throw WireError(.auditUnavailable, "the action's audit record could not be made durable; "
+                            + "the action is not acknowledged (docs/audit.md)")
+        }
+        do {
             // Spends are recorded before the trace of the invoke that made them; a store
             // sharing the trace store's writer is already durable here (docs/audit.md).
             try await kernel.budgets.store?.waitUntilDurable(since: mark.budgets)
         } catch {
+            if error.site == .storeUnavailable {
+                throw WireError(.storeUnavailable, "the invoke's spend could not be recorded in the shared store; "
+                                + "the action is not acknowledged (docs/deployment.md)")
+            }
             throw WireError(.auditUnavailable, "the action's audit record could not be made durable; "
                             + "the action is not acknowledged (docs/audit.md)")
         }
@@ -192,8 +238,10 @@ public final class KernelService: Sendable {
         case .explainDenial(let request, let justification, _):
             return .value(try kernel.explainDenial(request, principal: principal, justification: justification).json)
         case .invoke(let token, let args, let mode, let dryRun, _):
-            return .value(try await kernel.invoke(token, principal: principal, args: args, responseMode: mode,
-                                                  dryRun: dryRun, session: principal.principalID).json)
+            let result = try await kernel.invoke(token, principal: principal, args: args, responseMode: mode,
+                                                 dryRun: dryRun, session: principal.principalID)
+            try await publishHandle(of: result)
+            return .value(result.json)
         case .invokeStream(let token, let args, let mode, _):
             // The stream completes (or reports its error) only once its trace is durable;
             // otherwise it ends with `audit_unavailable` (docs/audit.md).
@@ -210,6 +258,7 @@ public final class KernelService: Sendable {
                 try await awaitDurableAudit(since: mark)
             })
         case .expand(let handleID, let query, _):
+            try await fetchSharedHandle(handleID)
             // The kernel looks the handle's binding up by id and refuses other principals
             // (handle_principal_mismatch); admins are not exempt: handle ids are not
             // bearer credentials, and auditors read traces, not data.
@@ -219,7 +268,8 @@ public final class KernelService: Sendable {
                 throw KernelService.redactingOwner(error, handleID: handleID, caller: principal.principalID)
             }
         case .explain(let actionID):
-            let trace = try kernel.explain(actionID: actionID)
+            let trace: ActionTrace
+            if let fleet = try await fleetTrace(actionID) { trace = fleet } else { trace = try kernel.explain(actionID: actionID) }
             guard KernelService.isAuditor(principal) || PyString.equal(trace.principalID, principal.principalID) else {
                 // Indistinguishable from a missing id, so ids cannot be probed.
                 throw KernelError(.agentKernelError, "No action trace found for action_id=\(PyString.repr(actionID)).",
@@ -231,12 +281,28 @@ public final class KernelService: Sendable {
                 if let asked = query.principalID, !PyString.equal(asked, principal.principalID) { return .value([]) }
                 query.principalID = principal.principalID
             }
+            if let fleet = kernel.traces as? PostgresTraceStore {
+                do { return .value(.array(try await fleet.search(query).map(\.json))) } catch let e as KernelError {
+                    throw e
+                } catch {
+                    throw Self.auditReadFailed()
+                }
+            }
             return .value(.array(try kernel.queryTraces(query).map(\.json)))
         case .revoke(let tokenID):
             // Role gate: `respond`, from the verb's declaration (`VerbRole.admin`).
+            if let shared = sharedRevocations {
+                do { try await shared.revokeShared(tokenID) } catch { throw Self.sharedRevokeFailed() }
+                return .value(["revoked": true])
+            }
             try persisted { kernel.revoke(tokenID: tokenID) }
             return .value(["revoked": true])
         case .revokeAll(let principalID):
+            if let shared = sharedRevocations {
+                do { return .value(["revoked": .int(try await shared.revokeAllShared(principalID: principalID))]) } catch {
+                    throw Self.sharedRevokeFailed()
+                }
+            }
             var n = 0
             try persisted { n = kernel.revokeAll(principalID: principalID) }
             return .value(["revoked": .int(n)])
@@ -245,6 +311,59 @@ public final class KernelService: Sendable {
             // Answered by `respond` before the kernel (KernelService+Operations.swift).
             throw KernelError(.agentKernelError, "operations verbs are answered by the gateway, not the kernel")
         }
+    }
+
+    /// A fleet's trace of `actionID` from any sidecar (nil: not found there, or no fleet);
+    /// read asynchronously, never blocking a thread.
+    func fleetTrace(_ actionID: String) async throws(KernelError) -> ActionTrace? {
+        guard let fleet = kernel.traces as? PostgresTraceStore else { return nil }
+        do {
+            guard let t = try await fleet.fetch(actionID) else {
+                throw KernelError(.agentKernelError, "No action trace found for action_id=\(PyString.repr(actionID)).",
+                                  site: .traceNotFound)
+            }
+            return t
+        } catch let e as KernelError {
+            throw e
+        } catch {
+            throw Self.auditReadFailed()
+        }
+    }
+
+    static func auditReadFailed() -> KernelError {
+        KernelError(.agentKernelError, "the shared store is unreachable: the audit trail cannot be read "
+                    + "(docs/deployment.md)", site: .storeUnavailable)
+    }
+
+    /// The fleet's store (docs/deployment.md), nil for the embedded one.
+    var fleetStore: PostgresSharedStore? { kernel.tokens.revocationStore as? PostgresSharedStore }
+
+    /// A fleet's invoke answers with a handle only once any sidecar can expand it.
+    func publishHandle(of result: InvokeResult) async throws(KernelError) {
+        guard let fleet = fleetStore, case .frame(let frame) = result, let h = frame.handle,
+              let (handle, data) = try? kernel.handles.get(h.handleID) else { return }
+        do { try await fleet.publishHandle(handle, data: data) } catch {
+            throw KernelError(.agentKernelError, "the result's handle could not be shared with the fleet; the invoke "
+                              + "is not acknowledged (docs/deployment.md)", site: .storeUnavailable)
+        }
+    }
+
+    /// A handle another sidecar stored is brought into this one's store before the kernel's
+    /// expand, which then applies every check (owner, grant, expiry) as for a local one.
+    func fetchSharedHandle(_ handleID: String) async throws(KernelError) {
+        guard let fleet = fleetStore, kernel.handles.meta(handleID) == nil else { return }
+        do {
+            if let (handle, data) = try await fleet.lookupHandle(handleID) { kernel.handles.restore(handle, data: data) }
+        } catch {
+            throw KernelError(.agentKernelError, "the shared store is unreachable: the handle cannot be looked up "
+                              + "(docs/deployment.md)", site: .storeUnavailable)
+        }
+    }
+
+    /// A shared revocation whose write did not commit: in force in this process only.
+    static func sharedRevokeFailed() -> KernelError {
+        KernelError(.agentKernelError, "the shared store is unreachable: the revocation is in force in this sidecar "
+                    + "only; retry it (docs/deployment.md)", site: .storeUnavailable)
     }
 
     /// Runs a revocation and fails closed when its append to the durable revocation log

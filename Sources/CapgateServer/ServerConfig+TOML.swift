@@ -139,6 +139,10 @@ extension ServerConfig {
         config.audit = try audit(&auditT, resolve: resolve)
         try auditT.finish()
 
+        var storeT = try root.optionalNested("store")
+        config.store = try store(&storeT, resolve: resolve)
+        try storeT.finish()
+
         var metricsT = try root.optionalNested("metrics")
         config.metrics = try metrics(&metricsT)
         try metricsT.finish()

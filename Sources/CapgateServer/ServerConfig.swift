@@ -88,6 +88,8 @@ public struct ServerConfig: Sendable {
     public var watchInterval: Double = 2
     /// The audit trail (`[audit]`): by default the durable SQLite chain in the state directory.
     public var audit = AuditSettings()
+    /// `[store]`: embedded (SQLite and local files) or shared by a fleet on PostgreSQL.
+    public var store = StoreSettings()
     /// `[metrics]`: the Prometheus scrape listener (off unless configured; docs/operations.md).
     public var metrics = MetricsSettings()
     /// `[access_log]`: one JSON line per request (off unless configured; docs/operations.md).

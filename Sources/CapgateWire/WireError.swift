@@ -37,6 +37,7 @@ public enum WireErrorCode: String, Sendable, CaseIterable {
     case principalPaused = "principal_paused"
     case gatewayPaused = "gateway_paused"
     case killSwitchUnavailable = "kill_switch_unavailable"
+    case storeUnavailable = "store_unavailable"
 
     /// The HTTP status for each code: the only place this mapping exists.
     public var status: Int {
@@ -54,7 +55,7 @@ public enum WireErrorCode: String, Sendable, CaseIterable {
         case .rateLimited, .budgetExhausted: return 429
         case .headersTooLarge: return 431
         case .internalError: return 500
-        case .auditUnavailable, .revocationUnavailable, .killSwitchUnavailable, .gatewayPaused: return 503
+        case .auditUnavailable, .revocationUnavailable, .storeUnavailable, .killSwitchUnavailable, .gatewayPaused: return 503
         case .driverError: return 502
         case .overloaded: return 503
         case .driverTimeout: return 504
@@ -127,6 +128,7 @@ public struct WireError: Error, Sendable, Equatable, CustomStringConvertible {
             case .traceNotFound: code = .traceNotFound
             case .forbidden: code = .forbidden
             case .revocationUnavailable: code = .revocationUnavailable
+            case .storeUnavailable: code = .storeUnavailable
             default: code = .invalidRequest
             }
         case .namespaceNotFound: code = .capabilityNotFound

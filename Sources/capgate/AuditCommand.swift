@@ -1,6 +1,7 @@
 import AgentKernel
 import ArgumentParser
 import CapgateServer
+import CapgatePostgres
 import CapgateStore
 import Foundation
 
@@ -73,14 +74,40 @@ struct AuditCommand: ParsableCommand {
         @OptionGroup var store: Store
         @Option(help: ArgumentHelp("The kernel secret file (default: `secret` next to the store).", valueName: "file"))
         var secretFile: String?
+        @Option(help: ArgumentHelp("A fleet's configuration (`[store] backend = \"postgres\"`): verify every sidecar's "
+                                   + "chain in PostgreSQL instead of --store (secret: the config's, unless --secret-file).",
+                                   valueName: "file"))
+        var config: String?
 
         func run() throws {
+            if let config {
+                let (result, _) = verifyFleet(config)
+                report(result)
+                return
+            }
             let path = secretFile ?? (URL(fileURLWithPath: store.store).deletingLastPathComponent().path + "/secret")
             let secret: String
             // The first line of the file, exactly as `capgate serve` reads it.
             do { secret = try SecretFile.load(path: path) } catch { fail("\(error)", code: 1) }
             let result: AuditChainVerification
             do { result = try store.open().verify(secret: secret) } catch { fail(error.message, code: 1) }
+            report(result)
+        }
+
+        func verifyFleet(_ path: String) -> (AuditChainVerification, Int) {
+            do {
+                let config = try ServerConfig.load(path: path)
+                guard let settings = try config.store.postgresSettings() else {
+                    fail("\(path): [store] backend is not \"postgres\"; use --store", code: 1)
+                }
+                let secret = try SecretFile.load(path: secretFile ?? config.secretFile)
+                return try PostgresTraceStore.verifyAll(try PostgresConnection(settings), secret: secret)
+            } catch {
+                fail("\(error)", code: 1)
+            }
+        }
+
+        func report(_ result: AuditChainVerification) {
             if store.json {
                 print(JSONValue.object(JSONObject([
                     ("ok", .bool(result.ok)), ("records_checked", .int(result.recordsChecked)),
@@ -89,7 +116,7 @@ struct AuditCommand: ParsableCommand {
             } else {
                 print((result.ok ? "OK: " : "TAMPER DETECTED: ") + result.detail)
             }
-            if !result.ok { throw ExitCode(1) }
+            if !result.ok { Foundation.exit(1) }
         }
     }
 

@@ -15,12 +15,12 @@ struct Capgate: ParsableCommand {
         abstract: "The capgate sidecar: the agent capability kernel behind mTLS HTTP/2.",
         discussion: "Exit status: 0 done, 1 the operation failed (message on stderr), 2 usage error.",
         subcommands: [Serve.self, CheckConfig.self, Doctor.self, Status.self, Pause.self, Resume.self, Paused.self,
-                      PKICommand.self, AuditCommand.self])
+                      PKICommand.self, AuditCommand.self, StoreCommand.self])
 
     /// `capgate` alone is a usage error (exit 2), not a request for help.
     func run() throws {
-        throw ValidationError("a command is required: serve, check-config, doctor, status, pause, resume, paused, pki "
-                              + "or audit (see capgate --help)")
+        throw ValidationError("a command is required: serve, check-config, doctor, status, pause, resume, paused, pki, "
+                              + "audit or store (see capgate --help)")
     }
 }
 

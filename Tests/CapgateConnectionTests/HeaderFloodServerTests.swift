@@ -40,7 +40,11 @@ import Testing
                 do { status = try await agent.send(path: "/v1/echo", body: Array("\(statuses.count)".utf8)).status }
                 catch { status = -1 }
                 statuses.append(status)
-                if status != 200 || statuses.count > 100_000 { break }
+                // Below the server's 1000 streams per connection (maxStreamsPerConnection): past
+                // it the server drains the agent's connection by design, which is not an error
+                // of the attack (seen once on a fast run). Paced, so the attacks overlap it.
+                if status != 200 || statuses.count >= 900 { break }
+                try? await Task.sleep(for: .milliseconds(1))
             }
             return statuses
         }

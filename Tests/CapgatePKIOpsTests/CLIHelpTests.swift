@@ -16,11 +16,12 @@ import Testing
         (["pki", "revoke"], ["--dir", "--agent", "--serial"]),
         (["pki", "crl"], ["--dir"]),
         (["pki", "list"], ["--dir"]),
-        (["audit", "verify"], ["--store", "--json", "--secret-file"]),
+        (["audit", "verify"], ["--store", "--json", "--secret-file", "--config"]),
         (["audit", "list"], ["--store", "--json", "--principal", "--capability", "--status", "--since", "--until", "--limit"]),
         (["audit", "show"], ["--store", "--json"]),
         (["audit", "export"], ["--store", "--json", "--principal", "--capability", "--status", "--since", "--until",
                                "--limit", "--out"]),
+        (["store", "migrate"], ["--config"]),
     ]
 
     /// The `--flag` entries of the OPTIONS section, each with the text that explains it.
@@ -49,7 +50,7 @@ import Testing
     @Test func rootHelpListsEveryCommand() async throws {
         let r = try await capgate(["--help"])
         #expect(r.status == 0, "\(r.stderr)")
-        for command in ["serve", "check-config", "pki", "audit"] {
+        for command in ["serve", "check-config", "pki", "audit", "store"] {
             #expect(r.stdout.contains("\n  \(command) "), "capgate --help lacks \(command)")
         }
         let pki = try await capgate(["pki", "--help"])

@@ -87,6 +87,13 @@ public final class SessionBudgets: Sendable {
         }
     }
 
+    /// Drops `sessionID`'s manager, so its next use recreates it from the store's `spent`:
+    /// how a shared store (docs/deployment.md) makes another sidecar's spend count here.
+    /// Reservations of invocations in flight stay with the old manager, which still reports.
+    public func forget(_ sessionID: String) {
+        _ = state.withLock { $0.slots.removeValue(forKey: CodePointKey(sessionID)) }
+    }
+
     private static func compactIfNeeded(_ s: inout State) {
         guard s.order.count > 2 * s.slots.count + 64 else { return }
         let slots = s.slots

@@ -132,6 +132,17 @@ public final class HandleStore: Sendable {
         let handle = Handle(handleID: ids.next(), capabilityID: capabilityID, createdAt: now,
                             expiresAt: now.adding(seconds: ttlSeconds ?? defaultTTLSeconds),
                             totalRows: data.arrayValue?.count ?? 1, principalID: principalID, constraints: constraints)
+        insert(handle, data: data, size: size, now: now)
+        return handle
+    }
+
+    /// Keeps a handle another sidecar of a fleet stored (docs/deployment.md) under its own id,
+    /// expiry and binding, so `expand` works here too; the same bounds as `store` apply.
+    public func restore(_ handle: Handle, data: JSONValue) {
+        insert(handle, data: data, size: tracksBytes ? SizeEstimate.estimatedSize(data) : 0, now: clock.now())
+    }
+
+    private func insert(_ handle: Handle, data: JSONValue, size: Int, now: Timestamp) {
         let key = CodePointKey(handle.handleID)
         state.withLock { s in
             // A repeated id (only possible with an injected generator) replaces the old
@@ -170,7 +181,6 @@ public final class HandleStore: Sendable {
             }
             s.compactIfNeeded()
         }
-        return handle
     }
 
     /// `get(handle_id)`: the metadata and data. Unknown id -> HandleNotFound; expired

@@ -38,6 +38,8 @@ public struct KernelError: Error, Sendable, Equatable, CustomStringConvertible {
         case forbidden
         /// Not a reference site: a revocation could not be written to the durable log.
         case revocationUnavailable = "revocation_unavailable"
+        /// Not a reference site: the shared store of a fleet could not take a revocation.
+        case storeUnavailable = "store_unavailable"
     }
 
     public var kind: Kind

@@ -19,12 +19,15 @@ public final class DefaultPolicyEngine: PolicyEngine {
     public var engineName: String { "DefaultPolicyEngine" }
 
     let rateLimits: [SafetyClass: RateLimit]
-    let limiter = SlidingWindowRateLimiter()
+    let limiter: any RateLimiting
     let clock: any KernelClock
 
     /// Overrides merge per class into the defaults; each limit needs `limit >= 1` and
     /// `window > 0` (AgentKernelError otherwise, checked READ, WRITE, DESTRUCTIVE).
-    public init(rateLimits: [SafetyClass: RateLimit] = [:], clock: any KernelClock = SystemClock()) throws(KernelError) {
+    /// `limiter`: where the windows live; a fleet passes one that also counts the other
+    /// sidecars' grants (docs/deployment.md).
+    public init(rateLimits: [SafetyClass: RateLimit] = [:], clock: any KernelClock = SystemClock(),
+                limiter: any RateLimiting = SlidingWindowRateLimiter()) throws(KernelError) {
         var merged = RateLimit.defaults
         for (k, v) in rateLimits { merged[k] = v }
         for sc in [SafetyClass.read, .write, .destructive] {
@@ -37,6 +40,7 @@ public final class DefaultPolicyEngine: PolicyEngine {
         }
         self.rateLimits = merged
         self.clock = clock
+        self.limiter = limiter
     }
 
     private func deny(_ detail: String, _ code: String) -> KernelError {

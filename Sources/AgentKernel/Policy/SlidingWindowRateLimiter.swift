@@ -9,7 +9,7 @@ import Synchronization
 /// Memory is bounded: a key whose log empties is deleted (as in the reference), and every
 /// 1024 acquisitions a sweep deletes keys whose newest hit has left its window, so
 /// principals that never return do not accumulate.
-public final class SlidingWindowRateLimiter: Sendable {
+public final class SlidingWindowRateLimiter: RateLimiting {
     /// One key's log. Hits arrive in clock order, so expired hits are a prefix: pruning
     /// advances `head` (O(1) amortized) instead of filtering the whole log on every call,
     /// which made a large limit cost O(limit) per grant. A clock that steps backwards
@@ -80,6 +80,18 @@ public final class SlidingWindowRateLimiter: Sendable {
         let allowed = entry.count == 0 || entry.count < limit
         if allowed { entry.record(now) }
         return (allowed, entry.count == 0)
+    }
+
+    /// Records a hit admitted elsewhere (another sidecar of a fleet) without deciding anything:
+    /// it counts against `key`'s window from `now` on.
+    public func record(key: String, window: Double, now: Double) {
+        state.withLock { s in
+            var e = s.entries[key] ?? Entry(window: window)
+            e.prune(cutoff: now - window)
+            e.window = window
+            e.record(now)
+            s.entries[key] = e
+        }
     }
 
     /// Number of keys currently holding hits (for tests and metrics).

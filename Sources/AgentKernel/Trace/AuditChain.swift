@@ -26,6 +26,13 @@ public struct AuditChainVerification: Sendable, Equatable {
     /// The first divergent record, nil when `ok`.
     public var firstBadSeq: Int?
     public var detail: String
+
+    public init(ok: Bool, recordsChecked: Int, firstBadSeq: Int?, detail: String) {
+        self.ok = ok
+        self.recordsChecked = recordsChecked
+        self.firstBadSeq = firstBadSeq
+        self.detail = detail
+    }
 }
 
 public struct AuditChain: Sendable {
