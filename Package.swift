@@ -130,7 +130,7 @@ let package = Package(
         // libFuzzer targets for every parser an untrusted peer or file reaches (fuzz/README.md)
         .target(name: "CapgateFuzzing",
                 dependencies: ["AgentKernel", "CapgateWire", "CapgateServer", "CapgateHTTP2", "CapgateCore", "CapgateTLS",
-                               "CapgateDrivers"],
+                               "CapgateDrivers", "CapgateHTTPClient"],
                 path: "fuzz/Sources/CapgateFuzzing"),
         .executableTarget(name: "capgate-fuzz", dependencies: ["CapgateFuzzing"], path: "fuzz/Driver"),
 

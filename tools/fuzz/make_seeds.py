@@ -352,9 +352,95 @@ def timestamp_seeds():
             f.write(f'"{w}"\n')
 
 
+HTTP_STATUSES = [200, 201, 204, 299, 300, 301, 304, 399, 400, 404, 413, 429, 499, 500, 502, 599, 600, 100, 0]
+
+
+def http_response_seeds():
+    """fuzz/Sources/CapgateFuzzing/FuzzHTTPResponse.swift: status index, format|limit, content type, chunk."""
+    def seed(name, status, body, text=False, limit16=0, ctype=b"application/json", chunk=0):
+        head = bytes([HTTP_STATUSES.index(status), (limit16 << 1) | int(text), len(ctype)]) + ctype + bytes([chunk])
+        write("http_response", name, head + (body if isinstance(body, bytes) else body.encode()))
+    seed("ok_json_object", 200, json.dumps({"rows": [{"id": 1, "name": "a"}], "next": None}))
+    seed("ok_json_chunked_3", 200, json.dumps({"a": [1, 2.5, "x\u00e9"]}), chunk=3)
+    seed("ok_json_empty_null", 204, b"")
+    seed("ok_json_invalid", 200, b"<html>oops</html>", ctype=b"text/html; charset=utf-8")
+    seed("ok_json_invalid_no_ctype", 200, b"{\"a\":", ctype=b"")
+    seed("ok_text_utf8_invalid", 200, b"caf\xc3\xa9 \xff\xfe end", text=True)
+    seed("redirect_json", 301, b'{"moved": true}')
+    seed("error_404_short", 404, b"not found")
+    seed("error_500_long", 500, b"x" * 700, chunk=100)
+    seed("error_502_multibyte_split", 502, "\u00e9\U0001F600" * 120, chunk=7)
+    seed("error_combining_first", 400, "\u0301abc")
+    seed("limit_exact", 200, b"[" + b"1," * 23 + b"1]", limit16=3)
+    seed("limit_over", 200, b"[" + b"1," * 40 + b"1]", limit16=3, chunk=5)
+    seed("status_600", 600, b"[]")
+
+
+def host_stream_seeds():
+    """FuzzHostAnswer: a whole /v1/execute_stream body (NDJSON) after the cap byte."""
+    def seed(name, first, lines):
+        write("host_answer", name, bytes([first]) + lines.encode())
+    seed("stream-body-two-chunks-end", 0x85, '{"chunk":{"a":1}}\n{"chunk":{"b":[1,2]}}\n{"end":true}\n')
+    seed("stream-body-error-mid", 0x83, '{"chunk":{"a":1}}\n{"error":{"type":"ValueError","message":"bad"}}\n')
+    seed("stream-body-blank-lines", 0x80, '\n\n{"end":true}\n\n')
+    seed("stream-body-torn-last", 0x8f, '{"chunk":{"a":1}}\n{"chu')
+    seed("stream-body-line-over-cap", 0x04, '{"chunk":{"a":"0123456789012345678901234567890123456789"}}\n{"end":true}\n')
+
+
+def audit_rows_seeds():
+    """FuzzAuditRecord rows mode: 0x01, then NUL-separated checkpoint and (seq, prev, hash, payload) rows."""
+    trace = {"action_id": "a1", "capability_id": "billing.list_invoices", "principal_id": "alice",
+             "token_id": "t1", "invoked_at": "2026-01-02T03:04:05.123456+00:00", "response_mode": "summary",
+             "driver_id": "billing", "handle_id": None, "sensitivity": "PII", "status": "succeeded",
+             "event_type": "invoke", "reason_code": None, "error": None, "args": {"region": "eu"},
+             "result_summary": {"rows": 3}, "correction": None}
+
+    def seed(name, checkpoint, rows):
+        fields = list(checkpoint)
+        for r in rows:
+            fields += [r[0], r[1], r[2], json.dumps(r[3]) if not isinstance(r[3], str) else r[3]]
+        write("audit_record", name, b"\x01" + "\x00".join(fields).encode())
+    t2 = dict(trace, action_id="a2", status="failed", error="denied", event_type="grant_denied")
+    seed("rows-valid-chain", ("0", ""), [("0", "=", "=", trace), ("1", "=", "=", t2), ("", "=", "=", {"x": 1})])
+    seed("rows-from-checkpoint", ("7", "ab" * 32), [("7", "=", "=", trace), ("8", "=", "=", t2)])
+    seed("rows-gap", ("0", ""), [("0", "=", "=", trace), ("2", "=", "=", t2)])
+    seed("rows-broken-link", ("0", ""), [("0", "=", "=", trace), ("1", "0" * 64, "=", t2)])
+    seed("rows-tampered-hash", ("0", ""), [("0", "=", "f" * 64, trace)])
+    seed("rows-payload-not-object", ("0", ""), [("0", "=", "=", "[1,2]")])
+    seed("rows-huge-seq", ("0", ""), [("9223372036854775806", "=", "=", trace), ("", "=", "=", t2)])
+
+
+def revocation_seeds():
+    """FuzzRevocationLog: the bytes are a revocations.log (AgentKernel/Tokens/FileRevocationStore.swift)."""
+    header = '{"format":"capgate-revocations","version":1}\n'
+    ev = lambda **kw: json.dumps(kw, separators=(",", ":")) + "\n"
+    track = ev(op="track", principal_id="alice", token_id="t1", expires_at="2026-11-29T09:00:00+00:00")
+    write("revocation_log", "empty", b"")
+    write("revocation_log", "header_only", header)
+    write("revocation_log", "revoke_and_track", header + ev(op="revoke", token_id="t0") + track)
+    write("revocation_log", "revoke_all_then_sweep", header + track
+          + ev(op="track", principal_id="alice", token_id="t2", expires_at="2030-01-01T00:00:00+00:00")
+          + ev(op="revoke_all", principal_id="alice") + ev(op="sweep", now="2027-01-01T00:00:00+00:00"))
+    write("revocation_log", "expiry_line", header + ev(op="expiry", token_id="t3", expires_at="2026-01-01T00:00:00.5+00:00"))
+    write("revocation_log", "torn_last_line", header + ev(op="revoke", token_id="t0") + '{"op":"rev')
+    write("revocation_log", "torn_header", '{"format":"capgate-rev')
+    write("revocation_log", "bad_header", '{"format":"other","version":1}\n')
+    write("revocation_log", "unknown_op", header + ev(op="unrevoke", token_id="t0"))
+    write("revocation_log", "bad_datetime", header + ev(op="sweep", now="yesterday"))
+    write("revocation_log", "compaction_1100_events", header + "".join(
+        ev(op="track", principal_id=f"p{i % 7}", token_id=f"t{i}", expires_at="2026-11-29T09:00:00+00:00")
+        for i in range(1100)) + ev(op="revoke_all", principal_id="p3") + ev(op="sweep", now="2026-11-29T09:00:00+00:00"))
+    with open(os.path.join(ROOT, "revocation_log.dict"), "w") as f:
+        for w in ['"op"', '"token_id"', '"principal_id"', '"expires_at"', '"now"', '"revoke"', '"track"',
+                  '"revoke_all"', '"sweep"', '"expiry"', '{"format":"capgate-revocations","version":1}\n',
+                  '"2026-11-29T09:00:00+00:00"', "\n"]:
+            f.write('"' + w.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\x0A") + '"\n')
+
+
 SEEDS = {"json": json_seeds, "json_dict": json_dict, "wire": wire_seeds, "h2": h2_seeds, "cert": cert_seeds,
          "config": config_seeds, "token": token_seeds, "toml": toml_seeds, "spiffe": spiffe_seeds,
-         "timestamp": timestamp_seeds}
+         "timestamp": timestamp_seeds, "http_response": http_response_seeds, "host_stream": host_stream_seeds,
+         "audit_rows": audit_rows_seeds, "revocation": revocation_seeds}
 
 if __name__ == "__main__":
     # No argument: every corpus. Names (e.g. `toml h2`) regenerate only those, so the

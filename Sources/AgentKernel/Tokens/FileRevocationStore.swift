@@ -88,16 +88,22 @@ public final class FileRevocationStore: RevocationStore {
         var state = RevocationState()
         let (events, validLength) = try Self.replay(bytes, into: &state, path: path)
         var fdToUse = fd
-        if bytes.isEmpty {
-            try Self.writeAll(fd: fd, Self.line(Self.header), path: path)
-            guard fsync(fd) == 0 else { throw FileRevocationStoreError(path: path, message: "fsync: \(Self.errnoText())") }
-            // A new file's directory entry is durable only once its directory is synced.
-            try Self.syncDirectory(of: path)
-        } else if validLength < bytes.count {
+        if validLength < bytes.count {
             // Drop a torn final line so the next append starts on a fresh line.
             guard ftruncate(fd, off_t(validLength)) == 0 else {
                 throw FileRevocationStoreError(path: path, message: "truncate: \(Self.errnoText())")
             }
+        }
+        if validLength == 0 {
+            // A new log, or one whose only line, the header, was torn by a crash (found by the
+            // revocation_log fuzz target: events appended without a header made the next start fail).
+            guard lseek(fd, 0, SEEK_SET) == 0 else {
+                throw FileRevocationStoreError(path: path, message: "seek: \(Self.errnoText())")
+            }
+            try Self.writeAll(fd: fd, Self.line(Self.header), path: path)
+            guard fsync(fd) == 0 else { throw FileRevocationStoreError(path: path, message: "fsync: \(Self.errnoText())") }
+            // A new file's directory entry is durable only once its directory is synced.
+            try Self.syncDirectory(of: path)
         }
         let snapshot = Self.snapshotLines(state)
         if events > Self.compactionMinEvents && events > 2 * (snapshot.count - 1) {

@@ -82,11 +82,14 @@ public struct AuditChain: Sendable {
     public func verify(_ records: some Sequence<AuditRecord>, genesis: String = AuditChain.genesisHash)
         -> AuditChainVerification {
         var expectedPrev = genesis
-        var expectedSeq: Int?
+        var previousSeq: Int?
         var checked = 0
         for r in records {
             checked += 1
-            if let e = expectedSeq, r.seq != e {
+            // A stored seq of Int.max has no successor a row can hold: whatever follows it is
+            // non-contiguous (Python's ints would just grow), never an overflow trap.
+            if let p = previousSeq, p == .max || r.seq != p + 1 {
+                let e = p == .max ? "9223372036854775808" : String(p + 1)
                 return AuditChainVerification(
                     ok: false, recordsChecked: checked, firstBadSeq: r.seq,
                     detail: "Non-contiguous sequence at position \(checked): expected seq \(e), found \(r.seq) "
@@ -106,7 +109,7 @@ public struct AuditChain: Sendable {
                         + "(mutation, or wrong secret).")
             }
             expectedPrev = r.recordHash
-            expectedSeq = r.seq + 1
+            previousSeq = r.seq
         }
         return AuditChainVerification(ok: true, recordsChecked: checked, firstBadSeq: nil,
                                       detail: "Verified \(checked) record(s).")

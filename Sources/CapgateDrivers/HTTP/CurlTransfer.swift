@@ -24,10 +24,6 @@ struct TransferOptions: Sendable {
     var tls: HTTPTLSFiles
 }
 
-/// Bytes of an error body read for the message (the reference's bound); the message keeps
-/// 200 characters of them.
-let errorBodyReadLimit = 512
-
 /// One libcurl easy handle and what its callbacks accumulate. Built on the calling task,
 /// then owned by the loop thread alone from `CurlMultiLoop.submit` until it is finished,
 /// which is why the unchecked `Sendable` is sound: there is exactly one owner at a time.
@@ -39,12 +35,9 @@ final class CurlTransfer: @unchecked Sendable {
     let maxResponseBytes: Int?
     var continuation: CheckedContinuation<TransferOutcome, Never>?
 
-    private(set) var body: [UInt8] = []
+    /// The body and its read limits (HTTPResponse.swift).
+    private var response: HTTPResponseBody
     private(set) var status = 0
-    private(set) var tooLarge = false
-    /// An error body reached `errorBodyReadLimit`; the write callback stopped the transfer
-    /// on purpose, so its `CURLE_WRITE_ERROR` is not a failure.
-    private(set) var snippetComplete = false
     /// Monotonic time of the last byte seen (headers or body); drives the inactivity timeout.
     var lastActivity: UInt64
 
@@ -58,6 +51,7 @@ final class CurlTransfer: @unchecked Sendable {
         let seconds = options.timeoutSeconds.isFinite ? max(options.timeoutSeconds, 0.001) : 1e9
         idleNanoseconds = UInt64(min(seconds, 1e9) * 1e9)
         maxResponseBytes = options.maxResponseBytes
+        response = HTTPResponseBody(maxResponseBytes: options.maxResponseBytes)
         lastActivity = MonotonicClock.now()
         guard configure(request, options, timeoutMilliseconds: Int(min(seconds, 1e9) * 1000)) else {
             release()
@@ -133,35 +127,21 @@ final class CurlTransfer: @unchecked Sendable {
             _ = capgate_curl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &code)
             status = code
         }
-        if (400...599).contains(status) {
-            let room = errorBodyReadLimit - body.count
-            body.append(contentsOf: bytes.prefix(max(room, 0)))
-            if body.count >= errorBodyReadLimit {
-                snippetComplete = true
-                return 0  // enough for the message: abort instead of buffering the rest
-            }
-            return bytes.count
-        }
-        body.append(contentsOf: bytes)
-        if let limit = maxResponseBytes, body.count > limit {
-            tooLarge = true
-            return 0
-        }
-        return bytes.count
+        return response.append(bytes, status: status) ? bytes.count : 0
     }
 
     fileprivate func sawHeader() { lastActivity = MonotonicClock.now() }
 
     /// Classifies the finished transfer; call once, on the loop thread, before `release`.
     func outcome(_ result: CURLcode) -> TransferOutcome {
-        if tooLarge { return .tooLarge }
+        if response.tooLarge { return .tooLarge }
         var code = 0
         _ = capgate_curl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &code)
         let finalStatus = status != 0 ? status : code
-        if result == CURLE_OK || (result == CURLE_WRITE_ERROR && snippetComplete) {
+        if result == CURLE_OK || (result == CURLE_WRITE_ERROR && response.snippetComplete) {
             var ct: UnsafeMutablePointer<CChar>?
             _ = capgate_curl_easy_getinfo_string(easy, CURLINFO_CONTENT_TYPE, &ct)
-            return .response(status: finalStatus, contentType: ct.map { String(cString: $0) }, body: body)
+            return .response(status: finalStatus, contentType: ct.map { String(cString: $0) }, body: response.bytes)
         }
         if result == CURLE_OPERATION_TIMEDOUT { return .timedOut }
         let detail = String(cString: errorBuffer)

@@ -67,38 +67,14 @@ public final class HTTPDriver: Driver {
             throw KernelError(.driverError, "HTTPDriver '\(driverID)': response from \(url) exceeded "
                               + "max_response_bytes (\(config.maxResponseBytes ?? 0)).")
         case .response(let status, let contentType, let body):
-            if (400...599).contains(status) {
-                let snippet = PyString.prefix(String(decoding: body.prefix(errorBodyReadLimit), as: UTF8.self), 200)
-                throw KernelError(.driverError, "HTTPDriver '\(driverID)': HTTP \(status) from \(url): \(snippet)")
-            }
-            let data = try decode(body, format: endpoint.responseFormat, url: url, contentType: contentType)
-            return RawResult(capabilityID: ctx.capabilityID, data: data,
-                             metadata: ["status_code": .int(status), "url": .string(url)])
+            let answer = try HTTPDriver.decodeResponse(status: status, contentType: contentType, body: body,
+                                                       format: endpoint.responseFormat, driverID: driverID, url: url)
+            return RawResult(capabilityID: ctx.capabilityID, data: answer.data, metadata: answer.metadata)
         }
     }
 
     private func failure(_ url: String, _ detail: String) -> KernelError {
         KernelError(.driverError, "HTTPDriver '\(driverID)': Request to \(url) failed: \(detail)")
-    }
-
-    /// `text`: UTF-8 with U+FFFD for invalid bytes. `json`: empty -> null; otherwise the
-    /// strict reader (docs/json.md), so a body it refuses is reported as non-JSON.
-    private func decode(_ body: [UInt8], format: HTTPResponseFormat, url: String,
-                        contentType: String?) throws -> JSONValue {
-        switch format {
-        case .text:
-            return .string(String(decoding: body, as: UTF8.self))
-        case .json:
-            if body.isEmpty { return .null }
-            do throws(JSONParseError) {
-                return try JSONParser.parse(body)
-            } catch {
-                let snippet = String(decoding: body.prefix(200), as: UTF8.self)
-                let ct = (contentType?.isEmpty ?? true) ? "unknown" : contentType!
-                throw KernelError(.driverError, "HTTPDriver '\(driverID)': non-JSON response from \(url) "
-                                  + "(content-type: \(ct)): \(snippet)")
-            }
-        }
     }
 
     /// The reference client's wording for the failures every deployment meets (a tool that

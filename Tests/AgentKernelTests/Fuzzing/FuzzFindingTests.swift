@@ -59,4 +59,22 @@ import Testing
         #expect(Timestamp(isoformat: "0000-12-31T23:59:59+00:00") == nil)
         #expect(Timestamp(isoformat: "0001-01-01T00:00:00+00:00")?.isoformat == "0001-01-01T00:00:00+00:00")
     }
+
+    /// fuzz/audit_record: a verified record with seq Int.max made `verify` compute its
+    /// successor and trap on the overflow; the next record is now reported non-contiguous.
+    @Test func auditChainSeqIntMaxIsNotAnOverflow() {
+        let chain = AuditChain(secret: "s")
+        let last = chain.makeRecord(seq: .max, prevHash: AuditChain.genesisHash, trace: ["a": 1])
+        #expect(chain.verify([last]).ok)
+        let after = chain.makeRecord(seq: .min, prevHash: last.recordHash, trace: ["a": 2])
+        let verdict = chain.verify([last, after])
+        #expect(!verdict.ok)
+        #expect(verdict.recordsChecked == 2)
+        #expect(verdict.firstBadSeq == .min)
+        #expect(verdict.detail.contains("expected seq 9223372036854775808, found -9223372036854775808"))
+        let before = chain.makeRecord(seq: .max - 1, prevHash: AuditChain.genesisHash, trace: ["a": 0])
+        let linked = chain.makeRecord(seq: .max, prevHash: before.recordHash, trace: ["a": 1])
+        #expect(chain.verify([before, linked]).ok)
+    }
 }
+

@@ -67,6 +67,18 @@ import Glibc
         #expect(lines(path).count == 3)
     }
 
+    /// fuzz/revocation_log: a crash while the header itself was written left a torn first line;
+    /// the open dropped it but wrote no header, so the next revoke's line came first and the
+    /// following start failed ("not a capgate revocation log header").
+    @Test func tornHeaderIsRewrittenBeforeAnyEvent() throws {
+        let path = tempPath()
+        append(path, #"{"format":"capgate-rev"#)
+        do { try FileRevocationStore(path: path).revoke("a") }
+        let s = try FileRevocationStore(path: path)
+        #expect(s.isRevoked("a"))
+        #expect(lines(path) == [#"{"format":"capgate-revocations","version":1}"# + "\n", #"{"op":"revoke","token_id":"a"}"# + "\n"])
+    }
+
     @Test func corruptLineFailsClosed() throws {
         let path = tempPath()
         do { try FileRevocationStore(path: path).revoke("a") }

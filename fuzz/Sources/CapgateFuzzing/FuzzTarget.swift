@@ -14,6 +14,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case timestamp
     case hostAnswer = "host_answer"
     case auditRecord = "audit_record"
+    case httpResponse = "http_response"
+    case revocationLog = "revocation_log"
 
     /// Runs one input through the target.
     public func run(_ data: UnsafeRawBufferPointer) {
@@ -29,6 +31,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .timestamp: FuzzTimestamp.run(data)
         case .hostAnswer: FuzzHostAnswer.run(data)
         case .auditRecord: FuzzAuditRecord.run(data)
+        case .httpResponse: FuzzHTTPResponse.run(data)
+        case .revocationLog: FuzzRevocationLog.run(data)
         }
     }
 
