@@ -116,6 +116,11 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
         if let days = retention?.retainDays { _ = try AuditRetention.prune(writer, now: clock.now(), retainDays: days) }
         if let bytes = retention?.maxBytes { _ = try AuditRetention.pruneToSize(writer, maxBytes: bytes) }
         let head = try Self.durableHead(writer)
+        // A verified chain whose head seq is near Int.max can only be forged (with the secret):
+        // refuse it instead of overflowing `seq + 1` later (found by the audit_record fuzz target).
+        guard head.seq < Int.max / 2 else {
+            throw AuditStoreError("\(path): audit chain head seq \(head.seq) is out of range. Refusing to start.")
+        }
         queue = Queue(nextSeq: head.seq + 1, lastHash: head.hash)
         reader = try SQLiteConnection(path: path)
         let thread = Thread { [self] in writerLoop() }
