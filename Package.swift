@@ -160,7 +160,7 @@ let package = Package(
         .testTarget(name: "CapgateStoreTests", dependencies: ["CapgateStore", "AgentKernel", "CSQLite", "CapgateTesting",
                                                              "CSQLiteFaults"]),
         .testTarget(name: "CapgatePostgresTests", dependencies: ["CapgatePostgres", "AgentKernel", "CapgateTesting"]),
-        .testTarget(name: "CapgateMetricsTests", dependencies: ["CapgateMetrics"]),
+        .testTarget(name: "CapgateMetricsTests", dependencies: ["CapgateMetrics", "CapgateTesting"]),
         .testTarget(name: "CapgateDriversTests",
                     dependencies: ["CapgateTesting", "CapgateDrivers", "AgentKernel", "CapgateConnection"]),
         // the whole sidecar on loopback through CapgateClient (test targets depend on the

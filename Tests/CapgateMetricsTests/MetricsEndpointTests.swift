@@ -1,4 +1,5 @@
 @testable import CapgateMetrics
+import CapgateTesting
 import Foundation
 import Glibc
 import Testing
@@ -11,25 +12,7 @@ struct MetricsEndpointTests {
 
     /// One HTTP/1.1 exchange on a fresh connection; returns the whole answer.
     static func exchange(port: UInt16, _ request: String) throws -> String {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var sa = sockaddr_in()
-        sa.sin_family = sa_family_t(AF_INET)
-        sa.sin_port = port.bigEndian
-        sa.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let rc = withUnsafePointer(to: &sa) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard rc == 0 else { throw MetricsEndpointError("connect failed: \(errno)") }
-        _ = request.withCString { send(fd, $0, strlen($0), 0) }
-        var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n <= 0 { break }
-            out += buf[0..<n]
-        }
-        return String(decoding: out, as: UTF8.self)
+        try PlainHTTP.exchange(port: port, request)
     }
 
     @Test func servesTheExpositionOnLoopbackAndNothingElse() throws {

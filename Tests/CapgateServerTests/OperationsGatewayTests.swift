@@ -18,25 +18,7 @@ struct OperationsGatewayTests {
 
     /// `GET /metrics` over plain HTTP/1.1 on loopback; returns the body.
     static func scrape(_ port: UInt16) throws -> String {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var sa = sockaddr_in()
-        sa.sin_family = sa_family_t(AF_INET)
-        sa.sin_port = port.bigEndian
-        sa.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let rc = withUnsafePointer(to: &sa) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard rc == 0 else { throw FixtureError("connect to the metrics port failed: errno \(errno)") }
-        _ = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".withCString { send(fd, $0, strlen($0), 0) }
-        var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 16384)
-        while true {
-            let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n <= 0 { break }
-            out += buf[0..<n]
-        }
-        let text = String(decoding: out, as: UTF8.self)
+        let text = try PlainHTTP.exchange(port: port, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         guard text.hasPrefix("HTTP/1.1 200 OK"), let split = text.range(of: "\r\n\r\n") else {
             throw FixtureError("unexpected metrics answer: \(text.prefix(200))")
         }
