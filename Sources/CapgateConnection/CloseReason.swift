@@ -56,6 +56,9 @@ public enum CloseReason: Sendable, Equatable, CustomStringConvertible {
     /// Still unauthenticated when the pre-authentication budget (its source's, or the global
     /// one) needed room for a newer socket: the oldest goes (docs/hardening.md).
     case preAuthEvicted
+    /// Its first bytes arrived while its source (or the server) was over its handshake rate
+    /// (`handshakeRatePerSource`, `handshakeRateGlobal`): closed before any TLS work.
+    case handshakeRateLimited
     /// Authenticated, but its SPIFFE ID already holds `maxConnectionsPerIdentity` connections.
     case perIdentityCap
     /// Authenticated, but its IP already holds `maxConnectionsPerIP` authenticated connections.
@@ -90,6 +93,7 @@ public enum CloseReason: Sendable, Equatable, CustomStringConvertible {
         case .certificateRevoked: "certificate_revoked"
         case .trustAnchorRemoved: "trust_anchor_removed"
         case .preAuthEvicted: "preauth_evicted"
+        case .handshakeRateLimited: "handshake_rate_limited"
         case .perIdentityCap: "per_identity_cap"
         case .perIPCap: "per_ip_cap"
         case .globalCap: "global_cap"
@@ -110,8 +114,18 @@ public enum CloseReason: Sendable, Equatable, CustomStringConvertible {
             true
         case .peerClosedInHandshake, .peerReset, .ioError, .internalError, .handshakeTimeout,
              .firstRequestTimeout, .drainTimeout, .certificateRevoked, .trustAnchorRemoved, .tls, .identity, .protocolTrip,
-             .preAuthEvicted, .perIdentityCap, .perIPCap, .globalCap:
+             .preAuthEvicted, .handshakeRateLimited, .perIdentityCap, .perIPCap, .globalCap:
             false
+        }
+    }
+
+    /// A socket refused before any TLS work because a flood filled its pre-authentication
+    /// budget or handshake rate: counted, logged at debug only (a log line per socket would let
+    /// the flood write the log).
+    public var isFloodRefusal: Bool {
+        switch self {
+        case .preAuthEvicted, .handshakeRateLimited: true
+        default: false
         }
     }
 

@@ -26,6 +26,13 @@ package protocol ConnectionDriver: AnyObject {
     /// The transport ended (or the protocol finished); the driver must call `close` on the
     /// core with the flags that fit, then do its own bookkeeping.
     func transportEnded(_ end: TransportEnd)
+    /// The first bytes from the peer arrived, before any TLS work on them. Return false after
+    /// closing the core to refuse them (the server's handshake rate); the default accepts.
+    func handshakeInputArrived() -> Bool
+}
+
+package extension ConnectionDriver {
+    func handshakeInputArrived() -> Bool { true }
 }
 
 /// How the transport ended, as the core saw it; each driver maps it to its own reason.
@@ -81,6 +88,8 @@ package final class ConnectionCore: EventHandler {
     /// Reading stopped because `outbound` passed the high-water mark.
     private var readPaused = false
     private var inputEOF = false
+    /// The peer's first bytes were announced to the driver (`handshakeInputArrived`).
+    private var sawInput = false
     /// An `afterIO` is queued for the end of this loop iteration (see `scheduleAfterIO`).
     private var afterIOScheduled = false
     /// A read continuation is queued: the last wakeup stopped at `readBudgetBytes`.
@@ -179,6 +188,10 @@ package final class ConnectionCore: EventHandler {
                 processTLSInput()
             case .processed(let n):
                 budget -= n
+                if !sawInput {
+                    sawInput = true
+                    guard driver?.handshakeInputArrived() ?? true, state != .closed else { return }
+                }
                 do {
                     try engine.feed(ciphertext: UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
                 } catch {

@@ -26,26 +26,32 @@ final class PreAuthBudget: Sendable {
     }
 
     /// Admits a new socket (evicting if full, running the evictions' closures) and returns its
-    /// ticket, or nil (counted) when over a handshake rate.
-    func admit(source: String, now: Double, evict: @escaping Evict) -> UInt64? {
+    /// ticket. No handshake token is taken here: see `activate`.
+    func admit(source: String, now: Double, evict: @escaping Evict) -> UInt64 {
         let admission = ledger.withLock { $0.admit(source: source, payload: evict, now: now) }
-        switch admission {
+        for (close, scope) in admission.evicted {
+            if scope == .source {
+                evictedSource.add(1, ordering: .relaxed)
+            } else {
+                evictedGlobal.add(1, ordering: .relaxed)
+            }
+            close()
+        }
+        return admission.ticket
+    }
+
+    /// The socket's first bytes arrived: false (counted) when it is over a handshake rate and
+    /// must close now (its ticket is released). See `PreAuthLedger.activate`.
+    func activate(ticket: UInt64, now: Double) -> Bool {
+        switch ledger.withLock({ $0.activate(ticket: ticket, now: now) }) {
+        case .active, .unknown:
+            return true
         case .rateLimited(.source):
             rateLimitedSource.add(1, ordering: .relaxed)
-            return nil
+            return false
         case .rateLimited(.global):
             rateLimitedGlobal.add(1, ordering: .relaxed)
-            return nil
-        case .admitted(let ticket, let evicted):
-            for (close, scope) in evicted {
-                if scope == .source {
-                    evictedSource.add(1, ordering: .relaxed)
-                } else {
-                    evictedGlobal.add(1, ordering: .relaxed)
-                }
-                close()
-            }
-            return ticket
+            return false
         }
     }
 

@@ -1,24 +1,27 @@
 import CapgateCore
 
 /// The pre-authentication budget as a pure value: which unauthenticated sockets are held, by
-/// which source, in what order, and the handshake-rate buckets. No lock, no clock (time comes
-/// in as monotonic seconds), so every decision is unit-tested by hand (`PreAuthLedgerTests`);
-/// `PreAuthBudget` wraps it in a lock for the loops.
+/// which source, in what order, which of them have started their handshake, and the
+/// handshake-rate buckets. No lock, no clock (time comes in as monotonic seconds), so every
+/// decision is unit-tested by hand (`PreAuthLedgerTests`); `PreAuthBudget` wraps it in a lock
+/// for the loops.
 ///
-/// Admission of a new socket from `source`:
-/// 1. the source's rate bucket, then the global one: empty means REFUSED (the socket is closed
-///    before any TLS work; nothing is evicted, so a flood cannot churn anyone out faster than
-///    the rates allow);
-/// 2. the source at `perSource`: its OLDEST socket is evicted; else the ledger at `global`: the
-///    oldest socket anywhere is evicted; then the new socket is admitted.
+/// Admission of a new socket from `source` (at accept, no token taken):
+/// - the source at `perSource`: its oldest SILENT socket (no byte received yet) is evicted, or
+///   its oldest socket when all of them started a handshake; else the ledger at `global`: the
+///   oldest silent socket anywhere, or the oldest; then the new socket is admitted.
 ///
-/// WHY evict the oldest instead of refusing the newest: an attacker that holds its source's
-/// budget with silent sockets (slowloris on TLS, from the agent's own address) would otherwise
-/// lock the agent out for a whole handshake timeout. Evicting the oldest lets every newcomer
-/// in, and a handshake is only ever pushed out after `perSource` (or `global`) newer sockets
-/// were admitted while it ran. The rate buckets make that slow: past its burst, a flood from
-/// one source needs `perSource / ratePerSource.perSecond` seconds (0.5 s at the defaults) to
-/// push out a handshake, which takes milliseconds on a local link.
+/// Activation, when the socket's first bytes (its ClientHello) arrive: the source's rate
+/// bucket, then the global one; empty means REFUSED (the socket is closed before any TLS
+/// work). Only then is it protected from the silent-first eviction.
+///
+/// WHY evict instead of refusing the newest: an attacker that holds its source's budget with
+/// silent sockets (slowloris on TLS, from the agent's own address) would otherwise lock the
+/// agent out for a whole handshake timeout. WHY silent first and tokens at the first bytes
+/// (make attack, slowloris_tls): sockets that never speak cost an accept and a slot, not
+/// handshake work, so they must neither spend the source's handshake tokens nor push out a
+/// handshake in progress; the agent's socket sends its ClientHello at once and is then only
+/// evicted when `perSource` handshakes from its own address are in progress at once.
 package struct PreAuthLedger<Payload> {
     package struct Limits: Sendable, Equatable {
         package var perSource: Int
@@ -42,13 +45,22 @@ package struct PreAuthLedger<Payload> {
     /// Which budget made room for a newcomer.
     package enum Scope: Sendable, Equatable { case source, global }
 
-    /// The decision on one new socket.
-    package enum Admission {
-        /// Hold `ticket` until the handshake completes (`release`) or the socket closes.
-        /// `evicted`: sockets pushed out to make room; close them (their tickets are gone).
-        case admitted(ticket: UInt64, evicted: [(payload: Payload, scope: Scope)])
-        /// Over the handshake rate of `scope`: close the new socket at once.
+    /// The decision on one new socket: hold `ticket` until the handshake completes (`release`)
+    /// or the socket closes. `evicted`: sockets pushed out to make room; close them (their
+    /// tickets are gone).
+    package struct Admission {
+        package let ticket: UInt64
+        package let evicted: [(payload: Payload, scope: Scope)]
+    }
+
+    /// The decision when a socket's first bytes arrive.
+    package enum Activation: Equatable {
+        /// A handshake token was taken: go on with TLS.
+        case active
+        /// Over the handshake rate of `scope`: its ticket is released; close the socket now.
         case rateLimited(Scope)
+        /// The ticket is gone (evicted meanwhile): its eviction closes it.
+        case unknown
     }
 
     private struct Source {
@@ -60,7 +72,7 @@ package struct PreAuthLedger<Payload> {
     }
 
     package let limits: Limits
-    private var entries: [UInt64: (source: String, payload: Payload)] = [:]
+    private var entries: [UInt64: (source: String, payload: Payload, active: Bool)] = [:]
     private var sources: [String: Source] = [:]
     /// Tickets in admission order; entries already released are skipped lazily.
     private var order: [UInt64] = []
@@ -85,29 +97,44 @@ package struct PreAuthLedger<Payload> {
     package mutating func admit(source: String, payload: Payload, now: Double) -> Admission {
         var state = sources[source] ?? Source(bucket: TokenBucket(limits.ratePerSource), lastUse: now)
         state.lastUse = max(state.lastUse, now)
-        guard state.bucket.take(now: now) else {
-            sources[source] = state
-            return .rateLimited(.source)
-        }
-        guard globalBucket.take(now: now) else {
-            sources[source] = state
-            return .rateLimited(.global)
-        }
         sources[source] = state
         var evicted: [(payload: Payload, scope: Scope)] = []
-        if state.tickets.count >= limits.perSource, let oldest = state.tickets.first,
-           let victim = remove(ticket: oldest) {
-            evicted.append((victim, .source))
-        } else if entries.count >= limits.global, let oldest = oldestTicket(), let victim = remove(ticket: oldest) {
-            evicted.append((victim, .global))
+        if state.tickets.count >= limits.perSource,
+           let victim = state.tickets.first(where: { entries[$0]?.active == false }) ?? state.tickets.first,
+           let payload = remove(ticket: victim) {
+            evicted.append((payload, .source))
+        } else if entries.count >= limits.global, let victim = oldestTicket(silentFirst: true),
+                  let payload = remove(ticket: victim) {
+            evicted.append((payload, .global))
         }
         let ticket = nextTicket
         nextTicket += 1
-        entries[ticket] = (source, payload)
+        entries[ticket] = (source, payload, false)
         sources[source, default: Source(bucket: TokenBucket(limits.ratePerSource), lastUse: now)].tickets.append(ticket)
         order.append(ticket)
         prune(now: now)
-        return .admitted(ticket: ticket, evicted: evicted)
+        return Admission(ticket: ticket, evicted: evicted)
+    }
+
+    /// The socket's first bytes arrived: take a handshake token (source, then global). Over a
+    /// rate the ticket is released and the caller closes the socket.
+    package mutating func activate(ticket: UInt64, now: Double) -> Activation {
+        guard let entry = entries[ticket] else { return .unknown }
+        if entry.active { return .active }
+        guard var state = sources[entry.source] else { return .unknown }
+        state.lastUse = max(state.lastUse, now)
+        let source = state.bucket.take(now: now)
+        sources[entry.source] = state
+        guard source else {
+            _ = remove(ticket: ticket)
+            return .rateLimited(.source)
+        }
+        guard globalBucket.take(now: now) else {
+            _ = remove(ticket: ticket)
+            return .rateLimited(.global)
+        }
+        entries[ticket]?.active = true
+        return .active
     }
 
     /// The socket authenticated or closed: give its slot back. False when it was evicted
@@ -127,13 +154,15 @@ package struct PreAuthLedger<Payload> {
         return entry.payload
     }
 
-    private mutating func oldestTicket() -> UInt64? {
-        while orderHead < order.count {
-            let t = order[orderHead]
-            if entries[t] != nil { return t }
-            orderHead += 1
+    /// The oldest live ticket, or with `silentFirst` the oldest that has not started its
+    /// handshake when there is one (a scan, only when the global budget is full).
+    private mutating func oldestTicket(silentFirst: Bool) -> UInt64? {
+        while orderHead < order.count, entries[order[orderHead]] == nil { orderHead += 1 }
+        guard orderHead < order.count else { return nil }
+        if silentFirst, let silent = order[orderHead...].first(where: { entries[$0]?.active == false }) {
+            return silent
         }
-        return nil
+        return order[orderHead]
     }
 
     /// Keeps `order` proportional to the live entries (released tickets leave holes).

@@ -98,8 +98,8 @@ public final class Server: Sendable {
     }
 
     /// Runs on the receiving loop for every accepted socket: refuse while draining, admit into
-    /// the pre-authentication budget (closed at once over a handshake rate; a full budget
-    /// evicts its oldest socket), then build the connection with the CURRENT TLS context (a
+    /// the pre-authentication budget (a full budget evicts its oldest silent socket; the
+    /// handshake rate is spent by the first bytes), then build the connection with the CURRENT TLS context (a
     /// reload affects new connections only). The authenticated caps are checked once the
     /// handshake has verified an identity (`ServerConnection.transportEstablished`).
     private static func connectionHandler(shared: ServerShared, contexts: [LoopContext]) -> Acceptor.ConnectionHandler {
@@ -117,14 +117,10 @@ public final class Server: Sendable {
             let evict: PreAuthBudget.Evict = { [context] in
                 context.handle.execute { _ in context.connection(id)?.evictUnauthenticated() }
             }
-            guard let ticket = shared.preAuth.admit(source: shared.preAuth.source(ofIP: ip),
-                                                    now: ServerShared.monotonicSeconds(), evict: evict) else {
-                // Over a handshake rate: no TLS work, no log line per socket (a flood would
-                // turn into a log flood); the counters say it.
-                accepted.permit.release()
-                _ = Glibc.close(accepted.descriptor)
-                return
-            }
+            // No handshake token yet: it is taken when the first bytes arrive
+            // (`ServerConnection.handshakeInputArrived`), so silent sockets cannot spend them.
+            let ticket = shared.preAuth.admit(source: shared.preAuth.source(ofIP: ip),
+                                              now: ServerShared.monotonicSeconds(), evict: evict)
             let socket = Socket(adopting: accepted.descriptor)
             shared.counters.active.add(1, ordering: .acquiringAndReleasing)
             let connection: ServerConnection

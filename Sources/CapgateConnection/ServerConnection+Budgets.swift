@@ -37,6 +37,20 @@ extension ServerConnection {
         }
     }
 
+    /// The peer's first bytes arrived (its ClientHello, or whatever it sends first): now the
+    /// socket spends a handshake token of its source and of the server. Over a rate it closes
+    /// before any TLS work (`handshake_rate_limited`). Silent sockets never get here, so they
+    /// cannot spend the tokens the agents of their address need (docs/hardening.md).
+    func handshakeInputArrived() -> Bool {
+        guard let ticket = preAuthTicket else { return true }
+        guard shared.preAuth.activate(ticket: ticket, now: ServerShared.monotonicSeconds()) else {
+            preAuthTicket = nil  // released by the ledger
+            close(reason: .handshakeRateLimited, notifyPeer: false)
+            return false
+        }
+        return true
+    }
+
     /// The pre-auth budget evicted this socket (a newer one needed its slot). Only a socket
     /// still unauthenticated goes; one that authenticated meanwhile closes itself in
     /// `moveToAuthenticatedBudget`, so nothing here can cut an authenticated connection.

@@ -22,8 +22,9 @@ public struct ServerStats: Sendable, Equatable {
     /// (`preauth_evicted_global`).
     public var preAuthEvictedSource: Int = 0
     public var preAuthEvictedGlobal: Int = 0
-    /// New sockets closed at once, over `handshakeRatePerSource` (`handshake_rate_limited_source`)
-    /// or `handshakeRateGlobal` (`handshake_rate_limited_global`).
+    /// Sockets closed when their first bytes arrived, before any TLS work, over
+    /// `handshakeRatePerSource` (`handshake_rate_limited_source`) or `handshakeRateGlobal`
+    /// (`handshake_rate_limited_global`); close reason `handshake_rate_limited`.
     public var handshakeRateLimitedSource: Int = 0
     public var handshakeRateLimitedGlobal: Int = 0
     /// Handler tasks running now, reset streams whose work is finishing included

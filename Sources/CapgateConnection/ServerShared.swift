@@ -86,7 +86,10 @@ final class ServerShared: Sendable {
         // No verified, admitted peer: the handshake (or the admission after it) failed.
         if peer == nil { counters.recordHandshakeFailure(reason.code) }
         let identity = peer?.spiffeID ?? "-"
-        let level: Logger.Level = reason.isOrdinaryEnd ? .info : .warning
+        // Sockets refused before any TLS work (evicted, over the handshake rate) come in floods:
+        // one warning each would turn a flood into a log flood. They are counted
+        // (closedByReason, the pre-auth counters and metrics) and logged at debug only.
+        let level: Logger.Level = reason.isFloodRefusal ? .debug : (reason.isOrdinaryEnd ? .info : .warning)
         let ms = Int(ageSeconds * 1000)
         logger.log(level, "connection closed peer=\(identity) remote=\(remote) reason=\(reason) "
                    + "requests=\(requests) age_ms=\(ms)")

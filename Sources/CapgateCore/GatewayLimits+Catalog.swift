@@ -109,13 +109,13 @@ extension GatewayLimits {
                   enforcedBy: "PreAuthBudget (evicts the oldest)"),
             Entry(key: "preAuthIPv6PrefixLength", unit: "bits", value: n(preAuthIPv6PrefixLength),
                   attack: "address rotation inside one IPv6 prefix", enforcedBy: "SourceAddress.key"),
-            Entry(key: "handshakeRatePerSource", unit: "new-socket token bucket per source",
+            Entry(key: "handshakeRatePerSource", unit: "handshake token bucket per source (spent by a socket's first bytes)",
                   value: bucket(handshakeRatePerSource),
                   attack: "handshake flood, eviction churn from one source",
-                  enforcedBy: "PreAuthBudget (closed at once)"),
-            Entry(key: "handshakeRateGlobal", unit: "new-socket token bucket", value: bucket(handshakeRateGlobal),
+                  enforcedBy: "PreAuthBudget (closed before TLS work)"),
+            Entry(key: "handshakeRateGlobal", unit: "handshake token bucket (spent by a socket's first bytes)", value: bucket(handshakeRateGlobal),
                   attack: "handshake CPU, eviction churn from many sources",
-                  enforcedBy: "PreAuthBudget (closed at once)"),
+                  enforcedBy: "PreAuthBudget (closed before TLS work)"),
         ]
     }
 

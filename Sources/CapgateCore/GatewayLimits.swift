@@ -129,13 +129,13 @@ public struct GatewayLimits: Sendable, Equatable {
     /// IPv6 sources are grouped by this prefix (bits) for the pre-authentication budget: one
     /// host usually owns a whole /64 and could otherwise rotate addresses inside it.
     public var preAuthIPv6PrefixLength: Int = 64
-    /// Token bucket on new unauthenticated sockets per source; empty means the new socket is
-    /// closed at once (no TLS work): handshake floods, eviction churn from one source. Sized for
-    /// every agent of a host reconnecting over loopback (one source), not for one agent.
+    /// Token bucket per source, spent by an unauthenticated socket's first bytes (its
+    /// ClientHello; silent sockets spend none); empty means the socket is closed before any TLS
+    /// work: handshake floods from one source. Sized for every agent of a host reconnecting over
+    /// loopback (one source), not for one agent.
     public var handshakeRatePerSource = TokenBucket.Rate(burst: 512, perSecond: 256)
-    /// Token bucket on new unauthenticated sockets in total: handshake CPU from many sources,
-    /// and the rate at which anyone's handshake can be pushed out by evictions (about one core
-    /// of ECDSA P-256 TLS 1.3 handshakes).
+    /// The same bucket in total: handshake CPU from many sources (about one core of ECDSA P-256
+    /// TLS 1.3 handshakes).
     public var handshakeRateGlobal = TokenBucket.Rate(burst: 2_048, perSecond: 1_024)
 
     /// Descriptors kept free beyond the connection caps when checking RLIMIT_NOFILE at start

@@ -26,6 +26,7 @@ struct CloseReasonTests {
         (.certificateRevoked, "certificate_revoked", false, false),
         (.trustAnchorRemoved, "trust_anchor_removed", false, false),
         (.preAuthEvicted, "preauth_evicted", false, false),
+        (.handshakeRateLimited, "handshake_rate_limited", false, false),
         (.perIdentityCap, "per_identity_cap", false, false),
         (.perIPCap, "per_ip_cap", false, false),
         (.globalCap, "global_cap", false, false),
@@ -39,6 +40,13 @@ struct CloseReasonTests {
             #expect(reason.isTimeoutTrip == timeout, "\(code)")
         }
         #expect(Set(Self.own.map(\.1)).count == Self.own.count)
+    }
+
+    /// Only the refusals a flood produces by the thousand are kept out of the warning log.
+    @Test func onlyFloodRefusalsAreQuiet() {
+        let quiet = Self.own.filter { $0.0.isFloodRefusal }.map(\.1)
+        #expect(quiet == ["preauth_evicted", "handshake_rate_limited"])
+        #expect(!CloseReason.tls(.peerVerificationFailed).isFloodRefusal)
     }
 
     @Test func lowerLayerEndsPrintThatLayersCodeAndWarn() {

@@ -14,8 +14,7 @@ struct PreAuthLedgerTests {
     }
 
     func admitted(_ a: PreAuthLedger<String>.Admission) -> (UInt64, [String], [PreAuthLedger<String>.Scope])? {
-        guard case .admitted(let t, let ev) = a else { return nil }
-        return (t, ev.map(\.payload), ev.map(\.scope))
+        (a.ticket, a.evicted.map(\.payload), a.evicted.map(\.scope))
     }
 
     @Test func fullSourceEvictsItsOldestAndAdmitsTheNewcomer() throws {
@@ -57,28 +56,67 @@ struct PreAuthLedgerTests {
         #expect(admitted(l.admit(source: "s", payload: "third", now: 0))?.1 == [])
     }
 
-    @Test func handshakeRatePerSourceRefusesWithoutEvicting() {
+    @Test func handshakeRatePerSourceRefusesAtTheFirstBytes() {
         var l = ledger(perSource: 10, global: 10, ratePerSource: .init(burst: 2, perSecond: 1))
-        _ = l.admit(source: "s", payload: "a", now: 0)
-        _ = l.admit(source: "s", payload: "b", now: 0)
-        guard case .rateLimited(.source) = l.admit(source: "s", payload: "c", now: 0.5) else {
-            Issue.record("third socket within the burst window must be refused")
-            return
-        }
-        #expect(l.count == 2)
+        let a = l.admit(source: "s", payload: "a", now: 0).ticket
+        let b = l.admit(source: "s", payload: "b", now: 0).ticket
+        let c = l.admit(source: "s", payload: "c", now: 0).ticket
+        #expect(l.count == 3, "admission takes no token: silent sockets cost a slot, not the rate")
+        #expect(l.activate(ticket: a, now: 0) == .active)
+        #expect(l.activate(ticket: a, now: 0) == .active, "activating twice takes one token")
+        #expect(l.activate(ticket: b, now: 0) == .active)
+        #expect(l.activate(ticket: c, now: 0.5) == .rateLimited(.source))
+        #expect(l.count == 2, "the refused socket's ticket is released")
+        #expect(l.release(ticket: c) == false)
         // Another source has its own bucket; after a second the source has one token again.
-        #expect(admitted(l.admit(source: "t", payload: "d", now: 0.5)) != nil)
-        #expect(admitted(l.admit(source: "s", payload: "e", now: 1.5)) != nil)
+        let d = l.admit(source: "t", payload: "d", now: 0.5).ticket
+        #expect(l.activate(ticket: d, now: 0.5) == .active)
+        let e = l.admit(source: "s", payload: "e", now: 1.5).ticket
+        #expect(l.activate(ticket: e, now: 1.5) == .active)
+        #expect(l.activate(ticket: 9_999, now: 2) == .unknown)
     }
 
     @Test func handshakeRateGlobalRefusesEverySource() {
         var l = ledger(perSource: 10, global: 10, rateGlobal: .init(burst: 3, perSecond: 1))
-        for s in ["a", "b", "c"] { _ = l.admit(source: s, payload: s, now: 0) }
-        guard case .rateLimited(.global) = l.admit(source: "d", payload: "d", now: 0) else {
-            Issue.record("over the global rate must be refused")
-            return
+        for s in ["a", "b", "c"] {
+            let t = l.admit(source: s, payload: s, now: 0).ticket
+            #expect(l.activate(ticket: t, now: 0) == .active)
         }
+        let d = l.admit(source: "d", payload: "d", now: 0).ticket
+        #expect(l.activate(ticket: d, now: 0) == .rateLimited(.global))
         #expect(l.count == 3)
+    }
+
+    /// Slowloris from the agent's own address (make attack, slowloris_tls): a full source evicts
+    /// its silent sockets first, so a socket whose handshake started survives any number of
+    /// newer silent ones, and the silent flood never spent a handshake token.
+    @Test func silentSocketsGoBeforeHandshakesInProgress() throws {
+        var l = ledger(perSource: 3, global: 100, ratePerSource: .init(burst: 1, perSecond: 1))
+        let agent = l.admit(source: "s", payload: "agent", now: 0).ticket
+        #expect(l.activate(ticket: agent, now: 0) == .active)
+        var evicted: [String] = []
+        for i in 0..<1_000 { evicted += l.admit(source: "s", payload: "silent\(i)", now: 0).evicted.map(\.payload) }
+        #expect(!evicted.contains("agent"))
+        #expect(evicted.count == 1_000 - 2)
+        #expect(l.release(ticket: agent) == true, "the handshake kept its slot")
+        // When every socket of the source is mid-handshake, the oldest goes after all.
+        var m = ledger(perSource: 2, global: 100)
+        let h1 = m.admit(source: "s", payload: "h1", now: 0).ticket
+        let h2 = m.admit(source: "s", payload: "h2", now: 0).ticket
+        _ = m.activate(ticket: h1, now: 0)
+        _ = m.activate(ticket: h2, now: 0)
+        #expect(admitted(m.admit(source: "s", payload: "new", now: 0))?.1 == ["h1"])
+    }
+
+    @Test func fullGlobalBudgetEvictsSilentSocketsFirst() throws {
+        var l = ledger(perSource: 10, global: 3)
+        let a = l.admit(source: "s1", payload: "a", now: 0).ticket
+        _ = l.admit(source: "s2", payload: "b", now: 0)
+        _ = l.admit(source: "s3", payload: "c", now: 0)
+        #expect(l.activate(ticket: a, now: 0) == .active)
+        #expect(admitted(l.admit(source: "s4", payload: "d", now: 0))?.1 == ["b"])
+        #expect(admitted(l.admit(source: "s4", payload: "e", now: 0))?.1 == ["c"])
+        #expect(admitted(l.admit(source: "s4", payload: "f", now: 0))?.1 == ["d"])
     }
 
     @Test func idleSourcesAreForgotten() {
@@ -87,9 +125,9 @@ struct PreAuthLedgerTests {
         var l = ledger(perSource: 1, global: 4, ratePerSource: .init(burst: 1, perSecond: 10),
                        rateGlobal: .init(burst: 4, perSecond: 1_000_000))
         for i in 0..<10_000 {
-            if case .admitted(let t, _) = l.admit(source: "s\(i)", payload: "", now: Double(i)) {
-                _ = l.release(ticket: t)
-            }
+            let t = l.admit(source: "s\(i)", payload: "", now: Double(i)).ticket
+            _ = l.activate(ticket: t, now: Double(i))
+            _ = l.release(ticket: t)
         }
         #expect(l.trackedSources <= 16)
     }
