@@ -24,6 +24,8 @@ public final class PostgresCluster: @unchecked Sendable {
     private let lock = NSLock()
     private var server: Process?
     private let asPostgres: Bool
+    /// `enableTLS` wrote a certificate and key: `start` turns `ssl` on.
+    private var tlsFiles: (cert: String, key: String)?
 
     /// The one cluster the suite's tests share (a fresh database per test keeps them apart).
     public static func shared() async throws -> PostgresCluster {
@@ -129,11 +131,28 @@ public final class PostgresCluster: @unchecked Sendable {
         guard r.status == 0 else { throw PostgresClusterError("initdb failed (\(r.status)): \(r.stderr)") }
     }
 
+    /// Serves TLS from the next `start` with this certificate chain and key (PEM), written into
+    /// the cluster's directory, owned by the server's user, key mode 0600 (PostgreSQL refuses a
+    /// key others can read). Clients still choose: `sslmode` in their DSN.
+    public func enableTLS(certificatePEM: [UInt8], keyPEM: [UInt8]) throws {
+        let cert = directory + "/server.crt", key = directory + "/server.key"
+        try Data(certificatePEM).write(to: URL(fileURLWithPath: cert))
+        try Data(keyPEM).write(to: URL(fileURLWithPath: key))
+        chmod(key, 0o600)
+        if asPostgres, let pw = getpwnam("postgres") {
+            for f in [cert, key] { chown(f, pw.pointee.pw_uid, pw.pointee.pw_gid) }
+        }
+        lock.withLock { tlsFiles = (cert, key) }
+    }
+
     /// Starts the server (again, after `stop`) and waits until it accepts connections.
     public func start() async throws {
-        let (exe, args) = command("postgres", ["-D", directory + "/data", "-k", directory, "-p", String(port),
-                                               "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
-                                               "-c", "max_connections=200", "-c", "logging_collector=off"])
+        var options = ["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
+                       "-c", "max_connections=200", "-c", "logging_collector=off"]
+        if let tls = lock.withLock({ tlsFiles }) {
+            options += ["-c", "ssl=on", "-c", "ssl_cert_file=" + tls.cert, "-c", "ssl_key_file=" + tls.key]
+        }
+        let (exe, args) = command("postgres", ["-D", directory + "/data", "-k", directory, "-p", String(port)] + options)
         let log = directory + "/server.log"
         FileManager.default.createFile(atPath: log, contents: nil)
         let started = DispatchSemaphore(value: 0)
