@@ -39,13 +39,13 @@ public final class PostgresSharedStore: SharedRevocationStore, BudgetStoring, @u
     static let channel = "capgate_revocations"
     static let budgetChannel = "capgate_budgets"
     static let rateChannel = "capgate_rate"
-    private let rateHit = Mutex<(@Sendable (String, Double) -> Void)?>(nil)
+    private let rateHit = Mutex<CallbackBox<@Sendable (String, Double) -> Void>?>(nil)
     /// Numbers this sidecar's rate notifications (writer thread only).
     private var rateSeq = 0
     /// This process's row in `capgate_budget_spends` (a fresh one per start: rows are summed).
     public let sidecarID = UUID().uuidString.lowercased()
     private let budgets = Mutex(Budgets())
-    private let remoteSpend = Mutex<(@Sendable (String) -> Void)?>(nil)
+    private let remoteSpend = Mutex<CallbackBox<@Sendable (String) -> Void>?>(nil)
 
     private enum Op {
         case track(principalID: String, tokenID: String, expiresAt: Timestamp)
@@ -173,7 +173,8 @@ public final class PostgresSharedStore: SharedRevocationStore, BudgetStoring, @u
 
     /// Called (on the listener thread) with each grant another sidecar's limiter admitted.
     public func setRateHitHandler(_ handler: @escaping @Sendable (_ key: String, _ window: Double) -> Void) {
-        rateHit.withLock { $0 = handler }
+        let box = CallbackBox(handler)
+        rateHit.withLock { $0 = box }
     }
 
     /// Announces a grant this sidecar admitted under `key` to the others.
@@ -183,7 +184,8 @@ public final class PostgresSharedStore: SharedRevocationStore, BudgetStoring, @u
 
     /// Called (on the listener thread) with a session another sidecar spent in.
     public func setRemoteSpendHandler(_ handler: @escaping @Sendable (String) -> Void) {
-        remoteSpend.withLock { $0 = handler }
+        let box = CallbackBox(handler)
+        remoteSpend.withLock { $0 = box }
     }
 
     public func spent(session: String) throws(KernelError) -> Int {
@@ -435,7 +437,7 @@ public final class PostgresSharedStore: SharedRevocationStore, BudgetStoring, @u
                 if n.channel == Self.rateChannel {
                     let parts = n.payload.split(separator: "\t", maxSplits: 3, omittingEmptySubsequences: false)
                     guard parts.count == 4, parts[0] != Substring(sidecarID), let window = Double(parts[2]) else { continue }
-                    rateHit.withLock { $0 }?(String(parts[3]), window)
+                    rateHit.withLock { $0 }?.call(String(parts[3]), window)
                 } else if n.channel == Self.budgetChannel {
                     try rereadSpends(c, session: n.payload == "*" ? nil : n.payload)
                 } else if n.channel == Self.channel {
@@ -484,7 +486,7 @@ public final class PostgresSharedStore: SharedRevocationStore, BudgetStoring, @u
             }
             return grown
         }
-        if let handler = remoteSpend.withLock({ $0 }) { for s in grown { handler(s) } }
+        if let handler = remoteSpend.withLock({ $0 }) { for s in grown { handler.call(s) } }
     }
 
     static func nanos(_ d: Duration) -> Int64 {

@@ -86,12 +86,15 @@ extension KernelService {
 
     /// Installs what `status` reports beyond the kernel (the gateway's connections and
     /// certificates).
-    public func setStatusSource(_ source: (@Sendable () -> JSONObject)?) { statusSource.withLock { $0 = source } }
+    public func setStatusSource(_ source: (@Sendable () -> JSONObject)?) {
+        let box = source.map { CallbackBox($0) }
+        statusSource.withLock { $0 = box }
+    }
 
     /// The `status` answer: the gateway's part (when installed), the paused items and the
     /// audit store's health, probed by waiting for every accepted record to be durable.
     func statusReport() async -> JSONObject {
-        var o = statusSource.withLock { $0 }?() ?? [:]
+        var o = statusSource.withLock { $0 }?.call() ?? [:]
         o["paused"] = killSwitches.current.json
         var store: JSONObject = [:]
         if let sqlite = kernel.traces as? SQLiteTraceStore {

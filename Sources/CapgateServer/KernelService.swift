@@ -12,17 +12,20 @@ public final class KernelService: Sendable {
     private let identities: IdentityMapBox
     /// Test seam: awaited after decoding and authorization, just before the kernel call, so a
     /// test can hold a request there while its stream is reset. Nil in production.
-    private let holdBeforeKernel = Mutex<(@Sendable (Verb) async -> Void)?>(nil)
+    private let holdBeforeKernel = Mutex<CallbackBox<@Sendable (Verb) async -> Void>?>(nil)
     /// Told how long each wait for a durable audit record took (metrics); nil: not measured.
-    private let auditWaitObserver = Mutex<(@Sendable (Double) -> Void)?>(nil)
+    private let auditWaitObserver = Mutex<CallbackBox<@Sendable (Double) -> Void>?>(nil)
 
     /// Installs the audit-wait observer (`GatewayMetrics.recordAuditWait`).
-    public func setAuditWaitObserver(_ observe: (@Sendable (Double) -> Void)?) { auditWaitObserver.withLock { $0 = observe } }
+    public func setAuditWaitObserver(_ observe: (@Sendable (Double) -> Void)?) {
+        let box = observe.map { CallbackBox($0) }
+        auditWaitObserver.withLock { $0 = box }
+    }
     /// The kill switches every request is checked against (KernelService+Operations.swift).
     public let killSwitches: KillSwitches
     /// What `status` reports beyond the kernel (the gateway installs it: connections,
     /// certificates); nil answers without those parts.
-    let statusSource = Mutex<(@Sendable () -> JSONObject)?>(nil)
+    let statusSource = Mutex<CallbackBox<@Sendable () -> JSONObject>?>(nil)
     /// Identity rule sets swapped in since start (`status`'s config generation).
     let identityGenerationCounter = Mutex<Int>(0)
 
@@ -43,7 +46,10 @@ public final class KernelService: Sendable {
     public var identityMap: IdentityMap { identities.get() }
 
     /// Installs (or removes) the test seam `holdBeforeKernel`.
-    public func setHoldBeforeKernel(_ hold: (@Sendable (Verb) async -> Void)?) { holdBeforeKernel.withLock { $0 = hold } }
+    public func setHoldBeforeKernel(_ hold: (@Sendable (Verb) async -> Void)?) {
+        let box = hold.map { CallbackBox($0) }
+        holdBeforeKernel.withLock { $0 = box }
+    }
 
     /// Answers one request from `identity` (the SPIFFE ID of the verified client certificate;
     /// never from a header or the body), whole: a streamed verb's lines are collected into one
@@ -98,7 +104,7 @@ public final class KernelService: Sendable {
             throw WireError(.principalMismatch,
                             "body principal \(PyString.repr(claimed)) is not the authenticated principal")
         }
-        if let hold = holdBeforeKernel.withLock({ $0 }) { await hold(verb) }
+        if let hold = holdBeforeKernel.withLock({ $0 }) { await hold.call(verb) }
         // The last point before the kernel commits anything (a grant mints and traces a
         // token, a revoke revokes): a request whose stream was reset or whose connection
         // closed (the transport cancels its task) stops here. Past it, a verb's kernel call
@@ -184,7 +190,7 @@ public final class KernelService: Sendable {
     func awaitDurableAudit(since mark: DurabilityMarks) async throws(WireError) {
         let observe = auditWaitObserver.withLock { $0 }
         let started = ContinuousClock.now
-        defer { observe?(GatewayMetricsClock.seconds(since: started)) }
+        defer { observe?.call(GatewayMetricsClock.seconds(since: started)) }
         do {
             try await kernel.traces.waitUntilDurable(since: mark.traces)
         } catch {
