@@ -19,20 +19,6 @@ struct AuditKillTests {
         let revoked = Mutex<[CapabilityToken]>([])
     }
 
-    static func freePort() throws -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
-        }
-        guard ok else { throw CocoaError(.fileWriteUnknown) }
-        return UInt16(bigEndian: addr.sin_port)
-    }
-
     static func client(_ dir: String, _ agent: String, _ port: UInt16) throws -> CapgateClient {
         let pki = PKIDirectory(path: dir + "/pki")
         return try CapgateClient(host: "127.0.0.1", port: port, certificate: pki.agentCertificatePath(agent),
@@ -42,7 +28,7 @@ struct AuditKillTests {
     /// Starts `capgate serve` on the demo in `dir` and waits until it answers.
     static func serve(_ dir: String) async throws -> (Process, UInt16) {
         let capgate = try #require(Products.executable("capgate"), "capgate is not built")
-        let port = try freePort()
+        let port = try freeLoopbackPort()
         let p = Process()
         p.executableURL = URL(fileURLWithPath: capgate)
         p.arguments = ["serve", "--state-dir", dir, "--listen", "127.0.0.1:\(port)"]

@@ -80,7 +80,7 @@ struct FleetTests {
         /// Starts a sidecar and waits until its health says ok.
         func serve(_ name: String, extra: String = "") async throws -> (Process, UInt16) {
             let capgate = try #require(Products.executable("capgate"), "capgate is not built")
-            let port = try AuditKillTests.freePort()
+            let port = try freeLoopbackPort()
             let p = Process()
             p.executableURL = URL(fileURLWithPath: capgate)
             p.arguments = ["serve", "--config", try config(name, port: port, extra: extra)]
@@ -357,7 +357,7 @@ struct FleetTests {
         let fleet = try await Fleet(cluster: cluster)
         defer { fleet.remove() }
         let capgate = try #require(Products.executable("capgate"))
-        let config = try fleet.config("m", port: try AuditKillTests.freePort())
+        let config = try fleet.config("m", port: try freeLoopbackPort())
         let first = try await runProcess(capgate, ["store", "migrate", "--config", config])
         #expect(first.status == 0 && first.stdout == "ok: schema migrated from version 0 to 4\n", "\(first.stdout) \(first.stderr)")
         let again = try await runProcess(capgate, ["store", "migrate", "--config", config])

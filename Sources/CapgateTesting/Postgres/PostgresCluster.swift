@@ -69,7 +69,7 @@ public final class PostgresCluster: @unchecked Sendable {
     private init(bin: String) throws {
         self.bin = bin
         directory = try makeTempDirectory("pg")
-        port = try PostgresCluster.freePort()
+        port = try freeLoopbackPort()
         password = UUID().uuidString.replacingOccurrences(of: "-", with: "")
         passwordFile = directory + "/password"
         asPostgres = geteuid() == 0
@@ -205,20 +205,6 @@ public final class PostgresCluster: @unchecked Sendable {
             p.waitUntilExit()
         }
         try? FileManager.default.removeItem(atPath: directory)
-    }
-
-    static func freePort() throws -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
-        }
-        guard ok else { throw PostgresClusterError("no free loopback port") }
-        return UInt16(bigEndian: addr.sin_port)
     }
 }
 
