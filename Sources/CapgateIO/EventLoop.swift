@@ -19,6 +19,9 @@ public final class EventLoop {
     /// one 64 KiB buffer per loop replaces one per connection.
     public let readBuffer: UnsafeMutableRawBufferPointer
 
+    /// Runs tasks on this loop's thread (`Task(executorPreference:)`); see `LoopTaskExecutor`.
+    public let taskExecutor: LoopTaskExecutor
+
     private struct Registration {
         let fd: Int32
         let handler: any EventHandler
@@ -41,6 +44,7 @@ public final class EventLoop {
 
     public init() throws(IOError) {
         handle = try EventLoopHandle()
+        taskExecutor = LoopTaskExecutor(handle: handle)
         epollFD = Int32(try Syscall.checked("epoll_create1") { Int(capgate_epoll_create()) })
         events = .allocate(capacity: Int(Self.maxEvents))
         readBuffer = .allocate(byteCount: 64 * 1024, alignment: 16)
@@ -186,7 +190,8 @@ public final class EventLoop {
             }
             dispatch(event.events, token: event.token)
         }
-        if woken {
+        // Tasks posted from the loop's own thread wrote no eventfd (`EventLoopHandle.execute`).
+        if woken || handle.hasTasksQueuedOnLoop {
             for task in handle.takeTasks() { task(self) }
         }
         runLocalTasks()
@@ -228,7 +233,7 @@ public final class EventLoop {
     /// else the nearest deadline rounded up to whole milliseconds (rounding
     /// down would wake early and spin until the deadline).
     private func timeoutMilliseconds() -> Int32 {
-        if !localTasks.isEmpty { return 0 }
+        if !localTasks.isEmpty || handle.hasTasksQueuedOnLoop { return 0 }
         guard let nearest = timers.nearest else { return -1 }
         let ns = nearest.nanosecondsRemaining(from: .now())
         let ms = (ns + 999_999) / 1_000_000
