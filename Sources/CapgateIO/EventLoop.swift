@@ -38,6 +38,8 @@ public final class EventLoop {
     private let epollFD: Int32
     private let events: UnsafeMutablePointer<capgate_epoll_ready>
     private static let maxEvents: Int32 = 256
+    /// Rounds of posted tasks one iteration runs (see `runOnce`).
+    private static let maxTaskRounds = 4
     private var timers = TimerHeap<() -> Void>()
     private var localTasks: [() -> Void] = []
     private var started = false
@@ -191,8 +193,14 @@ public final class EventLoop {
             dispatch(event.events, token: event.token)
         }
         // Tasks posted from the loop's own thread wrote no eventfd (`EventLoopHandle.execute`).
-        if woken || handle.hasTasksQueuedOnLoop {
+        // Those posted by the tasks just run (a handler's answer, a caller resumed by its
+        // response posting the next request) run in this same iteration, for a few rounds: a
+        // request's handler, its answer and the flush then take one wake-up and no extra
+        // epoll_wait. The bound keeps a task that re-posts itself from starving the sockets.
+        var rounds = 0
+        while (rounds == 0 && woken) || handle.hasTasksQueuedOnLoop, rounds < Self.maxTaskRounds {
             for task in handle.takeTasks() { task(self) }
+            rounds += 1
         }
         runLocalTasks()
         fireExpiredTimers()

@@ -45,7 +45,7 @@ extension BenchRunner {
         // the calling task runs on the connection's event loop (`HTTPClientConnection.taskExecutor`).
         for onLoop in [false, true] {
             let suffix = onLoop ? "-on-loop" : ""
-            if onLoop || !verbs.contains(.explain) {
+            if onLoop || o.transportOnly || !verbs.contains(.explain) {
                 await remote("sidecar" + suffix, BenchVerb.explain.rawValue, port: port, tls: tls, 1, 1,
                              meter: sidecarMeter, onLoop: onLoop) { clients in
                     try await Scenario.clientOp(.explain, clients)
@@ -81,6 +81,16 @@ extension BenchRunner {
         } catch {
             run.notes.append("issue 16 h2load explain points failed: \(error)")
         }
+    }
+
+    /// `--transport-only`: nginx, then `issue16TransportPoints` alone (A/B runs of goals 3-4).
+    func transportOnly(port: UInt16, tls: TLSContext, ws: Workspace, h2load: Bool, sidecarMeter: Meter) async throws {
+        progress.setTotal(4 + 2 * Self.transportModes.count)
+        let invokeBody = try await capturedInvokeResponse(port: port, tls: tls)
+        let (nginx, nport) = try await startNginx(workspace: ws, staticBody: invokeBody, idleConnections: 64)
+        defer { nginx.stop() }
+        await issue16TransportPoints(port: port, tls: tls, nginxPort: nport, ws: ws, h2load: h2load,
+                                     sidecarMeter: sidecarMeter, nginxMeter: Meter(.child(nginx.pid, "nginx")))
     }
 
     /// Issue 16, goal 2 and the client half of goal 4: the sidecar's own invoke (summary)

@@ -1,6 +1,7 @@
 import AgentKernel
 import CapgateClient
 import CapgateHTTPClient
+import CapgateIO
 import CapgateServer
 import CapgateTLS
 import Foundation
@@ -63,6 +64,11 @@ final class BenchRunner {
 
         let nginxOK = o.nginx && which("nginx", extra: ["/usr/sbin/nginx"]) != nil
         let h2loadOK = o.h2load && H2Load.available
+        if o.transportOnly {
+            try await transportOnly(port: port, tls: tls, ws: ws, h2load: h2loadOK, sidecarMeter: sidecarMeter)
+            run.machine.loadAverageAtEnd = Environment.loadAverage()
+            return try ReportWriter(run: run, options: o).write()
+        }
         if o.nginx && !nginxOK { run.notes.append("nginx not installed: no nginx baseline (apt-get install nginx-light)") }
         if o.h2load && !h2loadOK { run.notes.append("h2load/nghttpx not installed: no cross-check (nghttp2-client, nghttp2-proxy)") }
         let modes = BenchRunner.modes
@@ -259,10 +265,12 @@ final class BenchRunner {
             let pool = try await ClientPool(count: c, port: port, tls: tls)
             defer { pool.close() }
             let op = try await makeOp(pool.clients)
-            let executors = pool.clients.map { $0.connection.taskExecutor }
-            record(&p, await LoadRunner.run(concurrency: c * s, warmup: o.warmup, seconds: o.seconds,
-                                            progress: progress, meter: meter,
-                                            executor: onLoop ? { executors[$0 % executors.count] } : nil, op: op))
+            let executors: [any TaskExecutor] = pool.clients.map { $0.connection.taskExecutor }
+            let placement: (@Sendable (Int) -> (any TaskExecutor)?)? =
+                onLoop ? { @Sendable w -> (any TaskExecutor)? in executors[w % executors.count] } : nil
+            let outcome = await LoadRunner.run(concurrency: c * s, warmup: o.warmup, seconds: o.seconds,
+                                               progress: progress, meter: meter, executor: placement, op: op)
+            record(&p, outcome)
         } catch {
             p.firstError = "setup: \(error)"
         }
