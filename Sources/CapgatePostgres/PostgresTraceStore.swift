@@ -21,7 +21,8 @@ import Glibc
 /// now and then (`PostgresAuditRetention`), never the writer, so a prune delays a commit at
 /// most by one chain cut (the row lock both take).
 public final class PostgresTraceStore: TraceStoring, @unchecked Sendable {
-    // @unchecked: `queue` only under `cond`; the connection is confined to the writer.
+    // @unchecked: `queue` only under `cond`, `retentionState` only under `retentionCond`; each
+    // connection is confined to its thread.
     private struct Pending {
         let record: AuditRecord
         let trace: ActionTrace
@@ -36,8 +37,6 @@ public final class PostgresTraceStore: TraceStoring, @unchecked Sendable {
         var accepted = 0
         var durable = 0
         var closing = false
-        var retentionError: String?
-        var pruned = 0
         var waiters: [(target: Int, resume: CheckedContinuation<String?, Never>)] = []
     }
 
@@ -51,6 +50,10 @@ public final class PostgresTraceStore: TraceStoring, @unchecked Sendable {
     private let stopped = DispatchSemaphore(value: 0)
     public let retention: PostgresAuditRetention?
     private let clock: any KernelClock
+    /// The retention thread's own condition and state (`cond` is the writer's: a shared one
+    /// would let `record`'s signal wake the wrong thread).
+    private let retentionCond = NSCondition()
+    private var retentionState = (error: String?.none, pruned: 0, closing: false)
 
     /// `retention` starts the pruning thread; `clock` is its notion of now (`retain_days`).
     public init(settings: PostgresSettings, secret: String, retention: PostgresAuditRetention? = nil,
@@ -77,6 +80,10 @@ public final class PostgresTraceStore: TraceStoring, @unchecked Sendable {
         queue.closing = true
         cond.broadcast()
         cond.unlock()
+        retentionCond.lock()
+        retentionState.closing = true
+        retentionCond.broadcast()
+        retentionCond.unlock()
         if !was {
             stopped.wait()
             if retention != nil { stopped.wait() }
@@ -283,9 +290,9 @@ public final class PostgresTraceStore: TraceStoring, @unchecked Sendable {
     }
 
     /// The last prune's failure (nil after a success): retention never fails a record.
-    public var retentionError: String? { cond.lock(); defer { cond.unlock() }; return queue.retentionError }
+    public var retentionError: String? { retentionCond.lock(); defer { retentionCond.unlock() }; return retentionState.error }
     /// Records this sidecar's prunes deleted (any chain).
-    public var prunedCount: Int { cond.lock(); defer { cond.unlock() }; return queue.pruned }
+    public var prunedCount: Int { retentionCond.lock(); defer { retentionCond.unlock() }; return retentionState.pruned }
 
     /// Prunes at start, then by size every second (`max_bytes`: the fleet may write past it for
     /// about that long) and by age every minute (`retain_days`), until `close`.
@@ -309,19 +316,19 @@ public final class PostgresTraceStore: TraceStoring, @unchecked Sendable {
                     if conn?.isConnected == false { conn = nil }
                 }
             }
-            cond.lock()
+            retentionCond.lock()
             switch result {
             case .success(let n):
-                queue.retentionError = nil
-                queue.pruned += n ?? 0
+                retentionState.error = nil
+                retentionState.pruned += n ?? 0
                 // Skipped (another sidecar held the lock): the age prune is due again next time.
                 if ageDue && n != nil { lastAge = now }
-            case .failure(let e): queue.retentionError = e.description
+            case .failure(let e): retentionState.error = e.description
             }
             let wait = retention.maxBytes != nil ? 1.0 : 5.0
-            if !queue.closing { _ = cond.wait(until: Date(timeIntervalSinceNow: wait)) }
-            let closing = queue.closing
-            cond.unlock()
+            if !retentionState.closing { _ = retentionCond.wait(until: Date(timeIntervalSinceNow: wait)) }
+            let closing = retentionState.closing
+            retentionCond.unlock()
             if closing { return }
         }
     }
