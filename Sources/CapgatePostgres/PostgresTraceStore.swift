@@ -221,6 +221,8 @@ public final class PostgresTraceStore: TraceStoring, @unchecked Sendable {
     /// Every chain's checkpoint: (hash the first retained record links to, its seq).
     static func checkpoints(_ c: PostgresConnection) throws(PostgresError) -> [String: (hash: String, nextSeq: Int)] {
         var out: [String: (hash: String, nextSeq: Int)] = [:]
+        // A database no sidecar of this release has migrated yet was never pruned.
+        guard try c.query("SELECT to_regclass('capgate_trace_chains') IS NOT NULL").first?[0] == "t" else { return out }
         for r in try c.query("SELECT chain, checkpoint_hash, checkpoint_next_seq FROM capgate_trace_chains").rows {
             guard let id = r[0], let hash = r[1], let next = r[2].flatMap({ Int($0) }) else {
                 throw PostgresError("corrupted checkpoint row of chain \(r[0] ?? "?")")

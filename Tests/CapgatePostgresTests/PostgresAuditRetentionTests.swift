@@ -178,6 +178,43 @@ struct PostgresAuditRetentionTests {
         #expect(try await Self.verify(s).0.ok)
     }
 
+    /// A database written by the previous release (schema 4: chains without rows) verifies
+    /// before and after migration 5, which backfills each chain's row (genesis, seq 1, counts),
+    /// and retention then prunes those chains like any other.
+    @Test func chainsWrittenBeforeMigrationFiveAreBackfilledAndPruned() async throws {
+        let cluster = try await PostgresCluster.shared()
+        let db = try await cluster.createDatabase("v4")
+        let s = try PostgresConnectionTests.settings(cluster, db)
+        let chain = AuditChain(secret: Self.secret)
+        let traces = (0..<6).map { Self.trace($0, at: Double($0)) }
+        try await runBlocking {
+            let c = try PostgresConnection(s)
+            try c.execute("CREATE TABLE capgate_schema (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())")
+            for m in PostgresSchema.migrations where m.version <= 4 {
+                try c.execute(m.sql)
+                try c.query("INSERT INTO capgate_schema (version) VALUES ($1::integer)", [String(m.version)])
+            }
+            var prev = AuditChain.genesisHash
+            for (i, t) in traces.enumerated() {
+                let r = chain.makeRecord(seq: i + 1, prevHash: prev, trace: t.exportJSON)
+                try c.query("INSERT INTO capgate_traces VALUES ('old', $1::bigint, $2, $3, $4, $5, 'alice', 'tasks.list', $6)",
+                            [String(i + 1), t.actionID, r.prevHash, r.recordHash, t.invokedAt.isoformat,
+                             t.exportJSON.serialized(.pythonDefault)])
+                prev = r.recordHash
+            }
+        }
+        #expect(try await Self.verify(s).0.recordsChecked == 6)
+        let (from, to) = try await runBlocking { try PostgresSchema.migrate(try PostgresConnection(s)) }
+        #expect(from == 4 && to == PostgresSchema.latestVersion)
+        #expect(try await Self.query(s, "SELECT checkpoint_next_seq, records, live_bytes = "
+                                     + "(SELECT sum(octet_length(payload) + 256) FROM capgate_traces) FROM capgate_trace_chains")
+                == [["1", "6", "t"]])
+        let now = traces[2].invokedAt.adding(seconds: 86_400)
+        #expect(try await runBlocking { try PostgresAuditRetention(retainDays: 1).prune(try PostgresConnection(s), now: now) } == 2)
+        let (v, chains) = try await Self.verify(s)
+        #expect(v.ok && v.recordsChecked == 4 && chains == 1, "\(v)")
+    }
+
     /// The shared tables that would otherwise grow: expired revocations, issued tokens and
     /// handles go, and so do revocations of unknown expiry after two hours.
     @Test func theSweepBoundsRevocationsTokensAndHandles() async throws {
