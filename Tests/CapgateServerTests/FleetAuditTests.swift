@@ -86,6 +86,31 @@ struct FleetAuditTests {
         #expect(refused.status == 1 && refused.stderr.contains("use --store"), "\(refused.stderr)")
     }
 
+    /// `[audit] retain_days` through the configuration: a sidecar started after A's records
+    /// aged out of its window prunes A's chain (a sidecar prunes every chain, at start), its
+    /// own records stay, and the trail verifies.
+    @Test func retainDaysPrunesAnotherSidecarsChainAtStart() async throws {
+        let fleet = try await Fleet(cluster: try await PostgresCluster.shared())
+        defer { fleet.remove() }
+        let (a, portA) = try await fleet.serve("a")
+        defer { kill(a.processIdentifier, SIGKILL) }
+        let old = try await Self.traffic(fleet, portA, portA, invokesA: 3, invokesB: 0)
+        try await FleetTests.stop(a)
+        try await Task.sleep(for: .seconds(4))
+        // 0.00004 days = 3.5 s: A's records are older; B's own, written right after its start
+        // (its first prune), are younger.
+        let (b, portB) = try await fleet.serve("b", extra: "[audit]\nretain_days = 0.00004\n")
+        defer { kill(b.processIdentifier, SIGKILL) }
+        let fresh = try await Self.traffic(fleet, portB, portB, invokesA: 2, invokesB: 0)
+        try await FleetTests.stop(b)
+        let capgate = try #require(Products.executable("capgate"))
+        let listed = try await runProcess(capgate, ["audit", "list", "--config", fleet.dir + "/b.toml", "--json"])
+        let left = try #require(try JSONParser.parse(listed.stdout).arrayValue).compactMap { $0["trace"]?["action_id"]?.stringValue }
+        #expect(left == fresh && old.count == 3, "\(left)")
+        let ok = try await runProcess(capgate, ["audit", "verify", "--config", fleet.dir + "/b.toml"])
+        #expect(ok.status == 0 && ok.stdout == "OK: Verified 2 record(s) in 1 chain(s).\n", "\(ok.stdout) \(ok.stderr)")
+    }
+
     /// `[audit] max_bytes` with two sidecars, both pruning every chain: the records' size
     /// stays bounded, the newest records stay, and every chain verifies.
     @Test func maxBytesPrunesTheFleetsChainsAndTheyStillVerify() async throws {
