@@ -59,8 +59,22 @@ enum AuditFile {
     }
 
     /// Verifies the whole file as the reference does (from its checkpoint).
+    /// The records and the checkpoint are read in ONE read transaction: read apart, a prune
+    /// committed by a running server between the two reads paired the old records with the
+    /// new checkpoint and reported a broken link in a healthy file.
     static func verify(_ db: SQLiteConnection, chain: AuditChain) throws(AuditStoreError) -> AuditChainVerification {
-        chain.verify(try records(db), genesis: try checkpoint(db).hash)
+        try db.exec("BEGIN")
+        let rows: [AuditRecord]
+        let genesis: String
+        do {
+            rows = try records(db)
+            genesis = try checkpoint(db).hash
+            try db.exec("COMMIT")
+        } catch {
+            try? db.exec("ROLLBACK")
+            throw error
+        }
+        return chain.verify(rows, genesis: genesis)
     }
 }
 
