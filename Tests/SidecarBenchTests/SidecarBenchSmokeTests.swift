@@ -112,8 +112,8 @@ struct SidecarBenchSmokeTests {
         let report = try String(contentsOfFile: dir + "/report.md", encoding: .utf8)
         #expect(report.contains("## Fleet: 2 sidecars on PostgreSQL vs 1 on SQLite"))
         let page = try String(contentsOfFile: docs, encoding: .utf8)
-        #expect(page.components(separatedBy: "## Fleet: 2 sidecars").count == 2, page)
+        #expect(page.components(separatedBy: "## Fleet: 2 sidecars").count == 2, "\(page)")
         #expect(page.hasPrefix("# page\n\n## Before\n\nkept\n\n<!-- fleet point") && page.hasSuffix("## Where the time goes\n\nkept too\n"),
-                page)
+                "\(page)")
     }
 }
