@@ -103,8 +103,7 @@ public final class HMACTokenProvider: Sendable {
         if token.expiresAt <= clock.now() {
             throw KernelError(.tokenExpired, "Token '\(tid)' expired at \(token.expiresAt.isoformat).")
         }
-        let expected = Array(sign(token).utf8)
-        if !ConstantTime.equal(expected, Array(token.signature.utf8)) {
+        if !ConstantTime.equal(sign(token), token.signature) {
             throw KernelError(.tokenInvalid,
                               "Token '\(tid)' has an invalid signature. The token may have been tampered with.")
         }
