@@ -69,14 +69,6 @@ struct IDTable<Value> {
         return out
     }
 
-    /// Every key with its value, in no particular order.
-    var entries: [(key: String, value: Value)] {
-        var out: [(key: String, value: Value)] = []
-        out.reserveCapacity(count)
-        for i in hashes.indices where hashes[i] != 0 { out.append((keys[i], values[i]!)) }
-        return out
-    }
-
     private func find(_ key: String, _ h: UInt64) -> Int? {
         guard !hashes.isEmpty else { return nil }
         var i = Int(truncatingIfNeeded: h) & mask
@@ -175,6 +167,3 @@ enum IDHash {
         return h | (1 << 63)
     }
 }
-
-/// Plain value storage (arrays of hashes, keys and values), so sendable with its values.
-extension IDTable: Sendable where Value: Sendable {}

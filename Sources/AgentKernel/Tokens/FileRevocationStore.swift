@@ -270,7 +270,7 @@ extension FileRevocationStore {
                                  "expires_at": .string(exp)]))
             }
         }
-        for tid in state.expiry.entries.map(\.key).sorted(by: PyString.less) where !indexed.contains(tid) {
+        for tid in state.expiry.keys.sorted(by: PyString.less) where !indexed.contains(tid) {
             out.append(line(["op": "expiry", "token_id": .string(tid), "expires_at": .string(state.expiry[tid]!.isoformat)]))
         }
         for tid in state.revoked.sorted(by: PyString.less) {

@@ -33,10 +33,7 @@ public protocol RevocationStore: Sendable {
 struct RevocationState: Sendable {
     var revoked: Set<String> = []
     var principalTokens: [String: [String]] = [:]
-    /// Token id -> expiry. An `IDTable` (code point keys, as a Python dict's): every grant
-    /// inserts here, and the standard dictionary re-hashed each 36-byte id with SipHash on
-    /// every growth and compared key bytes on every probe.
-    private(set) var expiry = IDTable<Timestamp>()
+    private(set) var expiry: [String: Timestamp] = [:]
     var trackCount = 0
     /// No tracked expiry is earlier than this (microseconds), so a sweep before it has
     /// nothing to drop and skips its scan of every tracked token (which, every 256th
@@ -64,7 +61,7 @@ struct RevocationState: Sendable {
         guard earliestExpiry <= now.microseconds else { return 0 }
         var expired: [String] = []
         var earliest = Int64.max
-        for (id, t) in expiry.entries {
+        for (id, t) in expiry {
             if t <= now { expired.append(id) } else { earliest = min(earliest, t.microseconds) }
         }
         earliestExpiry = earliest
