@@ -7,7 +7,8 @@ Prints one JSON object: {"<scenario>/<verb>": {"p50_ns": .., "p99_ns": .., "n": 
 With --raw (capgate-bench, bench/SidecarBench) each entry also carries "samples_ns" (every
 timed call, so the Swift harness puts them into the same HdrHistogram as its own points),
 "elapsed_ns" (wall time of the timed loop) and "cpu_ns" (process CPU time of the loop);
---scenario restricts the run to one scenario.
+--scenario restricts the run to one scenario; without it, "harness/timer_floor" is the p50 of
+an empty call through the same loop (the timer's own share of every point's p50).
 The scenarios mirror bench/KernelBench/Scenarios.swift and bench/SidecarBench/Scenario.swift;
 keep them in step.
 """
@@ -119,6 +120,10 @@ def run(seconds, raw=False, only=None, warmup=0.0):
     loop = asyncio.new_event_loop()
     results = {}
     timed = functools.partial(measure, raw=raw, warmup=warmup)
+    if not only:
+        # The timer floor: an empty call through the same loop, which every point's p50
+        # includes (bench/KernelBench measures its own under the same name).
+        results["harness/timer_floor"] = timed(lambda: None, seconds)
     for name, make in (("quickstart", quickstart_kernel), ("billing", billing_kernel)):
         if only and name != only:
             continue

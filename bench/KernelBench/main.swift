@@ -54,6 +54,9 @@ if let path = options.jsonOut {
             row["reference_p50_ns"] = .int(r.p50)
             row["reference_p99_ns"] = .int(r.p99)
             row["ratio_p50"] = .double(Double(r.p50) / Double(max(s.p50, 1)))
+            if let net = netRatio(k, swift: swiftResults, reference: referenceResults) {
+                row["ratio_p50_net_of_timer_floor"] = .double(net)
+            }
             row["reference_cpu_p50_ns"] = .int(r.cpuP50)
             row["ratio_cpu_p50"] = .double(Double(r.cpuP50) / Double(max(s.cpuP50, 1)))
         }

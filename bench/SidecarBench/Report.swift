@@ -69,6 +69,7 @@ struct ReportWriter {
         m += pythonClient()
         m += goals()
         m += httpDriverSection()
+        m += fleetSection()
         m += whereTimeGoes()
         m += analysis()
         m += latencyTables()

@@ -116,8 +116,15 @@ public final class HandleStore: Sendable {
     public func store(capabilityID: String, data: JSONValue, ttlSeconds: Double? = nil, principalID: String = "",
                       constraints: JSONObject = [:]) throws(KernelError) -> Handle {
         let size: Int
-        let caps = [maxEntryBytes, maxTotalBytes].compactMap { $0 }
-        if let rejectAt = caps.min() {
+        // The lower of the set caps, without the two arrays a `compactMap` and `min()` made
+        // on every store.
+        let rejectAt: Int? = switch (maxEntryBytes, maxTotalBytes) {
+        case let (e?, t?): min(e, t)
+        case let (e?, nil): e
+        case let (nil, t?): t
+        case (nil, nil): nil
+        }
+        if let rejectAt {
             // Early exit at the ceiling: an over-cap payload is never fully walked.
             size = SizeEstimate.estimatedSize(data, limit: rejectAt)
             if size > rejectAt {

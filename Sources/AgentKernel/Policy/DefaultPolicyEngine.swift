@@ -63,6 +63,7 @@ public final class DefaultPolicyEngine: PolicyEngine {
         var constraints = request.constraints
         var trace = PolicyDecisionTrace(engine: engineName, capabilityID: cid, principalID: pid, intent: request.intent,
                                         scopeKeys: request.scope.keys.sorted(by: PyString.less))
+        trace.steps.reserveCapacity(3)  // at most allowed_fields, row_cap, allow: one allocation
 
         // 1. Safety class.
         switch capability.safetyClass {

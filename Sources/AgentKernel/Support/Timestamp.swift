@@ -37,7 +37,13 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     /// Python `isoformat()` of an aware UTC datetime:
     /// `YYYY-MM-DDTHH:MM:SS[.ffffff]+00:00`, the fraction omitted when zero.
     public var isoformat: String {
-        // Hot (every token payload, trace and handle): formatted into a stack buffer.
+        withISOFormatBytes { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// `isoformat`'s ASCII bytes, formatted into a stack buffer and lent to `body` (hot:
+    /// every token payload, trace and handle; the signing payload appends them without
+    /// making a `String`).
+    func withISOFormatBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
         let offset = Int64(utcOffsetSeconds ?? 0)
         let local = microseconds + offset * 1_000_000
         var secs = local / 1_000_000
@@ -75,7 +81,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
                 digits(a / 3600, 2); ch(58); digits((a % 3600) / 60, 2)
                 if a % 60 != 0 { ch(58); digits(a % 60, 2) }
             }
-            return String(decoding: UnsafeBufferPointer(rebasing: buf[0..<i]), as: UTF8.self)
+            return body(UnsafeBufferPointer(rebasing: buf[0..<i]))
         }
     }
 

@@ -262,7 +262,8 @@ extension FileRevocationStore {
         var out = [line(header)]
         var indexed = Set<String>()
         for pid in state.principalTokens.keys.sorted(by: PyString.less) {
-            for tid in state.principalTokens[pid]!.sorted(by: PyString.less) {
+            // A principal's index may list an id twice (RevocationState); write it once.
+            for tid in Set(state.principalTokens[pid]!).sorted(by: PyString.less) {
                 indexed.insert(tid)
                 let exp = state.expiry[tid]?.isoformat ?? Timestamp(microseconds: 0).isoformat
                 out.append(line(["op": "track", "principal_id": .string(pid), "token_id": .string(tid),

@@ -56,28 +56,41 @@ public final class HMACSigner: Sendable {
 
     /// The MAC of `message` as 32 raw bytes.
     public func digest(_ message: [UInt8]) -> [UInt8] {
-        let ctx = checkout().p
-        var out = [UInt8](repeating: 0, count: 32)
-        var outLen = 0
-        let ok = message.withUnsafeBufferPointer { mb in
-            EVP_MAC_update(ctx, mb.baseAddress, mb.count) == 1
-                && EVP_MAC_final(ctx, &out, &outLen, 32) == 1
-        }
-        precondition(ok && outLen == 32, "OpenSSL: HMAC computation failed")
-        checkin(Ctx(p: ctx))
-        return out
+        withDigest(message) { Array($0) }
     }
 
     /// Lowercase hex of the MAC, as Python's `hexdigest()` (the token wire format).
     public func hexDigest(_ message: [UInt8]) -> String {
-        let d = digest(message)
-        var hex = [UInt8]()
-        hex.reserveCapacity(64)
-        for b in d {
-            hex.append(UUIDFormat.hex[Int(b >> 4)])
-            hex.append(UUIDFormat.hex[Int(b & 0xF)])
+        // On every grant and invoke: the MAC stays on the stack and the hex is written
+        // straight into the String (the arrays in between were a third of a signature).
+        withDigest(message) { d in
+            String(unsafeUninitializedCapacity: 64) { out in
+                let digits: StaticString = "0123456789abcdef"
+                let hex = digits.utf8Start
+                for (i, b) in d.enumerated() {
+                    out[2 * i] = hex[Int(b >> 4)]
+                    out[2 * i + 1] = hex[Int(b & 0xF)]
+                }
+                return 64
+            }
         }
-        return String(decoding: hex, as: UTF8.self)
+    }
+
+    /// Computes the MAC into a stack buffer and lends its 32 bytes to `body`.
+    private func withDigest<R>(_ message: [UInt8], _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        let ctx = checkout().p
+        var raw: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        return withUnsafeMutableBytes(of: &raw) { buf in
+            let out = buf.bindMemory(to: UInt8.self)
+            var outLen = 0
+            let ok = message.withUnsafeBufferPointer { mb in
+                EVP_MAC_update(ctx, mb.baseAddress, mb.count) == 1
+                    && EVP_MAC_final(ctx, out.baseAddress, &outLen, 32) == 1
+            }
+            precondition(ok && outLen == 32, "OpenSSL: HMAC computation failed")
+            checkin(Ctx(p: ctx))
+            return body(UnsafeBufferPointer(out))
+        }
     }
 
     private func checkout() -> Ctx {
@@ -114,5 +127,20 @@ public enum ConstantTime {
         return a.withUnsafeBytes { pa in
             b.withUnsafeBytes { pb in CRYPTO_memcmp(pa.baseAddress, pb.baseAddress, a.count) == 0 }
         }
+    }
+
+    /// The UTF-8 bytes of two strings, compared as `equal(_:_:)` does, in place when the
+    /// strings are contiguous (a signature check on every invoke copied both into arrays).
+    public static func equal(_ a: String, _ b: String) -> Bool {
+        var a = a, b = b
+        a.makeContiguousUTF8()
+        b.makeContiguousUTF8()
+        return a.utf8.withContiguousStorageIfAvailable { pa in
+            b.utf8.withContiguousStorageIfAvailable { pb in
+                guard pa.count == pb.count else { return false }
+                if pa.isEmpty { return true }
+                return CRYPTO_memcmp(pa.baseAddress, pb.baseAddress, pa.count) == 0
+            }
+        }.flatMap { $0 } ?? equal(Array(a.utf8), Array(b.utf8))
     }
 }

@@ -68,10 +68,16 @@ public final class HMACTokenProvider: Sendable {
         JSONWriter.writeString(token.capabilityID, ascii: true, into: &out)
         key(#","constraints":"#)
         JSONWriter.write(.object(token.constraints), style: .canonical, into: &out)
+        // A datetime's isoformat is digits and `-:T.+` only: nothing to escape.
+        func datetime(_ t: Timestamp) {
+            out.append(UInt8(ascii: "\""))
+            t.withISOFormatBytes { out.append(contentsOf: $0) }
+            out.append(UInt8(ascii: "\""))
+        }
         key(#","expires_at":"#)
-        JSONWriter.writeString(token.expiresAt.isoformat, ascii: true, into: &out)
+        datetime(token.expiresAt)
         key(#","issued_at":"#)
-        JSONWriter.writeString(token.issuedAt.isoformat, ascii: true, into: &out)
+        datetime(token.issuedAt)
         key(#","principal_id":"#)
         JSONWriter.writeString(token.principalID, ascii: true, into: &out)
         key(#","token_id":"#)
@@ -97,8 +103,7 @@ public final class HMACTokenProvider: Sendable {
         if token.expiresAt <= clock.now() {
             throw KernelError(.tokenExpired, "Token '\(tid)' expired at \(token.expiresAt.isoformat).")
         }
-        let expected = Array(sign(token).utf8)
-        if !ConstantTime.equal(expected, Array(token.signature.utf8)) {
+        if !ConstantTime.equal(sign(token), token.signature) {
             throw KernelError(.tokenInvalid,
                               "Token '\(tid)' has an invalid signature. The token may have been tampered with.")
         }

@@ -25,9 +25,14 @@ public protocol RevocationStore: Sendable {
 
 /// The revocation bookkeeping shared by the in-memory and file stores: a revoked set, a
 /// principal → token-ids index and a token → expiry map (`InMemoryRevocationStore`).
+///
+/// The index is a list per principal, not a set: `track` runs on every grant, and an append
+/// costs no hash of the 36-byte id and no rehash as the index grows (the expiry map already
+/// pays one). An id tracked twice appears twice; `revokeAll` counts it once (the revoked
+/// set decides) and the snapshot writes it once.
 struct RevocationState: Sendable {
     var revoked: Set<String> = []
-    var principalTokens: [String: Set<String>] = [:]
+    var principalTokens: [String: [String]] = [:]
     private(set) var expiry: [String: Timestamp] = [:]
     var trackCount = 0
     /// No tracked expiry is earlier than this (microseconds), so a sweep before it has
@@ -36,7 +41,7 @@ struct RevocationState: Sendable {
     private var earliestExpiry = Int64.max
 
     mutating func track(principalID: String, tokenID: String, expiresAt: Timestamp) {
-        principalTokens[principalID, default: []].insert(tokenID)
+        principalTokens[principalID, default: []].append(tokenID)
         setExpiry(tokenID, expiresAt)
     }
 
@@ -67,7 +72,7 @@ struct RevocationState: Sendable {
         }
         let gone = Set(expired)
         for (pid, ids) in principalTokens {
-            let left = ids.subtracting(gone)
+            let left = ids.filter { !gone.contains($0) }
             principalTokens[pid] = left.isEmpty ? nil : left
         }
         return expired.count

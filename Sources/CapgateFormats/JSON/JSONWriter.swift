@@ -49,7 +49,15 @@ public enum JSONWriter {
             out.append(UInt8(ascii: "]"))
         case .object(let o):
             out.append(UInt8(ascii: "{"))
-            if style == .canonical {
+            if style == .canonical && o.count < 2 {
+                // Already in order (a token's constraints are often just `max_rows`): no
+                // sorted index array on every signature.
+                for i in o.keys.indices {
+                    writeString(o.keys[i], ascii: true, into: &out)
+                    out.append(UInt8(ascii: ":"))
+                    write(o.values[i], style: style, into: &out)
+                }
+            } else if style == .canonical {
                 let order = o.keys.indices.sorted { PyString.less(o.keys[$0], o.keys[$1]) }
                 for (n, i) in order.enumerated() {
                     if n > 0 { out.append(UInt8(ascii: ",")) }

@@ -95,6 +95,12 @@ public enum PyString {
 
     /// Python `repr(s)`.
     public static func repr(_ s: String) -> String {
+        // Fast path (policy reasons and trace details repr field names on every grant):
+        // printable ASCII without quotes or backslashes is its own repr between single
+        // quotes, with no per-scalar Unicode property look-up.
+        if s.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "'") && $0 != UInt8(ascii: "\\") }) {
+            return "'" + s + "'"
+        }
         let useDouble = s.unicodeScalars.contains("'") && !s.unicodeScalars.contains("\"")
         let quote: Unicode.Scalar = useDouble ? "\"" : "'"
         var out = String.UnicodeScalarView()

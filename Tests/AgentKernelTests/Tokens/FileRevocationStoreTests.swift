@@ -121,6 +121,21 @@ import Glibc
         #expect(s.revokeAll(principalID: "p") == 0)  // "live" is tracked but already revoked
     }
 
+    // A principal's index lists an id tracked twice twice (RevocationState); the snapshot
+    // still writes one track line per principal and id.
+    @Test func snapshotWritesATwiceTrackedIDOncePerPrincipal() {
+        var state = RevocationState()
+        state.track(principalID: "p", tokenID: "a", expiresAt: t0)
+        state.track(principalID: "p", tokenID: "a", expiresAt: t0)
+        state.track(principalID: "q", tokenID: "a", expiresAt: t0)
+        let tracks = FileRevocationStore.snapshotLines(state)
+            .map { String(decoding: $0, as: UTF8.self) }
+            .filter { $0.contains("\"track\"") }
+        #expect(tracks.count == 2)
+        #expect(tracks.contains { $0.contains("\"principal_id\":\"p\"") })
+        #expect(tracks.contains { $0.contains("\"principal_id\":\"q\"") })
+    }
+
     /// The threshold is a parameter (the fuzz target compacts small logs with it): below it a
     /// log full of expired tracks is left alone, above it the same log is rewritten.
     @Test func compactionThresholdIsAParameter() throws {

@@ -35,4 +35,16 @@ import Dispatch
         #expect(!ConstantTime.equal([1, 2, 3], [1, 2]))
         #expect(ConstantTime.equal([], []))
     }
+
+    /// The String overload compares UTF-8 bytes (not canonical equivalence, as `==` would).
+    @Test func constantTimeEqualStrings() {
+        let sig = String(repeating: "ab", count: 32)
+        #expect(ConstantTime.equal(sig, String(repeating: "ab", count: 32)))
+        #expect(!ConstantTime.equal(sig, String(repeating: "ab", count: 31) + "ac"))
+        #expect(!ConstantTime.equal(sig, String(sig.dropLast())))
+        #expect(ConstantTime.equal("", ""))
+        #expect(!ConstantTime.equal("\u{E9}", "e\u{301}"))
+        // A bridged or substring-backed value takes the same path.
+        #expect(ConstantTime.equal(String(sig[...]), sig))
+    }
 }

@@ -30,6 +30,22 @@ import Testing
         #expect(s.revokeAll(principalID: "p") == 1)  // "new" only ("live" already revoked)
     }
 
+    // The per-principal index is a list: an id tracked twice (deterministic id generators)
+    // is listed twice but revoked and counted once, and tracked once in the expiry map.
+    @Test func anIDTrackedTwiceCountsOnce() {
+        let s = InMemoryRevocationStore()
+        s.track(principalID: "p", tokenID: "a", expiresAt: t0)
+        s.track(principalID: "p", tokenID: "a", expiresAt: t0.adding(seconds: 10))
+        s.track(principalID: "q", tokenID: "a", expiresAt: t0.adding(seconds: 10))
+        #expect(s.trackedCount == 1)
+        #expect(s.sweep(now: t0) == 0)  // the later expiry won
+        #expect(s.revokeAll(principalID: "p") == 1)
+        #expect(s.isRevoked("a"))
+        #expect(s.revokeAll(principalID: "q") == 0)  // already revoked
+        #expect(s.sweep(now: t0.adding(seconds: 10)) == 1)
+        #expect(s.trackedCount == 0)
+    }
+
     // _SWEEP_INTERVAL = 256: the 256th track sweeps against the store's clock.
     @Test func lazySweepEvery256Tracks() {
         let clock = TPManualClock(now: t0)
