@@ -276,6 +276,7 @@ public final class Server: Sendable {
         s.preAuthEvictedGlobal = p.evictedGlobal.load(ordering: .relaxed)
         s.handshakeRateLimitedSource = p.rateLimitedSource.load(ordering: .relaxed)
         s.handshakeRateLimitedGlobal = p.rateLimitedGlobal.load(ordering: .relaxed)
+        s.handshakesQueuedSource = p.queued.load(ordering: .relaxed)
         s.inFlightHandlers = shared.handlerWork.current
         s.bodyBytesReserved = shared.bodyBudget.reserved
         s.bodyAdmissionsDeferred = shared.bodyBudget.deferrals

@@ -38,17 +38,39 @@ extension ServerConnection {
     }
 
     /// The peer's first bytes arrived (its ClientHello, or whatever it sends first): now the
-    /// socket spends a handshake token of its source and of the server. Over a rate it closes
-    /// before any TLS work (`handshake_rate_limited`). Silent sockets never get here, so they
-    /// cannot spend the tokens the agents of their address need (docs/hardening.md).
-    func handshakeInputArrived() -> Bool {
-        guard let ticket = preAuthTicket else { return true }
-        guard shared.preAuth.activate(ticket: ticket, now: ServerShared.monotonicSeconds()) else {
+    /// socket spends a handshake token of its source and of the server. Over the source's rate
+    /// it waits its turn in arrival order, its bytes held (`PreAuthLedger.activate`); when the
+    /// wait would be too long, or over the global rate, it closes before any TLS work
+    /// (`handshake_rate_limited`). Silent sockets never get here, so they cannot spend the
+    /// tokens the agents of their address need (docs/hardening.md).
+    func handshakeInputArrived() -> HandshakeAdmission {
+        guard let ticket = preAuthTicket else { return .proceed }
+        let admission = shared.preAuth.activate(ticket: ticket, now: ServerShared.monotonicSeconds())
+        switch admission {
+        case .proceed:
+            break
+        case .wait(let seconds):
+            scheduleHandshakeRetry(after: seconds)
+        case .refused:
             preAuthTicket = nil  // released by the ledger
             close(reason: .handshakeRateLimited, notifyPeer: false)
-            return false
         }
-        return true
+        return admission
+    }
+
+    /// Asks the ledger again when this socket's turn should have come.
+    private func scheduleHandshakeRetry(after seconds: Double) {
+        guard let loop else { return }
+        if let timer = handshakeQueueTimer { loop.cancelTimer(timer) }
+        handshakeQueueTimer = loop.scheduleTimer(after: .microseconds(Int64(seconds * 1_000_000))) { [weak self] in
+            guard let self else { return }
+            self.handshakeQueueTimer = nil
+            guard !self.core.isClosed, self.preAuthTicket != nil else { return }
+            switch self.handshakeInputArrived() {
+            case .proceed: self.core.resumeHandshakeInput()
+            case .wait, .refused: break  // rescheduled, or closed
+            }
+        }
     }
 
     /// The pre-auth budget evicted this socket (a newer one needed its slot). Only a socket
