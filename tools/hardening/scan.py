@@ -68,7 +68,7 @@ def run_sslyze(sc: Sidecar, out: str) -> dict:
     cmd = [sys.executable, "-m", "sslyze", "--cert", cert, "--key", key, "--json_out", jf,
            "--sslv2", "--sslv3", "--tlsv1", "--tlsv1_1", "--tlsv1_2", "--tlsv1_3", "--elliptic_curves",
            "--reneg", "--resum", "--compression", "--heartbleed", "--openssl_ccs", "--robot", "--fallback",
-           "--early_data", "--ems", "--certinfo", "--mozilla_config", "disable", f"127.0.0.1:{sc.port}"]
+           "--early_data", "--ems", "--certinfo", "--certinfo_ca_file", sc.ca, "--mozilla_config", "disable", f"127.0.0.1:{sc.port}"]
     with open(os.path.join(out, "sslyze.txt"), "w") as f:
         subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, timeout=900)
     return json.load(open(jf))
@@ -111,6 +111,11 @@ def sslyze_summary(doc: dict) -> tuple[dict, list[str]]:
     out["fallback_scsv"] = fb.get("supports_fallback_scsv")
     resum = res_of("session_resumption") or {}
     out["resumption"] = {k: v for k, v in resum.items() if "result" in k or "successful" in k}
+    cert = res_of("certificate_info") or {}
+    deps = cert.get("certificate_deployments") or [{}]
+    trust = {p["trust_store"]["name"]: p["was_validation_successful"] for p in deps[0].get("path_validation_results", [])}
+    # The public stores cannot know the demo's private CA; the custom store (--certinfo_ca_file) can.
+    out["certificate_chain_trusted_by_demo_ca"] = trust.get("Supplied CA file")
     ems = res_of("tls_extended_master_secret") or {}
     out["extended_master_secret"] = ems.get("supports_ems_extension")
     for bad, why in [(out["heartbleed"], "heartbleed"), (out["ccs_injection"], "CCS injection"),
@@ -118,6 +123,8 @@ def sslyze_summary(doc: dict) -> tuple[dict, list[str]]:
                      (out["early_data_0rtt"], "0-RTT early data")]:
         if bad:
             problems.append(why)
+    if out["certificate_chain_trusted_by_demo_ca"] is not True:
+        problems.append(f"certificate chain not validated against the demo CA: {trust}")
     if out["robot"] and "NOT_VULNERABLE" not in str(out["robot"]):
         problems.append(f"ROBOT: {out['robot']}")
     return out, problems
