@@ -26,15 +26,15 @@ package protocol ConnectionDriver: AnyObject {
     /// The transport ended (or the protocol finished); the driver must call `close` on the
     /// core with the flags that fit, then do its own bookkeeping.
     func transportEnded(_ end: TransportEnd)
-    /// The first bytes from the peer arrived, before any TLS work on them: `.proceed`;
-    /// `.refused` after closing the core (the server's handshake rate); `.wait` to hold them
-    /// (the core stops reading) until the driver calls `resumeHandshakeInput()`. The default
-    /// proceeds.
-    func handshakeInputArrived() -> HandshakeAdmission
+    /// The first `byteCount` bytes from the peer arrived, before any TLS work on them:
+    /// `.proceed`; `.refused` after closing the core (the server's handshake rate); `.wait` to
+    /// hold them (the core stops reading) until the driver calls `resumeHandshakeInput()`. The
+    /// default proceeds.
+    func handshakeInputArrived(byteCount: Int) -> HandshakeAdmission
 }
 
 package extension ConnectionDriver {
-    func handshakeInputArrived() -> HandshakeAdmission { .proceed }
+    func handshakeInputArrived(byteCount: Int) -> HandshakeAdmission { .proceed }
 }
 
 /// What to do with a peer's first bytes (`ConnectionDriver.handshakeInputArrived`).
@@ -203,7 +203,7 @@ package final class ConnectionCore: EventHandler {
                 budget -= n
                 if !sawInput {
                     sawInput = true
-                    switch driver?.handshakeInputArrived() ?? .proceed {
+                    switch driver?.handshakeInputArrived(byteCount: n) ?? .proceed {
                     case .proceed:
                         guard state != .closed else { return }
                     case .refused:

@@ -2,6 +2,7 @@ import CapgateConnection
 import CapgateCore
 import CapgateTesting
 import Foundation
+import Glibc
 import Synchronization
 import Testing
 
@@ -65,5 +66,25 @@ struct HandshakeQueueTests {
         // The rate still holds: every completed handshake (the flooders' and the agent's 4)
         // took a token of the source's bucket.
         #expect(Double(flooded + 4) <= 1 + rate * elapsed + 1, "flooded \(flooded) in \(elapsed) s")
+    }
+
+    /// A waiting flight's bytes are held in memory: a first read larger than one TLS record is
+    /// refused at once instead of queued (the held bytes stay bounded by the pre-auth slots).
+    @Test func aFirstFlightTooLargeToHoldIsRefusedNotQueued() async throws {
+        var limits = PreAuthExhaustionTests.limits()
+        // One token per 222 ms: a flight right after another one's token would wait (< 0.25 s).
+        limits.handshakeRatePerSource = .init(burst: 1, perSecond: 4.5)
+        let fixture = try TestServer(limits: limits)
+        defer { fixture.stop() }
+        let first = try SilentSocket(port: fixture.port)
+        let big = try SilentSocket(port: fixture.port)
+        try first.sendClientHello()
+        let junk = [UInt8](repeating: 0x16, count: 20_000)
+        let sent = junk.withUnsafeBytes { send(big.fd, $0.baseAddress, $0.count, 0) }
+        #expect(sent == junk.count)
+        #expect(try await runBlocking { big.closedByServer() })
+        await eventually { fixture.server.stats.closedByReason["handshake_rate_limited"] == 1 }
+        #expect(fixture.server.stats.handshakeRateLimitedSource == 1)
+        #expect(try await runBlocking { first.serverAnswered() })
     }
 }
