@@ -69,6 +69,10 @@ extension GatewayLimits {
                 throw GatewayLimitsError(key: key, reason: "burst must be > 0 and rate a finite number >= 0")
             }
         }
+        if smallDataFrameBytes < 0 || smallDataFrameBytes > 16_384 {
+            throw GatewayLimitsError(key: "smallDataFrameBytes",
+                                     reason: "must be 0 (off) to 16384 (the smallest frame size), got \(smallDataFrameBytes)")
+        }
         try positive(maxOutboundQueueFrames, "maxOutboundQueueFrames")
         try positive(writeHighWaterBytes, "writeHighWaterBytes")
         try positive(handshakeTimeout, "handshakeTimeout")

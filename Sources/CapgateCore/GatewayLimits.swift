@@ -66,6 +66,11 @@ public struct GatewayLimits: Sendable, Equatable {
     /// CONTINUATION frames without END_STREAM; exhausted means GOAWAY(ENHANCE_YOUR_CALM).
     /// MadeYouReset CVE-2025-8671, empty frames CVE-2019-9518.
     public var glitchBudget = TokenBucket.Rate(burst: 100, perSecond: 10)
+    /// A DATA frame the server sends with fewer payload bytes than this while more of the same
+    /// response is ready costs one glitch: only the peer's flow-control window can force such a
+    /// frame, and 1-byte windows make the server frame, encrypt and write a response a byte at
+    /// a time (data dribble, CVE-2019-9511). The last frame of a body never counts. 0 disables.
+    public var smallDataFrameBytes: Int = 128
     /// nghttp2 outbound queue (frames, `nghttp2_session_get_outbound_queue_size`) above which
     /// the connection is terminated: reset flood CVE-2019-9514, data dribble CVE-2019-9511.
     public var maxOutboundQueueFrames: Int = 1_000

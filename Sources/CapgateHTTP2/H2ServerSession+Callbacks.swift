@@ -229,6 +229,16 @@ extension H2ServerSession {
                                             trip: .protocolReset))
             }
             _ = glitch()
+        case H2Frame.data:
+            // Data dribble (CVE-2019-9511): a small frame while more of the response is ready
+            // was cut short by the peer's window, not by us; a peer that keeps windows tiny
+            // spends the glitch budget. The body's last frame is small legitimately.
+            let id = frame.hd.stream_id
+            if frame.hd.length < limits.smallDataFrameBytes, frame.hd.flags & H2Frame.endStream == 0,
+               let stream = streams[id], stream.response.count > stream.responseOffset
+            {
+                _ = glitch()
+            }
         case H2Frame.goaway:
             let code = frame.goaway.error_code
             if code != H2ErrorCode.noError.rawValue && connectionTrip == nil {

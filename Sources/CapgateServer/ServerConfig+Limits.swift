@@ -35,6 +35,7 @@ extension ServerConfig {
         try int("maxBufferedBodyBytesPerConnection") { $0.maxBufferedBodyBytesPerConnection = $1 }
         try int("maxBufferedBodyBytesGlobal") { $0.maxBufferedBodyBytesGlobal = $1 }
         try int("maxStreamsPerConnection") { $0.maxStreamsPerConnection = $1 }
+        try int("smallDataFrameBytes") { $0.smallDataFrameBytes = $1 }
         try int("maxOutboundQueueFrames") { $0.maxOutboundQueueFrames = $1 }
         try int("writeHighWaterBytes") { $0.writeHighWaterBytes = $1 }
         try int("maxConnectionsPerIP") { $0.maxConnectionsPerIP = $1 }

@@ -32,6 +32,7 @@ import Testing
         #expect(l.maxStreamsPerConnection == 1000)
         #expect(l.resetBudget == TokenBucket.Rate(burst: 200, perSecond: 20))
         #expect(l.glitchBudget == TokenBucket.Rate(burst: 100, perSecond: 10))
+        #expect(l.smallDataFrameBytes == 128)
         #expect(l.writeHighWaterBytes == 32 * 1024)
         #expect([l.handshakeTimeout, l.firstRequestTimeout, l.requestTimeout, l.idleTimeout, l.maxConnectionAge]
                 == [10, 10, 15, 120, 3600])

@@ -41,9 +41,10 @@ public struct FileRevocationStoreError: Error, Sendable, Equatable, CustomString
 /// the last moments, while explicit revocations are never lost).
 ///
 /// ## Compaction
-/// On open, when the log holds more than 1024 events and more than twice the lines a
-/// snapshot of the live state needs, it is rewritten as that snapshot (temp file, fsync,
-/// rename, fsync of the directory), so restarts stay fast and the file stays bounded.
+/// On open, when the log holds more than `compactionMinEvents` events (1024 by default) and
+/// more than twice the lines a snapshot of the live state needs, it is rewritten as that
+/// snapshot (temp file, fsync, rename, fsync of the directory), so restarts stay fast and the
+/// file stays bounded.
 ///
 /// One process owns the file (an exclusive `flock`; a second opener fails fast).
 /// Thread-safe: all state and file writes are under one lock. A write failure after open
@@ -52,7 +53,8 @@ public struct FileRevocationStoreError: Error, Sendable, Equatable, CustomString
 /// 5xx, never 200) and reported by `persistenceError` for health checks.
 public final class FileRevocationStore: RevocationStore {
     static let header: JSONValue = ["format": "capgate-revocations", "version": 1]
-    static let compactionMinEvents = 1024
+    /// The default event count past which an open may compact the log.
+    public static let defaultCompactionMinEvents = 1024
 
     private struct Inner: ~Copyable {
         var state = RevocationState()
@@ -74,7 +76,11 @@ public final class FileRevocationStore: RevocationStore {
     private let clock: any KernelClock
     public let path: String
 
-    public init(path: String, clock: any KernelClock = SystemClock()) throws {
+    /// `compactionMinEvents` exists so the fuzz target and the tests reach compaction with
+    /// logs of a few dozen lines (a 1024-event log is ~100 KB, which keeps a fuzzer slow);
+    /// servers keep the default.
+    public init(path: String, clock: any KernelClock = SystemClock(),
+                compactionMinEvents: Int = FileRevocationStore.defaultCompactionMinEvents) throws {
         self.path = path
         self.clock = clock
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
@@ -106,7 +112,7 @@ public final class FileRevocationStore: RevocationStore {
             try Self.syncDirectory(of: path)
         }
         let snapshot = Self.snapshotLines(state)
-        if events > Self.compactionMinEvents && events > 2 * (snapshot.count - 1) {
+        if events > compactionMinEvents && events > 2 * (snapshot.count - 1) {
             fdToUse = try Self.compact(path: path, lines: snapshot, oldFD: fd)
         }
         let end = lseek(fdToUse, 0, SEEK_END)

@@ -121,6 +121,26 @@ import Glibc
         #expect(s.revokeAll(principalID: "p") == 0)  // "live" is tracked but already revoked
     }
 
+    /// The threshold is a parameter (the fuzz target compacts small logs with it): below it a
+    /// log full of expired tracks is left alone, above it the same log is rewritten.
+    @Test func compactionThresholdIsAParameter() throws {
+        let path = tempPath()
+        let clock = TPManualClock(now: t0)
+        do {
+            let s = try FileRevocationStore(path: path, clock: clock)
+            for i in 0..<20 { s.track(principalID: "p", tokenID: "t\(i)", expiresAt: t0.adding(seconds: -1)) }
+            s.revoke("kept")
+            _ = s.sweep(now: t0)
+        }
+        let before = lines(path).count
+        #expect(before == 23)  // header + 20 tracks + revoke + sweep
+        _ = try FileRevocationStore(path: path, clock: clock)  // default threshold: 22 events is too few
+        #expect(lines(path).count == before)
+        let s = try FileRevocationStore(path: path, clock: clock, compactionMinEvents: 8)
+        #expect(lines(path).count == 2)  // header + revoke(kept)
+        #expect(s.isRevoked("kept") && !s.isRevoked("t0"))
+    }
+
     @Test func concurrentRevocationsAllPersist() throws {
         let path = tempPath()
         do {

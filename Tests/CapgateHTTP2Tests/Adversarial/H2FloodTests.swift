@@ -81,6 +81,56 @@ import Testing
         #expect(resets.allSatisfy { $0.errorCode == H2ErrorCode.flowControlError.rawValue })
     }
 
+    /// Data dribble (CVE-2019-9511): INITIAL_WINDOW_SIZE 1, then 1-byte WINDOW_UPDATEs, so each
+    /// response would go out a byte per frame. Every such frame while more of the body is ready
+    /// spends a glitch; past the budget the connection gets GOAWAY(ENHANCE_YOUR_CALM).
+    @Test func dataDribbleGetsEnhanceYourCalm() throws {
+        let peer = try RawPeer(handshake: false)
+        peer.send(HostilePeer.handshake(settings: [(0x4, 1)]))
+        peer.send(HostilePeer.headers(stream: 1, block: HPACKWriter.request(), endStream: true))
+        #expect(peer.server.respond(streamID: 1, status: 200, body: [UInt8](repeating: 7, count: 1_000)))
+        peer.flush()
+        var updates = 0
+        while peer.goaway == nil && updates < 500 {
+            peer.send(HostilePeer.windowUpdate(stream: 1, increment: 1))
+            peer.flush()
+            updates += 1
+        }
+        #expect(peer.connectionTrips == [.glitchFlood])
+        #expect(peer.goaway?.errorCode == H2ErrorCode.enhanceYourCalm.rawValue)
+        #expect(updates <= 101)  // burst 100 at a frozen clock
+        #expect(peer.frames(.data, stream: 1).allSatisfy { $0.payload.count == 1 })
+    }
+
+    /// The control: small frames the server sends on its own account cost nothing. A body's
+    /// short last frame, a window that opens in 25-byte steps now and then, and the same
+    /// check switched off (0) with 1-byte windows all leave the connection alone.
+    @Test func smallFramesThePeerDidNotForceAreNotGlitches() throws {
+        let peer = try RawPeer()
+        for i in 0..<150 {  // 150 one-frame bodies of 5 bytes: more than the glitch burst
+            let id = UInt32(2 * i + 1)
+            peer.send(HostilePeer.headers(stream: id, block: HPACKWriter.request(), endStream: true))
+            #expect(peer.server.respond(streamID: Int32(id), status: 200, body: Array("short".utf8)))
+            peer.flush()
+        }
+        #expect(peer.frames(.data).count == 150)
+        #expect(peer.connectionTrips.isEmpty && peer.goaway == nil)
+
+        var off = GatewayLimits()
+        off.smallDataFrameBytes = 0
+        let dribbled = try RawPeer(limits: off, handshake: false)
+        dribbled.send(HostilePeer.handshake(settings: [(0x4, 1)]))
+        dribbled.send(HostilePeer.headers(stream: 1, block: HPACKWriter.request(), endStream: true))
+        #expect(dribbled.server.respond(streamID: 1, status: 200, body: [UInt8](repeating: 7, count: 300)))
+        dribbled.flush()
+        for _ in 0..<299 {
+            dribbled.send(HostilePeer.windowUpdate(stream: 1, increment: 1))
+            dribbled.flush()
+        }
+        #expect(dribbled.frames(.data, stream: 1).count == 300)
+        #expect(dribbled.connectionTrips.isEmpty && dribbled.goaway == nil)
+    }
+
     /// Ping flood without reading: the outbound queue passes its cap and the session
     /// terminates without flushing (nothing more is produced).
     @Test func outboundQueueOverflowTerminates() throws {
