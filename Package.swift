@@ -122,7 +122,9 @@ let package = Package(
         .executableTarget(name: "SidecarBench",
                           dependencies: ["AgentKernel", "CapgateServer", "CapgateDrivers", "CapgateClient", "CapgateHTTPClient",
                                          "CapgateTLS", "CapgatePKI", "CapgateIO", "CapgateCLI", argumentParser,
-                                         .product(name: "Histogram", package: "hdrhistogram-swift")],
+                                         .product(name: "Histogram", package: "hdrhistogram-swift"),
+                                         // the fleet point's throwaway PostgreSQL cluster
+                                         "CapgateTesting"],
                           path: "bench/SidecarBench", exclude: ["README.md"]),
         // durable vs in-memory audit invoke throughput in one run (make bench-audit, docs/audit.md)
         .executableTarget(name: "audit-bench", dependencies: ["AgentKernel", "CapgateServer", "CapgateClient", "CapgatePKI"],

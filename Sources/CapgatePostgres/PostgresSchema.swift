@@ -50,6 +50,22 @@ public enum PostgresSchema {
             CREATE INDEX capgate_traces_principal ON capgate_traces (principal_id);
             CREATE INDEX capgate_traces_capability ON capgate_traces (capability_id);
             """),
+        // Audit retention (docs/audit.md): per chain, the checkpoint pruning leaves (the
+        // reference's checkpoint_hash / checkpoint_next_seq) and the counts size-based pruning
+        // sums, kept by each chain's writer in the transaction of its records. Existing chains
+        // were never pruned: they start at the genesis hash and seq 1.
+        (5, """
+            CREATE TABLE capgate_trace_chains (
+                chain               text PRIMARY KEY,
+                checkpoint_hash     text NOT NULL,
+                checkpoint_next_seq bigint NOT NULL,
+                records             bigint NOT NULL DEFAULT 0,
+                live_bytes          bigint NOT NULL DEFAULT 0);
+            INSERT INTO capgate_trace_chains (chain, checkpoint_hash, checkpoint_next_seq, records, live_bytes)
+                SELECT chain, repeat('0', 64), 1, count(*), sum(octet_length(payload) + 256)
+                FROM capgate_traces GROUP BY chain;
+            CREATE INDEX capgate_traces_invoked_at ON capgate_traces ((invoked_at COLLATE "C"), chain, seq);
+            """),
     ]
 
     public static var latestVersion: Int { migrations.last?.version ?? 0 }

@@ -450,14 +450,30 @@ public final class PostgresSharedStore: SharedRevocationStore, BudgetStoring, @u
                 try reconcile(c, full: full)
                 if full {
                     try rereadSpends(c, session: nil)
-                    try c.query("DELETE FROM capgate_revocations WHERE expires_at <= now()")
-                    try c.query("DELETE FROM capgate_issued_tokens WHERE expires_at <= now()")
-                    try c.query("DELETE FROM capgate_handles WHERE expires_at <= now()")
+                    try Self.sweepExpired(c)
                     nextFull = now + 60_000_000_000
                 }
                 nextReconcile = now + UInt64(Self.nanos(reconcileInterval))
             }
         }
+    }
+
+    /// How long a revocation whose token's expiry is unknown is kept: a token's id is learnt
+    /// only from the token, so it was issued before it was revoked, and every token lives
+    /// 3600 s (the TTL `grant_capability` issues with); the second hour covers clock skew
+    /// between the sidecar that issued it and the database.
+    static let unknownExpiryRetention = "2 hours"
+
+    /// Deletes what no sidecar needs any more (docs/deployment.md, "What grows"): revocations
+    /// and issued-token rows of expired tokens, revocations of ids with no known expiry (never
+    /// issued here, or whose issued-token row was already swept at its expiry) after
+    /// `unknownExpiryRetention`, and expired handles. Any sidecar may run it (idempotent).
+    public static func sweepExpired(_ c: PostgresConnection) throws(PostgresError) {
+        try c.query("DELETE FROM capgate_revocations WHERE expires_at <= now()")
+        try c.query("DELETE FROM capgate_revocations WHERE expires_at IS NULL "
+                    + "AND revoked_at < now() - interval '\(unknownExpiryRetention)'")
+        try c.query("DELETE FROM capgate_issued_tokens WHERE expires_at <= now()")
+        try c.query("DELETE FROM capgate_handles WHERE expires_at <= now()")
     }
 
     /// Adds every revocation in PostgreSQL (`full`) or those of the last 30 s to the local set.

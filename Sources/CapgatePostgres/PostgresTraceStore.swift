@@ -16,8 +16,13 @@ import Glibc
 /// final: PostgreSQL may come back. The batch stays queued, in chain order, and is retried
 /// with back-off, while the waiters of that moment fail (`audit_unavailable`: not
 /// acknowledged; the record may still land later, never out of order).
+///
+/// Retention (`[audit] retain_days` / `max_bytes`): a thread of its own prunes every chain
+/// now and then (`PostgresAuditRetention`), never the writer, so a prune delays a commit at
+/// most by one chain cut (the row lock both take).
 public final class PostgresTraceStore: TraceStoring, @unchecked Sendable {
-    // @unchecked: `queue` only under `cond`; the connection is confined to the writer.
+    // @unchecked: `queue` only under `cond`, `retentionState` only under `retentionCond`; each
+    // connection is confined to its thread.
     private struct Pending {
         let record: AuditRecord
         let trace: ActionTrace
@@ -43,14 +48,29 @@ public final class PostgresTraceStore: TraceStoring, @unchecked Sendable {
     private var queue = Queue()
     private let pool: PostgresPool
     private let stopped = DispatchSemaphore(value: 0)
+    public let retention: PostgresAuditRetention?
+    private let clock: any KernelClock
+    /// The retention thread's own condition and state (`cond` is the writer's: a shared one
+    /// would let `record`'s signal wake the wrong thread).
+    private let retentionCond = NSCondition()
+    private var retentionState = (error: String?.none, pruned: 0, closing: false)
 
-    public init(settings: PostgresSettings, secret: String) {
+    /// `retention` starts the pruning thread; `clock` is its notion of now (`retain_days`).
+    public init(settings: PostgresSettings, secret: String, retention: PostgresAuditRetention? = nil,
+                clock: any KernelClock = SystemClock()) {
         self.settings = settings
+        self.retention = retention
+        self.clock = clock
         chain = AuditChain(secret: secret)
         pool = PostgresPool(PostgresSettings(dsn: settings.dsn, password: settings.password, poolSize: 1))
         let t = Thread { [self] in writerLoop(); stopped.signal() }
         t.name = "capgate-pg-audit-writer"
         t.start()
+        if let retention {
+            let r = Thread { [self] in retentionLoop(retention); stopped.signal() }
+            r.name = "capgate-pg-audit-retention"
+            r.start()
+        }
     }
 
     /// Drains what can be written, then stops the writer.
@@ -60,7 +80,14 @@ public final class PostgresTraceStore: TraceStoring, @unchecked Sendable {
         queue.closing = true
         cond.broadcast()
         cond.unlock()
-        if !was { stopped.wait() }
+        retentionCond.lock()
+        retentionState.closing = true
+        retentionCond.broadcast()
+        retentionCond.unlock()
+        if !was {
+            stopped.wait()
+            if retention != nil { stopped.wait() }
+        }
         pool.close()
     }
 
@@ -148,11 +175,17 @@ public final class PostgresTraceStore: TraceStoring, @unchecked Sendable {
 
     // MARK: - Verification (`capgate audit verify --config`)
 
-    /// Verifies every chain in the database; the first bad chain's result, or the total.
+    /// Verifies every chain in the database, each from its checkpoint (genesis when it was
+    /// never pruned); the first bad chain's result, or the total. One snapshot (repeatable
+    /// read), so a prune committing meanwhile is seen wholly or not at all.
     public static func verifyAll(_ c: PostgresConnection, secret: String) throws(PostgresError)
         -> (AuditChainVerification, chains: Int) {
         let chain = AuditChain(secret: secret)
-        let rows = try c.query("SELECT chain, seq, prev_hash, record_hash, payload FROM capgate_traces ORDER BY chain, seq").rows
+        let (rows, checkpoints) = try c.transaction { (c) throws(PostgresError) in
+            try c.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            let rows = try c.query("SELECT chain, seq, prev_hash, record_hash, payload FROM capgate_traces ORDER BY chain, seq").rows
+            return (rows, try Self.checkpoints(c))
+        }
         var byChain: [(String, [AuditRecord])] = []
         for r in rows {
             guard let id = r[0], let seq = r[1].flatMap({ Int($0) }), let prev = r[2], let hash = r[3],
@@ -165,7 +198,16 @@ public final class PostgresTraceStore: TraceStoring, @unchecked Sendable {
         }
         var total = 0
         for (id, records) in byChain {
-            var v = chain.verify(records)
+            let cp = checkpoints[id] ?? (AuditChain.genesisHash, 1)
+            // The first retained record must be the checkpoint's: a prefix deleted beyond it (or
+            // a chain's row deleted with its first records) is a gap, not a prune.
+            if let first = records.first, first.seq != cp.nextSeq {
+                return (AuditChainVerification(
+                    ok: false, recordsChecked: 1, firstBadSeq: first.seq,
+                    detail: "chain \(id): Non-contiguous sequence at position 1: expected seq \(cp.nextSeq), found "
+                        + "\(first.seq) (insertion, deletion, or reorder)."), byChain.count)
+            }
+            var v = chain.verify(records, genesis: cp.hash)
             if !v.ok {
                 v.detail = "chain \(id): " + v.detail
                 return (v, byChain.count)
@@ -176,7 +218,122 @@ public final class PostgresTraceStore: TraceStoring, @unchecked Sendable {
                                        detail: "Verified \(total) record(s) in \(byChain.count) chain(s)."), byChain.count)
     }
 
+    /// Every chain's checkpoint: (hash the first retained record links to, its seq).
+    static func checkpoints(_ c: PostgresConnection) throws(PostgresError) -> [String: (hash: String, nextSeq: Int)] {
+        var out: [String: (hash: String, nextSeq: Int)] = [:]
+        // A database no sidecar of this release has migrated yet was never pruned.
+        guard try c.query("SELECT to_regclass('capgate_trace_chains') IS NOT NULL").first?[0] == "t" else { return out }
+        for r in try c.query("SELECT chain, checkpoint_hash, checkpoint_next_seq FROM capgate_trace_chains").rows {
+            guard let id = r[0], let hash = r[1], let next = r[2].flatMap({ Int($0) }) else {
+                throw PostgresError("corrupted checkpoint row of chain \(r[0] ?? "?")")
+            }
+            out[id] = (hash, next)
+        }
+        return out
+    }
+
+    /// One stored record of the fleet's trail, for `capgate audit list|show|export --config`.
+    public struct FleetRecord: Sendable {
+        public let chain: String
+        public let seq: Int
+        public let trace: ActionTrace
+    }
+
+    /// Every record of every chain, oldest first by `invoked_at` (ties: chain, seq), so the
+    /// sidecars' records interleave as they happened; a corrupted payload names its chain and seq.
+    public static func fleetRecords(_ c: PostgresConnection) throws(PostgresError) -> [FleetRecord] {
+        var out: [FleetRecord] = []
+        for r in try c.query("SELECT chain, seq, payload FROM capgate_traces ORDER BY chain, seq").rows {
+            let chain = r[0] ?? "?", seq = r[1].flatMap { Int($0) } ?? 0
+            do {
+                out.append(FleetRecord(chain: chain, seq: seq, trace: try decode(r[2])))
+            } catch {
+                throw PostgresError("corrupted trace payload in chain \(chain) at seq \(seq): \(error)")
+            }
+        }
+        // Timestamps compared as instants, not text; the sort is stable on (chain, seq).
+        return out.enumerated().sorted { a, b in
+            a.element.trace.invokedAt != b.element.trace.invokedAt
+                ? a.element.trace.invokedAt < b.element.trace.invokedAt : a.offset < b.offset
+        }.map(\.element)
+    }
+
     // MARK: - The writer thread
+
+    /// One batch's statements. The chain's row is locked first (created from the batch's first
+    /// link when missing: a new chain, or one retention emptied), so a prune's cut of this
+    /// chain runs wholly before or after; records at or below its checkpoint are never
+    /// written (a batch retried after its COMMIT was lost may have been pruned meanwhile), and
+    /// the counts retention sums grow by what was really inserted.
+    private func commit(_ batch: [Pending], _ c: PostgresConnection) throws(PostgresError) {
+        guard let first = batch.first else { return }
+        let next = try c.query("""
+            INSERT INTO capgate_trace_chains (chain, checkpoint_hash, checkpoint_next_seq) VALUES ($1, $2, $3::bigint)
+            ON CONFLICT (chain) DO UPDATE SET records = capgate_trace_chains.records RETURNING checkpoint_next_seq
+            """, [chainID, first.record.prevHash, String(first.record.seq)]).first?[0].flatMap { Int($0) } ?? 1
+        var inserted = 0, bytes = 0
+        for p in batch where p.record.seq >= next {
+            let r = try c.query("INSERT INTO capgate_traces (chain, seq, action_id, prev_hash, record_hash, "
+                                + "invoked_at, principal_id, capability_id, payload) "
+                                + "VALUES ($1, $2::bigint, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING "
+                                + "RETURNING octet_length(payload)",
+                                [chainID, String(p.record.seq), p.trace.actionID, p.record.prevHash,
+                                 p.record.recordHash, p.trace.invokedAt.isoformat, p.trace.principalID,
+                                 p.trace.capabilityID, p.payload])
+            if let n = r.first?[0].flatMap({ Int($0) }) {
+                inserted += 1
+                bytes += n + PostgresAuditRetention.recordOverhead
+            }
+        }
+        if inserted > 0 {
+            try c.query("UPDATE capgate_trace_chains SET records = records + $2::bigint, live_bytes = live_bytes + $3::bigint "
+                        + "WHERE chain = $1", [chainID, String(inserted), String(bytes)])
+        }
+    }
+
+    /// The last prune's failure (nil after a success): retention never fails a record.
+    public var retentionError: String? { retentionCond.lock(); defer { retentionCond.unlock() }; return retentionState.error }
+    /// Records this sidecar's prunes deleted (any chain).
+    public var prunedCount: Int { retentionCond.lock(); defer { retentionCond.unlock() }; return retentionState.pruned }
+
+    /// Prunes at start, then by size every second (`max_bytes`: the fleet may write past it for
+    /// about that long) and by age every minute (`retain_days`), until `close`.
+    private func retentionLoop(_ retention: PostgresAuditRetention) {
+        var conn: PostgresConnection?
+        var lastAge: UInt64?
+        while true {
+            let now = DispatchTime.now().uptimeNanoseconds
+            let ageDue = lastAge.map { now - $0 >= 60_000_000_000 } ?? true
+            var round = PostgresAuditRetention(maxBytes: retention.maxBytes)
+            if ageDue { round.retainDays = retention.retainDays }
+            var result: Result<Int?, PostgresError>
+            if round.retainDays == nil && round.maxBytes == nil {
+                result = .success(0)
+            } else {
+                do throws(PostgresError) {
+                    if conn == nil || conn?.isConnected == false { conn = nil; conn = try PostgresConnection(settings) }
+                    result = .success(try round.prune(conn!, now: clock.now()))
+                } catch {
+                    result = .failure(error)
+                    if conn?.isConnected == false { conn = nil }
+                }
+            }
+            retentionCond.lock()
+            switch result {
+            case .success(let n):
+                retentionState.error = nil
+                retentionState.pruned += n ?? 0
+                // Skipped (another sidecar held the lock): the age prune is due again next time.
+                if ageDue && n != nil { lastAge = now }
+            case .failure(let e): retentionState.error = e.description
+            }
+            let wait = retention.maxBytes != nil ? 1.0 : 5.0
+            if !retentionState.closing { _ = retentionCond.wait(until: Date(timeIntervalSinceNow: wait)) }
+            let closing = retentionState.closing
+            retentionCond.unlock()
+            if closing { return }
+        }
+    }
 
     private func writerLoop() {
         var conn: PostgresConnection?
@@ -197,16 +354,7 @@ public final class PostgresTraceStore: TraceStoring, @unchecked Sendable {
                 for attempt in 0..<2 {
                     if conn == nil || conn?.isConnected == false { conn = nil; conn = try PostgresConnection(settings) }
                     do {
-                        try conn!.transaction { (c) throws(PostgresError) in
-                            for p in batch {
-                                try c.query("INSERT INTO capgate_traces (chain, seq, action_id, prev_hash, record_hash, "
-                                            + "invoked_at, principal_id, capability_id, payload) "
-                                            + "VALUES ($1, $2::bigint, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
-                                            [chainID, String(p.record.seq), p.trace.actionID, p.record.prevHash,
-                                             p.record.recordHash, p.trace.invokedAt.isoformat, p.trace.principalID,
-                                             p.trace.capabilityID, p.payload])
-                            }
-                        }
+                        try conn!.transaction { (c) throws(PostgresError) in try commit(batch, c) }
                         break
                     } catch where error.connectionLost && attempt == 0 {
                         conn = nil

@@ -2,6 +2,7 @@ import AgentKernel
 import CapgateConnection
 import CapgateIO
 import CapgateMetrics
+import CapgatePostgres
 import CapgateStore
 import CapgateTLS
 import Foundation
@@ -111,6 +112,10 @@ public final class Gateway: Sendable {
         }
         logger.log(.info, "capgate listening on \(config.listenHost):\(port) with \(kernel.listCapabilities().count) "
                        + "capabilities; limits: \(config.limits.catalog.map { "\($0.key)=\($0.value)" }.joined(separator: " "))")
+        // Which chain of the fleet's trail is this sidecar's (`capgate audit list --config`).
+        if let fleet = kernel.traces as? PostgresTraceStore {
+            logger.log(.info, "audit chain \(fleet.chainID) in PostgreSQL")
+        }
         warnIfServerCertificateExpiresSoon()
         checkRevocation()
         if let loop = server.loopHandles.first { startRevocationChecks(on: loop) }

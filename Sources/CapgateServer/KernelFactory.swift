@@ -45,7 +45,9 @@ public enum KernelFactory {
         var budgetStore: any BudgetStoring = InMemoryBudgetStore()
         if let shared, config.audit.store != .memory {
             // A fleet's audit trail: one chain per sidecar run in PostgreSQL (docs/deployment.md).
-            traces = PostgresTraceStore(settings: shared.settings, secret: secret)
+            // `[audit] retain_days` / `max_bytes` prune every chain (docs/audit.md).
+            let retention = config.audit.retention.map { PostgresAuditRetention(retainDays: $0.retainDays, maxBytes: $0.maxBytes) }
+            traces = PostgresTraceStore(settings: shared.settings, secret: secret, retention: retention, clock: clock)
         } else if let path = config.audit.path(stateDir: config.stateDir) {
             // Verifies the whole chain first: a corrupted or tampered file stops start-up here.
             let audit = try SQLiteTraceStore(path: path, secret: secret, durability: config.audit.durability,

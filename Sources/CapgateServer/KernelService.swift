@@ -253,8 +253,13 @@ public final class KernelService: Sendable {
             // otherwise it ends with `audit_unavailable` (docs/audit.md).
             return .frames(FrameSource { [self] emit in
                 do {
+                    // A fleet's frame carrying a handle (the non-streaming path's final frame) is
+                    // written only once any sidecar can expand that handle, as for `invoke`.
                     try await kernel.invokeStream(token, principal: principal, args: args, responseMode: mode,
-                                                  session: principal.principalID, emit: emit)
+                                                  session: principal.principalID) { frame in
+                        if let h = frame.handle { try await publishHandle(h.handleID) }
+                        try await emit(frame)
+                    }
                 } catch is CancellationError {
                     throw CancellationError()
                 } catch {
@@ -346,8 +351,14 @@ public final class KernelService: Sendable {
 
     /// A fleet's invoke answers with a handle only once any sidecar can expand it.
     func publishHandle(of result: InvokeResult) async throws(KernelError) {
-        guard let fleet = fleetStore, case .frame(let frame) = result, let h = frame.handle,
-              let (handle, data) = try? kernel.handles.get(h.handleID) else { return }
+        guard case .frame(let frame) = result, let h = frame.handle else { return }
+        try await publishHandle(h.handleID)
+    }
+
+    /// Shares the handle `handleID` of this sidecar's store with the fleet (no-op without one);
+    /// a failed write fails the answer that would carry the id (`invoke`, `invoke_stream`).
+    func publishHandle(_ handleID: String) async throws(KernelError) {
+        guard let fleet = fleetStore, let (handle, data) = try? kernel.handles.get(handleID) else { return }
         do { try await fleet.publishHandle(handle, data: data) } catch {
             throw KernelError(.agentKernelError, "the result's handle could not be shared with the fleet; the invoke "
                               + "is not acknowledged (docs/deployment.md)", site: .storeUnavailable)

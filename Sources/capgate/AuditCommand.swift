@@ -49,10 +49,14 @@ struct AuditCommand: ParsableCommand {
         }
 
         /// The reference CLI's filter: chain order (not sorted), then the first `limit`.
-        func apply(_ traces: [ActionTrace]) -> [ActionTrace] {
+        func apply(_ traces: [ActionTrace]) -> [ActionTrace] { apply(traces, trace: { $0 }) }
+
+        /// The same filter over items carrying a trace (a fleet's records), in their order.
+        func apply<T>(_ items: [T], trace: (T) -> ActionTrace) -> [T] {
             let since = self.since.flatMap { Timestamp(isoformat: $0) }
             let until = self.until.flatMap { Timestamp(isoformat: $0) }
-            let matched = traces.filter { t in
+            let matched = items.filter { item in
+                let t = trace(item)
                 if let p = principal, !PyString.equal(t.principalID, p) { return false }
                 if let c = capability, !PyString.equal(t.capabilityID, c) { return false }
                 if let s = status, (t.error == nil ? "succeeded" : "failed") != s { return false }
@@ -66,6 +70,31 @@ struct AuditCommand: ParsableCommand {
 
     static func traces(_ reader: AuditFileReader) -> [ActionTrace] {
         do { return try reader.traces() } catch { fail(error.message, code: 1) }
+    }
+
+    /// `--config`: read a fleet's trail in PostgreSQL (every sidecar's chain) instead of `--store`.
+    struct Fleet: ParsableArguments {
+        @Option(help: ArgumentHelp("A fleet's configuration (`[store] backend = \"postgres\"`): read every sidecar's "
+                                   + "chain in PostgreSQL instead of --store.", valueName: "file"))
+        var config: String?
+
+        /// Every record of every chain, oldest first (nil without `--config`).
+        func records() -> [PostgresTraceStore.FleetRecord]? {
+            guard let config else { return nil }
+            do {
+                guard let settings = try ServerConfig.load(path: config).store.postgresSettings() else {
+                    fail("\(config): [store] backend is not \"postgres\"; use --store", code: 1)
+                }
+                return try PostgresTraceStore.fleetRecords(try PostgresConnection(settings))
+            } catch {
+                fail("\(error)", code: 1)
+            }
+        }
+    }
+
+    /// A fleet record as `list --json` and `show` print it: which chain, where in it, the trace.
+    static func fleetJSON(_ r: PostgresTraceStore.FleetRecord) -> JSONValue {
+        .object(JSONObject([("chain", .string(r.chain)), ("seq", .int(r.seq)), ("trace", r.trace.exportJSON)]))
     }
 
     struct Verify: ParsableCommand {
@@ -124,8 +153,10 @@ struct AuditCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List traces as a table (or JSON), in chain order.")
         @OptionGroup var store: Store
         @OptionGroup var filters: Filters
+        @OptionGroup var fleet: Fleet
 
         func run() throws {
+            if let records = fleet.records() { return runFleet(filters.apply(records, trace: \.trace)) }
             let traces = filters.apply(AuditCommand.traces(store.open()))
             if store.json {
                 print(JSONValue.array(traces.map(\.exportJSON)).serialized(.pythonDefault))
@@ -141,14 +172,42 @@ struct AuditCommand: ParsableCommand {
                       + "\(pad(t.error == nil ? "succeeded" : "failed", 9)) \(t.invokedAt.isoformat)")
             }
         }
+
+        /// A fleet's records, oldest first across chains, each with its chain and seq.
+        func runFleet(_ records: [PostgresTraceStore.FleetRecord]) {
+            if store.json {
+                print(JSONValue.array(records.map(AuditCommand.fleetJSON)).serialized(.pythonDefault))
+                return
+            }
+            if records.isEmpty { print("No traces matched."); return }
+            func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+            let header = "\(pad("ACTION_ID", 38)) \(pad("CAPABILITY", 28)) \(pad("PRINCIPAL", 18)) \(pad("STATUS", 9)) "
+                + "\(pad("INVOKED_AT", 32)) \(pad("CHAIN", 36)) SEQ"
+            print(header)
+            print(String(repeating: "-", count: header.count))
+            for r in records {
+                let t = r.trace
+                print("\(pad(t.actionID, 38)) \(pad(t.capabilityID, 28)) \(pad(t.principalID, 18)) "
+                      + "\(pad(t.error == nil ? "succeeded" : "failed", 9)) \(pad(t.invokedAt.isoformat, 32)) "
+                      + "\(pad(r.chain, 36)) \(r.seq)")
+            }
+        }
     }
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show one trace in full (its export shape, JSON).")
         @OptionGroup var store: Store
         @Argument(help: ArgumentHelp("The action id to display.", valueName: "action_id")) var actionID: String
+        @OptionGroup var fleet: Fleet
 
         func run() throws {
+            if let records = fleet.records() {
+                guard let r = records.first(where: { PyString.equal($0.trace.actionID, actionID) }) else {
+                    fail("No action trace found for action_id=\(PyString.repr(actionID)).", code: 1)
+                }
+                print(AuditCommand.fleetJSON(r).serialized(.pythonDefault))
+                return
+            }
             guard let t = AuditCommand.traces(store.open()).first(where: { PyString.equal($0.actionID, actionID) }) else {
                 fail("No action trace found for action_id=\(PyString.repr(actionID)).", code: 1)
             }
@@ -161,9 +220,12 @@ struct AuditCommand: ParsableCommand {
         @OptionGroup var store: Store
         @OptionGroup var filters: Filters
         @Option(help: ArgumentHelp("Write to this file instead of stdout.", valueName: "file")) var out: String?
+        @OptionGroup var fleet: Fleet
 
         func run() throws {
-            let traces = filters.apply(AuditCommand.traces(store.open()))
+            // A fleet's records: the same lines, oldest first across chains (docs/audit.md).
+            let traces = fleet.records().map { filters.apply($0, trace: \.trace).map(\.trace) }
+                ?? filters.apply(AuditCommand.traces(store.open()))
             let payload = traces.map { $0.exportJSON.serialized(.pythonDefault) }.joined(separator: "\n")
             if let out {
                 do {

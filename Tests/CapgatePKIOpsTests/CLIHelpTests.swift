@@ -17,10 +17,11 @@ import Testing
         (["pki", "crl"], ["--dir"]),
         (["pki", "list"], ["--dir"]),
         (["audit", "verify"], ["--store", "--json", "--secret-file", "--config"]),
-        (["audit", "list"], ["--store", "--json", "--principal", "--capability", "--status", "--since", "--until", "--limit"]),
-        (["audit", "show"], ["--store", "--json"]),
+        (["audit", "list"], ["--store", "--json", "--principal", "--capability", "--status", "--since", "--until", "--limit",
+                             "--config"]),
+        (["audit", "show"], ["--store", "--json", "--config"]),
         (["audit", "export"], ["--store", "--json", "--principal", "--capability", "--status", "--since", "--until",
-                               "--limit", "--out"]),
+                               "--limit", "--out", "--config"]),
         (["store", "migrate"], ["--config"]),
     ]
 

@@ -10,39 +10,19 @@ import Testing
 /// Run on its own by `make bench-smoke` (`make test` excludes this suite by name): it
 /// saturates both cores for ~14 s, and in parallel with the whole suite it starved the
 /// transport tests' handshake and request timeouts on a 2-core machine.
-@Suite("capgate-bench smoke")
+@Suite("capgate-bench smoke", .serialized)
 struct SidecarBenchSmokeTests {
     @Test
     func quickRunWritesEveryPoint() throws {
-        let bench = try #require(Products.executable("capgate-bench"), "capgate-bench is not built")
-        let capgate = try #require(Products.executable("capgate"), "capgate is not built")
         let out = NSTemporaryDirectory() + "capgate-bench-smoke-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: out) }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: bench)
-        p.arguments = ["--quick", "--seconds", "0.2", "--warmup", "0.1", "--no-nginx", "--no-h2load", "--no-reference",
-                       "--no-profile", "--verbs", "request_capabilities,explain", "--idle-connections", "20",
-                       "--handshake-seconds", "0.3", "--capgate", capgate, "--out", out]
-        let log = Pipe()
-        p.standardError = log
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        let stderr = String(decoding: log.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0, "capgate-bench failed: \(stderr.suffix(2000))")
+        try Self.runBench(["--quick", "--seconds", "0.2", "--warmup", "0.1", "--no-nginx", "--no-h2load", "--no-reference",
+                           "--no-profile", "--verbs", "request_capabilities,explain", "--idle-connections", "20",
+                           "--handshake-seconds", "0.3", "--out", out])
 
         let dirs = try FileManager.default.contentsOfDirectory(atPath: out)
         let dir = out + "/" + (try #require(dirs.first { $0.hasSuffix("-quick") }))
-        let data = try Data(contentsOf: URL(fileURLWithPath: dir + "/results.json"))
-        let run = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-        let points = try #require(run["points"] as? [[String: Any]])
-        var keys: Set<String> = []
-        for point in points {
-            let key = "\(point["target"]!)/\(point["verb"]!)/\(point["connections"]!)x\(point["streams"]!)"
-            keys.insert(key)
-            #expect((point["requests"] as? Int ?? 0) > 0, "no requests at \(key)")
-            #expect((point["errors"] as? Int) == 0 && point["firstError"] == nil, "errors at \(key): \(point["firstError"] ?? "")")
-        }
+        let (run, keys) = try Self.results(dir)
         var expected: Set<String> = ["health/health/1x1", "health/health/1x16", "health/health/16x16",
                                      "repeat-sidecar/invoke_summary/1x1", "repeat-sidecar/request_capabilities/1x16"]
         for verb in ["request_capabilities", "explain"] {
@@ -65,5 +45,67 @@ struct SidecarBenchSmokeTests {
             let text = try String(contentsOfFile: dir + "/" + svg, encoding: .utf8)
             #expect(text.hasPrefix("<svg") && text.contains("</svg>"), "\(svg) is not an SVG")
         }
+    }
+
+    /// `--only fleet` (make bench-fleet): a throwaway PostgreSQL, two fleet sidecars and one on
+    /// SQLite; every fleet point measured without errors, its own report, and --publish-docs
+    /// replaces only the fleet section of an existing page (twice: still one section).
+    @Test
+    func fleetOnlyRunWritesItsPointsAndSplicesItsSection() throws {
+        let out = try makeTempDirectory("bench-fleet")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let docs = out + "/benchmarks.md"
+        try "# page\n\n## Before\n\nkept\n\n## Where the time goes\n\nkept too\n".write(toFile: docs, atomically: true,
+                                                                                         encoding: .utf8)
+        for _ in 0..<2 {
+            try Self.runBench(["--only", "fleet", "--quick", "--seconds", "0.2", "--warmup", "0.1", "--out", out + "/reports",
+                               "--publish-docs", docs])
+        }
+        let dirs = try FileManager.default.contentsOfDirectory(atPath: out + "/reports")
+        let dir = out + "/reports/" + (try #require(dirs.first { $0.hasSuffix("-fleet-quick") }))
+        let (run, keys) = try Self.results(dir)
+        var expected: Set<String> = []
+        for target in ["fleet-sqlite-1", "fleet-postgres-2"] {
+            for verb in ["grant_capability", "invoke_summary"] { expected.formUnion(["\(target)/\(verb)/2x1", "\(target)/\(verb)/16x16"]) }
+        }
+        #expect(keys == expected, "notes: \(run["notes"] ?? "")")
+        let report = try String(contentsOfFile: dir + "/report.md", encoding: .utf8)
+        #expect(report.contains("## Fleet: 2 sidecars on PostgreSQL vs 1 on SQLite"))
+        let page = try String(contentsOfFile: docs, encoding: .utf8)
+        #expect(page.components(separatedBy: "## Fleet: 2 sidecars").count == 2, "\(page)")
+        #expect(page.hasPrefix("# page\n\n## Before\n\nkept\n\n<!-- fleet point") && page.hasSuffix("## Where the time goes\n\nkept too\n"),
+                "\(page)")
+    }
+
+    /// Runs the built capgate-bench against the built capgate and expects it to succeed.
+    static func runBench(_ arguments: [String]) throws {
+        let bench = try #require(Products.executable("capgate-bench"), "capgate-bench is not built")
+        let capgate = try #require(Products.executable("capgate"), "capgate is not built")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: bench)
+        p.arguments = arguments + ["--capgate", capgate]
+        let log = Pipe()
+        p.standardError = log
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        let stderr = String(decoding: log.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "capgate-bench failed: \(stderr.suffix(2000))")
+    }
+
+    /// A report directory's results.json and its points as `target/verb/CxS`; every point must
+    /// have made requests without an error.
+    static func results(_ dir: String) throws -> (run: [String: Any], keys: Set<String>) {
+        let data = try Data(contentsOf: URL(fileURLWithPath: dir + "/results.json"))
+        let run = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let points = try #require(run["points"] as? [[String: Any]])
+        var keys: Set<String> = []
+        for point in points {
+            let key = "\(point["target"]!)/\(point["verb"]!)/\(point["connections"]!)x\(point["streams"]!)"
+            keys.insert(key)
+            #expect((point["requests"] as? Int ?? 0) > 0, "no requests at \(key)")
+            #expect((point["errors"] as? Int) == 0 && point["firstError"] == nil, "errors at \(key): \(point["firstError"] ?? "")")
+        }
+        return (run, keys)
     }
 }

@@ -30,6 +30,10 @@ struct BenchOptions: Sendable {
     var quick = false
     /// Only these verbs (names as in the report); empty = all.
     var verbs: [String] = []
+    /// The fleet point (FleetPoints.swift): 2 sidecars on PostgreSQL vs 1 on SQLite.
+    var fleet = true
+    /// Only these points (`fleet`); empty = the whole run.
+    var only: [String] = []
 }
 
 /// The command line of `capgate-bench` (swift-argument-parser; `capgate-bench --help`).
@@ -77,12 +81,18 @@ struct BenchCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Only these verbs, comma-separated (names as in the report; default all).",
                                valueName: "a,b"))
     var verbs: String?
+    @Flag(name: .customLong("no-fleet"), help: "Skip the fleet point (2 sidecars on PostgreSQL vs 1 on SQLite).")
+    var noFleet = false
+    @Option(help: ArgumentHelp("Only this point: fleet (make bench-fleet; its own report, and only its section of "
+                               + "--publish-docs is replaced).", valueName: "point"))
+    var only: String?
 
     func validate() throws {
         for (name, value) in [("--seconds", seconds ?? 1), ("--warmup", warmup), ("--handshake-seconds", handshakeSeconds),
                               ("--idle-connections", Double(idleConnections))] where !(value > 0) {
             throw ValidationError("\(name) needs a number > 0")
         }
+        if let only, only != "fleet" { throw ValidationError("--only knows one point: fleet") }
     }
 
     /// The options of the run: `--quick` clamps, and the default capgate sits next to this executable.
@@ -103,6 +113,8 @@ struct BenchCommand: ParsableCommand {
         o.outDirectory = outDirectory
         o.publishDocs = publishDocs
         o.verbs = verbs.map { $0.split(separator: ",").map(String.init) } ?? []
+        o.fleet = !noFleet
+        o.only = only.map { [$0] } ?? []
         if quick {
             o.warmup = min(o.warmup, 0.3)
             o.handshakeSeconds = min(o.handshakeSeconds, 1.0)

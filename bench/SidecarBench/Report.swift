@@ -63,6 +63,7 @@ struct ReportWriter {
         m += pythonClient()
         m += goals()
         m += httpDriverSection()
+        m += fleetSection()
         m += whereTimeGoes()
         m += analysis()
         m += latencyTables()

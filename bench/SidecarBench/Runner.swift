@@ -34,6 +34,7 @@ final class BenchRunner {
     }
 
     func execute() async throws -> String {
+        if o.only == ["fleet"] { return try await executeFleetOnly() }
         let ws = try Workspace.create()
         defer { ws.remove() }
         let started = Date()
@@ -74,6 +75,7 @@ final class BenchRunner {
         if pythonClient { total += 1 }
         if tool != nil { total += 6 }
         total += 2  // the repeated points
+        if o.fleet { total += FleetBench.pointCount(verbs) }
         if o.profile { total += 1 }
         progress.setTotal(total)
         Progress.say("capgate-bench: sidecar pid \(sidecar.pid) on 127.0.0.1:\(port); \(o.seconds) s per point "
@@ -181,6 +183,9 @@ final class BenchRunner {
             if let n = r.note { run.notes.append(n) }
             PythonClientRunner.summary(run).forEach(Progress.say)
         }
+
+        // 2 sidecars on PostgreSQL vs 1 on SQLite (FleetPoints.swift).
+        if o.fleet { await fleetPoints(workspace: ws, tls: tls) }
 
         // Noise: the first sidecar points again, minutes later, same process.
         await remote("repeat-sidecar", "invoke_summary", port: port, tls: tls, 1, 1, meter: sidecarMeter) { clients in

@@ -7,12 +7,13 @@ import Synchronization
 
 /// Starts `capgate serve --config` as a child (its CPU and RSS are read from /proc/PID, no
 /// harness noise in them) and learns its port from the "capgate listening on" log line.
-func startSidecar(capgate: String, config: String, workspace: Workspace) async throws -> (ChildProcess, UInt16) {
+func startSidecar(capgate: String, config: String, workspace: Workspace,
+                  log: String = "capgate.log") async throws -> (ChildProcess, UInt16) {
     guard FileManager.default.isExecutableFile(atPath: capgate) else {
         throw BenchError.setup("no capgate executable at \(capgate) (build it, or pass --capgate)")
     }
     let child = try await ChildProcess.spawn(name: "capgate", executable: capgate, arguments: ["serve", "--config", config],
-                                 logPath: workspace.root + "/capgate.log")
+                                 logPath: workspace.root + "/" + log)
     let portText = try child.waitForLog(#"capgate listening on [^ ]+:(\d+) "#)
     guard let port = UInt16(portText) else { throw BenchError.child("capgate: bad port \(portText)") }
     return (child, port)
@@ -55,18 +56,23 @@ func which(_ name: String, extra: [String] = []) -> String? {
     return extra.first { FileManager.default.isExecutableFile(atPath: $0) }
 }
 
-/// `count` warm mTLS HTTP/2 connections on a client loop group of min(count, cores) loops.
+/// `count` warm mTLS HTTP/2 connections on a client loop group of min(count, cores) loops,
+/// spread round-robin over `ports` (several sidecars: the fleet point).
 /// The client shares the machine's 2 cores with the server: both sides are on the same
 /// budget for every target, so ratios stay fair.
 final class ClientPool: Sendable {
     let group: EventLoopGroup
     let clients: [CapgateClient]
 
-    init(count: Int, port: UInt16, tls: TLSContext) async throws {
+    convenience init(count: Int, port: UInt16, tls: TLSContext) async throws {
+        try await self.init(count: count, ports: [port], tls: tls)
+    }
+
+    init(count: Int, ports: [UInt16], tls: TLSContext) async throws {
         group = try EventLoopGroup(count: max(1, min(count, ProcessInfo.processInfo.activeProcessorCount)))
         var out: [CapgateClient] = []
-        for _ in 0..<count {
-            let c = try HTTPClientConnection(host: "127.0.0.1", port: port, tls: tls, group: group)
+        for i in 0..<count {
+            let c = try HTTPClientConnection(host: "127.0.0.1", port: ports[i % ports.count], tls: tls, group: group)
             try await c.waitUntilReady()
             out.append(CapgateClient(connection: c))
         }

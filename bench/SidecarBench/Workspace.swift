@@ -48,12 +48,14 @@ struct Workspace {
     ///   warm for the whole run, as nginx's keepalive_requests is raised below.
     /// - connection caps raised for the idle-connection memory point (all from one identity
     ///   and one address, opened at once: the pre-auth budget and handshake rates too).
-    func writeSidecarConfig(idleConnections: Int, extra: String = "") throws -> String {
+    /// `name`: the file (`<name>.toml`) and, unless `capgate`, the state directory
+    /// (`state-<name>`), so several sidecars share the PKI and the secret (the fleet point).
+    func writeSidecarConfig(idleConnections: Int, extra: String = "", name: String = "capgate") throws -> String {
         let caps = max(4096, idleConnections * 2 + 64)
         let text = """
             [server]
             listen = "127.0.0.1:0"
-            state_dir = "state"
+            state_dir = "\(name == "capgate" ? "state" : "state-" + name)"
             event_loops = \(ProcessInfo.processInfo.activeProcessorCount)
             [tls]
             certificate = "pki/server.pem"
@@ -103,7 +105,7 @@ struct Workspace {
             handshakeRateGlobal = { burst = \(caps), per_second = \(caps) }
             idleTimeout = 600
             """ + extra
-        let path = root + "/capgate.toml"
+        let path = root + "/\(name).toml"
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }

@@ -24,6 +24,9 @@ public final class PostgresCluster: @unchecked Sendable {
     private let lock = NSLock()
     private var server: Process?
     private let asPostgres: Bool
+    /// fsync on: commits reach the disk, as in production (the bench compares it with SQLite's
+    /// fsync); the tests run with it off.
+    private let durable: Bool
     /// `enableTLS` wrote a certificate and key: `start` turns `ssl` on.
     private var tlsFiles: (cert: String, key: String)?
 
@@ -53,9 +56,9 @@ public final class PostgresCluster: @unchecked Sendable {
                                    + "`postgresql` package (`make deps` does) or set CAPGATE_PG_BIN")
     }
 
-    /// initdb + start.
-    public static func create() async throws -> PostgresCluster {
-        let c = try PostgresCluster(bin: try binDirectory())
+    /// initdb + start; `durable`: see the property.
+    public static func create(durable: Bool = false) async throws -> PostgresCluster {
+        let c = try PostgresCluster(bin: try binDirectory(), durable: durable)
         do {
             try await c.initdb()
             try await c.start()
@@ -66,8 +69,9 @@ public final class PostgresCluster: @unchecked Sendable {
         return c
     }
 
-    private init(bin: String) throws {
+    private init(bin: String, durable: Bool) throws {
         self.bin = bin
+        self.durable = durable
         directory = try makeTempDirectory("pg")
         port = try freeLoopbackPort()
         password = UUID().uuidString.replacingOccurrences(of: "-", with: "")
@@ -147,7 +151,7 @@ public final class PostgresCluster: @unchecked Sendable {
 
     /// Starts the server (again, after `stop`) and waits until it accepts connections.
     public func start() async throws {
-        var options = ["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
+        var options = ["-c", "listen_addresses=127.0.0.1", "-c", durable ? "fsync=on" : "fsync=off",
                        "-c", "max_connections=200", "-c", "logging_collector=off"]
         if let tls = lock.withLock({ tlsFiles }) {
             options += ["-c", "ssl=on", "-c", "ssl_cert_file=" + tls.cert, "-c", "ssl_key_file=" + tls.key]
