@@ -5,6 +5,7 @@
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <string.h>
 
 int capgate_random_bytes(unsigned char *buf, int len) { return RAND_bytes(buf, len); }
 
@@ -69,3 +70,51 @@ int capgate_general_name_bytes(const GENERAL_NAME *name, const unsigned char **d
 
 int capgate_revoked_count(const STACK_OF(X509_REVOKED) *list) { return sk_X509_REVOKED_num(list); }
 X509_REVOKED *capgate_revoked_at(const STACK_OF(X509_REVOKED) *list, int i) { return sk_X509_REVOKED_value(list, i); }
+
+/* cRLDistributionPoints (RFC 5280 4.2.1.13): one DistributionPoint whose fullName is `names`
+ * (ownership of `names` moves in, also on failure), no reasons, no cRLIssuer. Added to `x`
+ * non-critical. Built from objects, not config text, so a URI containing ',' stays one URI. */
+int capgate_x509_add_crl_distribution_point(X509 *x, GENERAL_NAMES *names) {
+    DIST_POINT *dp = DIST_POINT_new();
+    DIST_POINT_NAME *dpn = DIST_POINT_NAME_new();
+    CRL_DIST_POINTS *dps = sk_DIST_POINT_new_null();
+    if (dp == NULL || dpn == NULL || dps == NULL) {
+        DIST_POINT_free(dp); DIST_POINT_NAME_free(dpn); sk_DIST_POINT_free(dps); GENERAL_NAMES_free(names);
+        return 0;
+    }
+    dpn->type = 0; /* fullName */
+    dpn->name.fullname = names;
+    dp->distpoint = dpn;
+    if (sk_DIST_POINT_push(dps, dp) <= 0) {
+        DIST_POINT_free(dp); sk_DIST_POINT_free(dps);
+        return 0;
+    }
+    int ok = X509_add1_ext_i2d(x, NID_crl_distribution_points, dps, 0, X509V3_ADD_DEFAULT);
+    CRL_DIST_POINTS_free(dps);
+    return ok;
+}
+
+/* The URIs of every fullName of the certificate's cRLDistributionPoints, written to `out` as
+ * NUL-separated strings (at most `cap` bytes). Returns the bytes needed, 0 when the extension
+ * is absent, -1 when it does not parse. */
+int capgate_x509_crl_distribution_uris(X509 *x, char *out, int cap) {
+    int crit = -1;
+    CRL_DIST_POINTS *dps = X509_get_ext_d2i(x, NID_crl_distribution_points, &crit, NULL);
+    if (dps == NULL) return crit == -1 ? 0 : -1;
+    int need = 0;
+    for (int i = 0; i < sk_DIST_POINT_num(dps); i++) {
+        DIST_POINT *dp = sk_DIST_POINT_value(dps, i);
+        if (dp->distpoint == NULL || dp->distpoint->type != 0) continue;
+        GENERAL_NAMES *names = dp->distpoint->name.fullname;
+        for (int j = 0; j < sk_GENERAL_NAME_num(names); j++) {
+            GENERAL_NAME *g = sk_GENERAL_NAME_value(names, j);
+            if (g->type != GEN_URI) continue;
+            int len = ASN1_STRING_length(g->d.uniformResourceIdentifier);
+            const unsigned char *d = ASN1_STRING_get0_data(g->d.uniformResourceIdentifier);
+            if (need + len + 1 <= cap) { memcpy(out + need, d, (size_t)len); out[need + len] = 0; }
+            need += len + 1;
+        }
+    }
+    CRL_DIST_POINTS_free(dps);
+    return need;
+}

@@ -26,13 +26,23 @@ package protocol ConnectionDriver: AnyObject {
     /// The transport ended (or the protocol finished); the driver must call `close` on the
     /// core with the flags that fit, then do its own bookkeeping.
     func transportEnded(_ end: TransportEnd)
-    /// The first bytes from the peer arrived, before any TLS work on them. Return false after
-    /// closing the core to refuse them (the server's handshake rate); the default accepts.
-    func handshakeInputArrived() -> Bool
+    /// The first `byteCount` bytes from the peer arrived, before any TLS work on them:
+    /// `.proceed`; `.refused` after closing the core (the server's handshake rate); `.wait` to
+    /// hold them (the core stops reading) until the driver calls `resumeHandshakeInput()`. The
+    /// default proceeds.
+    func handshakeInputArrived(byteCount: Int) -> HandshakeAdmission
 }
 
 package extension ConnectionDriver {
-    func handshakeInputArrived() -> Bool { true }
+    func handshakeInputArrived(byteCount: Int) -> HandshakeAdmission { .proceed }
+}
+
+/// What to do with a peer's first bytes (`ConnectionDriver.handshakeInputArrived`).
+package enum HandshakeAdmission: Equatable, Sendable {
+    case proceed
+    /// Hold them; the driver resumes the core after about `seconds`.
+    case wait(seconds: Double)
+    case refused
 }
 
 /// How the transport ended, as the core saw it; each driver maps it to its own reason.
@@ -90,6 +100,9 @@ package final class ConnectionCore: EventHandler {
     private var inputEOF = false
     /// The peer's first bytes were announced to the driver (`handshakeInputArrived`).
     private var sawInput = false
+    /// The first bytes, held while the driver makes the handshake wait its turn; nothing more is
+    /// read until `resumeHandshakeInput()`.
+    private var heldInput: [UInt8]?
     /// An `afterIO` is queued for the end of this loop iteration (see `scheduleAfterIO`).
     private var afterIOScheduled = false
     /// A read continuation is queued: the last wakeup stopped at `readBudgetBytes`.
@@ -162,7 +175,7 @@ package final class ConnectionCore: EventHandler {
         guard let loop else { return }
         let buffer = loop.readBuffer
         var budget = readBudgetBytes
-        while state != .closed, !inputEOF {
+        while state != .closed, !inputEOF, heldInput == nil {
             if pausesReadsAtHighWater, outbound.isAboveHighWaterMark {
                 readPaused = true
                 return
@@ -190,7 +203,16 @@ package final class ConnectionCore: EventHandler {
                 budget -= n
                 if !sawInput {
                     sawInput = true
-                    guard driver?.handshakeInputArrived() ?? true, state != .closed else { return }
+                    switch driver?.handshakeInputArrived(byteCount: n) ?? .proceed {
+                    case .proceed:
+                        guard state != .closed else { return }
+                    case .refused:
+                        return
+                    case .wait:
+                        guard state != .closed else { return }
+                        heldInput = Array(buffer[0..<n])  // the loop's buffer is reused
+                        return
+                    }
                 }
                 do {
                     try engine.feed(ciphertext: UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
@@ -201,6 +223,21 @@ package final class ConnectionCore: EventHandler {
                 processTLSInput()
             }
         }
+    }
+
+    /// The driver let held first bytes go on (`HandshakeAdmission.wait`): feed them to TLS, then
+    /// read what arrived meanwhile (edge-triggered: no new edge would report it).
+    package func resumeHandshakeInput() {
+        guard state != .closed, let bytes = heldInput else { return }
+        heldInput = nil
+        do {
+            try engine.feed(bytes)
+        } catch {
+            end(.tlsFailed(error, alertQueued: false))
+            return
+        }
+        processTLSInput()
+        readable()
     }
 
     /// Resumes reading on the next loop iteration, after the other ready sockets had their turn

@@ -14,6 +14,9 @@ final class PreAuthBudget: Sendable {
     let evictedGlobal = Atomic<Int>(0)
     let rateLimitedSource = Atomic<Int>(0)
     let rateLimitedGlobal = Atomic<Int>(0)
+    /// Times a first flight was told to wait for its source's handshake token (a socket that
+    /// waits for several turns counts each).
+    let queued = Atomic<Int>(0)
 
     init(limits: GatewayLimits) {
         ipv6PrefixLength = limits.preAuthIPv6PrefixLength
@@ -40,18 +43,23 @@ final class PreAuthBudget: Sendable {
         return admission.ticket
     }
 
-    /// The socket's first bytes arrived: false (counted) when it is over a handshake rate and
-    /// must close now (its ticket is released). See `PreAuthLedger.activate`.
-    func activate(ticket: UInt64, now: Double) -> Bool {
+    /// The socket's first bytes arrived (or its wait is over): `.proceed`, `.wait(seconds)`
+    /// (queued for its source's token: ask again then), or `.refused` (counted) when it is over
+    /// a handshake rate and must close now (its ticket is released). See
+    /// `PreAuthLedger.activate`.
+    func activate(ticket: UInt64, now: Double) -> HandshakeAdmission {
         switch ledger.withLock({ $0.activate(ticket: ticket, now: now) }) {
         case .active, .unknown:
-            return true
+            return .proceed
+        case .wait(let seconds):
+            queued.add(1, ordering: .relaxed)
+            return .wait(seconds: seconds)
         case .rateLimited(.source):
             rateLimitedSource.add(1, ordering: .relaxed)
-            return false
+            return .refused
         case .rateLimited(.global):
             rateLimitedGlobal.add(1, ordering: .relaxed)
-            return false
+            return .refused
         }
     }
 

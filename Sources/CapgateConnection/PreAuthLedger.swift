@@ -12,8 +12,11 @@ import CapgateCore
 ///   oldest silent socket anywhere, or the oldest; then the new socket is admitted.
 ///
 /// Activation, when the socket's first bytes (its ClientHello) arrive: the source's rate
-/// bucket, then the global one; empty means REFUSED (the socket is closed before any TLS
-/// work). Only then is it protected from the silent-first eviction.
+/// bucket, then the global one. The socket is then no longer silent (protected from the
+/// silent-first eviction). An empty source bucket QUEUES it: the source's handshakes take its
+/// tokens in arrival order, a waiting socket is told when to ask again (`wait`), and only a
+/// socket whose turn would come later than `maxHandshakeWait` is refused (closed before any
+/// TLS work). An empty global bucket refuses.
 ///
 /// WHY evict instead of refusing the newest: an attacker that holds its source's budget with
 /// silent sockets (slowloris on TLS, from the agent's own address) would otherwise lock the
@@ -22,7 +25,19 @@ import CapgateCore
 /// handshake work, so they must neither spend the source's handshake tokens nor push out a
 /// handshake in progress; the agent's socket sends its ClientHello at once and is then only
 /// evicted when `perSource` handshakes from its own address are in progress at once.
+/// WHY a queue rather than refusing over the rate (make attack, conn_flood_mtls): a refused
+/// client retries at once, so a flooder from the agent's address (a certificate holder doing
+/// full handshakes) raced the agent for every token and won nearly all of them; nothing before
+/// TLS tells the two apart. In arrival order, each of the flooder's connections waits its turn
+/// like the agent's, so a flooder with N connections in flight is ahead of the agent by at most
+/// N handshakes, and its rate is still the source's rate.
 package struct PreAuthLedger<Payload> {
+    /// Longest a first flight waits for its source's handshake token (seconds). Past it the
+    /// socket is refused at once: a longer queue means the source is flooding far beyond its
+    /// rate, and a client waiting longer than this would rather retry. At the default rate
+    /// (256/s) a quarter second is 64 handshakes queued ahead.
+    package static var maxHandshakeWait: Double { 0.25 }
+
     package struct Limits: Sendable, Equatable {
         package var perSource: Int
         package var global: Int
@@ -57,6 +72,9 @@ package struct PreAuthLedger<Payload> {
     package enum Activation: Equatable {
         /// A handshake token was taken: go on with TLS.
         case active
+        /// Queued behind the source's earlier handshakes (or for the next token): keep the
+        /// bytes, call `activate` again after `seconds`. The slot is kept meanwhile.
+        case wait(seconds: Double)
         /// Over the handshake rate of `scope`: its ticket is released; close the socket now.
         case rateLimited(Scope)
         /// The ticket is gone (evicted meanwhile): its eviction closes it.
@@ -66,13 +84,16 @@ package struct PreAuthLedger<Payload> {
     private struct Source {
         /// Tickets held, oldest first (at most `perSource`).
         var tickets: [UInt64] = []
+        /// Tickets waiting for a handshake token, in arrival order (a subset of `tickets`).
+        var waiters: [UInt64] = []
         var bucket: TokenBucket
         /// Last time the bucket was used (pruning: an untouched bucket refills completely).
         var lastUse: Double
     }
 
     package let limits: Limits
-    private var entries: [UInt64: (source: String, payload: Payload, active: Bool)] = [:]
+    /// `active`: the socket has spoken (not silent); `granted`: it holds its handshake token.
+    private var entries: [UInt64: (source: String, payload: Payload, active: Bool, granted: Bool)] = [:]
     private var sources: [String: Source] = [:]
     /// Tickets in admission order; entries already released are skipped lazily.
     private var order: [UInt64] = []
@@ -109,32 +130,47 @@ package struct PreAuthLedger<Payload> {
         }
         let ticket = nextTicket
         nextTicket += 1
-        entries[ticket] = (source, payload, false)
+        entries[ticket] = (source, payload, false, false)
         sources[source, default: Source(bucket: TokenBucket(limits.ratePerSource), lastUse: now)].tickets.append(ticket)
         order.append(ticket)
         prune(now: now)
         return Admission(ticket: ticket, evicted: evicted)
     }
 
-    /// The socket's first bytes arrived: take a handshake token (source, then global). Over a
-    /// rate the ticket is released and the caller closes the socket.
+    /// The socket's first bytes arrived (or its `wait` is over): take a handshake token
+    /// (source, in arrival order, then global). `wait` keeps the ticket queued; a refusal
+    /// releases it and the caller closes the socket.
     package mutating func activate(ticket: UInt64, now: Double) -> Activation {
         guard let entry = entries[ticket] else { return .unknown }
-        if entry.active { return .active }
+        if entry.granted { return .active }
         guard var state = sources[entry.source] else { return .unknown }
-        state.lastUse = max(state.lastUse, now)
-        let source = state.bucket.take(now: now)
-        sources[entry.source] = state
-        guard source else {
-            _ = remove(ticket: ticket)
-            return .rateLimited(.source)
-        }
-        guard globalBucket.take(now: now) else {
-            _ = remove(ticket: ticket)
-            return .rateLimited(.global)
-        }
         entries[ticket]?.active = true
-        return .active
+        state.lastUse = max(state.lastUse, now)
+        let queued = state.waiters.firstIndex(of: ticket)
+        let ahead = queued ?? state.waiters.count
+        if ahead == 0, state.bucket.take(now: now) {
+            if queued != nil { state.waiters.removeFirst() }
+            sources[entry.source] = state
+            guard globalBucket.take(now: now) else {
+                _ = remove(ticket: ticket)
+                return .rateLimited(.global)
+            }
+            entries[ticket]?.granted = true
+            return .active
+        }
+        // Its token comes after the `ahead` earlier waiters have theirs.
+        let rate = limits.ratePerSource.perSecond
+        let wait = rate > 0 ? (Double(ahead + 1) - state.bucket.tokens(at: now)) / rate : .infinity
+        if queued == nil {
+            guard wait <= Self.maxHandshakeWait else {
+                sources[entry.source] = state
+                _ = remove(ticket: ticket)
+                return .rateLimited(.source)
+            }
+            state.waiters.append(ticket)
+        }
+        sources[entry.source] = state
+        return .wait(seconds: max(wait, 0.001))
     }
 
     /// The socket authenticated or closed: give its slot back. False when it was evicted
@@ -148,6 +184,7 @@ package struct PreAuthLedger<Payload> {
         guard let entry = entries.removeValue(forKey: ticket) else { return nil }
         if var s = sources[entry.source], let i = s.tickets.firstIndex(of: ticket) {
             s.tickets.remove(at: i)
+            if let w = s.waiters.firstIndex(of: ticket) { s.waiters.remove(at: w) }
             sources[entry.source] = s
         }
         compactOrder()

@@ -38,7 +38,8 @@ public final class Server: Sendable {
         let reloader: CertificateReloader
         let revoked: Set<String>
         do {
-            let material = try configuration.tls.load()
+            var material = try configuration.tls.load()
+            material.allowMissingALPN = configuration.allowMissingALPN
             reloader = try CertificateReloader(material: material)
             revoked = try material.crlPEM.map { pem throws(TLSError) in try CRLSerials.revokedKeys(inPEM: pem) } ?? []
         } catch {
@@ -152,6 +153,8 @@ public final class Server: Sendable {
     /// longer holds: they get GOAWAY (reason `certificate_revoked` / `trust_anchor_removed`)
     /// and end once in-flight requests finish. A bad set throws and the old one keeps serving.
     public func reloadTLS(_ material: TLSServerMaterial) throws(TLSError) {
+        var material = material
+        material.allowMissingALPN = configuration.allowMissingALPN  // a reload never changes it
         do throws(TLSError) {
             let revoked = try material.crlPEM.map { pem throws(TLSError) in try CRLSerials.revokedKeys(inPEM: pem) } ?? []
             try shared.reloader.reload(material)
@@ -273,6 +276,7 @@ public final class Server: Sendable {
         s.preAuthEvictedGlobal = p.evictedGlobal.load(ordering: .relaxed)
         s.handshakeRateLimitedSource = p.rateLimitedSource.load(ordering: .relaxed)
         s.handshakeRateLimitedGlobal = p.rateLimitedGlobal.load(ordering: .relaxed)
+        s.handshakesQueuedSource = p.queued.load(ordering: .relaxed)
         s.inFlightHandlers = shared.handlerWork.current
         s.bodyBytesReserved = shared.bodyBudget.reserved
         s.bodyAdmissionsDeferred = shared.bodyBudget.deferrals

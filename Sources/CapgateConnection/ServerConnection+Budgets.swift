@@ -38,17 +38,52 @@ extension ServerConnection {
     }
 
     /// The peer's first bytes arrived (its ClientHello, or whatever it sends first): now the
-    /// socket spends a handshake token of its source and of the server. Over a rate it closes
-    /// before any TLS work (`handshake_rate_limited`). Silent sockets never get here, so they
-    /// cannot spend the tokens the agents of their address need (docs/hardening.md).
-    func handshakeInputArrived() -> Bool {
-        guard let ticket = preAuthTicket else { return true }
-        guard shared.preAuth.activate(ticket: ticket, now: ServerShared.monotonicSeconds()) else {
-            preAuthTicket = nil  // released by the ledger
-            close(reason: .handshakeRateLimited, notifyPeer: false)
-            return false
+    /// socket spends a handshake token of its source and of the server. Over the source's rate
+    /// it waits its turn in arrival order, its bytes held (`PreAuthLedger.activate`); when the
+    /// wait would be too long, or over the global rate, it closes before any TLS work
+    /// (`handshake_rate_limited`). Silent sockets never get here, so they cannot spend the
+    /// tokens the agents of their address need (docs/hardening.md).
+    ///
+    /// A waiting flight's bytes are held in memory, so a first read larger than one TLS record
+    /// (`maxHeldFirstFlightBytes`; a ClientHello fits in one) is refused rather than held: the
+    /// held bytes stay bounded by the pre-auth slots times one record.
+    func handshakeInputArrived(byteCount: Int) -> HandshakeAdmission {
+        guard let ticket = preAuthTicket else { return .proceed }
+        var admission = shared.preAuth.activate(ticket: ticket, now: ServerShared.monotonicSeconds())
+        if case .wait = admission, byteCount > Self.maxHeldFirstFlightBytes {
+            _ = shared.preAuth.release(ticket: ticket)
+            shared.preAuth.rateLimitedSource.add(1, ordering: .relaxed)
+            admission = .refused
         }
-        return true
+        switch admission {
+        case .proceed:
+            break
+        case .wait(let seconds):
+            scheduleHandshakeRetry(after: seconds)
+        case .refused:
+            preAuthTicket = nil  // released
+            close(reason: .handshakeRateLimited, notifyPeer: false)
+        }
+        return admission
+    }
+
+    /// One TLS record (2^14 bytes of payload, RFC 8446 section 5.1) and its 5-byte header: the
+    /// most a waiting first flight may hold.
+    static let maxHeldFirstFlightBytes = 16_384 + 5
+
+    /// Asks the ledger again when this socket's turn should have come.
+    private func scheduleHandshakeRetry(after seconds: Double) {
+        guard let loop else { return }
+        if let timer = handshakeQueueTimer { loop.cancelTimer(timer) }
+        handshakeQueueTimer = loop.scheduleTimer(after: .microseconds(Int64(seconds * 1_000_000))) { [weak self] in
+            guard let self else { return }
+            self.handshakeQueueTimer = nil
+            guard !self.core.isClosed, self.preAuthTicket != nil else { return }
+            switch self.handshakeInputArrived(byteCount: 0) {  // the held bytes were sized at arrival
+            case .proceed: self.core.resumeHandshakeInput()
+            case .wait, .refused: break  // rescheduled, or closed
+            }
+        }
     }
 
     /// The pre-auth budget evicted this socket (a newer one needed its slot). Only a socket

@@ -51,6 +51,8 @@ extension ServerConnection {
         requestTimer = nil
         if let timer = bodyBudgetTimer { loop?.cancelTimer(timer) }
         bodyBudgetTimer = nil
+        if let timer = handshakeQueueTimer { loop?.cancelTimer(timer) }
+        handshakeQueueTimer = nil
     }
 
     /// After IO: tell the lifecycle whether the session is idle (the clock is read only on the

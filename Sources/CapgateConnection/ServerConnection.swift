@@ -50,6 +50,8 @@ final class ServerConnection: ConnectionDriver {
     /// Retries admission of streams waiting for room in the shared body budget (room freed by
     /// another connection makes no event on this one).
     var bodyBudgetTimer: TimerID?
+    /// Re-asks the pre-auth ledger for a handshake token while the first flight waits its turn.
+    var handshakeQueueTimer: TimerID?
     /// The next retry's delay: doubles while the shared budget stays full, so thousands of
     /// waiting connections do not spin their loops.
     var bodyBudgetRetryDelay = ServerConnection.bodyBudgetRetryMin

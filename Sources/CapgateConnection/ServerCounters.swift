@@ -23,10 +23,15 @@ public struct ServerStats: Sendable, Equatable {
     public var preAuthEvictedSource: Int = 0
     public var preAuthEvictedGlobal: Int = 0
     /// Sockets closed when their first bytes arrived, before any TLS work, over
-    /// `handshakeRatePerSource` (`handshake_rate_limited_source`) or `handshakeRateGlobal`
-    /// (`handshake_rate_limited_global`); close reason `handshake_rate_limited`.
+    /// `handshakeRatePerSource` (`handshake_rate_limited_source`: the wait for their turn would
+    /// pass `PreAuthLedger.maxHandshakeWait`, or the first read is too large to hold) or
+    /// `handshakeRateGlobal` (`handshake_rate_limited_global`); close reason
+    /// `handshake_rate_limited`.
     public var handshakeRateLimitedSource: Int = 0
     public var handshakeRateLimitedGlobal: Int = 0
+    /// First flights told to wait their turn for their source's handshake token (each turn
+    /// counts); not a refusal (docs/hardening.md "Pre-authentication exhaustion").
+    public var handshakesQueuedSource: Int = 0
     /// Handler tasks running now, reset streams whose work is finishing included
     /// (bounded by `maxInFlightGlobal`; a request past a cap trips `in_flight_cap_connection`
     /// or `in_flight_cap_global` and is answered 503 `overloaded`).

@@ -85,6 +85,9 @@ public struct ServerTransportConfig: Sendable {
     public var drainTimeout: Double
     /// listen(2) backlog.
     public var backlog: Int32
+    /// Let a ClientHello without any ALPN extension complete the handshake
+    /// (``TLSServerMaterial/allowMissingALPN``); false by default, kept across reloads.
+    public var allowMissingALPN = false
 
     public init(host: String = "127.0.0.1", port: UInt16 = 0, loops: Int = EventLoopGroup.defaultLoopCount,
                 limits: GatewayLimits = GatewayLimits(), tls: TLSMaterialSource,

@@ -115,7 +115,7 @@ extension GatewayLimits {
             Entry(key: "handshakeRatePerSource", unit: "handshake token bucket per source (spent by a socket's first bytes)",
                   value: bucket(handshakeRatePerSource),
                   attack: "handshake flood, eviction churn from one source",
-                  enforcedBy: "PreAuthBudget (closed before TLS work)"),
+                  enforcedBy: "PreAuthBudget (queued in arrival order up to 0.25 s, else closed before TLS work)"),
             Entry(key: "handshakeRateGlobal", unit: "handshake token bucket (spent by a socket's first bytes)", value: bucket(handshakeRateGlobal),
                   attack: "handshake CPU, eviction churn from many sources",
                   enforcedBy: "PreAuthBudget (closed before TLS work)"),

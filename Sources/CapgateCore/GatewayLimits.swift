@@ -135,8 +135,9 @@ public struct GatewayLimits: Sendable, Equatable {
     /// host usually owns a whole /64 and could otherwise rotate addresses inside it.
     public var preAuthIPv6PrefixLength: Int = 64
     /// Token bucket per source, spent by an unauthenticated socket's first bytes (its
-    /// ClientHello; silent sockets spend none); empty means the socket is closed before any TLS
-    /// work: handshake floods from one source. Sized for every agent of a host reconnecting over
+    /// ClientHello; silent sockets spend none); empty means the socket waits its turn in
+    /// arrival order, its bytes held, or is closed before any TLS work when its turn is more
+    /// than a quarter second away: handshake floods from one source. Sized for every agent of a host reconnecting over
     /// loopback (one source), not for one agent.
     public var handshakeRatePerSource = TokenBucket.Rate(burst: 512, perSecond: 256)
     /// The same bucket in total: handshake CPU from many sources (about one core of ECDSA P-256

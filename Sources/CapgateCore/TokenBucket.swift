@@ -42,4 +42,10 @@ public struct TokenBucket: Sendable, Equatable {
 
     /// Tokens currently left (after the last refill), for metrics and tests.
     public var available: Double { tokens }
+
+    /// Tokens there would be at `now` (refilled, capped at `burst`), without taking one.
+    public func tokens(at now: Double) -> Double {
+        guard let last, now > last else { return tokens }
+        return min(Double(rate.burst), tokens + (now - last) * rate.perSecond)
+    }
 }

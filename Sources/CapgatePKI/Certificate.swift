@@ -1,5 +1,6 @@
 import CapgateX509
 import COpenSSL
+import COpenSSLShims
 
 /// An owned X.509 certificate (OpenSSL `X509`). The gateway, the CLI and the tests read
 /// identities and validity through this type so no caller parses DER itself.
@@ -86,6 +87,17 @@ public final class Certificate: @unchecked Sendable, CustomStringConvertible {
     public var dnsSANs: [String] { subjectAltNames(of: GEN_DNS) }
     /// All IP SANs as text ("127.0.0.1", "::1").
     public var ipSANs: [String] { subjectAltNames(of: GEN_IPADD) }
+    /// The URIs of the cRLDistributionPoints extension (every fullName point, in order);
+    /// empty when the extension is absent or unreadable.
+    public var crlDistributionURIs: [String] {
+        let need = capgate_x509_crl_distribution_uris(pointer, nil, 0)
+        guard need > 0 else { OpenSSLErrorQueue.clear(); return [] }
+        var buf = [CChar](repeating: 0, count: Int(need))
+        guard capgate_x509_crl_distribution_uris(pointer, &buf, need) == need else { return [] }
+        OpenSSLErrorQueue.clear()
+        return buf.split(separator: 0, omittingEmptySubsequences: false).dropLast()
+            .map { String(decoding: $0.map { UInt8(bitPattern: $0) }, as: UTF8.self) }
+    }
 
     /// True when `key` is the private half of this certificate's public key.
     public func matches(_ key: PrivateKey) -> Bool {

@@ -72,6 +72,7 @@ public final class CertificateAuthority: Sendable {
         builder.dnsSANs = spec.dnsSANs
         builder.ipSANs = spec.ipSANs
         builder.uriSANsAsSeparateExtensions = spec.uriSANsAsSeparateExtensions
+        builder.crlDistributionURIs = spec.crlDistributionURIs
         let cert = try builder.sign(subjectKey: key, issuer: certificate, signingKey: privateKey)
         return IssuedCertificate(certificate: cert, privateKey: key)
     }
@@ -91,17 +92,21 @@ public final class CertificateAuthority: Sendable {
     }
 
     /// Issues the gateway's server leaf: DNS and IP SANs, EKU serverAuth, keyUsage critical
-    /// digitalSignature (ECDHE-ECDSA under TLS 1.3 needs nothing else), CA:FALSE.
+    /// digitalSignature (ECDHE-ECDSA under TLS 1.3 needs nothing else), CA:FALSE, and with
+    /// `crlURLs` a cRLDistributionPoints extension naming where the CA's CRL is published.
     public func issueServer(dnsNames: [String], ipAddresses: [String] = [], ttl: Duration = PKIDefaults.serverTTL,
+                            crlURLs: [String] = [],
                             notBefore: Int64? = nil, now: Int64? = nil) throws(PKIError) -> IssuedCertificate {
         guard !dnsNames.isEmpty || !ipAddresses.isEmpty else {
             throw .invalidInput(field: "server names", reason: "at least one DNS name or IP address")
         }
         for dns in dnsNames { try SPIFFEName.validateDNSName(dns) }
+        for url in crlURLs { try CRLDistributionURL.validate(url) }
         let cn = dnsNames.first ?? ipAddresses[0]
         var spec = try leafSpec(commonName: String(cn.utf8.prefix(64))!, ttl: ttl, notBefore: notBefore, now: now)
         spec.dnsSANs = dnsNames
         spec.ipSANs = ipAddresses
+        spec.crlDistributionURIs = crlURLs
         spec.extendedKeyUsage = [.serverAuth]
         return try issueLeaf(spec)
     }

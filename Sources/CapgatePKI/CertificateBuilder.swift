@@ -19,6 +19,8 @@ struct CertificateBuilder {
     var ipSANs: [String] = []
     /// Test knob (`LeafSpec.uriSANsAsSeparateExtensions`): one subjectAltName per URI.
     var uriSANsAsSeparateExtensions = false
+    /// cRLDistributionPoints URIs (one distribution point); empty: no extension.
+    var crlDistributionURIs: [String] = []
 
     /// Signs with `signingKey`. `issuer` nil means self-signed (issuer name = subject, AKI =
     /// own SKI). Returns the certificate; the caller already owns `subjectKey`.
@@ -51,6 +53,7 @@ struct CertificateBuilder {
 
         try addExtensions(to: x, issuer: issuer?.pointer ?? x)
         try addSubjectAltNames(to: x)
+        try addCRLDistributionPoint(to: x)
 
         // SHA-256 for P-256, SHA-384 for P-384 (match hash strength to curve, RFC 5480 4).
         let digest = signingKey.bits > 256 ? EVP_sha384() : EVP_sha256()
@@ -128,6 +131,22 @@ struct CertificateBuilder {
         try check(X509_add1_ext_i2d(x, NID_subject_alt_name, UnsafeMutableRawPointer(names), critical,
                                     UInt(append ? X509V3_ADD_APPEND : X509V3_ADD_DEFAULT)),
                   "X509_add1_ext_i2d(subjectAltName)")
+    }
+
+    /// cRLDistributionPoints from GENERAL_NAME objects (like the SANs): a URI containing ','
+    /// stays one URI. Non-critical (RFC 5280 section 4.2.1.13 recommends it).
+    private func addCRLDistributionPoint(to x: OpaquePointer) throws(PKIError) {
+        guard !crlDistributionURIs.isEmpty else { return }
+        OpenSSLErrorQueue.clear()
+        let names = try require(capgate_general_names_new(), "sk_GENERAL_NAME_new_null")
+        do {
+            for uri in crlDistributionURIs { try push(names, type: GEN_URI, value: try ia5(uri)) }
+        } catch {
+            GENERAL_NAMES_free(names)
+            throw error
+        }
+        // Ownership of `names` moves into the shim, on failure too.
+        try check(capgate_x509_add_crl_distribution_point(x, names), "X509_add1_ext_i2d(crlDistributionPoints)")
     }
 
     private func ia5(_ text: String) throws(PKIError) -> UnsafeMutableRawPointer {

@@ -62,6 +62,10 @@ public struct LeafSpec: Sendable {
     /// listing them all: a malformed certificate (RFC 5280 section 4.2: an extension appears
     /// at most once), for tests of the verifiers that must refuse it. False by default.
     public var uriSANsAsSeparateExtensions: Bool
+    /// cRLDistributionPoints (RFC 5280 section 4.2.1.13): where relying parties fetch the
+    /// issuer's CRL, one distribution point listing these URIs; empty omits the extension.
+    /// Written verbatim (`CertificateAuthority.issueServer` validates them).
+    public var crlDistributionURIs: [String]
     /// EKU purposes; nil omits the extension. Never critical (RFC 5280 recommendation).
     public var extendedKeyUsage: [ExtendedKeyUsage]?
     /// keyUsage bits; nil omits the extension.
@@ -87,6 +91,7 @@ public struct LeafSpec: Sendable {
         self.dnsSANs = []
         self.ipSANs = []
         self.uriSANsAsSeparateExtensions = false
+        self.crlDistributionURIs = []
         self.extendedKeyUsage = [.clientAuth]
         self.keyUsage = .digitalSignature
         self.keyUsageCritical = true

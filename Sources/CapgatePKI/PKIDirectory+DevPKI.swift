@@ -17,7 +17,8 @@ extension PKIDirectory {
     ///   domain must equal `trustDomain` (a dev PKI of another domain is an error, not a reset).
     ///   Half a CA (one of the two files) is refused: fixing it is an operator decision.
     /// - Server and agent leaves: (re)issued when missing, unreadable, not matching their key,
-    ///   not chaining to the CA, expired, or (server) carrying other names than asked.
+    ///   not chaining to the CA, expired, or (server) carrying other names or CRL URLs
+    ///   (`serverCRLURLs`, its cRLDistributionPoints) than asked.
     ///   A present but revoked agent certificate is reused, not silently replaced:
     ///   revocation is an operator decision, and `pki issue` reissues explicitly.
     /// - `crl.pem`: written when missing, not signed by the CA, or past its nextUpdate.
@@ -25,6 +26,7 @@ extension PKIDirectory {
     public func ensureDevPKI(agents: [String], trustDomain: String,
                              serverDNSNames: [String] = ["localhost"],
                              serverIPAddresses: [String] = ["127.0.0.1", "::1"],
+                             serverCRLURLs: [String] = [],
                              agentTTL: Duration = PKIDefaults.devAgentTTL,
                              serverTTL: Duration = PKIDefaults.serverTTL,
                              now: Int64? = nil) throws(PKIError) -> DevPKIReport {
@@ -47,8 +49,10 @@ extension PKIDirectory {
                 }
             }
             if !leafIsUsable(certPath: serverCertificatePath, keyPath: serverKeyPath, ca: ca, now: t,
-                             expect: { $0.dnsSANs == serverDNSNames && $0.ipSANs == canonicalIPs(serverIPAddresses) }) {
-                _ = try writeServer(dnsNames: serverDNSNames, ipAddresses: serverIPAddresses, ca: ca, ttl: serverTTL, now: t)
+                             expect: { $0.dnsSANs == serverDNSNames && $0.ipSANs == canonicalIPs(serverIPAddresses)
+                                 && $0.crlDistributionURIs == serverCRLURLs }) {
+                _ = try writeServer(dnsNames: serverDNSNames, ipAddresses: serverIPAddresses, crlURLs: serverCRLURLs,
+                                    ca: ca, ttl: serverTTL, now: t)
                 report.issuedServer = true
             }
             for name in agents {

@@ -68,12 +68,14 @@ public struct PKIDirectory: Sendable {
         }
     }
 
-    /// Issues (or reissues) `server.pem|.key` for the gateway's listen names.
+    /// Issues (or reissues) `server.pem|.key` for the gateway's listen names; `crlURLs` go in
+    /// its cRLDistributionPoints (`pki server --crl-url`).
     @discardableResult
     public func issueServer(dnsNames: [String], ipAddresses: [String] = [], ttl: Duration = PKIDefaults.serverTTL,
-                            now: Int64? = nil) throws(PKIError) -> IssuedCertificate {
+                            crlURLs: [String] = [], now: Int64? = nil) throws(PKIError) -> IssuedCertificate {
         try SecureFile.withLock(directory: path) { () throws(PKIError) in
-            try writeServer(dnsNames: dnsNames, ipAddresses: ipAddresses, ca: try loadCA(), ttl: ttl, now: now)
+            try writeServer(dnsNames: dnsNames, ipAddresses: ipAddresses, crlURLs: crlURLs, ca: try loadCA(), ttl: ttl,
+                            now: now)
         }
     }
 
@@ -178,9 +180,9 @@ public struct PKIDirectory: Sendable {
         return issued
     }
 
-    func writeServer(dnsNames: [String], ipAddresses: [String], ca: CertificateAuthority, ttl: Duration,
-                     now: Int64?) throws(PKIError) -> IssuedCertificate {
-        let issued = try ca.issueServer(dnsNames: dnsNames, ipAddresses: ipAddresses, ttl: ttl, now: now)
+    func writeServer(dnsNames: [String], ipAddresses: [String], crlURLs: [String] = [], ca: CertificateAuthority,
+                     ttl: Duration, now: Int64?) throws(PKIError) -> IssuedCertificate {
+        let issued = try ca.issueServer(dnsNames: dnsNames, ipAddresses: ipAddresses, ttl: ttl, crlURLs: crlURLs, now: now)
         try SecureFile.write(try issued.privateKey.pemBytes(), to: serverKeyPath, mode: PKIDirectory.keyMode)
         try SecureFile.write(try issued.certificate.pemBytes(), to: serverCertificatePath, mode: PKIDirectory.publicMode)
         var index = try loadIndex(trustDomain: ca.trustDomain)

@@ -39,7 +39,8 @@ public enum DemoConfig {
         let pkiPath = stateDir + "/pki"
         try FileManager.default.createDirectory(atPath: stateDir, withIntermediateDirectories: true)
         let pki = PKIDirectory(path: pkiPath)
-        _ = try pki.ensureDevPKI(agents: agents.map(\.name), trustDomain: trustDomain)
+        _ = try pki.ensureDevPKI(agents: agents.map(\.name), trustDomain: trustDomain,
+                                 serverCRLURLs: [serverCRLURL(pkiPath: pkiPath)])
         let rules = agents.map { a in
             IdentityMap.Rule(match: .exact("spiffe://\(trustDomain)/agent/\(a.name)"), principalID: a.name,
                              roles: a.roles, attributes: ["tenant": "acme"])
@@ -57,6 +58,17 @@ public enum DemoConfig {
         config.listenHost = host
         config.listenPort = port
         return config
+    }
+
+    /// The demo server certificate's CRL distribution point: the dev PKI's own `crl.pem` as a
+    /// `file://` URI (absolute). WHY: a certificate with neither a CRL nor an OCSP URI cannot be
+    /// checked for revocation (testssl.sh rates it HIGH); the demo has no web server to publish
+    /// the CRL on, and this file is the CRL the demo keeps current (`ensureDevPKI` rewrites it
+    /// when stale). A state directory that moves gets a new server certificate at next start.
+    public static func serverCRLURL(pkiPath: String) -> String {
+        let absolute = pkiPath.hasPrefix("/") ? pkiPath : FileManager.default.currentDirectoryPath + "/" + pkiPath
+        return CRLDistributionURL.fileURL(absolutePath: URL(fileURLWithPath: absolute).standardizedFileURL.path
+                                          + "/crl.pem")
     }
 
     /// The curl command that calls a verb as `alice`, for the start-up log.

@@ -66,9 +66,14 @@ public final class Gateway: Sendable {
         expiry = CertificateExpiryTracker(warningWindowSeconds: config.certificateExpiryWarning) { message in
             logger.log(.warning, message)
         }
-        let transport = ServerTransportConfig(
+        var transport = ServerTransportConfig(
             host: config.listenHost, port: UInt16(config.listenPort), loops: config.eventLoops ?? EventLoopGroup.defaultLoopCount,
             limits: config.limits, tls: Self.tlsSource(config.tls))
+        transport.allowMissingALPN = config.tls.allowMissingALPN
+        if transport.allowMissingALPN {
+            logger.log(.warning, "--allow-missing-alpn: TLS clients that offer no ALPN are accepted (for TLS "
+                       + "scanners only; a client offering ALPN without h2 is still refused)")
+        }
         service.setAuditWaitObserver { seconds in metrics.recordAuditWait(seconds: seconds) }
         let handler = KernelRequestHandler(service: service, expiry: expiry, limits: config.limits) { record in
             metrics.record(record)

@@ -16,6 +16,10 @@ public struct ServerConfig: Sendable {
         public var crlOptional: Bool = false
         /// `[[trust_domain]]`: per-trust-domain CA bundles (docs/configuration.md).
         public var trustDomains: [TrustDomain] = []
+        /// Not a configuration-file key: `capgate serve --allow-missing-alpn` only, for TLS
+        /// scanners that cannot offer ALPN (docs/hardening.md, "TLS scan"). False: a
+        /// ClientHello without ALPN h2 is refused.
+        public var allowMissingALPN = false
 
         public init(certificate: String, privateKey: String, trustBundle: String, crl: String? = nil,
                     crlOptional: Bool = false) {

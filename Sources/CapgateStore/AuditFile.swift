@@ -58,23 +58,20 @@ enum AuditFile {
         return out
     }
 
-    /// Verifies the whole file as the reference does (from its checkpoint).
-    /// The records and the checkpoint are read in ONE read transaction: read apart, a prune
-    /// committed by a running server between the two reads paired the old records with the
-    /// new checkpoint and reported a broken link in a healthy file.
+    /// Verifies the whole file as the reference does (from its checkpoint). The records and the
+    /// checkpoint are read in one read transaction: a server pruning between two separate reads
+    /// moved the checkpoint past rows already read, and verify reported a broken link.
     static func verify(_ db: SQLiteConnection, chain: AuditChain) throws(AuditStoreError) -> AuditChainVerification {
         try db.exec("BEGIN")
-        let rows: [AuditRecord]
-        let genesis: String
         do {
-            rows = try records(db)
-            genesis = try checkpoint(db).hash
+            let rows = try records(db)
+            let genesis = try checkpoint(db).hash
             try db.exec("COMMIT")
+            return chain.verify(rows, genesis: genesis)
         } catch {
             try? db.exec("ROLLBACK")
             throw error
         }
-        return chain.verify(rows, genesis: genesis)
     }
 }
 

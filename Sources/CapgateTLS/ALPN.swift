@@ -58,6 +58,19 @@ enum ALPN {
         return SSL_CLIENT_HELLO_SUCCESS
     }
 
+    /// The ClientHello gate of a server that allows a hello WITHOUT the ALPN extension
+    /// (``TLSServerMaterial/allowMissingALPN``): no extension passes (the select callback then
+    /// never runs and nothing is negotiated); an extension present is judged as by
+    /// ``clientHelloCallback`` (must list h2, must be well formed).
+    static let clientHelloCallbackAllowingAbsent: @convention(c) (OpaquePointer?, UnsafeMutablePointer<Int32>?, UnsafeMutableRawPointer?) -> Int32 = { ssl, alert, arg in
+        var data: UnsafePointer<UInt8>?
+        var length = 0
+        if let ssl, SSL_client_hello_get0_ext(ssl, UInt32(TLSEXT_TYPE_application_layer_protocol_negotiation), &data, &length) != 1 {
+            return SSL_CLIENT_HELLO_SUCCESS
+        }
+        return clientHelloCallback(ssl, alert, arg)
+    }
+
     /// ALPN select callback: pick `h2` (pointing into the client's list, as OpenSSL requires)
     /// or abort with a fatal alert.
     static let selectCallback: @convention(c) (OpaquePointer?, UnsafeMutablePointer<UnsafePointer<UInt8>?>?, UnsafeMutablePointer<UInt8>?, UnsafePointer<UInt8>?, UInt32, UnsafeMutableRawPointer?) -> Int32 = { _, out, outLength, input, inputLength, _ in

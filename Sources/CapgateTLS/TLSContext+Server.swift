@@ -50,7 +50,10 @@ extension TLSContext {
         }
         // Two ALPN gates: the ClientHello callback refuses a hello without ALPN at all (the
         // select callback is never called in that case), the select callback picks h2.
-        SSL_CTX_set_client_hello_cb(ctx, ALPN.clientHelloCallback, nil)
+        // With `allowMissingALPN` the first gate lets a hello without the extension through.
+        context.alpnMayBeAbsent = material.allowMissingALPN
+        SSL_CTX_set_client_hello_cb(ctx, material.allowMissingALPN ? ALPN.clientHelloCallbackAllowingAbsent
+                                                                   : ALPN.clientHelloCallback, nil)
         SSL_CTX_set_alpn_select_cb(ctx, ALPN.selectCallback, nil)
         return context
     }

@@ -36,6 +36,9 @@ public final class TLSContext: @unchecked Sendable {
     let serverNameIsIP: Bool
     /// The handshake fails unless this ALPN protocol was negotiated (nil: no requirement).
     let requiredALPN: String?
+    /// Server only: a client that offers no ALPN at all may complete the handshake
+    /// (``TLSServerMaterial/allowMissingALPN``); one that offers ALPN without h2 never does.
+    var alpnMayBeAbsent = false
     /// Server only: which trust domains each client CA may vouch for (checked by
     /// ``TLSEngine/peerIdentity()``); nil for clients. Set once by the factory.
     var trustBinding: TrustDomainBinding?

@@ -44,6 +44,7 @@ public final class TLSEngine {
     /// Which side this engine plays.
     public let role: TLSContext.Role
     private let requiredALPN: String?
+    private let alpnMayBeAbsent: Bool
     /// The context's trust-domain binding (server), checked by ``peerIdentity()``.
     private let trustBinding: TrustDomainBinding?
     private var handshakeDone = false
@@ -69,6 +70,7 @@ public final class TLSEngine {
         self.networkOut = wbio
         self.role = context.role
         self.requiredALPN = context.requiredALPN
+        self.alpnMayBeAbsent = context.alpnMayBeAbsent
         self.trustBinding = context.trustBinding
         switch context.role {
         case .server:
@@ -184,7 +186,7 @@ public final class TLSEngine {
         let rc = SSL_do_handshake(ssl)
         if rc == 1 {
             // Defence in depth: the ClientHello gate already refused clients without h2.
-            if let requiredALPN, negotiatedALPN != requiredALPN {
+            if let requiredALPN, negotiatedALPN != requiredALPN, !(alpnMayBeAbsent && negotiatedALPN == nil) {
                 return .failed(fail(TLSError(.alpnMismatch, "peer did not negotiate \(requiredALPN)")))
             }
             handshakeDone = true

@@ -23,6 +23,11 @@ public struct TLSServerMaterial: Sendable {
     /// ``TrustDomainBinding``). Its CAs are trust anchors as well; `trustBundlePEM` may then
     /// be empty.
     public var trustDomainBundlesPEM: [String: [UInt8]] = [:]
+    /// Accept a ClientHello that offers no ALPN at all (the connection must then speak HTTP/2
+    /// with prior knowledge); a hello that offers ALPN without `h2` is still refused. Off by
+    /// default: only for TLS scanners that cannot offer ALPN (`capgate serve
+    /// --allow-missing-alpn`, `make scan`; docs/hardening.md, "TLS scan").
+    public var allowMissingALPN = false
 
     public init(certificateChainPEM: [UInt8], privateKeyPEM: [UInt8], trustBundlePEM: [UInt8],
                 crlPEM: [UInt8]? = nil, trustDomainBundlesPEM: [String: [UInt8]] = [:]) {

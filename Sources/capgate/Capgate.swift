@@ -50,6 +50,11 @@ struct Serve: ParsableCommand {
                                + "is \(MetricsSettings.defaultListen).", valueName: "host:port"))
     var metricsListen: String?
 
+    @Flag(help: ArgumentHelp("Also accept TLS clients that offer no ALPN at all (they must then speak HTTP/2 "
+                             + "directly); a client offering ALPN without h2 is still refused. Only for TLS scanners "
+                             + "that cannot offer ALPN (make scan); off by default."))
+    var allowMissingALPN = false
+
     func run() throws {
         do {
             var config: ServerConfig
@@ -64,6 +69,7 @@ struct Serve: ParsableCommand {
                 (config.listenHost, config.listenPort) = try ServerConfig.parseListen(l, key: "--listen")
             }
             try applyMetricsListen(&config)
+            config.tls.allowMissingALPN = allowMissingALPN
             let gateway = try Gateway(config: config, configPath: self.config)
             gateway.metrics.registry.bootstrapSwiftMetrics()
             let port = try gateway.start()

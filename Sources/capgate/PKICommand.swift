@@ -85,6 +85,11 @@ struct PKICommand: ParsableCommand {
             abstract: "Issue the server certificate (DIR/server.pem) for the names clients connect to.")
         @OptionGroup var directory: Directory
         @OptionGroup var leaf: ServerLeafOptions
+        @Option(name: .customLong("crl-url"),
+                help: ArgumentHelp("Where the CA's CRL is published (an absolute URI, e.g. http://pki.example/ca.crl), "
+                                   + "written to the certificate's CRL distribution points; repeat for several "
+                                   + "(default: none).", valueName: "uri"))
+        var crlURLs: [String] = []
 
         func validate() throws { try refuseRepeated("--dir", "--ttl") }
 
@@ -92,7 +97,7 @@ struct PKICommand: ParsableCommand {
             let pki = directory.pki
             perform("server") {
                 let issued = try pki.issueServer(dnsNames: leaf.dnsNames, ipAddresses: leaf.ipAddresses,
-                                                 ttl: try parseDuration(leaf.ttl))
+                                                 ttl: try parseDuration(leaf.ttl), crlURLs: crlURLs)
                 let names = issued.certificate.dnsSANs.map { "dns:\($0)" } + issued.certificate.ipSANs.map { "ip:\($0)" }
                 print("issued server certificate \(names.joined(separator: ",")) serial "
                       + "\(issued.certificate.serialHex) expires \(iso(issued.certificate.notAfter)): "

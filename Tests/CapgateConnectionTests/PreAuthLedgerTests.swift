@@ -131,6 +131,57 @@ struct PreAuthLedgerTests {
         }
         #expect(l.trackedSources <= 16)
     }
+
+    /// make attack's conn_flood_mtls: over the source's rate, first flights queue in arrival
+    /// order instead of being refused, so a newcomer (the agent) is served after the flights
+    /// already waiting, however fast the flooder comes back, and the source's rate still holds.
+    @Test func handshakesOverTheSourceRateWaitTheirTurnInArrivalOrder() throws {
+        var l = ledger(perSource: 10, global: 10, ratePerSource: .init(burst: 1, perSecond: 10))
+        let a = l.admit(source: "s", payload: "a", now: 0).ticket
+        let b = l.admit(source: "s", payload: "b", now: 0).ticket
+        let agent = l.admit(source: "s", payload: "agent", now: 0).ticket
+        #expect(l.activate(ticket: a, now: 0) == .active)
+        // b waits one refill (0.1 s); the agent queues behind it (0.2 s).
+        guard case .wait(let wb) = l.activate(ticket: b, now: 0) else { Issue.record("b not queued"); return }
+        #expect(abs(wb - 0.1) < 1e-9)
+        guard case .wait(let wa) = l.activate(ticket: agent, now: 0) else { Issue.record("agent not queued"); return }
+        #expect(abs(wa - 0.2) < 1e-9)
+        // The flooder's next flight arrives after the agent's: it queues behind the agent.
+        let c = l.admit(source: "s", payload: "c", now: 0.06).ticket
+        guard case .wait = l.activate(ticket: c, now: 0.06) else { Issue.record("c not queued"); return }
+        // A token is there at 0.1, but it is b's: the agent asking early waits on.
+        guard case .wait = l.activate(ticket: agent, now: 0.1) else { Issue.record("agent jumped the queue"); return }
+        guard case .wait = l.activate(ticket: c, now: 0.1) else { Issue.record("c jumped the queue"); return }
+        #expect(l.activate(ticket: b, now: 0.1) == .active)
+        #expect(l.activate(ticket: agent, now: 0.2) == .active)
+        #expect(l.activate(ticket: c, now: 0.2) != .active, "one token per 0.1 s: the rate holds")
+        #expect(l.activate(ticket: c, now: 0.31) == .active)
+        #expect(l.count == 4, "waiting sockets keep their slots")
+    }
+
+    /// A flight whose turn would come later than `maxHandshakeWait` is refused at once; one
+    /// already queued is never refused for the wait; an evicted waiter leaves the queue.
+    @Test func aQueueLongerThanTheMaximumWaitRefusesNewcomers() throws {
+        let rate = 10.0
+        var l = ledger(perSource: 20, global: 20, ratePerSource: .init(burst: 1, perSecond: rate))
+        var tickets: [UInt64] = []
+        for i in 0..<12 { tickets.append(l.admit(source: "s", payload: "t\(i)", now: 0).ticket) }
+        #expect(l.activate(ticket: tickets[0], now: 0) == .active)
+        let fits = Int(PreAuthLedger<String>.maxHandshakeWait * rate)  // flights that can wait
+        for t in tickets[1...fits] {
+            guard case .wait = l.activate(ticket: t, now: 0) else { Issue.record("not queued"); return }
+        }
+        #expect(l.activate(ticket: tickets[fits + 1], now: 0) == .rateLimited(.source))
+        #expect(l.release(ticket: tickets[fits + 1]) == false, "a refused flight's ticket is released")
+        // The last one queued asks long after its estimate: still queued, not refused.
+        #expect(l.activate(ticket: tickets[fits], now: 0.01) != .rateLimited(.source))
+        // The head leaves (closed): the next in line gets the token.
+        #expect(l.release(ticket: tickets[1]) == true)
+        #expect(l.activate(ticket: tickets[2], now: 0.1) == .active)
+        // Another source has a queue (and a bucket) of its own.
+        let other = l.admit(source: "t", payload: "other", now: 0.1).ticket
+        #expect(l.activate(ticket: other, now: 0.1) == .active)
+    }
 }
 
 /// IPv6 sources are grouped by prefix; IPv4 (and IPv4-mapped IPv6) by address.

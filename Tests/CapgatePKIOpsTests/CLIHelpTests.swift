@@ -7,11 +7,11 @@ import Testing
     /// Every command path and the options it takes (the CLI surface; README.md and the
     /// Makefile call these).
     static let commands: [([String], [String])] = [
-        (["serve"], ["--config", "--listen", "--state-dir", "--metrics-listen"]),
+        (["serve"], ["--config", "--listen", "--state-dir", "--metrics-listen", "--allow-missing-alpn"]),
         (["check-config"], []),
         (["pki", "init"], ["--dir", "--trust-domain"]),
         (["pki", "issue"], ["--dir", "--agent", "--ttl"]),
-        (["pki", "server"], ["--dir", "--dns", "--ip", "--ttl"]),
+        (["pki", "server"], ["--dir", "--dns", "--ip", "--ttl", "--crl-url"]),
         (["pki", "host"], ["--dir", "--name", "--dns", "--ip", "--ttl"]),
         (["pki", "revoke"], ["--dir", "--agent", "--serial"]),
         (["pki", "crl"], ["--dir"]),

@@ -142,3 +142,35 @@ struct PKICommandTests {
         #expect(await f.works(bob))
     }
 }
+
+/// `capgate pki server --crl-url`: the extension as the openssl CLI (and so testssl.sh, which
+/// reads `openssl x509 -text`) sees it.
+@Suite("capgate pki server --crl-url")
+struct PKIServerCRLURLTests {
+    @Test func crlURLIsInTheServerCertificateAsOpenSSLPrintsIt() async throws {
+        let dir = try OpsTempDir()
+        let pki = dir.file("pki")
+        #expect(try await capgate(["pki", "init", "--dir", pki, "--trust-domain", "example.org"]).status == 0)
+        let r = try await capgate(["pki", "server", "--dir", pki, "--crl-url", "http://pki.example.org/ca.crl",
+                                   "--crl-url", "https://mirror.example.org/ca.crl"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let cert = try Certificate(pem: Array(Data(contentsOf: URL(fileURLWithPath: pki + "/server.pem"))))
+        #expect(cert.crlDistributionURIs == ["http://pki.example.org/ca.crl", "https://mirror.example.org/ca.crl"])
+        let text = try await runProcess("/bin/sh", ["-c", "openssl x509 -noout -text -in '\(pki)/server.pem'"])
+        #expect(text.status == 0)
+        let lines = text.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        let at = try #require(lines.firstIndex(of: "X509v3 CRL Distribution Points:"))
+        #expect(lines[at + 1 ..< at + 4] == ["Full Name:", "URI:http://pki.example.org/ca.crl",
+                                             "URI:https://mirror.example.org/ca.crl"])
+    }
+
+    @Test func aBadCRLURLIsRefusedAndNothingIsWritten() async throws {
+        let dir = try OpsTempDir()
+        let pki = dir.file("pki")
+        #expect(try await capgate(["pki", "init", "--dir", pki, "--trust-domain", "example.org"]).status == 0)
+        let r = try await capgate(["pki", "server", "--dir", pki, "--crl-url", "not a url"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("CRL URL"))
+        #expect(!FileManager.default.fileExists(atPath: pki + "/server.pem"))
+    }
+}

@@ -1,12 +1,16 @@
 """`make scan`: testssl.sh (Debian) and sslyze (PyPI) against a release demo sidecar.
 
-Expected: TLS 1.3 only, no finding above LOW. The sidecar requires client certificates:
-sslyze presents the demo agent alice's certificate (`--cert/--key`); testssl.sh 3.0.8 (Debian
-12) has no client-certificate option, but every protocol, cipher, group and vulnerability check
-it runs completes on the server's first flight (in TLS 1.3 the server asks for the certificate
-after its ServerHello), and it notes the client-auth requirement itself. The raw outputs go to
-bench/reports/<date>-<commit>-scan/; the summary is printed and written as summary.md.
-Exit status 1 when a protocol other than TLS 1.3 is accepted or a finding is above LOW.
+Expected: TLS 1.3 only, no finding above LOW. The sidecar requires ALPN h2 and a client
+certificate. testssl.sh runs against the demo as shipped (strict ALPN), through its
+`openssl s_client` with an LD_PRELOAD shim that offers ALPN h2 and the demo agent alice's
+certificate. sslyze cannot offer ALPN at all (nassl has no ALPN API), so it scans a SECOND demo
+instance started with `capgate serve --allow-missing-alpn` (off by default: a hello without any
+ALPN extension may then complete; one offering ALPN without h2 is still refused), presenting
+alice's certificate (`--cert/--key`). Before that the script checks that the strict instance
+refuses a hello without ALPN and the permissive one accepts it, and says so in the summary.
+The raw outputs go to bench/reports/<date>-<commit>-scan/; the summary is printed and written
+as summary.md. Exit status 0 only when both scanners ran, only TLS 1.3 is accepted and no
+finding is above LOW.
 
 Usage: scan.py [--binary PATH] [--out DIR] [--testssl PATH]
 """
@@ -64,7 +68,7 @@ def run_sslyze(sc: Sidecar, out: str) -> dict:
     cmd = [sys.executable, "-m", "sslyze", "--cert", cert, "--key", key, "--json_out", jf,
            "--sslv2", "--sslv3", "--tlsv1", "--tlsv1_1", "--tlsv1_2", "--tlsv1_3", "--elliptic_curves",
            "--reneg", "--resum", "--compression", "--heartbleed", "--openssl_ccs", "--robot", "--fallback",
-           "--early_data", "--ems", "--certinfo", "--mozilla_config", "disable", f"127.0.0.1:{sc.port}"]
+           "--early_data", "--ems", "--certinfo", "--certinfo_ca_file", sc.ca, "--mozilla_config", "disable", f"127.0.0.1:{sc.port}"]
     with open(os.path.join(out, "sslyze.txt"), "w") as f:
         subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, timeout=900)
     return json.load(open(jf))
@@ -107,6 +111,11 @@ def sslyze_summary(doc: dict) -> tuple[dict, list[str]]:
     out["fallback_scsv"] = fb.get("supports_fallback_scsv")
     resum = res_of("session_resumption") or {}
     out["resumption"] = {k: v for k, v in resum.items() if "result" in k or "successful" in k}
+    cert = res_of("certificate_info") or {}
+    deps = cert.get("certificate_deployments") or [{}]
+    trust = {p["trust_store"]["name"]: p["was_validation_successful"] for p in deps[0].get("path_validation_results", [])}
+    # The public stores cannot know the demo's private CA; the custom store (--certinfo_ca_file) can.
+    out["certificate_chain_trusted_by_demo_ca"] = trust.get("Supplied CA file")
     ems = res_of("tls_extended_master_secret") or {}
     out["extended_master_secret"] = ems.get("supports_ems_extension")
     for bad, why in [(out["heartbleed"], "heartbleed"), (out["ccs_injection"], "CCS injection"),
@@ -114,9 +123,29 @@ def sslyze_summary(doc: dict) -> tuple[dict, list[str]]:
                      (out["early_data_0rtt"], "0-RTT early data")]:
         if bad:
             problems.append(why)
+    if out["certificate_chain_trusted_by_demo_ca"] is not True:
+        problems.append(f"certificate chain not validated against the demo CA: {trust}")
     if out["robot"] and "NOT_VULNERABLE" not in str(out["robot"]):
         problems.append(f"ROBOT: {out['robot']}")
     return out, problems
+
+
+def no_alpn_handshake(sc: Sidecar) -> str:
+    """'accepted' or the error of a TLS 1.3 handshake offering no ALPN, with alice's certificate."""
+    import socket
+    import ssl
+    ctx = sc.tls_context("alice", alpn=None)
+    try:
+        with socket.create_connection(("127.0.0.1", sc.port), timeout=10) as raw:
+            with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+                s.settimeout(3)
+                try:
+                    s.recv(1)  # TLS 1.3: a refusal of the client's flight arrives after its Finished
+                except (socket.timeout, TimeoutError):
+                    pass
+                return "accepted" if s.selected_alpn_protocol() is None else f"negotiated {s.selected_alpn_protocol()}"
+    except (OSError, ssl.SSLError) as e:
+        return f"refused ({type(e).__name__}: {str(e)[:80]})"
 
 
 def main() -> int:
@@ -130,13 +159,25 @@ def main() -> int:
     os.makedirs(out, exist_ok=True)
     work = tempfile.mkdtemp(prefix="capgate-scan-")
     shim = build_shim(work)
-    sc = Sidecar(binary, work)
+    sc = Sidecar(binary, os.path.join(work, "strict"))
     print(f"scan: {binary} on 127.0.0.1:{sc.port}; load {load()}; raw outputs in {out}", flush=True)
     try:
+        strict_no_alpn = no_alpn_handshake(sc)
         findings, protos = run_testssl(a.testssl, sc, out, shim)
-        sy, sy_problems = sslyze_summary(run_sslyze(sc, out))
     finally:
         sc.stop()
+    lax = Sidecar(binary, os.path.join(work, "allow-missing-alpn"), extra_args=("--allow-missing-alpn",))
+    print(f"sslyze: a second demo instance with --allow-missing-alpn on 127.0.0.1:{lax.port}", flush=True)
+    try:
+        lax_no_alpn = no_alpn_handshake(lax)
+        sy, sy_problems = sslyze_summary(run_sslyze(lax, out))
+    finally:
+        lax.stop()
+    strict_ok = strict_no_alpn.startswith("refused")
+    if not strict_ok:
+        sy_problems.append(f"the default (strict) server completed a handshake without ALPN: {strict_no_alpn}")
+    if not lax_no_alpn.startswith("accepted"):
+        sy_problems.append(f"the --allow-missing-alpn instance refused a hello without ALPN: {lax_no_alpn}")
     above = [f for f in findings if str(f.get("severity", "")).upper() in ABOVE_LOW]
     counts: dict[str, int] = {}
     for f in findings:
@@ -151,10 +192,16 @@ def main() -> int:
              f"testssl.sh ({a.testssl}): {len(findings)} findings by severity {counts}; protocols: " + "; ".join(protos),
              "", "testssl.sh findings above LOW:" if above else "testssl.sh: no finding above LOW."]
     lines += [f"- {f.get('severity')} {f.get('id')}: {f.get('finding')}" for f in above]
-    lines += ["", "sslyze (client certificate: demo agent alice):"]
+    lines += ["", "ALPN: capgate refuses a ClientHello without ALPN h2. testssl.sh scanned the default (strict) "
+              "demo through an LD_PRELOAD shim offering ALPN h2; sslyze (no ALPN API) scanned a second demo "
+              "instance started with `capgate serve --allow-missing-alpn` (a hello WITHOUT ALPN may complete; "
+              "one offering ALPN without h2 is still refused; default off).",
+              f"- default server, TLS 1.3 hello without ALPN: {strict_no_alpn}",
+              f"- --allow-missing-alpn server, same hello: {lax_no_alpn}"]
+    lines += ["", "sslyze (client certificate: demo agent alice; server: --allow-missing-alpn):"]
     lines += [f"- {k}: {v}" for k, v in sy.items()]
     lines += ["", "sslyze problems: " + ("; ".join(sy_problems) if sy_problems else "none")]
-    ok = only13 and not above and not sy_problems
+    ok = bool(findings) and only13 and not above and not sy_problems
     lines += ["", f"Result: {'PASS' if ok else 'FAIL'} (TLS 1.3 only: {only13}; above LOW: {len(above)}; sslyze: {len(sy_problems)})"]
     text = "\n".join(lines) + "\n"
     open(os.path.join(out, "summary.md"), "w").write(text)

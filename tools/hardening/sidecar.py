@@ -23,13 +23,15 @@ def release_binary() -> str:
 
 
 class Sidecar:
-    def __init__(self, binary: str, workdir: str):
+    def __init__(self, binary: str, workdir: str, extra_args: tuple[str, ...] = ()):
         self.binary = binary
         self.state = os.path.join(workdir, "state")
         self.log_path = os.path.join(workdir, "capgate.log")
         os.makedirs(workdir, exist_ok=True)
         self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen([binary, "serve", "--state-dir", self.state, "--listen", "127.0.0.1:0"],
+        self.extra_args = tuple(extra_args)
+        self.proc = subprocess.Popen([binary, "serve", "--state-dir", self.state, "--listen", "127.0.0.1:0",
+                                      *self.extra_args],
                                      stdout=self.log, stderr=subprocess.STDOUT)
         self.port = self._wait_port()
         self.pki = os.path.join(self.state, "pki")

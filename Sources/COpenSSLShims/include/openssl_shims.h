@@ -64,6 +64,9 @@ int capgate_general_names_push(GENERAL_NAMES *names, GENERAL_NAME *name);
 int capgate_general_names_count(const GENERAL_NAMES *names);
 GENERAL_NAME *capgate_general_names_at(const GENERAL_NAMES *names, int index);
 void capgate_general_names_free(GENERAL_NAMES *names);
+/* cRLDistributionPoints: one fullName point (takes `names`); the URIs back, NUL-separated. */
+int capgate_x509_add_crl_distribution_point(X509 *x, GENERAL_NAMES *names);
+int capgate_x509_crl_distribution_uris(X509 *x, char *out, int cap);
 /// Type of a GENERAL_NAME (GEN_URI, GEN_DNS, ...) and, for string-like types (URI, DNS, email)
 /// and iPAddress, its raw bytes (-1 and NULL for other types): the union is awkward from Swift.
 int capgate_general_name_type(const GENERAL_NAME *name);
