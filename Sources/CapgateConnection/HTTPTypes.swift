@@ -72,8 +72,10 @@ public struct PeerInfo: Sendable, Equatable {
 
 /// The application behind the transport (the kernel service in production, an echo in tests).
 ///
-/// Called from a Swift concurrency task, never on an event loop thread, so it may await; many
-/// calls run concurrently (one per in-flight stream, across connections). Authorization (an
+/// Called from a Swift concurrency task whose executor preference is the connection's event
+/// loop (`LoopTaskExecutor`), so it may await but must never block its thread: a blocking
+/// call would stall every connection of that loop. Many calls run concurrently (one per
+/// in-flight stream, across connections and loops). Authorization (an
 /// unmapped identity answers 403 `unknown_identity`) is the handler's job: the transport only
 /// guarantees that `peer` is a verified, well-formed SPIFFE identity.
 ///

@@ -39,9 +39,11 @@ extension ServerConnection {
         }
     }
 
-    /// Hands a request to the application in a Task. The response comes back through the
-    /// loop's task queue and finds the connection by id, so a connection (or a stream) that
-    /// is gone by then is simply skipped.
+    /// Hands a request to the application in a Task that runs on this connection's loop
+    /// (`LoopTaskExecutor`): a handler that does not suspend answers within this loop
+    /// iteration, with no thread hand-off and no eventfd write. The response comes back
+    /// through the loop's task queue and finds the connection by id, so a connection (or a
+    /// stream) that is gone by then is simply skipped.
     private func dispatch(_ request: H2Request) {
         guard let peer, let loop else { return }
         lifecycle.sessionObserved(idle: false, anyStreamOpened: true, now: Deadline.now)
@@ -55,7 +57,7 @@ extension ServerConnection {
         let streamID = request.streamID
         let responder = ResponseStream(loop: handle, context: context, connectionID: connectionID,
                                        streamID: streamID, highWaterBytes: limits.writeHighWaterBytes)
-        inFlight[streamID] = Task {
+        inFlight[streamID] = Task(executorPreference: loop.taskExecutor) {
             defer { permits.forEach { $0.release() } }
             await handler.handle(request, peer: peer, responder: responder)
         }

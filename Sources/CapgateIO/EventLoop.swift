@@ -19,6 +19,9 @@ public final class EventLoop {
     /// one 64 KiB buffer per loop replaces one per connection.
     public let readBuffer: UnsafeMutableRawBufferPointer
 
+    /// Runs tasks on this loop's thread (`Task(executorPreference:)`); see `LoopTaskExecutor`.
+    public let taskExecutor: LoopTaskExecutor
+
     private struct Registration {
         let fd: Int32
         let handler: any EventHandler
@@ -35,12 +38,15 @@ public final class EventLoop {
     private let epollFD: Int32
     private let events: UnsafeMutablePointer<capgate_epoll_ready>
     private static let maxEvents: Int32 = 256
+    /// Rounds of posted tasks one iteration runs (see `runOnce`).
+    private static let maxTaskRounds = 4
     private var timers = TimerHeap<() -> Void>()
     private var localTasks: [() -> Void] = []
     private var started = false
 
     public init() throws(IOError) {
         handle = try EventLoopHandle()
+        taskExecutor = LoopTaskExecutor(handle: handle)
         epollFD = Int32(try Syscall.checked("epoll_create1") { Int(capgate_epoll_create()) })
         events = .allocate(capacity: Int(Self.maxEvents))
         readBuffer = .allocate(byteCount: 64 * 1024, alignment: 16)
@@ -186,8 +192,15 @@ public final class EventLoop {
             }
             dispatch(event.events, token: event.token)
         }
-        if woken {
+        // Tasks posted from the loop's own thread wrote no eventfd (`EventLoopHandle.execute`).
+        // Those posted by the tasks just run (a handler's answer, a caller resumed by its
+        // response posting the next request) run in this same iteration, for a few rounds: a
+        // request's handler, its answer and the flush then take one wake-up and no extra
+        // epoll_wait. The bound keeps a task that re-posts itself from starving the sockets.
+        var rounds = 0
+        while (rounds == 0 && woken) || handle.hasTasksQueuedOnLoop, rounds < Self.maxTaskRounds {
             for task in handle.takeTasks() { task(self) }
+            rounds += 1
         }
         runLocalTasks()
         fireExpiredTimers()
@@ -228,7 +241,7 @@ public final class EventLoop {
     /// else the nearest deadline rounded up to whole milliseconds (rounding
     /// down would wake early and spin until the deadline).
     private func timeoutMilliseconds() -> Int32 {
-        if !localTasks.isEmpty { return 0 }
+        if !localTasks.isEmpty || handle.hasTasksQueuedOnLoop { return 0 }
         guard let nearest = timers.nearest else { return -1 }
         let ns = nearest.nanosecondsRemaining(from: .now())
         let ms = (ns + 999_999) / 1_000_000

@@ -17,6 +17,9 @@ public final class EventLoopHandle: Sendable {
     private struct State {
         var tasks: [Task] = []
         var wakePending = false
+        /// A task was posted from the loop's own thread: the loop takes it without an eventfd
+        /// write (it is awake by definition and checks this before sleeping).
+        var queuedOnLoop = false
         var accepting = true
     }
 
@@ -38,9 +41,14 @@ public final class EventLoopHandle: Sendable {
     /// during its shutdown, never silently dropped.
     @discardableResult
     public func execute(_ task: @escaping Task) -> Bool {
+        let onLoop = inEventLoop
         let mustWake = state.withLock { (s) -> Bool? in
             guard s.accepting else { return nil }
             s.tasks.append(task)
+            if onLoop {
+                s.queuedOnLoop = true
+                return false
+            }
             if s.wakePending { return false }
             s.wakePending = true
             return true
@@ -73,10 +81,14 @@ public final class EventLoopHandle: Sendable {
     func bindOwner() { owner.store(capgate_thread_self(), ordering: .releasing) }
     func unbindOwner() { owner.store(0, ordering: .releasing) }
 
+    /// True when the loop's own thread posted tasks since the last `takeTasks`.
+    var hasTasksQueuedOnLoop: Bool { state.withLock { $0.queuedOnLoop } }
+
     /// Takes the queued tasks; a later `execute` will write the eventfd again.
     func takeTasks() -> [Task] {
         state.withLock { s in
             s.wakePending = false
+            s.queuedOnLoop = false
             let batch = s.tasks
             s.tasks = []
             return batch

@@ -77,6 +77,9 @@ final class SQLiteStatement {
 
     deinit { sqlite3_finalize(stmt) }
 
+    /// Ends the statement's current run (and its read transaction) so it can be reused.
+    func reset() { sqlite3_reset(stmt) }
+
     /// Binds positional parameters (1-based in SQLite), after a reset.
     func bind(_ values: [SQLiteValue]) throws(AuditStoreError) {
         sqlite3_reset(stmt)

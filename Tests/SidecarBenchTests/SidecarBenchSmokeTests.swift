@@ -24,7 +24,9 @@ struct SidecarBenchSmokeTests {
         let dir = out + "/" + (try #require(dirs.first { $0.hasSuffix("-quick") }))
         let (run, keys) = try Self.results(dir)
         var expected: Set<String> = ["health/health/1x1", "health/health/1x16", "health/health/16x16",
-                                     "repeat-sidecar/invoke_summary/1x1", "repeat-sidecar/request_capabilities/1x16"]
+                                     "repeat-sidecar/invoke_summary/1x1", "repeat-sidecar/request_capabilities/1x16",
+                                     // Issue 16's JSON points on the invoke frame (no tool needed).
+                                     "json/encode_frame/0x1", "json/decode_frame/0x1", "json/client_decode_frame/0x1"]
         for verb in ["request_capabilities", "explain"] {
             expected.formUnion(["kernel/\(verb)/0x1", "kernel/\(verb)/0x16", "service/\(verb)/0x1",
                                 "sidecar/\(verb)/1x1", "sidecar/\(verb)/1x16", "sidecar/\(verb)/16x16"])

@@ -51,13 +51,16 @@ func newHistogram() -> Histogram<UInt64> {
 /// Closed loop means latency under saturation is measured without coordinated-omission
 /// correction: the report says so.
 enum LoadRunner {
+    /// `executor`: where worker `w`'s task runs (nil: the cooperative pool), e.g. the event loop
+    /// of the connection it calls, so a call and its answer wake no other thread.
     static func run(concurrency: Int, warmup: Double, seconds: Double, progress: Progress, meter: Meter? = nil,
+                    executor: (@Sendable (Int) -> (any TaskExecutor)?)? = nil,
                     op: @escaping @Sendable (Int) async throws -> Void) async -> LoadOutcome {
         if warmup > 0 {
             let end = monotonicNanos() + UInt64(warmup * 1e9)
             await withTaskGroup(of: Void.self) { group in
                 for w in 0..<concurrency {
-                    group.addTask {
+                    group.addTask(executorPreference: executor?(w)) {
                         while monotonicNanos() < end { try? await op(w) }
                     }
                 }
@@ -70,7 +73,7 @@ enum LoadRunner {
         let counter = progress.counter
         let parts = await withTaskGroup(of: (Histogram<UInt64>, Int, String?).self) { group in
             for w in 0..<concurrency {
-                group.addTask {
+                group.addTask(executorPreference: executor?(w)) {
                     var h = newHistogram()
                     var errors = 0
                     var first: String?

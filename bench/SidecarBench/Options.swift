@@ -30,6 +30,8 @@ struct BenchOptions: Sendable {
     var quick = false
     /// Only these verbs (names as in the report); empty = all.
     var verbs: [String] = []
+    /// Only issue 16's explain points against nginx (transport and one call at a time).
+    var transportOnly = false
     /// The fleet point (FleetPoints.swift): 2 sidecars on PostgreSQL vs 1 on SQLite.
     var fleet = true
     /// Only these points (`fleet`); empty = the whole run.
@@ -70,6 +72,9 @@ struct BenchCommand: ParsableCommand {
     var noH2load = false
     @Flag(name: .customLong("no-profile"), help: "Skip the perf profile of the sidecar.")
     var noProfile = false
+    @Flag(name: .customLong("transport-only"),
+          help: "Only issue 16's explain points against nginx (h2load 1x1 and 4x16, the Swift client 1x1): A/B runs.")
+    var transportOnly = false
     @Option(help: ArgumentHelp("Idle connections opened for the memory-per-connection point.", valueName: "n"))
     var idleConnections = BenchOptions().idleConnections
     @Option(help: ArgumentHelp("Seconds of full mTLS handshakes per server.", valueName: "s"))
@@ -110,6 +115,7 @@ struct BenchCommand: ParsableCommand {
         o.httpDriver = !noHTTPDriver
         o.h2load = !noH2load
         o.profile = !noProfile
+        o.transportOnly = transportOnly
         o.outDirectory = outDirectory
         o.publishDocs = publishDocs
         o.verbs = verbs.map { $0.split(separator: ",").map(String.init) } ?? []

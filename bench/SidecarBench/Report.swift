@@ -19,7 +19,9 @@ struct ReportWriter {
             .write(toFile: dir + "/report.md", atomically: true, encoding: .utf8)
         if let docs = options.publishDocs {
             let rel = relativePath(from: URL(fileURLWithPath: docs).deletingLastPathComponent().path, to: dir)
-            try markdown(imagePrefix: rel + "/", plots: plots.map(\.0))
+            // Hand-written sections of the previous docs page survive the regeneration.
+            let previous = (try? String(contentsOfFile: docs, encoding: .utf8)) ?? ""
+            try markdown(imagePrefix: rel + "/", plots: plots.map(\.0), kept: HandWritten.sections(of: previous))
                 .write(toFile: docs, atomically: true, encoding: .utf8)
         }
         return dir
@@ -53,12 +55,16 @@ struct ReportWriter {
 
     // MARK: markdown
 
-    func markdown(imagePrefix: String, plots: [String]) -> String {
+    /// `kept`: the hand-written sections of docs/benchmarks.md (`HandWritten`), placed after
+    /// the goal table.
+    func markdown(imagePrefix: String, plots: [String], kept: String = "") -> String {
         var m = "# capgate benchmarks: sidecar vs in-process vs the Python reference vs nginx\n\n"
         m += "Run of \(run.date), commit `\(run.commit)`\(run.quick ? " (**quick run**: short points, numbers are rough)" : ""), "
         m += "\(run.machine.cores) cores (\(run.machine.cpuModel)), \(run.machine.memoryGiB) GiB, Linux \(run.machine.kernel). "
         m += "\(fmt1(run.secondsPerPoint)) s per point after \(fmt1(run.warmupSeconds)) s warm-up. "
         m += "Load average at start \(run.machine.loadAverageAtStart), at end \(run.machine.loadAverageAtEnd ?? "?").\n\n"
+        m += issue16Goals()
+        m += kept
         m += headline()
         m += pythonClient()
         m += goals()

@@ -104,6 +104,8 @@ struct BenchRun: Sendable, Codable {
     var idleMemory: [IdleMemoryResult] = []
     var profiles: [ProfileResult] = []
     var invokeResponseBytes: Int = 0
+    /// Size of the sidecar's explain answer nginx serves for issue 16's transport goal.
+    var explainResponseBytes: Int = 0
     var notes: [String] = []
 
     func point(_ target: String, _ verb: String, _ c: Int, _ s: Int) -> PointResult? {

@@ -1,6 +1,7 @@
 import AgentKernel
 import CapgateClient
 import CapgateHTTPClient
+import CapgateIO
 import CapgateServer
 import CapgateTLS
 import Foundation
@@ -64,11 +65,18 @@ final class BenchRunner {
 
         let nginxOK = o.nginx && which("nginx", extra: ["/usr/sbin/nginx"]) != nil
         let h2loadOK = o.h2load && H2Load.available
+        if o.transportOnly {
+            try await transportOnly(port: port, tls: tls, ws: ws, h2load: h2loadOK, sidecarMeter: sidecarMeter)
+            run.machine.loadAverageAtEnd = Environment.loadAverage()
+            return try ReportWriter(run: run, options: o).write()
+        }
         if o.nginx && !nginxOK { run.notes.append("nginx not installed: no nginx baseline (apt-get install nginx-light)") }
         if o.h2load && !h2loadOK { run.notes.append("h2load/nghttpx not installed: no cross-check (nghttp2-client, nghttp2-proxy)") }
         let modes = BenchRunner.modes
         var total = verbs.count * (3 + modes.count) + modes.count + 2
-        if nginxOK { total += modes.count + 2 }
+        if nginxOK { total += modes.count + 2 + 4 }  // + issue 16's one-call explain points
+        if nginxOK && h2loadOK { total += 2 * BenchRunner.transportModes.count }
+        total += 3  // issue 16's JSON points
         if h2loadOK { total += modes.count * (nginxOK ? 3 : 2) }
         if o.reference { total += 1 }
         let pythonClient = o.pythonClient && verbs.contains(.invokeSummary)
@@ -110,6 +118,7 @@ final class BenchRunner {
         // The nginx file is the sidecar's own invoke (summary) response, byte for byte.
         let invokeBody = try await capturedInvokeResponse(port: port, tls: tls)
         run.invokeResponseBytes = invokeBody.count
+        await issue16JSONPoints(invokeAnswer: invokeBody, meter: harness)
 
         // 5-6. Handshakes and idle memory against the sidecar.
         await handshakes("capgate", port: port, tls: tls, meter: sidecarMeter)
@@ -145,6 +154,8 @@ final class BenchRunner {
                         target: "nginx", pid: nginx.pid, port: nport, tls: tls, path: "/invoke.json",
                         count: o.idleConnections, progress: progress))
                 } catch { run.notes.append("nginx idle-connection memory failed: \(error)") }
+                await issue16TransportPoints(port: port, tls: tls, nginxPort: nport, ws: ws, h2load: h2loadOK,
+                                             sidecarMeter: sidecarMeter, nginxMeter: nginxMeter)
                 if h2loadOK {
                     try await crossCheck(target: "h2load-nginx", verb: "static_invoke_json", backend: nport, path: "/invoke.json",
                                    body: nil, ws: ws, meter: nginxMeter)
@@ -248,8 +259,9 @@ final class BenchRunner {
         finish(p)
     }
 
+    /// `onLoop`: each worker's task runs on the event loop of the connection it calls.
     func remote(_ target: String, _ verb: String, port: UInt16, tls: TLSContext, _ c: Int, _ s: Int, meter: Meter,
-                makeOp: ([CapgateClient]) async throws -> BenchOp) async {
+                onLoop: Bool = false, makeOp: ([CapgateClient]) async throws -> BenchOp) async {
         progress.point("\(target) \(c)x\(s): \(verb)")
         var p = PointResult(target: target, verb: verb, connections: c, streams: s, latency: nil, meanLatencyNs: nil,
                             throughput: 0, requests: 0, errors: 0, firstError: nil, seconds: 0, cpuSeconds: nil,
@@ -258,8 +270,12 @@ final class BenchRunner {
             let pool = try await ClientPool(count: c, port: port, tls: tls)
             defer { pool.close() }
             let op = try await makeOp(pool.clients)
-            record(&p, await LoadRunner.run(concurrency: c * s, warmup: o.warmup, seconds: o.seconds,
-                                            progress: progress, meter: meter, op: op))
+            let executors: [any TaskExecutor] = pool.clients.map { $0.connection.taskExecutor }
+            let placement: (@Sendable (Int) -> (any TaskExecutor)?)? =
+                onLoop ? { @Sendable w -> (any TaskExecutor)? in executors[w % executors.count] } : nil
+            let outcome = await LoadRunner.run(concurrency: c * s, warmup: o.warmup, seconds: o.seconds,
+                                               progress: progress, meter: meter, executor: placement, op: op)
+            record(&p, outcome)
         } catch {
             p.firstError = "setup: \(error)"
         }

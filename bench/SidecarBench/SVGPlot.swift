@@ -17,6 +17,10 @@ enum SVGPlot {
 
     static let width = 860.0, height = 460.0
     static let left = 80.0, right = 230.0, top = 40.0, bottom = 60.0
+    /// Average width of a 12 px Helvetica character, to tell whether category labels fit.
+    static let charWidth = 6.8
+    /// Degrees a category label is turned when the labels would overlap side by side.
+    static let labelAngle = 35.0
 
     /// Lines over categories.
     static func lines(title: String, categories: [String], yLabel: String, series: [SVGSeries],
@@ -37,13 +41,20 @@ enum SVGPlot {
         if hi <= lo { hi = lo + 1 }
         if hi - lo > 8 { lo = hi - 8 }
         let plotW = width - left - right, plotH = height - top - bottom
+        let slotWidth = plotW / Double(max(1, categories.count))
+        // Category labels wider than their slot (verb names side by side) overlapped: they are
+        // then drawn rotated, and the picture grows downward by what the rotation needs.
+        let labelWidth = Double(categories.map(\.count).max() ?? 0) * charWidth
+        let rotate = labelWidth > slotWidth - 8
+        let labelDrop = rotate ? labelWidth * sin(labelAngle * .pi / 180) + 8 : 0
+        let totalHeight = height + labelDrop
         func y(_ v: Double) -> Double { top + plotH * (1 - (log10(max(v, pow(10, lo))) - lo) / (hi - lo)) }
-        let slot = plotW / Double(max(1, categories.count))
+        let slot = slotWidth
         func xCenter(_ i: Int) -> Double { left + slot * (Double(i) + 0.5) }
 
         var s = """
-            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" \
-            viewBox="0 0 \(Int(width)) \(Int(height))" font-family="Helvetica, Arial, sans-serif" font-size="12">
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(totalHeight))" \
+            viewBox="0 0 \(Int(width)) \(Int(totalHeight))" font-family="Helvetica, Arial, sans-serif" font-size="12">
             <rect width="100%" height="100%" fill="white"/>
             <text x="\(left)" y="24" font-size="15" font-weight="bold">\(esc(title))</text>
 
@@ -60,7 +71,14 @@ enum SVGPlot {
         s += "<line x1=\"\(left)\" y1=\"\(top + plotH)\" x2=\"\(left + plotW)\" y2=\"\(top + plotH)\" stroke=\"#333\"/>\n"
         s += "<text transform=\"translate(18,\(f(top + plotH / 2))) rotate(-90)\" text-anchor=\"middle\">\(esc(yLabel)) (log scale)</text>\n"
         for (i, c) in categories.enumerated() {
-            s += "<text x=\"\(f(xCenter(i)))\" y=\"\(f(top + plotH + 18))\" text-anchor=\"middle\">\(esc(c))</text>\n"
+            if rotate {
+                // Anchored at its end under the slot's centre, so each label ends at its own bars.
+                let (lx, ly) = (xCenter(i), top + plotH + 14)
+                s += "<text x=\"\(f(lx))\" y=\"\(f(ly))\" text-anchor=\"end\" "
+                    + "transform=\"rotate(-\(Int(labelAngle)) \(f(lx)) \(f(ly)))\">\(esc(c))</text>\n"
+            } else {
+                s += "<text x=\"\(f(xCenter(i)))\" y=\"\(f(top + plotH + 18))\" text-anchor=\"middle\">\(esc(c))</text>\n"
+            }
         }
         if bars {
             let n = Double(max(1, series.count))

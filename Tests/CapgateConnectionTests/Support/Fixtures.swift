@@ -20,6 +20,10 @@ final class AsyncEvent: Sendable {
         let deadline = clock.now + timeout
         while clock.now < deadline {
             if fired.withLock({ $0 }) { return }
+            // A cancelled waiter (a handler whose stream was reset) stops: its `Task.sleep`
+            // would throw at once, and the loop would spin without ever suspending, holding
+            // the event loop the handler runs on.
+            if Task.isCancelled { return }
             try? await Task.sleep(for: .milliseconds(5))
         }
         Issue.record("event never fired within \(timeout)", sourceLocation: sourceLocation)
