@@ -12,9 +12,13 @@ public enum KernelFactory {
     /// `clock` is the sidecar's time for every part (tokens, rate windows, handle expiry,
     /// traces); tests inject a manual one to reach expiry without sleeping.
     /// `driverObserver` (metrics) is told about every driver execution.
+    /// `revocations` replaces the revocation store of the configuration (an embedding host, or
+    /// the bench's in-memory kernel that is compared with the in-memory reference); the
+    /// sidecar never passes it.
     public static func makeKernel(_ config: ServerConfig, secret: String,
                                   clock: any KernelClock = SystemClock(),
-                                  driverObserver: DriverCallObserver? = nil) throws -> Kernel {
+                                  driverObserver: DriverCallObserver? = nil,
+                                  revocations revocationOverride: (any RevocationStore)? = nil) throws -> Kernel {
         let registry = CapabilityRegistry()
         let router = StaticRouter()
         for entry in config.capabilities {
@@ -24,7 +28,9 @@ public enum KernelFactory {
         try FileManager.default.createDirectory(atPath: config.stateDir, withIntermediateDirectories: true)
         let revocations: any RevocationStore
         var shared: PostgresSharedStore?
-        if let pg = try config.store.postgresSettings() {
+        if let revocationOverride {
+            revocations = revocationOverride
+        } else if let pg = try config.store.postgresSettings() {
             shared = try sharedStore(pg, clock: clock)
             revocations = shared!
         } else {

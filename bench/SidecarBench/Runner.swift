@@ -56,6 +56,14 @@ final class BenchRunner {
         config.stateDir = ws.root + "/inproc-state"
         let kernel = try KernelFactory.makeKernel(config, secret: try SecretFile.loadOrCreate(path: ws.root + "/inproc-secret"))
         let service = KernelService(kernel: kernel, identities: config.identities)
+        // Goal 1 of issue 16 compares the kernel with the reference, which keeps its traces and
+        // revocations in memory: the same kernel with in-memory stores, so the durable audit's
+        // SQLite reads (explain) and the revocation log's writes (grant) are not in that ratio.
+        var memConfig = config
+        memConfig.audit.store = .memory
+        memConfig.stateDir = ws.root + "/inproc-mem-state"
+        let memKernel = try KernelFactory.makeKernel(memConfig, secret: try SecretFile.loadOrCreate(path: ws.root + "/inproc-secret"),
+                                                     revocations: InMemoryRevocationStore())
 
         let tls = try ws.clientTLS()
         let (sidecar, port) = try await startSidecar(capgate: o.capgate, config: configPath, workspace: ws)
@@ -73,7 +81,7 @@ final class BenchRunner {
         if o.nginx && !nginxOK { run.notes.append("nginx not installed: no nginx baseline (apt-get install nginx-light)") }
         if o.h2load && !h2loadOK { run.notes.append("h2load/nghttpx not installed: no cross-check (nghttp2-client, nghttp2-proxy)") }
         let modes = BenchRunner.modes
-        var total = verbs.count * (3 + modes.count) + modes.count + 2
+        var total = verbs.count * (4 + modes.count) + modes.count + 2
         if nginxOK { total += modes.count + 2 + 4 }  // + issue 16's one-call explain points
         if nginxOK && h2loadOK { total += 2 * BenchRunner.transportModes.count }
         total += 3  // issue 16's JSON points
@@ -93,6 +101,7 @@ final class BenchRunner {
         for verb in verbs {
             await inProcess("kernel", verb, streams: 1, meter: harness) { try await Scenario.kernelOp(verb, kernel) }
             await inProcess("kernel", verb, streams: 16, meter: harness) { try await Scenario.kernelOp(verb, kernel) }
+            await inProcess("kernel-mem", verb, streams: 1, meter: harness) { try await Scenario.kernelOp(verb, memKernel) }
             await inProcess("service", verb, streams: 1, meter: harness) { try await Scenario.serviceOp(verb, service) }
             for (c, s) in modes {
                 await remote("sidecar", verb.rawValue, port: port, tls: tls, c, s, meter: sidecarMeter) { clients in
