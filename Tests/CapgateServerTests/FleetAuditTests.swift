@@ -30,13 +30,11 @@ struct FleetAuditTests {
     @Test func listShowAndExportReadEverySidecarsChain() async throws {
         let fleet = try await Fleet(cluster: try await PostgresCluster.shared())
         defer { fleet.remove() }
-        let (a, portA) = try await fleet.serve("a")
-        defer { kill(a.processIdentifier, SIGKILL) }
-        let (b, portB) = try await fleet.serve("b")
-        defer { kill(b.processIdentifier, SIGKILL) }
+        let pair = try await fleet.servePair()
+        defer { pair.kill() }
+        let (portA, portB) = (pair.portA, pair.portB)
         let ids = try await Self.traffic(fleet, portA, portB, invokesA: 3, invokesB: 2)
-        try await FleetTests.stop(a)
-        try await FleetTests.stop(b)
+        try await pair.stop()
         let capgate = try #require(Products.executable("capgate"))
         let config = fleet.dir + "/b.toml"
 
@@ -117,10 +115,9 @@ struct FleetAuditTests {
         let fleet = try await Fleet(cluster: try await PostgresCluster.shared())
         defer { fleet.remove() }
         let extra = "[audit]\nmax_bytes = 65536\n"
-        let (a, portA) = try await fleet.serve("a", extra: extra)
-        defer { kill(a.processIdentifier, SIGKILL) }
-        let (b, portB) = try await fleet.serve("b", extra: extra)
-        defer { kill(b.processIdentifier, SIGKILL) }
+        let pair = try await fleet.servePair(extra: extra)
+        defer { pair.kill() }
+        let (portA, portB) = (pair.portA, pair.portB)
         let ids = try await Self.traffic(fleet, portA, portB, invokesA: 70, invokesB: 70)
         // Both sidecars check the size every second.
         var count = ids.count
@@ -131,8 +128,7 @@ struct FleetAuditTests {
             try await Task.sleep(for: .milliseconds(100))
         }
         try await Task.sleep(for: .milliseconds(1200))
-        try await FleetTests.stop(a)
-        try await FleetTests.stop(b)
+        try await pair.stop()
         let live = try await fleet.cluster.psql("SELECT sum(live_bytes), sum(records) FROM capgate_trace_chains",
                                                 database: fleet.database).trimmingCharacters(in: .whitespacesAndNewlines)
         let parts = live.split(separator: "|").compactMap { Int($0) }

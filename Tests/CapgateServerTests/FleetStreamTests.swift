@@ -13,10 +13,9 @@ struct FleetStreamTests {
     @Test func aHandleFromAStreamOnOneSidecarExpandsOnTheOther() async throws {
         let fleet = try await FleetTests.Fleet(cluster: try await PostgresCluster.shared())
         defer { fleet.remove() }
-        let (a, portA) = try await fleet.serve("a")
-        defer { kill(a.processIdentifier, SIGKILL) }
-        let (b, portB) = try await fleet.serve("b")
-        defer { kill(b.processIdentifier, SIGKILL) }
+        let pair = try await fleet.servePair()
+        defer { pair.kill() }
+        let (portA, portB) = (pair.portA, pair.portB)
         let aliceA = try fleet.client("alice", portA), aliceB = try fleet.client("alice", portB)
         let opsB = try fleet.client("ops", portB)
         defer { [aliceA, aliceB, opsB].forEach { $0.close() } }
@@ -37,7 +36,6 @@ struct FleetStreamTests {
         await expectWireError(403, .handleConstraintViolation, type: "HandleConstraintViolation") {
             _ = try await opsB.expand(handleID: handle.handleID)
         }
-        try await FleetTests.stop(a)
-        try await FleetTests.stop(b)
+        try await pair.stop()
     }
 }

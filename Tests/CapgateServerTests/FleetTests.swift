@@ -99,7 +99,36 @@ struct FleetTests {
             throw FixtureError("capgate serve \(name) did not come up")
         }
 
+        /// Sidecars "a" and "b" of this fleet with the same `extra` configuration. Callers
+        /// `defer { pair.kill() }` at once, so a failing test leaves nothing running, and
+        /// `try await pair.stop()` at the end.
+        func servePair(extra: String = "") async throws -> SidecarPair {
+            let (a, portA) = try await serve("a", extra: extra)
+            do {
+                let (b, portB) = try await serve("b", extra: extra)
+                return SidecarPair(a: a, portA: portA, b: b, portB: portB)
+            } catch {
+                kill(a.processIdentifier, SIGKILL)
+                throw error
+            }
+        }
+
         func remove() { try? FileManager.default.removeItem(atPath: dir) }
+    }
+
+    /// Two running sidecars of one fleet.
+    struct SidecarPair {
+        let a: Process, portA: UInt16, b: Process, portB: UInt16
+
+        func kill() {
+            for p in [a, b] where p.isRunning { Glibc.kill(p.processIdentifier, SIGKILL) }
+        }
+
+        /// Kills both and waits for them to exit.
+        func stop() async throws {
+            try await FleetTests.stop(a)
+            try await FleetTests.stop(b)
+        }
     }
 
     static func stop(_ p: Process) async throws {
@@ -110,10 +139,9 @@ struct FleetTests {
     @Test func aRevocationThroughOneSidecarIsRefusedByTheOtherWithinOneSecond() async throws {
         let fleet = try await Fleet(cluster: try await PostgresCluster.shared())
         defer { fleet.remove() }
-        let (a, portA) = try await fleet.serve("a")
-        defer { kill(a.processIdentifier, SIGKILL) }
-        let (b, portB) = try await fleet.serve("b")
-        defer { kill(b.processIdentifier, SIGKILL) }
+        let pair = try await fleet.servePair()
+        defer { pair.kill() }
+        let (portA, portB) = (pair.portA, pair.portB)
         let aliceA = try fleet.client("alice", portA), aliceB = try fleet.client("alice", portB)
         let opsA = try fleet.client("ops", portA), opsB = try fleet.client("ops", portB)
         defer { [aliceA, aliceB, opsA, opsB].forEach { $0.close() } }
@@ -162,8 +190,7 @@ struct FleetTests {
         }
         let t3 = try await aliceB.grantCapability(Demo.request("tasks.list"), justification: "").token
         _ = try frame(try await aliceA.invoke(t3))
-        try await Self.stop(a)
-        try await Self.stop(b)
+        try await pair.stop()
     }
 
     /// A budget spent through A is counted by B: once A exhausted alice's budget, B refuses too.
@@ -171,10 +198,9 @@ struct FleetTests {
         let fleet = try await Fleet(cluster: try await PostgresCluster.shared())
         defer { fleet.remove() }
         let budgets = "[budgets]\ntotal = 60\ndefault_request = 20"
-        let (a, portA) = try await fleet.serve("a", extra: budgets)
-        defer { kill(a.processIdentifier, SIGKILL) }
-        let (b, portB) = try await fleet.serve("b", extra: budgets)
-        defer { kill(b.processIdentifier, SIGKILL) }
+        let pair = try await fleet.servePair(extra: budgets)
+        defer { pair.kill() }
+        let (portA, portB) = (pair.portA, pair.portB)
         let aliceA = try fleet.client("alice", portA), aliceB = try fleet.client("alice", portB)
         defer { [aliceA, aliceB].forEach { $0.close() } }
         var exhausted = false, spends = 0
@@ -195,8 +221,7 @@ struct FleetTests {
         await expectWireError(429, .budgetExhausted, type: "BudgetExhausted") {
             _ = try await aliceB.invoke(t, responseMode: .raw)
         }
-        try await Self.stop(a)
-        try await Self.stop(b)
+        try await pair.stop()
     }
 
     /// The rate limit is the fleet's: 3 READ grants a minute through A leave none for B.
@@ -204,10 +229,9 @@ struct FleetTests {
         let fleet = try await Fleet(cluster: try await PostgresCluster.shared())
         defer { fleet.remove() }
         let limits = "[policy.rate_limits]\nREAD = [3, 60]"
-        let (a, portA) = try await fleet.serve("a", extra: limits)
-        defer { kill(a.processIdentifier, SIGKILL) }
-        let (b, portB) = try await fleet.serve("b", extra: limits)
-        defer { kill(b.processIdentifier, SIGKILL) }
+        let pair = try await fleet.servePair(extra: limits)
+        defer { pair.kill() }
+        let (portA, portB) = (pair.portA, pair.portB)
         let aliceA = try fleet.client("alice", portA), aliceB = try fleet.client("alice", portB)
         defer { [aliceA, aliceB].forEach { $0.close() } }
         _ = try await aliceB.grantCapability(Demo.request("tasks.list"), justification: "")
@@ -219,18 +243,16 @@ struct FleetTests {
                 _ = try await c.grantCapability(Demo.request("tasks.list"), justification: "")
             }
         }
-        try await Self.stop(a)
-        try await Self.stop(b)
+        try await pair.stop()
     }
 
     /// A handle created through A expands through B, for its owner only.
     @Test func aHandleFromOneSidecarExpandsOnTheOther() async throws {
         let fleet = try await Fleet(cluster: try await PostgresCluster.shared())
         defer { fleet.remove() }
-        let (a, portA) = try await fleet.serve("a")
-        defer { kill(a.processIdentifier, SIGKILL) }
-        let (b, portB) = try await fleet.serve("b")
-        defer { kill(b.processIdentifier, SIGKILL) }
+        let pair = try await fleet.servePair()
+        defer { pair.kill() }
+        let (portA, portB) = (pair.portA, pair.portB)
         let aliceA = try fleet.client("alice", portA), aliceB = try fleet.client("alice", portB)
         let opsB = try fleet.client("ops", portB)
         defer { [aliceA, aliceB, opsB].forEach { $0.close() } }
@@ -247,8 +269,7 @@ struct FleetTests {
         await expectWireError(404, .handleNotFound, type: "HandleNotFound") {
             _ = try await aliceB.expand(handleID: "no-such-handle")
         }
-        try await Self.stop(a)
-        try await Self.stop(b)
+        try await pair.stop()
     }
 
     /// One audit trail: each sidecar chains its own records in PostgreSQL, any sidecar explains
@@ -256,10 +277,9 @@ struct FleetTests {
     @Test func theAuditTrailHoldsEverySidecarsRecordsAndVerifies() async throws {
         let fleet = try await Fleet(cluster: try await PostgresCluster.shared())
         defer { fleet.remove() }
-        let (a, portA) = try await fleet.serve("a")
-        defer { kill(a.processIdentifier, SIGKILL) }
-        let (b, portB) = try await fleet.serve("b")
-        defer { kill(b.processIdentifier, SIGKILL) }
+        let pair = try await fleet.servePair()
+        defer { pair.kill() }
+        let (portA, portB) = (pair.portA, pair.portB)
         let aliceA = try fleet.client("alice", portA), aliceB = try fleet.client("alice", portB)
         let opsA = try fleet.client("ops", portA), opsB = try fleet.client("ops", portB)
         defer { [aliceA, aliceB, opsA, opsB].forEach { $0.close() } }
@@ -276,8 +296,7 @@ struct FleetTests {
         let seen = Set(try await opsA.queryTraces(TraceQuery(principalID: "alice")).map(\.actionID))
         #expect(Set(ids).isSubset(of: seen))
         await expectWireError(404, .traceNotFound, type: "AgentKernelError") { _ = try await opsA.explain(actionID: "nope") }
-        try await Self.stop(a)
-        try await Self.stop(b)
+        try await pair.stop()
 
         let capgate = try #require(Products.executable("capgate"))
         let config = fleet.dir + "/a.toml"
@@ -298,10 +317,9 @@ struct FleetTests {
     @Test func killingOneSidecarLosesNoAcknowledgedRecord() async throws {
         let fleet = try await Fleet(cluster: try await PostgresCluster.shared())
         defer { fleet.remove() }
-        let (a, portA) = try await fleet.serve("a")
-        defer { kill(a.processIdentifier, SIGKILL) }
-        let (b, portB) = try await fleet.serve("b")
-        defer { kill(b.processIdentifier, SIGKILL) }
+        let pair = try await fleet.servePair()
+        defer { pair.kill() }
+        let (portA, portB) = (pair.portA, pair.portB)
         let aliceA = try fleet.client("alice", portA), opsA = try fleet.client("ops", portA)
         let aliceB = try fleet.client("alice", portB), opsB = try fleet.client("ops", portB)
         defer { [aliceA, opsA, aliceB, opsB].forEach { $0.close() } }
@@ -335,8 +353,8 @@ struct FleetTests {
             try await Task.sleep(for: .milliseconds(25))
         }
         try await Task.sleep(for: .milliseconds(Int.random(in: 0...200)))
-        kill(a.processIdentifier, SIGKILL)
-        try await runBlocking { a.waitUntilExit() }
+        kill(pair.a.processIdentifier, SIGKILL)
+        try await runBlocking { pair.a.waitUntilExit() }
         load.cancel()
         await load.value
         let actions = acks.actions.withLock { $0 }, revoked = acks.revoked.withLock { $0 }
@@ -345,7 +363,7 @@ struct FleetTests {
         for t in revoked {
             await expectWireError(401, .tokenRevoked, type: "TokenRevoked") { _ = try await aliceB.invoke(t) }
         }
-        try await Self.stop(b)
+        try await Self.stop(pair.b)
         let capgate = try #require(Products.executable("capgate"))
         let ok = try await runProcess(capgate, ["audit", "verify", "--config", fleet.dir + "/b.toml"])
         #expect(ok.status == 0 && ok.stdout.hasPrefix("OK: Verified "), "\(ok.stdout) \(ok.stderr)")
@@ -377,10 +395,9 @@ struct FleetTests {
         defer { cluster.remove() }
         let fleet = try await Fleet(cluster: cluster)
         defer { fleet.remove() }
-        let (a, portA) = try await fleet.serve("a")
-        defer { kill(a.processIdentifier, SIGKILL) }
-        let (b, portB) = try await fleet.serve("b")
-        defer { kill(b.processIdentifier, SIGKILL) }
+        let pair = try await fleet.servePair()
+        defer { pair.kill() }
+        let (portA, portB) = (pair.portA, pair.portB)
         let aliceA = try fleet.client("alice", portA), opsB = try fleet.client("ops", portB)
         let opsA = try fleet.client("ops", portA)
         defer { [aliceA, opsA, opsB].forEach { $0.close() } }
@@ -423,7 +440,6 @@ struct FleetTests {
         try await opsB.revoke(tokenID: token.tokenID)
         try await Task.sleep(for: .seconds(1))
         await expectWireError(401, .tokenRevoked, type: "TokenRevoked") { _ = try await aliceA.invoke(token) }
-        try await Self.stop(a)
-        try await Self.stop(b)
+        try await pair.stop()
     }
 }
