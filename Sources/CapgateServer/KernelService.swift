@@ -1,5 +1,6 @@
 import AgentKernel
 import CapgateConnection
+import Dispatch
 import CapgatePostgres
 import CapgateWire
 import Synchronization
@@ -310,7 +311,8 @@ public final class KernelService: Sendable {
                 do { try await shared.revokeShared(tokenID) } catch { throw Self.sharedRevokeFailed() }
                 return .value(["revoked": true])
             }
-            try persisted { kernel.revoke(tokenID: tokenID) }
+            let kernel = self.kernel
+            try await persisted { kernel.revoke(tokenID: tokenID) }
             return .value(["revoked": true])
         case .revokeAll(let principalID):
             if let shared = sharedRevocations {
@@ -318,8 +320,8 @@ public final class KernelService: Sendable {
                     throw Self.sharedRevokeFailed()
                 }
             }
-            var n = 0
-            try persisted { n = kernel.revokeAll(principalID: principalID) }
+            let kernel = self.kernel
+            let n = try await persisted { kernel.revokeAll(principalID: principalID) }
             return .value(["revoked": .int(n)])
         case .stats: return .value(kernel.statsSnapshot().json)
         case .operations:
@@ -391,15 +393,26 @@ public final class KernelService: Sendable {
     /// failed (a concurrent failure is attributed to this call too: a 5xx for a revocation
     /// that did persist is safe, a 200 for one that did not is not). The revocation is in
     /// force in this process either way; only a restart could lose it.
-    func persisted(_ revoke: () -> Void) throws(KernelError) {
+    ///
+    /// The revocation runs on `revocationQueue`, not on the caller's thread: its append is
+    /// fsynced before it returns (milliseconds, more on a busy disk), and handlers run on
+    /// their connection's event loop, where that wait would stall every connection of the loop.
+    /// One serial queue for the durable revocation log's blocking appends (their order is the
+    /// log's order anyway: the store writes under one lock).
+    static let revocationQueue = DispatchQueue(label: "capgate.revocation-log")
+
+    func persisted<T: Sendable>(_ revoke: @escaping @Sendable () -> T) async throws(KernelError) -> T {
         let store = kernel.tokens.revocationStore as? FileRevocationStore
         let before = store?.writeFailures ?? 0
-        revoke()
+        let result: T = await withCheckedContinuation { done in
+            Self.revocationQueue.async { done.resume(returning: revoke()) }
+        }
         if let store, store.writeFailures != before {
             throw KernelError(.agentKernelError, "the revocation is in force in this process but could not be "
                               + "written to the revocation log; a restart would lose it (docs/audit.md)",
                               site: .revocationUnavailable)
         }
+        return result
     }
 
     /// The kernel's `handle_principal_mismatch` message names the handle's OWNER (the
