@@ -102,7 +102,7 @@ let package = Package(
         // The shared store of a sidecar fleet on PostgreSQL (libpq on threads of its own).
         .target(name: "CapgatePostgres", dependencies: ["AgentKernel", "CLibPQ"], exclude: ["README.md"]),
         // The metrics registry (swift-prometheus) and its loopback HTTP/1.1 scrape listener on a thread of its own.
-        .target(name: "CapgateMetrics", dependencies: [prometheus, metrics], exclude: ["README.md"]),
+        .target(name: "CapgateMetrics", dependencies: ["CapgateIO", prometheus, metrics], exclude: ["README.md"]),
         .target(name: "CapgateServer", dependencies: ["AgentKernel", "CapgateStore", "CapgatePostgres", "CapgateWire", "CapgateCore", "CapgatePKI",
                                                      "CapgateConnection", "CapgateTLS", "CapgateIO", "CapgateHTTP2",
                                                      "CapgateDrivers", "CapgateMetrics", logging],

@@ -1,3 +1,4 @@
+import CapgateIO
 import Foundation
 import Glibc
 import Synchronization
@@ -59,69 +60,32 @@ public final class MetricsEndpoint: Sendable {
 
     deinit { if !stopping.load(ordering: .acquiring) { Glibc.close(fd) } }
 
-    enum Address {
-        case v4(in_addr)
-        case v6(in6_addr)
-    }
-
-    /// The address if it is loopback (`localhost`, 127.0.0.0/8, ::1), nil otherwise.
-    static func loopbackAddress(_ host: String) -> Address? {
+    /// The numeric address to bind if `host` is loopback (`localhost`, 127.0.0.0/8, ::1), nil
+    /// otherwise.
+    static func loopbackAddress(_ host: String) -> String? {
         let name = host == "localhost" ? "127.0.0.1" : host
         var v4 = in_addr()
         if inet_pton(AF_INET, name, &v4) == 1 {
-            return (UInt32(bigEndian: v4.s_addr) >> 24) == 127 ? .v4(v4) : nil
+            return (UInt32(bigEndian: v4.s_addr) >> 24) == 127 ? name : nil
         }
         var v6 = in6_addr()
         if inet_pton(AF_INET6, name, &v6) == 1 {
             let bytes = withUnsafeBytes(of: v6) { Array($0) }
-            return bytes == [UInt8](repeating: 0, count: 15) + [1] ? .v6(v6) : nil
+            return bytes == [UInt8](repeating: 0, count: 15) + [1] ? name : nil
         }
         return nil
     }
 
-    private static func bind(_ address: Address, port: UInt16, host: String) throws(MetricsEndpointError) -> (Int32, UInt16) {
-        let family: Int32
-        switch address {
-        case .v4: family = AF_INET
-        case .v6: family = AF_INET6
+    /// The listening socket, through the server's own `Socket.listen` (non-blocking: the serve
+    /// loop polls it so `stop()` is noticed within 200 ms; accepted sockets are blocking).
+    private static func bind(_ address: String, port: UInt16, host: String) throws(MetricsEndpointError) -> (Int32, UInt16) {
+        do throws(IOError) {
+            let socket = try Socket.listen(host: address, port: port, backlog: 16)  // closed by deinit if we throw
+            let bound = try socket.localPort()
+            return (socket.takeDescriptor(), bound)
+        } catch {
+            throw MetricsEndpointError("metrics listener: cannot bind \(host):\(port): \(String(cString: strerror(error.errno)))")
         }
-        let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw MetricsEndpointError("metrics listener: socket() failed: errno \(errno)") }
-        var one: Int32 = 1
-        _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        let rc: Int32
-        switch address {
-        case .v4(let a):
-            var sa = sockaddr_in()
-            sa.sin_family = sa_family_t(AF_INET)
-            sa.sin_port = port.bigEndian
-            sa.sin_addr = a
-            rc = withUnsafePointer(to: &sa) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-        case .v6(let a):
-            var sa = sockaddr_in6()
-            sa.sin6_family = sa_family_t(AF_INET6)
-            sa.sin6_port = port.bigEndian
-            sa.sin6_addr = a
-            rc = withUnsafePointer(to: &sa) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
-            }
-        }
-        guard rc == 0, listen(fd, 16) == 0 else {
-            let e = errno
-            Glibc.close(fd)
-            throw MetricsEndpointError("metrics listener: cannot bind \(host):\(port): \(String(cString: strerror(e)))")
-        }
-        var storage = sockaddr_storage()
-        var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        _ = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
-        }
-        let bound: UInt16 = withUnsafePointer(to: &storage) { p in
-            p.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin_port) }
-        }
-        return (fd, bound)
     }
 
     private func serveLoop() {
