@@ -75,6 +75,18 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
         var failure: String?
         var closing = false
         var waiters: [(target: Int, resume: CheckedContinuation<String?, Never>)] = []
+
+        /// After a failed commit: drops every record and spend not on disk (never shown as if
+        /// they were) and hands back the waiters, to be told why outside the lock.
+        mutating func dropUnwritten() -> [(target: Int, resume: CheckedContinuation<String?, Never>)] {
+            let taken = waiters
+            waiters = []
+            pending = []
+            inFlight = []
+            spends = [:]
+            spendsInFlight = [:]
+            return taken
+        }
     }
 
     public let path: String
@@ -517,12 +529,7 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
         }
         cond.lock()
         let why = "commit failed: \(message)"
-        let waiters = queue.waiters
-        queue.waiters = []
-        queue.pending = []
-        queue.inFlight = []  // never on disk: not shown as if it were
-        queue.spends = [:]
-        queue.spendsInFlight = [:]
+        let waiters = queue.dropUnwritten()
         queue.nextSeq = head.seq + 1
         queue.lastHash = head.hash
         queue.durable = queue.accepted  // resolved: every generation so far is durable or lost
@@ -548,12 +555,7 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
         cond.lock()
         if queue.failure == nil { queue.failure = "commit failed: \(message)" }
         let failure = queue.failure
-        let waiters = queue.waiters
-        queue.waiters = []
-        queue.pending = []
-        queue.inFlight = []  // never on disk: not shown as if it were
-        queue.spends = [:]
-        queue.spendsInFlight = [:]
+        let waiters = queue.dropUnwritten()
         cond.broadcast()  // the sync threads stop
         cond.unlock()
         for w in waiters { w.resume.resume(returning: failure) }
