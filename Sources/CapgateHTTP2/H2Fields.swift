@@ -7,6 +7,10 @@ enum H2Fields {
     static func withNV<T>(_ fields: [(name: String, value: String)],
                           _ body: (UnsafePointer<nghttp2_nv>?, Int) -> T) -> T {
         var storage: [UInt8] = []
+        // One allocation: appending grew the buffer several times per response.
+        var total = 1
+        for field in fields { total += field.name.utf8.count + field.value.utf8.count }
+        storage.reserveCapacity(total)
         var spans: [(name: Int, nameLen: Int, value: Int, valueLen: Int)] = []
         spans.reserveCapacity(fields.count)
         for field in fields {

@@ -130,6 +130,8 @@ extension H2ServerSession {
         case ":authority": stream.authority = val
         default:
             if key.hasPrefix(":") { return 0 }  // nghttp2 already rejects unknown pseudo-headers
+            // One allocation for a typical request's fields instead of growing 1, 2, 4.
+            if stream.headers.isEmpty { stream.headers.reserveCapacity(8) }
             if key == "content-type" { stream.contentType = val }
             if key == "host" { stream.host = val }
             if key == "content-length" {
