@@ -319,11 +319,11 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
     private func readStoredTrace(_ actionID: String) throws(AuditStoreError) -> ActionTrace? {
         readerLock.lock()
         defer { readerLock.unlock() }
-        if !pruning, let cached = traceCache[actionID], cached.actionID.utf8.elementsEqual(actionID.utf8) {
+        if !pruning, let cached = traceCache[actionID], ConstantTime.equal(cached.actionID, actionID) {
             return cached
         }
         let found = try readRowsLocked("SELECT seq, payload FROM traces WHERE action_id = ?", [.text(actionID)]).first
-        if let found, !pruning, found.actionID.utf8.elementsEqual(actionID.utf8) {
+        if let found, !pruning, ConstantTime.equal(found.actionID, actionID) {
             if traceCache.count >= Self.traceCacheLimit { traceCache.removeAll(keepingCapacity: true) }
             traceCache[actionID] = found
         }
