@@ -24,14 +24,20 @@ public final class GatewayMetrics: Sendable {
     /// Bound on the (identity, serial) pairs remembered for that.
     static let maxClientCertificates = 10_000
 
-    private struct SeenCertificate {
+    private struct SeenCertificate: Equatable {
         var notAfter: Int64
         var lastSeen: Int64
     }
 
+    /// (identity, serial): a struct, so the per-request look-up allocates no key array.
+    private struct CertificateKey: Hashable {
+        var identity: String
+        var serial: String
+    }
+
     /// (identity, serial) of mapped identities -> notAfter and when last seen; and the identity
     /// series exported at the previous scrape (removed once their identity drops out).
-    private let clientCertificates = Mutex<(seen: [[String]: SeenCertificate], exported: [String: Prometheus.Gauge])>(([:], [:]))
+    private let clientCertificates = Mutex<(seen: [CertificateKey: SeenCertificate], exported: [String: Prometheus.Gauge])>(([:], [:]))
 
     private let accepted: CounterDeltas
     private let closed: CounterDeltas
@@ -87,10 +93,14 @@ public final class GatewayMetrics: Sendable {
 
     /// Remembers the certificate a mapped identity presented (for the earliest-expiry gauge).
     public func observeClientCertificate(_ peer: PeerInfo, now: Int64 = Int64(Date().timeIntervalSince1970)) {
-        let key = [peer.spiffeID, peer.certificateSerialHex]
+        let key = CertificateKey(identity: peer.spiffeID, serial: peer.certificateSerialHex)
+        let sighting = SeenCertificate(notAfter: peer.certificateNotAfter, lastSeen: now)
         clientCertificates.withLock { t in
-            guard t.seen[key] != nil || t.seen.count < Self.maxClientCertificates else { return }
-            t.seen[key] = SeenCertificate(notAfter: peer.certificateNotAfter, lastSeen: now)
+            if let known = t.seen[key] {
+                if known != sighting { t.seen[key] = sighting }  // mostly the same second: no write
+            } else if t.seen.count < Self.maxClientCertificates {
+                t.seen[key] = sighting
+            }
         }
     }
 
@@ -101,7 +111,7 @@ public final class GatewayMetrics: Sendable {
         clientCertificates.withLock { t in
             t.seen = t.seen.filter { now - $0.value.lastSeen <= Self.clientCertificateWindow }
             var earliest: [String: Int64] = [:]
-            for (key, cert) in t.seen { earliest[key[0]] = min(earliest[key[0]] ?? .max, cert.notAfter) }
+            for (key, cert) in t.seen { earliest[key.identity] = min(earliest[key.identity] ?? .max, cert.notAfter) }
             let kept = earliest.sorted { ($0.value, $0.key) < ($1.value, $1.key) }.prefix(Self.maxIdentitySeries)
             var exported: [String: Prometheus.Gauge] = [:]
             for (identity, notAfter) in kept {
