@@ -35,6 +35,9 @@ public final class KernelService: Sendable {
     /// was made from (the same stored trace is usually the same box: `==` is then one pointer
     /// compare), and the body is a pure function of the trace, so the bytes are the same.
     private let explainBodies = Mutex<[String: (trace: ActionTrace, body: [UInt8])]>([:])
+    /// The kernel's trace store when it is a fleet's (`kernel.traces` never changes): found
+    /// once, so an `explain` on the embedded store makes no cast and no extra async call.
+    private let fleetTraces: PostgresTraceStore?
     /// Bound of `explainBodies`; full, it starts over.
     static let explainBodyLimit = 1024
 
@@ -42,6 +45,7 @@ public final class KernelService: Sendable {
         self.kernel = kernel
         self.identities = IdentityMapBox(identities)
         self.killSwitches = killSwitches
+        self.fleetTraces = kernel.traces as? PostgresTraceStore
     }
 
     /// Swaps the identity rules (SIGHUP reload); requests in flight keep the old ones.
@@ -309,7 +313,11 @@ public final class KernelService: Sendable {
             }
         case .explain(let actionID):
             let trace: ActionTrace
-            if let fleet = try await fleetTrace(actionID) { trace = fleet } else { trace = try kernel.explain(actionID: actionID) }
+            if fleetTraces != nil, let fleet = try await fleetTrace(actionID) {
+                trace = fleet
+            } else {
+                trace = try kernel.explain(actionID: actionID)
+            }
             guard KernelService.isAuditor(principal) || PyString.equal(trace.principalID, principal.principalID) else {
                 // Indistinguishable from a missing id, so ids cannot be probed.
                 throw KernelError(.agentKernelError, "No action trace found for action_id=\(PyString.repr(actionID)).",
