@@ -322,10 +322,11 @@ final class BenchRunner {
     func handshakesOnly(port: UInt16, tls: TLSContext, ws: Workspace, nginx: Bool, sidecarMeter: Meter) async throws {
         progress.setTotal(nginx ? 2 : 1)
         await handshakes("capgate", port: port, tls: tls, meter: sidecarMeter)
-        guard nginx else { return }
-        let (server, nport) = try await startNginx(workspace: ws, staticBody: [], idleConnections: 64)
-        defer { server.stop() }
-        await handshakes("nginx", port: nport, tls: tls, meter: Meter(.child(server.pid, "nginx")))
+        if nginx {
+            let (server, nport) = try await startNginx(workspace: ws, staticBody: [], idleConnections: 64)
+            defer { server.stop() }
+            await handshakes("nginx", port: nport, tls: tls, meter: Meter(.child(server.pid, "nginx")))
+        }
         for h in run.handshakes {
             let cpu = h.cpuSeconds.map { String(format: "%.0f us", $0 / Double(max(h.handshakes, 1)) * 1e6) } ?? "?"
             Progress.say(String(format: "handshakes %@ %.0f/s  server CPU per handshake %@", h.target, h.perSecond, cpu))
