@@ -61,6 +61,9 @@ public final class DefaultPolicyEngine: PolicyEngine {
         let cid = capability.capabilityID
         let rolesRepr = { pyListRepr(pySortedRoles(principal.roles)) }
         var constraints = request.constraints
+        // Room for `allowed_fields` and `max_rows` up front: one copy of the request's
+        // constraints instead of a copy and then a regrowth per added key.
+        constraints.reserveCapacity(constraints.count + 2)
         var trace = PolicyDecisionTrace(engine: engineName, capabilityID: cid, principalID: pid, intent: request.intent,
                                         scopeKeys: request.scope.keys.sorted(by: PyString.less))
         trace.steps.reserveCapacity(3)  // at most allowed_fields, row_cap, allow: one allocation
@@ -92,7 +95,7 @@ public final class DefaultPolicyEngine: PolicyEngine {
             if !capability.allowedFields.isEmpty && !principal.hasRole("pii_reader") {
                 constraints["allowed_fields"] = .array(capability.allowedFields.map(JSONValue.string))
                 trace.steps.append(PolicyTraceStep(name: "sensitivity:allowed_fields", outcome: .constraintApplied,
-                                                   detail: "applied allowed_fields=\(pyListRepr(capability.allowedFields))"))
+                                                   detail: pyListRepr(capability.allowedFields, prefix: "applied allowed_fields=")))
             }
         }
 
