@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The reference's role-based default policy (docs/reference-semantics.md §5.1, `policy.DefaultPolicyEngine`),
 /// rule for rule and message for message, plus its grant-time rate limit (§5.2).
 ///
@@ -93,9 +95,10 @@ public final class DefaultPolicyEngine: PolicyEngine {
                                + "principal to have a 'tenant' attribute.", ReasonCode.missingTenantAttribute)
             }
             if !capability.allowedFields.isEmpty && !principal.hasRole("pii_reader") {
-                constraints["allowed_fields"] = .array(capability.allowedFields.map(JSONValue.string))
+                let pinned = allowedFieldsForms(capability.allowedFields)
+                constraints["allowed_fields"] = pinned.constraint
                 trace.steps.append(PolicyTraceStep(name: "sensitivity:allowed_fields", outcome: .constraintApplied,
-                                                   detail: pyListRepr(capability.allowedFields, prefix: "applied allowed_fields=")))
+                                                   detail: pinned.detail))
             }
         }
 
@@ -151,6 +154,35 @@ public final class DefaultPolicyEngine: PolicyEngine {
         trace.finalReasonCode = ReasonCode.defaultPolicyAllow
         return PolicyDecision(allowed: true, reason: reason, constraints: constraints,
                               reasonCode: ReasonCode.defaultPolicyAllow, trace: trace)
+    }
+
+    /// A capability's `allowed_fields` as the pinned constraint and as the trace step's
+    /// detail (`applied allowed_fields=[...]`).
+    struct AllowedFieldsForms: Sendable {
+        let fields: [String]
+        let constraint: JSONValue
+        let detail: String
+    }
+
+    /// The forms of the last `allowed_fields` rendered. Every PII grant by a non-`pii_reader`
+    /// needs both, and building them (an array of `JSONValue`s and a Python repr) was a sixth
+    /// of such a grant; the registry hands out the same array storage for a capability
+    /// until it is registered again, so the memo is keyed by that storage's identity (an
+    /// equal list in another array is rebuilt, never mistaken: the memo keeps its array
+    /// alive, so its address cannot be reused by another).
+    private let allowedFieldsMemo = Mutex<AllowedFieldsForms?>(nil)
+
+    func allowedFieldsForms(_ fields: [String]) -> AllowedFieldsForms {
+        if let memo = allowedFieldsMemo.withLock({ $0 }), Self.sameStorage(memo.fields, fields) { return memo }
+        let forms = AllowedFieldsForms(fields: fields, constraint: .array(fields.map(JSONValue.string)),
+                                       detail: pyListRepr(fields, prefix: "applied allowed_fields="))
+        allowedFieldsMemo.withLock { $0 = forms }
+        return forms
+    }
+
+    static func sameStorage(_ a: [String], _ b: [String]) -> Bool {
+        a.count == b.count
+            && a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in pa.baseAddress == pb.baseAddress } }
     }
 
     /// `str(request.scope.get("memory_scope", ""))`.
