@@ -141,7 +141,7 @@ public final class DefaultPolicyEngine: PolicyEngine {
         // 6. Rate limit: only allowed grants consume quota.
         if let rl = rateLimits[capability.safetyClass] {
             let limit = principal.hasRole("service") ? rl.limit * RateLimit.serviceMultiplier : rl.limit
-            if !limiter.tryAcquire(key: "\(pid):\(cid)", limit: limit, window: rl.windowSeconds, now: clock.monotonic()) {
+            if !limiter.tryAcquire(key: Self.rateKey(pid, cid), limit: limit, window: rl.windowSeconds, now: clock.monotonic()) {
                 throw deny("Rate limit exceeded: \(limit) \(capability.safetyClass.rawValue) invocations per "
                                + "\(PyFloat.repr(rl.windowSeconds))s for principal '\(pid)'", ReasonCode.rateLimited)
             }
@@ -183,6 +183,22 @@ public final class DefaultPolicyEngine: PolicyEngine {
     static func sameStorage(_ a: [String], _ b: [String]) -> Bool {
         a.count == b.count
             && a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in pa.baseAddress == pb.baseAddress } }
+    }
+
+    /// `f"{principal_id}:{capability_id}"`, the rate limiter's key, copied as bytes (an
+    /// interpolation cost a tenth of the policy's evaluation).
+    static func rateKey(_ pid: String, _ cid: String) -> String {
+        var pid = pid, cid = cid
+        return pid.withUTF8 { p in
+            cid.withUTF8 { c in
+                String(unsafeUninitializedCapacity: p.count + 1 + c.count) { out in
+                    _ = out.initialize(fromContentsOf: p)
+                    out[p.count] = UInt8(ascii: ":")
+                    _ = UnsafeMutableBufferPointer(rebasing: out[(p.count + 1)...]).initialize(fromContentsOf: c)
+                    return p.count + 1 + c.count
+                }
+            }
+        }
     }
 
     /// `str(request.scope.get("memory_scope", ""))`.
