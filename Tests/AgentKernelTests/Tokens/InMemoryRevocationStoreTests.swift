@@ -46,6 +46,28 @@ import Testing
         #expect(s.trackedCount == 0)
     }
 
+    // The last tracked expiry wins even when it is the earlier one, and the snapshot a file
+    // store would write carries that one.
+    @Test func aLaterTrackWithAnEarlierExpiryWins() {
+        let s = InMemoryRevocationStore()
+        s.track(principalID: "p", tokenID: "a", expiresAt: t0.adding(seconds: 100))
+        s.track(principalID: "p", tokenID: "b", expiresAt: t0.adding(seconds: 100))
+        s.track(principalID: "p", tokenID: "a", expiresAt: t0.adding(seconds: 10))
+        s.revoke("a")
+        #expect(s.trackedCount == 2)
+        #expect(s.sweep(now: t0.adding(seconds: 10)) == 1)  // a, at its last expiry
+        #expect(!s.isRevoked("a"))
+        #expect(s.trackedCount == 1)
+        #expect(s.sweep(now: t0.adding(seconds: 99)) == 0)
+        #expect(s.sweep(now: t0.adding(seconds: 100)) == 1)  // b; a's first entry went with a
+        #expect(s.trackedCount == 0)
+
+        var state = RevocationState()
+        state.track(principalID: "p", tokenID: "x", expiresAt: t0.adding(seconds: 100))
+        state.track(principalID: "p", tokenID: "x", expiresAt: t0.adding(seconds: 10))
+        #expect(state.expiry == ["x": t0.adding(seconds: 10)])
+    }
+
     // _SWEEP_INTERVAL = 256: the 256th track sweeps against the store's clock.
     @Test func lazySweepEvery256Tracks() {
         let clock = TPManualClock(now: t0)
