@@ -101,10 +101,16 @@ final class SearchIndex: Sendable {
         withUnsafeTemporaryAllocation(of: Double.self, capacity: ids.count) { scores in
             scores.initialize(repeating: 0.0)
             return withUnsafeTemporaryAllocation(of: Int.self, capacity: ids.count) { touched in
-                // A document is touched at most once, so `touched` cannot overflow; every
-                // contribution is positive, so a touched document's score is > 0.
+                // A document is touched at most once, so `touched` cannot overflow.
                 let count = accumulate(joined: joined, into: scores, touched: touched)
-                var hits = UnsafeMutableBufferPointer(rebasing: touched[..<count])
+                // `score > 0`, as `ranked` filters (every contribution is positive, so this
+                // keeps them all; it costs nothing to say so exactly).
+                var kept = 0
+                for i in 0..<count where scores[touched[i]] > 0 {
+                    touched[kept] = touched[i]
+                    kept += 1
+                }
+                var hits = UnsafeMutableBufferPointer(rebasing: touched[..<kept])
                 hits.sort { a, b in
                     scores[a] != scores[b] ? scores[a] > scores[b] : PyString.less(ids[a], ids[b])
                 }

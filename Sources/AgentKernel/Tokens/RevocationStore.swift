@@ -30,7 +30,10 @@ public protocol RevocationStore: Sendable {
 /// costs no hash of the 36-byte id and no rehash as the index grows. The expiries are a log
 /// in tracking order for the same reason (a map keyed by token id cost a fifth of a grant:
 /// SipHash of the id, and ever larger rehashes as an hour of tokens accumulates); only a
-/// sweep that finds something expired, a snapshot or `trackedCount` pays for a look-up.
+/// sweep that finds something expired, a snapshot or `trackedCount` pays for look-ups. Such
+/// a sweep hashes each tracked id twice (once to find an expired id's later entries, once
+/// to filter the principal index, which the map's sweep did too) instead of once; the map
+/// paid an insertion and, amortized, more than one rehash per grant.
 /// An id tracked twice appears twice in both; its last tracked expiry is the one that counts
 /// (as a map's overwrite would), `revokeAll` counts it once (the revoked set decides) and the
 /// snapshot writes it once.
@@ -86,20 +89,32 @@ struct RevocationState: Sendable {
             earliestExpiry = earliest
             return 0
         }
-        var lastIndex: [String: Int] = [:]
-        lastIndex.reserveCapacity(candidates.count)
-        for (i, e) in expiryLog.enumerated() where candidates.contains(e.tokenID) { lastIndex[e.tokenID] = i }
+        // One pass from the newest entry back: the first entry met of a candidate is its
+        // last tracked one, which decides; its earlier entries are dropped. A surviving
+        // candidate keeps one entry, under its first-tracked spelling (the key a map would
+        // have kept).
+        var decided: [String: Int] = [:]  // candidate -> its entry in `kept`, or -1 when gone
         var gone = Set<String>()
-        for (id, i) in lastIndex where expiryLog[i].expiresAt <= now { gone.insert(id) }
-        // Keep every entry of an untouched id, and only the last entry of a candidate still live.
         var kept: [TrackedExpiry] = []
         kept.reserveCapacity(expiryLog.count)
-        for (i, e) in expiryLog.enumerated() {
-            if let last = lastIndex[e.tokenID], last != i || gone.contains(e.tokenID) { continue }
-            kept.append(e)
-            earliest = min(earliest, e.expiresAt.microseconds)
+        for e in expiryLog.reversed() {
+            guard candidates.contains(e.tokenID) else {
+                kept.append(e)
+                earliest = min(earliest, e.expiresAt.microseconds)
+                continue
+            }
+            if let slot = decided[e.tokenID] {
+                if slot >= 0 { kept[slot].tokenID = e.tokenID }
+            } else if e.expiresAt <= now {
+                gone.insert(e.tokenID)
+                decided[e.tokenID] = -1
+            } else {
+                decided[e.tokenID] = kept.count
+                kept.append(e)
+                earliest = min(earliest, e.expiresAt.microseconds)
+            }
         }
-        expiryLog = kept
+        expiryLog = kept.reversed()
         earliestExpiry = earliest
         guard !gone.isEmpty else { return 0 }
         for id in gone { revoked.remove(id) }

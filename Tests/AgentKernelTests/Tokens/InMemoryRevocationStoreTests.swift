@@ -68,6 +68,20 @@ import Testing
         #expect(state.expiry == ["x": t0.adding(seconds: 10)])
     }
 
+    // Ids compare as Swift strings, as the map keyed by them did: two spellings of one id
+    // are one token, the last expiry decides, and the first spelling stays the key.
+    @Test func canonicallyEqualSpellingsAreOneTrackedToken() {
+        var state = RevocationState()
+        state.track(principalID: "p", tokenID: "\u{E9}", expiresAt: t0.adding(seconds: 10))
+        state.track(principalID: "p", tokenID: "e\u{301}", expiresAt: t0.adding(seconds: 100))
+        #expect(state.sweep(now: t0.adding(seconds: 10)) == 0)
+        #expect(state.expiry.count == 1)
+        #expect(state.expiry.keys.first.map { Array($0.unicodeScalars) } == ["\u{E9}"])
+        #expect(state.expiry.values.first == t0.adding(seconds: 100))
+        #expect(state.sweep(now: t0.adding(seconds: 100)) == 1)
+        #expect(state.expiry.isEmpty && state.principalTokens.isEmpty)
+    }
+
     // _SWEEP_INTERVAL = 256: the 256th track sweeps against the store's clock.
     @Test func lazySweepEvery256Tracks() {
         let clock = TPManualClock(now: t0)
