@@ -9,11 +9,13 @@ extension HandleStore {
     /// carries the stored handle; provenance names the caller.
     public func expand(handleID: String, query: JSONObject, actionID: String, responseMode: ResponseMode = .table,
                        principalID: String, maxDepth: Int, now: Timestamp? = nil) throws(KernelError) -> Frame {
-        guard let handle = meta(handleID) else { throw Self.notFound(handleID) }
+        // One look-up: the reference reads the metadata, checks the query against it, then
+        // fetches (raising HandleExpired there); the entry read once serves both steps.
+        guard let entry = entry(handleID) else { throw Self.notFound(handleID) }
         let at = now ?? clock.now()
-        return try HandleQuery.expand(handle, query: query, actionID: actionID, responseMode: responseMode,
+        return try HandleQuery.expand(entry.handle, query: query, actionID: actionID, responseMode: responseMode,
                                       principalID: principalID, maxDepth: maxDepth, now: at) { () throws(KernelError) in
-            try self.fetch(handleID, now: at).1
+            try self.data(of: entry, now: at)
         }
     }
 }

@@ -21,11 +21,19 @@ public final class HandleStore: Sendable {
     let ids: any IDGenerator
     private let state = Mutex(State())
 
-    struct Entry {
-        var handle: Handle
-        var data: JSONValue
-        var size: Int
-        var seq: UInt64
+    /// Immutable and shared: a look-up copies one reference out of the lock instead of the
+    /// handle's strings, constraints and data one retain each.
+    final class Entry: Sendable {
+        let handle: Handle
+        let data: JSONValue
+        let size: Int
+        let seq: UInt64
+        init(handle: Handle, data: JSONValue, size: Int, seq: UInt64) {
+            self.handle = handle
+            self.data = data
+            self.size = size
+            self.seq = seq
+        }
     }
 
     struct State {
@@ -196,27 +204,25 @@ public final class HandleStore: Sendable {
         try fetch(handleID, now: clock.now())
     }
 
-    private enum Lookup {
-        case missing
-        case expired(Timestamp)
-        case found(Handle, JSONValue)
+    func fetch(_ handleID: String, now: Timestamp) throws(KernelError) -> (Handle, JSONValue) {
+        guard let e = entry(handleID) else { throw Self.notFound(handleID) }
+        return (e.handle, try data(of: e, now: now))
     }
 
-    func fetch(_ handleID: String, now: Timestamp) throws(KernelError) -> (Handle, JSONValue) {
-        let key = CodePointKey(handleID)
-        let result: Lookup = state.withLock { s in
-            guard let e = s.entries[handleID] else { return .missing }
-            if e.handle.expiresAt <= now {
-                s.drop(key)  // lazy eviction, as the reference does on access
-                return .expired(e.handle.expiresAt)
-            }
-            return .found(e.handle, e.data)
+    /// The entry stored under `handleID`, if any (no expiry check).
+    func entry(_ handleID: String) -> Entry? {
+        state.withLock { $0.entries[handleID] }
+    }
+
+    /// `e`'s data, or HandleExpired when `expires_at <= now`, after dropping it (lazy
+    /// eviction on access, as the reference does) unless it was replaced meanwhile.
+    func data(of e: Entry, now: Timestamp) throws(KernelError) -> JSONValue {
+        guard e.handle.expiresAt <= now else { return e.data }
+        let handleID = e.handle.handleID
+        state.withLock { s in
+            if s.entries.value(forKey: handleID, { $0 === e }) == true { s.drop(CodePointKey(handleID)) }
         }
-        switch result {
-        case .missing: throw Self.notFound(handleID)
-        case .expired(let at): throw KernelError(.handleExpired, "Handle '\(handleID)' expired at \(at.isoformat).")
-        case .found(let h, let d): return (h, d)
-        }
+        throw KernelError(.handleExpired, "Handle '\(handleID)' expired at \(e.handle.expiresAt.isoformat).")
     }
 
     /// `get_meta`: metadata without an expiry check (nil when unknown).

@@ -176,11 +176,15 @@ public final class Kernel: Sendable {
     }
 
     /// `_frame_result_summary`.
+    /// Four distinct keys appended in place: no pairs array, no duplicate-key scans.
     static func resultSummary(_ frame: Frame) -> JSONObject {
-        JSONObject([
-            ("fact_count", .int(frame.facts.count)), ("row_count", .int(frame.tablePreview.count)),
-            ("warning_count", .int(frame.warnings.count)), ("has_handle", .bool(frame.handle != nil)),
-        ])
+        var o = JSONObject()
+        o.reserveCapacity(4)
+        o.appendUnchecked("fact_count", .int(frame.facts.count))
+        o.appendUnchecked("row_count", .int(frame.tablePreview.count))
+        o.appendUnchecked("warning_count", .int(frame.warnings.count))
+        o.appendUnchecked("has_handle", .bool(frame.handle != nil))
+        return o
     }
 }
 
