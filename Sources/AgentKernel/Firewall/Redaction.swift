@@ -137,10 +137,15 @@ public enum Redaction {
         }
         switch value {
         case .object(let o):
-            var result: JSONObject?  // built from the first differing member on
+            // Built from the first differing member on (`building`); a plain value, not an
+            // optional, so each append mutates it in place. Under a projection (table rows
+            // of a PII capability) members are usually dropped: built from the start, as
+            // the copy is then needed anyway.
+            var result = JSONObject()
+            var building = projected && !allowed.isEmpty
+            if building { result.reserveCapacity(o.count) }
             var i = 0
             for (k, v) in o {
-                defer { i += 1 }
                 let decide = { () -> KeyVerdict in
                     if !allowed.isEmpty && !allowed.contains(k) {
                         return .omit("Field '\(k)' omitted (not in allowed_fields).")
@@ -151,41 +156,42 @@ public enum Redaction {
                     : projected ? memos.projected.verdict(k, decide) : memos.nested.verdict(k, decide)
                 switch verdict {
                 case .omit(let warning):
-                    if result == nil { result = prefix(o, i) }
+                    if !building { result = prefix(o, i); building = true }
                     warnings.append(warning)
                 case .mask(let warning):
-                    if result == nil { result = prefix(o, i) }
-                    result!.appendUnchecked(k, .string(redacted))
+                    if !building { result = prefix(o, i); building = true }
+                    result.appendUnchecked(k, .string(redacted))
                     warnings.append(warning)
                 case .keep:
                     // Projection applies to the top-level object / array rows only.
                     if let nv = changed(v, AllowedFields.none, projected: false, repeated: repeated, depth: depth + 1,
                                         maxDepth: maxDepth, warnings: &warnings, memos: &memos) {
-                        if result == nil { result = prefix(o, i) }
-                        result!.appendUnchecked(k, nv)
-                    } else if result != nil {
-                        result!.appendUnchecked(k, v)
+                        if !building { result = prefix(o, i); building = true }
+                        result.appendUnchecked(k, nv)
+                    } else if building {
+                        result.appendUnchecked(k, v)
                     }
                 }
+                i += 1
             }
-            return result.map { .object($0) }
+            return building ? .object(result) : nil
         case .array(let a):
-            var out: [JSONValue]?  // built from the first differing element on
+            var out: [JSONValue] = []  // built from the first differing element on
+            var building = false
             for (i, item) in a.enumerated() {
                 if let nv = changed(item, allowed, projected: projected, repeated: true, depth: depth + 1,
                                     maxDepth: maxDepth, warnings: &warnings, memos: &memos) {
-                    if out == nil {
-                        var o: [JSONValue] = []
-                        o.reserveCapacity(a.count)
-                        o.append(contentsOf: a[0..<i])
-                        out = o
+                    if !building {
+                        out.reserveCapacity(a.count)
+                        out.append(contentsOf: a[0..<i])
+                        building = true
                     }
-                    out!.append(nv)
-                } else if out != nil {
-                    out!.append(item)
+                    out.append(nv)
+                } else if building {
+                    out.append(item)
                 }
             }
-            return out.map { .array($0) }
+            return building ? .array(out) : nil
         case .string(let s):
             let (out, changed) = StringRedactor.scrub(s)
             guard changed else { return nil }

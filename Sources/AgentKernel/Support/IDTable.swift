@@ -10,25 +10,27 @@
 /// Keys compare by code points (UTF-8 bytes), as `CodePointKey` does. The hash is seeded
 /// per process; only the kernel inserts (its ids are random UUIDs), callers only look up.
 struct IDTable<Value> {
-    /// One slot: hash, key and value side by side, so a probe that hits reads one place
-    /// instead of three parallel arrays (a look-up is cache-cold on every verb: `explain` is
-    /// little more than this probe). `hash` 0 marks an empty slot; a stored hash always has
-    /// its top bit set.
+    /// Probes scan `hashes` alone (8 per cache line, so a miss, the common case when
+    /// recording a fresh id, stays in one dense array); key and value sit side by side in
+    /// `slots` and are read only when a hash matches, so a hit (every `explain`, `expand`)
+    /// touches one line there instead of two parallel arrays.
+    /// `hashes[i]` 0 marks an empty slot; a stored hash always has its top bit set.
     private struct Slot {
-        var hash: UInt64
         var key: String
         var value: Value?
-        static var empty: Slot { Slot(hash: 0, key: "", value: nil) }
+        static var empty: Slot { Slot(key: "", value: nil) }
     }
 
+    private var hashes: [UInt64]
     private var slots: [Slot]
     private(set) var count = 0
 
     init() {
+        hashes = []
         slots = []
     }
 
-    private var mask: Int { slots.count - 1 }
+    private var mask: Int { hashes.count - 1 }
 
     subscript(key: String) -> Value? {
         get {
@@ -58,10 +60,24 @@ struct IDTable<Value> {
         return slots[i].value.map(project)
     }
 
-    /// Mutates `key`'s value in place (one probe); nil when `key` is absent.
-    mutating func modify<R>(forKey key: String, _ body: (inout Value) -> R) -> R? {
-        guard count > 0, let i = find(key, IDHash.hash(key)) else { return nil }
-        return body(&slots[i].value!)
+    /// When `key` is present, mutates its value in place with `update` and returns the
+    /// result; otherwise stores `make()` and returns nil. One probe either way (recording
+    /// must check for an existing id, and the id is almost always new).
+    mutating func upsert<R>(_ key: String, insert make: () -> Value, update: (inout Value) -> R) -> R? {
+        let h = IDHash.hash(key)
+        // Grown first, so the empty slot the probe ends on is where the new key goes.
+        if (count + 1) * 2 > hashes.count { grow() }
+        var i = Int(truncatingIfNeeded: h) & mask
+        while true {
+            let s = hashes[i]
+            if s == 0 { break }
+            if s == h && PyString.equal(slots[i].key, key) { return update(&slots[i].value!) }
+            i = (i + 1) & mask
+        }
+        hashes[i] = h
+        slots[i] = Slot(key: key, value: make())
+        count += 1
+        return nil
     }
 
     /// Removes `key`; returns its value.
@@ -77,15 +93,15 @@ struct IDTable<Value> {
     var allValues: [Value] {
         var out: [Value] = []
         out.reserveCapacity(count)
-        for i in slots.indices where slots[i].hash != 0 { out.append(slots[i].value!) }
+        for i in hashes.indices where hashes[i] != 0 { out.append(slots[i].value!) }
         return out
     }
 
     private func find(_ key: String, _ h: UInt64) -> Int? {
-        guard !slots.isEmpty else { return nil }
+        guard !hashes.isEmpty else { return nil }
         var i = Int(truncatingIfNeeded: h) & mask
         while true {
-            let s = slots[i].hash
+            let s = hashes[i]
             if s == 0 { return nil }
             if s == h && PyString.equal(slots[i].key, key) { return i }
             i = (i + 1) & mask
@@ -94,10 +110,11 @@ struct IDTable<Value> {
 
     private mutating func insertNew(_ key: String, _ h: UInt64, _ v: Value) {
         // Load factor at most 1/2: short probe runs for lookups that miss.
-        if (count + 1) * 2 > slots.count { grow() }
+        if (count + 1) * 2 > hashes.count { grow() }
         var i = Int(truncatingIfNeeded: h) & mask
-        while slots[i].hash != 0 { i = (i + 1) & mask }
-        slots[i] = Slot(hash: h, key: key, value: v)
+        while hashes[i] != 0 { i = (i + 1) & mask }
+        hashes[i] = h
+        slots[i] = Slot(key: key, value: v)
         count += 1
     }
 
@@ -108,28 +125,33 @@ struct IDTable<Value> {
         var k = index
         while true {
             k = (k + 1) & mask
-            let s = slots[k].hash
+            let s = hashes[k]
             if s == 0 { break }
             let home = Int(truncatingIfNeeded: s) & mask
             // Movable iff the hole lies on the way from its home slot to k.
             if (k &- home) & mask >= (k &- hole) & mask {
+                hashes[hole] = s
                 slots.swapAt(hole, k)
                 hole = k
             }
         }
+        hashes[hole] = 0
         slots[hole] = .empty
         count -= 1
     }
 
     private mutating func grow() {
-        let capacity = Swift.max(16, slots.count * 2)
-        var old = [Slot](repeating: .empty, count: capacity)
-        swap(&old, &slots)
+        let capacity = Swift.max(16, hashes.count * 2)
+        let oldHashes = hashes
+        var oldSlots = [Slot](repeating: .empty, count: capacity)
+        swap(&oldSlots, &slots)
+        hashes = [UInt64](repeating: 0, count: capacity)
         let m = capacity - 1
-        for j in old.indices where old[j].hash != 0 {
-            var i = Int(truncatingIfNeeded: old[j].hash) & m
-            while slots[i].hash != 0 { i = (i + 1) & m }
-            swap(&slots[i], &old[j])
+        for j in oldHashes.indices where oldHashes[j] != 0 {
+            var i = Int(truncatingIfNeeded: oldHashes[j]) & m
+            while hashes[i] != 0 { i = (i + 1) & m }
+            hashes[i] = oldHashes[j]
+            swap(&slots[i], &oldSlots[j])
         }
     }
 }

@@ -51,7 +51,8 @@ public final class TraceStore: Sendable {
     /// oldest records while over capacity.
     public func record(_ t: ActionTrace) {
         state.withLock { s in
-            let overwritten: Int? = s.positions.modify(forKey: t.actionID) { e in
+            let fresh = s.base + s.slots.count
+            let overwritten: Int? = s.positions.upsert(t.actionID, insert: { Indexed(position: fresh, trace: t) }) { e in
                 e.trace = t
                 return e.position
             }
@@ -59,7 +60,6 @@ public final class TraceStore: Sendable {
                 s.slots[pos - s.base] = t
                 return
             }
-            s.positions[t.actionID] = Indexed(position: s.base + s.slots.count, trace: t)
             s.slots.append(t)
             while s.count > maxEntries {
                 // The head slot is always live: dead slots only exist before `head`. Only
