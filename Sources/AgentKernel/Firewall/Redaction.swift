@@ -77,8 +77,8 @@ public enum Redaction {
     /// Verdicts already decided in this `redact` call. Table rows repeat the same keys in
     /// the same order, so the next key is usually the next entry: 200 rows then cost a
     /// compare per member instead of a projection scan and a new warning string each.
-    /// Only objects inside an array use it (`repeated`): an object met once would pay the
-    /// memo's two allocations for nothing (the verdict is a pure function of key and
+    /// Only objects inside an array of two or more elements use it (`repeated`): an object
+    /// met once would pay the memo's two allocations for nothing (the verdict is a pure function of key and
     /// projection, so skipping the memo never changes it).
     struct KeyMemo {
         private var keys: [String] = []
@@ -179,7 +179,7 @@ public enum Redaction {
             var out: [JSONValue] = []  // built from the first differing element on
             var building = false
             for (i, item) in a.enumerated() {
-                if let nv = changed(item, allowed, projected: projected, repeated: true, depth: depth + 1,
+                if let nv = changed(item, allowed, projected: projected, repeated: repeated || a.count > 1, depth: depth + 1,
                                     maxDepth: maxDepth, warnings: &warnings, memos: &memos) {
                     if !building {
                         out.reserveCapacity(a.count)

@@ -26,18 +26,23 @@ public final class HandleStore: Sendable {
     final class Entry: Sendable {
         let handle: Handle
         let data: JSONValue
-        let size: Int
-        let seq: UInt64
-        init(handle: Handle, data: JSONValue, size: Int, seq: UInt64) {
+        init(handle: Handle, data: JSONValue) {
             self.handle = handle
             self.data = data
-            self.size = size
-            self.seq = seq
         }
     }
 
+    /// What the table keeps per id: the bookkeeping eviction reads (liveness of heap
+    /// elements, byte accounting) inline, so sweeps and compactions never dereference the
+    /// entry itself.
+    struct Stored {
+        let seq: UInt64
+        let size: Int
+        let entry: Entry
+    }
+
     struct State {
-        var entries = IDTable<Entry>()  // handle id -> entry (code point keys; IDTable.swift)
+        var entries = IDTable<Stored>()  // handle id -> entry (code point keys; IDTable.swift)
         var byCreated = EvictionHeap()
         var byExpiry = EvictionHeap()
         var storeCount = 0
@@ -113,7 +118,7 @@ public final class HandleStore: Sendable {
     /// formats every number as Python would and was half the cost of a 200-row invoke).
     public var currentBytes: Int {
         state.withLock { s in
-            tracksBytes ? s.totalBytes : s.entries.allValues.reduce(0) { $0 + SizeEstimate.estimatedSize($1.data) }
+            tracksBytes ? s.totalBytes : s.entries.allValues.reduce(0) { $0 + SizeEstimate.estimatedSize($1.entry.data) }
         }
     }
 
@@ -165,7 +170,7 @@ public final class HandleStore: Sendable {
             s.drop(key)
             let seq = s.nextSeq
             s.nextSeq += 1
-            s.entries[handle.handleID] = Entry(handle: handle, data: data, size: size, seq: seq)
+            s.entries[handle.handleID] = Stored(seq: seq, size: size, entry: Entry(handle: handle, data: data))
             s.totalBytes += size
             s.byCreated.push(.init(time: handle.createdAt.microseconds, seq: seq, id: key))
             s.byExpiry.push(.init(time: handle.expiresAt.microseconds, seq: seq, id: key))
@@ -211,7 +216,7 @@ public final class HandleStore: Sendable {
 
     /// The entry stored under `handleID`, if any (no expiry check).
     func entry(_ handleID: String) -> Entry? {
-        state.withLock { $0.entries[handleID] }
+        state.withLock { $0.entries.value(forKey: handleID) { $0.entry } }
     }
 
     /// `e`'s data, or HandleExpired when `expires_at <= now`, after dropping it (lazy
@@ -220,14 +225,14 @@ public final class HandleStore: Sendable {
         guard e.handle.expiresAt <= now else { return e.data }
         let handleID = e.handle.handleID
         state.withLock { s in
-            if s.entries.value(forKey: handleID, { $0 === e }) == true { s.drop(CodePointKey(handleID)) }
+            if s.entries.value(forKey: handleID, { $0.entry === e }) == true { s.drop(CodePointKey(handleID)) }
         }
         throw KernelError(.handleExpired, "Handle '\(handleID)' expired at \(e.handle.expiresAt.isoformat).")
     }
 
     /// `get_meta`: metadata without an expiry check (nil when unknown).
     public func meta(_ handleID: String) -> Handle? {
-        state.withLock { $0.entries[handleID]?.handle }
+        state.withLock { $0.entries.value(forKey: handleID) { $0.entry.handle } }
     }
 
     /// `evict_expired()`: drops every expired handle; returns how many.
