@@ -144,8 +144,10 @@ public enum Redaction {
             var result = JSONObject()
             var building = projected && !allowed.isEmpty
             if building { result.reserveCapacity(o.count) }
-            var i = 0
-            for (k, v) in o {
+            // Indexed, not iterated: the iterator hands out each key and value retained.
+            let keys = o.keys, values = o.values
+            for i in keys.indices {
+                let k = keys[i], v = values[i]
                 let decide = { () -> KeyVerdict in
                     if !allowed.isEmpty && !allowed.contains(k) {
                         return .omit("Field '\(k)' omitted (not in allowed_fields).")
@@ -172,13 +174,13 @@ public enum Redaction {
                         result.appendUnchecked(k, v)
                     }
                 }
-                i += 1
             }
             return building ? .object(result) : nil
         case .array(let a):
             var out: [JSONValue] = []  // built from the first differing element on
             var building = false
-            for (i, item) in a.enumerated() {
+            for i in a.indices {
+                let item = a[i]
                 if let nv = changed(item, allowed, projected: projected, repeated: repeated || a.count > 1, depth: depth + 1,
                                     maxDepth: maxDepth, warnings: &warnings, memos: &memos) {
                     if !building {

@@ -120,16 +120,20 @@ enum HandleQuery {
         // 8. Slice rows[offset : offset+limit] (both non-negative here).
         let lo = min(offset, rows.count)
         let hi = min(rows.count, offset > Int.max - limit ? Int.max : offset + limit)
-        rows = lo < hi ? Array(rows[lo..<hi]) : []
+        if lo > 0 || hi < rows.count { rows = lo < hi ? Array(rows[lo..<hi]) : [] }  // the whole page: no copy
 
         // 9. Projection: requested fields, else the grant's, else everything.
         let effective: [JSONValue] = !requestedFields.isEmpty ? requestedFields : try granted?.list() ?? []
         if !effective.isEmpty {
             let names = Redaction.AllowedFields(effective)
+            // At most one member per requested name: reserved once instead of grown by
+            // appends (two reallocations of both arrays per row).
+            let most = effective.count
             rows = rows.map { r in
                 guard case .object(let o) = r else { return r }
                 var kept = JSONObject()
-                for (k, v) in o where names.contains(k) { kept.appendUnchecked(k, v) }
+                kept.reserveCapacity(Swift.min(o.count, most))
+                for i in o.keys.indices where names.contains(o.keys[i]) { kept.appendUnchecked(o.keys[i], o.values[i]) }
                 return .object(kept)
             }
         }
