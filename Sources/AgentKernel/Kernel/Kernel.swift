@@ -176,16 +176,14 @@ public final class Kernel: Sendable {
     }
 
     /// `_frame_result_summary`.
-    /// Four distinct keys appended in place: no pairs array, no duplicate-key scans.
+    /// One shared key list and one values array: no pairs array, no duplicate-key scans, no
+    /// key array allocated per trace.
     static func resultSummary(_ frame: Frame) -> JSONObject {
-        var o = JSONObject()
-        o.reserveCapacity(4)
-        o.appendUnchecked("fact_count", .int(frame.facts.count))
-        o.appendUnchecked("row_count", .int(frame.tablePreview.count))
-        o.appendUnchecked("warning_count", .int(frame.warnings.count))
-        o.appendUnchecked("has_handle", .bool(frame.handle != nil))
-        return o
+        JSONObject(uniqueKeys: resultSummaryKeys,
+                   values: [.int(frame.facts.count), .int(frame.tablePreview.count), .int(frame.warnings.count),
+                            .bool(frame.handle != nil)])
     }
+    static let resultSummaryKeys = ["fact_count", "row_count", "warning_count", "has_handle"]
 }
 
 import Synchronization

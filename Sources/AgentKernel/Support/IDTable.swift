@@ -89,6 +89,14 @@ struct IDTable<Value> {
         return v
     }
 
+    /// Removes `key` without handing its value back (no copy to retain and release).
+    @discardableResult
+    mutating func remove(_ key: String) -> Bool {
+        guard count > 0, let i = find(key, IDHash.hash(key)) else { return false }
+        remove(at: i)
+        return true
+    }
+
     /// Every value, in no particular order.
     var allValues: [Value] {
         var out: [Value] = []

@@ -67,7 +67,7 @@ public final class TraceStore: Sendable {
                 let oldestID = s.slots[s.head]!.actionID
                 s.slots[s.head] = nil
                 s.head += 1
-                s.positions.removeValue(forKey: oldestID)
+                s.positions.remove(oldestID)
                 s.evicted += 1
             }
             s.compactIfNeeded()
