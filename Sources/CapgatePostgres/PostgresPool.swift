@@ -130,7 +130,7 @@ public final class PostgresPool: @unchecked Sendable {
 
     private func failedToConnect() {
         cond.lock()
-        backoffNanos = min(max(backoffNanos * 2, 50_000_000), 2_000_000_000)
+        backoffNanos = PostgresLink.nextBackoff(after: backoffNanos, cap: 2_000_000_000)
         nextAttempt = DispatchTime.now().uptimeNanoseconds + backoffNanos
         cond.unlock()
     }

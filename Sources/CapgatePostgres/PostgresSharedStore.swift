@@ -292,7 +292,7 @@ public final class PostgresSharedStore: SharedRevocationStore, BudgetStoring, @u
     }
 
     private func writerLoop() {
-        var conn: PostgresConnection?
+        var link = PostgresLink(settings)
         var backoff: UInt64 = 0
         while true {
             cond.lock()
@@ -308,27 +308,15 @@ public final class PostgresSharedStore: SharedRevocationStore, BudgetStoring, @u
             var failure: PostgresError?
             var counts: [Int] = []
             do throws(PostgresError) {
-                // A connection that looks fine may have died while idle (a server restart): one
-                // retry on a fresh one. Every op is idempotent, so a batch whose COMMIT did land
-                // before the connection broke is safe to apply again.
-                for attempt in 0..<2 {
-                    if conn == nil || conn?.isConnected == false {
-                        conn = nil
-                        conn = try PostgresConnection(settings)
-                    }
-                    do {
-                        counts = try conn!.transaction { (c) throws(PostgresError) in
-                            try batch.map { op throws(PostgresError) in try apply(op, c) }
-                        }
-                        break
-                    } catch where error.connectionLost && attempt == 0 {
-                        conn = nil
-                    }
+                // Every op is idempotent, so a batch whose COMMIT did land before the
+                // connection broke is safe to apply again.
+                counts = try link.idempotentTransaction { (c) throws(PostgresError) in
+                    try batch.map { op throws(PostgresError) in try apply(op, c) }
                 }
                 backoff = 0
             } catch {
                 failure = error
-                if conn?.isConnected == false { conn = nil }
+                link.dropIfLost()
             }
             for (i, op) in batch.enumerated() {
                 if case .revokeAll(_, let done) = op { done(failure.map { .failure($0) } ?? .success(counts[i])) }
@@ -350,7 +338,7 @@ public final class PostgresSharedStore: SharedRevocationStore, BudgetStoring, @u
             for (i, w) in ready.enumerated() { w.1.resume(returning: errors[i]) }
             if failure != nil {
                 // Back off before the next batch, so an unreachable server is not hammered.
-                backoff = min(max(backoff * 2, 50_000_000), 2_000_000_000)
+                backoff = PostgresLink.nextBackoff(after: backoff, cap: 2_000_000_000)
                 usleep(useconds_t(backoff / 1000))
             }
         }

@@ -299,7 +299,7 @@ public final class PostgresTraceStore: TraceStoring, @unchecked Sendable {
     /// Prunes at start, then by size every second (`max_bytes`: the fleet may write past it for
     /// about that long) and by age every minute (`retain_days`), until `close`.
     private func retentionLoop(_ retention: PostgresAuditRetention) {
-        var conn: PostgresConnection?
+        var link = PostgresLink(settings)
         var lastAge: UInt64?
         while true {
             let now = DispatchTime.now().uptimeNanoseconds
@@ -311,11 +311,10 @@ public final class PostgresTraceStore: TraceStoring, @unchecked Sendable {
                 result = .success(0)
             } else {
                 do throws(PostgresError) {
-                    if conn == nil || conn?.isConnected == false { conn = nil; conn = try PostgresConnection(settings) }
-                    result = .success(try round.prune(conn!, now: clock.now()))
+                    result = .success(try round.prune(try link.connection(), now: clock.now()))
                 } catch {
                     result = .failure(error)
-                    if conn?.isConnected == false { conn = nil }
+                    link.dropIfLost()
                 }
             }
             retentionCond.lock()
@@ -336,7 +335,7 @@ public final class PostgresTraceStore: TraceStoring, @unchecked Sendable {
     }
 
     private func writerLoop() {
-        var conn: PostgresConnection?
+        var link = PostgresLink(settings)
         var backoff: UInt64 = 0
         while true {
             cond.lock()
@@ -351,18 +350,10 @@ public final class PostgresTraceStore: TraceStoring, @unchecked Sendable {
             cond.unlock()
             var failure: PostgresError?
             do throws(PostgresError) {
-                for attempt in 0..<2 {
-                    if conn == nil || conn?.isConnected == false { conn = nil; conn = try PostgresConnection(settings) }
-                    do {
-                        try conn!.transaction { (c) throws(PostgresError) in try commit(batch, c) }
-                        break
-                    } catch where error.connectionLost && attempt == 0 {
-                        conn = nil
-                    }
-                }
+                try link.idempotentTransaction { (c) throws(PostgresError) in try commit(batch, c) }
             } catch {
                 failure = error
-                if conn?.isConnected == false { conn = nil }
+                link.dropIfLost()
             }
             cond.lock()
             var ready: [CheckedContinuation<String?, Never>] = []
@@ -374,7 +365,7 @@ public final class PostgresTraceStore: TraceStoring, @unchecked Sendable {
                 queue.waiters = []
                 cond.unlock()
                 for k in ready { k.resume(returning: failure.description) }
-                backoff = min(max(backoff * 2, 50_000_000), 1_000_000_000)
+                backoff = PostgresLink.nextBackoff(after: backoff, cap: 1_000_000_000)
                 usleep(useconds_t(backoff / 1000))
                 continue
             }

@@ -4,20 +4,7 @@ import Testing
 
 /// `[audit]` (docs/configuration.md): durable by default, every key checked and named.
 struct AuditConfigTests {
-    static let base = """
-        [server]
-        state_dir = "state"
-        [tls]
-        certificate = "s.pem"
-        private_key = "s.key"
-        trust_bundle = "ca.pem"
-        [secret]
-        file = "secret"
-        [[identity]]
-        spiffe_id = "spiffe://example.org/agent/a"
-        principal_id = "a"
-
-        """
+    static let base = MinimalConfig.text(stateDir: "state")
 
     @Test func theDefaultIsTheDurableChainInTheStateDirectory() throws {
         let c = try ServerConfig.parse(Self.base, baseDirectory: "/etc/capgate")

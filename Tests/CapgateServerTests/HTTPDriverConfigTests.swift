@@ -40,16 +40,7 @@ struct HTTPDriverConfigTests {
         guard let dir = try? makeTempDirectory("httpcfg") else { throw ConfigError("", "cannot create a temp dir") }
         defer { try? FileManager.default.removeItem(atPath: dir) }
         for (name, text) in files { _ = FileManager.default.createFile(atPath: dir + "/" + name, contents: Data(text.utf8)) }
-        let text = """
-            [tls]
-            certificate = "s.pem"
-            private_key = "s.key"
-            trust_bundle = "ca.pem"
-            [secret]
-            file = "secret"
-            [[identity]]
-            spiffe_id = "spiffe://t/agent/a"
-            principal_id = "a"
+        let text = MinimalConfig.text(spiffeID: "spiffe://t/agent/a") + """
             [[driver]]
             id = "crm"
             type = "http"

@@ -3,18 +3,7 @@ import Testing
 
 /// The pre-authentication limits are `[limits]` keys like every other `GatewayLimits` property.
 @Suite struct PreAuthLimitsConfigTests {
-    static let base = """
-        [tls]
-        certificate = "s.pem"
-        private_key = "s.key"
-        trust_bundle = "ca.pem"
-        [secret]
-        file = "secret"
-        [[identity]]
-        spiffe_id = "spiffe://example.org/agent/a"
-        principal_id = "a"
-
-        """
+    static let base = MinimalConfig.text()
 
     @Test func keysAreReadAndValidated() throws {
         let config = try ServerConfig.parse(Self.base + """
