@@ -135,10 +135,12 @@ package final class ConnectionCore: EventHandler {
 
     /// First step after `register`: a client's ClientHello goes out, and bytes already queued
     /// are read now (the registration's first edge would report them too, but reading now
-    /// costs nothing and removes the doubt).
+    /// costs nothing and removes the doubt). A server has nothing to say first: its handshake
+    /// starts with the ClientHello that `readable()` feeds (an extra empty handshake step
+    /// there only set up and released OpenSSL's read buffer on every accept).
     package func begin() {
         guard state == .handshaking else { return }
-        processTLSInput()
+        if engine.role == .client { processTLSInput() }
         readable()
     }
 
@@ -442,13 +444,15 @@ package final class ConnectionCore: EventHandler {
             // Unread input makes close(2) send RST, which can destroy the alert or GOAWAY
             // just written before the peer reads it; discard a bounded amount first.
             discardPendingInput()
-            _ = loop?.deregister(socket.descriptor)
+            _ = loop?.deregisterClosing(socket.descriptor)
             socket.close()
         }
     }
 
+    /// Nothing to discard once the peer's EOF was read: no byte can follow a FIN (skips one
+    /// read(2) on every connection the peer closed, the usual end).
     private func discardPendingInput() {
-        guard let loop else { return }
+        guard !inputEOF, let loop else { return }
         for _ in 0..<4 {
             guard case .processed(let n)? = try? socket.read(into: loop.readBuffer), n > 0 else { return }
         }

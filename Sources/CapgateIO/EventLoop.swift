@@ -108,6 +108,17 @@ public final class EventLoop {
         return true
     }
 
+    /// `deregister` for a descriptor the caller closes right away and never duplicated (an
+    /// accepted connection): close(2) itself removes it from the epoll set, so the
+    /// EPOLL_CTL_DEL syscall is skipped (one per connection). Should the fd have been
+    /// duplicated after all, its events carry a token that is never reused and find no handler.
+    @discardableResult
+    public func deregisterClosing(_ fd: Int32) -> Bool {
+        guard let token = tokenByFD.removeValue(forKey: fd) else { return false }
+        registrations[token] = nil
+        return true
+    }
+
     /// The handler registered for `fd`, if any.
     func handler(for fd: Int32) -> (any EventHandler)? {
         tokenByFD[fd].flatMap { registrations[$0]?.handler }

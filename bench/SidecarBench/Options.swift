@@ -32,6 +32,8 @@ struct BenchOptions: Sendable {
     var verbs: [String] = []
     /// Only issue 16's explain points against nginx (transport and one call at a time).
     var transportOnly = false
+    /// Only issue 16's full mTLS handshake point, capgate then nginx (A/B runs of goal 6).
+    var handshakesOnly = false
     /// The fleet point (FleetPoints.swift): 2 sidecars on PostgreSQL vs 1 on SQLite.
     var fleet = true
     /// Only these points (`fleet`); empty = the whole run.
@@ -75,6 +77,9 @@ struct BenchCommand: ParsableCommand {
     @Flag(name: .customLong("transport-only"),
           help: "Only issue 16's explain points against nginx (h2load 1x1 and 4x16, the Swift client 1x1): A/B runs.")
     var transportOnly = false
+    @Flag(name: .customLong("handshakes-only"),
+          help: "Only the full mTLS handshake point, capgate then nginx (no profile): A/B runs of goal 6.")
+    var handshakesOnly = false
     @Option(help: ArgumentHelp("Idle connections opened for the memory-per-connection point.", valueName: "n"))
     var idleConnections = BenchOptions().idleConnections
     @Option(help: ArgumentHelp("Seconds of full mTLS handshakes per server.", valueName: "s"))
@@ -116,6 +121,7 @@ struct BenchCommand: ParsableCommand {
         o.h2load = !noH2load
         o.profile = !noProfile
         o.transportOnly = transportOnly
+        o.handshakesOnly = handshakesOnly
         o.outDirectory = outDirectory
         o.publishDocs = publishDocs
         o.verbs = verbs.map { $0.split(separator: ",").map(String.init) } ?? []

@@ -78,6 +78,11 @@ final class BenchRunner {
             run.machine.loadAverageAtEnd = Environment.loadAverage()
             return try ReportWriter(run: run, options: o).write()
         }
+        if o.handshakesOnly {
+            try await handshakesOnly(port: port, tls: tls, ws: ws, nginx: nginxOK, sidecarMeter: sidecarMeter)
+            run.machine.loadAverageAtEnd = Environment.loadAverage()
+            return try ReportWriter(run: run, options: o).write()
+        }
         if o.nginx && !nginxOK { run.notes.append("nginx not installed: no nginx baseline (apt-get install nginx-light)") }
         if o.h2load && !h2loadOK { run.notes.append("h2load/nghttpx not installed: no cross-check (nghttp2-client, nghttp2-proxy)") }
         let modes = BenchRunner.modes
@@ -331,6 +336,23 @@ final class BenchRunner {
         run.handshakes.append(h)
         Progress.say(String(format: "      -> %.0f handshakes/s  p50 %@  errors %d %@", h.perSecond, Fmt.ns(h.latency.p50),
                             h.errors, h.firstError ?? ""))
+    }
+
+    /// `--handshakes-only`: the handshake point of the full run (same workers, seconds and
+    /// meters), capgate then nginx, and nothing else, so A/B runs of one binary against another
+    /// take seconds. nginx serves an empty file: the handshake never reaches it.
+    func handshakesOnly(port: UInt16, tls: TLSContext, ws: Workspace, nginx: Bool, sidecarMeter: Meter) async throws {
+        progress.setTotal(nginx ? 2 : 1)
+        await handshakes("capgate", port: port, tls: tls, meter: sidecarMeter)
+        if nginx {
+            let (server, nport) = try await startNginx(workspace: ws, staticBody: [], idleConnections: 64)
+            defer { server.stop() }
+            await handshakes("nginx", port: nport, tls: tls, meter: Meter(.child(server.pid, "nginx")))
+        }
+        for h in run.handshakes {
+            let cpu = h.cpuSeconds.map { String(format: "%.0f us", $0 / Double(max(h.handshakes, 1)) * 1e6) } ?? "?"
+            Progress.say(String(format: "handshakes %@ %.0f/s  server CPU per handshake %@", h.target, h.perSecond, cpu))
+        }
     }
 
     func record(_ p: inout PointResult, _ outcome: LoadOutcome) {
