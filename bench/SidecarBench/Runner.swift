@@ -257,16 +257,38 @@ final class BenchRunner {
         await inProcess(target, verb.rawValue, streams: streams, meter: meter, makeOp: makeOp)
     }
 
+    /// A kernel verb timed as the reference times its own: a plain call when the verb is
+    /// synchronous (`TimedBenchOp.sync`).
+    func inProcess(_ target: String, _ verb: BenchVerb, streams: Int, meter: Meter,
+                   makeOp: () async throws -> TimedBenchOp) async {
+        await inProcess(target, verb.rawValue, streams: streams, meter: meter, makeTimedOp: makeOp)
+    }
+
     func inProcess(_ target: String, _ verb: String, streams: Int, meter: Meter,
                    makeOp: () async throws -> BenchOp) async {
+        await inProcess(target, verb, streams: streams, meter: meter) { () async throws -> TimedBenchOp in
+            .async(try await makeOp())
+        }
+    }
+
+    func inProcess(_ target: String, _ verb: String, streams: Int, meter: Meter,
+                   makeTimedOp makeOp: () async throws -> TimedBenchOp) async {
         progress.point("\(target) in process x\(streams): \(verb)")
         var p = PointResult(target: target, verb: verb, connections: 0, streams: streams, latency: nil,
                             meanLatencyNs: nil, throughput: 0, requests: 0, errors: 0, firstError: nil, seconds: 0,
                             cpuSeconds: nil, cpuSource: meter.label, peakRSSKiB: nil, note: nil)
         do {
-            let op = try await makeOp()
-            record(&p, await LoadRunner.run(concurrency: streams, warmup: o.warmup, seconds: o.seconds,
-                                            progress: progress, meter: meter, op: op))
+            let timed = try await makeOp()
+            let outcome: LoadOutcome
+            switch timed {
+            case .async(let op):
+                outcome = await LoadRunner.run(concurrency: streams, warmup: o.warmup, seconds: o.seconds,
+                                               progress: progress, meter: meter, op: op)
+            case .sync(let op):
+                outcome = await LoadRunner.run(concurrency: streams, warmup: o.warmup, seconds: o.seconds,
+                                               progress: progress, meter: meter, syncOp: op, op: { try op($0) })
+            }
+            record(&p, outcome)
         } catch {
             p.firstError = "setup: \(error)"
         }

@@ -16,6 +16,14 @@ enum BenchVerb: String, CaseIterable, Sendable {
 /// A measured call: worker index in, throws on any failure (counted as an error).
 typealias BenchOp = @Sendable (Int) async throws -> Void
 
+/// A measured call that is either asynchronous or a plain synchronous one. The kernel's
+/// synchronous verbs are timed as plain calls, as bench/reference_bench.py times the
+/// reference's (`fn()`); an async closure around them added its call frame to every sample.
+enum TimedBenchOp: Sendable {
+    case async(BenchOp)
+    case sync(@Sendable (Int) throws -> Void)
+}
+
 struct BenchFailure: Error, CustomStringConvertible {
     let description: String
     init(_ d: String) { description = d }
@@ -59,26 +67,26 @@ enum Scenario {
 
     // MARK: the kernel in process
 
-    static func kernelOp(_ verb: BenchVerb, _ kernel: Kernel) async throws -> BenchOp {
+    static func kernelOp(_ verb: BenchVerb, _ kernel: Kernel) async throws -> TimedBenchOp {
         let token = try kernel.getToken(request, principal: principal, justification: "")
         switch verb {
         case .requestCapabilities:
-            return { _ in
+            return .sync { _ in
                 guard !kernel.requestCapabilities(goal: goal).isEmpty else { throw BenchFailure("no match") }
             }
         case .grantCapability:
-            return { _ in _ = try kernel.grantCapability(request, principal: principal, justification: "") }
+            return .sync { _ in _ = try kernel.grantCapability(request, principal: principal, justification: "") }
         case .invokeSummary, .invokeTable:
             let m = mode(verb)
-            return { _ in _ = try await kernel.invoke(token, principal: principal, args: args, responseMode: m) }
+            return .async { _ in _ = try await kernel.invoke(token, principal: principal, args: args, responseMode: m) }
         case .expand, .explain:
             // A fresh action right before the point: earlier points may have evicted older ones.
             guard case .frame(let frame) = try await kernel.invoke(token, principal: principal, args: args),
                   let handle = frame.handle else { throw BenchFailure("setup invoke returned no handle") }
             if verb == .expand {
-                return { _ in _ = try kernel.expand(handleID: handle.handleID, query: query, principal: principal) }
+                return .sync { _ in _ = try kernel.expand(handleID: handle.handleID, query: query, principal: principal) }
             }
-            return { _ in _ = try kernel.explain(actionID: frame.actionID) }
+            return .sync { _ in _ = try kernel.explain(actionID: frame.actionID) }
         }
     }
 

@@ -62,8 +62,8 @@ public enum Redaction {
     static func redact(_ value: JSONValue, _ allowed: AllowedFields, depth: Int, maxDepth: Int,
                        warnings: inout [String]) -> JSONValue {
         var memos = (projected: KeyMemo(), nested: KeyMemo())
-        return redact(value, allowed, projected: true, depth: depth, maxDepth: maxDepth, warnings: &warnings,
-                      memos: &memos)
+        return changed(value, allowed, projected: true, repeated: false, depth: depth, maxDepth: maxDepth,
+                       warnings: &warnings, memos: &memos) ?? value
     }
 
     /// What happens to a member, by key: dropped by the projection, masked as a sensitive
@@ -77,6 +77,9 @@ public enum Redaction {
     /// Verdicts already decided in this `redact` call. Table rows repeat the same keys in
     /// the same order, so the next key is usually the next entry: 200 rows then cost a
     /// compare per member instead of a projection scan and a new warning string each.
+    /// Only objects inside an array of two or more elements use it (`repeated`): an object
+    /// met once would pay the memo's two allocations for nothing (the verdict is a pure function of key and
+    /// projection, so skipping the memo never changes it).
     struct KeyMemo {
         private var keys: [String] = []
         private var verdicts: [KeyVerdict] = []
@@ -102,63 +105,102 @@ public enum Redaction {
         }
     }
 
+    /// The first `n` members of `o`, with room for the rest.
+    private static func prefix(_ o: JSONObject, _ n: Int) -> JSONObject {
+        var out = JSONObject()
+        out.reserveCapacity(o.count)
+        for j in 0..<n { out.appendUnchecked(o.keys[j], o.values[j]) }
+        return out
+    }
+
+    /// The redacted value, or nil when it equals `value` member for member (copy on change:
+    /// most payloads have nothing to redact, and rebuilding every container then allocated
+    /// an identical copy of each; the caller keeps the original instead, same JSON bytes).
     /// `projected`: `allowed` is the caller's projection (top-level object, array rows);
     /// false below it, where `allowed` is `.none`. Each has its own memo.
-    private static func redact(_ value: JSONValue, _ allowed: AllowedFields, projected: Bool, depth: Int,
-                               maxDepth: Int, warnings: inout [String],
-                               memos: inout (projected: KeyMemo, nested: KeyMemo)) -> JSONValue {
+    private static func changed(_ value: JSONValue, _ allowed: AllowedFields, projected: Bool, repeated: Bool,
+                                depth: Int, maxDepth: Int, warnings: inout [String],
+                                memos: inout (projected: KeyMemo, nested: KeyMemo)) -> JSONValue? {
         if depth >= maxDepth {
             switch value {
             case .string(let s):
                 let (out, changed) = StringRedactor.scrub(s)
-                if changed { warnings.append(stringWarning) }
+                guard changed else { return nil }
+                warnings.append(stringWarning)
                 return .string(out)
             case .object, .array:
                 warnings.append(depthWarning)
                 return .string(depthElided)
             default:
-                return value
+                return nil
             }
         }
         switch value {
         case .object(let o):
+            // Built from the first differing member on (`building`); a plain value, not an
+            // optional, so each append mutates it in place. Under a projection (table rows
+            // of a PII capability) members are usually dropped: built from the start, as
+            // the copy is then needed anyway.
             var result = JSONObject()
-            result.reserveCapacity(o.count)
-            for (k, v) in o {
+            var building = projected && !allowed.isEmpty
+            if building { result.reserveCapacity(o.count) }
+            // Indexed, not iterated: the iterator hands out each key and value retained.
+            let keys = o.keys, values = o.values
+            for i in keys.indices {
+                let k = keys[i], v = values[i]
                 let decide = { () -> KeyVerdict in
                     if !allowed.isEmpty && !allowed.contains(k) {
                         return .omit("Field '\(k)' omitted (not in allowed_fields).")
                     }
                     return isSensitiveName(k) ? .mask("Field '\(k)' redacted (sensitive field name).") : .keep
                 }
-                let verdict = projected ? memos.projected.verdict(k, decide) : memos.nested.verdict(k, decide)
+                let verdict = !repeated ? decide()
+                    : projected ? memos.projected.verdict(k, decide) : memos.nested.verdict(k, decide)
                 switch verdict {
                 case .omit(let warning):
+                    if !building { result = prefix(o, i); building = true }
                     warnings.append(warning)
                 case .mask(let warning):
+                    if !building { result = prefix(o, i); building = true }
                     result.appendUnchecked(k, .string(redacted))
                     warnings.append(warning)
                 case .keep:
                     // Projection applies to the top-level object / array rows only.
-                    result.appendUnchecked(k, redact(v, AllowedFields.none, projected: false, depth: depth + 1,
-                                                     maxDepth: maxDepth, warnings: &warnings, memos: &memos))
+                    if let nv = changed(v, AllowedFields.none, projected: false, repeated: repeated, depth: depth + 1,
+                                        maxDepth: maxDepth, warnings: &warnings, memos: &memos) {
+                        if !building { result = prefix(o, i); building = true }
+                        result.appendUnchecked(k, nv)
+                    } else if building {
+                        result.appendUnchecked(k, v)
+                    }
                 }
             }
-            return .object(result)
+            return building ? .object(result) : nil
         case .array(let a):
-            var out: [JSONValue] = []
-            out.reserveCapacity(a.count)
-            for item in a {
-                out.append(redact(item, allowed, projected: projected, depth: depth + 1, maxDepth: maxDepth,
-                                  warnings: &warnings, memos: &memos))
+            var out: [JSONValue] = []  // built from the first differing element on
+            var building = false
+            for i in a.indices {
+                let item = a[i]
+                if let nv = changed(item, allowed, projected: projected, repeated: repeated || a.count > 1, depth: depth + 1,
+                                    maxDepth: maxDepth, warnings: &warnings, memos: &memos) {
+                    if !building {
+                        out.reserveCapacity(a.count)
+                        out.append(contentsOf: a[0..<i])
+                        building = true
+                    }
+                    out.append(nv)
+                } else if building {
+                    out.append(item)
+                }
             }
-            return .array(out)
+            return building ? .array(out) : nil
         case .string(let s):
             let (out, changed) = StringRedactor.scrub(s)
-            if changed { warnings.append(stringWarning) }
+            guard changed else { return nil }
+            warnings.append(stringWarning)
             return .string(out)
         default:
-            return value
+            return nil
         }
     }
 

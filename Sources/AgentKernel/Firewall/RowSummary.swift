@@ -12,13 +12,22 @@ enum RowSummary {
 
         // Top keys: counted over the first 10 rows, stable sort by descending count.
         var counts: [(key: JSONValue, count: Int)] = []
-        var stringIndex: [CodePointKey: Int] = [:]
+        var strings = StringKeyIndex()
         for row in rows.prefix(10) {
+            // An object's keys are counted in place (`iterate` would map them to a new array).
+            if case .object(let o) = row {
+                for s in o.keys {
+                    if let i = strings.index(of: s) { counts[i].count += 1; continue }
+                    strings.add(s, at: counts.count)
+                    counts.append((.string(s), 1))
+                }
+                continue
+            }
             for k in try PyRow.iterate(row) {
                 if case .string(let s) = k {
-                    if let i = stringIndex[CodePointKey(s)] { counts[i].count += 1; continue }
+                    if let i = strings.index(of: s) { counts[i].count += 1; continue }
                     // A str key can still equal nothing else (no str == non-str in Python).
-                    stringIndex[CodePointKey(s)] = counts.count
+                    strings.add(s, at: counts.count)
                     counts.append((k, 1))
                 } else if let i = counts.firstIndex(where: { $0.key.stringValue == nil && $0.key.pyEquals(k) }) {
                     counts[i].count += 1  // 1, 1.0 and True are one dict key in Python
@@ -135,16 +144,21 @@ enum RowSummary {
         if boolCount > 0 && boolCount == present.count {
             return "\(k): True=\(trueCount), False=\(boolCount - trueCount)"
         }
-        var tally: [CodePointKey: Int] = [:]
+        // At most 11 distinct values are ever held, so a list searched by code points beats
+        // a hashed dictionary (no SipHash, no table allocation).
+        var tally: [(value: String, count: Int)] = []
         for case .string(let s) in present {
-            tally[CodePointKey(s), default: 0] += 1
+            if let i = tally.firstIndex(where: { PyString.equal($0.value, s) }) {
+                tally[i].count += 1
+                continue
+            }
+            tally.append((s, 1))
             // Past 10 distinct values there is no distribution fact: stop counting (an id
-            // column would otherwise hash every row).
+            // column would otherwise scan every row).
             if tally.count > 10 { return nil }
         }
         guard (2...10).contains(tally.count) else { return nil }
-        let distinct = tally.keys.map(\.string).sorted(by: PyString.less)
-        let parts = distinct.map { "\($0)=\(tally[CodePointKey($0)]!)" }
+        let parts = tally.sorted { PyString.less($0.value, $1.value) }.map { "\($0.value)=\($0.count)" }
         return "\(k) distribution: " + parts.joined(separator: ", ")
     }
 
@@ -160,6 +174,34 @@ enum RowSummary {
         case .int(let i): return Double(i)
         case .double(let d): return d
         default: return 0  // unreachable: only called for numeric keys
+        }
+    }
+}
+
+/// Index of the str keys counted so far: a linear search by code points while there are
+/// few (a table's handful of columns, no hashing or table allocation), a dictionary once
+/// there are many (a pathological row with thousands of keys stays linear overall).
+struct StringKeyIndex {
+    private var small: [(key: String, index: Int)] = []
+    private var large: [CodePointKey: Int]?
+    static let linearLimit = 16
+
+    func index(of s: String) -> Int? {
+        if let large { return large[CodePointKey(s)] }
+        return small.first { PyString.equal($0.key, s) }?.index
+    }
+
+    mutating func add(_ s: String, at index: Int) {
+        if large != nil {
+            large![CodePointKey(s)] = index
+            return
+        }
+        small.append((s, index))
+        if small.count > Self.linearLimit {
+            var d: [CodePointKey: Int] = [:]
+            for e in small { d[CodePointKey(e.key)] = e.index }
+            large = d
+            small = []
         }
     }
 }

@@ -9,11 +9,13 @@ extension HandleStore {
     /// carries the stored handle; provenance names the caller.
     public func expand(handleID: String, query: JSONObject, actionID: String, responseMode: ResponseMode = .table,
                        principalID: String, maxDepth: Int, now: Timestamp? = nil) throws(KernelError) -> Frame {
-        guard let handle = meta(handleID) else { throw Self.notFound(handleID) }
+        // One look-up: the reference reads the metadata, checks the query against it, then
+        // fetches (raising HandleExpired there); the entry read once serves both steps.
+        guard let entry = entry(handleID) else { throw Self.notFound(handleID) }
         let at = now ?? clock.now()
-        return try HandleQuery.expand(handle, query: query, actionID: actionID, responseMode: responseMode,
+        return try HandleQuery.expand(entry.handle, query: query, actionID: actionID, responseMode: responseMode,
                                       principalID: principalID, maxDepth: maxDepth, now: at) { () throws(KernelError) in
-            try self.fetch(handleID, now: at).1
+            try self.data(of: entry, now: at)
         }
     }
 }
@@ -118,16 +120,20 @@ enum HandleQuery {
         // 8. Slice rows[offset : offset+limit] (both non-negative here).
         let lo = min(offset, rows.count)
         let hi = min(rows.count, offset > Int.max - limit ? Int.max : offset + limit)
-        rows = lo < hi ? Array(rows[lo..<hi]) : []
+        if lo > 0 || hi < rows.count { rows = lo < hi ? Array(rows[lo..<hi]) : [] }  // the whole page: no copy
 
         // 9. Projection: requested fields, else the grant's, else everything.
         let effective: [JSONValue] = !requestedFields.isEmpty ? requestedFields : try granted?.list() ?? []
         if !effective.isEmpty {
             let names = Redaction.AllowedFields(effective)
+            // At most one member per requested name: reserved once instead of grown by
+            // appends (two reallocations of both arrays per row).
+            let most = effective.count
             rows = rows.map { r in
                 guard case .object(let o) = r else { return r }
                 var kept = JSONObject()
-                for (k, v) in o where names.contains(k) { kept.appendUnchecked(k, v) }
+                kept.reserveCapacity(Swift.min(o.count, most))
+                for i in o.keys.indices where names.contains(o.keys[i]) { kept.appendUnchecked(o.keys[i], o.values[i]) }
                 return .object(kept)
             }
         }

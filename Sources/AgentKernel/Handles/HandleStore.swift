@@ -21,15 +21,28 @@ public final class HandleStore: Sendable {
     let ids: any IDGenerator
     private let state = Mutex(State())
 
-    struct Entry {
-        var handle: Handle
-        var data: JSONValue
-        var size: Int
-        var seq: UInt64
+    /// Immutable and shared: a look-up copies one reference out of the lock instead of the
+    /// handle's strings, constraints and data one retain each.
+    final class Entry: Sendable {
+        let handle: Handle
+        let data: JSONValue
+        init(handle: Handle, data: JSONValue) {
+            self.handle = handle
+            self.data = data
+        }
+    }
+
+    /// What the table keeps per id: the bookkeeping eviction reads (liveness of heap
+    /// elements, byte accounting) inline, so sweeps and compactions never dereference the
+    /// entry itself.
+    struct Stored {
+        let seq: UInt64
+        let size: Int
+        let entry: Entry
     }
 
     struct State {
-        var entries = IDTable<Entry>()  // handle id -> entry (code point keys; IDTable.swift)
+        var entries = IDTable<Stored>()  // handle id -> entry (code point keys; IDTable.swift)
         var byCreated = EvictionHeap()
         var byExpiry = EvictionHeap()
         var storeCount = 0
@@ -105,7 +118,7 @@ public final class HandleStore: Sendable {
     /// formats every number as Python would and was half the cost of a 200-row invoke).
     public var currentBytes: Int {
         state.withLock { s in
-            tracksBytes ? s.totalBytes : s.entries.allValues.reduce(0) { $0 + SizeEstimate.estimatedSize($1.data) }
+            tracksBytes ? s.totalBytes : s.entries.allValues.reduce(0) { $0 + SizeEstimate.estimatedSize($1.entry.data) }
         }
     }
 
@@ -157,7 +170,7 @@ public final class HandleStore: Sendable {
             s.drop(key)
             let seq = s.nextSeq
             s.nextSeq += 1
-            s.entries[handle.handleID] = Entry(handle: handle, data: data, size: size, seq: seq)
+            s.entries[handle.handleID] = Stored(seq: seq, size: size, entry: Entry(handle: handle, data: data))
             s.totalBytes += size
             s.byCreated.push(.init(time: handle.createdAt.microseconds, seq: seq, id: key))
             s.byExpiry.push(.init(time: handle.expiresAt.microseconds, seq: seq, id: key))
@@ -196,32 +209,30 @@ public final class HandleStore: Sendable {
         try fetch(handleID, now: clock.now())
     }
 
-    private enum Lookup {
-        case missing
-        case expired(Timestamp)
-        case found(Handle, JSONValue)
+    func fetch(_ handleID: String, now: Timestamp) throws(KernelError) -> (Handle, JSONValue) {
+        guard let e = entry(handleID) else { throw Self.notFound(handleID) }
+        return (e.handle, try data(of: e, now: now))
     }
 
-    func fetch(_ handleID: String, now: Timestamp) throws(KernelError) -> (Handle, JSONValue) {
-        let key = CodePointKey(handleID)
-        let result: Lookup = state.withLock { s in
-            guard let e = s.entries[handleID] else { return .missing }
-            if e.handle.expiresAt <= now {
-                s.drop(key)  // lazy eviction, as the reference does on access
-                return .expired(e.handle.expiresAt)
-            }
-            return .found(e.handle, e.data)
+    /// The entry stored under `handleID`, if any (no expiry check).
+    func entry(_ handleID: String) -> Entry? {
+        state.withLock { $0.entries.value(forKey: handleID) { $0.entry } }
+    }
+
+    /// `e`'s data, or HandleExpired when `expires_at <= now`, after dropping it (lazy
+    /// eviction on access, as the reference does) unless it was replaced meanwhile.
+    func data(of e: Entry, now: Timestamp) throws(KernelError) -> JSONValue {
+        guard e.handle.expiresAt <= now else { return e.data }
+        let handleID = e.handle.handleID
+        state.withLock { s in
+            if s.entries.value(forKey: handleID, { $0.entry === e }) == true { s.drop(CodePointKey(handleID)) }
         }
-        switch result {
-        case .missing: throw Self.notFound(handleID)
-        case .expired(let at): throw KernelError(.handleExpired, "Handle '\(handleID)' expired at \(at.isoformat).")
-        case .found(let h, let d): return (h, d)
-        }
+        throw KernelError(.handleExpired, "Handle '\(handleID)' expired at \(e.handle.expiresAt.isoformat).")
     }
 
     /// `get_meta`: metadata without an expiry check (nil when unknown).
     public func meta(_ handleID: String) -> Handle? {
-        state.withLock { $0.entries[handleID]?.handle }
+        state.withLock { $0.entries.value(forKey: handleID) { $0.entry.handle } }
     }
 
     /// `evict_expired()`: drops every expired handle; returns how many.

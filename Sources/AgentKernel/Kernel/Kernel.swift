@@ -176,12 +176,14 @@ public final class Kernel: Sendable {
     }
 
     /// `_frame_result_summary`.
+    /// One shared key list and one values array: no pairs array, no duplicate-key scans, no
+    /// key array allocated per trace.
     static func resultSummary(_ frame: Frame) -> JSONObject {
-        JSONObject([
-            ("fact_count", .int(frame.facts.count)), ("row_count", .int(frame.tablePreview.count)),
-            ("warning_count", .int(frame.warnings.count)), ("has_handle", .bool(frame.handle != nil)),
-        ])
+        JSONObject(uniqueKeys: resultSummaryKeys,
+                   values: [.int(frame.facts.count), .int(frame.tablePreview.count), .int(frame.warnings.count),
+                            .bool(frame.handle != nil)])
     }
+    static let resultSummaryKeys = ["fact_count", "row_count", "warning_count", "has_handle"]
 }
 
 import Synchronization

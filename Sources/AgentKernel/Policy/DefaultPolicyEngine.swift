@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The reference's role-based default policy (docs/reference-semantics.md §5.1, `policy.DefaultPolicyEngine`),
 /// rule for rule and message for message, plus its grant-time rate limit (§5.2).
 ///
@@ -61,6 +63,9 @@ public final class DefaultPolicyEngine: PolicyEngine {
         let cid = capability.capabilityID
         let rolesRepr = { pyListRepr(pySortedRoles(principal.roles)) }
         var constraints = request.constraints
+        // Room for `allowed_fields` and `max_rows` up front: one copy of the request's
+        // constraints instead of a copy and then a regrowth per added key.
+        constraints.reserveCapacity(constraints.count + 2)
         var trace = PolicyDecisionTrace(engine: engineName, capabilityID: cid, principalID: pid, intent: request.intent,
                                         scopeKeys: request.scope.keys.sorted(by: PyString.less))
         trace.steps.reserveCapacity(3)  // at most allowed_fields, row_cap, allow: one allocation
@@ -90,9 +95,10 @@ public final class DefaultPolicyEngine: PolicyEngine {
                                + "principal to have a 'tenant' attribute.", ReasonCode.missingTenantAttribute)
             }
             if !capability.allowedFields.isEmpty && !principal.hasRole("pii_reader") {
-                constraints["allowed_fields"] = .array(capability.allowedFields.map(JSONValue.string))
+                let pinned = allowedFieldsForms(capability.allowedFields)
+                constraints["allowed_fields"] = pinned.constraint
                 trace.steps.append(PolicyTraceStep(name: "sensitivity:allowed_fields", outcome: .constraintApplied,
-                                                   detail: "applied allowed_fields=\(pyListRepr(capability.allowedFields))"))
+                                                   detail: pinned.detail))
             }
         }
 
@@ -135,7 +141,7 @@ public final class DefaultPolicyEngine: PolicyEngine {
         // 6. Rate limit: only allowed grants consume quota.
         if let rl = rateLimits[capability.safetyClass] {
             let limit = principal.hasRole("service") ? rl.limit * RateLimit.serviceMultiplier : rl.limit
-            if !limiter.tryAcquire(key: "\(pid):\(cid)", limit: limit, window: rl.windowSeconds, now: clock.monotonic()) {
+            if !limiter.tryAcquire(key: Self.rateKey(pid, cid), limit: limit, window: rl.windowSeconds, now: clock.monotonic()) {
                 throw deny("Rate limit exceeded: \(limit) \(capability.safetyClass.rawValue) invocations per "
                                + "\(PyFloat.repr(rl.windowSeconds))s for principal '\(pid)'", ReasonCode.rateLimited)
             }
@@ -148,6 +154,51 @@ public final class DefaultPolicyEngine: PolicyEngine {
         trace.finalReasonCode = ReasonCode.defaultPolicyAllow
         return PolicyDecision(allowed: true, reason: reason, constraints: constraints,
                               reasonCode: ReasonCode.defaultPolicyAllow, trace: trace)
+    }
+
+    /// A capability's `allowed_fields` as the pinned constraint and as the trace step's
+    /// detail (`applied allowed_fields=[...]`).
+    struct AllowedFieldsForms: Sendable {
+        let fields: [String]
+        let constraint: JSONValue
+        let detail: String
+    }
+
+    /// The forms of the last `allowed_fields` rendered. Every PII grant by a non-`pii_reader`
+    /// needs both, and building them (an array of `JSONValue`s and a Python repr) was a sixth
+    /// of such a grant; the registry hands out the same array storage for a capability
+    /// until it is registered again, so the memo is keyed by that storage's identity (an
+    /// equal list in another array is rebuilt, never mistaken: the memo keeps its array
+    /// alive, so its address cannot be reused by another).
+    private let allowedFieldsMemo = Mutex<AllowedFieldsForms?>(nil)
+
+    func allowedFieldsForms(_ fields: [String]) -> AllowedFieldsForms {
+        if let memo = allowedFieldsMemo.withLock({ $0 }), Self.sameStorage(memo.fields, fields) { return memo }
+        let forms = AllowedFieldsForms(fields: fields, constraint: .array(fields.map(JSONValue.string)),
+                                       detail: pyListRepr(fields, prefix: "applied allowed_fields="))
+        allowedFieldsMemo.withLock { $0 = forms }
+        return forms
+    }
+
+    static func sameStorage(_ a: [String], _ b: [String]) -> Bool {
+        a.count == b.count
+            && a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in pa.baseAddress == pb.baseAddress } }
+    }
+
+    /// `f"{principal_id}:{capability_id}"`, the rate limiter's key, copied as bytes (an
+    /// interpolation cost a tenth of the policy's evaluation).
+    static func rateKey(_ pid: String, _ cid: String) -> String {
+        var pid = pid, cid = cid
+        return pid.withUTF8 { p in
+            cid.withUTF8 { c in
+                String(unsafeUninitializedCapacity: p.count + 1 + c.count) { out in
+                    _ = out.initialize(fromContentsOf: p)
+                    out[p.count] = UInt8(ascii: ":")
+                    _ = UnsafeMutableBufferPointer(rebasing: out[(p.count + 1)...]).initialize(fromContentsOf: c)
+                    return p.count + 1 + c.count
+                }
+            }
+        }
     }
 
     /// `str(request.scope.get("memory_scope", ""))`.

@@ -43,8 +43,34 @@ func pySortedRoles(_ roles: [String]) -> [String] {
     return out.sorted(by: PyString.less)
 }
 
-func pyListRepr(_ items: [String]) -> String {
-    JSONValue.array(items.map(JSONValue.string)).pyRepr
+/// Python `repr(list_of_str)` after `prefix`: `prefix + "['a', 'b']"`.
+///
+/// Written as bytes into one buffer because the default policy renders a capability's
+/// `allowed_fields` on every PII grant (a `JSONValue` array, a `String` per element and a
+/// `joined` were a sixth of a grant). Printable ASCII without a quote `'` or a backslash is its own repr
+/// between single quotes (`PyString.repr`'s fast path); anything else goes through
+/// `PyString.repr`.
+func pyListRepr(_ items: [String], prefix: StaticString = "") -> String {
+    var out: [UInt8] = []
+    out.reserveCapacity(prefix.utf8CodeUnitCount + 2 + items.reduce(0) { $0 + $1.utf8.count + 4 })
+    out.append(contentsOf: UnsafeBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount))
+    out.append(UInt8(ascii: "["))
+    for (i, item) in items.enumerated() {
+        if i > 0 {
+            out.append(UInt8(ascii: ","))
+            out.append(UInt8(ascii: " "))
+        }
+        let plain = item.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "'") && $0 != UInt8(ascii: "\\") }
+        if plain {
+            out.append(UInt8(ascii: "'"))
+            out.append(contentsOf: item.utf8)
+            out.append(UInt8(ascii: "'"))
+        } else {
+            out.append(contentsOf: PyString.repr(item).utf8)
+        }
+    }
+    out.append(UInt8(ascii: "]"))
+    return String(decoding: out, as: UTF8.self)
 }
 
 /// Python `type(v).__name__` for values that came from JSON/TOML/YAML.

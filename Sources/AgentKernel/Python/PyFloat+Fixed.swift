@@ -12,6 +12,13 @@ extension PyFloat {
     public static func fixed(_ d: Double, places: Int) -> String {
         if d.isNaN { return "nan" }
         if d.isInfinite { return d < 0 ? "-inf" : "inf" }
+        // An integral value below 2^53 prints exactly as its integer and zero decimals
+        // (ids and counts in row summaries), without a trip through snprintf. -0.0 keeps
+        // its sign in C ("-0.00"), so it takes the C path.
+        if d == d.rounded(.towardZero) && abs(d) < 9_007_199_254_740_992 && !(d == 0 && d.sign == .minus) {
+            let digits = String(Int64(d))
+            return places > 0 ? digits + "." + String(repeating: "0", count: places) : digits
+        }
         return cFormat(d, places: places)
     }
 }

@@ -66,12 +66,19 @@ public final class CapabilityRegistry: Sendable {
     public func search(_ goal: String, maxResults: Int = 10, offset: Int = 0) -> [CapabilityRequest] {
         let offset = max(offset, 0)
         let maxResults = max(maxResults, 0)
-        let tokens = SearchTokenizer.tokenize(goal)
-        if tokens.isEmpty { return [] }
-        let index = currentIndex()
-        let hits = index.ranked(tokens)
-        guard offset < hits.count else { return [] }
-        return hits[offset...].prefix(maxResults).map { CapabilityRequest(capabilityID: index.ids[$0], goal: goal) }
+        var text = goal
+        return text.withUTF8 { utf8 in
+            SearchTokenizer.withJoinedTokens(utf8: utf8) { joined in
+                if joined.isEmpty { return [] }
+                let index = currentIndex()
+                return index.withRanked(joined: joined) { hits in
+                    guard offset < hits.count else { return [] }
+                    return hits[offset...].prefix(maxResults).map {
+                        CapabilityRequest(capabilityID: index.ids[$0], goal: goal)
+                    }
+                }
+            }
+        }
     }
 
     /// The search snapshot, rebuilt under the lock if a registration made it stale.

@@ -10,16 +10,24 @@
 /// Keys compare by code points (UTF-8 bytes), as `CodePointKey` does. The hash is seeded
 /// per process; only the kernel inserts (its ids are random UUIDs), callers only look up.
 struct IDTable<Value> {
-    /// 0 marks an empty slot; a stored hash always has its top bit set.
+    /// Probes scan `hashes` alone (8 per cache line, so a miss, the common case when
+    /// recording a fresh id, stays in one dense array); key and value sit side by side in
+    /// `slots` and are read only when a hash matches, so a hit (every `explain`, `expand`)
+    /// touches one line there instead of two parallel arrays.
+    /// `hashes[i]` 0 marks an empty slot; a stored hash always has its top bit set.
+    private struct Slot {
+        var key: String
+        var value: Value?
+        static var empty: Slot { Slot(key: "", value: nil) }
+    }
+
     private var hashes: [UInt64]
-    private var keys: [String]
-    private var values: [Value?]
+    private var slots: [Slot]
     private(set) var count = 0
 
     init() {
         hashes = []
-        keys = []
-        values = []
+        slots = []
     }
 
     private var mask: Int { hashes.count - 1 }
@@ -29,13 +37,13 @@ struct IDTable<Value> {
             guard count > 0 else { return nil }
             let h = IDHash.hash(key)
             guard let i = find(key, h) else { return nil }
-            return values[i]
+            return slots[i].value
         }
         set {
             let h = IDHash.hash(key)
             if let v = newValue {
                 if let i = find(key, h) {
-                    values[i] = v
+                    slots[i].value = v
                 } else {
                     insertNew(key, h, v)
                 }
@@ -49,23 +57,51 @@ struct IDTable<Value> {
     /// its references).
     func value<R>(forKey key: String, _ project: (Value) -> R) -> R? {
         guard count > 0, let i = find(key, IDHash.hash(key)) else { return nil }
-        return values[i].map(project)
+        return slots[i].value.map(project)
+    }
+
+    /// When `key` is present, mutates its value in place with `update` and returns the
+    /// result; otherwise stores `make()` and returns nil. One probe either way (recording
+    /// must check for an existing id, and the id is almost always new).
+    mutating func upsert<R>(_ key: String, insert make: () -> Value, update: (inout Value) -> R) -> R? {
+        let h = IDHash.hash(key)
+        // Grown first, so the empty slot the probe ends on is where the new key goes.
+        if (count + 1) * 2 > hashes.count { grow() }
+        var i = Int(truncatingIfNeeded: h) & mask
+        while true {
+            let s = hashes[i]
+            if s == 0 { break }
+            if s == h && PyString.equal(slots[i].key, key) { return update(&slots[i].value!) }
+            i = (i + 1) & mask
+        }
+        hashes[i] = h
+        slots[i] = Slot(key: key, value: make())
+        count += 1
+        return nil
     }
 
     /// Removes `key`; returns its value.
     @discardableResult
     mutating func removeValue(forKey key: String) -> Value? {
         guard count > 0, let i = find(key, IDHash.hash(key)) else { return nil }
-        let v = values[i]
+        let v = slots[i].value
         remove(at: i)
         return v
+    }
+
+    /// Removes `key` without handing its value back (no copy to retain and release).
+    @discardableResult
+    mutating func remove(_ key: String) -> Bool {
+        guard count > 0, let i = find(key, IDHash.hash(key)) else { return false }
+        remove(at: i)
+        return true
     }
 
     /// Every value, in no particular order.
     var allValues: [Value] {
         var out: [Value] = []
         out.reserveCapacity(count)
-        for i in hashes.indices where hashes[i] != 0 { out.append(values[i]!) }
+        for i in hashes.indices where hashes[i] != 0 { out.append(slots[i].value!) }
         return out
     }
 
@@ -75,7 +111,7 @@ struct IDTable<Value> {
         while true {
             let s = hashes[i]
             if s == 0 { return nil }
-            if s == h && PyString.equal(keys[i], key) { return i }
+            if s == h && PyString.equal(slots[i].key, key) { return i }
             i = (i + 1) & mask
         }
     }
@@ -86,8 +122,7 @@ struct IDTable<Value> {
         var i = Int(truncatingIfNeeded: h) & mask
         while hashes[i] != 0 { i = (i + 1) & mask }
         hashes[i] = h
-        keys[i] = key
-        values[i] = v
+        slots[i] = Slot(key: key, value: v)
         count += 1
     }
 
@@ -104,32 +139,27 @@ struct IDTable<Value> {
             // Movable iff the hole lies on the way from its home slot to k.
             if (k &- home) & mask >= (k &- hole) & mask {
                 hashes[hole] = s
-                keys.swapAt(hole, k)
-                values.swapAt(hole, k)
+                slots.swapAt(hole, k)
                 hole = k
             }
         }
         hashes[hole] = 0
-        keys[hole] = ""
-        values[hole] = nil
+        slots[hole] = .empty
         count -= 1
     }
 
     private mutating func grow() {
         let capacity = Swift.max(16, hashes.count * 2)
         let oldHashes = hashes
-        var oldKeys = keys
-        var oldValues = values
+        var oldSlots = [Slot](repeating: .empty, count: capacity)
+        swap(&oldSlots, &slots)
         hashes = [UInt64](repeating: 0, count: capacity)
-        keys = [String](repeating: "", count: capacity)
-        values = [Value?](repeating: nil, count: capacity)
         let m = capacity - 1
         for j in oldHashes.indices where oldHashes[j] != 0 {
             var i = Int(truncatingIfNeeded: oldHashes[j]) & m
             while hashes[i] != 0 { i = (i + 1) & m }
             hashes[i] = oldHashes[j]
-            swap(&keys[i], &oldKeys[j])
-            swap(&values[i], &oldValues[j])
+            swap(&slots[i], &oldSlots[j])
         }
     }
 }

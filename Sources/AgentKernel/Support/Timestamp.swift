@@ -57,6 +57,14 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
             func digits(_ v: Int64, _ width: Int) {
                 var v = v
                 if v < 0 { v = -v }
+                if width == 2 && v < 100 {
+                    // Month, day, hour, minute, second: no digit count (two of these
+                    // datetimes are written into every token signature).
+                    buf[i] = UInt8(48 + v / 10)
+                    buf[i + 1] = UInt8(48 + v % 10)
+                    i += 2
+                    return
+                }
                 var w = width
                 // Years beyond four digits keep all their digits, as Python would refuse them anyway.
                 var t = v

@@ -261,17 +261,18 @@ extension FileRevocationStore {
     static func snapshotLines(_ state: RevocationState) -> [[UInt8]] {
         var out = [line(header)]
         var indexed = Set<String>()
+        let expiry = state.expiry
         for pid in state.principalTokens.keys.sorted(by: PyString.less) {
             // A principal's index may list an id twice (RevocationState); write it once.
             for tid in Set(state.principalTokens[pid]!).sorted(by: PyString.less) {
                 indexed.insert(tid)
-                let exp = state.expiry[tid]?.isoformat ?? Timestamp(microseconds: 0).isoformat
+                let exp = expiry[tid]?.isoformat ?? Timestamp(microseconds: 0).isoformat
                 out.append(line(["op": "track", "principal_id": .string(pid), "token_id": .string(tid),
                                  "expires_at": .string(exp)]))
             }
         }
-        for tid in state.expiry.keys.sorted(by: PyString.less) where !indexed.contains(tid) {
-            out.append(line(["op": "expiry", "token_id": .string(tid), "expires_at": .string(state.expiry[tid]!.isoformat)]))
+        for tid in expiry.keys.sorted(by: PyString.less) where !indexed.contains(tid) {
+            out.append(line(["op": "expiry", "token_id": .string(tid), "expires_at": .string(expiry[tid]!.isoformat)]))
         }
         for tid in state.revoked.sorted(by: PyString.less) {
             out.append(line(["op": "revoke", "token_id": .string(tid)]))

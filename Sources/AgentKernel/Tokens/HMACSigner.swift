@@ -1,58 +1,29 @@
 import COpenSSL
-import Synchronization
+import COpenSSLShims
 
-/// HMAC-SHA256 over OpenSSL 3 `EVP_MAC`, the primitive behind token signatures (docs/reference-semantics.md §4).
+/// HMAC-SHA256, the primitive behind token signatures (docs/reference-semantics.md §4).
 ///
-/// Why a pool: a reused `EVP_MAC_CTX` costs ~0.32 µs per MAC, a dup of a keyed template
-/// ~0.53 µs and a one-shot `HMAC()` ~1.1 µs (platform notes). Contexts are not thread-safe,
-/// so each call takes one out of a small `Mutex`-protected pool (or dups the keyed
-/// template when the pool is empty), uses it outside the lock, and puts it back. The key is
-/// copied into OpenSSL once, at init, and never kept in Swift memory or printed.
+/// Why not `EVP_MAC`: a MAC through a reused `EVP_MAC_CTX` (~0.45 µs for a token payload)
+/// re-copies its keyed digest contexts through the provider on every call and is not
+/// thread-safe, which took a `Mutex`-guarded pool of contexts. The key's two padded blocks
+/// are now absorbed once, at init, into an immutable state (COpenSSLShims/hmac_sha256.c)
+/// that each MAC copies on the stack: same SHA-256 code, no pool, no lock, no allocation.
+/// The key is copied into that C state once and never kept in Swift memory or printed.
 public final class HMACSigner: Sendable {
-    /// Contexts kept for reuse; beyond this, extra contexts made under contention are freed.
-    private static let maxPooled = 16
+    /// The keyed state. Sound to share: it is only read after init, and freed in deinit.
+    private struct Key: @unchecked Sendable { let p: OpaquePointer }
+    private let key: Key
 
-    /// An `EVP_MAC_CTX` handed between threads. Sound because a context is only ever
-    /// used by one thread at a time: it is either in the pool (touched under the lock) or
-    /// checked out by exactly one caller.
-    private struct Ctx: @unchecked Sendable { let p: OpaquePointer }
-
-    private struct State: ~Copyable {
-        /// Keyed template; only ever read (dup) while the lock is held.
-        var template: Ctx
-        var pool: [Ctx]
-        deinit {
-            for ctx in pool { EVP_MAC_CTX_free(ctx.p) }
-            EVP_MAC_CTX_free(template.p)
-        }
-    }
-
-    private let state: Mutex<State>
-
-    /// Keys a template context. Failure here means libcrypto cannot do HMAC-SHA256 at all:
-    /// continuing would mean unsigned or unverifiable tokens, so it stops the process
-    /// (an environment invariant, not untrusted input).
+    /// Failure here means libcrypto cannot do SHA-256 (or memory is exhausted): continuing
+    /// would mean unsigned or unverifiable tokens, so it stops the process (an environment
+    /// invariant, not untrusted input).
     public init(key: [UInt8]) {
-        guard let mac = EVP_MAC_fetch(nil, "HMAC", nil) else { preconditionFailure("OpenSSL: HMAC unavailable") }
-        defer { EVP_MAC_free(mac) }
-        guard let ctx = EVP_MAC_CTX_new(mac) else { preconditionFailure("OpenSSL: EVP_MAC_CTX_new failed") }
-        let ok: Int32 = "digest".withCString { name in
-            "SHA256".withCString { value in
-                var params = [
-                    OSSL_PARAM_construct_utf8_string(name, UnsafeMutablePointer(mutating: value), 0),
-                    OSSL_PARAM_construct_end(),
-                ]
-                // A non-NULL pointer even for an empty key: NULL means "reuse the old key".
-                var k = key
-                if k.isEmpty { k = [0] }
-                return k.withUnsafeBufferPointer { kb in
-                    EVP_MAC_init(ctx, kb.baseAddress, key.count, &params)
-                }
-            }
-        }
-        precondition(ok == 1, "OpenSSL: EVP_MAC_init(HMAC-SHA256) failed")
-        state = Mutex(State(template: Ctx(p: ctx), pool: []))
+        let k = key.withUnsafeBufferPointer { capgate_hmac_sha256_key_new($0.baseAddress, $0.count) }
+        guard let k else { preconditionFailure("OpenSSL: HMAC-SHA256 key setup failed") }
+        self.key = Key(p: k)
     }
+
+    deinit { capgate_hmac_sha256_key_free(key.p) }
 
     /// The MAC of `message` as 32 raw bytes.
     public func digest(_ message: [UInt8]) -> [UInt8] {
@@ -78,42 +49,15 @@ public final class HMACSigner: Sendable {
 
     /// Computes the MAC into a stack buffer and lends its 32 bytes to `body`.
     private func withDigest<R>(_ message: [UInt8], _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
-        let ctx = checkout().p
         var raw: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
         return withUnsafeMutableBytes(of: &raw) { buf in
             let out = buf.bindMemory(to: UInt8.self)
-            var outLen = 0
             let ok = message.withUnsafeBufferPointer { mb in
-                EVP_MAC_update(ctx, mb.baseAddress, mb.count) == 1
-                    && EVP_MAC_final(ctx, out.baseAddress, &outLen, 32) == 1
+                capgate_hmac_sha256(key.p, mb.baseAddress, mb.count, out.baseAddress) == 1
             }
-            precondition(ok && outLen == 32, "OpenSSL: HMAC computation failed")
-            checkin(Ctx(p: ctx))
+            precondition(ok, "OpenSSL: HMAC computation failed")
             return body(UnsafeBufferPointer(out))
         }
-    }
-
-    private func checkout() -> Ctx {
-        let ctx: Ctx? = state.withLock { s in
-            if let c = s.pool.popLast() { return c }
-            return EVP_MAC_CTX_dup(s.template.p).map(Ctx.init(p:))
-        }
-        guard let ctx else { preconditionFailure("OpenSSL: EVP_MAC_CTX_dup failed") }
-        return ctx
-    }
-
-    private func checkin(_ ctx: Ctx) {
-        // Re-arm with the same key (NULL key = keep the current one) before pooling.
-        guard EVP_MAC_init(ctx.p, nil, 0, nil) == 1 else {
-            EVP_MAC_CTX_free(ctx.p)
-            return
-        }
-        let pooled: Bool = state.withLock { s in
-            guard s.pool.count < Self.maxPooled else { return false }
-            s.pool.append(ctx)
-            return true
-        }
-        if !pooled { EVP_MAC_CTX_free(ctx.p) }
     }
 }
 

@@ -58,7 +58,9 @@ public final class HMACTokenProvider: Sendable {
         // grant and every invoke. Equal to serializing the 7-field object with `.canonical`
         // (pinned by TokenSignatureTests against the reference's bytes).
         var out: [UInt8] = []
-        out.reserveCapacity(320)
+        // Two UUIDs, two datetimes and the keys are ~220 bytes; a PII capability's pinned
+        // `allowed_fields` easily pass 320, which cost a regrowth on every signature.
+        out.reserveCapacity(512)
         func key(_ k: StaticString) {
             out.append(contentsOf: UnsafeBufferPointer(start: k.utf8Start, count: k.utf8CodeUnitCount))
         }

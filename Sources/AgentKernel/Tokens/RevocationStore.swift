@@ -24,20 +24,34 @@ public protocol RevocationStore: Sendable {
 }
 
 /// The revocation bookkeeping shared by the in-memory and file stores: a revoked set, a
-/// principal → token-ids index and a token → expiry map (`InMemoryRevocationStore`).
+/// principal → token-ids index and the tracked tokens' expiries (`InMemoryRevocationStore`).
 ///
 /// The index is a list per principal, not a set: `track` runs on every grant, and an append
-/// costs no hash of the 36-byte id and no rehash as the index grows (the expiry map already
-/// pays one). An id tracked twice appears twice; `revokeAll` counts it once (the revoked
-/// set decides) and the snapshot writes it once.
+/// costs no hash of the 36-byte id and no rehash as the index grows. The expiries are a log
+/// in tracking order for the same reason (a map keyed by token id cost a fifth of a grant:
+/// SipHash of the id, and ever larger rehashes as an hour of tokens accumulates); only a
+/// sweep that finds something expired, a snapshot or `trackedCount` pays for look-ups. Such
+/// a sweep hashes each tracked id twice (once to find an expired id's later entries, once
+/// to filter the principal index, which the map's sweep did too) instead of once; the map
+/// paid an insertion and, amortized, more than one rehash per grant.
+/// An id tracked twice appears twice in both; its last tracked expiry is the one that counts
+/// (as a map's overwrite would), `revokeAll` counts it once (the revoked set decides) and the
+/// snapshot writes it once.
 struct RevocationState: Sendable {
+    struct TrackedExpiry: Sendable {
+        var tokenID: String
+        var expiresAt: Timestamp
+    }
+
     var revoked: Set<String> = []
     var principalTokens: [String: [String]] = [:]
-    private(set) var expiry: [String: Timestamp] = [:]
+    /// Every expiry recorded, oldest first; for an id listed more than once the last wins.
+    private(set) var expiryLog: [TrackedExpiry] = []
     var trackCount = 0
     /// No tracked expiry is earlier than this (microseconds), so a sweep before it has
     /// nothing to drop and skips its scan of every tracked token (which, every 256th
-    /// grant, made grants O(tokens issued in the last hour)).
+    /// grant, made grants O(tokens issued in the last hour)). It may be lower than the
+    /// true minimum (an overridden expiry), which only costs a scan.
     private var earliestExpiry = Int64.max
 
     mutating func track(principalID: String, tokenID: String, expiresAt: Timestamp) {
@@ -46,8 +60,15 @@ struct RevocationState: Sendable {
     }
 
     mutating func setExpiry(_ tokenID: String, _ expiresAt: Timestamp) {
-        expiry[tokenID] = expiresAt
+        expiryLog.append(TrackedExpiry(tokenID: tokenID, expiresAt: expiresAt))
         earliestExpiry = min(earliestExpiry, expiresAt.microseconds)
+    }
+
+    /// Each tracked id's expiry (its last recorded one).
+    var expiry: [String: Timestamp] {
+        var map = [String: Timestamp](minimumCapacity: expiryLog.count)
+        for e in expiryLog { map[e.tokenID] = e.expiresAt }
+        return map
     }
 
     mutating func revokeAll(principalID: String) -> Int {
@@ -59,23 +80,49 @@ struct RevocationState: Sendable {
 
     mutating func sweep(now: Timestamp) -> Int {
         guard earliestExpiry <= now.microseconds else { return 0 }
-        var expired: [String] = []
+        // Ids with an entry that has passed; whether each is gone depends on its last entry.
+        var candidates = Set<String>()
+        for e in expiryLog where e.expiresAt <= now { candidates.insert(e.tokenID) }
         var earliest = Int64.max
-        for (id, t) in expiry {
-            if t <= now { expired.append(id) } else { earliest = min(earliest, t.microseconds) }
+        guard !candidates.isEmpty else {
+            for e in expiryLog { earliest = min(earliest, e.expiresAt.microseconds) }
+            earliestExpiry = earliest
+            return 0
         }
+        // One pass from the newest entry back: the first entry met of a candidate is its
+        // last tracked one, which decides; its earlier entries are dropped. A surviving
+        // candidate keeps one entry, under its first-tracked spelling (the key a map would
+        // have kept).
+        var decided: [String: Int] = [:]  // candidate -> its entry in `kept`, or -1 when gone
+        var gone = Set<String>()
+        var kept: [TrackedExpiry] = []
+        kept.reserveCapacity(expiryLog.count)
+        for e in expiryLog.reversed() {
+            guard candidates.contains(e.tokenID) else {
+                kept.append(e)
+                earliest = min(earliest, e.expiresAt.microseconds)
+                continue
+            }
+            if let slot = decided[e.tokenID] {
+                if slot >= 0 { kept[slot].tokenID = e.tokenID }
+            } else if e.expiresAt <= now {
+                gone.insert(e.tokenID)
+                decided[e.tokenID] = -1
+            } else {
+                decided[e.tokenID] = kept.count
+                kept.append(e)
+                earliest = min(earliest, e.expiresAt.microseconds)
+            }
+        }
+        expiryLog = kept.reversed()
         earliestExpiry = earliest
-        guard !expired.isEmpty else { return 0 }
-        for id in expired {
-            expiry.removeValue(forKey: id)
-            revoked.remove(id)
-        }
-        let gone = Set(expired)
+        guard !gone.isEmpty else { return 0 }
+        for id in gone { revoked.remove(id) }
         for (pid, ids) in principalTokens {
             let left = ids.filter { !gone.contains($0) }
             principalTokens[pid] = left.isEmpty ? nil : left
         }
-        return expired.count
+        return gone.count
     }
 }
 

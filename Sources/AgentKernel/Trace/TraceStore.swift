@@ -7,15 +7,22 @@ import Synchronization
 /// `maxEntries` evicts the oldest (FIFO) and counts it in `evictedCount`; eviction discards
 /// audit data, so durable deployments use a chained store instead. Thread-safe.
 ///
-/// Storage is a slot array with a moving head plus an id -> absolute-position map, so record,
-/// overwrite, eviction and lookup are O(1) amortized (compaction happens when half the slots
-/// are dead).
+/// Storage is a slot array with a moving head (recording order) plus an id -> (absolute
+/// position, trace) map, so record, overwrite, eviction and lookup are O(1) amortized
+/// (compaction happens when half the slots are dead). The map holds the trace itself, not
+/// only its position: `get` (every `explain`) is then one hash probe and one retain under
+/// the lock, without a second, cache-cold read of the slot array.
 public final class TraceStore: Sendable {
+    private struct Indexed {
+        var position: Int     // absolute position in `slots`
+        var trace: ActionTrace
+    }
+
     private struct State {
         var slots: [ActionTrace?] = []
         var head = 0          // first live slot
         var base = 0          // absolute position of slots[0]
-        var positions = IDTable<Int>()  // action id -> absolute position (code point keys)
+        var positions = IDTable<Indexed>()  // action id -> position and trace (code point keys)
         var evicted = 0
 
         var count: Int { positions.count }
@@ -44,11 +51,15 @@ public final class TraceStore: Sendable {
     /// oldest records while over capacity.
     public func record(_ t: ActionTrace) {
         state.withLock { s in
-            if let pos = s.positions[t.actionID] {
+            let fresh = s.base + s.slots.count
+            let overwritten: Int? = s.positions.upsert(t.actionID, insert: { Indexed(position: fresh, trace: t) }) { e in
+                e.trace = t
+                return e.position
+            }
+            if let pos = overwritten {
                 s.slots[pos - s.base] = t
                 return
             }
-            s.positions[t.actionID] = s.base + s.slots.count
             s.slots.append(t)
             while s.count > maxEntries {
                 // The head slot is always live: dead slots only exist before `head`. Only
@@ -56,7 +67,7 @@ public final class TraceStore: Sendable {
                 let oldestID = s.slots[s.head]!.actionID
                 s.slots[s.head] = nil
                 s.head += 1
-                s.positions.removeValue(forKey: oldestID)
+                s.positions.remove(oldestID)
                 s.evicted += 1
             }
             s.compactIfNeeded()
@@ -66,7 +77,7 @@ public final class TraceStore: Sendable {
     /// The trace of `actionID`. Throws `AgentKernelError("No action trace found for
     /// action_id='<id>'.")` with site `.traceNotFound`.
     public func get(_ actionID: String) throws(KernelError) -> ActionTrace {
-        let found = state.withLock { s in s.positions[actionID].flatMap { s.slots[$0 - s.base] } }
+        let found = state.withLock { s in s.positions.value(forKey: actionID, \.trace) }
         guard let t = found else {
             throw KernelError(.agentKernelError, "No action trace found for action_id='\(actionID)'.",
                               site: .traceNotFound)

@@ -118,6 +118,14 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
         for (k, v) in pairs { self[k] = v }
     }
 
+    /// Builds from parallel arrays whose keys the caller guarantees distinct (a constant key
+    /// list is then shared, not copied, by every object built from it).
+    public init(uniqueKeys keys: [String], values: [JSONValue]) {
+        precondition(keys.count == values.count, "JSONObject: \(keys.count) keys for \(values.count) values")
+        self.keys = keys
+        self.values = values
+    }
+
     public var count: Int { keys.count }
     public var isEmpty: Bool { keys.isEmpty }
 

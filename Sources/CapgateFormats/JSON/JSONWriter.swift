@@ -57,6 +57,26 @@ public enum JSONWriter {
                     out.append(UInt8(ascii: ":"))
                     write(o.values[i], style: style, into: &out)
                 }
+            } else if style == .canonical && o.count <= 16 {
+                // A token's constraints (`allowed_fields`, `max_rows`, ...): an insertion sort of
+                // the indices on the stack, not a sorted index array on every signature. Keys
+                // are distinct code-point sequences, so the order is total, as below.
+                withUnsafeTemporaryAllocation(of: Int.self, capacity: o.count) { order in
+                    for i in 0..<o.count {
+                        var j = i
+                        while j > 0 && PyString.less(o.keys[i], o.keys[order[j - 1]]) {
+                            order[j] = order[j - 1]
+                            j -= 1
+                        }
+                        order[j] = i
+                    }
+                    for (n, i) in order.enumerated() {
+                        if n > 0 { out.append(UInt8(ascii: ",")) }
+                        writeString(o.keys[i], ascii: true, into: &out)
+                        out.append(UInt8(ascii: ":"))
+                        write(o.values[i], style: style, into: &out)
+                    }
+                }
             } else if style == .canonical {
                 let order = o.keys.indices.sorted { PyString.less(o.keys[$0], o.keys[$1]) }
                 for (n, i) in order.enumerated() {

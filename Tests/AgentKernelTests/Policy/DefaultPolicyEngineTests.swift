@@ -31,6 +31,41 @@ import Synchronization
         } catch { return error.reasonCode }
     }
 
+    /// The byte-level repr agrees with `JSONValue.pyRepr` (Python's `repr` of a list of str),
+    /// on the fast path and off it (quotes, backslashes, controls, non-ASCII).
+    @Test func pyListReprMatchesTheGeneralRepr() {
+        let lists: [[String]] = [[], ["id"], ["id", "customer_name"], ["it's", "say \"hi\"", "both '\"", "back\\slash"],
+                                 ["tab\there", "nl\n", "\u{7F}", "é", "e\u{301}", "😀", "\u{85}"]]
+        for l in lists {
+            #expect(pyListRepr(l) == JSONValue.array(l.map(JSONValue.string)).pyRepr)
+            #expect(pyListRepr(l, prefix: "applied allowed_fields=")
+                    == "applied allowed_fields=" + JSONValue.array(l.map(JSONValue.string)).pyRepr)
+        }
+    }
+
+    /// The allowed_fields memo follows the capability: alternating two PII capabilities (and a
+    /// copy of one with an equal list in other storage) pins each one's own fields.
+    @Test func allowedFieldsFollowTheCapability() throws {
+        let e = try DefaultPolicyEngine()
+        func pii(_ id: String, _ fields: [String]) -> Capability {
+            Capability(capabilityID: id, name: id, description: "", safetyClass: .read, sensitivity: .pii,
+                       allowedFields: fields)
+        }
+        let a = pii("cap.a", ["id", "amount"]), b = pii("cap.b", ["name"])
+        let c = pii("cap.c", ["e\u{301}"]), d = pii("cap.d", ["\u{E9}"])  // canonically equal, not equal in Python
+        for cap in [a, b, a, c, d, c, b] {
+            let decision = try e.evaluate(CapabilityRequest(capabilityID: cap.capabilityID, goal: "g"), capability: cap,
+                                          principal: Self.reader, justification: "")
+            #expect(decision.constraints["allowed_fields"] == .array(cap.allowedFields.map(JSONValue.string)))
+            let detail = decision.trace?.steps.first { $0.name == "sensitivity:allowed_fields" }?.detail
+            #expect(detail.map { Array($0.unicodeScalars) }
+                    == Array(("applied allowed_fields=" + pyListRepr(cap.allowedFields)).unicodeScalars))
+            if case .array(let got)? = decision.constraints["allowed_fields"] {
+                #expect(got.map { $0.stringValue.map { Array($0.unicodeScalars) } } == cap.allowedFields.map { Array($0.unicodeScalars) })
+            }
+        }
+    }
+
     // Reference: e = DefaultPolicyEngine(clock=lambda: 0.0); 60 evaluate() calls pass, the 61st raises
     // PolicyDenied("Rate limit exceeded: 60 READ invocations per 60.0s for principal 'u1'", reason_code="rate_limited").
     @Test func sixtyFirstReadGrantIsRateLimited() throws {

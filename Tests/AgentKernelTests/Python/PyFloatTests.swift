@@ -27,6 +27,20 @@ struct PyFloatTests {
         #expect(PyFloat.fixed2(0.125) == "0.12")
         #expect(PyFloat.fixed2(10) == "10.00")
     }
+
+    /// Integral values take a shortcut past snprintf; these are CPython's `"%.2f" % v` /
+    /// `"%.0f" % v` on each side of the shortcut's bounds.
+    @Test func fixedIntegralValues() {
+        #expect(PyFloat.fixed2(0) == "0.00")
+        #expect(PyFloat.fixed2(-0.0) == "-0.00")
+        #expect(PyFloat.fixed2(-7) == "-7.00")
+        #expect(PyFloat.fixed2(9007199254740991) == "9007199254740991.00")
+        #expect(PyFloat.fixed2(9007199254740992) == "9007199254740992.00")
+        #expect(PyFloat.fixed2(1e22) == "10000000000000000000000.00")
+        #expect(PyFloat.fixed(3, places: 0) == "3")
+        #expect(PyFloat.fixed(2.5, places: 0) == "2")
+        #expect(PyFloat.fixed(-2.5, places: 1) == "-2.5")
+    }
 }
 
 struct PyStringTests {

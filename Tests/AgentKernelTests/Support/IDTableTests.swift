@@ -41,3 +41,30 @@ import Testing
         #expect(t["e\u{301}"] == "decomposed")
     }
 }
+
+extension IDTableTests {
+    /// `upsert` inserts a new key (nil) or updates the existing one in place (its result),
+    /// across growth, like a read-then-write on `Dictionary`.
+    @Test func upsertInsertsOrUpdatesInOneProbe() {
+        var table = IDTable<Int>()
+        var model: [CodePointKey: Int] = [:]
+        var rng = SystemRandomNumberGenerator()
+        let keys = (0..<500).map { "k\($0)" } + ["é", "e\u{301}"]
+        for step in 0..<20_000 {
+            let k = keys.randomElement(using: &rng)!
+            if Int.random(in: 0..<4, using: &rng) == 0 {
+                #expect(table.removeValue(forKey: k) == model.removeValue(forKey: CodePointKey(k)))
+                continue
+            }
+            let old = table.upsert(k, insert: { step }) { v -> Int in
+                let was = v
+                v = step
+                return was
+            }
+            #expect(old == model[CodePointKey(k)])
+            model[CodePointKey(k)] = step
+        }
+        #expect(table.count == model.count)
+        for k in keys { #expect(table[k] == model[CodePointKey(k)]) }
+    }
+}

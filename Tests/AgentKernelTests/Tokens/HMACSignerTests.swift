@@ -8,8 +8,23 @@ import Dispatch
     @Test func rfc4231Case2() {
         let s = HMACSigner(key: Array("Jefe".utf8))
         let want = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        // Repeated calls exercise the re-armed pooled context.
+        // Repeated calls start from the same absorbed key state.
         for _ in 0..<3 { #expect(s.hexDigest(Array("what do ya want for nothing?".utf8)) == want) }
+    }
+
+    // RFC 4231 test case 6: a key longer than the 64-byte block is hashed first.
+    @Test func rfc4231Case6LongKey() {
+        let s = HMACSigner(key: [UInt8](repeating: 0xAA, count: 131))
+        #expect(s.hexDigest(Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8))
+                == "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54")
+    }
+
+    // A key of exactly one block is used as is (not hashed); a message spanning blocks.
+    // python3 -c "import hmac,hashlib;print(hmac.new(bytes(range(64)),bytes(range(256))*3,hashlib.sha256).hexdigest())"
+    @Test func blockSizedKeyAndMultiBlockMessage() {
+        let s = HMACSigner(key: (0..<64).map { UInt8($0) })
+        let message = Array(repeating: (0..<256).map { UInt8($0) }, count: 3).flatMap { $0 }
+        #expect(s.hexDigest(message) == "821181380797d4cd558c8a5e7ea77ae9ac4b3acb7e6adcc7284a7a06dc2c4e6d")
     }
 
     // python3 -c "import hmac,hashlib;print(hmac.new(b'',b'',hashlib.sha256).hexdigest())"

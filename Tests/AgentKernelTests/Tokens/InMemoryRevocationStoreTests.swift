@@ -46,6 +46,42 @@ import Testing
         #expect(s.trackedCount == 0)
     }
 
+    // The last tracked expiry wins even when it is the earlier one, and the snapshot a file
+    // store would write carries that one.
+    @Test func aLaterTrackWithAnEarlierExpiryWins() {
+        let s = InMemoryRevocationStore()
+        s.track(principalID: "p", tokenID: "a", expiresAt: t0.adding(seconds: 100))
+        s.track(principalID: "p", tokenID: "b", expiresAt: t0.adding(seconds: 100))
+        s.track(principalID: "p", tokenID: "a", expiresAt: t0.adding(seconds: 10))
+        s.revoke("a")
+        #expect(s.trackedCount == 2)
+        #expect(s.sweep(now: t0.adding(seconds: 10)) == 1)  // a, at its last expiry
+        #expect(!s.isRevoked("a"))
+        #expect(s.trackedCount == 1)
+        #expect(s.sweep(now: t0.adding(seconds: 99)) == 0)
+        #expect(s.sweep(now: t0.adding(seconds: 100)) == 1)  // b; a's first entry went with a
+        #expect(s.trackedCount == 0)
+
+        var state = RevocationState()
+        state.track(principalID: "p", tokenID: "x", expiresAt: t0.adding(seconds: 100))
+        state.track(principalID: "p", tokenID: "x", expiresAt: t0.adding(seconds: 10))
+        #expect(state.expiry == ["x": t0.adding(seconds: 10)])
+    }
+
+    // Ids compare as Swift strings, as the map keyed by them did: two spellings of one id
+    // are one token, the last expiry decides, and the first spelling stays the key.
+    @Test func canonicallyEqualSpellingsAreOneTrackedToken() {
+        var state = RevocationState()
+        state.track(principalID: "p", tokenID: "\u{E9}", expiresAt: t0.adding(seconds: 10))
+        state.track(principalID: "p", tokenID: "e\u{301}", expiresAt: t0.adding(seconds: 100))
+        #expect(state.sweep(now: t0.adding(seconds: 10)) == 0)
+        #expect(state.expiry.count == 1)
+        #expect(state.expiry.keys.first.map { Array($0.unicodeScalars) } == ["\u{E9}"])
+        #expect(state.expiry.values.first == t0.adding(seconds: 100))
+        #expect(state.sweep(now: t0.adding(seconds: 100)) == 1)
+        #expect(state.expiry.isEmpty && state.principalTokens.isEmpty)
+    }
+
     // _SWEEP_INTERVAL = 256: the 256th track sweeps against the store's clock.
     @Test func lazySweepEvery256Tracks() {
         let clock = TPManualClock(now: t0)
