@@ -113,7 +113,8 @@ let package = Package(
         // ── 6. Executables: parse, validate, fail fast, run.
         .target(name: "CapgateCLI", dependencies: [argumentParser], exclude: ["README.md"]),
         .executableTarget(name: "capgate", dependencies: ["CapgateServer", "CapgatePKI", "CapgateIO", "CapgateCLI", "CapgateStore",
-                                                          "CapgateClient", "CapgatePostgres", argumentParser, "CapgateMetrics"],
+                                                          "CapgateClient", "CapgatePostgres", argumentParser, "CapgateMetrics",
+                                                          "CLibcShims"],
                           exclude: ["README.md"]),
         // kernel verbs in process vs the Python reference (make bench-kernel)
         .executableTarget(name: "KernelBench", dependencies: ["AgentKernel", "CapgateCLI", argumentParser],

@@ -107,6 +107,8 @@ package final class ConnectionCore: EventHandler {
     private var afterIOScheduled = false
     /// A read continuation is queued: the last wakeup stopped at `readBudgetBytes`.
     private var readContinuationScheduled = false
+    /// EPOLLRDHUP was seen: the peer's FIN may sit behind its data, so reads go on to the EOF.
+    private var peerShutdownSeen = false
 
     /// Ciphertext bytes one wakeup reads before yielding the loop (docs/limits.md). Reading to
     /// EAGAIN let one fast sender hold the loop, and every other connection on it, for as long
@@ -166,9 +168,11 @@ package final class ConnectionCore: EventHandler {
 
     package func hangup() { end(.hangup) }
 
+    package func readHangup() { peerShutdownSeen = true }
+
     // MARK: - Input
 
-    /// Reads until EAGAIN (edge-triggered), until the output backlog passes the high-water
+    /// Reads until EAGAIN or a short read (edge-triggered; see the end of the loop), until the output backlog passes the high-water
     /// mark (servers: then the peer's bytes stay in the kernel, its TCP window closes, and it
     /// must read our output before sending more), or until `readBudgetBytes` were read this
     /// wakeup. WHY the explicit continuation at the budget: epoll is edge-triggered, and the
@@ -223,6 +227,11 @@ package final class ConnectionCore: EventHandler {
                     return
                 }
                 processTLSInput()
+                // A short read emptied the socket's queue: bytes arriving later make a new
+                // edge, so the read that would only say EAGAIN is skipped (one syscall per
+                // request at 1x1). Not once the peer shut down (EPOLLRDHUP): its FIN may be
+                // queued already and would make no edge.
+                if n < buffer.count && !peerShutdownSeen { return }
             }
         }
     }

@@ -42,6 +42,14 @@ public final class ResponseStream: Sendable {
     public func respond(_ response: HTTPResponse) {
         guard claimAnswer() else { return }
         let (context, id, streamID) = (self.context, connectionID, self.streamID)
+        // A handler running on its connection's loop (LoopTaskExecutor, the usual case) is a
+        // task of that loop, never inside an nghttp2 callback: it queues the answer in place,
+        // without a closure, a lock and a trip through the loop's task queue per request.
+        // The flush still waits for the end of the loop iteration (`complete`).
+        if loop.inEventLoop {
+            context.connection(id)?.complete(streamID: streamID, response: response)
+            return
+        }
         post { _ in context.connection(id)?.complete(streamID: streamID, response: response) }
     }
 

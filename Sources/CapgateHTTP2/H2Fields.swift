@@ -1,4 +1,5 @@
 import CNghttp2
+import Glibc
 
 /// Builds `nghttp2_nv` arrays. nghttp2 wants mutable `uint8_t *` name/value pointers that stay
 /// valid for the duration of the submit call (it copies them: no NO_COPY flags), so every
@@ -7,6 +8,10 @@ enum H2Fields {
     static func withNV<T>(_ fields: [(name: String, value: String)],
                           _ body: (UnsafePointer<nghttp2_nv>?, Int) -> T) -> T {
         var storage: [UInt8] = []
+        // One allocation: appending grew the buffer several times per response.
+        var total = 1
+        for field in fields { total += field.name.utf8.count + field.value.utf8.count }
+        storage.reserveCapacity(total)
         var spans: [(name: Int, nameLen: Int, value: Int, valueLen: Int)] = []
         spans.reserveCapacity(fields.count)
         for field in fields {
@@ -34,6 +39,12 @@ enum H2Fields {
     static func string(_ p: UnsafePointer<UInt8>?, _ n: Int) -> String {
         guard let p, n > 0 else { return "" }
         return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
+    }
+
+    /// Whether the `n` bytes at `p` are exactly `literal` (an ASCII field name).
+    @inline(__always)
+    static func equal(_ p: UnsafePointer<UInt8>, _ n: Int, _ literal: StaticString) -> Bool {
+        n == literal.utf8CodeUnitCount && memcmp(p, literal.utf8Start, n) == 0
     }
 
     /// Connection-specific header fields a response must not carry (RFC 9113 §8.2.2); callers'

@@ -17,6 +17,15 @@ public protocol EventHandler: AnyObject {
     /// Also called once for every handler still registered when the loop
     /// exits, so no fd or permit is leaked on shutdown.
     func hangup()
+    /// EPOLLRDHUP: the peer shut down its sending side. Called before `readable()` on that
+    /// wake-up. A handler that stops reading at a short read (instead of reading on to EAGAIN)
+    /// must then read to the EOF: the FIN may already be queued behind the data and makes no
+    /// later edge. Default: nothing (handlers that read to EAGAIN need no notice).
+    func readHangup()
+}
+
+extension EventHandler {
+    public func readHangup() {}
 }
 
 /// Which readiness to watch. Both by default: in edge-triggered mode keeping

@@ -126,7 +126,8 @@ public final class EventLoop {
 
     private static func mask(_ interest: Interest) -> UInt32 {
         var mask = CAPGATE_EPOLLET
-        if interest.contains(.read) { mask |= CAPGATE_EPOLLIN }
+        // EPOLLRDHUP with EPOLLIN: a handler may stop at a short read (`readHangup`).
+        if interest.contains(.read) { mask |= CAPGATE_EPOLLIN | CAPGATE_EPOLLRDHUP }
         if interest.contains(.write) { mask |= CAPGATE_EPOLLOUT }
         return mask
     }
@@ -220,7 +221,10 @@ public final class EventLoop {
     private func dispatch(_ mask: UInt32, token: UInt64) {
         // Look the registration up before each callback: an earlier one may
         // have deregistered the fd.
-        if mask & CAPGATE_EPOLLIN != 0 {
+        if mask & CAPGATE_EPOLLRDHUP != 0 {
+            registrations[token]?.handler.readHangup()
+        }
+        if mask & (CAPGATE_EPOLLIN | CAPGATE_EPOLLRDHUP) != 0 {
             registrations[token]?.handler.readable()
         }
         if mask & CAPGATE_EPOLLOUT != 0 {

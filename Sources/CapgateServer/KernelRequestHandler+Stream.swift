@@ -18,6 +18,9 @@ extension KernelRequestHandler {
             let response = KernelService.response(status: 200, value)
             responder.respond(response)
             outcome = StreamOutcome(status: 200, error: nil, bytesOut: response.body.count)
+        case .success(.json(let body)):
+            responder.respond(KernelService.response(status: 200, body: body))
+            outcome = StreamOutcome(status: 200, error: nil, bytesOut: body.count)
         case .success(.frames(let frames)):
             outcome = await stream(frames, to: responder)
         case .failure(let error):

@@ -62,10 +62,12 @@ public final class CertificateExpiryTracker: Sendable {
     public func observe(identity: String, notAfter: Int64, serial: String) {
         let t = now()
         let message: String? = entries.withLock { table in
-            var e = table[identity] ?? Entry(notAfter: notAfter, serialHex: serial, warnedAt: nil)
+            let known = table[identity]
+            var e = known ?? Entry(notAfter: notAfter, serialHex: serial, warnedAt: nil)
             if e.serialHex != serial { e = Entry(notAfter: notAfter, serialHex: serial, warnedAt: nil) }
             defer {
-                if table.count < maxEntries || table[identity] != nil { table[identity] = e }
+                // Written only when it changed: every request of a known certificate came here.
+                if e != known, table.count < maxEntries || known != nil { table[identity] = e }
             }
             guard notAfter - t <= window, e.warnedAt.map({ t - $0 >= 3600 }) ?? true else { return nil }
             e.warnedAt = t

@@ -8,6 +8,8 @@ import CapgateWire
 /// (route, method, media type, identity, decoding, principal claim, role) has passed.
 public enum VerbAnswer: Sendable {
     case value(JSONValue)
+    /// A value already serialized (`serializedBytes()`, the bytes `.value` would send).
+    case json([UInt8])
     case frames(FrameSource)
 }
 

@@ -29,11 +29,23 @@ public final class KernelService: Sendable {
     let statusSource = Mutex<CallbackBox<@Sendable () -> JSONObject>?>(nil)
     /// Identity rule sets swapped in since start (`status`'s config generation).
     let identityGenerationCounter = Mutex<Int>(0)
+    /// The serialized `explain` answer of recently explained traces, by action id. WHY: an
+    /// `explain` rebuilt and re-serialized the same trace's JSON each time, about a seventh of
+    /// the sidecar's CPU on that verb. A cached body answers only a trace EQUAL to the one it
+    /// was made from (the same stored trace is usually the same box: `==` is then one pointer
+    /// compare), and the body is a pure function of the trace, so the bytes are the same.
+    private let explainBodies = Mutex<[String: (trace: ActionTrace, body: [UInt8])]>([:])
+    /// The kernel's trace store when it is a fleet's (`kernel.traces` never changes): found
+    /// once, so an `explain` on the embedded store makes no cast and no extra async call.
+    private let fleetTraces: PostgresTraceStore?
+    /// Bound of `explainBodies`; full, it starts over.
+    static let explainBodyLimit = 1024
 
     public init(kernel: Kernel, identities: IdentityMap, killSwitches: KillSwitches = KillSwitches()) {
         self.kernel = kernel
         self.identities = IdentityMapBox(identities)
         self.killSwitches = killSwitches
+        self.fleetTraces = kernel.traces as? PostgresTraceStore
     }
 
     /// Swaps the identity rules (SIGHUP reload); requests in flight keep the old ones.
@@ -59,6 +71,7 @@ public final class KernelService: Sendable {
     public func handle(_ request: HTTPRequest, identity: String) async -> HTTPResponse {
         switch await answer(request, identity: identity) {
         case .success(.value(let value)): return Self.response(status: 200, value)
+        case .success(.json(let body)): return Self.response(status: 200, body: body)
         case .success(.frames(let frames)): return await frames.collected()
         case .failure(let error): return Self.response(status: error.status, error.json)
         }
@@ -74,10 +87,25 @@ public final class KernelService: Sendable {
         }
     }
 
+    /// `trace.json.serializedBytes()`, from `explainBodies` when the trace is unchanged.
+    func explainBody(_ trace: ActionTrace) -> [UInt8] {
+        let key = trace.actionID
+        if let hit = explainBodies.withLock({ $0[key] }), hit.trace == trace { return hit.body }
+        let body = trace.json.serializedBytes()
+        explainBodies.withLock { table in
+            if table.count >= Self.explainBodyLimit { table.removeAll(keepingCapacity: true) }
+            table[key] = (trace, body)
+        }
+        return body
+    }
+
     /// Every answer is JSON; the transport adds `content-length`.
     static func response(status: Int, _ value: JSONValue) -> HTTPResponse {
-        HTTPResponse(status: status, headers: [(name: "content-type", value: "application/json")],
-                     body: value.serializedBytes())
+        response(status: status, body: value.serializedBytes())
+    }
+
+    static func response(status: Int, body: [UInt8]) -> HTTPResponse {
+        HTTPResponse(status: status, headers: [(name: "content-type", value: "application/json")], body: body)
     }
 
     /// Route and method checks come before identity so a probe learns nothing more than
@@ -285,13 +313,17 @@ public final class KernelService: Sendable {
             }
         case .explain(let actionID):
             let trace: ActionTrace
-            if let fleet = try await fleetTrace(actionID) { trace = fleet } else { trace = try kernel.explain(actionID: actionID) }
+            if fleetTraces != nil, let fleet = try await fleetTrace(actionID) {
+                trace = fleet
+            } else {
+                trace = try kernel.explain(actionID: actionID)
+            }
             guard KernelService.isAuditor(principal) || PyString.equal(trace.principalID, principal.principalID) else {
                 // Indistinguishable from a missing id, so ids cannot be probed.
                 throw KernelError(.agentKernelError, "No action trace found for action_id=\(PyString.repr(actionID)).",
                                   site: .traceNotFound)
             }
-            return .value(trace.json)
+            return .json(explainBody(trace))
         case .queryTraces(var query):
             if !KernelService.isAuditor(principal) {
                 if let asked = query.principalID, !PyString.equal(asked, principal.principalID) { return .value([]) }

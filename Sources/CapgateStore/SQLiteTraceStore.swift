@@ -101,6 +101,18 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
     /// trace with a freshly parsed statement each time (SQLite's parser was a tenth of the
     /// sidecar's CPU on that verb). Bounded: the SQL comes from fixed clauses only.
     private var readerStatements: [String: SQLiteStatement] = [:]
+    /// Traces `get` read from disk, by action id, under `readerLock`. WHY: a row on disk never
+    /// changes (`action_id` is UNIQUE, records are only inserted), so re-reading it cost an
+    /// `explain` a read transaction (two fcntl locks and an fstat), the payload's JSON parse and
+    /// the trace's decoding: about a quarter of the sidecar's CPU on that verb. Only retention
+    /// deletes rows, and it blocks and clears this cache around its delete (`pruning`), so a
+    /// pruned trace is never answered from here. Only rows read from disk enter (records still
+    /// queued can be dropped by a failed commit); misses are not kept.
+    private var traceCache: [String: ActionTrace] = [:]
+    /// A retention prune is running: the cache is neither read nor filled (under `readerLock`).
+    private var pruning = false
+    /// Bound of `traceCache`; full, it starts over (a few MiB at most).
+    static let traceCacheLimit = 1024
     private let stopped = DispatchSemaphore(value: 0)
 
     /// Opens (creating if needed) the store at `path` and verifies its whole chain with
@@ -247,10 +259,10 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
     }
 
     public func get(_ actionID: String) throws(KernelError) -> ActionTrace {
-        if let t = unsyncedSnapshot().first(where: { PyString.equal($0.actionID, actionID) }) { return t }
+        if let t = unsyncedTrace(actionID) { return t }
         let found: ActionTrace?
         do {
-            found = try readRows("SELECT seq, payload FROM traces WHERE action_id = ?", [.text(actionID)]).first
+            found = try readStoredTrace(actionID)
         } catch {
             throw KernelError(.agentKernelError, "audit store read failed: \(error)")
         }
@@ -290,6 +302,48 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
     // MARK: - Reading
 
     private func unsyncedSnapshot() -> [ActionTrace] { unsyncedRecords().map(\.trace) }
+
+    /// The queued or in-flight record of `actionID`, searched in place (no snapshot copy:
+    /// `get` runs on every `explain`), in the snapshot's order.
+    private func unsyncedTrace(_ actionID: String) -> ActionTrace? {
+        cond.lock()
+        defer { cond.unlock() }
+        if let p = queue.inFlight.first(where: { PyString.equal($0.trace.actionID, actionID) }) { return p.trace }
+        return queue.pending.first(where: { PyString.equal($0.trace.actionID, actionID) })?.trace
+    }
+
+    /// The stored trace of `actionID` (`traceCache`, else one indexed read). SQLite matches
+    /// `action_id` byte for byte while a Swift dictionary matches canonically equivalent
+    /// strings, so a cached trace answers only a query with the very bytes it was read with;
+    /// any other spelling reads the table, as before.
+    private func readStoredTrace(_ actionID: String) throws(AuditStoreError) -> ActionTrace? {
+        readerLock.lock()
+        defer { readerLock.unlock() }
+        if !pruning, let cached = traceCache[actionID], ConstantTime.equal(cached.actionID, actionID) {
+            return cached
+        }
+        let found = try readRowsLocked("SELECT seq, payload FROM traces WHERE action_id = ?", [.text(actionID)]).first
+        if let found, !pruning, ConstantTime.equal(found.actionID, actionID) {
+            if traceCache.count >= Self.traceCacheLimit { traceCache.removeAll(keepingCapacity: true) }
+            traceCache[actionID] = found
+        }
+        return found
+    }
+
+    /// Runs a retention prune with the trace cache off, and empties it when rows were deleted.
+    private func pruneWithCacheOff(_ prune: () throws(AuditStoreError) -> Int) throws(AuditStoreError) {
+        readerLock.lock()
+        pruning = true
+        readerLock.unlock()
+        var deleted = 1  // a failed prune may have deleted: assume it did
+        defer {
+            readerLock.lock()
+            if deleted > 0 { traceCache.removeAll() }
+            pruning = false
+            readerLock.unlock()
+        }
+        deleted = try prune()
+    }
 
     private func unsyncedRecords() -> [Pending] {
         cond.lock()
@@ -498,9 +552,14 @@ public final class SQLiteTraceStore: TraceStoring, @unchecked Sendable {
     private func enforceRetention(_ lastPrune: inout UInt64) {
         guard let retention else { return }
         do {
-            if let bytes = retention.maxBytes { _ = try AuditRetention.pruneToSize(writer, maxBytes: bytes) }
+            if let bytes = retention.maxBytes {
+                try pruneWithCacheOff { () throws(AuditStoreError) in try AuditRetention.pruneToSize(writer, maxBytes: bytes) }
+            }
             if let days = retention.retainDays, DispatchTime.now().uptimeNanoseconds - lastPrune >= 60_000_000_000 {
-                _ = try AuditRetention.prune(writer, now: clock.now(), retainDays: days)
+                let now = clock.now()
+                try pruneWithCacheOff { () throws(AuditStoreError) in
+                    try AuditRetention.prune(writer, now: now, retainDays: days)
+                }
                 lastPrune = DispatchTime.now().uptimeNanoseconds
             }
             cond.lock()

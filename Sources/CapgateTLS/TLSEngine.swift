@@ -233,6 +233,10 @@ public final class TLSEngine {
             }
         }
         guard let base = buffer.baseAddress, buffer.count > 0 else { return .wantRead }
+        // No ciphertext fed and nothing buffered in OpenSSL: the read could only say WANT_READ
+        // (the one after every record's plaintext). Skipped, with its error-queue clear. Not
+        // after end of input: that read reports the close or the truncation.
+        if !inputEnded && BIO_ctrl_pending(networkIn) == 0 && SSL_has_pending(ssl) == 0 { return .wantRead }
         OpenSSLErrorQueue.clear()
         var got = 0
         let rc = SSL_read_ex(ssl, base, buffer.count, &got)

@@ -243,3 +243,56 @@ struct AuditRetentionTests {
     #expect(reads > 1)
     store.close()
 }
+
+/// `get` keeps the traces it read from disk (an `explain` re-reads the same row): the cache
+/// must answer exactly as the table does, after retention deleted a row and for an id spelled
+/// with other bytes.
+@Suite(.timeLimit(.minutes(1)))
+struct SQLiteTraceStoreReadCacheTests {
+    static func expectNotFound(_ store: SQLiteTraceStore, _ id: String) {
+        #expect {
+            _ = try store.get(id)
+        } throws: { ($0 as? KernelError)?.site == .traceNotFound }
+    }
+
+    @Test func aTracePrunedBySizeIsNotFoundAfterItWasRead() async throws {
+        let dir = try makeTempDirectory("audit-cache")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try SQLiteTraceStore(path: dir + "/audit.db", secret: "k", retention: AuditRetention(maxBytes: 96 * 1024))
+        defer { store.close() }
+        let first = SQLiteTraceStoreTests.trace(0)
+        store.record(first)
+        try await store.waitUntilDurable()
+        #expect(try store.get(first.actionID) == first)  // read from disk: now cached
+        #expect(try store.get(first.actionID) == first)
+        // Size retention runs after each commit and deletes the oldest records first.
+        var i = 1
+        while store.list().first?.actionID == first.actionID {
+            for _ in 0..<20 { store.record(SQLiteTraceStoreTests.trace(i)); i += 1 }
+            try await store.waitUntilDurable()
+            try await Task.sleep(for: .milliseconds(5))
+            try #require(i < 20_000, "size retention never pruned the first record")
+        }
+        Self.expectNotFound(store, first.actionID)
+        let kept = try #require(store.list().last)
+        #expect(try store.get(kept.actionID) == kept)
+    }
+
+    @Test func onlyTheSameBytesAreAnsweredFromTheCache() async throws {
+        let dir = try makeTempDirectory("audit-cache-nfc")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try SQLiteTraceStore(path: dir + "/audit.db", secret: "k")
+        defer { store.close() }
+        let composed = "act-\u{E9}", decomposed = "act-e\u{301}"  // equal as Swift Strings
+        #expect(composed == decomposed)
+        var t = SQLiteTraceStoreTests.trace(0)
+        t.actionID = composed
+        store.record(t)
+        try await store.waitUntilDurable()
+        #expect(try store.get(composed) == t)
+        #expect(try store.get(composed) == t)
+        // SQLite matches action_id byte for byte: the other spelling is not in the table.
+        Self.expectNotFound(store, decomposed)
+        #expect(try store.get(composed) == t)
+    }
+}

@@ -1,11 +1,16 @@
 #ifndef CAPGATE_LIBC_SHIMS_H
 #define CAPGATE_LIBC_SHIMS_H
 // libc calls Swift cannot make directly: C variadic functions (snprintf) import without their
-// variadic part. Used by AgentKernel's Python float formatting.
+// variadic part (AgentKernel's Python float formatting), and malloc.h, which Swift's Glibc
+// module does not include (the `capgate serve` process's allocator setting).
 #include <stddef.h>
 
 /// `snprintf(buf, size, "%.*f", places, value)`: C's correctly rounded fixed formatting,
 /// which CPython's `"%.2f" % v` matches, without Swift's va_list boxing on the hot path.
 int capgate_format_fixed(char *buf, size_t size, int places, double value);
+
+/// `mallopt(M_TRIM_THRESHOLD, bytes)`: glibc gives a thread's heap back to the kernel only
+/// once more than `bytes` are free at its top. Returns mallopt's result (1 done, 0 refused).
+int capgate_malloc_set_trim_threshold(size_t bytes);
 
 #endif
