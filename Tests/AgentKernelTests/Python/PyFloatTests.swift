@@ -41,6 +41,21 @@ struct PyFloatTests {
         #expect(PyFloat.fixed(2.5, places: 0) == "2")
         #expect(PyFloat.fixed(-2.5, places: 1) == "-2.5")
     }
+
+    /// The in-place form a row summary's numeric fact uses writes the same text as `fixed2`,
+    /// on both sides of its integral shortcut, and appends rather than replaces.
+    @Test func appendFixedTwoMatchesFixedTwo() {
+        let values: [Double] = [0, -0.0, 1, -1, 9, 10, -10, 123, 2587.705, 0.125, -7.5, 9007199254740991,
+                                -9007199254740991, 9007199254740992, 1e22, -1e22, .nan, .infinity, -.infinity]
+        for v in values {
+            var out = "x="
+            PyFloat.appendFixed2(v, to: &out)
+            #expect(out == "x=" + PyFloat.fixed2(v), "\(v)")
+        }
+        var out = ""
+        PyFloat.appendFixed2(-9007199254740991, to: &out)
+        #expect(out == "-9007199254740991.00")
+    }
 }
 
 struct PyStringTests {
