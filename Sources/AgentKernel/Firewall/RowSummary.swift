@@ -8,10 +8,15 @@
 /// short-circuit, so the same inputs succeed or fail with the same message.
 enum RowSummary {
     static func summarize(_ rows: [JSONValue], maxFacts: Int) throws(KernelError) -> [String] {
-        var facts = ["Total rows: \(rows.count)"]
+        // Room for every fact a summary can have (two headers, five per-key facts and the
+        // omission marker), and for a table's usual handful of columns: no regrowth.
+        var facts: [String] = []
+        facts.reserveCapacity(8)
+        facts.append("Total rows: \(rows.count)")
 
         // Top keys: counted over the first 10 rows, stable sort by descending count.
         var counts: [(key: JSONValue, count: Int)] = []
+        counts.reserveCapacity(16)
         var strings = StringKeyIndex()
         for row in rows.prefix(10) {
             // An object's keys are counted in place (`iterate` would map them to a new array).
@@ -40,6 +45,7 @@ enum RowSummary {
             counts[a].count != counts[b].count ? counts[a].count > counts[b].count : a < b
         }
         var topKeys: [String] = []
+        topKeys.reserveCapacity(Swift.min(10, order.count))
         for (position, i) in order.prefix(10).enumerated() {
             // `', '.join(top_keys)` requires every key to be a str.
             guard case .string(let s) = counts[i].key else {
