@@ -59,6 +59,19 @@ struct PyFloatTests {
 }
 
 struct PyStringTests {
+    /// Python `str ==` compares code points: canonically equivalent spellings differ, and the
+    /// shortcut for one shared representation (small or heap) still answers by content.
+    @Test func equalComparesCodePoints() {
+        let long = String(repeating: "field_", count: 8)
+        let same = long  // one heap buffer
+        let rebuilt = String(decoding: Array(long.utf8), as: UTF8.self)  // another buffer, same bytes
+        #expect(PyString.equal(long, same) && PyString.equal(long, rebuilt))
+        #expect(PyString.equal("id", "id") && PyString.equal("id", String("xid".dropFirst())))
+        #expect(!PyString.equal("\u{E9}", "e\u{301}") && "\u{E9}" == "e\u{301}")  // Swift == would say equal
+        #expect(!PyString.equal(long, long + "x") && !PyString.equal("ab", "ba") && !PyString.equal("", "a"))
+        #expect(PyString.equal("", ""))
+    }
+
     @Test func reprQuotesLikePython() {
         // repr("it's"), repr('a"b'), repr('\x00\u200b\U0001F600é'), repr('both\'"')
         #expect(PyString.repr("it's") == "\"it's\"")
