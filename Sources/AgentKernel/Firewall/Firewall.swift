@@ -98,12 +98,10 @@ public struct Firewall: Sendable {
     /// `_cap_facts`: keep facts while the running length (code points) fits.
     static func capFacts(_ facts: [String], maxChars: Int) -> [String] {
         var total = 0
-        var out: [String] = []
-        for fact in facts {
-            total += PyString.len(fact)
-            if total > maxChars { break }
-            out.append(fact)
+        for i in facts.indices {
+            total += PyString.len(facts[i])
+            if total > maxChars { return Array(facts[..<i]) }
         }
-        return out
+        return facts  // all fit (the usual case): the array itself, not a copy
     }
 }

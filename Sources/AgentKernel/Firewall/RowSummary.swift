@@ -8,10 +8,15 @@
 /// short-circuit, so the same inputs succeed or fail with the same message.
 enum RowSummary {
     static func summarize(_ rows: [JSONValue], maxFacts: Int) throws(KernelError) -> [String] {
-        var facts = ["Total rows: \(rows.count)"]
+        // Room for every fact a summary can have (two headers, five per-key facts and the
+        // omission marker), and for a table's usual handful of columns: no regrowth.
+        var facts: [String] = []
+        facts.reserveCapacity(8)
+        facts.append("Total rows: \(rows.count)")
 
         // Top keys: counted over the first 10 rows, stable sort by descending count.
         var counts: [(key: JSONValue, count: Int)] = []
+        counts.reserveCapacity(16)
         var strings = StringKeyIndex()
         for row in rows.prefix(10) {
             // An object's keys are counted in place (`iterate` would map them to a new array).
@@ -40,6 +45,7 @@ enum RowSummary {
             counts[a].count != counts[b].count ? counts[a].count > counts[b].count : a < b
         }
         var topKeys: [String] = []
+        topKeys.reserveCapacity(Swift.min(10, order.count))
         for (position, i) in order.prefix(10).enumerated() {
             // `', '.join(top_keys)` requires every key to be a str.
             guard case .string(let s) = counts[i].key else {
@@ -120,21 +126,41 @@ enum RowSummary {
             present.append(values)
         }
         // Numeric keys: every present value is an int/float (not bool) and one exists.
-        let numeric = topKeys.indices.filter { !present[$0].isEmpty && present[$0].allSatisfy(isNumber) }
-        let numericKeys = numeric.map { topKeys[$0] }
-        for n in numeric.prefix(5) {
-            let k = topKeys[n]
-            let values = present[n].map(asDouble)
-            guard let lo = values.min(), let hi = values.max() else { continue }
-            var sum = 0.0
-            for x in values { sum += x }
-            let avg = sum / Double(values.count)
-            facts.append("\(k): min=\(PyFloat.fixed2(lo)), max=\(PyFloat.fixed2(hi)), avg=\(PyFloat.fixed2(avg))")
+        // Top keys are distinct by code points, so "k is a numeric key" is this flag.
+        let isNumeric = present.map { !$0.isEmpty && $0.allSatisfy(isNumber) }
+        var numericFacts = 0
+        for n in topKeys.indices where isNumeric[n] && numericFacts < 5 {
+            numericFacts += 1
+            facts.append(numericFact(topKeys[n], present[n]))
         }
-        for (n, k) in topKeys.prefix(5).enumerated() where !numericKeys.contains(where: { PyString.equal($0, k) }) {
-            if let fact = distributionFact(k, present[n]) { facts.append(fact) }
+        for n in topKeys.indices.prefix(5) where !isNumeric[n] {
+            if let fact = distributionFact(topKeys[n], present[n]) { facts.append(fact) }
         }
         return Summarizer.truncate(facts, maxFacts: maxFacts)
+    }
+
+    /// `"<k>: min=<lo>, max=<hi>, avg=<avg>"` (each `%.2f`) of non-empty numeric values, in
+    /// one buffer. min and max compare as `Sequence.min()`/`max()` do and the sum runs left
+    /// to right (Python 3.11 `sum`), so the figures match the general path's.
+    static func numericFact(_ k: String, _ present: [JSONValue]) -> String {
+        var lo = asDouble(present[0]), hi = lo, sum = 0.0
+        for v in present {
+            let x = asDouble(v)
+            if x < lo { lo = x }
+            if hi < x { hi = x }
+            sum += x
+        }
+        let avg = sum / Double(present.count)
+        var fact = ""
+        fact.reserveCapacity(k.utf8.count + 48)
+        fact += k
+        fact += ": min="
+        PyFloat.appendFixed2(lo, to: &fact)
+        fact += ", max="
+        PyFloat.appendFixed2(hi, to: &fact)
+        fact += ", avg="
+        PyFloat.appendFixed2(avg, to: &fact)
+        return fact
     }
 
     /// Boolean counts, or the distribution of 2 to 10 distinct strings, of one key's values.

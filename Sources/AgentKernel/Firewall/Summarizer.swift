@@ -58,7 +58,7 @@ public enum Summarizer {
     static func truncate(_ facts: [String], maxFacts: Int, total: Int? = nil) -> [String] {
         if maxFacts <= 0 { return [] }
         let candidates = total ?? facts.count
-        if candidates <= maxFacts { return Array(facts.prefix(maxFacts)) }
+        if candidates <= maxFacts { return facts.count <= maxFacts ? facts : Array(facts.prefix(maxFacts)) }
         let omitted = candidates - (maxFacts - 1)
         return Array(facts.prefix(maxFacts - 1)) + ["… (\(omitted) more facts omitted; full data via handle)"]
     }

@@ -129,12 +129,37 @@ enum HandleQuery {
             // At most one member per requested name: reserved once instead of grown by
             // appends (two reallocations of both arrays per row).
             let most = effective.count
+            // Rows of a table keep the same keys in the same order, so a page's projected rows
+            // share one key array (copy-on-write) instead of allocating one per row. A row
+            // whose kept keys differ (by code points, so the JSON bytes are the same) gets its
+            // own, which later rows then share.
+            var shared: [String] = []
             rows = rows.map { r in
                 guard case .object(let o) = r else { return r }
-                var kept = JSONObject()
-                kept.reserveCapacity(Swift.min(o.count, most))
-                for i in o.keys.indices where names.contains(o.keys[i]) { kept.appendUnchecked(o.keys[i], o.values[i]) }
-                return .object(kept)
+                var values: [JSONValue] = []
+                values.reserveCapacity(Swift.min(o.count, most))
+                var own: [String]?  // set once this row's kept keys stop matching `shared`
+                for i in o.keys.indices where names.contains(o.keys[i]) {
+                    let k = o.keys[i]
+                    if own == nil {
+                        let n = values.count
+                        if n >= shared.count || !PyString.equal(shared[n], k) {
+                            var keys: [String] = []
+                            keys.reserveCapacity(Swift.min(o.count, most))
+                            keys.append(contentsOf: shared[0..<n])
+                            own = keys
+                        }
+                    }
+                    own?.append(k)
+                    values.append(o.values[i])
+                }
+                if let own {
+                    shared = own
+                } else if values.count != shared.count {
+                    shared = Array(shared[0..<values.count])
+                }
+                // Kept keys are a subset of one object's keys, hence distinct.
+                return .object(JSONObject(uniqueKeys: shared, values: values))
             }
         }
 

@@ -21,6 +21,30 @@ extension PyFloat {
         }
         return cFormat(d, places: places)
     }
+
+    /// `"%.2f" % v` appended to `out`: a row summary's numeric fact is built in one buffer,
+    /// and an integral value's digits go straight into it (no String per number). Same
+    /// text as `fixed2`.
+    static func appendFixed2(_ d: Double, to out: inout String) {
+        guard d == d.rounded(.towardZero) && abs(d) < 9_007_199_254_740_992 && !(d == 0 && d.sign == .minus) else {
+            out += fixed(d, places: 2)  // NaN, infinities, fractions and -0.0: the general path
+            return
+        }
+        // At most 16 digits below 2^53, a sign and ".00": 19 bytes.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buf in
+            var end = buf.count
+            buf[end - 1] = 0x30; buf[end - 2] = 0x30; buf[end - 3] = 0x2E  // ".00"
+            end -= 3
+            var m = Int64(d).magnitude
+            repeat {
+                end -= 1
+                buf[end] = 0x30 &+ UInt8(truncatingIfNeeded: m % 10)
+                m /= 10
+            } while m > 0
+            if d < 0 { end -= 1; buf[end] = 0x2D }
+            out += String(decoding: UnsafeBufferPointer(rebasing: buf[end...]), as: UTF8.self)
+        }
+    }
 }
 
 private func cFormat(_ d: Double, places: Int) -> String {

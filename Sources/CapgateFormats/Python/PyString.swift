@@ -63,6 +63,10 @@ public enum PyString {
     @inline(__always)
     @inlinable
     public static func equal(_ a: String, _ b: String) -> Bool {
+        // One representation (the same inline bytes of a small string, or one shared
+        // buffer with the same count) holds the same code points: equal unread. Table keys
+        // decoded or built alike usually are.
+        if unsafeBitCast(a, to: (UInt64, UInt64).self) == unsafeBitCast(b, to: (UInt64, UInt64).self) { return true }
         // Lengths first: for native strings `utf8.count` is stored, so most unequal keys
         // never reach the bytes.
         guard a.utf8.count == b.utf8.count else { return false }

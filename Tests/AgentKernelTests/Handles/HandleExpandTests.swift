@@ -57,4 +57,20 @@ import Testing
         #expect(f.provenance == Provenance(capabilityID: "cap", principalID: "bob", invokedAt: at, actionID: "a7"))
         #expect(f.isFinal == false && f.tablePreview.count == 1)
     }
+    /// Projected rows share one key array while their kept keys agree; rows whose kept keys
+    /// differ (order, count, or code points: "é" vs "e" + U+0301, equal as Swift Strings)
+    /// keep their own, and non-object rows pass through.
+    @Test func projectionKeepsEachRowsOwnKeys() throws {
+        let store = try HandleStore(clock: HandleTestClock(), ids: HandleTestIDs())
+        let data: JSONValue = [["a": 1, "b": 2, "z": 0], ["a": 3, "b": 4], ["b": 5, "a": 6], ["a": 7], 8,
+                               ["z": 9], ["\u{E9}": 10, "a": 11], ["e\u{301}": 12, "a": 13], ["a": 14, "b": 15]]
+        let h = try store.store(capabilityID: "cap", data: data)
+        let f = try store.expand(handleID: h.handleID, query: ["fields": ["a", "b", "\u{E9}", "e\u{301}"]],
+                                 actionID: "a", principalID: "", maxDepth: 3)
+        let keys = f.tablePreview.map { $0.keys.map { Array($0.unicodeScalars) } }
+        let expected: [[String]] = [["a", "b"], ["a", "b"], ["b", "a"], ["a"], ["value"], [], ["\u{E9}", "a"],
+                                    ["e\u{301}", "a"], ["a", "b"]]
+        #expect(keys == expected.map { $0.map { Array($0.unicodeScalars) } })
+        #expect(f.tablePreview.map { $0.values } == [[1, 2], [3, 4], [5, 6], [7], [8], [], [10, 11], [12, 13], [14, 15]])
+    }
 }

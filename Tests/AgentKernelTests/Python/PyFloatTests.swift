@@ -41,9 +41,37 @@ struct PyFloatTests {
         #expect(PyFloat.fixed(2.5, places: 0) == "2")
         #expect(PyFloat.fixed(-2.5, places: 1) == "-2.5")
     }
+
+    /// The in-place form a row summary's numeric fact uses writes the same text as `fixed2`,
+    /// on both sides of its integral shortcut, and appends rather than replaces.
+    @Test func appendFixedTwoMatchesFixedTwo() {
+        let values: [Double] = [0, -0.0, 1, -1, 9, 10, -10, 123, 2587.705, 0.125, -7.5, 9007199254740991,
+                                -9007199254740991, 9007199254740992, 1e22, -1e22, .nan, .infinity, -.infinity]
+        for v in values {
+            var out = "x="
+            PyFloat.appendFixed2(v, to: &out)
+            #expect(out == "x=" + PyFloat.fixed2(v), "\(v)")
+        }
+        var out = ""
+        PyFloat.appendFixed2(-9007199254740991, to: &out)
+        #expect(out == "-9007199254740991.00")
+    }
 }
 
 struct PyStringTests {
+    /// Python `str ==` compares code points: canonically equivalent spellings differ, and the
+    /// shortcut for one shared representation (small or heap) still answers by content.
+    @Test func equalComparesCodePoints() {
+        let long = String(repeating: "field_", count: 8)
+        let same = long  // one heap buffer
+        let rebuilt = String(decoding: Array(long.utf8), as: UTF8.self)  // another buffer, same bytes
+        #expect(PyString.equal(long, same) && PyString.equal(long, rebuilt))
+        #expect(PyString.equal("id", "id") && PyString.equal("id", String("xid".dropFirst())))
+        #expect(!PyString.equal("\u{E9}", "e\u{301}") && "\u{E9}" == "e\u{301}")  // Swift == would say equal
+        #expect(!PyString.equal(long, long + "x") && !PyString.equal("ab", "ba") && !PyString.equal("", "a"))
+        #expect(PyString.equal("", ""))
+    }
+
     @Test func reprQuotesLikePython() {
         // repr("it's"), repr('a"b'), repr('\x00\u200b\U0001F600é'), repr('both\'"')
         #expect(PyString.repr("it's") == "\"it's\"")
