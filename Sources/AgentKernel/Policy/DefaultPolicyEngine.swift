@@ -21,6 +21,8 @@ public final class DefaultPolicyEngine: PolicyEngine {
     public var engineName: String { "DefaultPolicyEngine" }
 
     let rateLimits: [SafetyClass: RateLimit]
+    /// `rateLimits` by class, read on every grant without hashing the class.
+    private let readLimit: RateLimit?, writeLimit: RateLimit?, destructiveLimit: RateLimit?
     let limiter: any RateLimiting
     let clock: any KernelClock
 
@@ -41,6 +43,9 @@ public final class DefaultPolicyEngine: PolicyEngine {
             }
         }
         self.rateLimits = merged
+        self.readLimit = merged[.read]
+        self.writeLimit = merged[.write]
+        self.destructiveLimit = merged[.destructive]
         self.clock = clock
         self.limiter = limiter
     }
@@ -139,7 +144,7 @@ public final class DefaultPolicyEngine: PolicyEngine {
         trace.steps.append(PolicyTraceStep(name: "row_cap", outcome: .constraintApplied, detail: "max_rows capped"))
 
         // 6. Rate limit: only allowed grants consume quota.
-        if let rl = rateLimits[capability.safetyClass] {
+        if let rl = rateLimit(capability.safetyClass) {
             let limit = principal.hasRole("service") ? rl.limit * RateLimit.serviceMultiplier : rl.limit
             if !limiter.tryAcquire(key: Self.rateKey(pid, cid), limit: limit, window: rl.windowSeconds, now: clock.monotonic()) {
                 throw deny("Rate limit exceeded: \(limit) \(capability.safetyClass.rawValue) invocations per "
@@ -154,6 +159,15 @@ public final class DefaultPolicyEngine: PolicyEngine {
         trace.finalReasonCode = ReasonCode.defaultPolicyAllow
         return PolicyDecision(allowed: true, reason: reason, constraints: constraints,
                               reasonCode: ReasonCode.defaultPolicyAllow, trace: trace)
+    }
+
+    /// `rateLimits[safetyClass]`.
+    private func rateLimit(_ safetyClass: SafetyClass) -> RateLimit? {
+        switch safetyClass {
+        case .read: return readLimit
+        case .write: return writeLimit
+        case .destructive: return destructiveLimit
+        }
     }
 
     /// A capability's `allowed_fields` as the pinned constraint and as the trace step's
