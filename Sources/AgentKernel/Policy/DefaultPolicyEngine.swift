@@ -73,7 +73,10 @@ public final class DefaultPolicyEngine: PolicyEngine {
         constraints.reserveCapacity(constraints.count + 2)
         var trace = PolicyDecisionTrace(engine: engineName, capabilityID: cid, principalID: pid, intent: request.intent,
                                         scopeKeys: request.scope.keys.sorted(by: PyString.less))
-        trace.steps.reserveCapacity(3)  // at most allowed_fields, row_cap, allow: one allocation
+        // An allowed grant's steps are always [allowed_fields?, row_cap, allow], with the same
+        // details, so they are shared arrays set once at the end (a denial throws the trace
+        // away): no steps array allocated and no step built per grant.
+        var pinnedSteps: [PolicyTraceStep]?
 
         // 1. Safety class.
         switch capability.safetyClass {
@@ -102,8 +105,7 @@ public final class DefaultPolicyEngine: PolicyEngine {
             if !capability.allowedFields.isEmpty && !principal.hasRole("pii_reader") {
                 let pinned = allowedFieldsForms(capability.allowedFields)
                 constraints["allowed_fields"] = pinned.constraint
-                trace.steps.append(PolicyTraceStep(name: "sensitivity:allowed_fields", outcome: .constraintApplied,
-                                                   detail: pinned.detail))
+                pinnedSteps = pinned.steps
             }
         }
 
@@ -141,7 +143,6 @@ public final class DefaultPolicyEngine: PolicyEngine {
         } else {
             constraints["max_rows"] = .int(cap)
         }
-        trace.steps.append(PolicyTraceStep(name: "row_cap", outcome: .constraintApplied, detail: "max_rows capped"))
 
         // 6. Rate limit: only allowed grants consume quota.
         if let rl = rateLimit(capability.safetyClass) {
@@ -152,12 +153,10 @@ public final class DefaultPolicyEngine: PolicyEngine {
             }
         }
 
-        let reason = "Request approved by DefaultPolicyEngine."
-        trace.steps.append(PolicyTraceStep(name: "allow", outcome: .allowed, detail: reason,
-                                           reasonCode: ReasonCode.defaultPolicyAllow))
+        trace.steps = pinnedSteps ?? Self.rowCapAndAllow
         trace.finalOutcome = "allowed"
         trace.finalReasonCode = ReasonCode.defaultPolicyAllow
-        return PolicyDecision(allowed: true, reason: reason, constraints: constraints,
+        return PolicyDecision(allowed: true, reason: Self.allowReason, constraints: constraints,
                               reasonCode: ReasonCode.defaultPolicyAllow, trace: trace)
     }
 
@@ -170,12 +169,20 @@ public final class DefaultPolicyEngine: PolicyEngine {
         }
     }
 
-    /// A capability's `allowed_fields` as the pinned constraint and as the trace step's
-    /// detail (`applied allowed_fields=[...]`).
+    static let allowReason = "Request approved by DefaultPolicyEngine."
+
+    /// The steps closing every allowed grant: the row cap, then the allow.
+    static let rowCapAndAllow = [
+        PolicyTraceStep(name: "row_cap", outcome: .constraintApplied, detail: "max_rows capped"),
+        PolicyTraceStep(name: "allow", outcome: .allowed, detail: allowReason, reasonCode: ReasonCode.defaultPolicyAllow),
+    ]
+
+    /// A capability's `allowed_fields` as the pinned constraint, as the trace step's
+    /// detail (`applied allowed_fields=[...]`) and as an allowed grant's whole step list.
     struct AllowedFieldsForms: Sendable {
         let fields: [String]
         let constraint: JSONValue
-        let detail: String
+        let steps: [PolicyTraceStep]
     }
 
     /// The forms of the last `allowed_fields` rendered. Every PII grant by a non-`pii_reader`
@@ -188,8 +195,10 @@ public final class DefaultPolicyEngine: PolicyEngine {
 
     func allowedFieldsForms(_ fields: [String]) -> AllowedFieldsForms {
         if let memo = allowedFieldsMemo.withLock({ $0 }), Self.sameStorage(memo.fields, fields) { return memo }
+        let detail = pyListRepr(fields, prefix: "applied allowed_fields=")
+        let pinnedStep = PolicyTraceStep(name: "sensitivity:allowed_fields", outcome: .constraintApplied, detail: detail)
         let forms = AllowedFieldsForms(fields: fields, constraint: .array(fields.map(JSONValue.string)),
-                                       detail: pyListRepr(fields, prefix: "applied allowed_fields="))
+                                       steps: [pinnedStep] + Self.rowCapAndAllow)
         allowedFieldsMemo.withLock { $0 = forms }
         return forms
     }
