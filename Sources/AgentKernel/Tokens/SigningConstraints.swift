@@ -7,18 +7,25 @@ import Synchronization
 /// Why not just that call: a PII grant by a non-`pii_reader` signs the capability's pinned
 /// `allowed_fields`, the same list on every grant (the default policy hands out one array
 /// per capability, `DefaultPolicyEngine.allowedFieldsForms`), and escaping it string by
-/// string was over a third of the payload's cost. The canonical bytes of the last array
-/// written are kept with that array, keyed by its storage's identity: storage shared with
-/// the memo cannot change (a write copies first), and the memo keeps it alive, so its
-/// address cannot name another array. An equal list in other storage is written afresh,
-/// never mistaken.
+/// string was over a third of the payload's cost. The canonical bytes of the last few
+/// arrays written are kept with those arrays, keyed by their storage's identity: storage
+/// shared with the memo cannot change (a write copies first), and the memo keeps it alive,
+/// so its address cannot name another array. An equal list in other storage is written
+/// afresh, never mistaken. A few entries, replaced in turn, so that grants alternating
+/// between a handful of PII capabilities still hit.
 enum SigningConstraints {
-    private struct Memo {
+    private struct Entry {
         let array: [JSONValue]
         let bytes: [UInt8]
     }
 
-    private static let memo = Mutex<Memo?>(nil)
+    private struct Memo {
+        var entries: [Entry] = []
+        var next = 0
+    }
+
+    static let memoEntries = 4
+    private static let memo = Mutex(Memo())
 
     /// Appends the canonical form of `constraints` to `out`.
     static func write(_ constraints: JSONObject, into out: inout [UInt8]) {
@@ -59,16 +66,26 @@ enum SigningConstraints {
     /// A canonical array, from the memo when `a` is the array it holds.
     private static func writeArray(_ a: [JSONValue], into out: inout [UInt8]) {
         let hit = memo.withLock { m -> Bool in
-            guard let m, sameStorage(m.array, a) else { return false }
-            out.append(contentsOf: m.bytes)
-            return true
+            for e in m.entries where sameStorage(e.array, a) {
+                out.append(contentsOf: e.bytes)
+                return true
+            }
+            return false
         }
         if hit { return }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(64)
         JSONWriter.write(.array(a), style: .canonical, into: &bytes)
         out.append(contentsOf: bytes)
-        memo.withLock { $0 = Memo(array: a, bytes: bytes) }
+        let entry = Entry(array: a, bytes: bytes)
+        memo.withLock { m in
+            if m.entries.count < memoEntries {
+                m.entries.append(entry)
+            } else {
+                m.entries[m.next] = entry
+                m.next = (m.next + 1) % memoEntries
+            }
+        }
     }
 
     static func sameStorage(_ a: [JSONValue], _ b: [JSONValue]) -> Bool {

@@ -45,6 +45,19 @@ import Testing
         #expect(viaMemo(first) == canonical(first))
     }
 
+    /// More distinct arrays than the memo holds, in rotation: every write still exact.
+    @Test func rotationPastTheMemoSizeStaysExact() {
+        let lists: [JSONValue] = (0..<(SigningConstraints.memoEntries + 3)).map { i in
+            .array([.string("f\(i)"), .string("g"), .int(i)])
+        }
+        for _ in 0..<3 {
+            for l in lists {
+                let c: JSONObject = ["allowed_fields": l, "max_rows": 50]
+                #expect(viaMemo(c) == canonical(c))
+            }
+        }
+    }
+
     @Test func manyKeysGoThroughTheWriter() {
         var c = JSONObject()
         for i in (0..<20).reversed() { c["k\(i)"] = ["x", .int(i)] }
