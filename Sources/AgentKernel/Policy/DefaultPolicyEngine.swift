@@ -21,6 +21,8 @@ public final class DefaultPolicyEngine: PolicyEngine {
     public var engineName: String { "DefaultPolicyEngine" }
 
     let rateLimits: [SafetyClass: RateLimit]
+    /// `rateLimits` by class, read on every grant without hashing the class.
+    private let readLimit: RateLimit?, writeLimit: RateLimit?, destructiveLimit: RateLimit?
     let limiter: any RateLimiting
     let clock: any KernelClock
 
@@ -41,6 +43,9 @@ public final class DefaultPolicyEngine: PolicyEngine {
             }
         }
         self.rateLimits = merged
+        self.readLimit = merged[.read]
+        self.writeLimit = merged[.write]
+        self.destructiveLimit = merged[.destructive]
         self.clock = clock
         self.limiter = limiter
     }
@@ -62,13 +67,22 @@ public final class DefaultPolicyEngine: PolicyEngine {
         let pid = principal.principalID
         let cid = capability.capabilityID
         let rolesRepr = { pyListRepr(pySortedRoles(principal.roles)) }
-        var constraints = request.constraints
-        // Room for `allowed_fields` and `max_rows` up front: one copy of the request's
-        // constraints instead of a copy and then a regrowth per added key.
-        constraints.reserveCapacity(constraints.count + 2)
+        // A request without constraints (the usual one) ends with one of four objects
+        // (`max_rows` alone or after the pinned `allowed_fields`, for a user or a service),
+        // shared instead of built: no arrays allocated per grant. Otherwise the request's
+        // constraints are copied once, with room for the two keys the policy may add.
+        let plain = request.constraints.isEmpty
+        var constraints = JSONObject()
+        if !plain {
+            constraints = request.constraints
+            constraints.reserveCapacity(constraints.count + 2)
+        }
         var trace = PolicyDecisionTrace(engine: engineName, capabilityID: cid, principalID: pid, intent: request.intent,
                                         scopeKeys: request.scope.keys.sorted(by: PyString.less))
-        trace.steps.reserveCapacity(3)  // at most allowed_fields, row_cap, allow: one allocation
+        // An allowed grant's steps are always [allowed_fields?, row_cap, allow], with the same
+        // details, so they are shared arrays set once at the end (a denial throws the trace
+        // away): no steps array allocated and no step built per grant.
+        var pinned: AllowedFieldsForms?
 
         // 1. Safety class.
         switch capability.safetyClass {
@@ -95,10 +109,9 @@ public final class DefaultPolicyEngine: PolicyEngine {
                                + "principal to have a 'tenant' attribute.", ReasonCode.missingTenantAttribute)
             }
             if !capability.allowedFields.isEmpty && !principal.hasRole("pii_reader") {
-                let pinned = allowedFieldsForms(capability.allowedFields)
-                constraints["allowed_fields"] = pinned.constraint
-                trace.steps.append(PolicyTraceStep(name: "sensitivity:allowed_fields", outcome: .constraintApplied,
-                                                   detail: pinned.detail))
+                let forms = allowedFieldsForms(capability.allowedFields)
+                if !plain { constraints["allowed_fields"] = forms.constraint }
+                pinned = forms
             }
         }
 
@@ -127,7 +140,11 @@ public final class DefaultPolicyEngine: PolicyEngine {
 
         // 5. Row cap.
         let cap = principal.hasRole("service") ? Self.maxRowsService : Self.maxRowsUser
-        if let raw = constraints["max_rows"] {
+        if plain {
+            let service = cap == Self.maxRowsService
+            constraints = pinned.map { service ? $0.cappedService : $0.cappedUser }
+                ?? (service ? Self.cappedService : Self.cappedUser)
+        } else if let raw = constraints["max_rows"] {
             guard let requested = PyInt.coerce(raw) else {
                 throw deny("Invalid 'max_rows' constraint: \(raw.pyRepr) is not a valid integer.",
                            ReasonCode.invalidConstraint)
@@ -136,10 +153,9 @@ public final class DefaultPolicyEngine: PolicyEngine {
         } else {
             constraints["max_rows"] = .int(cap)
         }
-        trace.steps.append(PolicyTraceStep(name: "row_cap", outcome: .constraintApplied, detail: "max_rows capped"))
 
         // 6. Rate limit: only allowed grants consume quota.
-        if let rl = rateLimits[capability.safetyClass] {
+        if let rl = rateLimit(capability.safetyClass) {
             let limit = principal.hasRole("service") ? rl.limit * RateLimit.serviceMultiplier : rl.limit
             if !limiter.tryAcquire(key: Self.rateKey(pid, cid), limit: limit, window: rl.windowSeconds, now: clock.monotonic()) {
                 throw deny("Rate limit exceeded: \(limit) \(capability.safetyClass.rawValue) invocations per "
@@ -147,21 +163,43 @@ public final class DefaultPolicyEngine: PolicyEngine {
             }
         }
 
-        let reason = "Request approved by DefaultPolicyEngine."
-        trace.steps.append(PolicyTraceStep(name: "allow", outcome: .allowed, detail: reason,
-                                           reasonCode: ReasonCode.defaultPolicyAllow))
+        trace.steps = pinned?.steps ?? Self.rowCapAndAllow
         trace.finalOutcome = "allowed"
         trace.finalReasonCode = ReasonCode.defaultPolicyAllow
-        return PolicyDecision(allowed: true, reason: reason, constraints: constraints,
+        return PolicyDecision(allowed: true, reason: Self.allowReason, constraints: constraints,
                               reasonCode: ReasonCode.defaultPolicyAllow, trace: trace)
     }
 
-    /// A capability's `allowed_fields` as the pinned constraint and as the trace step's
-    /// detail (`applied allowed_fields=[...]`).
+    /// `rateLimits[safetyClass]`.
+    private func rateLimit(_ safetyClass: SafetyClass) -> RateLimit? {
+        switch safetyClass {
+        case .read: return readLimit
+        case .write: return writeLimit
+        case .destructive: return destructiveLimit
+        }
+    }
+
+    static let allowReason = "Request approved by DefaultPolicyEngine."
+
+    /// The steps closing every allowed grant: the row cap, then the allow.
+    static let rowCapAndAllow = [
+        PolicyTraceStep(name: "row_cap", outcome: .constraintApplied, detail: "max_rows capped"),
+        PolicyTraceStep(name: "allow", outcome: .allowed, detail: allowReason, reasonCode: ReasonCode.defaultPolicyAllow),
+    ]
+
+    /// An unconstrained request's final constraints without pinned fields.
+    static let cappedUser: JSONObject = ["max_rows": .int(maxRowsUser)]
+    static let cappedService: JSONObject = ["max_rows": .int(maxRowsService)]
+
+    /// A capability's `allowed_fields` as the pinned constraint, as an allowed grant's whole
+    /// step list (`applied allowed_fields=[...]` first) and as an unconstrained request's
+    /// final constraints (`allowed_fields`, then `max_rows`, as the policy inserts them).
     struct AllowedFieldsForms: Sendable {
         let fields: [String]
         let constraint: JSONValue
-        let detail: String
+        let steps: [PolicyTraceStep]
+        let cappedUser: JSONObject
+        let cappedService: JSONObject
     }
 
     /// The forms of the last `allowed_fields` rendered. Every PII grant by a non-`pii_reader`
@@ -174,8 +212,14 @@ public final class DefaultPolicyEngine: PolicyEngine {
 
     func allowedFieldsForms(_ fields: [String]) -> AllowedFieldsForms {
         if let memo = allowedFieldsMemo.withLock({ $0 }), Self.sameStorage(memo.fields, fields) { return memo }
-        let forms = AllowedFieldsForms(fields: fields, constraint: .array(fields.map(JSONValue.string)),
-                                       detail: pyListRepr(fields, prefix: "applied allowed_fields="))
+        let detail = pyListRepr(fields, prefix: "applied allowed_fields=")
+        let pinnedStep = PolicyTraceStep(name: "sensitivity:allowed_fields", outcome: .constraintApplied, detail: detail)
+        let constraint = JSONValue.array(fields.map(JSONValue.string))
+        let keys = ["allowed_fields", "max_rows"]
+        let forms = AllowedFieldsForms(
+            fields: fields, constraint: constraint, steps: [pinnedStep] + Self.rowCapAndAllow,
+            cappedUser: JSONObject(uniqueKeys: keys, values: [constraint, .int(Self.maxRowsUser)]),
+            cappedService: JSONObject(uniqueKeys: keys, values: [constraint, .int(Self.maxRowsService)]))
         allowedFieldsMemo.withLock { $0 = forms }
         return forms
     }

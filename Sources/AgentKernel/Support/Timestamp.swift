@@ -66,11 +66,15 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
                     return
                 }
                 var w = width
-                // Years beyond four digits keep all their digits, as Python would refuse them anyway.
-                var t = v
-                var n = 1
-                while t >= 10 { t /= 10; n += 1 }
-                if n > w { w = n }
+                // Years beyond four digits keep all their digits, as Python would refuse them
+                // anyway. Only those need counting: a year or a fraction that fits its width
+                // (every one in practice) is written straight from its last digit.
+                if !(width == 4 && v < 10_000) && !(width == 6 && v < 1_000_000) {
+                    var t = v
+                    var n = 1
+                    while t >= 10 { t /= 10; n += 1 }
+                    if n > w { w = n }
+                }
                 var k = w
                 while k > 0 {
                     buf[i + k - 1] = UInt8(48 + v % 10)

@@ -69,7 +69,7 @@ public final class HMACTokenProvider: Sendable {
         key(#","capability_id":"#)
         JSONWriter.writeString(token.capabilityID, ascii: true, into: &out)
         key(#","constraints":"#)
-        JSONWriter.write(.object(token.constraints), style: .canonical, into: &out)
+        SigningConstraints.write(token.constraints, into: &out)
         // A datetime's isoformat is digits and `-:T.+` only: nothing to escape.
         func datetime(_ t: Timestamp) {
             out.append(UInt8(ascii: "\""))

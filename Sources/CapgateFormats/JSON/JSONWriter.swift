@@ -169,6 +169,20 @@ public enum JSONWriter {
         }
     }
 
+    /// Whether all eight bytes of `w` are printable ASCII (0x20...0x7E) other than `"` and
+    /// `\`: the bytes the ASCII dialect copies verbatim. Once no byte has its high bit
+    /// set, each per-byte sum below stays under 0x100, so no carry crosses a byte.
+    @inline(__always)
+    static func plainASCII8(_ w: UInt64) -> Bool {
+        let high: UInt64 = 0x8080_8080_8080_8080
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let notLow = (w &+ 0x60 &* ones) & high  // bit 7 set where the byte is >= 0x20
+        let isDEL = (w &+ ones) & high  // set where the byte is 0x7F
+        let notQuote = ((w ^ (0x22 &* ones)) &+ 0x7F &* ones) & high  // set where the byte is not `"`
+        let notBackslash = ((w ^ (0x5C &* ones)) &+ 0x7F &* ones) & high  // set where the byte is not `\`
+        return w & high == 0 && notLow == high && isDEL == 0 && notQuote == high && notBackslash == high
+    }
+
     /// `writeString` over the string's (valid) UTF-8 bytes.
     @inline(__always)
     private static func writeUTF8(_ b: UnsafeBufferPointer<UInt8>, ascii: Bool, into out: inout [UInt8]) {
@@ -195,6 +209,12 @@ public enum JSONWriter {
             }
         } else {
             while i < n {
+                // Eight bytes that need no escape at a time (ids, keys and field names
+                // are mostly such runs); the byte loop below takes the rest.
+                while n - i >= 8 && plainASCII8(UnsafeRawPointer(b.baseAddress! + i).loadUnaligned(as: UInt64.self)) {
+                    i += 8
+                }
+                if i == n { break }
                 let c = b[i]
                 if c >= 0x20 && c < 0x7F && c != 0x22 && c != 0x5C {
                     i += 1

@@ -20,7 +20,7 @@ import Testing
 
     @Test func idsAcrossSeveralBlocksAreDistinctVersion4() {
         let g = RandomUUIDGenerator()
-        // 32 ids per 512-byte block: 1000 ids refill the pool about 31 times.
+        // 128 ids per 2048-byte block: 1000 ids refill the pool about 7 times.
         let ids = (0..<1000).map { _ in g.next() }
         #expect(ids.allSatisfy(Self.isUUIDv4))
         #expect(Set(ids).count == ids.count)

@@ -74,3 +74,38 @@ import Testing
         #expect(JSONValue.array([.int(i), .int(i)]).serialized(.pythonDefault) == "[\(i), \(i)]")
     }
 }
+
+/// The ASCII dialect's eight-byte skip (`plainASCII8`) against the byte rule, for every
+/// byte value at every position of a word and of a string around a word boundary.
+@Suite struct JSONWriterWordSkipTests {
+    static func plain(_ c: UInt8) -> Bool { c >= 0x20 && c < 0x7F && c != 0x22 && c != 0x5C }
+
+    @Test func eachByteValueAtEachPosition() {
+        for fill in [UInt8(ascii: "a"), 0x20, 0x7E, 0x21, 0x23, 0x5B, 0x5D] {
+            for pos in 0..<8 {
+                for c in 0...255 {
+                    var bytes = [UInt8](repeating: fill, count: 8)
+                    bytes[pos] = UInt8(c)
+                    let w = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+                    #expect(JSONWriter.plainASCII8(w) == Self.plain(UInt8(c)), "byte \(c) at \(pos)")
+                }
+            }
+        }
+    }
+
+    @Test func stringsAroundWordBoundariesMatchTheModel() {
+        let specials = ["\"", "\\", "\u{7F}", "\u{1F}", "\u{0}", "é", "😀", "\n", " ", "~"]
+        for len in 0..<20 {
+            for pos in 0..<max(len, 1) {
+                for sp in specials {
+                    var chars = Array(repeating: "k", count: len)
+                    if len > 0 { chars[pos] = sp }
+                    let s = chars.joined()
+                    var out: [UInt8] = []
+                    JSONWriter.writeString(s, ascii: true, into: &out)
+                    #expect(out == JSONWriterFastPathTests.model(s, ascii: true), "\(len) \(pos) \(sp)")
+                }
+            }
+        }
+    }
+}
