@@ -211,7 +211,7 @@ public final class DefaultPolicyEngine: PolicyEngine {
     private let allowedFieldsMemo = Mutex<AllowedFieldsForms?>(nil)
 
     func allowedFieldsForms(_ fields: [String]) -> AllowedFieldsForms {
-        if let memo = allowedFieldsMemo.withLock({ $0 }), Self.sameStorage(memo.fields, fields) { return memo }
+        if let memo = allowedFieldsMemo.withLock({ $0 }), sharesStorage(memo.fields, fields) { return memo }
         let detail = pyListRepr(fields, prefix: "applied allowed_fields=")
         let pinnedStep = PolicyTraceStep(name: "sensitivity:allowed_fields", outcome: .constraintApplied, detail: detail)
         let constraint = JSONValue.array(fields.map(JSONValue.string))
@@ -222,11 +222,6 @@ public final class DefaultPolicyEngine: PolicyEngine {
             cappedService: JSONObject(uniqueKeys: keys, values: [constraint, .int(Self.maxRowsService)]))
         allowedFieldsMemo.withLock { $0 = forms }
         return forms
-    }
-
-    static func sameStorage(_ a: [String], _ b: [String]) -> Bool {
-        a.count == b.count
-            && a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in pa.baseAddress == pb.baseAddress } }
     }
 
     /// `f"{principal_id}:{capability_id}"`, the rate limiter's key, copied as bytes (an

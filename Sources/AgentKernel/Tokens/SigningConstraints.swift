@@ -27,29 +27,13 @@ enum SigningConstraints {
     static let memoEntries = 4
     private static let memo = Mutex(Memo())
 
-    /// Appends the canonical form of `constraints` to `out`.
+    /// Appends the canonical form of `constraints` to `out`: JSONWriter's key order and
+    /// members, with arrays of two or more elements from the memo.
     static func write(_ constraints: JSONObject, into out: inout [UInt8]) {
         let keys = constraints.keys, values = constraints.values
-        // Past 16 keys JSONWriter sorts with an index array; such constraints are rare
-        // enough to go through it unchanged.
-        guard keys.count <= 16 else {
-            JSONWriter.write(.object(constraints), style: .canonical, into: &out)
-            return
-        }
         out.append(UInt8(ascii: "{"))
-        // The key order of JSONWriter's canonical objects: code-point order (keys are
-        // distinct, so it is total), by an insertion sort of indices on the stack.
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: keys.count) { order in
-            for i in 0..<keys.count {
-                var j = i
-                while j > 0 && PyString.less(keys[i], keys[order[j - 1]]) {
-                    order[j] = order[j - 1]
-                    j -= 1
-                }
-                order[j] = i
-            }
-            for n in 0..<keys.count {
-                let i = order[n]
+        JSONWriter.withCanonicalOrder(keys) { order in
+            for (n, i) in order.enumerated() {
                 if n > 0 { out.append(UInt8(ascii: ",")) }
                 JSONWriter.writeString(keys[i], ascii: true, into: &out)
                 out.append(UInt8(ascii: ":"))
@@ -66,7 +50,7 @@ enum SigningConstraints {
     /// A canonical array, from the memo when `a` is the array it holds.
     private static func writeArray(_ a: [JSONValue], into out: inout [UInt8]) {
         let hit = memo.withLock { m -> Bool in
-            for e in m.entries where sameStorage(e.array, a) {
+            for e in m.entries where sharesStorage(e.array, a) {
                 out.append(contentsOf: e.bytes)
                 return true
             }
@@ -86,10 +70,5 @@ enum SigningConstraints {
                 m.next = (m.next + 1) % memoEntries
             }
         }
-    }
-
-    static func sameStorage(_ a: [JSONValue], _ b: [JSONValue]) -> Bool {
-        a.count == b.count
-            && a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in pa.baseAddress == pb.baseAddress } }
     }
 }

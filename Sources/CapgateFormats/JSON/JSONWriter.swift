@@ -49,41 +49,14 @@ public enum JSONWriter {
             out.append(UInt8(ascii: "]"))
         case .object(let o):
             out.append(UInt8(ascii: "{"))
-            if style == .canonical && o.count < 2 {
-                // Already in order (a token's constraints are often just `max_rows`): no
-                // sorted index array on every signature.
-                for i in o.keys.indices {
-                    writeString(o.keys[i], ascii: true, into: &out)
-                    out.append(UInt8(ascii: ":"))
-                    write(o.values[i], style: style, into: &out)
-                }
-            } else if style == .canonical && o.count <= 16 {
-                // A token's constraints (`allowed_fields`, `max_rows`, ...): an insertion sort of
-                // the indices on the stack, not a sorted index array on every signature. Keys
-                // are distinct code-point sequences, so the order is total, as below.
-                withUnsafeTemporaryAllocation(of: Int.self, capacity: o.count) { order in
-                    for i in 0..<o.count {
-                        var j = i
-                        while j > 0 && PyString.less(o.keys[i], o.keys[order[j - 1]]) {
-                            order[j] = order[j - 1]
-                            j -= 1
-                        }
-                        order[j] = i
-                    }
+            if style == .canonical {
+                withCanonicalOrder(o.keys) { order in
                     for (n, i) in order.enumerated() {
                         if n > 0 { out.append(UInt8(ascii: ",")) }
                         writeString(o.keys[i], ascii: true, into: &out)
                         out.append(UInt8(ascii: ":"))
                         write(o.values[i], style: style, into: &out)
                     }
-                }
-            } else if style == .canonical {
-                let order = o.keys.indices.sorted { PyString.less(o.keys[$0], o.keys[$1]) }
-                for (n, i) in order.enumerated() {
-                    if n > 0 { out.append(UInt8(ascii: ",")) }
-                    writeString(o.keys[i], ascii: true, into: &out)
-                    out.append(UInt8(ascii: ":"))
-                    write(o.values[i], style: style, into: &out)
                 }
             } else {
                 for i in o.keys.indices {
@@ -166,6 +139,31 @@ public enum JSONWriter {
         let done: Void? = s.utf8.withContiguousStorageIfAvailable { writeUTF8($0, ascii: ascii, into: &out) }
         if done == nil {
             Array(s.utf8).withUnsafeBufferPointer { writeUTF8($0, ascii: ascii, into: &out) }
+        }
+    }
+
+    /// Calls `body` with the indices of `keys` in the canonical (code-point) order. The keys
+    /// of one object are distinct code-point sequences, so the order is total. Up to 16 keys
+    /// (a token's constraints: `allowed_fields`, `max_rows`, ...) are insertion-sorted on the
+    /// stack, so a signature sorts no index array on the heap; more take a sorted array.
+    /// Shared by the canonical objects here and the kernel's signing constraints.
+    @inlinable
+    public static func withCanonicalOrder(_ keys: [String], _ body: (UnsafeBufferPointer<Int>) -> Void) {
+        guard keys.count <= 16 else {
+            let order = keys.indices.sorted { PyString.less(keys[$0], keys[$1]) }
+            order.withUnsafeBufferPointer(body)
+            return
+        }
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: keys.count) { order in
+            for i in 0..<keys.count {
+                var j = i
+                while j > 0 && PyString.less(keys[i], keys[order[j - 1]]) {
+                    order[j] = order[j - 1]
+                    j -= 1
+                }
+                order[j] = i
+            }
+            body(UnsafeBufferPointer(order))
         }
     }
 
