@@ -150,12 +150,13 @@ public final class InMemoryRevocationStore: RevocationStore {
         state.withLock { _ = $0.revoked.insert(tokenID) }
     }
 
+    /// The clock is read only by the 256th call that sweeps (under the lock): a read on
+    /// every grant, for a value 255 of 256 calls dropped, was ~2% of a grant.
     public func track(principalID: String, tokenID: String, expiresAt: Timestamp) {
-        let now = clock.now()
         state.withLock { s in
             s.track(principalID: principalID, tokenID: tokenID, expiresAt: expiresAt)
             s.trackCount += 1
-            if s.trackCount % Self.sweepInterval == 0 { _ = s.sweep(now: now) }
+            if s.trackCount % Self.sweepInterval == 0 { _ = s.sweep(now: clock.now()) }
         }
     }
 
