@@ -193,9 +193,7 @@ public final class HMACTokenProvider: Sendable {
     /// Whether JSON writes `s` as it is in every dialect: contiguous UTF-8 bytes, each
     /// printable ASCII other than `"` and `\` (DEL is escaped by the ASCII dialect).
     private static func isVerbatim(_ s: String.UTF8View) -> Bool {
-        s.withContiguousStorageIfAvailable { b in
-            b.allSatisfy { $0 &- 0x20 < 0x5F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
-        } ?? false
+        s.withContiguousStorageIfAvailable { JSONWriter.isPlainASCII($0) } ?? false
     }
 
     /// Checks, first failure wins (docs/reference-semantics.md §4 "Verifying"): revoked (before any crypto, so a
