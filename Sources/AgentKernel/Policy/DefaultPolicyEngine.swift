@@ -66,7 +66,6 @@ public final class DefaultPolicyEngine: PolicyEngine {
                          justification: String) throws(KernelError) -> PolicyDecision {
         let pid = principal.principalID
         let cid = capability.capabilityID
-        let rolesRepr = { pyListRepr(pySortedRoles(principal.roles)) }
         // A request without constraints (the usual one) ends with one of four objects
         // (`max_rows` alone or after the pinned `allowed_fields`, for a user or a service),
         // shared instead of built: no arrays allocated per grant. Otherwise the request's
@@ -88,13 +87,13 @@ public final class DefaultPolicyEngine: PolicyEngine {
         case .write:
             if !principal.hasAnyRole(["writer", "admin"]) {
                 throw deny("WRITE capabilities require the 'writer' or 'admin' role. Principal '\(pid)' has roles: "
-                               + "\(rolesRepr()).", ReasonCode.missingRole)
+                               + "\(Self.rolesRepr(principal)).", ReasonCode.missingRole)
             }
             if let e = justificationDenial("WRITE", justification) { throw e }
         case .destructive:
             if !principal.hasRole("admin") {
                 throw deny("DESTRUCTIVE capabilities require the 'admin' role. Principal '\(pid)' has roles: "
-                               + "\(rolesRepr()).", ReasonCode.missingRole)
+                               + "\(Self.rolesRepr(principal)).", ReasonCode.missingRole)
             }
             if let e = justificationDenial("DESTRUCTIVE", justification) { throw e }
         case .read:
@@ -118,7 +117,7 @@ public final class DefaultPolicyEngine: PolicyEngine {
         if capability.sensitivity == .secrets {
             if !principal.hasAnyRole(["admin", "secrets_reader"]) {
                 throw deny("SECRETS capabilities require the 'admin' or 'secrets_reader' role. Principal '\(pid)' has "
-                               + "roles: \(rolesRepr()).", ReasonCode.missingRole)
+                               + "roles: \(Self.rolesRepr(principal)).", ReasonCode.missingRole)
             }
             if let e = justificationDenial("SECRETS", justification) { throw e }
         }
@@ -128,19 +127,19 @@ public final class DefaultPolicyEngine: PolicyEngine {
             let isWrite = capability.safetyClass != .read
             if isWrite && !principal.hasAnyRole(["memory_writer", "admin"]) {
                 throw deny("MEMORY write capabilities require the 'memory_writer' or 'admin' role. Principal '\(pid)' "
-                               + "has roles: \(rolesRepr()).", ReasonCode.memoryWriteRequiresWriter)
+                               + "has roles: \(Self.rolesRepr(principal)).", ReasonCode.memoryWriteRequiresWriter)
             }
             if !isWrite && Self.memoryScope(request) == "sensitive"
                 && !principal.hasAnyRole(["memory_reader_sensitive", "admin"]) {
                 throw deny("MEMORY read with scope='sensitive' requires the 'memory_reader_sensitive' or 'admin' role. "
-                               + "Principal '\(pid)' has roles: \(rolesRepr()).", ReasonCode.memorySensitiveReadDenied)
+                               + "Principal '\(pid)' has roles: \(Self.rolesRepr(principal)).", ReasonCode.memorySensitiveReadDenied)
             }
         }
 
         // 5. Row cap.
-        let cap = principal.hasRole("service") ? Self.maxRowsService : Self.maxRowsUser
+        let service = principal.hasRole("service")  // read again by the rate limit
+        let cap = service ? Self.maxRowsService : Self.maxRowsUser
         if plain {
-            let service = cap == Self.maxRowsService
             constraints = pinned.map { service ? $0.cappedService : $0.cappedUser }
                 ?? (service ? Self.cappedService : Self.cappedUser)
         } else if let raw = constraints["max_rows"] {
@@ -155,7 +154,7 @@ public final class DefaultPolicyEngine: PolicyEngine {
 
         // 6. Rate limit: only allowed grants consume quota.
         if let rl = rateLimit(capability.safetyClass) {
-            let limit = principal.hasRole("service") ? rl.limit * RateLimit.serviceMultiplier : rl.limit
+            let limit = service ? rl.limit * RateLimit.serviceMultiplier : rl.limit
             if !limiter.tryAcquire(principalID: pid, capabilityID: cid, limit: limit, window: rl.windowSeconds,
                                    now: clock.monotonic()) {
                 throw deny("Rate limit exceeded: \(limit) \(capability.safetyClass.rawValue) invocations per "
@@ -166,11 +165,15 @@ public final class DefaultPolicyEngine: PolicyEngine {
         // No scope (the usual request): no sort to run on an empty key list.
         let scopeKeys = request.scope.isEmpty ? [] : request.scope.keys.sorted(by: PyString.less)
         return PolicyDecision(
-            allowed: true, reason: Self.allowReason, constraints: constraints, reasonCode: ReasonCode.defaultPolicyAllow,
-            trace: PolicyDecisionTrace(engine: engineName, capabilityID: cid, principalID: pid, intent: request.intent,
-                                       scopeKeys: scopeKeys, steps: pinned?.steps ?? Self.rowCapAndAllow,
-                                       finalOutcome: "allowed", finalReasonCode: ReasonCode.defaultPolicyAllow))
+            allowedBy: engineName, reason: Self.allowReason, constraints: constraints,
+            reasonCode: ReasonCode.defaultPolicyAllow, capabilityID: cid, principalID: pid, intent: request.intent,
+            scopeKeys: scopeKeys, steps: pinned?.steps ?? Self.rowCapAndAllow)
     }
+
+    /// The principal's sorted roles as a Python list, for denial messages (a function, not
+    /// a closure in `evaluate`: the closure captured, and retained, the principal on
+    /// every grant).
+    static func rolesRepr(_ principal: Principal) -> String { pyListRepr(pySortedRoles(principal.roles)) }
 
     /// `rateLimits[safetyClass]`.
     private func rateLimit(_ safetyClass: SafetyClass) -> RateLimit? {
