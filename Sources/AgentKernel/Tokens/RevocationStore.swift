@@ -44,7 +44,12 @@ struct RevocationState: Sendable {
     }
 
     var revoked: Set<String> = []
-    var principalTokens: [String: [String]] = [:]
+    private(set) var principalTokens: [String: [String]] = [:]
+    /// The principal `track` appended for last and its entry's index: an agent's grants
+    /// repeat one principal, whose id is then compared (`String ==`, the dictionary's own
+    /// key equality) instead of hashed (~2% of a grant). Appending to that entry's list
+    /// keeps the index valid; every insertion or removal of a key clears it.
+    private var lastPrincipal: (id: String, index: Dictionary<String, [String]>.Index)?
     /// Every expiry recorded, oldest first; for an id listed more than once the last wins.
     private(set) var expiryLog: [TrackedExpiry] = []
     var trackCount = 0
@@ -55,7 +60,12 @@ struct RevocationState: Sendable {
     private var earliestExpiry = Int64.max
 
     mutating func track(principalID: String, tokenID: String, expiresAt: Timestamp) {
-        principalTokens[principalID, default: []].append(tokenID)
+        if let last = lastPrincipal, last.id == principalID {
+            principalTokens.values[last.index].append(tokenID)
+        } else {
+            principalTokens[principalID, default: []].append(tokenID)
+            lastPrincipal = principalTokens.index(forKey: principalID).map { (principalID, $0) }
+        }
         setExpiry(tokenID, expiresAt)
     }
 
@@ -73,6 +83,7 @@ struct RevocationState: Sendable {
 
     mutating func revokeAll(principalID: String) -> Int {
         guard let ids = principalTokens.removeValue(forKey: principalID) else { return 0 }
+        lastPrincipal = nil
         var newly = 0
         for id in ids where revoked.insert(id).inserted { newly += 1 }
         return newly
@@ -118,6 +129,7 @@ struct RevocationState: Sendable {
         earliestExpiry = earliest
         guard !gone.isEmpty else { return 0 }
         for id in gone { revoked.remove(id) }
+        lastPrincipal = nil
         for (pid, ids) in principalTokens {
             let left = ids.filter { !gone.contains($0) }
             principalTokens[pid] = left.isEmpty ? nil : left
