@@ -22,19 +22,20 @@ extension KernelRequestHandler {
         } else {
             return  // unreachable: `wholeResponse` answers everything but frames
         }
-        report(request, peer: peer, startedAt: startedAt, started: started, outcome)
+        report(request, verb: Verb.route(path: request.path), peer: peer, startedAt: startedAt, started: started, outcome)
     }
 
     /// The verbs `KernelService.respondNow` answers without suspending (the reads: `explain`,
     /// `query_traces`, `stats`, ...), answered on the connection's loop with no task: the same
     /// answer, the same expiry check and the same record as `handle` (which takes the rest).
     public func respondNow(to request: HTTPRequest, peer: PeerInfo) -> HTTPResponse? {
-        guard service.answersNow(path: request.path) else { return nil }
+        let verb = Verb.route(path: request.path)
+        guard service.answersNow(verb) else { return nil }
         let startedAt = Date()
         let started = ContinuousClock.now
         let answer: Result<VerbAnswer, WireError>
         do throws(WireError) {
-            guard let value = try service.respondNow(request, identity: peer.spiffeID) else { return nil }
+            guard let value = try service.respondNow(request, verb: verb, identity: peer.spiffeID) else { return nil }
             answer = .success(value)
         } catch {
             answer = .failure(error)
@@ -43,7 +44,7 @@ extension KernelRequestHandler {
         // After the answer, so a request handed back to `handle` (nil above) is observed once;
         // the expiry table and its warning do not depend on the answer.
         expiry.observe(identity: peer.spiffeID, notAfter: peer.certificateNotAfter, serial: peer.certificateSerialHex)
-        report(request, peer: peer, startedAt: startedAt, started: started, outcome)
+        report(request, verb: verb, peer: peer, startedAt: startedAt, started: started, outcome)
         return response
     }
 
@@ -65,12 +66,12 @@ extension KernelRequestHandler {
     }
 
     /// Tells `observe` (metrics, access log) about one answered request.
-    func report(_ request: HTTPRequest, peer: PeerInfo, startedAt: Date, started: ContinuousClock.Instant,
+    func report(_ request: HTTPRequest, verb: Verb?, peer: PeerInfo, startedAt: Date, started: ContinuousClock.Instant,
                 _ outcome: StreamOutcome) {
         guard let observe else { return }
         observe(RequestRecord(
             startedAt: startedAt, peer: peer, streamID: request.streamID,
-            verb: Verb.route(path: request.path)?.rawValue ?? "unknown",
+            verb: verb?.rawValue ?? "unknown",
             principal: service.identityMap.principal(for: peer.spiffeID)?.principalID,
             status: outcome.status, code: outcome.cancelled ? "cancelled" : outcome.error?.code.rawValue ?? "ok",
             reasonCode: outcome.error?.reasonCode, seconds: GatewayMetricsClock.seconds(since: started),

@@ -113,7 +113,7 @@ public final class KernelService: Sendable {
     /// is checked after the principal claim, before the kernel.
     func respond(_ request: HTTPRequest, identity: String) async throws(WireError) -> VerbAnswer {
         let (verb, call, principal): (Verb, WireRequest, Principal)
-        switch try admit(request, identity: identity) {
+        switch try admit(request, verb: Verb.route(path: request.path), identity: identity) {
         case .answered(let answer): return answer
         case .call(let v, let c, let p): (verb, call, principal) = (v, c, p)
         }
@@ -143,8 +143,8 @@ public final class KernelService: Sendable {
     /// the verbs that only read the kernel (`executeNow`) and record nothing, so never wait for
     /// the audit writer or a fleet's store; false while the test seam `holdBeforeKernel` is
     /// installed (it awaits).
-    func answersNow(path: String) -> Bool {
-        guard let verb = Verb.route(path: path) else { return true }
+    func answersNow(_ verb: Verb?) -> Bool {
+        guard let verb else { return true }
         switch verb {
         case .health, .listCapabilities, .requestCapabilities, .explainDenial, .stats: break
         case .explain, .queryTraces: if fleetTraces != nil { return false }
@@ -153,13 +153,13 @@ public final class KernelService: Sendable {
         return holdBeforeKernel.withLock { $0 } == nil
     }
 
-    /// `respond` for a request `answersNow(path:)` admitted, run to the end on the caller's
+    /// `respond` for a request `answersNow` admitted (`verb`: its path's, `Verb.route`), run to the end on the caller's
     /// thread: the same checks in the same order (`admit`, `checkBeforeKernel`) and the same
     /// kernel call (`executeNow`), so the same answer, without a task or an await. Nil when the
     /// request turned out to need one after all (`respond` then answers it from the start:
     /// nothing here has effects before the kernel call).
-    func respondNow(_ request: HTTPRequest, identity: String) throws(WireError) -> VerbAnswer? {
-        switch try admit(request, identity: identity) {
+    func respondNow(_ request: HTTPRequest, verb: Verb?, identity: String) throws(WireError) -> VerbAnswer? {
+        switch try admit(request, verb: verb, identity: identity) {
         case .answered(let answer):
             return answer
         case .call(let verb, let call, let principal):
@@ -181,9 +181,10 @@ public final class KernelService: Sendable {
         case call(Verb, WireRequest, Principal)
     }
 
-    /// Route, method, media type, identity, body and principal claim, in that order.
-    func admit(_ request: HTTPRequest, identity: String) throws(WireError) -> Admission {
-        guard let verb = Verb.route(path: request.path) else {
+    /// Route, method, media type, identity, body and principal claim, in that order (`verb`:
+    /// `Verb.route` of the request's path, found once by the caller).
+    func admit(_ request: HTTPRequest, verb: Verb?, identity: String) throws(WireError) -> Admission {
+        guard let verb else {
             throw WireError(.unknownVerb, "no verb at \(PyString.repr(String(request.path.prefix(200))))")
         }
         guard request.method == verb.method else {
