@@ -37,31 +37,114 @@ public struct ToolHints: Sendable, Hashable {
 }
 
 /// A registered capability.
+///
+/// Its fields live in one immutable box: every grant, invoke and expand copies the
+/// registered capability out of the registry, and copying ten fields (eight references,
+/// retained then released) was ~3% of a grant; a copy is now one reference. A setter
+/// builds a new box, so the value semantics are unchanged; == and hashing compare the
+/// fields in declaration order, as the synthesized conformance did.
 public struct Capability: Sendable, Hashable {
-    public var capabilityID: String
-    public var name: String
-    public var description: String
-    public var safetyClass: SafetyClass
-    public var sensitivity: SensitivityTag
-    /// Output projection applied by the PII/PCI rule (not an input schema).
-    public var allowedFields: [String]
-    public var tags: [String]
-    public var impl: ImplementationRef?
-    public var parametersSchema: JSONObject?
-    public var toolHints: ToolHints?
+    struct Fields: Sendable {
+        var capabilityID: String
+        var name: String
+        var description: String
+        var safetyClass: SafetyClass
+        var sensitivity: SensitivityTag
+        var allowedFields: [String]
+        var tags: [String]
+        var impl: ImplementationRef?
+        var parametersSchema: JSONObject?
+        var toolHints: ToolHints?
+    }
+
+    private final class Storage: Sendable {
+        let fields: Fields
+        init(_ fields: Fields) { self.fields = fields }
+    }
+
+    private var storage: Storage
+
+    /// A setter builds a new box: the shared one never changes.
+    private mutating func update(_ change: (inout Fields) -> Void) {
+        var f = storage.fields
+        change(&f)
+        storage = Storage(f)
+    }
+
     public init(capabilityID: String, name: String, description: String, safetyClass: SafetyClass,
                 sensitivity: SensitivityTag = .none, allowedFields: [String] = [], tags: [String] = [],
                 impl: ImplementationRef? = nil, parametersSchema: JSONObject? = nil, toolHints: ToolHints? = nil) {
-        self.capabilityID = capabilityID
-        self.name = name
-        self.description = description
-        self.safetyClass = safetyClass
-        self.sensitivity = sensitivity
-        self.allowedFields = allowedFields
-        self.tags = tags
-        self.impl = impl
-        self.parametersSchema = parametersSchema
-        self.toolHints = toolHints
+        storage = Storage(Fields(capabilityID: capabilityID, name: name, description: description,
+                                 safetyClass: safetyClass, sensitivity: sensitivity, allowedFields: allowedFields,
+                                 tags: tags, impl: impl, parametersSchema: parametersSchema, toolHints: toolHints))
+    }
+
+    public var capabilityID: String {
+        get { storage.fields.capabilityID }
+        set { update { $0.capabilityID = newValue } }
+    }
+    public var name: String {
+        get { storage.fields.name }
+        set { update { $0.name = newValue } }
+    }
+    public var description: String {
+        get { storage.fields.description }
+        set { update { $0.description = newValue } }
+    }
+    public var safetyClass: SafetyClass {
+        get { storage.fields.safetyClass }
+        set { update { $0.safetyClass = newValue } }
+    }
+    public var sensitivity: SensitivityTag {
+        get { storage.fields.sensitivity }
+        set { update { $0.sensitivity = newValue } }
+    }
+    /// Output projection applied by the PII/PCI rule (not an input schema).
+    public var allowedFields: [String] {
+        get { storage.fields.allowedFields }
+        set { update { $0.allowedFields = newValue } }
+    }
+    public var tags: [String] {
+        get { storage.fields.tags }
+        set { update { $0.tags = newValue } }
+    }
+    public var impl: ImplementationRef? {
+        get { storage.fields.impl }
+        set { update { $0.impl = newValue } }
+    }
+    public var parametersSchema: JSONObject? {
+        get { storage.fields.parametersSchema }
+        set { update { $0.parametersSchema = newValue } }
+    }
+    public var toolHints: ToolHints? {
+        get { storage.fields.toolHints }
+        set { update { $0.toolHints = newValue } }
+    }
+
+    public static func == (a: Capability, b: Capability) -> Bool {
+        a.capabilityID == b.capabilityID
+            && a.name == b.name
+            && a.description == b.description
+            && a.safetyClass == b.safetyClass
+            && a.sensitivity == b.sensitivity
+            && a.allowedFields == b.allowedFields
+            && a.tags == b.tags
+            && a.impl == b.impl
+            && a.parametersSchema == b.parametersSchema
+            && a.toolHints == b.toolHints
+    }
+
+    public func hash(into h: inout Hasher) {
+        h.combine(capabilityID)
+        h.combine(name)
+        h.combine(description)
+        h.combine(safetyClass)
+        h.combine(sensitivity)
+        h.combine(allowedFields)
+        h.combine(tags)
+        h.combine(impl)
+        h.combine(parametersSchema)
+        h.combine(toolHints)
     }
 }
 
@@ -118,19 +201,89 @@ public struct PolicyDecisionTrace: Sendable, Hashable {
     }
 }
 
+/// What a policy decided: allowed or not, why, the constraints to sign, and how.
+///
+/// Its fields live in one immutable box: a grant hands the decision from the policy to the
+/// kernel and into the grant, and the optimizer copied and destroyed the whole value (its
+/// trace included, thirteen references) around the policy's return, ~a third of the
+/// default policy's evaluation. A copy is now one reference; a setter builds a new box, so
+/// the value keeps its value semantics (`decision.trace?.steps = ...` works as before).
 public struct PolicyDecision: Sendable, Hashable {
-    public var allowed: Bool
-    public var reason: String
-    public var constraints: JSONObject
-    public var reasonCode: String?
-    public var trace: PolicyDecisionTrace?
+    struct Fields: Sendable {
+        var allowed: Bool
+        var reason: String
+        var constraints: JSONObject
+        var reasonCode: String?
+        var trace: PolicyDecisionTrace?
+    }
+
+    private final class Storage: Sendable {
+        let fields: Fields
+        init(_ fields: Fields) { self.fields = fields }
+    }
+
+    private var storage: Storage
+
+    /// A setter builds a new box: the shared one never changes.
+    private mutating func update(_ change: (inout Fields) -> Void) {
+        var f = storage.fields
+        change(&f)
+        storage = Storage(f)
+    }
+
     public init(allowed: Bool, reason: String, constraints: JSONObject = [:], reasonCode: String? = nil,
                 trace: PolicyDecisionTrace? = nil) {
-        self.allowed = allowed
-        self.reason = reason
-        self.constraints = constraints
-        self.reasonCode = reasonCode
-        self.trace = trace
+        storage = Storage(Fields(allowed: allowed, reason: reason, constraints: constraints, reasonCode: reasonCode,
+                                 trace: trace))
+    }
+
+    /// `allowed: true` with `reasonCode` and a trace of `engine` that ends `allowed` with
+    /// that code after `steps` (the default policy's grants), built in place in the box (a
+    /// trace built by the caller was copied in, then destroyed).
+    init(allowedBy engine: String, reason: String, constraints: JSONObject, reasonCode: String,
+         capabilityID: String, principalID: String, intent: String?, scopeKeys: [String], steps: [PolicyTraceStep]) {
+        storage = Storage(Fields(
+            allowed: true, reason: reason, constraints: constraints, reasonCode: reasonCode,
+            trace: PolicyDecisionTrace(engine: engine, capabilityID: capabilityID, principalID: principalID,
+                                       intent: intent, scopeKeys: scopeKeys, steps: steps, finalOutcome: "allowed",
+                                       finalReasonCode: reasonCode)))
+    }
+
+    public var allowed: Bool {
+        get { storage.fields.allowed }
+        set { update { $0.allowed = newValue } }
+    }
+    public var reason: String {
+        get { storage.fields.reason }
+        set { update { $0.reason = newValue } }
+    }
+    public var constraints: JSONObject {
+        get { storage.fields.constraints }
+        set { update { $0.constraints = newValue } }
+    }
+    public var reasonCode: String? {
+        get { storage.fields.reasonCode }
+        set { update { $0.reasonCode = newValue } }
+    }
+    public var trace: PolicyDecisionTrace? {
+        get { storage.fields.trace }
+        set { update { $0.trace = newValue } }
+    }
+
+    public static func == (a: PolicyDecision, b: PolicyDecision) -> Bool {
+        a.allowed == b.allowed
+            && a.reason == b.reason
+            && a.constraints == b.constraints
+            && a.reasonCode == b.reasonCode
+            && a.trace == b.trace
+    }
+
+    public func hash(into h: inout Hasher) {
+        h.combine(allowed)
+        h.combine(reason)
+        h.combine(constraints)
+        h.combine(reasonCode)
+        h.combine(trace)
     }
 }
 

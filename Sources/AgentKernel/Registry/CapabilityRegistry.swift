@@ -18,6 +18,10 @@ public final class CapabilityRegistry: Sendable {
         var namespaceOrder: [String] = []
         /// nil when dirty (`SearchIndex.mark_dirty`).
         var index: SearchIndex?
+        /// The id `get` found last and its position. Positions never change (registration
+        /// only appends), so a repeated id (an agent's grants and invokes of one capability)
+        /// skips hashing it; the id compares by code points, as the key would.
+        var lastFound: (id: String, position: Int)?
     }
 
     private let state = Mutex(State())
@@ -47,7 +51,12 @@ public final class CapabilityRegistry: Sendable {
 
     /// The capability with this id (code-point comparison, as a Python dict lookup).
     public func get(_ id: String) throws(KernelError) -> Capability {
-        let found = state.withLock { s in s.positions[CodePointKey(id)].map { s.capabilities[$0] } }
+        let found = state.withLock { s -> Capability? in
+            if let last = s.lastFound, PyString.equal(last.id, id) { return s.capabilities[last.position] }
+            guard let position = s.positions[CodePointKey(id)] else { return nil }
+            s.lastFound = (id, position)
+            return s.capabilities[position]
+        }
         guard let c = found else {
             throw KernelError(
                 .capabilityNotFound,

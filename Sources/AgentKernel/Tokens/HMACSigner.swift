@@ -34,6 +34,11 @@ public final class HMACSigner: Sendable {
     public func hexDigest(_ message: [UInt8]) -> String {
         // On every grant and invoke: the MAC stays on the stack and the hex is written
         // straight into the String (the arrays in between were a third of a signature).
+        message.withUnsafeBytes { hexDigest($0) }
+    }
+
+    /// Lowercase hex of the MAC of bytes in place (the signing payload's stack buffer).
+    public func hexDigest(_ message: UnsafeRawBufferPointer) -> String {
         withDigest(message) { d in
             String(unsafeUninitializedCapacity: 64) { out in
                 let digits: StaticString = "0123456789abcdef"
@@ -49,12 +54,15 @@ public final class HMACSigner: Sendable {
 
     /// Computes the MAC into a stack buffer and lends its 32 bytes to `body`.
     private func withDigest<R>(_ message: [UInt8], _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        message.withUnsafeBytes { withDigest($0, body) }
+    }
+
+    private func withDigest<R>(_ message: UnsafeRawBufferPointer, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
         var raw: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
         return withUnsafeMutableBytes(of: &raw) { buf in
             let out = buf.bindMemory(to: UInt8.self)
-            let ok = message.withUnsafeBufferPointer { mb in
-                capgate_hmac_sha256(key.p, mb.baseAddress, mb.count, out.baseAddress) == 1
-            }
+            let ok = capgate_hmac_sha256(key.p, message.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                                         message.count, out.baseAddress) == 1
             precondition(ok, "OpenSSL: HMAC computation failed")
             return body(UnsafeBufferPointer(out))
         }

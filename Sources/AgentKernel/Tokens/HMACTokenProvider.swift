@@ -43,12 +43,16 @@ public final class HMACTokenProvider: Sendable {
     public func issue(capabilityID: String, principalID: String, constraints: JSONObject = [:],
                       ttlSeconds: Double = 3600, auditID: String = "") -> CapabilityToken {
         let now = clock.now()
-        var token = CapabilityToken(tokenID: ids.next(), capabilityID: capabilityID, principalID: principalID,
-                                    issuedAt: now, expiresAt: now.adding(seconds: ttlSeconds),
-                                    constraints: constraints, auditID: auditID)
-        token.signature = sign(token)
-        revocations.track(principalID: principalID, tokenID: token.tokenID, expiresAt: token.expiresAt)
-        return token
+        let tokenID = ids.next(), expiresAt = now.adding(seconds: ttlSeconds)
+        // Signed from its fields, then built once with its signature: an unsigned token
+        // built first and then given its signature was copied whole (seven references
+        // retained and released) on every grant.
+        let signature = Self.withSigningPayload(
+            tokenID: tokenID, capabilityID: capabilityID, principalID: principalID, issuedAt: now, expiresAt: expiresAt,
+            constraints: constraints, auditID: auditID) { signer.hexDigest($0) }
+        revocations.track(principalID: principalID, tokenID: tokenID, expiresAt: expiresAt)
+        return CapabilityToken(tokenID: tokenID, capabilityID: capabilityID, principalID: principalID, issuedAt: now,
+                               expiresAt: expiresAt, constraints: constraints, auditID: auditID, signature: signature)
     }
 
     /// The signed message: canonical JSON (sorted keys, no spaces, ASCII-escaped) of the
@@ -90,7 +94,106 @@ public final class HMACTokenProvider: Sendable {
 
     /// Lowercase hex HMAC-SHA256 of `signingPayload(token)`.
     public func sign(_ token: CapabilityToken) -> String {
-        signer.hexDigest(Self.signingPayload(token))
+        Self.withSigningPayload(token) { signer.hexDigest($0) }
+    }
+
+    /// `signingPayload(token)`'s bytes, lent to `body`.
+    ///
+    /// Why: every grant and invoke signs. When the four strings need no escaping (ids and
+    /// capability names in practice) the payload is copied into a stack buffer, with the
+    /// constraints' canonical bytes from `SigningConstraints.bytes` (memoized for the
+    /// policy's shared objects): no payload array to allocate, grow-check and free, no key
+    /// sort. Any other token takes `signingPayload`, which escapes; both write the same
+    /// bytes (tested on clean and escaped fields, memo hits and misses).
+    static func withSigningPayload<R>(_ token: CapabilityToken, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        withSigningPayload(tokenID: token.tokenID, capabilityID: token.capabilityID, principalID: token.principalID,
+                           issuedAt: token.issuedAt, expiresAt: token.expiresAt, constraints: token.constraints,
+                           auditID: token.auditID, body)
+    }
+
+    /// The same, from the token's fields.
+    static func withSigningPayload<R>(tokenID: String, capabilityID: String, principalID: String, issuedAt: Timestamp,
+                                      expiresAt: Timestamp, constraints: JSONObject, auditID: String,
+                                      _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        let audit = auditID.utf8, cap = capabilityID.utf8, principal = principalID.utf8, tid = tokenID.utf8
+        guard isVerbatim(audit), isVerbatim(cap), isVerbatim(principal), isVerbatim(tid) else {
+            let token = CapabilityToken(tokenID: tokenID, capabilityID: capabilityID, principalID: principalID,
+                                        issuedAt: issuedAt, expiresAt: expiresAt, constraints: constraints,
+                                        auditID: auditID)
+            return signingPayload(token).withUnsafeBytes(body)
+        }
+        let constraints = SigningConstraints.bytes(constraints)
+        // Keys and quotes are 102 bytes; a datetime's isoformat is at most 48 (its buffer).
+        let capacity = 128 + 2 * 48 + audit.count + cap.count + principal.count + tid.count + constraints.count
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buf in
+            // A cursor passed along, never a variable captured by nested functions (each
+            // access to a captured variable was a dynamic exclusivity check).
+            var w = PayloadCursor(base: buf.baseAddress!)
+            w.key(#"{"audit_id":"#)
+            w.string(audit)
+            w.key(#","capability_id":"#)
+            w.string(cap)
+            w.key(#","constraints":"#)
+            w.bytes(constraints)
+            w.key(#","expires_at":"#)
+            w.datetime(expiresAt)
+            w.key(#","issued_at":"#)
+            w.datetime(issuedAt)
+            w.key(#","principal_id":"#)
+            w.string(principal)
+            w.key(#","token_id":"#)
+            w.string(tid)
+            w.key("}")
+            precondition(w.count <= capacity)
+            return body(UnsafeRawBufferPointer(start: buf.baseAddress, count: w.count))
+        }
+    }
+
+    /// Appends to the signing payload's stack buffer (sized by the caller).
+    private struct PayloadCursor {
+        let base: UnsafeMutablePointer<UInt8>
+        var count = 0
+
+        mutating func key(_ k: StaticString) {
+            (base + count).update(from: k.utf8Start, count: k.utf8CodeUnitCount)
+            count += k.utf8CodeUnitCount
+        }
+
+        mutating func bytes(_ b: [UInt8]) {
+            let dst = base + count
+            b.withUnsafeBufferPointer { dst.update(from: $0.baseAddress!, count: $0.count) }
+            count += b.count
+        }
+
+        /// A string `isVerbatim` accepted, in quotes.
+        mutating func string(_ s: String.UTF8View) {
+            let dst = base + count
+            dst[0] = UInt8(ascii: "\"")
+            let n = s.withContiguousStorageIfAvailable { src -> Int in
+                if let p = src.baseAddress { (dst + 1).update(from: p, count: src.count) }
+                return src.count
+            }!
+            dst[n + 1] = UInt8(ascii: "\"")
+            count += n + 2
+        }
+
+        /// A datetime's isoformat (digits and `-:T.+` only: nothing to escape), in quotes.
+        mutating func datetime(_ t: Timestamp) {
+            let dst = base + count
+            dst[0] = UInt8(ascii: "\"")
+            let n = t.withISOFormatBytes { src -> Int in
+                (dst + 1).update(from: src.baseAddress!, count: src.count)
+                return src.count
+            }
+            dst[n + 1] = UInt8(ascii: "\"")
+            count += n + 2
+        }
+    }
+
+    /// Whether JSON writes `s` as it is in every dialect: contiguous UTF-8 bytes, each
+    /// printable ASCII other than `"` and `\` (DEL is escaped by the ASCII dialect).
+    private static func isVerbatim(_ s: String.UTF8View) -> Bool {
+        s.withContiguousStorageIfAvailable { JSONWriter.isPlainASCII($0) } ?? false
     }
 
     /// Checks, first failure wins (docs/reference-semantics.md §4 "Verifying"): revoked (before any crypto, so a

@@ -44,7 +44,12 @@ struct RevocationState: Sendable {
     }
 
     var revoked: Set<String> = []
-    var principalTokens: [String: [String]] = [:]
+    private(set) var principalTokens: [String: [String]] = [:]
+    /// The principal `track` appended for last and its entry's index: an agent's grants
+    /// repeat one principal, whose id is then compared (`String ==`, the dictionary's own
+    /// key equality) instead of hashed (~2% of a grant). Appending to that entry's list
+    /// keeps the index valid; every insertion or removal of a key clears it.
+    private var lastPrincipal: (id: String, index: Dictionary<String, [String]>.Index)?
     /// Every expiry recorded, oldest first; for an id listed more than once the last wins.
     private(set) var expiryLog: [TrackedExpiry] = []
     var trackCount = 0
@@ -55,7 +60,12 @@ struct RevocationState: Sendable {
     private var earliestExpiry = Int64.max
 
     mutating func track(principalID: String, tokenID: String, expiresAt: Timestamp) {
-        principalTokens[principalID, default: []].append(tokenID)
+        if let last = lastPrincipal, last.id == principalID {
+            principalTokens.values[last.index].append(tokenID)
+        } else {
+            principalTokens[principalID, default: []].append(tokenID)
+            lastPrincipal = principalTokens.index(forKey: principalID).map { (principalID, $0) }
+        }
         setExpiry(tokenID, expiresAt)
     }
 
@@ -73,6 +83,7 @@ struct RevocationState: Sendable {
 
     mutating func revokeAll(principalID: String) -> Int {
         guard let ids = principalTokens.removeValue(forKey: principalID) else { return 0 }
+        lastPrincipal = nil
         var newly = 0
         for id in ids where revoked.insert(id).inserted { newly += 1 }
         return newly
@@ -118,6 +129,7 @@ struct RevocationState: Sendable {
         earliestExpiry = earliest
         guard !gone.isEmpty else { return 0 }
         for id in gone { revoked.remove(id) }
+        lastPrincipal = nil
         for (pid, ids) in principalTokens {
             let left = ids.filter { !gone.contains($0) }
             principalTokens[pid] = left.isEmpty ? nil : left
@@ -150,12 +162,13 @@ public final class InMemoryRevocationStore: RevocationStore {
         state.withLock { _ = $0.revoked.insert(tokenID) }
     }
 
+    /// The clock is read only by the 256th call that sweeps (under the lock): a read on
+    /// every grant, for a value 255 of 256 calls dropped, was ~2% of a grant.
     public func track(principalID: String, tokenID: String, expiresAt: Timestamp) {
-        let now = clock.now()
         state.withLock { s in
             s.track(principalID: principalID, tokenID: tokenID, expiresAt: expiresAt)
             s.trackCount += 1
-            if s.trackCount % Self.sweepInterval == 0 { _ = s.sweep(now: now) }
+            if s.trackCount % Self.sweepInterval == 0 { _ = s.sweep(now: clock.now()) }
         }
     }
 

@@ -167,6 +167,25 @@ public enum JSONWriter {
         }
     }
 
+    /// Whether every byte of `b` is one the ASCII dialect copies verbatim (printable ASCII
+    /// other than `"` and `\`), so every dialect writes `b` as it is. Eight bytes at a time:
+    /// the kernel checks a token's ids and names on every signature.
+    public static func isPlainASCII(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = b.baseAddress else { return true }
+        let raw = UnsafeRawPointer(base)
+        var i = 0
+        while i + 8 <= b.count {
+            if !plainASCII8(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) { return false }
+            i += 8
+        }
+        while i < b.count {
+            let c = b[i]
+            if c < 0x20 || c > 0x7E || c == 0x22 || c == 0x5C { return false }
+            i += 1
+        }
+        return true
+    }
+
     /// Whether all eight bytes of `w` are printable ASCII (0x20...0x7E) other than `"` and
     /// `\`: the bytes the ASCII dialect copies verbatim. Once no byte has its high bit
     /// set, each per-byte sum below stays under 0x100, so no carry crosses a byte.

@@ -42,6 +42,22 @@ import AgentKernel
         #expect(try r.get("e\u{301}").capabilityID.unicodeScalars.count == 2)
     }
 
+    /// `get` remembers the last id found: repeats, alternations, registrations after it and
+    /// another spelling of the remembered id (a miss by code points) all answer as a look-up.
+    @Test func repeatedAndAlternatingGetsAnswerAsALookUp() throws {
+        let r = try Self.sample()
+        try r.register(Self.cap("caf\u{e9}"))
+        for id in ["solo", "solo", "crm.customers", "solo", "caf\u{e9}", "caf\u{e9}"] {
+            #expect(try r.get(id).capabilityID == id)
+        }
+        #expect(throws: KernelError.self) { try r.get("cafe\u{301}") }  // after "café" was found
+        try r.register(Self.cap("cafe\u{301}"))
+        #expect(try r.get("cafe\u{301}").capabilityID.unicodeScalars.count == 5)
+        #expect(try r.get("caf\u{e9}").capabilityID.unicodeScalars.count == 4)
+        #expect(throws: KernelError.self) { try r.get("missing") }
+        #expect(try r.get("caf\u{e9}").capabilityID.unicodeScalars.count == 4)
+    }
+
     @Test func listKeepsRegistrationOrder() throws {
         #expect(try Self.sample().list().map(\.capabilityID)
                 == ["billing.list_invoices", "billing.get_invoice", "crm.customers", "solo"])

@@ -45,4 +45,24 @@ import Testing
         #expect(a != b)
         #expect(a != [UInt8](repeating: 0, count: IDEntropy.blockSize))
     }
+
+    /// The table-driven 8-4-4-4-12 form against a digit-at-a-time model, for every byte
+    /// value at every position.
+    @Test func uuidFormatMatchesTheModel() {
+        func model(_ b: [UInt8]) -> String {
+            var s = ""
+            for (i, x) in b.enumerated() {
+                if [4, 6, 8, 10].contains(i) { s += "-" }
+                s += String(x >> 4, radix: 16) + String(x & 0xF, radix: 16)
+            }
+            return s
+        }
+        for pos in 0..<16 {
+            for v in 0...255 {
+                var b = (0..<16).map { UInt8(($0 * 37 + pos) & 0xFF) }
+                b[pos] = UInt8(v)
+                #expect(b.withUnsafeBufferPointer(UUIDFormat.string) == model(b), "byte \(v) at \(pos)")
+            }
+        }
+    }
 }

@@ -96,6 +96,28 @@ import Testing
         #expect(!s.isRevoked("expired"))
     }
 
+    /// The clock is read by the sweeping track only, and at that track: time that passes
+    /// between tracks is the time the sweep sees.
+    @Test func onlyTheSweepingTrackReadsTheClock() {
+        final class CountingClock: KernelClock, @unchecked Sendable {
+            let inner: TPManualClock
+            var reads = 0
+            init(_ inner: TPManualClock) { self.inner = inner }
+            func now() -> Timestamp { reads += 1; return inner.now() }
+            func monotonic() -> Double { inner.monotonic() }
+        }
+        let manual = TPManualClock(now: t0)
+        let clock = CountingClock(manual)
+        let s = InMemoryRevocationStore(clock: clock)
+        s.track(principalID: "p", tokenID: "soon", expiresAt: t0.adding(seconds: 5))
+        for i in 1..<255 { s.track(principalID: "p", tokenID: "t\(i)", expiresAt: t0.adding(seconds: 60)) }
+        #expect(clock.reads == 0)
+        manual.set(now: t0.adding(seconds: 5))  // after the earlier tracks, before the 256th
+        s.track(principalID: "p", tokenID: "t255", expiresAt: t0.adding(seconds: 60))
+        #expect(clock.reads == 1)
+        #expect(s.trackedCount == 255)  // "soon" swept at the 256th track's time
+    }
+
     // The sweep skips its scan while no tracked expiry can have passed: the bound it keeps
     // must follow later, earlier expiries and what the previous sweep left behind.
     @Test func sweepFindsEveryExpiryWhateverTheOrderOfTracking() {

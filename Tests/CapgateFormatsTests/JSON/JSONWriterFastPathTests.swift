@@ -93,6 +93,21 @@ import Testing
         }
     }
 
+    /// `isPlainASCII` (words, then the tail) against the byte rule, every byte value at
+    /// every position of buffers around word boundaries.
+    @Test func isPlainASCIIMatchesTheByteRule() {
+        for len in 0..<19 {
+            for pos in 0..<max(len, 1) {
+                for c in 0...255 {
+                    var bytes = [UInt8](repeating: UInt8(ascii: "k"), count: len)
+                    if len > 0 { bytes[pos] = UInt8(c) }
+                    let expected = bytes.allSatisfy(Self.plain)
+                    #expect(bytes.withUnsafeBufferPointer(JSONWriter.isPlainASCII) == expected, "\(len) \(pos) \(c)")
+                }
+            }
+        }
+    }
+
     @Test func stringsAroundWordBoundariesMatchTheModel() {
         let specials = ["\"", "\\", "\u{7F}", "\u{1F}", "\u{0}", "é", "😀", "\n", " ", "~"]
         for len in 0..<20 {
