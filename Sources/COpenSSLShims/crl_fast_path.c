@@ -29,6 +29,8 @@
 // name), and, per (CRL, anchor with that subject) pair, AKID match, cRLSign and the signature.
 // Handshake time proves the rest: the pair (compared with X509_cmp), the time window, x's
 // distribution points, x not listed.
+// Assumption, true of every store CapgateTLS builds: no lookup method (by_file, by_dir) is
+// attached, so the store's objects are all the CRLs OpenSSL's look-up can find.
 #include "crl_fast_path.h"
 
 #include <pthread.h>
