@@ -22,6 +22,12 @@ extension TLSContext {
     ///
     /// Identity is NOT decided here: after the handshake call ``TLSEngine/peerIdentity()``.
     public static func server(material: TLSServerMaterial) throws(TLSError) -> TLSContext {
+        try server(material: material, crlFastPath: true)
+    }
+
+    /// `crlFastPath: false` keeps OpenSSL's own revocation check alone: the reference the
+    /// tests hold the fast path to (crl_fast_path.c).
+    static func server(material: TLSServerMaterial, crlFastPath: Bool) throws(TLSError) -> TLSContext {
         OpenSSLErrorQueue.clear()
         guard let ctx = SSL_CTX_new(TLS_server_method()) else {
             throw TLSError.drained(.configuration, "SSL_CTX_new failed")
@@ -37,7 +43,7 @@ extension TLSContext {
                                              trustDomainBundles: material.trustDomainBundlesPEM)
         try loadAnchors(ctx, der: binding.anchors, advertise: true)
         context.trustBinding = binding
-        if let crlPEM = material.crlPEM { try loadCRLs(ctx, pem: crlPEM) }
+        if let crlPEM = material.crlPEM { try loadCRLs(ctx, pem: crlPEM, fastPath: crlFastPath) }
         buildServerChainOnce(ctx)
 
         // Mandatory client certificate: no certificate is a handshake failure, not an anonymous
@@ -79,7 +85,7 @@ extension TLSContext {
 
     /// Adds the CRLs and turns on revocation checking of the WHOLE client chain
     /// (`X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL`).
-    static func loadCRLs(_ ctx: OpaquePointer, pem: [UInt8]) throws(TLSError) {
+    static func loadCRLs(_ ctx: OpaquePointer, pem: [UInt8], fastPath: Bool) throws(TLSError) {
         let crls = try TLSPEM.crls(pem)
         defer { withExtendedLifetime(crls) {} }
         guard let store = SSL_CTX_get_cert_store(ctx) else {
@@ -92,13 +98,30 @@ extension TLSContext {
             }
         }
         // The whole chain, not just the leaf: an intermediate CA revoked by its root's CRL must
-        // stop vouching for its leaves (issue 14 finding 11). OpenSSL never checks the
-        // self-signed anchor itself, so a root -> leaf PKI (capgate pki) needs nothing more
+        // stop vouching for its leaves (issue 14 finding 11). OpenSSL 3.0 checks the self-signed
+        // anchor too, against its own CRL, so a root -> leaf PKI (capgate pki) needs nothing more
         // than the root's CRL; with an intermediate, the file must hold the CRL of EVERY
         // issuing CA (root's and intermediate's), else the handshake fails closed with
         // "unable to get certificate CRL" (certs/README.md).
         guard X509_STORE_set_flags(store, UInt(X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL)) == 1 else {
             throw TLSError.drained(.configuration, "cannot enable CRL checking")
         }
+        // Each CRL's signature verified here, once per context, instead of by OpenSSL for every
+        // chain certificate of every handshake; anything outside the simple profile, and every
+        // chain the fast path cannot prove clear, gets OpenSSL's own check (crl_fast_path.c,
+        // README "CRL signature once per context"). Not installed (0, or -1 out of memory):
+        // OpenSSL's check stays as it was, so nothing to report.
+        guard fastPath else { return }
+        OpenSSLErrorQueue.clear()
+        _ = capgate_crl_fast_path_install(store)
+        OpenSSLErrorQueue.clear()
+    }
+
+    /// How many client chains the CRL fast path accepted on this context, and how many it
+    /// handed to OpenSSL's full check (tests; both 0 without a CRL or outside the profile).
+    var crlFastPathCounts: (accepted: UInt64, fallbacks: UInt64) {
+        var accepted: UInt64 = 0, fallbacks: UInt64 = 0
+        if let store = SSL_CTX_get_cert_store(ctx) { capgate_crl_fast_path_counts(store, &accepted, &fallbacks) }
+        return (accepted, fallbacks)
     }
 }
