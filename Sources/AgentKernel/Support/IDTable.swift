@@ -8,7 +8,7 @@
 /// deletions and growth never hash a string again.
 ///
 /// Keys compare by code points (UTF-8 bytes), as `CodePointKey` does. The hash is seeded
-/// per process; only the kernel inserts (its ids are random UUIDs), callers only look up.
+/// per table; only the kernel inserts (its ids are random UUIDs), callers only look up.
 struct IDTable<Value> {
     /// Probes scan `hashes` alone (8 per cache line, so a miss, the common case when
     /// recording a fresh id, stays in one dense array); key and value sit side by side in
@@ -24,6 +24,8 @@ struct IDTable<Value> {
     private var hashes: [UInt64]
     private var slots: [Slot]
     private(set) var count = 0
+    /// Per table, so the slots an id lands in cannot be computed from outside.
+    private let seed = IDHash.newSeed()
 
     init() {
         hashes = []
@@ -35,12 +37,12 @@ struct IDTable<Value> {
     subscript(key: String) -> Value? {
         get {
             guard count > 0 else { return nil }
-            let h = IDHash.hash(key)
+            let h = IDHash.hash(key, seed: seed)
             guard let i = find(key, h) else { return nil }
             return slots[i].value
         }
         set {
-            let h = IDHash.hash(key)
+            let h = IDHash.hash(key, seed: seed)
             if let v = newValue {
                 if let i = find(key, h) {
                     slots[i].value = v
@@ -56,7 +58,7 @@ struct IDTable<Value> {
     /// A part of `key`'s value, read in place (a whole `Value` copied out retains each of
     /// its references).
     func value<R>(forKey key: String, _ project: (Value) -> R) -> R? {
-        guard count > 0, let i = find(key, IDHash.hash(key)) else { return nil }
+        guard count > 0, let i = find(key, IDHash.hash(key, seed: seed)) else { return nil }
         return slots[i].value.map(project)
     }
 
@@ -64,7 +66,7 @@ struct IDTable<Value> {
     /// result; otherwise stores `make()` and returns nil. One probe either way (recording
     /// must check for an existing id, and the id is almost always new).
     mutating func upsert<R>(_ key: String, insert make: () -> Value, update: (inout Value) -> R) -> R? {
-        let h = IDHash.hash(key)
+        let h = IDHash.hash(key, seed: seed)
         // Grown first, so the empty slot the probe ends on is where the new key goes.
         if (count + 1) * 2 > hashes.count { grow() }
         var i = Int(truncatingIfNeeded: h) & mask
@@ -83,7 +85,7 @@ struct IDTable<Value> {
     /// Removes `key`; returns its value.
     @discardableResult
     mutating func removeValue(forKey key: String) -> Value? {
-        guard count > 0, let i = find(key, IDHash.hash(key)) else { return nil }
+        guard count > 0, let i = find(key, IDHash.hash(key, seed: seed)) else { return nil }
         let v = slots[i].value
         remove(at: i)
         return v
@@ -92,7 +94,7 @@ struct IDTable<Value> {
     /// Removes `key` without handing its value back (no copy to retain and release).
     @discardableResult
     mutating func remove(_ key: String) -> Bool {
-        guard count > 0, let i = find(key, IDHash.hash(key)) else { return false }
+        guard count > 0, let i = find(key, IDHash.hash(key, seed: seed)) else { return false }
         remove(at: i)
         return true
     }
@@ -164,36 +166,68 @@ struct IDTable<Value> {
     }
 }
 
-/// The seeded hash of `IDTable` (a generic type cannot hold the static seed).
+/// The seeded hash of `IDTable`.
+///
+/// Why this shape: the hash runs on every `explain` (a third of the call), twice per
+/// recorded trace and on every handle look-up, over 36-byte UUIDs. Folding 16 bytes per
+/// step through one 64x64->128-bit multiply (the high and low halves xored) keeps the
+/// dependency chain to three multiplies for an id, and the last block is loaded whole,
+/// overlapping the previous one, instead of a byte loop. Inlined with the seed passed in
+/// (not a lazily initialised global, whose one-time check was a call per hash), the
+/// string's bytes are read in place without a retain and release around the call.
+/// A zero multiplicand would discard the state folded so far, so every block is xored
+/// with a secret derived from the seed first: without the seed no input can aim for it.
 enum IDHash {
-    /// Per-process seed, so the slots an id lands in cannot be computed from outside.
-    private static let seed: UInt64 = UInt64.random(in: .min ... .max)
+    /// A fresh random seed (one per table, drawn when the table is created).
+    static func newSeed() -> UInt64 { UInt64.random(in: .min ... .max) }
 
-    /// A 64-bit mix of the key's UTF-8 bytes (8 at a time), top bit set.
-    static func hash(_ key: String) -> UInt64 {
-        let h: UInt64? = key.utf8.withContiguousStorageIfAvailable { hashBytes(UnsafeRawBufferPointer($0)) }
-        return h ?? Array(key.utf8).withUnsafeBytes(hashBytes)
+    /// A 64-bit mix of the key's UTF-8 bytes, top bit set (0 marks an empty slot).
+    @inline(__always)
+    static func hash(_ key: String, seed: UInt64) -> UInt64 {
+        if let h = key.utf8.withContiguousStorageIfAvailable({ hashBytes(UnsafeRawBufferPointer($0), seed: seed) }) {
+            return h
+        }
+        return Array(key.utf8).withUnsafeBytes { hashBytes($0, seed: seed) }
     }
 
-    private static func hashBytes(_ b: UnsafeRawBufferPointer) -> UInt64 {
-        var h = seed ^ (UInt64(b.count) &* 0x9E37_79B9_7F4A_7C15)
-        var i = 0
-        while i + 8 <= b.count {
-            h = (h ^ b.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xBF58_476D_1CE4_E5B9
-            h ^= h >> 31
-            i += 8
+    @inline(__always)
+    static func hashBytes(_ b: UnsafeRawBufferPointer, seed: UInt64) -> UInt64 {
+        let n = b.count
+        let secret = seed ^ 0xA076_1D64_78BD_642F
+        var h = seed ^ (UInt64(truncatingIfNeeded: n) &* 0x9E37_79B9_7F4A_7C15)
+        if n >= 8 {
+            var i = 0
+            while n - i > 16 {
+                h = fold(load64(b, i) ^ secret, load64(b, i + 8) ^ h)
+                i += 16
+            }
+            // The last 16 bytes (all of a key of 8 to 16 bytes), overlapping what the
+            // loop already folded.
+            h = fold(load64(b, Swift.max(0, n - 16)) ^ secret, load64(b, n - 8) ^ h)
+        } else if n >= 4 {
+            let a = UInt64(load32(b, 0)) << 32 | UInt64(load32(b, n - 4))
+            h = fold(a ^ secret, h)
+        } else if n > 0 {
+            let a = UInt64(b[0]) << 16 | UInt64(b[n >> 1]) << 8 | UInt64(b[n - 1])
+            h = fold(a ^ secret, h)
         }
-        var tail: UInt64 = 0
-        var shift: UInt64 = 0
-        while i < b.count {
-            tail |= UInt64(b[i]) << shift
-            shift += 8
-            i += 1
-        }
-        h = (h ^ tail) &* 0x94D0_49BB_1331_11EB
-        h ^= h >> 29
-        h = h &* 0xBF58_476D_1CE4_E5B9
-        h ^= h >> 32
+        h = fold(h ^ 0xE703_7ED1_A0B4_28DB, secret ^ 0x8EBC_6AF0_9C88_C6E3)
         return h | (1 << 63)
+    }
+
+    @inline(__always)
+    private static func fold(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        let p = a.multipliedFullWidth(by: b)
+        return p.high ^ p.low
+    }
+
+    @inline(__always)
+    private static func load64(_ b: UnsafeRawBufferPointer, _ at: Int) -> UInt64 {
+        UInt64(littleEndian: b.loadUnaligned(fromByteOffset: at, as: UInt64.self))
+    }
+
+    @inline(__always)
+    private static func load32(_ b: UnsafeRawBufferPointer, _ at: Int) -> UInt32 {
+        UInt32(littleEndian: b.loadUnaligned(fromByteOffset: at, as: UInt32.self))
     }
 }
