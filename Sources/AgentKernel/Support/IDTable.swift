@@ -130,24 +130,44 @@ struct IDTable<Value> {
 
     /// Backward-shift deletion (linear probing without tombstones): later members of the
     /// probe run move into the hole when their home slot allows it.
+    ///
+    /// Entries move bit for bit through the buffers' pointers: `swapAt` retained and
+    /// released each moved key and value, objects nothing else touches (at the stores'
+    /// capacity, cache misses on every record). The removed entry is released last, once
+    /// the table is consistent again.
     private mutating func remove(at index: Int) {
-        var hole = index
-        var k = index
-        while true {
-            k = (k + 1) & mask
-            let s = hashes[k]
-            if s == 0 { break }
-            let home = Int(truncatingIfNeeded: s) & mask
-            // Movable iff the hole lies on the way from its home slot to k.
-            if (k &- home) & mask >= (k &- hole) & mask {
-                hashes[hole] = s
-                slots.swapAt(hole, k)
-                hole = k
+        var h: [UInt64] = []
+        var s: [Slot] = []
+        swap(&h, &hashes)  // moved out, so the buffers below are the table's own, unshared
+        swap(&s, &slots)
+        let m = h.count - 1
+        let gone: Slot = h.withUnsafeMutableBufferPointer { h in
+            s.withUnsafeMutableBufferPointer { s in
+                let base = s.baseAddress!
+                let gone = (base + index).move()
+                var hole = index
+                var k = index
+                while true {
+                    k = (k + 1) & m
+                    let hk = h[k]
+                    if hk == 0 { break }
+                    let home = Int(truncatingIfNeeded: hk) & m
+                    // Movable iff the hole lies on the way from its home slot to k.
+                    if (k &- home) & m >= (k &- hole) & m {
+                        h[hole] = hk
+                        (base + hole).moveInitialize(from: base + k, count: 1)
+                        hole = k
+                    }
+                }
+                h[hole] = 0
+                (base + hole).initialize(to: .empty)
+                return gone
             }
         }
-        hashes[hole] = 0
-        slots[hole] = .empty
+        swap(&h, &hashes)
+        swap(&s, &slots)
         count -= 1
+        _ = consume gone
     }
 
     private mutating func grow() {
