@@ -1,3 +1,5 @@
+import CLibcShims
+
 /// A hash map from the kernel's own identifiers (action ids, handle ids) to values, for the
 /// stores that record and evict on every verb.
 ///
@@ -26,6 +28,8 @@ struct IDTable<Value> {
     private(set) var count = 0
     /// Per table, so the slots an id lands in cannot be computed from outside.
     private let seed = IDHash.newSeed()
+    /// Where a slot keeps its value (for `prefetchEntry`, computed once).
+    private let valueOffset = MemoryLayout<Slot>.offset(of: \Slot.value)!
 
     init() {
         hashes = []
@@ -66,7 +70,12 @@ struct IDTable<Value> {
     /// result; otherwise stores `make()` and returns nil. One probe either way (recording
     /// must check for an existing id, and the id is almost always new).
     mutating func upsert<R>(_ key: String, insert make: () -> Value, update: (inout Value) -> R) -> R? {
-        let h = IDHash.hash(key, seed: seed)
+        upsert(key, hash: hash(key), insert: make, update: update)
+    }
+
+    /// `upsert` with `h == hash(key)` computed by the caller (who keeps it).
+    mutating func upsert<R>(_ key: String, hash h: UInt64, insert make: () -> Value,
+                            update: (inout Value) -> R) -> R? {
         // Grown first, so the empty slot the probe ends on is where the new key goes.
         if (count + 1) * 2 > hashes.count { grow() }
         var i = Int(truncatingIfNeeded: h) & mask
@@ -77,9 +86,71 @@ struct IDTable<Value> {
             i = (i + 1) & mask
         }
         hashes[i] = h
-        slots[i] = Slot(key: key, value: make())
+        fill(i) { Slot(key: key, value: make()) }
         count += 1
         return nil
+    }
+
+    /// Stores into the empty slot `i` without reading it: an empty slot holds no references,
+    /// so there is nothing to release, and the assignment's load of the old entry was a
+    /// cache miss on nearly every insert (a fresh id lands on a random slot).
+    private mutating func fill(_ i: Int, _ entry: () -> Slot) {
+        slots.withUnsafeMutableBufferPointer { ($0.baseAddress! + i).initialize(to: entry()) }
+    }
+
+    /// The hash this table files `key` under: callers that keep it can later find or
+    /// remove the entry without the key (`value(hash:where:_:)`, `remove(hash:where:)`).
+    func hash(_ key: String) -> UInt64 { IDHash.hash(key, seed: seed) }
+
+    /// The slot of the entry filed under `h` whose value satisfies `matches`. Only hashes
+    /// and values are read, never keys: a caller that knows which entry it means (by a
+    /// unique field of the value) does not touch the key's bytes.
+    private func index(hash h: UInt64, where matches: (borrowing Value) -> Bool) -> Int? {
+        guard count > 0 else { return nil }
+        var i = Int(truncatingIfNeeded: h) & mask
+        while true {
+            let s = hashes[i]
+            if s == 0 { return nil }
+            if s == h, matches(slots[i].value!) { return i }
+            i = (i + 1) & mask
+        }
+    }
+
+    /// A part of the value filed under `h` that satisfies `matches`.
+    func value<R>(hash h: UInt64, where matches: (borrowing Value) -> Bool, _ project: (Value) -> R) -> R? {
+        guard let i = index(hash: h, where: matches) else { return nil }
+        return slots[i].value.map(project)
+    }
+
+    /// Removes the entry filed under `h` whose value satisfies `matches`; false when none.
+    @discardableResult
+    mutating func remove(hash h: UInt64, where matches: (borrowing Value) -> Bool) -> Bool {
+        guard let i = index(hash: h, where: matches) else { return false }
+        remove(at: i)
+        return true
+    }
+
+    /// Starts loading what a look-up of `h` reads first (its home slot's hash and entry)
+    /// without waiting for it: for a removal known in advance, so its cache misses overlap
+    /// other work instead of stalling it.
+    func prefetch(hash h: UInt64) {
+        guard !hashes.isEmpty else { return }
+        let i = Int(truncatingIfNeeded: h) & mask
+        hashes.withUnsafeBufferPointer { capgate_prefetch($0.baseAddress! + i) }
+        slots.withUnsafeBufferPointer { capgate_prefetch($0.baseAddress! + i) }
+    }
+
+    /// Starts loading the key's bytes of the entry filed under `h` that satisfies `matches`,
+    /// then hands the address of its value to `body` (which prefetches what the value refers
+    /// to, reading it as raw words: a copy of the value would retain its references, a
+    /// blocking access to each, the very misses being avoided). Reads the entry's slot, so
+    /// best called once `prefetch(hash:)` has brought it in.
+    func prefetchEntry(hash h: UInt64, where matches: (borrowing Value) -> Bool, _ body: (UnsafeRawPointer) -> Void) {
+        guard let i = index(hash: h, where: matches) else { return }
+        slots.withUnsafeBufferPointer { s in
+            capgate_prefetch(IDHash.storageAddress(of: s[i].key))
+            body(UnsafeRawPointer(s.baseAddress! + i) + valueOffset)
+        }
     }
 
     /// Removes `key`; returns its value.
@@ -124,7 +195,7 @@ struct IDTable<Value> {
         var i = Int(truncatingIfNeeded: h) & mask
         while hashes[i] != 0 { i = (i + 1) & mask }
         hashes[i] = h
-        slots[i] = Slot(key: key, value: v)
+        fill(i) { Slot(key: key, value: v) }
         count += 1
     }
 
@@ -198,6 +269,15 @@ struct IDTable<Value> {
 /// A zero multiplicand would discard the state folded so far, so every block is xored
 /// with a secret derived from the seed first: without the seed no input can aim for it.
 enum IDHash {
+    /// Where a native string keeps its bytes (the second word of its representation with
+    /// the flag bits cleared), for a prefetch only: for a small (inline) string the result
+    /// is no address at all, which a prefetch ignores; it is never dereferenced.
+    @inline(__always)
+    static func storageAddress(of s: String) -> UnsafeRawPointer? {
+        let words = unsafeBitCast(s, to: (UInt64, UInt64).self)
+        return UnsafeRawPointer(bitPattern: UInt(words.1 & 0x0FFF_FFFF_FFFF_FFFF))
+    }
+
     /// A fresh random seed (one per table, drawn when the table is created).
     static func newSeed() -> UInt64 { UInt64.random(in: .min ... .max) }
 
