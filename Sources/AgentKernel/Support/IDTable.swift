@@ -122,6 +122,14 @@ struct IDTable<Value> {
         return slots[i].value.map(project)
     }
 
+    /// Removes the entry filed under `h` whose value satisfies `matches`; returns its value.
+    mutating func removeValue(hash h: UInt64, where matches: (borrowing Value) -> Bool) -> Value? {
+        guard let i = index(hash: h, where: matches) else { return nil }
+        let v = slots[i].value
+        remove(at: i)
+        return v
+    }
+
     /// Removes the entry filed under `h` whose value satisfies `matches`; false when none.
     @discardableResult
     mutating func remove(hash h: UInt64, where matches: (borrowing Value) -> Bool) -> Bool {
