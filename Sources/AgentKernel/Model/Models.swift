@@ -212,24 +212,77 @@ public struct RawResult: Sendable, Hashable {
     }
 }
 
+/// A stored result's metadata (docs/reference-semantics.md §9).
+///
+/// Stored in one copy-on-write box, as `ActionTrace` is: every invoke and expand copies the
+/// handle into its Frame and the Frame is copied and destroyed on its way out, and with the
+/// fields inline each copy retained and released three strings and two arrays. Value
+/// semantics are unchanged: a setter copies the box first unless this value holds the only
+/// reference.
 public struct Handle: Sendable, Hashable {
-    public var handleID: String
-    public var capabilityID: String
-    public var createdAt: Timestamp
-    public var expiresAt: Timestamp
-    public var totalRows: Int
-    public var principalID: String
-    public var constraints: JSONObject
+    struct Fields: Sendable, Hashable {
+        var handleID: String
+        var capabilityID: String
+        var createdAt: Timestamp
+        var expiresAt: Timestamp
+        var totalRows: Int
+        var principalID: String
+        var constraints: JSONObject
+    }
+
+    /// Mutated only through `update`, while uniquely referenced: never shared mutably.
+    private final class Box: @unchecked Sendable {
+        var fields: Fields
+        init(_ fields: Fields) { self.fields = fields }
+    }
+
+    private var box: Box
+
+    private mutating func update(_ body: (inout Fields) -> Void) {
+        if !isKnownUniquelyReferenced(&box) { box = Box(box.fields) }
+        body(&box.fields)
+    }
+
+    public var handleID: String {
+        get { box.fields.handleID }
+        set { update { $0.handleID = newValue } }
+    }
+    public var capabilityID: String {
+        get { box.fields.capabilityID }
+        set { update { $0.capabilityID = newValue } }
+    }
+    public var createdAt: Timestamp {
+        get { box.fields.createdAt }
+        set { update { $0.createdAt = newValue } }
+    }
+    public var expiresAt: Timestamp {
+        get { box.fields.expiresAt }
+        set { update { $0.expiresAt = newValue } }
+    }
+    public var totalRows: Int {
+        get { box.fields.totalRows }
+        set { update { $0.totalRows = newValue } }
+    }
+    public var principalID: String {
+        get { box.fields.principalID }
+        set { update { $0.principalID = newValue } }
+    }
+    public var constraints: JSONObject {
+        get { box.fields.constraints }
+        set { update { $0.constraints = newValue } }
+    }
+
     public init(handleID: String, capabilityID: String, createdAt: Timestamp, expiresAt: Timestamp, totalRows: Int = 0,
                 principalID: String = "", constraints: JSONObject = [:]) {
-        self.handleID = handleID
-        self.capabilityID = capabilityID
-        self.createdAt = createdAt
-        self.expiresAt = expiresAt
-        self.totalRows = totalRows
-        self.principalID = principalID
-        self.constraints = constraints
+        box = Box(Fields(handleID: handleID, capabilityID: capabilityID, createdAt: createdAt, expiresAt: expiresAt,
+                         totalRows: totalRows, principalID: principalID, constraints: constraints))
     }
+
+    public static func == (a: Handle, b: Handle) -> Bool {
+        a.box === b.box || a.box.fields == b.box.fields
+    }
+
+    public func hash(into hasher: inout Hasher) { box.fields.hash(into: &hasher) }
 }
 
 public struct Provenance: Sendable, Hashable {

@@ -198,3 +198,27 @@ extension HandleStoreTests {
         }
     }
 }
+
+extension HandleStoreTests {
+    /// `Handle` keeps its fields in one shared box: copies must still behave as values
+    /// (a setter on a copy never shows through another copy, the stored handle included),
+    /// and equality and hashing follow the fields, not the box.
+    @Test func handleCopiesAreValues() throws {
+        let store = try makeStore()
+        let stored = try store.store(capabilityID: "c", data: 1, principalID: "alice", constraints: ["max_rows": 2])
+        var copy = stored
+        #expect(copy == stored && copy.hashValue == stored.hashValue)
+        copy.principalID = "mallory"
+        copy.constraints["max_rows"] = 100
+        copy.totalRows = 9
+        #expect(stored.principalID == "alice" && stored.constraints["max_rows"] == 2 && stored.totalRows == 1)
+        #expect(store.meta(stored.handleID)?.principalID == "alice")
+        #expect(copy != stored)
+        let rebuilt = Handle(handleID: stored.handleID, capabilityID: "c", createdAt: stored.createdAt,
+                             expiresAt: stored.expiresAt, totalRows: 1, principalID: "alice", constraints: ["max_rows": 2])
+        #expect(rebuilt == stored && rebuilt.hashValue == stored.hashValue)
+        var unique = rebuilt
+        unique.handleID = "other"
+        #expect(unique.handleID == "other" && rebuilt.handleID == stored.handleID)
+    }
+}
