@@ -105,6 +105,10 @@ package final class ConnectionCore: EventHandler {
     private var heldInput: [UInt8]?
     /// An `afterIO` is queued for the end of this loop iteration (see `scheduleAfterIO`).
     private var afterIOScheduled = false
+    /// `readSocket` runs inside `readable`/`writable`, which call `afterIO` right after it: a
+    /// `scheduleAfterIO` meanwhile (an answer given in place, `RequestHandler.respondNow`) has
+    /// nothing to add, and skipping it saves a queued closure and a second round per request.
+    private var readingInput = false
     /// A read continuation is queued: the last wakeup stopped at `readBudgetBytes`.
     private var readContinuationScheduled = false
     /// EPOLLRDHUP was seen: the peer's FIN may sit behind its data, so reads go on to the EOF.
@@ -151,7 +155,9 @@ package final class ConnectionCore: EventHandler {
     package func readable() {
         guard state != .closed else { return }
         readPaused = false
+        readingInput = true
         readSocket()
+        readingInput = false
         afterIO()
     }
 
@@ -161,7 +167,9 @@ package final class ConnectionCore: EventHandler {
         pump()
         if readPaused, !outbound.isAboveHighWaterMark, state != .closed {
             readPaused = false
+            readingInput = true
             readSocket()
+            readingInput = false
         }
         afterIO()
     }
@@ -341,9 +349,9 @@ package final class ConnectionCore: EventHandler {
 
     /// Runs `afterIO` once at the end of this loop iteration: work that completes together
     /// (handler responses, client submissions) leaves in one produce/encrypt/write round
-    /// instead of one syscall each.
+    /// instead of one syscall each. Inside `readSocket` the `afterIO` that follows it does this.
     package func scheduleAfterIO() {
-        guard !afterIOScheduled, state != .closed, let loop else { return }
+        guard !afterIOScheduled, !readingInput, state != .closed, let loop else { return }
         afterIOScheduled = true
         loop.executeLater { [weak self] in
             guard let self else { return }

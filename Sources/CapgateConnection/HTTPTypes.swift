@@ -72,7 +72,8 @@ public struct PeerInfo: Sendable, Equatable {
 
 /// The application behind the transport (the kernel service in production, an echo in tests).
 ///
-/// Called from a Swift concurrency task whose executor preference is the connection's event
+/// `respondNow` is asked first, on the loop; when it answers nil, `handle` is called from a
+/// Swift concurrency task whose executor preference is the connection's event
 /// loop (`LoopTaskExecutor`), so it may await but must never block its thread: a blocking
 /// call would stall every connection of that loop. Many calls run concurrently (one per
 /// in-flight stream, across connections and loops). Authorization (an
@@ -87,6 +88,15 @@ public protocol RequestHandler: Sendable {
     func handle(_ request: HTTPRequest, peer: PeerInfo) async -> HTTPResponse
     /// Answers through `responder`, whole or streamed; the default answers `handle`'s response.
     func handle(_ request: HTTPRequest, peer: PeerInfo, responder: ResponseStream) async
+
+    /// The whole answer to `request`, computed at once on the connection's loop, when the
+    /// handler can give it without suspending (a read of in-memory state); nil sends the
+    /// request to `handle(_:peer:responder:)` in a task, as every request went before. WHY:
+    /// at one request at a time, creating and scheduling that task was a measurable part of a
+    /// cheap verb's server time. The request holds its in-flight slots while this runs, like
+    /// a task; it must not block and must not do more than a task would before its first
+    /// await. The default answers nothing here.
+    func respondNow(to request: HTTPRequest, peer: PeerInfo) -> HTTPResponse?
 
     /// Request body caps by exact `:path`; any other path gets `GatewayLimits.defaultMaxBodyBytes`
     /// (`GatewayLimits.maxBodyBytes(forPath:routes:)`, clamped to `hardMaxBodyBytes`).

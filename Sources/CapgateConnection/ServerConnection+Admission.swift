@@ -3,6 +3,9 @@ import CapgateHTTP2
 extension RequestHandler {
     /// Handlers without an error shape of their own answer an empty 503.
     public func overloadedBody() -> [UInt8] { [] }
+
+    /// Handlers without a synchronous path answer every request from a task.
+    public func respondNow(to request: HTTPRequest, peer: PeerInfo) -> HTTPResponse? { nil }
 }
 
 extension ServerConnection {
@@ -11,11 +14,13 @@ extension ServerConnection {
     /// 503 with the application's `overloaded` envelope rather than RST_STREAM(REFUSED_STREAM):
     /// the request is complete by now (END_STREAM seen), clients see one parseable error shape
     /// and retry on their own schedule, while REFUSED_STREAM invites an immediate automatic
-    /// retry into the same overload. The slots are given back when the task ends.
-    func admitHandlerWork(streamID: Int32) -> [InFlightBudget]? {
+    /// retry into the same overload. The slots are given back when the task ends
+    /// (`releaseHandlerWork`). A Bool, not the two budgets in an array: that was one
+    /// allocation per request.
+    func admitHandlerWork(streamID: Int32) -> Bool {
         let trip: String
         if handlerWork.tryAcquire() {
-            if shared.handlerWork.tryAcquire() { return [handlerWork, shared.handlerWork] }
+            if shared.handlerWork.tryAcquire() { return true }
             handlerWork.release()
             trip = "in_flight_cap_global"
         } else {
@@ -30,6 +35,6 @@ extension ServerConnection {
                                 body: shared.handler.overloadedBody())
             core.scheduleAfterIO()
         }
-        return nil
+        return false
     }
 }

@@ -39,26 +39,40 @@ extension ServerConnection {
         }
     }
 
-    /// Hands a request to the application in a Task that runs on this connection's loop
+    /// Hands a request to the application: answered in place when the handler can do so
+    /// without suspending (`RequestHandler.respondNow`: no task, no closure, no trip through
+    /// the loop's task queue), else in a Task that runs on this connection's loop
     /// (`LoopTaskExecutor`): a handler that does not suspend answers within this loop
-    /// iteration, with no thread hand-off and no eventfd write. The response comes back
-    /// through the loop's task queue and finds the connection by id, so a connection (or a
-    /// stream) that is gone by then is simply skipped.
+    /// iteration, with no thread hand-off and no eventfd write. Either way the request first
+    /// takes its in-flight slots (or is answered 503) and the answer leaves with the flush at
+    /// the end of the loop iteration (`complete`). A task's response comes back through the
+    /// loop's task queue and finds the connection by id, so a connection (or a stream) that is
+    /// gone by then is simply skipped.
     private func dispatch(_ request: H2Request) {
         guard let peer, let loop else { return }
         lifecycle.sessionObserved(idle: false, anyStreamOpened: true, now: Deadline.now)
-        guard let permits = admitHandlerWork(streamID: request.streamID) else { return }
+        guard admitHandlerWork(streamID: request.streamID) else { return }
         requestsServed += 1
         shared.counters.requests.add(1, ordering: .relaxed)
         let handler = shared.handler
+        if let response = handler.respondNow(to: request, peer: peer) {
+            handlerWork.release()
+            shared.handlerWork.release()
+            complete(streamID: request.streamID, response: response)
+            return
+        }
         let handle = loop.handle
         let context = self.context
         let connectionID = id
         let streamID = request.streamID
+        let (connectionWork, serverWork) = (handlerWork, shared.handlerWork)
         let responder = ResponseStream(loop: handle, context: context, connectionID: connectionID,
                                        streamID: streamID, highWaterBytes: limits.writeHighWaterBytes)
         inFlight[streamID] = Task(executorPreference: loop.taskExecutor) {
-            defer { permits.forEach { $0.release() } }
+            defer {
+                connectionWork.release()
+                serverWork.release()
+            }
             await handler.handle(request, peer: peer, responder: responder)
         }
     }

@@ -156,12 +156,16 @@ final class ServerConnection: ConnectionDriver {
 
     func receive(_ plaintext: UnsafeRawBufferPointer) {
         guard let session else { return }
-        handle(session.receive(plaintext))
+        var events = session.receive(plaintext)
+        handle(events)
+        session.recycle(&events)
     }
 
     func produce(into buffer: inout [UInt8], max: Int) {
         guard let session else { return }
-        handle(session.produce(into: &buffer, max: max))
+        var events = session.produce(into: &buffer, max: max)
+        handle(events)
+        session.recycle(&events)
     }
 
     func inputDrained() {}

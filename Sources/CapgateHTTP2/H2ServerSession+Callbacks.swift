@@ -124,7 +124,7 @@ extension H2ServerSession {
         // Names are compared as bytes: nghttp2 passes only valid names here (lowercase ASCII
         // tokens, `:` only in the pseudo-headers it knows), so bytes and Strings agree, and
         // the pseudo-headers never become Strings (this callback was a tenth of the CPU).
-        let val = H2Fields.string(value, vlen)
+        let val = H2Fields.fieldValue(value, vlen)
         if let name, nlen > 0, name[0] == UInt8(ascii: ":") {
             if H2Fields.equal(name, nlen, ":method") {
                 stream.method = val

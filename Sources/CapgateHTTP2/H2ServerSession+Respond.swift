@@ -25,9 +25,13 @@ extension H2ServerSession {
             if name.isEmpty || name.hasPrefix(":") || H2Fields.connectionSpecific.contains(name) { continue }
             extra.append((name, h.value))
         }
-        let fields: [(name: String, value: String)] = [
-            (":status", String(status)), ("content-type", contentType), ("content-length", String(body.count)),
-        ] + extra
+        // One array (an array literal `+ extra` allocated twice).
+        var fields: [(name: String, value: String)] = []
+        fields.reserveCapacity(3 + extra.count)
+        fields.append((":status", String(status)))
+        fields.append(("content-type", contentType))
+        fields.append(("content-length", String(body.count)))
+        fields.append(contentsOf: extra)
         let streamID = stream.id
         stream.responded = true
         deadlineEvents += 1

@@ -220,6 +220,25 @@ public final class H2ServerSession {
         return pending
     }
 
+    /// Gives back an array of events the caller has acted on, so its storage holds the next
+    /// ones: one `receive` and one `produce` per request each allocated a fresh array for
+    /// their one or two events. `events` is left empty; an array given back while events are
+    /// pending, or one a burst grew past `recycledEventCapacity`, is simply dropped.
+    public func recycle(_ events: inout [H2Event]) {
+        guard pending.isEmpty, pending.capacity == 0, events.capacity > 0,
+              events.capacity <= Self.recycledEventCapacity else {
+            events = []
+            return
+        }
+        swap(&pending, &events)
+        pending.removeAll(keepingCapacity: true)  // in place when unique, else a fresh empty array
+    }
+
+    /// The largest events array `recycle` keeps: a request's one or two events. An event is
+    /// about a hundred bytes, and an idle connection keeps this array (docs/benchmarks.md,
+    /// idle connections), so bursts' larger arrays are not kept.
+    static let recycledEventCapacity = 2
+
     // MARK: - Lifecycle
 
     /// Starts a graceful shutdown: GOAWAY(NO_ERROR) naming the last stream we processed, so

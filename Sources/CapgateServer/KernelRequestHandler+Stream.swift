@@ -13,25 +13,65 @@ extension KernelRequestHandler {
         let startedAt = Date()
         let started = ContinuousClock.now
         let outcome: StreamOutcome
-        switch await service.answer(request, identity: peer.spiffeID) {
+        let answer = await service.answer(request, identity: peer.spiffeID)
+        if let (response, whole) = Self.wholeResponse(answer) {
+            responder.respond(response)
+            outcome = whole
+        } else if case .success(.frames(let frames)) = answer {
+            outcome = await stream(frames, to: responder)
+        } else {
+            return  // unreachable: `wholeResponse` answers everything but frames
+        }
+        report(request, verb: Verb.route(path: request.path), peer: peer, startedAt: startedAt, started: started, outcome)
+    }
+
+    /// The verbs `KernelService.respondNow` answers without suspending (the reads: `explain`,
+    /// `query_traces`, `stats`, ...), answered on the connection's loop with no task: the same
+    /// answer, the same expiry check and the same record as `handle` (which takes the rest).
+    public func respondNow(to request: HTTPRequest, peer: PeerInfo) -> HTTPResponse? {
+        let verb = Verb.route(path: request.path)
+        guard service.answersNow(verb) else { return nil }
+        let startedAt = Date()
+        let started = ContinuousClock.now
+        let answer: Result<VerbAnswer, WireError>
+        do throws(WireError) {
+            guard let value = try service.respondNow(request, verb: verb, identity: peer.spiffeID) else { return nil }
+            answer = .success(value)
+        } catch {
+            answer = .failure(error)
+        }
+        guard let (response, outcome) = Self.wholeResponse(answer) else { return nil }
+        // After the answer, so a request handed back to `handle` (nil above) is observed once;
+        // the expiry table and its warning do not depend on the answer.
+        expiry.observe(identity: peer.spiffeID, notAfter: peer.certificateNotAfter, serial: peer.certificateSerialHex)
+        report(request, verb: verb, peer: peer, startedAt: startedAt, started: started, outcome)
+        return response
+    }
+
+    /// The one response of an answer that is not streamed, and what to record of it; nil for
+    /// frames (`stream`).
+    static func wholeResponse(_ answer: Result<VerbAnswer, WireError>) -> (HTTPResponse, StreamOutcome)? {
+        switch answer {
         case .success(.value(let value)):
             let response = KernelService.response(status: 200, value)
-            responder.respond(response)
-            outcome = StreamOutcome(status: 200, error: nil, bytesOut: response.body.count)
+            return (response, StreamOutcome(status: 200, error: nil, bytesOut: response.body.count))
         case .success(.json(let body)):
-            responder.respond(KernelService.response(status: 200, body: body))
-            outcome = StreamOutcome(status: 200, error: nil, bytesOut: body.count)
-        case .success(.frames(let frames)):
-            outcome = await stream(frames, to: responder)
+            return (KernelService.response(status: 200, body: body), StreamOutcome(status: 200, error: nil, bytesOut: body.count))
+        case .success(.frames):
+            return nil
         case .failure(let error):
             let response = KernelService.response(status: error.status, error.json)
-            responder.respond(response)
-            outcome = StreamOutcome(status: error.status, error: error, bytesOut: response.body.count)
+            return (response, StreamOutcome(status: error.status, error: error, bytesOut: response.body.count))
         }
+    }
+
+    /// Tells `observe` (metrics, access log) about one answered request.
+    func report(_ request: HTTPRequest, verb: Verb?, peer: PeerInfo, startedAt: Date, started: ContinuousClock.Instant,
+                _ outcome: StreamOutcome) {
         guard let observe else { return }
         observe(RequestRecord(
             startedAt: startedAt, peer: peer, streamID: request.streamID,
-            verb: Verb.route(path: request.path)?.rawValue ?? "unknown",
+            verb: verb?.rawValue ?? "unknown",
             principal: service.identityMap.principal(for: peer.spiffeID)?.principalID,
             status: outcome.status, code: outcome.cancelled ? "cancelled" : outcome.error?.code.rawValue ?? "ok",
             reasonCode: outcome.error?.reasonCode, seconds: GatewayMetricsClock.seconds(since: started),

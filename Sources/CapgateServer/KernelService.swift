@@ -112,46 +112,13 @@ public final class KernelService: Sendable {
     /// the public verb list; the body is decoded only for a mapped identity; the verb's role
     /// is checked after the principal claim, before the kernel.
     func respond(_ request: HTTPRequest, identity: String) async throws(WireError) -> VerbAnswer {
-        guard let verb = Verb.route(path: request.path) else {
-            throw WireError(.unknownVerb, "no verb at \(PyString.repr(String(request.path.prefix(200))))")
-        }
-        guard request.method == verb.method else {
-            throw WireError(.methodNotAllowed, "\(verb.path) answers \(verb.method) only")
-        }
-        if verb.role == .anyone {
-            try requireSharedStore("degraded: ")
-            return .value(["status": "ok"])
-        }
-        guard KernelService.isJSON(request.contentType) else {
-            throw WireError(.unsupportedMediaType, "content-type must be application/json")
-        }
-        guard let principal = identities.get().principal(for: identity) else {
-            throw WireError(.unknownIdentity, "identity \(PyString.repr(identity)) is not mapped to a principal")
-        }
-        let call = try WireRequest.decode(verb, body: request.body)
-        if let claimed = call.claimedPrincipalID, !PyString.equal(claimed, principal.principalID) {
-            throw WireError(.principalMismatch,
-                            "body principal \(PyString.repr(claimed)) is not the authenticated principal")
+        let (verb, call, principal): (Verb, WireRequest, Principal)
+        switch try admit(request, verb: Verb.route(path: request.path), identity: identity) {
+        case .answered(let answer): return answer
+        case .call(let v, let c, let p): (verb, call, principal) = (v, c, p)
         }
         if let hold = holdBeforeKernel.withLock({ $0 }) { await hold.call(verb) }
-        // The last point before the kernel commits anything (a grant mints and traces a
-        // token, a revoke revokes): a request whose stream was reset or whose connection
-        // closed (the transport cancels its task) stops here. Past it, a verb's kernel call
-        // finishes (grant, explain_denial, revoke, revoke_all, expand and the reads are
-        // synchronous and atomic); invoke and invoke_stream keep checking inside the
-        // kernel (the driver is cancelled, the trace records it). docs/hardening.md.
-        if Task.isCancelled {
-            throw WireError(.overloaded, "request cancelled before the kernel call")
-        }
-        do {
-            if verb.role == .admin { try KernelService.requireAdmin(principal, verb.rawValue) }
-        } catch {
-            throw WireError(error)
-        }
-        // The kill switches, read under their lock on every request (no cache).
-        if let refusal = killSwitches.refusal(verb: verb, call: call, principalID: principal.principalID) {
-            throw refusal
-        }
+        try checkBeforeKernel(verb, call, principal)
         if case .operations(let op) = call { return try await answer(op, as: principal) }
         if KernelService.needsSharedStore(call) { try requireSharedStore() }
         // Taken before the kernel records anything: a write failure between here and the
@@ -168,6 +135,100 @@ public final class KernelService: Sendable {
         switch outcome {
         case .success(let answer): return answer
         case .failure(let error): throw WireError(error)
+        }
+    }
+
+    /// What `respondNow` needs to know before it touches a request: whether `respond` would
+    /// answer it without ever suspending. True for an unknown path (an error envelope) and for
+    /// the verbs that only read the kernel (`executeNow`) and record nothing, so never wait for
+    /// the audit writer or a fleet's store; false while the test seam `holdBeforeKernel` is
+    /// installed (it awaits).
+    func answersNow(_ verb: Verb?) -> Bool {
+        guard let verb else { return true }
+        switch verb {
+        case .health, .listCapabilities, .requestCapabilities, .explainDenial, .stats: break
+        case .explain, .queryTraces: if fleetTraces != nil { return false }
+        default: return false
+        }
+        return holdBeforeKernel.withLock { $0 } == nil
+    }
+
+    /// `respond` for a request `answersNow` admitted (`verb`: its path's, `Verb.route`), run to the end on the caller's
+    /// thread: the same checks in the same order (`admit`, `checkBeforeKernel`) and the same
+    /// kernel call (`executeNow`), so the same answer, without a task or an await. Nil when the
+    /// request turned out to need one after all (`respond` then answers it from the start:
+    /// nothing here has effects before the kernel call).
+    func respondNow(_ request: HTTPRequest, verb: Verb?, identity: String) throws(WireError) -> VerbAnswer? {
+        switch try admit(request, verb: verb, identity: identity) {
+        case .answered(let answer):
+            return answer
+        case .call(let verb, let call, let principal):
+            if case .operations = call { return nil }
+            guard !KernelService.needsSharedStore(call), !KernelService.mayRecordTrace(call) else { return nil }
+            try checkBeforeKernel(verb, call, principal)
+            do {
+                return try executeNow(call, as: principal)
+            } catch {
+                throw WireError(error)
+            }
+        }
+    }
+
+    /// A request past the checks that need no kernel: answered already (`health`), or the
+    /// decoded call of a mapped principal.
+    enum Admission {
+        case answered(VerbAnswer)
+        case call(Verb, WireRequest, Principal)
+    }
+
+    /// Route, method, media type, identity, body and principal claim, in that order (`verb`:
+    /// `Verb.route` of the request's path, found once by the caller).
+    func admit(_ request: HTTPRequest, verb: Verb?, identity: String) throws(WireError) -> Admission {
+        guard let verb else {
+            throw WireError(.unknownVerb, "no verb at \(PyString.repr(String(request.path.prefix(200))))")
+        }
+        guard request.method == verb.method else {
+            throw WireError(.methodNotAllowed, "\(verb.path) answers \(verb.method) only")
+        }
+        if verb.role == .anyone {
+            try requireSharedStore("degraded: ")
+            return .answered(.value(["status": "ok"]))
+        }
+        guard KernelService.isJSON(request.contentType) else {
+            throw WireError(.unsupportedMediaType, "content-type must be application/json")
+        }
+        guard let principal = identities.get().principal(for: identity) else {
+            throw WireError(.unknownIdentity, "identity \(PyString.repr(identity)) is not mapped to a principal")
+        }
+        let call = try WireRequest.decode(verb, body: request.body)
+        if let claimed = call.claimedPrincipalID, !PyString.equal(claimed, principal.principalID) {
+            throw WireError(.principalMismatch,
+                            "body principal \(PyString.repr(claimed)) is not the authenticated principal")
+        }
+        return .call(verb, call, principal)
+    }
+
+    /// The checks between the test seam and the kernel: cancellation, the verb's role, the
+    /// kill switches.
+    func checkBeforeKernel(_ verb: Verb, _ call: WireRequest, _ principal: Principal) throws(WireError) {
+        // The last point before the kernel commits anything (a grant mints and traces a
+        // token, a revoke revokes): a request whose stream was reset or whose connection
+        // closed (the transport cancels its task) stops here. Past it, a verb's kernel call
+        // finishes (grant, explain_denial, revoke, revoke_all, expand and the reads are
+        // synchronous and atomic); invoke and invoke_stream keep checking inside the
+        // kernel (the driver is cancelled, the trace records it). docs/hardening.md.
+        // (Outside a task, in `respondNow`, nothing can be cancelled: this is false.)
+        if Task.isCancelled {
+            throw WireError(.overloaded, "request cancelled before the kernel call")
+        }
+        do {
+            if verb.role == .admin { try KernelService.requireAdmin(principal, verb.rawValue) }
+        } catch {
+            throw WireError(error)
+        }
+        // The kill switches, read under their lock on every request (no cache).
+        if let refusal = killSwitches.refusal(verb: verb, call: call, principalID: principal.principalID) {
+            throw refusal
         }
     }
 
@@ -268,14 +329,11 @@ public final class KernelService: Sendable {
     /// `query_traces` of someone else's traces) is decided here; the verb's role before. A
     /// streamed verb answers with its frames unstarted: the kernel runs as they are written.
     func execute(_ call: WireRequest, as principal: Principal, mark: DurabilityMarks) async throws(KernelError) -> VerbAnswer {
+        if let answer = try executeNow(call, as: principal) { return answer }
         switch call {
-        case .health: return .value(["status": "ok"])
-        case .listCapabilities: return .value(.array(kernel.listCapabilities().map(\.json)))
-        case .requestCapabilities(let goal): return .value(.array(kernel.requestCapabilities(goal: goal).map(\.json)))
-        case .grantCapability(let request, let justification, _):
-            return .value(try kernel.grantCapability(request, principal: principal, justification: justification).json)
-        case .explainDenial(let request, let justification, _):
-            return .value(try kernel.explainDenial(request, principal: principal, justification: justification).json)
+        case .health, .listCapabilities, .requestCapabilities, .grantCapability, .explainDenial, .stats:
+            // `executeNow` answers these; it returning nil for one would be a bug here.
+            throw KernelError(.agentKernelError, "internal error: \(call.verb.rawValue) was not answered")
         case .invoke(let token, let args, let mode, let dryRun, _):
             let result = try await kernel.invoke(token, principal: principal, args: args, responseMode: mode,
                                                  dryRun: dryRun, session: principal.principalID)
@@ -312,31 +370,21 @@ public final class KernelService: Sendable {
                 throw KernelService.redactingOwner(error, handleID: handleID, caller: principal.principalID)
             }
         case .explain(let actionID):
-            let trace: ActionTrace
-            if fleetTraces != nil, let fleet = try await fleetTrace(actionID) {
-                trace = fleet
-            } else {
-                trace = try kernel.explain(actionID: actionID)
+            // A fleet's trace, from any sidecar (`executeNow` answers from the embedded store).
+            guard let trace = try await fleetTrace(actionID) else {
+                return .json(try explainBody(kernel.explain(actionID: actionID), actionID: actionID, for: principal))
             }
-            guard KernelService.isAuditor(principal) || PyString.equal(trace.principalID, principal.principalID) else {
-                // Indistinguishable from a missing id, so ids cannot be probed.
-                throw KernelError(.agentKernelError, "No action trace found for action_id=\(PyString.repr(actionID)).",
-                                  site: .traceNotFound)
-            }
-            return .json(explainBody(trace))
+            return .json(try explainBody(trace, actionID: actionID, for: principal))
         case .queryTraces(var query):
-            if !KernelService.isAuditor(principal) {
-                if let asked = query.principalID, !PyString.equal(asked, principal.principalID) { return .value([]) }
-                query.principalID = principal.principalID
+            guard restrictToVisible(&query, for: principal) else { return .value([]) }
+            guard let fleet = kernel.traces as? PostgresTraceStore else {
+                return .value(.array(try kernel.queryTraces(query).map(\.json)))
             }
-            if let fleet = kernel.traces as? PostgresTraceStore {
-                do { return .value(.array(try await fleet.search(query).map(\.json))) } catch let e as KernelError {
-                    throw e
-                } catch {
-                    throw Self.auditReadFailed()
-                }
+            do { return .value(.array(try await fleet.search(query).map(\.json))) } catch let e as KernelError {
+                throw e
+            } catch {
+                throw Self.auditReadFailed()
             }
-            return .value(.array(try kernel.queryTraces(query).map(\.json)))
         case .revoke(let tokenID):
             // Role gate: `respond`, from the verb's declaration (`VerbRole.admin`).
             if let shared = sharedRevocations {
@@ -355,11 +403,53 @@ public final class KernelService: Sendable {
             let kernel = self.kernel
             let n = try await persisted { kernel.revokeAll(principalID: principalID) }
             return .value(["revoked": .int(n)])
-        case .stats: return .value(kernel.statsSnapshot().json)
         case .operations:
             // Answered by `respond` before the kernel (KernelService+Operations.swift).
             throw KernelError(.agentKernelError, "operations verbs are answered by the gateway, not the kernel")
         }
+    }
+
+    /// The kernel calls that never suspend: the reads and the synchronous decisions, answered
+    /// on the caller's thread (`respondNow`, and `execute` first). Nil for the rest (invoke,
+    /// expand, the revocations, a fleet's audit reads), which `execute` awaits.
+    func executeNow(_ call: WireRequest, as principal: Principal) throws(KernelError) -> VerbAnswer? {
+        switch call {
+        case .health: return .value(["status": "ok"])
+        case .listCapabilities: return .value(.array(kernel.listCapabilities().map(\.json)))
+        case .requestCapabilities(let goal): return .value(.array(kernel.requestCapabilities(goal: goal).map(\.json)))
+        case .grantCapability(let request, let justification, _):
+            return .value(try kernel.grantCapability(request, principal: principal, justification: justification).json)
+        case .explainDenial(let request, let justification, _):
+            return .value(try kernel.explainDenial(request, principal: principal, justification: justification).json)
+        case .explain(let actionID):
+            guard fleetTraces == nil else { return nil }
+            return .json(try explainBody(kernel.explain(actionID: actionID), actionID: actionID, for: principal))
+        case .queryTraces(var query):
+            guard !(kernel.traces is PostgresTraceStore) else { return nil }
+            guard restrictToVisible(&query, for: principal) else { return .value([]) }
+            return .value(.array(try kernel.queryTraces(query).map(\.json)))
+        case .stats: return .value(kernel.statsSnapshot().json)
+        case .invoke, .invokeStream, .expand, .revoke, .revokeAll, .operations: return nil
+        }
+    }
+
+    /// The serialized trace, when `principal` may read it: an auditor, or its own principal.
+    func explainBody(_ trace: ActionTrace, actionID: String, for principal: Principal) throws(KernelError) -> [UInt8] {
+        guard KernelService.isAuditor(principal) || PyString.equal(trace.principalID, principal.principalID) else {
+            // Indistinguishable from a missing id, so ids cannot be probed.
+            throw KernelError(.agentKernelError, "No action trace found for action_id=\(PyString.repr(actionID)).",
+                              site: .traceNotFound)
+        }
+        return explainBody(trace)
+    }
+
+    /// A non-auditor's query reads only its own principal's traces. False when it asked for
+    /// someone else's: the answer is `[]`, whatever exists.
+    func restrictToVisible(_ query: inout TraceQuery, for principal: Principal) -> Bool {
+        guard !KernelService.isAuditor(principal) else { return true }
+        if let asked = query.principalID, !PyString.equal(asked, principal.principalID) { return false }
+        query.principalID = principal.principalID
+        return true
     }
 
     /// A fleet's trace of `actionID` from any sidecar (nil: not found there, or no fleet);

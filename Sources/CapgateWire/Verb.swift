@@ -130,10 +130,14 @@ public enum Verb: String, Sendable, CaseIterable {
     /// Routes a request path. Query strings are not part of the v1 surface and make the
     /// path unknown rather than being silently ignored. The server derives the transport's
     /// per-route body caps from `path`, so the caps follow exactly this rule.
-    public static func route(path: String) -> Verb? {
-        guard path.hasPrefix("/v1/") else { return nil }
-        return Verb(rawValue: String(path.dropFirst(4)))
-    }
+    ///
+    /// One hash look-up of the whole path: the synthesized `init(rawValue:)` compared the name
+    /// with each case's in turn, once per request or more. The same answers: `String`'s `==`
+    /// and its hash both follow canonical equivalence, as the prefix test and the raw-value
+    /// comparison did.
+    public static func route(path: String) -> Verb? { byPath[path] }
+
+    private static let byPath: [String: Verb] = Dictionary(uniqueKeysWithValues: allCases.map { ($0.path, $0) })
 }
 
 /// Who may call a verb. Checked by the server after routing and decoding, before the kernel.

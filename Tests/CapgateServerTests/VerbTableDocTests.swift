@@ -31,6 +31,23 @@ struct VerbTableDocTests {
         #expect(doc == code, "same verbs in the same order")
     }
 
+    /// `Verb.route` is one look-up of the whole path; it must answer as the rule it replaced
+    /// (prefix `/v1/`, then the rest equal to a verb's name, both by canonical equivalence).
+    @Test func routeAnswersAsThePrefixAndNameRule() {
+        func rule(_ path: String) -> Verb? {
+            guard path.hasPrefix("/v1/") else { return nil }
+            return Verb(rawValue: String(path.dropFirst(4)))
+        }
+        var paths = Verb.allCases.map(\.path) + Verb.allCases.map(\.rawValue)
+        paths += ["", "/", "/v1", "/v1/", "/v1//explain", "/v2/explain", "/V1/explain", "/v1/Explain", "/v1/explain/",
+                  "/v1/explain?x=1", "/v1/explain ", " /v1/explain", "/v1/explain\u{0}", "/v1/expla\u{0301}in",
+                  "/v1/e\u{0301}xplain", "/v1/explain\u{0301}", "/\u{0301}v1/explain", "/v1\u{0301}/explain",
+                  "/v1/\u{FF45}xplain", "/v1/\u{212A}", "/v1/revoke_all", "/v1/revoke\u{5F}all", "/v1/list_paused"]
+        for path in paths {
+            #expect(Verb.route(path: path) == rule(path), "\(path.unicodeScalars.map(\.value))")
+        }
+    }
+
     /// The body caps the server hands the transport come from the verb list and the one
     /// limits type, by exact path (the router's rule): values as docs/limits.md pins them.
     @Test func routeBodyCapsDeriveFromTheVerbList() {

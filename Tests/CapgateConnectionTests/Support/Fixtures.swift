@@ -31,10 +31,13 @@ final class AsyncEvent: Sendable {
 }
 
 /// Echo application: answers `{"path","identity","body_length"}`. `/slow` waits for
-/// `slowGate` (after firing `slowEntered`); `/error` answers 500; `/big/N` answers N bytes.
+/// `slowGate` (after firing `slowEntered`); `/error` answers 500; `/big/N` answers N bytes;
+/// `/now...` is answered by `respondNow` (on the loop, no task), which counts its answers.
 struct EchoHandler: RequestHandler {
     let slowEntered = AsyncEvent()
     let slowGate = AsyncEvent()
+    /// What `respondNow` answered.
+    let answeredNow = AnsweredNowLog()
     /// Like the kernel's routes: `/v1/invoke` takes the per-verb cap, every other path the default.
     let routeBodyCaps: [String: Int]
 
@@ -47,7 +50,17 @@ struct EchoHandler: RequestHandler {
         Array(#"{"error":{"code":"\#(trip.code)"}}"#.utf8)
     }
 
+    func respondNow(to request: HTTPRequest, peer: PeerInfo) -> HTTPResponse? {
+        guard request.path.hasPrefix("/now") else { return nil }
+        answeredNow.record(inTask: withUnsafeCurrentTask { $0 != nil })
+        return .json(200, #"{"path":"\#(request.path)","identity":"\#(peer.spiffeID)","now":true}"#,
+                     headers: [("x-echo", "now")])
+    }
+
     func handle(_ request: HTTPRequest, peer: PeerInfo) async -> HTTPResponse {
+        if request.path.hasPrefix("/now") {
+            Issue.record("a request respondNow answers reached handle")
+        }
         if request.path == "/slow" {
             slowEntered.fire()
             await slowGate.wait()
@@ -62,6 +75,15 @@ struct EchoHandler: RequestHandler {
         return .json(200, #"{"path":"\#(request.path)","identity":"\#(peer.spiffeID)","body_length":\#(request.body.count)}"#,
                      headers: [("x-echo", "1")])
     }
+}
+
+/// How many requests `EchoHandler.respondNow` answered, and whether any from inside a task.
+final class AnsweredNowLog: Sendable {
+    private let state = Mutex((count: 0, inTask: false))
+
+    func record(inTask: Bool) { state.withLock { $0 = ($0.count + 1, $0.inTask || inTask) } }
+    var count: Int { state.withLock { $0.count } }
+    var anyInTask: Bool { state.withLock { $0.inTask } }
 }
 
 /// A logger tests can await: `waitForLine` returns once a matching line is logged.
