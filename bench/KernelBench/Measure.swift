@@ -7,6 +7,9 @@ struct Sample {
     var n: Int
     /// p50 of each call's process CPU time (0 when not measured).
     var cpuP50 = 0
+    /// Mean wall time: the timer ticks in steps of ~10 ns here, so a p50 of a call of a few
+    /// dozen ns moves in those steps while the mean shows a change of a few ns.
+    var mean = 0
 }
 
 @inline(__always) func monotonicNanos() -> UInt64 {
@@ -53,10 +56,11 @@ func measure(seconds: Double, minN: Int = 50, iterations: Int? = nil,
         cpuSamples.append(cpuNanos() - c0)
         samples.append(t1 - t0)
     }
+    let total = samples.reduce(0, &+)
     samples.sort()
     cpuSamples.sort()
     return Sample(p50: percentile(samples, 0.5), p99: percentile(samples, 0.99), n: samples.count,
-                  cpuP50: percentile(cpuSamples, 0.5))
+                  cpuP50: percentile(cpuSamples, 0.5), mean: samples.isEmpty ? 0 : Int(total / UInt64(samples.count)))
 }
 
 /// Runs bench/reference_bench.py and parses its JSON; empty when the reference is missing.

@@ -49,7 +49,7 @@ if let path = options.jsonOut {
     var o = JSONObject()
     for (k, s) in swiftResults.sorted(by: { $0.key < $1.key }) {
         var row: JSONObject = ["swift_p50_ns": .int(s.p50), "swift_p99_ns": .int(s.p99), "swift_n": .int(s.n),
-                               "swift_cpu_p50_ns": .int(s.cpuP50)]
+                               "swift_cpu_p50_ns": .int(s.cpuP50), "swift_mean_ns": .int(s.mean)]
         if let r = referenceResults[k] {
             row["reference_p50_ns"] = .int(r.p50)
             row["reference_p99_ns"] = .int(r.p99)

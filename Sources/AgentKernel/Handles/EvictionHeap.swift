@@ -19,6 +19,16 @@ struct EvictionHeap {
         let time: Int64
         let seq: UInt64
         let id: CodePointKey
+        /// The owner's table hash of `id`: with `seq` it finds the live entry (or its absence)
+        /// without hashing or comparing the id's bytes, long out of cache when it is evicted.
+        let hash: UInt64
+
+        init(time: Int64, seq: UInt64, id: CodePointKey, hash: UInt64 = 0) {
+            self.time = time
+            self.seq = seq
+            self.id = id
+            self.hash = hash
+        }
 
         @inline(__always)
         static func < (a: Element, b: Element) -> Bool {

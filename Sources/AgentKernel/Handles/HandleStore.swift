@@ -49,10 +49,17 @@ public final class HandleStore: Sendable {
         var totalBytes = 0
         var nextSeq: UInt64 = 0
 
-        func isLive(_ e: EvictionHeap.Element) -> Bool { entries.value(forKey: e.id.string, \.seq) == e.seq }
+        /// Whether `e` is its handle's current element: the entry under its hash with its
+        /// seq (seqs are unique, so that entry is the one `e` was pushed for).
+        func isLive(_ e: EvictionHeap.Element) -> Bool { entries.index(hash: e.hash, seq: e.seq) }
 
         mutating func drop(_ id: CodePointKey) {
             if let e = entries.removeValue(forKey: id.string) { totalBytes -= e.size }
+        }
+
+        /// Drops the handle `e` (live) was pushed for, found by hash and seq.
+        mutating func drop(_ e: EvictionHeap.Element) {
+            if let removed = entries.removeValue(hash: e.hash, where: { $0.seq == e.seq }) { totalBytes -= removed.size }
         }
 
         /// Drops every handle with `expires_at <= now`; returns how many.
@@ -61,7 +68,7 @@ public final class HandleStore: Sendable {
             while let top = byExpiry.min, top.time <= now.microseconds {
                 byExpiry.popMin()
                 if isLive(top) {
-                    drop(top.id)
+                    drop(top)
                     n += 1
                 }
             }
@@ -82,7 +89,7 @@ public final class HandleStore: Sendable {
             let limit = 2 * entries.count + 64
             guard byCreated.count > limit || byExpiry.count > limit else { return }
             let live = entries  // a read-only view, so the heaps can be mutated meanwhile
-            let isLive = { (e: EvictionHeap.Element) in live.value(forKey: e.id.string, \.seq) == e.seq }
+            let isLive = { (e: EvictionHeap.Element) in live.index(hash: e.hash, seq: e.seq) }
             if byCreated.count > limit { byCreated.compact(keeping: isLive) }
             if byExpiry.count > limit { byExpiry.compact(keeping: isLive) }
         }
@@ -172,8 +179,9 @@ public final class HandleStore: Sendable {
             s.nextSeq += 1
             s.entries[handle.handleID] = Stored(seq: seq, size: size, entry: Entry(handle: handle, data: data))
             s.totalBytes += size
-            s.byCreated.push(.init(time: handle.createdAt.microseconds, seq: seq, id: key))
-            s.byExpiry.push(.init(time: handle.expiresAt.microseconds, seq: seq, id: key))
+            let h = s.entries.hash(handle.handleID)
+            s.byCreated.push(.init(time: handle.createdAt.microseconds, seq: seq, id: key, hash: h))
+            s.byExpiry.push(.init(time: handle.expiresAt.microseconds, seq: seq, id: key, hash: h))
 
             s.storeCount += 1
             if s.storeCount % Self.evictInterval == 0 { _ = s.evictExpired(now: now) }
@@ -182,7 +190,11 @@ public final class HandleStore: Sendable {
                 _ = s.evictExpired(now: now)
                 var overflow = s.entries.count - maxEntries
                 while overflow > 0, let oldest = s.popOldest() {
-                    s.drop(oldest.id)
+                    s.drop(oldest)
+                    // With one TTL the oldest handle is also the first to expire: its expiry
+                    // element, now dead, is dropped here instead of by a compaction that
+                    // looked up every element of both queues once per ~10k stores.
+                    if s.byExpiry.min?.seq == oldest.seq { s.byExpiry.popMin() }
                     overflow -= 1
                 }
             }
@@ -195,7 +207,7 @@ public final class HandleStore: Sendable {
                         kept.append(oldest)  // never evict the entry just stored
                         continue
                     }
-                    s.drop(oldest.id)
+                    s.drop(oldest)
                 }
                 for e in kept { s.byCreated.push(e) }
             }
@@ -248,5 +260,12 @@ public final class HandleStore: Sendable {
 
     static func notFound(_ handleID: String) -> KernelError {
         KernelError(.handleNotFound, "Handle '\(handleID)' not found. It may have been evicted.")
+    }
+}
+
+extension IDTable<HandleStore.Stored> {
+    /// Whether the entry under hash `h` with seq `seq` is present.
+    func index(hash h: UInt64, seq: UInt64) -> Bool {
+        value(hash: h, where: { $0.seq == seq }, { _ in true }) != nil
     }
 }

@@ -141,7 +141,7 @@ extension Kernel {
             resultSummary: Kernel.resultSummary(frame), sensitivity: capability.sensitivity))
         stats.onInvocation(failed: false, fallback: fellBack, redacted: !frame.warnings.isEmpty,
                            downgraded: frame.responseMode != responseMode)
-        var final = frame
+        var final = consume frame  // unique, so the flag is set in place (Frame is one box)
         final.isFinal = true
         return final
     }

@@ -177,11 +177,14 @@ public final class Kernel: Sendable {
 
     /// `_frame_result_summary`.
     /// One shared key list and one values array: no pairs array, no duplicate-key scans, no
-    /// key array allocated per trace.
+    /// key array allocated per trace. The handle's presence is read by pattern: `!= nil`
+    /// copied the whole `Handle` out of the frame (a retain and release per string and array).
     static func resultSummary(_ frame: Frame) -> JSONObject {
-        JSONObject(uniqueKeys: resultSummaryKeys,
-                   values: [.int(frame.facts.count), .int(frame.tablePreview.count), .int(frame.warnings.count),
-                            .bool(frame.handle != nil)])
+        let hasHandle: Bool
+        if case .some = frame.handle { hasHandle = true } else { hasHandle = false }
+        return JSONObject(uniqueKeys: resultSummaryKeys,
+                          values: [.int(frame.facts.count), .int(frame.tablePreview.count), .int(frame.warnings.count),
+                                   .bool(hasHandle)])
     }
     static let resultSummaryKeys = ["fact_count", "row_count", "warning_count", "has_handle"]
 }

@@ -365,24 +365,77 @@ public struct RawResult: Sendable, Hashable {
     }
 }
 
+/// A stored result's metadata (docs/reference-semantics.md §9).
+///
+/// Stored in one copy-on-write box, as `ActionTrace` is: every invoke and expand copies the
+/// handle into its Frame and the Frame is copied and destroyed on its way out, and with the
+/// fields inline each copy retained and released three strings and two arrays. Value
+/// semantics are unchanged: a setter copies the box first unless this value holds the only
+/// reference.
 public struct Handle: Sendable, Hashable {
-    public var handleID: String
-    public var capabilityID: String
-    public var createdAt: Timestamp
-    public var expiresAt: Timestamp
-    public var totalRows: Int
-    public var principalID: String
-    public var constraints: JSONObject
+    struct Fields: Sendable, Hashable {
+        var handleID: String
+        var capabilityID: String
+        var createdAt: Timestamp
+        var expiresAt: Timestamp
+        var totalRows: Int
+        var principalID: String
+        var constraints: JSONObject
+    }
+
+    /// Mutated only through `update`, while uniquely referenced: never shared mutably.
+    private final class Box: @unchecked Sendable {
+        var fields: Fields
+        init(_ fields: Fields) { self.fields = fields }
+    }
+
+    private var box: Box
+
+    private mutating func update(_ body: (inout Fields) -> Void) {
+        if !isKnownUniquelyReferenced(&box) { box = Box(box.fields) }
+        body(&box.fields)
+    }
+
+    public var handleID: String {
+        get { box.fields.handleID }
+        set { update { $0.handleID = newValue } }
+    }
+    public var capabilityID: String {
+        get { box.fields.capabilityID }
+        set { update { $0.capabilityID = newValue } }
+    }
+    public var createdAt: Timestamp {
+        get { box.fields.createdAt }
+        set { update { $0.createdAt = newValue } }
+    }
+    public var expiresAt: Timestamp {
+        get { box.fields.expiresAt }
+        set { update { $0.expiresAt = newValue } }
+    }
+    public var totalRows: Int {
+        get { box.fields.totalRows }
+        set { update { $0.totalRows = newValue } }
+    }
+    public var principalID: String {
+        get { box.fields.principalID }
+        set { update { $0.principalID = newValue } }
+    }
+    public var constraints: JSONObject {
+        get { box.fields.constraints }
+        set { update { $0.constraints = newValue } }
+    }
+
     public init(handleID: String, capabilityID: String, createdAt: Timestamp, expiresAt: Timestamp, totalRows: Int = 0,
                 principalID: String = "", constraints: JSONObject = [:]) {
-        self.handleID = handleID
-        self.capabilityID = capabilityID
-        self.createdAt = createdAt
-        self.expiresAt = expiresAt
-        self.totalRows = totalRows
-        self.principalID = principalID
-        self.constraints = constraints
+        box = Box(Fields(handleID: handleID, capabilityID: capabilityID, createdAt: createdAt, expiresAt: expiresAt,
+                         totalRows: totalRows, principalID: principalID, constraints: constraints))
     }
+
+    public static func == (a: Handle, b: Handle) -> Bool {
+        a.box === b.box || a.box.fields == b.box.fields
+    }
+
+    public func hash(into hasher: inout Hasher) { box.fields.hash(into: &hasher) }
 }
 
 public struct Provenance: Sendable, Hashable {
@@ -400,29 +453,90 @@ public struct Provenance: Sendable, Hashable {
 
 /// The bounded, firewalled result of an invoke or expand.
 public struct Frame: Sendable, Hashable {
+    struct Fields: Sendable, Hashable {
+        var capabilityID: String
+        var responseMode: ResponseMode
+        var facts: [String]
+        var tablePreview: [JSONObject]
+        var handle: Handle?
+        var warnings: [String]
+        var provenance: Provenance?
+        var rawData: JSONValue
+        var isFinal: Bool
+    }
+
+    /// Why one copy-on-write box (as `ActionTrace` and `Handle`): the 282-byte Frame built
+    /// by every invoke and expand was copied member by member out of its initializer (the
+    /// optimizer kept a temporary), a retain and release per string and array. Value
+    /// semantics are unchanged: a setter copies the box first unless this value holds the
+    /// only reference. The action id stays inline: it is what callers read on their own
+    /// (`explain(frame.action_id)`), and a read through the box returned a retained copy.
+    private final class Box: @unchecked Sendable {
+        var fields: Fields
+        init(_ fields: Fields) { self.fields = fields }
+    }
+
+    private var box: Box
+
+    private mutating func update(_ body: (inout Fields) -> Void) {
+        if !isKnownUniquelyReferenced(&box) { box = Box(box.fields) }
+        body(&box.fields)
+    }
+
     public var actionID: String
-    public var capabilityID: String
-    public var responseMode: ResponseMode
-    public var facts: [String]
-    public var tablePreview: [JSONObject]
-    public var handle: Handle?
-    public var warnings: [String]
-    public var provenance: Provenance?
-    public var rawData: JSONValue
-    public var isFinal: Bool
+    public var capabilityID: String {
+        get { box.fields.capabilityID }
+        set { update { $0.capabilityID = newValue } }
+    }
+    public var responseMode: ResponseMode {
+        get { box.fields.responseMode }
+        set { update { $0.responseMode = newValue } }
+    }
+    public var facts: [String] {
+        get { box.fields.facts }
+        set { update { $0.facts = newValue } }
+    }
+    public var tablePreview: [JSONObject] {
+        get { box.fields.tablePreview }
+        set { update { $0.tablePreview = newValue } }
+    }
+    public var handle: Handle? {
+        get { box.fields.handle }
+        set { update { $0.handle = newValue } }
+    }
+    public var warnings: [String] {
+        get { box.fields.warnings }
+        set { update { $0.warnings = newValue } }
+    }
+    public var provenance: Provenance? {
+        get { box.fields.provenance }
+        set { update { $0.provenance = newValue } }
+    }
+    public var rawData: JSONValue {
+        get { box.fields.rawData }
+        set { update { $0.rawData = newValue } }
+    }
+    public var isFinal: Bool {
+        get { box.fields.isFinal }
+        set { update { $0.isFinal = newValue } }
+    }
+
     public init(actionID: String, capabilityID: String, responseMode: ResponseMode, facts: [String] = [],
                 tablePreview: [JSONObject] = [], handle: Handle? = nil, warnings: [String] = [],
                 provenance: Provenance? = nil, rawData: JSONValue = .null, isFinal: Bool = false) {
         self.actionID = actionID
-        self.capabilityID = capabilityID
-        self.responseMode = responseMode
-        self.facts = facts
-        self.tablePreview = tablePreview
-        self.handle = handle
-        self.warnings = warnings
-        self.provenance = provenance
-        self.rawData = rawData
-        self.isFinal = isFinal
+        box = Box(Fields(capabilityID: capabilityID, responseMode: responseMode, facts: facts,
+                         tablePreview: tablePreview, handle: handle, warnings: warnings, provenance: provenance,
+                         rawData: rawData, isFinal: isFinal))
+    }
+
+    public static func == (a: Frame, b: Frame) -> Bool {
+        a.actionID == b.actionID && (a.box === b.box || a.box.fields == b.box.fields)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(actionID)
+        box.fields.hash(into: &hasher)
     }
 }
 

@@ -1,3 +1,4 @@
+import CLibcShims
 import Synchronization
 
 /// The in-memory audit trail (docs/reference-semantics.md §10.3; `trace.TraceStore`).
@@ -7,40 +8,96 @@ import Synchronization
 /// `maxEntries` evicts the oldest (FIFO) and counts it in `evictedCount`; eviction discards
 /// audit data, so durable deployments use a chained store instead. Thread-safe.
 ///
-/// Storage is a slot array with a moving head (recording order) plus an id -> (absolute
-/// position, trace) map, so record, overwrite, eviction and lookup are O(1) amortized
-/// (compaction happens when half the slots are dead). The map holds the trace itself, not
-/// only its position: `get` (every `explain`) is then one hash probe and one retain under
-/// the lock, without a second, cache-cold read of the slot array.
+/// Storage is the table of id -> (absolute position, trace) plus, in recording order, each
+/// record's id hash (a moving head; compaction when half the array is spent), so record,
+/// overwrite, eviction and lookup are O(1) amortized. The table holds the trace itself:
+/// `get` (every `explain`) is one hash probe and one retain under the lock.
+///
+/// Why hashes in the order array, not ids or traces: at capacity every record evicts the
+/// oldest, whose memory has long left the cache. Its hash and position find its table entry
+/// without reading its id or trace, and the record that evicts prefetches the entries the
+/// next two records will evict (the table slot, then the id and trace it names), so those
+/// misses overlap the caller's work instead of stalling the next record.
 public final class TraceStore: Sendable {
     private struct Indexed {
-        var position: Int     // absolute position in `slots`
+        var position: Int     // absolute position in recording order
         var trace: ActionTrace
     }
 
     private struct State {
-        var slots: [ActionTrace?] = []
-        var head = 0          // first live slot
-        var base = 0          // absolute position of slots[0]
+        var order: [UInt64] = []  // id hash of each record, oldest first, from `head` on
+        var head = 0              // first live element of `order`
+        var base = 0              // absolute position of order[0]
         var positions = IDTable<Indexed>()  // action id -> position and trace (code point keys)
         var evicted = 0
 
         var count: Int { positions.count }
 
+        /// The record at absolute position `p` (live positions only).
+        func trace(at p: Int) -> ActionTrace? {
+            positions.value(hash: order[p - base], where: { $0.position == p }, \.trace)
+        }
+
+        /// Drops the oldest record. Its table entry is the one under its hash holding its
+        /// position (positions are unique), so the id is never read.
+        mutating func evictOldest() {
+            let p = base + head
+            let removed = positions.remove(hash: order[head], where: { $0.position == p })
+            assert(removed, "TraceStore: the oldest record is always live")
+            head += 1
+            evicted += 1
+        }
+
+        /// Warms what the next evictions read, one step per record so each step's loads
+        /// have arrived by the next: the table slot of the third oldest, the id and trace of
+        /// the second oldest, what the oldest's trace owns (its result summary's arrays).
+        /// Entries are read as raw words (see `IDTable.prefetchEntry`), only to be prefetched.
+        func prefetchVictims() {
+            if head + 2 < order.count { positions.prefetch(hash: order[head + 2]) }
+            if head + 1 < order.count {
+                let p = base + head + 1
+                positions.prefetchEntry(hash: order[head + 1], where: { $0.position == p }) { value in
+                    capgate_prefetch(TraceStore.traceStorage(value))
+                }
+            }
+            if head < order.count {
+                let p = base + head
+                positions.prefetchEntry(hash: order[head], where: { $0.position == p }) { value in
+                    guard let storage = TraceStore.traceStorage(value) else { return }
+                    let summary = storage + TraceStore.summaryOffset
+                    capgate_prefetch(UnsafeRawPointer(bitPattern: summary.load(as: UInt.self)))
+                    capgate_prefetch(UnsafeRawPointer(bitPattern: summary.load(fromByteOffset: 8, as: UInt.self)))
+                }
+            }
+        }
+
         mutating func compactIfNeeded() {
-            guard head > 32 && head * 2 > slots.count else { return }
-            slots.removeFirst(head)
+            guard head > 32 && head * 2 > order.count else { return }
+            order.removeFirst(head)
             base += head
             head = 0
         }
     }
 
     private let state = Mutex(State())
+    /// Where a trace's result summary (two array references) sits in the trace's storage
+    /// object: a native Swift object's two header words, then the fields.
+    private static let summaryOffset = 16 + MemoryLayout<ActionTrace.Fields>.offset(of: \.resultSummary)!
+    /// Where an `Indexed` keeps its trace.
+    private static let traceOffset = MemoryLayout<Indexed>.offset(of: \.trace)!
+
+    /// The storage object of the trace in the (live) `Indexed` at `value`: an `ActionTrace`
+    /// is one reference to it, so its bits are the object's address.
+    private static func traceStorage(_ value: UnsafeRawPointer) -> UnsafeRawPointer? {
+        UnsafeRawPointer(bitPattern: value.load(fromByteOffset: traceOffset, as: UInt.self))
+    }
+
     public let maxEntries: Int
 
     /// Throws `AgentKernelError("TraceStore max_entries must be positive, got <n>.")` for
     /// `maxEntries <= 0`.
     public init(maxEntries: Int = 10_000) throws(KernelError) {
+        precondition(MemoryLayout<ActionTrace>.size == MemoryLayout<UInt>.size, "ActionTrace is one reference")
         guard maxEntries > 0 else {
             throw KernelError(.agentKernelError, "TraceStore max_entries must be positive, got \(maxEntries).")
         }
@@ -51,26 +108,18 @@ public final class TraceStore: Sendable {
     /// oldest records while over capacity.
     public func record(_ t: ActionTrace) {
         state.withLock { s in
-            let fresh = s.base + s.slots.count
-            let overwritten: Int? = s.positions.upsert(t.actionID, insert: { Indexed(position: fresh, trace: t) }) { e in
+            let h = s.positions.hash(t.actionID)
+            let fresh = s.base + s.order.count
+            let overwritten: Int? = s.positions.upsert(t.actionID, hash: h,
+                                                       insert: { Indexed(position: fresh, trace: t) }) { e in
                 e.trace = t
                 return e.position
             }
-            if let pos = overwritten {
-                s.slots[pos - s.base] = t
-                return
-            }
-            s.slots.append(t)
-            while s.count > maxEntries {
-                // The head slot is always live: dead slots only exist before `head`. Only
-                // its id is read (copying the whole trace out retained every field).
-                let oldestID = s.slots[s.head]!.actionID
-                s.slots[s.head] = nil
-                s.head += 1
-                s.positions.remove(oldestID)
-                s.evicted += 1
-            }
+            if overwritten != nil { return }
+            s.order.append(h)
+            while s.count > maxEntries { s.evictOldest() }
             s.compactIfNeeded()
+            if s.count == maxEntries { s.prefetchVictims() }
         }
     }
 
@@ -87,7 +136,7 @@ public final class TraceStore: Sendable {
 
     /// Every retained trace in insertion order (`list_all`).
     public func list() -> [ActionTrace] {
-        state.withLock { s in s.slots[s.head...].compactMap { $0 } }
+        state.withLock { s in (s.base + s.head..<s.base + s.order.count).compactMap { s.trace(at: $0) } }
     }
 
     /// Filter, order and paginate (`query`); see `TraceQuery.apply(to:)`.

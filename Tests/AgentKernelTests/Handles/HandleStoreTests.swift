@@ -147,3 +147,78 @@ import Testing
         #expect(store.count <= 500)
     }
 }
+
+extension HandleStoreTests {
+    /// The store's eviction against a model of the reference's rules (an insertion-ordered
+    /// dict: a sweep of expired handles every 128th store; over the entry cap, expired ones
+    /// first, then the oldest by created_at in insertion order), under random TTLs (mostly one
+    /// TTL, the case where capacity evictions also retire expiry elements early), a clock that
+    /// moves, look-ups that expire handles lazily, and the caps 1, 3 and 50.
+    @Test func evictionMatchesTheReferenceModel() throws {
+        var rng = SystemRandomNumberGenerator()
+        for cap in [1, 3, 50] {
+            let clock = HandleTestClock()
+            let store = try makeStore(clock, maxEntries: cap)
+            var model: [(id: String, created: Int64, expires: Int64)] = []
+            var stores = 0
+            for step in 0..<4_000 {
+                let now = clock.now().microseconds
+                if Int.random(in: 0..<5, using: &rng) == 0, let probe = model.randomElement(using: &rng) {
+                    // get(): an expired handle is dropped on access.
+                    let expired = probe.expires <= now
+                    if expired {
+                        #expect(throws: KernelError.self) { _ = try store.get(probe.id) }
+                    } else {
+                        #expect(throws: Never.self) { _ = try store.get(probe.id) }
+                    }
+                    if expired { model.removeAll { $0.id == probe.id } }
+                } else {
+                    let ttl: Double = Int.random(in: 0..<8, using: &rng) == 0 ? Double.random(in: 0.5...5, using: &rng) : 3
+                    let h = try store.store(capabilityID: "c", data: .int(step), ttlSeconds: ttl)
+                    model.append((h.handleID, now, h.expiresAt.microseconds))
+                    stores += 1
+                    if stores % 128 == 0 { model.removeAll { $0.expires <= now } }
+                    if model.count > cap {
+                        model.removeAll { $0.expires <= now }
+                        while model.count > cap {
+                            // min created_at, first inserted on ties (a stable sort)
+                            let i = model.indices.min { model[$0].created < model[$1].created || (model[$0].created == model[$1].created && $0 < $1) }!
+                            model.remove(at: i)
+                        }
+                    }
+                }
+                if Int.random(in: 0..<3, using: &rng) == 0 { clock.advance(seconds: Double.random(in: 0...0.4, using: &rng)) }
+                #expect(store.count == model.count, "cap \(cap), step \(step)")
+                if step % 50 == 0 {
+                    for m in model { #expect(store.meta(m.id) != nil) }
+                }
+            }
+            let heaps = store.heapSizes
+            #expect(heaps.created <= 2 * cap + 64 && heaps.expiry <= 2 * cap + 64)
+        }
+    }
+}
+
+extension HandleStoreTests {
+    /// `Handle` keeps its fields in one shared box: copies must still behave as values
+    /// (a setter on a copy never shows through another copy, the stored handle included),
+    /// and equality and hashing follow the fields, not the box.
+    @Test func handleCopiesAreValues() throws {
+        let store = try makeStore()
+        let stored = try store.store(capabilityID: "c", data: 1, principalID: "alice", constraints: ["max_rows": 2])
+        var copy = stored
+        #expect(copy == stored && copy.hashValue == stored.hashValue)
+        copy.principalID = "mallory"
+        copy.constraints["max_rows"] = 100
+        copy.totalRows = 9
+        #expect(stored.principalID == "alice" && stored.constraints["max_rows"] == 2 && stored.totalRows == 1)
+        #expect(store.meta(stored.handleID)?.principalID == "alice")
+        #expect(copy != stored)
+        let rebuilt = Handle(handleID: stored.handleID, capabilityID: "c", createdAt: stored.createdAt,
+                             expiresAt: stored.expiresAt, totalRows: 1, principalID: "alice", constraints: ["max_rows": 2])
+        #expect(rebuilt == stored && rebuilt.hashValue == stored.hashValue)
+        var unique = rebuilt
+        unique.handleID = "other"
+        #expect(unique.handleID == "other" && rebuilt.handleID == stored.handleID)
+    }
+}

@@ -68,3 +68,28 @@ extension IDTableTests {
         for k in keys { #expect(table[k] == model[CodePointKey(k)]) }
     }
 }
+
+extension IDTableTests {
+    /// The hash reads every byte of every length (blocks of 16, the overlapping last block,
+    /// the 4-byte and 1-to-3-byte paths): changing any one byte changes it, and the same
+    /// bytes built two ways hash the same. Checked for each length around every boundary.
+    @Test func hashReadsEveryByteOfEveryLength() {
+        let seed = IDHash.newSeed()
+        for n in 0...70 {
+            let bytes = (0..<n).map { UInt8(ascii: "a") + UInt8(($0 * 7 + n) % 26) }
+            let key = String(decoding: bytes, as: UTF8.self)
+            let h = IDHash.hash(key, seed: seed)
+            #expect(h >> 63 == 1)
+            #expect(IDHash.hash(String(key.unicodeScalars.map(Character.init)), seed: seed) == h)
+            for j in 0..<n {
+                var changed = bytes
+                changed[j] ^= 0x20  // a lowercase letter becomes its uppercase twin
+                #expect(IDHash.hash(String(decoding: changed, as: UTF8.self), seed: seed) != h, "length \(n), byte \(j)")
+            }
+            if n > 0 {
+                #expect(IDHash.hash(String(key.dropLast()), seed: seed) != h)
+            }
+        }
+        #expect(IDHash.hash("é", seed: seed) != IDHash.hash("e\u{301}", seed: seed))
+    }
+}

@@ -138,3 +138,47 @@ import AgentKernel
         #expect(Dictionary(uniqueKeysWithValues: s.denialsByReason) == ["a": 100, "b": 300])
     }
 }
+
+extension TraceStoreTests {
+    /// The store against a model (an insertion-ordered dictionary with FIFO eviction, the
+    /// reference's dict) under random records, overwrites and look-ups: eviction by hash and
+    /// position, compaction of the order array and the prefetching of the next victims must
+    /// keep exactly the model's records, order, values and eviction count.
+    @Test func behavesLikeAnInsertionOrderedDictionary() throws {
+        var rng = SystemRandomNumberGenerator()
+        for capacity in [1, 2, 3, 7, 64] {
+            let s = try TraceStore(maxEntries: capacity)
+            var order: [String] = []
+            var values: [String: Int64] = [:]
+            var evicted = 0
+            var fresh = 0
+            for step in 0..<3_000 {
+                let id: String
+                if !order.isEmpty && Int.random(in: 0..<4, using: &rng) == 0 {
+                    id = order.randomElement(using: &rng)!  // overwrite in place
+                } else {
+                    fresh += 1
+                    id = fresh % 3 == 0 ? "e\u{301}-\(fresh)" : "00000000-0000-4000-8000-\(fresh)"
+                }
+                s.record(Self.trace(id, Int64(step)))
+                if values[id] == nil {
+                    order.append(id)
+                    if order.count > capacity {
+                        values[order.removeFirst()] = nil
+                        evicted += 1
+                    }
+                }
+                values[id] = Int64(step)
+                if step % 97 == 0 || capacity <= 3 {
+                    #expect(s.list().map(\.actionID) == order)
+                    #expect(s.list().map { ($0.invokedAt.microseconds - Self.t0.microseconds) / 1_000_000 } == order.map { values[$0]! })
+                }
+                #expect(s.count == order.count)
+                #expect(s.evictedCount == evicted)
+                #expect(try s.get(id).actionID == id)
+            }
+            for id in order { #expect(try (s.get(id).invokedAt.microseconds - Self.t0.microseconds) / 1_000_000 == values[id]!) }
+            #expect(throws: KernelError.self) { try s.get("00000000-0000-4000-8000-1") }
+        }
+    }
+}
