@@ -158,15 +158,24 @@ public final class Kernel: Sendable {
 
     func driverMap() -> [String: any Driver] { driverTable.snapshot() }
 
+    /// The arg names whose values a memory capability's trace blanks (`_MEMORY_SENSITIVE_ARG_KEYS`).
+    static let memorySensitiveArgKeys = ["payload", "content", "value", "memory", "text", "body"]
+
     /// `_redact_args_for_trace`: memory capabilities blank their payload-like keys, then
     /// every arg goes through the firewall's redaction at the default depth of 3.
+    ///
+    /// The prefix and the key names compare by code points, as Python's `startswith` and set
+    /// membership do. `String.hasPrefix` compares whole characters: `"memory.\u{301}x"` (a
+    /// combining accent right after the dot) does not have the prefix `"memory."` for it, so
+    /// its payload would have reached the audit trail unblanked.
     static func redactArgsForTrace(capabilityID: String, args: JSONObject) -> JSONObject {
         var args = args
-        if capabilityID.hasPrefix("memory.") {
+        if capabilityID.utf8.starts(with: "memory.".utf8) {
             var blanked = JSONObject()
             blanked.reserveCapacity(args.count)
             for (k, v) in args {
-                let sensitive = ["payload", "content", "value", "memory", "text", "body"].contains(k.lowercased())
+                let lowered = k.lowercased()
+                let sensitive = memorySensitiveArgKeys.contains { lowered.utf8.elementsEqual($0.utf8) }
                 blanked.appendUnchecked(k, sensitive ? .string("[REDACTED]") : v)
             }
             args = blanked
