@@ -140,8 +140,8 @@ public final class DefaultPolicyEngine: PolicyEngine {
         let service = principal.hasRole("service")  // read again by the rate limit
         let cap = service ? Self.maxRowsService : Self.maxRowsUser
         if plain {
-            constraints = pinned.map { service ? $0.cappedService : $0.cappedUser }
-                ?? (service ? Self.cappedService : Self.cappedUser)
+            // Without scope, `allowedDecision` picks the same object (or reuses a decision).
+            if !request.scope.isEmpty { constraints = Self.plainConstraints(service: service, pinned: pinned) }
         } else if let raw = constraints["max_rows"] {
             guard let requested = PyInt.coerce(raw) else {
                 throw deny("Invalid 'max_rows' constraint: \(raw.pyRepr) is not a valid integer.",
@@ -162,7 +162,12 @@ public final class DefaultPolicyEngine: PolicyEngine {
             }
         }
 
-        // No scope (the usual request): no sort to run on an empty key list.
+        // No constraints and no scope (the usual request): the decision is the last one's
+        // when built from the same inputs (no box allocated, no fields retained).
+        if plain && request.scope.isEmpty {
+            return allowedDecision(capabilityID: cid, principalID: pid, intent: request.intent, service: service,
+                                   pinned: pinned)
+        }
         let scopeKeys = request.scope.isEmpty ? [] : request.scope.keys.sorted(by: PyString.less)
         return PolicyDecision(
             allowedBy: engineName, reason: Self.allowReason, constraints: constraints,
@@ -238,6 +243,61 @@ public final class DefaultPolicyEngine: PolicyEngine {
             cappedService: JSONObject(uniqueKeys: keys, values: [constraint, .int(Self.maxRowsService)]))
         allowedFieldsMemo.withLock { $0 = forms }
         return forms
+    }
+
+    /// The last allowed decision of an unconstrained, unscoped request and what it was built
+    /// from (`allowedDecision`).
+    struct AllowedMemo: Sendable {
+        let capabilityID: String
+        let principalID: String
+        let intent: String?
+        let service: Bool
+        let pinned: AllowedFieldsForms?
+        let decision: PolicyDecision
+    }
+
+    private let allowedMemo = Mutex<AllowedMemo?>(nil)
+
+    /// The allowed decision of a request without constraints or scope: its constraints and
+    /// steps are then fixed by `service` and `pinned` (shared objects), and the rest of it is
+    /// the capability, principal and intent. An agent's grants repeat one such request, so
+    /// the last decision is kept and handed out again when those inputs are equal by code
+    /// points (`PyString.equal`, never `String ==`: a canonically equivalent spelling would
+    /// put other bytes in the trace); a decision is immutable (a setter builds a new box),
+    /// so sharing it is unobservable. Building one was an allocation, ~12 references
+    /// retained, and as many releases when the grant was dropped.
+    func allowedDecision(capabilityID cid: String, principalID pid: String, intent: String?, service: Bool,
+                         pinned: AllowedFieldsForms?) -> PolicyDecision {
+        let hit = allowedMemo.withLock { m -> PolicyDecision? in
+            guard let m, m.service == service, m.pinned === pinned, PyString.equal(m.capabilityID, cid),
+                  PyString.equal(m.principalID, pid), Self.sameIntent(m.intent, intent) else { return nil }
+            return m.decision
+        }
+        if let hit { return hit }
+        let decision = PolicyDecision(
+            allowedBy: engineName, reason: Self.allowReason,
+            constraints: Self.plainConstraints(service: service, pinned: pinned),
+            reasonCode: ReasonCode.defaultPolicyAllow, capabilityID: cid, principalID: pid, intent: intent,
+            scopeKeys: [], steps: pinned?.steps ?? Self.rowCapAndAllow)
+        allowedMemo.withLock {
+            $0 = AllowedMemo(capabilityID: cid, principalID: pid, intent: intent, service: service, pinned: pinned,
+                             decision: decision)
+        }
+        return decision
+    }
+
+    /// An unconstrained request's final constraints: one of the shared objects.
+    static func plainConstraints(service: Bool, pinned: AllowedFieldsForms?) -> JSONObject {
+        pinned.map { service ? $0.cappedService : $0.cappedUser } ?? (service ? cappedService : cappedUser)
+    }
+
+    /// Two intents equal by code points (both absent, or both present and equal).
+    static func sameIntent(_ a: String?, _ b: String?) -> Bool {
+        switch (a, b) {
+        case (nil, nil): return true
+        case (let a?, let b?): return PyString.equal(a, b)
+        default: return false
+        }
     }
 
     /// `str(request.scope.get("memory_scope", ""))`.

@@ -2,7 +2,7 @@ import Testing
 @testable import AgentKernel
 
 /// `withISOFormatBytes`' fast path (UTC, years up to 9999, two digits at a time, the date
-/// from a one-day memo) must write exactly what the digit-at-a-time writer does.
+/// from a two-day memo) must write exactly what the digit-at-a-time writer does.
 @Suite struct TimestampFastFormatTests {
     func fast(_ t: Timestamp) -> [UInt8] { t.withISOFormatBytes { Array($0) } }
     func generic(_ t: Timestamp) -> [UInt8] { t.withISOFormatBytesGeneric { Array($0) } }
@@ -34,6 +34,23 @@ import Testing
                 t.utcOffsetSeconds = offset
                 #expect(fast(t) == generic(t), "\(us) \(String(describing: offset))")
             }
+        }
+    }
+
+    /// The memo's two entries (even and odd days): an issue time and its expiry an hour later
+    /// on the next day alternate, both hit; then days two apart share an entry and replace
+    /// each other; every answer is the calendar's.
+    @Test func twoDayMemoAnswersAsTheCalendar() {
+        let lastHour: Int64 = 20_427 * 86_400_000_000 + 23 * 3_600_000_000 + 1_234_567
+        for k in 0..<50 {
+            let issued = lastHour + Int64(k) * 1000, expires = issued + 3_600_000_000
+            #expect(fast(Timestamp(microseconds: issued)) == generic(Timestamp(microseconds: issued)))
+            #expect(fast(Timestamp(microseconds: expires)) == generic(Timestamp(microseconds: expires)))
+        }
+        for day: Int64 in [0, 2, 0, 1, 3, 1, 4, 5, 6, 4, 20_427, 20_429, 20_428, 20_430, 2_932_896] {
+            let dates = Timestamp.civilMemoized(fromDays: day)
+            let civil = Timestamp.civil(fromDays: day)
+            #expect(dates == civil, "\(day)")
         }
     }
 }
