@@ -103,6 +103,24 @@ public enum Redaction {
             }
             return v
         }
+
+        /// The verdicts of the last object whose layout was recorded, position by position.
+        private var layoutKeys: [String] = []
+        private var layoutVerdicts: [KeyVerdict] = []
+
+        /// The recorded verdicts when `keys` are the last recorded object's keys (one shared
+        /// array, or the same code points in the same order): rows of a table then skip the
+        /// per-key memo walk. Verdicts are a pure function of key and projection, so reusing
+        /// them by position decides exactly what `verdict` would.
+        func layout(of keys: [String]) -> [KeyVerdict]? {
+            guard !layoutVerdicts.isEmpty, Redaction.sameKeys(keys, layoutKeys) else { return nil }
+            return layoutVerdicts
+        }
+
+        mutating func record(_ keys: [String], _ verdicts: [KeyVerdict]) {
+            layoutKeys = keys
+            layoutVerdicts = verdicts
+        }
     }
 
     /// The first `n` members of `o`, with room for the rest.
@@ -146,16 +164,26 @@ public enum Redaction {
             if building { result.reserveCapacity(o.count) }
             // Indexed, not iterated: the iterator hands out each key and value retained.
             let keys = o.keys, values = o.values
+            // Repeated objects (table rows) usually share the previous one's layout.
+            let layout = !repeated ? nil : projected ? memos.projected.layout(of: keys) : memos.nested.layout(of: keys)
+            var recording: [KeyVerdict] = []
+            if repeated && layout == nil && !keys.isEmpty { recording.reserveCapacity(keys.count) }
             for i in keys.indices {
                 let k = keys[i], v = values[i]
-                let decide = { () -> KeyVerdict in
-                    if !allowed.isEmpty && !allowed.contains(k) {
-                        return .omit("Field '\(k)' omitted (not in allowed_fields).")
+                let verdict: KeyVerdict
+                if let layout {
+                    verdict = layout[i]
+                } else {
+                    let decide = { () -> KeyVerdict in
+                        if !allowed.isEmpty && !allowed.contains(k) {
+                            return .omit("Field '\(k)' omitted (not in allowed_fields).")
+                        }
+                        return isSensitiveName(k) ? .mask("Field '\(k)' redacted (sensitive field name).") : .keep
                     }
-                    return isSensitiveName(k) ? .mask("Field '\(k)' redacted (sensitive field name).") : .keep
+                    verdict = !repeated ? decide()
+                        : projected ? memos.projected.verdict(k, decide) : memos.nested.verdict(k, decide)
+                    if repeated { recording.append(verdict) }
                 }
-                let verdict = !repeated ? decide()
-                    : projected ? memos.projected.verdict(k, decide) : memos.nested.verdict(k, decide)
                 switch verdict {
                 case .omit(let warning):
                     if !building { result = prefix(o, i); building = true }
@@ -174,6 +202,9 @@ public enum Redaction {
                         result.appendUnchecked(k, v)
                     }
                 }
+            }
+            if repeated && layout == nil && !keys.isEmpty {
+                if projected { memos.projected.record(keys, recording) } else { memos.nested.record(keys, recording) }
             }
             return building ? .object(result) : nil
         case .array(let a):
@@ -202,6 +233,16 @@ public enum Redaction {
         default:
             return nil
         }
+    }
+
+    /// Whether two key lists hold the same code points in the same order: one shared
+    /// array (rows built alike) answers without reading a key.
+    static func sameKeys(_ a: [String], _ b: [String]) -> Bool {
+        guard a.count == b.count else { return false }
+        let same = a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in pa.baseAddress == pb.baseAddress } }
+        if same { return true }
+        for i in a.indices where !PyString.equal(a[i], b[i]) { return false }
+        return true
     }
 
     /// `name.lower() in _SENSITIVE_FIELDS`. Every sensitive name is ASCII without `k`,
