@@ -84,6 +84,10 @@ public enum Redaction {
         private var keys: [String] = []
         private var verdicts: [KeyVerdict] = []
         private var next = 0
+        /// The verdicts of the last object whose layout was recorded, position by position.
+        /// Optional, so a `redact` call that never meets a repeated object (trace args, a
+        /// one-row page) destroys no arrays for it.
+        private var last: (keys: [String], verdicts: [KeyVerdict])?
         static let capacity = 64
 
         mutating func verdict(_ k: String, _ decide: () -> KeyVerdict) -> KeyVerdict {
@@ -104,22 +108,17 @@ public enum Redaction {
             return v
         }
 
-        /// The verdicts of the last object whose layout was recorded, position by position.
-        private var layoutKeys: [String] = []
-        private var layoutVerdicts: [KeyVerdict] = []
-
         /// The recorded verdicts when `keys` are the last recorded object's keys (one shared
         /// array, or the same code points in the same order): rows of a table then skip the
         /// per-key memo walk. Verdicts are a pure function of key and projection, so reusing
         /// them by position decides exactly what `verdict` would.
         func layout(of keys: [String]) -> [KeyVerdict]? {
-            guard !layoutVerdicts.isEmpty, Redaction.sameKeys(keys, layoutKeys) else { return nil }
-            return layoutVerdicts
+            guard let last, Redaction.sameKeys(keys, last.keys) else { return nil }
+            return last.verdicts
         }
 
         mutating func record(_ keys: [String], _ verdicts: [KeyVerdict]) {
-            layoutKeys = keys
-            layoutVerdicts = verdicts
+            last = (keys, verdicts)
         }
     }
 
