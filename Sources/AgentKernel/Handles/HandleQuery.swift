@@ -120,7 +120,10 @@ enum HandleQuery {
         // 8. Slice rows[offset : offset+limit] (both non-negative here).
         let lo = min(offset, rows.count)
         let hi = min(rows.count, offset > Int.max - limit ? Int.max : offset + limit)
-        if lo > 0 || hi < rows.count { rows = lo < hi ? Array(rows[lo..<hi]) : [] }  // the whole page: no copy
+        // The page stays a slice until projected (the projection builds the page's array
+        // directly), copied only when kept as is and not the whole result.
+        let page = rows[lo..<max(lo, hi)]
+        let wholePage = lo == 0 && hi >= rows.count
 
         // 9. Projection: requested fields, else the grant's, else everything.
         let effective: [JSONValue] = !requestedFields.isEmpty ? requestedFields : try granted?.list() ?? []
@@ -141,7 +144,7 @@ enum HandleQuery {
             var lastKeys: [String] = []
             var lastPicks: UInt64 = 0
             var havePicks = false
-            rows = rows.map { r in
+            rows = page.map { r in
                 guard case .object(let o) = r else { return r }
                 if havePicks && Redaction.sameKeys(o.keys, lastKeys) {
                     // Same keys as the previous row: its kept keys (`shared`) are this row's too.
@@ -188,6 +191,8 @@ enum HandleQuery {
                 // Kept keys are a subset of one object's keys, hence distinct.
                 return .object(JSONObject(uniqueKeys: shared, values: values))
             }
+        } else if !wholePage {
+            rows = Array(page)
         }
 
         // 10. Preview rows.
