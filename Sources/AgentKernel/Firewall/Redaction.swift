@@ -134,7 +134,7 @@ public enum Redaction {
     /// most payloads have nothing to redact, and rebuilding every container then allocated
     /// an identical copy of each; the caller keeps the original instead, same JSON bytes).
     /// `projected`: `allowed` is the caller's projection (top-level object, array rows);
-    /// false below it, where `allowed` is `.none`. Each has its own memo.
+    /// false below it, where `allowed` is ignored (the projection reaches no deeper). Each has its own memo.
     private static func changed(_ value: JSONValue, _ allowed: AllowedFields, projected: Bool, repeated: Bool,
                                 depth: Int, maxDepth: Int, warnings: inout [String],
                                 memos: inout (projected: KeyMemo, nested: KeyMemo)) -> JSONValue? {
@@ -174,7 +174,7 @@ public enum Redaction {
                     verdict = layout[i]
                 } else {
                     let decide = { () -> KeyVerdict in
-                        if !allowed.isEmpty && !allowed.contains(k) {
+                        if projected && !allowed.isEmpty && !allowed.contains(k) {
                             return .omit("Field '\(k)' omitted (not in allowed_fields).")
                         }
                         return isSensitiveName(k) ? .mask("Field '\(k)' redacted (sensitive field name).") : .keep
@@ -192,8 +192,10 @@ public enum Redaction {
                     result.appendUnchecked(k, .string(redacted))
                     warnings.append(warning)
                 case .keep:
-                    // Projection applies to the top-level object / array rows only.
-                    if let nv = changed(v, AllowedFields.none, projected: false, repeated: repeated, depth: depth + 1,
+                    // Projection applies to the top-level object / array rows only: below
+                    // them `projected` is false, which ignores `allowed` (passed on as is,
+                    // cheaper than loading and copying `.none` for every member).
+                    if let nv = changed(v, allowed, projected: false, repeated: repeated, depth: depth + 1,
                                         maxDepth: maxDepth, warnings: &warnings, memos: &memos) {
                         if !building { result = prefix(o, i); building = true }
                         result.appendUnchecked(k, nv)
