@@ -240,8 +240,7 @@ public enum Redaction {
     /// array (rows built alike) answers without reading a key.
     static func sameKeys(_ a: [String], _ b: [String]) -> Bool {
         guard a.count == b.count else { return false }
-        let same = a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in pa.baseAddress == pb.baseAddress } }
-        if same { return true }
+        if sharesStorage(a, b) { return true }
         for i in a.indices where !PyString.equal(a[i], b[i]) { return false }
         return true
     }
