@@ -84,6 +84,10 @@ public enum Redaction {
         private var keys: [String] = []
         private var verdicts: [KeyVerdict] = []
         private var next = 0
+        /// The verdicts of the last object whose layout was recorded, position by position.
+        /// Optional, so a `redact` call that never meets a repeated object (trace args, a
+        /// one-row page) destroys no arrays for it.
+        private var last: (keys: [String], verdicts: [KeyVerdict])?
         static let capacity = 64
 
         mutating func verdict(_ k: String, _ decide: () -> KeyVerdict) -> KeyVerdict {
@@ -103,6 +107,19 @@ public enum Redaction {
             }
             return v
         }
+
+        /// The recorded verdicts when `keys` are the last recorded object's keys (one shared
+        /// array, or the same code points in the same order): rows of a table then skip the
+        /// per-key memo walk. Verdicts are a pure function of key and projection, so reusing
+        /// them by position decides exactly what `verdict` would.
+        func layout(of keys: [String]) -> [KeyVerdict]? {
+            guard let last, Redaction.sameKeys(keys, last.keys) else { return nil }
+            return last.verdicts
+        }
+
+        mutating func record(_ keys: [String], _ verdicts: [KeyVerdict]) {
+            last = (keys, verdicts)
+        }
     }
 
     /// The first `n` members of `o`, with room for the rest.
@@ -117,7 +134,7 @@ public enum Redaction {
     /// most payloads have nothing to redact, and rebuilding every container then allocated
     /// an identical copy of each; the caller keeps the original instead, same JSON bytes).
     /// `projected`: `allowed` is the caller's projection (top-level object, array rows);
-    /// false below it, where `allowed` is `.none`. Each has its own memo.
+    /// false below it, where `allowed` is ignored (the projection reaches no deeper). Each has its own memo.
     private static func changed(_ value: JSONValue, _ allowed: AllowedFields, projected: Bool, repeated: Bool,
                                 depth: Int, maxDepth: Int, warnings: inout [String],
                                 memos: inout (projected: KeyMemo, nested: KeyMemo)) -> JSONValue? {
@@ -146,16 +163,26 @@ public enum Redaction {
             if building { result.reserveCapacity(o.count) }
             // Indexed, not iterated: the iterator hands out each key and value retained.
             let keys = o.keys, values = o.values
+            // Repeated objects (table rows) usually share the previous one's layout.
+            let layout = !repeated ? nil : projected ? memos.projected.layout(of: keys) : memos.nested.layout(of: keys)
+            var recording: [KeyVerdict] = []
+            if repeated && layout == nil && !keys.isEmpty { recording.reserveCapacity(keys.count) }
             for i in keys.indices {
                 let k = keys[i], v = values[i]
-                let decide = { () -> KeyVerdict in
-                    if !allowed.isEmpty && !allowed.contains(k) {
-                        return .omit("Field '\(k)' omitted (not in allowed_fields).")
+                let verdict: KeyVerdict
+                if let layout {
+                    verdict = layout[i]
+                } else {
+                    let decide = { () -> KeyVerdict in
+                        if projected && !allowed.isEmpty && !allowed.contains(k) {
+                            return .omit("Field '\(k)' omitted (not in allowed_fields).")
+                        }
+                        return isSensitiveName(k) ? .mask("Field '\(k)' redacted (sensitive field name).") : .keep
                     }
-                    return isSensitiveName(k) ? .mask("Field '\(k)' redacted (sensitive field name).") : .keep
+                    verdict = !repeated ? decide()
+                        : projected ? memos.projected.verdict(k, decide) : memos.nested.verdict(k, decide)
+                    if repeated { recording.append(verdict) }
                 }
-                let verdict = !repeated ? decide()
-                    : projected ? memos.projected.verdict(k, decide) : memos.nested.verdict(k, decide)
                 switch verdict {
                 case .omit(let warning):
                     if !building { result = prefix(o, i); building = true }
@@ -165,8 +192,10 @@ public enum Redaction {
                     result.appendUnchecked(k, .string(redacted))
                     warnings.append(warning)
                 case .keep:
-                    // Projection applies to the top-level object / array rows only.
-                    if let nv = changed(v, AllowedFields.none, projected: false, repeated: repeated, depth: depth + 1,
+                    // Projection applies to the top-level object / array rows only: below
+                    // them `projected` is false, which ignores `allowed` (passed on as is,
+                    // cheaper than loading and copying `.none` for every member).
+                    if let nv = changed(v, allowed, projected: false, repeated: repeated, depth: depth + 1,
                                         maxDepth: maxDepth, warnings: &warnings, memos: &memos) {
                         if !building { result = prefix(o, i); building = true }
                         result.appendUnchecked(k, nv)
@@ -174,6 +203,9 @@ public enum Redaction {
                         result.appendUnchecked(k, v)
                     }
                 }
+            }
+            if repeated && layout == nil && !keys.isEmpty {
+                if projected { memos.projected.record(keys, recording) } else { memos.nested.record(keys, recording) }
             }
             return building ? .object(result) : nil
         case .array(let a):
@@ -202,6 +234,15 @@ public enum Redaction {
         default:
             return nil
         }
+    }
+
+    /// Whether two key lists hold the same code points in the same order: one shared
+    /// array (rows built alike) answers without reading a key.
+    static func sameKeys(_ a: [String], _ b: [String]) -> Bool {
+        guard a.count == b.count else { return false }
+        if sharesStorage(a, b) { return true }
+        for i in a.indices where !PyString.equal(a[i], b[i]) { return false }
+        return true
     }
 
     /// `name.lower() in _SENSITIVE_FIELDS`. Every sensitive name is ASCII without `k`,

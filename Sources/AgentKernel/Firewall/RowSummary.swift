@@ -15,53 +15,34 @@ enum RowSummary {
         facts.append("Total rows: \(rows.count)")
 
         // Top keys: counted over the first 10 rows, stable sort by descending count.
-        var counts: [(key: JSONValue, count: Int)] = []
-        counts.reserveCapacity(16)
-        var strings = StringKeyIndex()
-        for row in rows.prefix(10) {
-            // An object's keys are counted in place (`iterate` would map them to a new array).
-            if case .object(let o) = row {
-                for s in o.keys {
-                    if let i = strings.index(of: s) { counts[i].count += 1; continue }
-                    strings.add(s, at: counts.count)
-                    counts.append((.string(s), 1))
-                }
-                continue
-            }
-            for k in try PyRow.iterate(row) {
-                if case .string(let s) = k {
-                    if let i = strings.index(of: s) { counts[i].count += 1; continue }
-                    // A str key can still equal nothing else (no str == non-str in Python).
-                    strings.add(s, at: counts.count)
-                    counts.append((k, 1))
-                } else if let i = counts.firstIndex(where: { $0.key.stringValue == nil && $0.key.pyEquals(k) }) {
-                    counts[i].count += 1  // 1, 1.0 and True are one dict key in Python
-                } else {
-                    counts.append((k, 1))
-                }
-            }
-        }
-        let order = counts.indices.sorted { a, b in
-            counts[a].count != counts[b].count ? counts[a].count > counts[b].count : a < b
-        }
-        var topKeys: [String] = []
-        topKeys.reserveCapacity(Swift.min(10, order.count))
-        for (position, i) in order.prefix(10).enumerated() {
-            // `', '.join(top_keys)` requires every key to be a str.
-            guard case .string(let s) = counts[i].key else {
-                throw KernelError(.valueError, "sequence item \(position): expected str instance, \(PyRow.typeName(counts[i].key)) found")
-            }
-            topKeys.append(s)
+        let topKeys: [String]
+        if let first = rows[0].objectValue, rows.prefix(10).dropFirst().allSatisfy({ r in
+            if case .object(let o) = r { return Redaction.sameKeys(o.keys, first.keys) }
+            return false
+        }) {
+            // The usual table: the first rows all have the first row's keys (by code points),
+            // so every count is the same and the stable sort keeps the first row's order.
+            topKeys = first.count <= 10 ? first.keys : Array(first.keys.prefix(10))
+        } else {
+            topKeys = try countedTopKeys(rows)
         }
         facts.append("Top keys: " + topKeys.joined(separator: ", "))
 
         // Every row an object (the usual table): `k in row` and `row[k]` cannot raise, so one
         // hinted pass per key gives the same facts as the general walk below, which repeats
         // linear key look-ups over every row up to four times per key.
-        if rows.allSatisfy({ $0.objectValue != nil }) {
-            return objectRowFacts(rows, topKeys: topKeys, facts: facts, maxFacts: maxFacts)
+        if rows.allSatisfy({ if case .object = $0 { true } else { false } }) {
+            objectRowFacts(rows, topKeys: topKeys, facts: &facts)
+            return Summarizer.truncate(facts, maxFacts: maxFacts)
         }
 
+        try generalFacts(rows, topKeys: topKeys, facts: &facts)
+        return Summarizer.truncate(facts, maxFacts: maxFacts)
+    }
+
+    /// The numeric and distribution facts of any rows, through Python's container
+    /// operations on each row (`PyRow`), raising where the reference raises.
+    static func generalFacts(_ rows: [JSONValue], topKeys: [String], facts: inout [String]) throws(KernelError) {
         // Numeric keys: every present value is an int/float (not bool) and one exists.
         var numericKeys: [String] = []
         for k in topKeys {
@@ -101,63 +82,132 @@ enum RowSummary {
             }
             if let fact = distributionFact(k, present) { facts.append(fact) }
         }
-        return Summarizer.truncate(facts, maxFacts: maxFacts)
+    }
+
+    /// The top keys by counting: each key's occurrences over the first 10 rows, a stable
+    /// sort by descending count, the first 10 (all of which must be str).
+    static func countedTopKeys(_ rows: [JSONValue]) throws(KernelError) -> [String] {
+        var counts: [(key: JSONValue, count: Int)] = []
+        counts.reserveCapacity(16)
+        var strings = StringKeyIndex()
+        for row in rows.prefix(10) {
+            // An object's keys are counted in place (`iterate` would map them to a new array).
+            if case .object(let o) = row {
+                for s in o.keys {
+                    if let i = strings.index(of: s) { counts[i].count += 1; continue }
+                    strings.add(s, at: counts.count)
+                    counts.append((.string(s), 1))
+                }
+                continue
+            }
+            for k in try PyRow.iterate(row) {
+                if case .string(let s) = k {
+                    if let i = strings.index(of: s) { counts[i].count += 1; continue }
+                    // A str key can still equal nothing else (no str == non-str in Python).
+                    strings.add(s, at: counts.count)
+                    counts.append((k, 1))
+                } else if let i = counts.firstIndex(where: { $0.key.stringValue == nil && $0.key.pyEquals(k) }) {
+                    counts[i].count += 1  // 1, 1.0 and True are one dict key in Python
+                } else {
+                    counts.append((k, 1))
+                }
+            }
+        }
+        let order = counts.indices.sorted { a, b in
+            counts[a].count != counts[b].count ? counts[a].count > counts[b].count : a < b
+        }
+        var topKeys: [String] = []
+        topKeys.reserveCapacity(Swift.min(10, order.count))
+        for (position, i) in order.prefix(10).enumerated() {
+            // `', '.join(top_keys)` requires every key to be a str.
+            guard case .string(let s) = counts[i].key else {
+                throw KernelError(.valueError, "sequence item \(position): expected str instance, \(PyRow.typeName(counts[i].key)) found")
+            }
+            topKeys.append(s)
+        }
+        return topKeys
     }
 
     /// The numeric and distribution facts when every row is an object: for each key, the
     /// values of the rows that have it, in row order (what `k in row` then `row[k]` yields).
-    private static func objectRowFacts(_ rows: [JSONValue], topKeys: [String], facts: [String],
-                                       maxFacts: Int) -> [String] {
-        var facts = facts
-        var present: [[JSONValue]] = []
-        present.reserveCapacity(topKeys.count)
-        for k in topKeys {
-            var values: [JSONValue] = []
-            values.reserveCapacity(rows.count)
-            var hint = 0  // rows usually share one key order: try the last position first
-            for case .object(let o) in rows {
-                if hint < o.count && PyString.equal(o.keys[hint], k) {
-                    values.append(o.values[hint])
-                } else if let i = o.index(of: k) {
-                    hint = i
-                    values.append(o.values[i])
-                }
-            }
-            present.append(values)
-        }
-        // Numeric keys: every present value is an int/float (not bool) and one exists.
-        // Top keys are distinct by code points, so "k is a numeric key" is this flag.
-        let isNumeric = present.map { !$0.isEmpty && $0.allSatisfy(isNumber) }
+    /// A key is read in one hinted pass (rows usually share one key order) that also
+    /// decides whether it is numeric and, if so, its figures; only the non-numeric
+    /// leading keys keep their values, for `distributionFact`.
+    static func objectRowFacts(_ rows: [JSONValue], topKeys: [String], facts: inout [String]) {
         var numericFacts = 0
-        for n in topKeys.indices where isNumeric[n] && numericFacts < 5 {
-            numericFacts += 1
-            facts.append(numericFact(topKeys[n], present[n]))
+        var distributions: [String] = []  // of the non-numeric leading keys, in key order
+        for (n, k) in topKeys.enumerated() {
+            let leading = n < 5
+            guard leading || numericFacts < 5 else { break }
+            var stats = NumericStats()
+            var values: [JSONValue] = []
+            var numeric = true
+            var hint = 0
+            for case .object(let o) in rows {
+                let i: Int
+                if hint < o.count && PyString.equal(o.keys[hint], k) {
+                    i = hint
+                } else if let j = o.index(of: k) {
+                    hint = j
+                    i = j
+                } else {
+                    continue
+                }
+                let v = o.values[i]
+                if numeric {
+                    switch v {
+                    case .int(let x): stats.add(Double(x)); continue
+                    case .double(let x): stats.add(x); continue
+                    default: numeric = false
+                    }
+                    // Not numeric: a later key needs nothing more; a leading key needs all its
+                    // values for the distribution, starting with the numeric ones read so far.
+                    if !leading { break }
+                    values.reserveCapacity(rows.count)
+                    for case .object(let p) in rows where values.count < stats.count {
+                        if let j = p.index(of: k) { values.append(p.values[j]) }
+                    }
+                }
+                values.append(v)
+            }
+            if numeric && stats.count > 0 {
+                if numericFacts < 5 {
+                    numericFacts += 1
+                    facts.append(numericFact(k, stats))
+                }
+            } else if leading, let fact = distributionFact(k, values) {
+                distributions.append(fact)
+            }
         }
-        for n in topKeys.indices.prefix(5) where !isNumeric[n] {
-            if let fact = distributionFact(topKeys[n], present[n]) { facts.append(fact) }
-        }
-        return Summarizer.truncate(facts, maxFacts: maxFacts)
+        // Distribution facts follow every numeric fact.
+        facts.append(contentsOf: distributions)
     }
 
-    /// `"<k>: min=<lo>, max=<hi>, avg=<avg>"` (each `%.2f`) of non-empty numeric values, in
-    /// one buffer. min and max compare as `Sequence.min()`/`max()` do and the sum runs left
-    /// to right (Python 3.11 `sum`), so the figures match the general path's.
-    static func numericFact(_ k: String, _ present: [JSONValue]) -> String {
-        var lo = asDouble(present[0]), hi = lo, sum = 0.0
-        for v in present {
-            let x = asDouble(v)
+    /// min and max as `Sequence.min()`/`max()` compare (the first value, then `<` in row
+    /// order) and the sum left to right (Python 3.11 `sum`), of a numeric key's values.
+    struct NumericStats {
+        var count = 0
+        var lo = 0.0, hi = 0.0, sum = 0.0
+
+        mutating func add(_ x: Double) {
+            if count == 0 { lo = x; hi = x }
             if x < lo { lo = x }
             if hi < x { hi = x }
             sum += x
+            count += 1
         }
-        let avg = sum / Double(present.count)
+    }
+
+    /// `"<k>: min=<lo>, max=<hi>, avg=<avg>"` (each `%.2f`), in one buffer.
+    static func numericFact(_ k: String, _ stats: NumericStats) -> String {
+        let avg = stats.sum / Double(stats.count)
         var fact = ""
         fact.reserveCapacity(k.utf8.count + 48)
         fact += k
         fact += ": min="
-        PyFloat.appendFixed2(lo, to: &fact)
+        PyFloat.appendFixed2(stats.lo, to: &fact)
         fact += ", max="
-        PyFloat.appendFixed2(hi, to: &fact)
+        PyFloat.appendFixed2(stats.hi, to: &fact)
         fact += ", avg="
         PyFloat.appendFixed2(avg, to: &fact)
         return fact

@@ -120,7 +120,10 @@ enum HandleQuery {
         // 8. Slice rows[offset : offset+limit] (both non-negative here).
         let lo = min(offset, rows.count)
         let hi = min(rows.count, offset > Int.max - limit ? Int.max : offset + limit)
-        if lo > 0 || hi < rows.count { rows = lo < hi ? Array(rows[lo..<hi]) : [] }  // the whole page: no copy
+        // The page stays a slice until projected (the projection builds the page's array
+        // directly), copied only when kept as is and not the whole result.
+        let page = rows[lo..<max(lo, hi)]
+        let wholePage = lo == 0 && hi >= rows.count
 
         // 9. Projection: requested fields, else the grant's, else everything.
         let effective: [JSONValue] = !requestedFields.isEmpty ? requestedFields : try granted?.list() ?? []
@@ -134,10 +137,29 @@ enum HandleQuery {
             // whose kept keys differ (by code points, so the JSON bytes are the same) gets its
             // own, which later rows then share.
             var shared: [String] = []
-            rows = rows.map { r in
+            // The previous object row's keys and the positions it kept, as a bit mask (rows of
+            // at most 64 keys): a row with the same keys (by code points) keeps the same
+            // positions, so the projection list is scanned once per key layout instead of
+            // once per key of every row.
+            var lastKeys: [String] = []
+            var lastPicks: UInt64 = 0
+            var havePicks = false
+            rows = page.map { r in
                 guard case .object(let o) = r else { return r }
+                if havePicks && Redaction.sameKeys(o.keys, lastKeys) {
+                    // Same keys as the previous row: its kept keys (`shared`) are this row's too.
+                    var values: [JSONValue] = []
+                    values.reserveCapacity(shared.count)
+                    var m = lastPicks
+                    while m != 0 {
+                        values.append(o.values[m.trailingZeroBitCount])
+                        m &= m &- 1
+                    }
+                    return .object(JSONObject(uniqueKeys: shared, values: values))
+                }
                 var values: [JSONValue] = []
                 values.reserveCapacity(Swift.min(o.count, most))
+                var picks: UInt64 = 0
                 var own: [String]?  // set once this row's kept keys stop matching `shared`
                 for i in o.keys.indices where names.contains(o.keys[i]) {
                     let k = o.keys[i]
@@ -152,15 +174,25 @@ enum HandleQuery {
                     }
                     own?.append(k)
                     values.append(o.values[i])
+                    if i < 64 { picks |= 1 << UInt64(i) }
                 }
                 if let own {
                     shared = own
                 } else if values.count != shared.count {
                     shared = Array(shared[0..<values.count])
                 }
+                if o.count <= 64 {
+                    lastKeys = o.keys
+                    lastPicks = picks
+                    havePicks = true
+                } else {
+                    havePicks = false
+                }
                 // Kept keys are a subset of one object's keys, hence distinct.
                 return .object(JSONObject(uniqueKeys: shared, values: values))
             }
+        } else if !wholePage {
+            rows = Array(page)
         }
 
         // 10. Preview rows.

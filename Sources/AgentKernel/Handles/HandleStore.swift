@@ -172,14 +172,21 @@ public final class HandleStore: Sendable {
     private func insert(_ handle: Handle, data: JSONValue, size: Int, now: Timestamp) {
         let key = CodePointKey(handle.handleID)
         state.withLock { s in
-            // A repeated id (only possible with an injected generator) replaces the old
-            // entry and its byte accounting instead of double-counting it.
-            s.drop(key)
             let seq = s.nextSeq
             s.nextSeq += 1
-            s.entries[handle.handleID] = Stored(seq: seq, size: size, entry: Entry(handle: handle, data: data))
-            s.totalBytes += size
+            // One hash and one probe (the id is new, so its slot is a cache miss worth paying
+            // once). A repeated id (only possible with an injected generator) replaces the
+            // old entry and its byte accounting instead of double-counting it; its heap
+            // elements, under the old seq, are then stale.
             let h = s.entries.hash(handle.handleID)
+            let stored = Stored(seq: seq, size: size, entry: Entry(handle: handle, data: data))
+            let replaced = s.entries.upsert(handle.handleID, hash: h, insert: { stored }) { old -> Int in
+                let oldSize = old.size
+                old = stored
+                return oldSize
+            }
+            if let replaced { s.totalBytes -= replaced }
+            s.totalBytes += size
             s.byCreated.push(.init(time: handle.createdAt.microseconds, seq: seq, id: key, hash: h))
             s.byExpiry.push(.init(time: handle.expiresAt.microseconds, seq: seq, id: key, hash: h))
 

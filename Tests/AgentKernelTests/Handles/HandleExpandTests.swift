@@ -74,3 +74,36 @@ import Testing
         #expect(f.tablePreview.map { $0.values } == [[1, 2], [3, 4], [5, 6], [7], [8], [], [10, 11], [12, 13], [14, 15]])
     }
 }
+
+/// The projection reuses the previous row's kept positions when a row has the same keys
+/// (by code points): parity with projecting each row alone.
+@Suite struct HandleExpandProjectionMemoTests {
+    @Test func pageEqualsRowByRow() throws {
+        let wide = (0..<70).map { "k\($0)" }
+        let shared = ["a", "b", "\u{E9}", "c"]
+        var data: [JSONValue] = []
+        for i in 0..<30 {
+            switch i % 6 {
+            case 0, 1: data.append(.object(JSONObject(uniqueKeys: shared, values: [.int(i), .int(i + 1), .int(i + 2), .int(i + 3)])))
+            case 2: data.append(.object(JSONObject(uniqueKeys: ["a", "b", "e\u{301}", "c"], values: [1, 2, 3, 4])))
+            case 3: data.append(.object(JSONObject(uniqueKeys: wide, values: wide.indices.map { .int($0) })))
+            case 4: data.append(.object(JSONObject(uniqueKeys: wide, values: wide.indices.map { .int(-$0) })))
+            default: data.append(.object(JSONObject(uniqueKeys: ["c", "a"], values: [.int(i), "x"])))
+            }
+        }
+        for fields in [["a", "\u{E9}"], ["c", "k1", "k65", "e\u{301}"], ["zz"], ["k69", "k0", "b"]] {
+            let store = try HandleStore(clock: HandleTestClock(), ids: HandleTestIDs())
+            let h = try store.store(capabilityID: "cap", data: .array(data))
+            let page = try store.expand(handleID: h.handleID, query: ["fields": .array(fields.map(JSONValue.string))],
+                                        actionID: "a", principalID: "", maxDepth: 3)
+            for (i, row) in data.enumerated() {
+                let one = try HandleStore(clock: HandleTestClock(), ids: HandleTestIDs())
+                let oh = try one.store(capabilityID: "cap", data: .array([row]))
+                let alone = try one.expand(handleID: oh.handleID, query: ["fields": .array(fields.map(JSONValue.string))],
+                                           actionID: "a", principalID: "", maxDepth: 3)
+                #expect(JSONValue.object(page.tablePreview[i]).serializedBytes() == JSONValue.object(alone.tablePreview[0]).serializedBytes(),
+                        "row \(i) fields \(fields)")
+            }
+        }
+    }
+}

@@ -222,3 +222,22 @@ extension HandleStoreTests {
         #expect(unique.handleID == "other" && rebuilt.handleID == stored.handleID)
     }
 }
+
+extension HandleStoreTests {
+    /// A repeated id (an injected generator) replaces the entry in the one insert probe:
+    /// its bytes are counted once, the new data is served, and the stale heap elements of
+    /// the replaced entry never evict the replacement.
+    @Test func repeatedIDReplacesTheEntryAndItsBytes() throws {
+        final class SameID: IDGenerator { func next() -> String { "dup" } }
+        let store = try HandleStore(maxEntries: 2, maxTotalBytes: 1000, clock: HandleTestClock(), ids: SameID())
+        _ = try store.store(capabilityID: "c", data: .string(String(repeating: "x", count: 38)))
+        #expect(store.currentBytes == 40 && store.count == 1)
+        _ = try store.store(capabilityID: "c", data: .string(String(repeating: "y", count: 8)))
+        #expect(store.currentBytes == 10 && store.count == 1)
+        #expect(try store.get("dup").1 == .string(String(repeating: "y", count: 8)))
+        _ = try store.store(capabilityID: "c", data: 1)
+        _ = try store.store(capabilityID: "c", data: 2)
+        let last = try store.get("dup").1
+        #expect(store.count == 1 && last == 2)
+    }
+}
