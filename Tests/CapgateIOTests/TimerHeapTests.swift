@@ -1,4 +1,5 @@
 @testable import CapgateIO
+import CapgateTesting
 import Testing
 
 @Suite struct TimerHeapTests {
@@ -37,7 +38,7 @@ import Testing
     /// Many inserts and random cancellations keep the heap order (checks the
     /// index bookkeeping of removal from the middle).
     @Test func randomizedInsertCancelMatchesSortedModel() {
-        var rng = SplitMix(seed: 42)
+        var rng = SplitMix64(seed: 42)
         var heap = TimerHeap<Int>()
         var model: [Int: (UInt64, TimerID)] = [:]
         for value in 0..<2000 {
@@ -53,17 +54,5 @@ import Testing
         while let v = heap.popExpired(now: Deadline(nanoseconds: .max)) { popped.append(v) }
         let expected = model.sorted { ($0.value.0, $0.key) < ($1.value.0, $1.key) }.map(\.key)
         #expect(popped == expected)
-    }
-}
-
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

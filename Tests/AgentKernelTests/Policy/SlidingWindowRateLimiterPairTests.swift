@@ -1,3 +1,4 @@
+import CapgateTesting
 import Testing
 @testable import AgentKernel
 
@@ -15,7 +16,7 @@ import Testing
     ]
 
     @Test func pairCallsDecideAsTheJoinedKey() {
-        var rng = Rng(state: 7)
+        var rng = SplitMix64(seed: 7)
         for _ in 0..<3 {
             let pairLimiter = SlidingWindowRateLimiter(), keyLimiter = SlidingWindowRateLimiter()
             var now = 100.0
@@ -58,17 +59,5 @@ import Testing
         _ = r.tryAcquire(principalID: "a:b", capabilityID: "c", limit: 1, window: 1, now: 0)
         _ = r.tryAcquire(principalID: "\u{e9}", capabilityID: "", limit: 1, window: 1, now: 0)
         #expect(r.keys.map { Array($0.utf8) } == [Array("a:b:c".utf8), Array("\u{e9}:".utf8)])
-    }
-
-    /// SplitMix64, so a failure replays.
-    struct Rng {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
     }
 }

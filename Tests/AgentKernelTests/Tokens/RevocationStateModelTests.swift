@@ -1,3 +1,4 @@
+import CapgateTesting
 import Testing
 @testable import AgentKernel
 
@@ -37,41 +38,29 @@ import Testing
         }
     }
 
-    /// A small deterministic generator (SplitMix64), so a failure replays.
-    struct Rng {
-        var s: UInt64
-        mutating func next(_ n: Int) -> Int {
-            s &+= 0x9E37_79B9_7F4A_7C15
-            var z = s
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return Int((z ^ (z >> 31)) % UInt64(n))
-        }
-    }
-
     @Test(arguments: 0..<20) func matchesTheMapModel(_ seed: Int) {
         let ids = ["a", "b", "c", "\u{E9}", "e\u{301}", "K", "\u{212A}", "tok-1", "tok-2"]
         let pids = ["p", "q", "\u{C5}", "A\u{30A}"]
         let t0 = Timestamp(microseconds: 1_767_323_045_000_000)
-        var rng = Rng(s: UInt64(seed))
+        var rng = SplitMix64(seed: UInt64(seed))
         var state = RevocationState()
         var model = MapModel()
         func scalars(_ m: [String: Timestamp]) -> [[Unicode.Scalar]: Timestamp] {
             Dictionary(uniqueKeysWithValues: m.map { (Array($0.key.unicodeScalars), $0.value) })
         }
         for step in 0..<400 {
-            let at = t0.adding(seconds: Double(rng.next(60)))
-            switch rng.next(10) {
+            let at = t0.adding(seconds: Double(rng.below(60)))
+            switch rng.below(10) {
             case 0..<5:
-                let (p, t) = (pids[rng.next(pids.count)], ids[rng.next(ids.count)])
+                let (p, t) = (pids[rng.below(pids.count)], ids[rng.below(ids.count)])
                 state.track(principalID: p, tokenID: t, expiresAt: at)
                 model.track(p, t, at)
             case 5:
-                let t = ids[rng.next(ids.count)]
+                let t = ids[rng.below(ids.count)]
                 state.revoked.insert(t)
                 model.revoked.insert(t)
             case 6:
-                let p = pids[rng.next(pids.count)]
+                let p = pids[rng.below(pids.count)]
                 #expect(state.revokeAll(principalID: p) == model.revokeAll(p), "seed \(seed) step \(step)")
             default:
                 #expect(state.sweep(now: at) == model.sweep(at), "seed \(seed) step \(step)")

@@ -7,21 +7,9 @@ import Testing
 /// random frame types, flags, stream ids and payloads after a valid preface. Invariants: no
 /// crash, `produce` never passes `max`, and once the session stops reading it reports nothing.
 @Suite struct H2RandomFramesTests {
-    struct SplitMix64 {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9e37_79b9_7f4a_7c15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    }
-
     @Test(arguments: 0..<8)
     func randomFramesKeepInvariants(seed: Int) throws {
-        var rng = SplitMix64(state: UInt64(seed) &* 7919)
+        var rng = SplitMix64(seed: UInt64(seed) &* 7919)
         var closedCount = 0
         for _ in 0..<40 {
             let peer = try RawPeer()
