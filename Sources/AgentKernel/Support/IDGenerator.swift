@@ -79,21 +79,14 @@ enum IDEntropy {
 }
 
 enum UUIDFormat {
-    static let hex: [UInt8] = Array("0123456789abcdef".utf8)
-
     /// The 8-4-4-4-12 lowercase form of 16 bytes.
     static func string(_ b: UnsafeBufferPointer<UInt8>) -> String {
         precondition(b.count == 16)
         return String(unsafeUninitializedCapacity: 36) { out in
-            // Two digits per byte from a 512-character table, the dashes at fixed places:
-            // two ids per grant, and the digit-at-a-time loop with its dash tests was ~3%.
-            let pairs = hexPairs.utf8Start
+            // Two digits per byte (`LowerHex`), the dashes at fixed places: two ids per
+            // grant, and the digit-at-a-time loop with its dash tests was ~3%.
             let o = out.baseAddress!
-            @inline(__always) func put(_ byte: Int, at i: Int) {
-                let pair = pairs + 2 * Int(b[byte])
-                o[i] = pair[0]
-                o[i + 1] = pair[1]
-            }
+            @inline(__always) func put(_ byte: Int, at i: Int) { LowerHex.write(b[byte], to: o + i) }
             put(0, at: 0); put(1, at: 2); put(2, at: 4); put(3, at: 6)
             o[8] = UInt8(ascii: "-")
             put(4, at: 9); put(5, at: 11)
@@ -106,16 +99,4 @@ enum UUIDFormat {
             return 36
         }
     }
-
-    /// Byte `n`'s two lowercase hex digits at offset `2 * n`.
-    static let hexPairs: StaticString = """
-        000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\
-        202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f\
-        404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f\
-        606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f\
-        808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f\
-        a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf\
-        c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf\
-        e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff
-        """
 }

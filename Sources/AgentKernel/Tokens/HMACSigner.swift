@@ -39,17 +39,7 @@ public final class HMACSigner: Sendable {
 
     /// Lowercase hex of the MAC of bytes in place (the signing payload's stack buffer).
     public func hexDigest(_ message: UnsafeRawBufferPointer) -> String {
-        withDigest(message) { d in
-            String(unsafeUninitializedCapacity: 64) { out in
-                let digits: StaticString = "0123456789abcdef"
-                let hex = digits.utf8Start
-                for (i, b) in d.enumerated() {
-                    out[2 * i] = hex[Int(b >> 4)]
-                    out[2 * i + 1] = hex[Int(b & 0xF)]
-                }
-                return 64
-            }
-        }
+        withDigest(message, LowerHex.string)
     }
 
     /// Computes the MAC into a stack buffer and lends its 32 bytes to `body`.

@@ -35,7 +35,7 @@ public final class HMACTokenProvider: Sendable {
         var b = [UInt8](repeating: 0, count: 32)
         precondition(capgate_random_bytes(&b, 32) == 1, "CSPRNG failure")
         // `secrets.token_hex(32)`: 64 lowercase hex characters.
-        return String(decoding: b.flatMap { [UUIDFormat.hex[Int($0 >> 4)], UUIDFormat.hex[Int($0 & 0xF)]] }, as: UTF8.self)
+        return b.withUnsafeBufferPointer(LowerHex.string)
     }
 
     /// Mints a token: fresh id, `issued_at = now`, `expires_at = now + ttl`, signed, then
