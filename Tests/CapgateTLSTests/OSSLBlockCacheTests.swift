@@ -114,13 +114,15 @@ private func malloc_usable_size(_ p: UnsafeMutableRawPointer?) -> Int
             capgate_ossl_cache_drain()
             #expect(Self.stats() == (0, 0))
 
+            // Enough classes of ~1 KiB blocks, each filled to its depth, to pass the byte bound.
             let cap = Int(CAPGATE_OSSL_CACHE_THREAD_BYTES)
-            let usable = Int(CAPGATE_OSSL_CACHE_MAX_REQUEST)  // a 1024-byte chunk
-            let big = (0..<(cap / usable + 50)).map { _ in Self.malloc(usable)! }
+            let sizes = stride(from: Int(CAPGATE_OSSL_CACHE_MAX_REQUEST), through: 504, by: -16)
+            let classes = cap / (depth * 504) + 2
+            let big = sizes.prefix(classes).flatMap { n in (0..<depth).map { _ in Self.malloc(n)! } }
             let bigExpected = Self.expectedAfterFreeing(big)
             big.forEach(Self.free)
             #expect(Self.stats() == bigExpected)
-            #expect(bigExpected.bytes <= cap && bigExpected.bytes > cap - usable)  // the byte bound decided
+            #expect(bigExpected.bytes <= cap && bigExpected.bytes > cap - 1016)  // the byte bound decided
         }
     }
 

@@ -9,8 +9,8 @@
 /// Largest request (bytes) the cache serves; larger ones go straight to glibc.
 #define CAPGATE_OSSL_CACHE_MAX_REQUEST 1016
 /// Blocks kept per size class and bytes kept per thread (usable sizes), at most.
-#define CAPGATE_OSSL_CACHE_DEPTH 4096
-#define CAPGATE_OSSL_CACHE_THREAD_BYTES (1024 * 1024)
+#define CAPGATE_OSSL_CACHE_DEPTH 1024
+#define CAPGATE_OSSL_CACHE_THREAD_BYTES (4096 * 1024)
 
 /// Routes OpenSSL's allocations (CRYPTO_set_mem_functions) through the cache. Must run before
 /// OpenSSL's first allocation in the process; returns 1 when installed, 0 when OpenSSL refused
