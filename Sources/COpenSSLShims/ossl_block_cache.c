@@ -15,9 +15,9 @@
 //
 // HOW: OpenSSL's own small blocks, when freed, are kept in a per-thread singly linked list
 // per 16-byte size class (the chunk geometry of glibc: usable size 16k - 8), and the next
-// OpenSSL allocation of that class takes the most recently freed one. Only blocks glibc gave
-// OpenSSL are ever cached and every block handed out comes from glibc, so realloc and a free
-// on another thread stay plain glibc calls. Bounded: CAPGATE_OSSL_CACHE_DEPTH blocks per class
+// OpenSSL allocation of that class takes the most recently freed one. Every block cached or
+// handed out is a glibc block (what reaches OpenSSL's free came from malloc, as with its
+// default allocator), so realloc and a free on another thread stay plain glibc calls. Bounded: CAPGATE_OSSL_CACHE_DEPTH blocks per class
 // and CAPGATE_OSSL_CACHE_THREAD_BYTES per thread; the rest goes to glibc free at once. A
 // thread's exit gives its blocks back (pthread key destructor). Secrets: OpenSSL cleanses
 // what it frees with OPENSSL_clear_free before the free function runs, exactly as with its
