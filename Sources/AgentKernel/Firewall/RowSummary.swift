@@ -199,8 +199,34 @@ enum RowSummary {
     }
 
     /// `"<k>: min=<lo>, max=<hi>, avg=<avg>"` (each `%.2f`), in one buffer.
+    ///
+    /// When the three figures are integral (`appendFixed2`'s fast case) the fact's bytes
+    /// are written straight into the new string's storage: six appends to a growing string
+    /// and three small strings decoded for the figures were most of a one-row summary.
     static func numericFact(_ k: String, _ stats: NumericStats) -> String {
         let avg = stats.sum / Double(stats.count)
+        if PyFloat.isIntegralFixed2(stats.lo), PyFloat.isIntegralFixed2(stats.hi), PyFloat.isIntegralFixed2(avg),
+           let fact = k.utf8.withContiguousStorageIfAvailable({ key in
+               // A figure is at most 20 bytes (sign, 16 digits, ".00"); the labels are 20.
+               String(unsafeUninitializedCapacity: key.count + 20 + 3 * 20) { out in
+                   let base = out.baseAddress!
+                   var n = key.count
+                   if let k = key.baseAddress { base.update(from: k, count: n) }
+                   func put(_ s: StaticString) {
+                       (base + n).update(from: s.utf8Start, count: s.utf8CodeUnitCount)
+                       n += s.utf8CodeUnitCount
+                   }
+                   put(": min=")
+                   n += PyFloat.writeIntegralFixed2(stats.lo, to: base + n)
+                   put(", max=")
+                   n += PyFloat.writeIntegralFixed2(stats.hi, to: base + n)
+                   put(", avg=")
+                   n += PyFloat.writeIntegralFixed2(avg, to: base + n)
+                   return n
+               }
+           }) {
+            return fact
+        }
         var fact = ""
         fact.reserveCapacity(k.utf8.count + 48)
         fact += k
