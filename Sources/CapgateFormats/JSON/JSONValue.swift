@@ -107,7 +107,11 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
     public private(set) var values: [JSONValue] = []
 
     public init() {}
+    /// Both arrays sized first: appended one by one, each grew twice for a two-key literal
+    /// (a driver's row built on every call).
     public init(dictionaryLiteral elements: (String, JSONValue)...) {
+        keys.reserveCapacity(elements.count)
+        values.reserveCapacity(elements.count)
         for (k, v) in elements { self[k] = v }
     }
     /// Builds from pairs; a repeated key keeps its first position and the last value
