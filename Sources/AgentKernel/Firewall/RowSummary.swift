@@ -142,6 +142,7 @@ enum RowSummary {
             var stats = NumericStats()
             var values: [JSONValue] = []
             var numeric = true
+            var singleValue: JSONValue?
             var hint = 0
             for case .object(let o) in rows {
                 let i: Int
@@ -163,6 +164,8 @@ enum RowSummary {
                     // Not numeric: a later key needs nothing more; a leading key needs all its
                     // values for the distribution, starting with the numeric ones read so far.
                     if !leading { break }
+                    // One row: its value alone decides (no value list, no tally to allocate).
+                    if rows.count == 1 { singleValue = v; break }
                     values.reserveCapacity(rows.count)
                     for case .object(let p) in rows where values.count < stats.count {
                         if let j = p.index(of: k) { values.append(p.values[j]) }
@@ -175,6 +178,8 @@ enum RowSummary {
                     numericFacts += 1
                     facts.append(numericFact(k, stats))
                 }
+            } else if let singleValue {
+                if let fact = singleValueFact(k, singleValue) { distributions.append(fact) }
             } else if leading, let fact = distributionFact(k, values) {
                 distributions.append(fact)
             }
@@ -237,6 +242,13 @@ enum RowSummary {
         fact += ", avg="
         PyFloat.appendFixed2(avg, to: &fact)
         return fact
+    }
+
+    /// `distributionFact(k, [v])` without the arrays: one value has a fact only when it is a
+    /// bool (a distribution needs 2 to 10 distinct strings).
+    static func singleValueFact(_ k: String, _ v: JSONValue) -> String? {
+        guard case .bool(let b) = v else { return nil }
+        return b ? "\(k): True=1, False=0" : "\(k): True=0, False=1"
     }
 
     /// Boolean counts, or the distribution of 2 to 10 distinct strings, of one key's values.

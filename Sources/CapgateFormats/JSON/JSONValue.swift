@@ -95,6 +95,7 @@ extension JSONValue: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, Expre
     public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
     public init(dictionaryLiteral elements: (String, JSONValue)...) {
         var o = JSONObject()
+        o.reserveCapacity(elements.count)  // as `JSONObject`'s literal: no regrowth
         for (k, v) in elements { o[k] = v }
         self = .object(o)
     }
