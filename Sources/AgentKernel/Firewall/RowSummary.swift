@@ -26,7 +26,7 @@ enum RowSummary {
         } else {
             topKeys = try countedTopKeys(rows)
         }
-        facts.append("Top keys: " + topKeys.joined(separator: ", "))
+        facts.append(topKeysFact(topKeys))
 
         // Every row an object (the usual table): `k in row` and `row[k]` cannot raise, so one
         // hinted pass per key gives the same facts as the general walk below, which repeats
@@ -242,6 +242,36 @@ enum RowSummary {
         fact += ", avg="
         PyFloat.appendFixed2(avg, to: &fact)
         return fact
+    }
+
+    /// `"Top keys: " + ", ".join(keys)`, its bytes written once into the new string's
+    /// storage (the joined keys and the concatenation were two strings built and grown on
+    /// every summary). Keys whose bytes are not contiguous take the plain concatenation.
+    static func topKeysFact(_ keys: [String]) -> String {
+        let prefix: StaticString = "Top keys: "
+        var count = prefix.utf8CodeUnitCount + 2 * Swift.max(0, keys.count - 1)
+        for k in keys {
+            guard let n = k.utf8.withContiguousStorageIfAvailable({ $0.count }) else {
+                return "Top keys: " + keys.joined(separator: ", ")
+            }
+            count += n
+        }
+        return String(unsafeUninitializedCapacity: count) { out in
+            let base = out.baseAddress!
+            base.update(from: prefix.utf8Start, count: prefix.utf8CodeUnitCount)
+            var n = prefix.utf8CodeUnitCount
+            for (i, k) in keys.enumerated() {
+                if i > 0 {
+                    base[n] = UInt8(ascii: ","); base[n + 1] = UInt8(ascii: " ")
+                    n += 2
+                }
+                n += k.utf8.withContiguousStorageIfAvailable { b -> Int in
+                    if let p = b.baseAddress { (base + n).update(from: p, count: b.count) }
+                    return b.count
+                }!
+            }
+            return n
+        }
     }
 
     /// `distributionFact(k, [v])` without the arrays: one value has a fact only when it is a
