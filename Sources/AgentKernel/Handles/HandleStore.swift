@@ -55,7 +55,9 @@ public final class HandleStore: Sendable {
 
         /// Drops the handle `e` (live) was pushed for, found by hash and seq.
         mutating func drop(_ e: EvictionHeap.Element) {
-            if let removed = entries.removeValue(hash: e.hash, where: { $0.seq == e.seq }) { totalBytes -= removed.size }
+            if let size = entries.remove(hash: e.hash, where: { $0.seq == e.seq }, reading: { $0.size }) {
+                totalBytes -= size
+            }
         }
 
         /// Drops every handle with `expires_at <= now`; returns how many.
@@ -269,6 +271,6 @@ public final class HandleStore: Sendable {
 extension IDTable<HandleStore.Stored> {
     /// Whether the entry under hash `h` with seq `seq` is present.
     func index(hash h: UInt64, seq: UInt64) -> Bool {
-        value(hash: h, where: { $0.seq == seq }, { _ in true }) != nil
+        contains(hash: h, where: { $0.seq == seq })
     }
 }
