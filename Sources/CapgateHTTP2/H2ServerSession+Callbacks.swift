@@ -113,32 +113,59 @@ extension H2ServerSession {
         if stream.fieldCount > limits.maxHeaderFields {
             stream.headerTrip = .tooManyHeaderFields
             stream.headers = []
+            stream.repeatedFields = -1
             return 0
         }
         if stream.listBytes > limits.maxHeaderListBytes {
             stream.headerTrip = .headerListTooLarge
             stream.headers = []
+            stream.repeatedFields = -1
             return 0
         }
         guard frame.headers.cat == NGHTTP2_HCAT_REQUEST else { return 0 }  // trailers: counted only
         // Names are compared as bytes: nghttp2 passes only valid names here (lowercase ASCII
         // tokens, `:` only in the pseudo-headers it knows), so bytes and Strings agree, and
         // the pseudo-headers never become Strings (this callback was a tenth of the CPU).
-        let val = H2Fields.fieldValue(value, vlen)
-        if let name, nlen > 0, name[0] == UInt8(ascii: ":") {
-            if H2Fields.equal(name, nlen, ":method") {
-                stream.method = val
-            } else if H2Fields.equal(name, nlen, ":path") {
-                stream.path = val
-            } else if H2Fields.equal(name, nlen, ":scheme") {
-                stream.scheme = val
-            } else if H2Fields.equal(name, nlen, ":authority") {
-                stream.authority = val
-            }
-            return 0  // nghttp2 already rejects unknown pseudo-headers
+        guard let name, nlen > 0, name[0] == UInt8(ascii: ":") else {
+            regularField(stream, name, nlen, value, vlen)
+            return 0
         }
-        // One allocation for a typical request's fields instead of growing 1, 2, 4.
-        if stream.headers.isEmpty { stream.headers.reserveCapacity(8) }
+        let val = H2Fields.fieldValue(value, vlen)
+        if H2Fields.equal(name, nlen, ":method") {
+            stream.method = val
+        } else if H2Fields.equal(name, nlen, ":path") {
+            stream.path = val
+        } else if H2Fields.equal(name, nlen, ":scheme") {
+            stream.scheme = val
+        } else if H2Fields.equal(name, nlen, ":authority") {
+            stream.authority = val
+        }
+        return 0  // nghttp2 already rejects unknown pseudo-headers
+    }
+
+    /// A regular (not pseudo) field of a request's header block. A client sends the same
+    /// fields with every request (HPACK exists because of it), so while the block repeats the
+    /// previous request's fields in order (`H2ServerStream.repeatedFields`), their Strings
+    /// are that request's, taken when the block ends (`settleRequestFields`): no String and
+    /// no array is made for them. The first field that differs makes the list as before.
+    func regularField(_ stream: H2ServerStream, _ name: UnsafePointer<UInt8>?, _ nlen: Int,
+                      _ value: UnsafePointer<UInt8>?, _ vlen: Int) {
+        let val: String
+        if stream.repeatedFields >= 0, stream.repeatedFields < lastRequestFields.count,
+           H2Fields.equal(name, nlen, lastRequestFields[stream.repeatedFields].name),
+           H2Fields.equal(value, vlen, lastRequestFields[stream.repeatedFields].value) {
+            val = lastRequestFields[stream.repeatedFields].value
+            stream.repeatedFields += 1
+        } else {
+            val = H2Fields.fieldValue(value, vlen)
+            if stream.repeatedFields >= 0 {
+                // One allocation for a typical request's fields instead of growing 1, 2, 4.
+                stream.headers.reserveCapacity(max(8, stream.repeatedFields + 1))
+                stream.headers.append(contentsOf: lastRequestFields[0..<stream.repeatedFields])
+                stream.repeatedFields = -1
+            }
+            stream.headers.append((H2Fields.string(name, nlen), val))
+        }
         if let name {
             if H2Fields.equal(name, nlen, "content-type") {
                 stream.contentType = val
@@ -148,8 +175,23 @@ extension H2ServerSession {
                 stream.contentLength = Int(val) ?? Int.max  // nghttp2 validated the digits
             }
         }
-        stream.headers.append((H2Fields.string(name, nlen), val))
-        return 0
+    }
+
+    /// The request's header block ended: the repeated prefix becomes its field list (the
+    /// previous request's own array when every field repeated), and the list is the one the
+    /// next request is compared with.
+    func settleRequestFields(_ stream: H2ServerStream) {
+        guard stream.repeatedFields >= 0 else {
+            lastRequestFields = stream.headers
+            return
+        }
+        if stream.repeatedFields < lastRequestFields.count {
+            stream.headers = Array(lastRequestFields[0..<stream.repeatedFields])
+            lastRequestFields = stream.headers
+        } else {
+            stream.headers = lastRequestFields
+        }
+        stream.repeatedFields = -1
     }
 
     /// A field nghttp2 found invalid and is about to drop: counted toward the block's budget only.
@@ -168,6 +210,7 @@ extension H2ServerSession {
                 break
             }
             if frame.headers.cat == NGHTTP2_HCAT_REQUEST {
+                settleRequestFields(stream)
                 if stream.method.isEmpty || stream.path.isEmpty || stream.scheme.isEmpty {
                     resetStream(stream, code: .protocolError, trip: .malformedRequest)  // §8.3.1
                     break

@@ -25,20 +25,15 @@ extension H2ServerSession {
             if name.isEmpty || name.hasPrefix(":") || H2Fields.connectionSpecific.contains(name) { continue }
             extra.append((name, h.value))
         }
-        // One array (an array literal `+ extra` allocated twice).
-        var fields: [(name: String, value: String)] = []
-        fields.reserveCapacity(3 + extra.count)
-        fields.append((":status", String(status)))
-        fields.append(("content-type", contentType))
-        fields.append(("content-length", String(body.count)))
-        fields.append(contentsOf: extra)
         let streamID = stream.id
         stream.responded = true
         deadlineEvents += 1
         stream.lastProgress = clock()
         stream.response = body
         stream.responseOffset = 0
-        let rv: Int32 = H2Fields.withNV(fields) { nva, count in
+        // The head's fields go straight into the nv array (`withResponseNV`: no array of them).
+        let rv: Int32 = H2Fields.withResponseNV(status: status, contentType: contentType, contentLength: body.count,
+                                                extra: extra) { nva, count in
             if body.isEmpty {
                 return nghttp2_submit_response(session, streamID, nva, count, nil)
             }
