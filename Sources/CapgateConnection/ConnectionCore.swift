@@ -302,7 +302,12 @@ package final class ConnectionCore: EventHandler {
             }
         }
         let buffer = loop.readBuffer
-        while state == .established, let driver, driver.wantsInput {
+        // The driver is read once (a weak load each turn cost a retain and a release).
+        guard let driver else {
+            if inputEOF { end(.peerClosed(closeNotify: false)) }
+            return
+        }
+        while state == .established, driver.wantsInput {
             switch engine.readPlaintext(into: buffer) {
             case .bytes(let n):
                 driver.receive(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))

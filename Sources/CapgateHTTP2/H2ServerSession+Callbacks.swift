@@ -6,44 +6,44 @@ import CNghttp2
 extension H2ServerSession {
     static func install(_ cbs: OpaquePointer) {
         nghttp2_session_callbacks_set_send_callback(cbs) { _, data, length, _, ud in
-            H2ServerSession.from(ud).acceptOutput(data, length)
+            H2ServerSession.with(ud) { $0.acceptOutput(data, length) }
         }
         nghttp2_session_callbacks_set_on_begin_frame_callback(cbs) { _, hd, ud in
             guard let hd else { return 0 }
-            return H2ServerSession.from(ud).onBeginFrame(hd.pointee)
+            return H2ServerSession.with(ud) { $0.onBeginFrame(hd.pointee) }
         }
         nghttp2_session_callbacks_set_on_begin_headers_callback(cbs) { _, frame, ud in
             guard let frame else { return 0 }
-            return H2ServerSession.from(ud).onBeginHeaders(frame.pointee)
+            return H2ServerSession.with(ud) { $0.onBeginHeaders(frame.pointee) }
         }
         nghttp2_session_callbacks_set_on_header_callback(cbs) { _, frame, name, nlen, value, vlen, _, ud in
             guard let frame else { return 0 }
-            return H2ServerSession.from(ud).onHeader(frame.pointee, name, nlen, value, vlen)
+            return H2ServerSession.with(ud) { $0.onHeader(frame.pointee, name, nlen, value, vlen) }
         }
         // Fields nghttp2 drops as invalid (empty or bad names) never reach on_header; they
         // still cost decoding, so they are counted here. Returning 0 keeps the library's
         // default for them (the field is ignored).
         nghttp2_session_callbacks_set_on_invalid_header_callback(cbs) { _, _, _, nlen, _, vlen, _, ud in
-            H2ServerSession.from(ud).onInvalidHeader(nlen, vlen)
+            H2ServerSession.with(ud) { $0.onInvalidHeader(nlen, vlen) }
         }
         nghttp2_session_callbacks_set_on_frame_recv_callback(cbs) { _, frame, ud in
             guard let frame else { return 0 }
-            return H2ServerSession.from(ud).onFrameRecv(frame.pointee)
+            return H2ServerSession.with(ud) { $0.onFrameRecv(frame.pointee) }
         }
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs) { _, _, streamID, data, len, ud in
-            H2ServerSession.from(ud).onDataChunk(streamID, data, len)
+            H2ServerSession.with(ud) { $0.onDataChunk(streamID, data, len) }
         }
         nghttp2_session_callbacks_set_on_stream_close_callback(cbs) { _, streamID, code, ud in
-            H2ServerSession.from(ud).onStreamClose(streamID, code)
+            H2ServerSession.with(ud) { $0.onStreamClose(streamID, code) }
             return 0  // never fatal from on_stream_close: CVE-2023-35945 leak path
         }
         nghttp2_session_callbacks_set_on_frame_send_callback(cbs) { _, frame, ud in
             guard let frame else { return 0 }
-            H2ServerSession.from(ud).onFrameSend(frame.pointee)
+            H2ServerSession.with(ud) { $0.onFrameSend(frame.pointee) }
             return 0  // a trip here queues GOAWAY; sending must go on to flush it
         }
         nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(cbs) { _, _, _, ud in
-            H2ServerSession.from(ud).glitch() ? 0 : H2Frame.callbackFailure
+            (H2ServerSession.with(ud) { $0.glitch() }) ? 0 : H2Frame.callbackFailure
         }
     }
 
@@ -88,7 +88,7 @@ extension H2ServerSession {
         totalStreams += 1
         deadlineEvents += 1
         let stream = H2ServerStream(id: id, openedAt: clock())
-        streams[id] = stream
+        addStream(stream)
         if totalStreams > limits.maxStreamsPerConnection || (drainLastStreamID.map { id > $0 } ?? false) {
             // The peer ignored our GOAWAY (or raced it): refuse, the request was not processed
             // and may be retried on a new connection (RFC 9113 §8.7).
@@ -106,7 +106,7 @@ extension H2ServerSession {
     func onHeader(_ frame: nghttp2_frame, _ name: UnsafePointer<UInt8>?, _ nlen: Int,
                   _ value: UnsafePointer<UInt8>?, _ vlen: Int) -> Int32 {
         guard countBlockField(nlen, vlen) else { return H2Frame.callbackFailure }
-        guard let stream = streams[frame.hd.stream_id], !stream.discarding,
+        guard let stream = liveStream(frame.hd.stream_id), !stream.discarding,
               stream.headerTrip == nil else { return 0 }  // keep decoding (HPACK sync), drop
         stream.fieldCount += 1
         stream.listBytes += nlen + vlen + 32  // RFC 9113 §6.5.2 accounting
@@ -204,7 +204,7 @@ extension H2ServerSession {
         let endStream = frame.hd.flags & H2Frame.endStream != 0
         switch frame.hd.type {
         case H2Frame.headers:
-            guard let stream = streams[id], !stream.discarding else { break }
+            guard let stream = liveStream(id), !stream.discarding else { break }
             if let trip = stream.headerTrip {
                 answerLocally(stream, trip: trip)
                 break
@@ -230,7 +230,7 @@ extension H2ServerSession {
             if !endStream && frame.hd.length > 0 && frame.hd.length == frame.data.padlen && !glitch() {
                 return H2Frame.callbackFailure
             }
-            if endStream, let stream = streams[id], !stream.discarding { deliver(stream) }
+            if endStream, let stream = liveStream(id), !stream.discarding { deliver(stream) }
         case H2Frame.rstStream:
             // Rapid Reset (CVE-2023-44487): our bucket runs on the injected clock.
             if !resetBucket.take(now: clock()) {
@@ -251,7 +251,7 @@ extension H2ServerSession {
     /// no_auto_window_update; +BodyBudget). Discarded bytes are consumed at once, or the
     /// connection window would shrink for good.
     func onDataChunk(_ streamID: Int32, _ data: UnsafePointer<UInt8>?, _ len: Int) -> Int32 {
-        guard let stream = streams[streamID], !stream.discarding, let data else {
+        guard let stream = liveStream(streamID), !stream.discarding, let data else {
             _ = nghttp2_session_consume(session, streamID, len)
             return 0
         }
@@ -266,8 +266,8 @@ extension H2ServerSession {
     }
 
     func onStreamClose(_ streamID: Int32, _ code: UInt32) {
-        if let stream = streams[streamID] { settleBody(stream) }
-        if streams.removeValue(forKey: streamID) != nil {
+        if let stream = liveStream(streamID) { settleBody(stream) }
+        if removeStream(streamID) != nil {
             pending.append(.streamClosed(streamID: streamID, code: H2ErrorCode(rawValue: code)))
         }
     }
@@ -278,7 +278,7 @@ extension H2ServerSession {
         switch frame.hd.type {
         case H2Frame.rstStream:
             let id = frame.hd.stream_id
-            if let stream = streams[id], !stream.discarding {
+            if let stream = liveStream(id), !stream.discarding {
                 discard(stream)
                 pending.append(.streamError(streamID: id, code: H2ErrorCode(rawValue: frame.rst_stream.error_code),
                                             trip: .protocolReset))
@@ -290,7 +290,7 @@ extension H2ServerSession {
             // spends the glitch budget. The body's last frame is small legitimately.
             let id = frame.hd.stream_id
             if frame.hd.length < limits.smallDataFrameBytes, frame.hd.flags & H2Frame.endStream == 0,
-               let stream = streams[id], stream.response.count > stream.responseOffset
+               let stream = liveStream(id), stream.response.count > stream.responseOffset
             {
                 _ = glitch()
             }
