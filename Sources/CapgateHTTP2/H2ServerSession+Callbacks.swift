@@ -179,20 +179,24 @@ extension H2ServerSession {
 
     /// The request's header block ended: the repeated prefix becomes its field list (the
     /// previous request's own array when every field repeated), and the list is the one the
-    /// next request is compared with.
+    /// next request is compared with, unless its block passed `repeatedFieldsMaxBytes`
+    /// (an idle connection keeps this list: it must stay small).
     func settleRequestFields(_ stream: H2ServerStream) {
-        guard stream.repeatedFields >= 0 else {
-            lastRequestFields = stream.headers
-            return
+        if stream.repeatedFields >= 0 {
+            if stream.repeatedFields < lastRequestFields.count {
+                stream.headers = Array(lastRequestFields[0..<stream.repeatedFields])
+            } else {
+                stream.headers = lastRequestFields
+            }
+            stream.repeatedFields = -1
         }
-        if stream.repeatedFields < lastRequestFields.count {
-            stream.headers = Array(lastRequestFields[0..<stream.repeatedFields])
-            lastRequestFields = stream.headers
-        } else {
-            stream.headers = lastRequestFields
-        }
-        stream.repeatedFields = -1
+        lastRequestFields = stream.listBytes <= Self.repeatedFieldsMaxBytes ? stream.headers : []
     }
+
+    /// The largest header block (RFC 9113 §6.5.2 bytes, pseudo-headers included) whose fields
+    /// a connection keeps for the next request: an agent's few fields, never a large list
+    /// held by every idle connection.
+    static let repeatedFieldsMaxBytes = 1024
 
     /// A field nghttp2 found invalid and is about to drop: counted toward the block's budget only.
     func onInvalidHeader(_ nlen: Int, _ vlen: Int) -> Int32 {

@@ -65,8 +65,9 @@ public final class H2ServerSession {
     var waitingBodyBytes = 0
     /// The first waiting stream fits this connection's budget, not the shared one.
     var blockedOnSharedBodyBudget = false
-    /// The regular fields of the last request whose header block ended: the next request's
-    /// identical fields reuse its Strings (`regularField`).
+    /// The regular fields of the last request whose header block ended (empty when it was
+    /// larger than `repeatedFieldsMaxBytes`): the next request's identical fields reuse its
+    /// Strings (`regularField`).
     var lastRequestFields: [(name: String, value: String)] = []
     /// The caller's buffer while `produce` runs (swapped in, so no copy).
     var outBuffer: [UInt8] = []

@@ -68,6 +68,28 @@ import Testing
         #expect(lb.server.streams.isEmpty)
     }
 
+    /// An idle connection keeps the last request's fields only while they are small.
+    @Test func onlyASmallFieldListIsKept() throws {
+        let lb = try Loopback()
+        let small: Fields = [("user-agent", "agent/1"), ("x-forwarded-proto", "http")]
+        _ = lb.client.submitRequest(path: "/v1/a", authority: "capgate.test", headers: small, body: [])
+        lb.pump()
+        #expect(!lb.server.lastRequestFields.isEmpty)
+        #expect(Self.same(lb.server.lastRequestFields, try #require(lb.requests.first).headers))
+        let large: Fields = small + [("x-large", String(repeating: "v", count: H2ServerSession.repeatedFieldsMaxBytes))]
+        _ = lb.client.submitRequest(path: "/v1/b", authority: "capgate.test", headers: large, body: [])
+        lb.pump()
+        #expect(lb.server.lastRequestFields.isEmpty)
+        let delivered = lb.requests
+        try #require(delivered.count == 2)
+        #expect(Self.same(delivered[1].headers, try Self.fresh("/v1/b", large, body: []).headers))
+        // The next request after the large one is read in full and kept again.
+        _ = lb.client.submitRequest(path: "/v1/c", authority: "capgate.test", headers: small, body: [])
+        lb.pump()
+        #expect(Self.same(lb.requests[2].headers, try Self.fresh("/v1/c", small, body: []).headers))
+        #expect(!lb.server.lastRequestFields.isEmpty)
+    }
+
     /// A header block that trips a limit drops its fields: the next request (same fields)
     /// is still delivered with its own fields, compared with the last request that settled.
     @Test func aTrippedBlockLeavesTheNextRequestWhole() throws {
