@@ -114,7 +114,7 @@ let package = Package(
         .target(name: "CapgateCLI", dependencies: [argumentParser], exclude: ["README.md"]),
         .executableTarget(name: "capgate", dependencies: ["CapgateServer", "CapgatePKI", "CapgateIO", "CapgateCLI", "CapgateStore",
                                                           "CapgateClient", "CapgatePostgres", argumentParser, "CapgateMetrics",
-                                                          "CLibcShims"],
+                                                          "CLibcShims", "COpenSSLShims"],
                           exclude: ["README.md"]),
         // kernel verbs in process vs the Python reference (make bench-kernel)
         .executableTarget(name: "KernelBench", dependencies: ["AgentKernel", "CapgateCLI", argumentParser],

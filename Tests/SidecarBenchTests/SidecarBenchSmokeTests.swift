@@ -50,6 +50,23 @@ struct SidecarBenchSmokeTests {
         }
     }
 
+    /// `--handshakes-only --handshakes-after-load s`: the handshake point on the fresh
+    /// sidecar, the verb and health loads at the three concurrencies, the handshakes again.
+    @Test
+    func handshakesAfterLoadMeasuresTwiceAroundTheLoad() throws {
+        let out = try makeTempDirectory("bench-handshakes")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        try Self.runBench(["--handshakes-only", "--handshakes-after-load", "0.2", "--no-nginx", "--verbs", "explain",
+                           "--handshake-seconds", "0.3", "--out", out])
+        let dirs = try FileManager.default.contentsOfDirectory(atPath: out)
+        let (run, keys) = try Self.results(out + "/" + (try #require(dirs.first)))
+        #expect(keys == ["sidecar/explain/1x1", "sidecar/explain/1x16", "sidecar/explain/16x16",
+                         "health/health/1x1", "health/health/1x16", "health/health/16x16"])
+        let handshakes = try #require(run["handshakes"] as? [[String: Any]])
+        #expect(handshakes.map { $0["target"] as? String } == ["capgate", "capgate-after-load"])
+        #expect(handshakes.allSatisfy { ($0["handshakes"] as? Int ?? 0) > 0 && ($0["errors"] as? Int) == 0 })
+    }
+
     /// `--only fleet` (make bench-fleet): a throwaway PostgreSQL, two fleet sidecars and one on
     /// SQLite; every fleet point measured without errors, its own report, and --publish-docs
     /// replaces only the fleet section of an existing page (twice: still one section).

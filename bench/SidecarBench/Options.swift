@@ -34,6 +34,10 @@ struct BenchOptions: Sendable {
     var transportOnly = false
     /// Only issue 16's full mTLS handshake point, capgate then nginx (A/B runs of goal 6).
     var handshakesOnly = false
+    /// With `handshakesOnly`: seconds of each verb (and health) at every concurrency put through
+    /// the sidecar between a first handshake point on the fresh process and a second one, so
+    /// the cost a long-running sidecar pays per handshake shows without the full run. 0 = off.
+    var handshakesAfterLoad = 0.0
     /// The fleet point (FleetPoints.swift): 2 sidecars on PostgreSQL vs 1 on SQLite.
     var fleet = true
     /// Only these points (`fleet`); empty = the whole run.
@@ -80,6 +84,11 @@ struct BenchCommand: ParsableCommand {
     @Flag(name: .customLong("handshakes-only"),
           help: "Only the full mTLS handshake point, capgate then nginx (no profile): A/B runs of goal 6.")
     var handshakesOnly = false
+    @Option(name: .customLong("handshakes-after-load"),
+            help: ArgumentHelp("With --handshakes-only: capgate's handshakes on the fresh sidecar, then every verb and "
+                               + "health at 1x1, 1x16 and 16x16 for s seconds each (the full run's order), then the "
+                               + "handshakes again (a long-running sidecar's cost).", valueName: "s"))
+    var handshakesAfterLoad: Double?
     @Option(help: ArgumentHelp("Idle connections opened for the memory-per-connection point.", valueName: "n"))
     var idleConnections = BenchOptions().idleConnections
     @Option(help: ArgumentHelp("Seconds of full mTLS handshakes per server.", valueName: "s"))
@@ -102,6 +111,10 @@ struct BenchCommand: ParsableCommand {
                               ("--idle-connections", Double(idleConnections))] where !(value > 0) {
             throw ValidationError("\(name) needs a number > 0")
         }
+        if let s = handshakesAfterLoad {
+            guard s > 0 else { throw ValidationError("--handshakes-after-load needs a number > 0") }
+            guard handshakesOnly else { throw ValidationError("--handshakes-after-load needs --handshakes-only") }
+        }
         if let only, only != "fleet" { throw ValidationError("--only knows one point: fleet") }
     }
 
@@ -122,6 +135,7 @@ struct BenchCommand: ParsableCommand {
         o.profile = !noProfile
         o.transportOnly = transportOnly
         o.handshakesOnly = handshakesOnly
+        o.handshakesAfterLoad = handshakesAfterLoad ?? 0
         o.outDirectory = outDirectory
         o.publishDocs = publishDocs
         o.verbs = verbs.map { $0.split(separator: ",").map(String.init) } ?? []

@@ -297,7 +297,7 @@ final class BenchRunner {
 
     /// `onLoop`: each worker's task runs on the event loop of the connection it calls.
     func remote(_ target: String, _ verb: String, port: UInt16, tls: TLSContext, _ c: Int, _ s: Int, meter: Meter,
-                onLoop: Bool = false, makeOp: ([CapgateClient]) async throws -> BenchOp) async {
+                onLoop: Bool = false, seconds: Double? = nil, makeOp: ([CapgateClient]) async throws -> BenchOp) async {
         progress.point("\(target) \(c)x\(s): \(verb)")
         var p = PointResult(target: target, verb: verb, connections: c, streams: s, latency: nil, meanLatencyNs: nil,
                             throughput: 0, requests: 0, errors: 0, firstError: nil, seconds: 0, cpuSeconds: nil,
@@ -309,8 +309,9 @@ final class BenchRunner {
             let executors: [any TaskExecutor] = pool.clients.map { $0.connection.taskExecutor }
             let placement: (@Sendable (Int) -> (any TaskExecutor)?)? =
                 onLoop ? { @Sendable w -> (any TaskExecutor)? in executors[w % executors.count] } : nil
-            let outcome = await LoadRunner.run(concurrency: c * s, warmup: o.warmup, seconds: o.seconds,
-                                               progress: progress, meter: meter, executor: placement, op: op)
+            let outcome = await LoadRunner.run(concurrency: c * s, warmup: seconds == nil ? o.warmup : 0,
+                                               seconds: seconds ?? o.seconds, progress: progress, meter: meter,
+                                               executor: placement, op: op)
             record(&p, outcome)
         } catch {
             p.firstError = "setup: \(error)"
@@ -342,8 +343,31 @@ final class BenchRunner {
     /// meters), capgate then nginx, and nothing else, so A/B runs of one binary against another
     /// take seconds. nginx serves an empty file: the handshake never reaches it.
     func handshakesOnly(port: UInt16, tls: TLSContext, ws: Workspace, nginx: Bool, sidecarMeter: Meter) async throws {
-        progress.setTotal(nginx ? 2 : 1)
+        let load = o.handshakesAfterLoad
+        let loadPoints = load > 0 ? (verbs.count + 1) * BenchRunner.modes.count + 1 : 0
+        progress.setTotal((nginx ? 2 : 1) + loadPoints)
         await handshakes("capgate", port: port, tls: tls, meter: sidecarMeter)
+        if load > 0 {
+            // The full run's sidecar points in its order (verbs, then health), shortened.
+            for verb in verbs {
+                for (c, s) in BenchRunner.modes {
+                    await remote("sidecar", verb.rawValue, port: port, tls: tls, c, s, meter: sidecarMeter,
+                                 seconds: load) { clients in
+                        try await Scenario.clientOp(verb, clients)
+                    }
+                }
+            }
+            for (c, s) in BenchRunner.modes {
+                await remote("health", "health", port: port, tls: tls, c, s, meter: sidecarMeter, seconds: load) { clients in
+                    let conns = clients.map(\.connection)
+                    return { w in
+                        let r = try await conns[w % conns.count].send(method: "GET", path: "/v1/health")
+                        guard r.status == 200 else { throw BenchFailure("health: \(r.status)") }
+                    }
+                }
+            }
+            await handshakes("capgate-after-load", port: port, tls: tls, meter: sidecarMeter)
+        }
         if nginx {
             let (server, nport) = try await startNginx(workspace: ws, staticBody: [], idleConnections: 64)
             defer { server.stop() }

@@ -3,8 +3,8 @@
 // One-line wrappers for OpenSSL 3 function-like macros (the SSL_CTX_ctrl / BIO_ctrl families,
 // the typed sk_GENERAL_NAME_* / sk_X509_REVOKED_* stacks, SSL_OP_* constants, EVP_EC_gen,
 // OPENSSL_free) that Swift cannot import. Used by CapgateX509, CapgateTLS, CapgatePKI and the
-// kernel's CSPRNG. No logic lives here: the policy is in Swift (the two C hot paths have their
-// own headers: hmac_sha256.h, crl_fast_path.h).
+// kernel's CSPRNG. No logic lives here: the policy is in Swift (the C hot paths have their
+// own headers: hmac_sha256.h, crl_fast_path.h, ossl_block_cache.h).
 #include <stddef.h>
 #include <stdint.h>
 #include <openssl/ssl.h>
