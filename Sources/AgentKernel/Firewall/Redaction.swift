@@ -39,29 +39,51 @@ public enum Redaction {
     /// The projection list as the reference holds it: `list(constraints["allowed_fields"])`,
     /// whose elements may be any JSON value. Only string elements can equal a key, but
     /// any element makes the list truthy (so `[1]` drops every key).
+    ///
+    /// Short lists are searched in place (the caller's array, shared, not a copy of its
+    /// strings: every expand and trace redaction built one), long ones through a set.
     struct AllowedFields {
-        let isEmpty: Bool
-        private let names: [String]
+        private let elements: [JSONValue]
         private let index: Set<CodePointKey>?
 
         static let none = AllowedFields([])
 
+        var isEmpty: Bool { elements.isEmpty }
+
         init(_ elements: [JSONValue]) {
-            isEmpty = elements.isEmpty
-            names = elements.compactMap(\.stringValue)
-            index = names.count > 16 ? Set(names.map(CodePointKey.init)) : nil
+            self.elements = elements
+            index = elements.count > 16 ? Set(elements.compactMap { $0.stringValue.map(CodePointKey.init) }) : nil
         }
 
-        /// Python `k in allowed_fields` for a str key: code point equality.
+        /// Python `k in allowed_fields` for a str key: code point equality (a non-string
+        /// element never equals a str).
         func contains(_ key: String) -> Bool {
             if let index { return index.contains(CodePointKey(key)) }
-            return names.contains { PyString.equal($0, key) }
+            for e in elements {
+                if case .string(let name) = e, PyString.equal(name, key) { return true }
+            }
+            return false
         }
+    }
+
+    /// The warning of a member masked for its sensitive name.
+    static func maskWarning(_ key: String) -> String { "Field '\(key)' redacted (sensitive field name)." }
+
+    /// The memos one `redact` call threads through its walk.
+    typealias Memos = (projected: KeyMemo, nested: KeyMemo)
+
+    /// The redaction of a table row's member (below the projection, at `depth`), or nil
+    /// when unchanged: exactly what `redact` does to it inside a row, for a caller that
+    /// walks the rows itself (`TableRows`). `allowed` is ignored below a projection.
+    static func memberChanged(_ value: JSONValue, _ allowed: AllowedFields, repeated: Bool, depth: Int, maxDepth: Int,
+                              warnings: inout [String], memos: inout Memos) -> JSONValue? {
+        changed(value, allowed, projected: false, repeated: repeated, depth: depth, maxDepth: maxDepth,
+                warnings: &warnings, memos: &memos)
     }
 
     static func redact(_ value: JSONValue, _ allowed: AllowedFields, depth: Int, maxDepth: Int,
                        warnings: inout [String]) -> JSONValue {
-        var memos = (projected: KeyMemo(), nested: KeyMemo())
+        var memos: Memos = (KeyMemo(), KeyMemo())
         return changed(value, allowed, projected: true, repeated: false, depth: depth, maxDepth: maxDepth,
                        warnings: &warnings, memos: &memos) ?? value
     }
@@ -137,7 +159,7 @@ public enum Redaction {
     /// false below it, where `allowed` is ignored (the projection reaches no deeper). Each has its own memo.
     private static func changed(_ value: JSONValue, _ allowed: AllowedFields, projected: Bool, repeated: Bool,
                                 depth: Int, maxDepth: Int, warnings: inout [String],
-                                memos: inout (projected: KeyMemo, nested: KeyMemo)) -> JSONValue? {
+                                memos: inout Memos) -> JSONValue? {
         if depth >= maxDepth {
             switch value {
             case .string(let s):
@@ -177,7 +199,7 @@ public enum Redaction {
                         if projected && !allowed.isEmpty && !allowed.contains(k) {
                             return .omit("Field '\(k)' omitted (not in allowed_fields).")
                         }
-                        return isSensitiveName(k) ? .mask("Field '\(k)' redacted (sensitive field name).") : .keep
+                        return isSensitiveName(k) ? .mask(maskWarning(k)) : .keep
                     }
                     verdict = !repeated ? decide()
                         : projected ? memos.projected.verdict(k, decide) : memos.nested.verdict(k, decide)

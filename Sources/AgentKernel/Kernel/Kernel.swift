@@ -188,14 +188,29 @@ public final class Kernel: Sendable {
     /// One shared key list and one values array: no pairs array, no duplicate-key scans, no
     /// key array allocated per trace. The handle's presence is read by pattern: `!= nil`
     /// copied the whole `Handle` out of the frame (a retain and release per string and array).
+    ///
+    /// The usual summary (no facts, no warnings, a page of at most `commonRows` rows: every
+    /// expand and table invoke of a small page) is one of a few prebuilt objects: the trace
+    /// shares its arrays, so neither recording it nor evicting it later allocates or frees.
     static func resultSummary(_ frame: Frame) -> JSONObject {
         let hasHandle: Bool
         if case .some = frame.handle { hasHandle = true } else { hasHandle = false }
-        return JSONObject(uniqueKeys: resultSummaryKeys,
-                          values: [.int(frame.facts.count), .int(frame.tablePreview.count), .int(frame.warnings.count),
-                                   .bool(hasHandle)])
+        let facts = frame.facts.count, rows = frame.tablePreview.count, warnings = frame.warnings.count
+        if facts == 0 && warnings == 0 && rows <= commonRows {
+            return commonSummaries[rows &* 2 &+ (hasHandle ? 1 : 0)]
+        }
+        return makeResultSummary(facts: facts, rows: rows, warnings: warnings, hasHandle: hasHandle)
+    }
+
+    static func makeResultSummary(facts: Int, rows: Int, warnings: Int, hasHandle: Bool) -> JSONObject {
+        JSONObject(uniqueKeys: resultSummaryKeys, values: [.int(facts), .int(rows), .int(warnings), .bool(hasHandle)])
     }
     static let resultSummaryKeys = ["fact_count", "row_count", "warning_count", "has_handle"]
+    static let commonRows = 64
+    /// Index `rows * 2 + (has_handle ? 1 : 0)`.
+    static let commonSummaries: [JSONObject] = (0...commonRows).flatMap { rows in
+        [false, true].map { makeResultSummary(facts: 0, rows: rows, warnings: 0, hasHandle: $0) }
+    }
 }
 
 import Synchronization
