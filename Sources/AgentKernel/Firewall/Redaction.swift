@@ -69,8 +69,12 @@ public enum Redaction {
     /// The warning of a member masked for its sensitive name.
     static func maskWarning(_ key: String) -> String { "Field '\(key)' redacted (sensitive field name)." }
 
-    /// The memos one `redact` call threads through its walk.
-    typealias Memos = (projected: KeyMemo, nested: KeyMemo)
+    /// The memos one `redact` call threads through its walk (a struct, not a tuple: a
+    /// tuple's destruction went through the generic value witness on every call).
+    struct Memos {
+        var projected = KeyMemo()
+        var nested = KeyMemo()
+    }
 
     /// The redaction of a table row's member (below the projection, at `depth`), or nil
     /// when unchanged: exactly what `redact` does to it inside a row, for a caller that
@@ -83,7 +87,7 @@ public enum Redaction {
 
     static func redact(_ value: JSONValue, _ allowed: AllowedFields, depth: Int, maxDepth: Int,
                        warnings: inout [String]) -> JSONValue {
-        var memos: Memos = (KeyMemo(), KeyMemo())
+        var memos = Memos()
         return changed(value, allowed, projected: true, repeated: false, depth: depth, maxDepth: maxDepth,
                        warnings: &warnings, memos: &memos) ?? value
     }
@@ -214,6 +218,11 @@ public enum Redaction {
                     result.appendUnchecked(k, .string(redacted))
                     warnings.append(warning)
                 case .keep:
+                    // Scalars never change at any depth: no call for them.
+                    if v.isScalar {
+                        if building { result.appendUnchecked(k, v) }
+                        continue
+                    }
                     // Projection applies to the top-level object / array rows only: below
                     // them `projected` is false, which ignores `allowed` (passed on as is,
                     // cheaper than loading and copying `.none` for every member).
@@ -235,6 +244,10 @@ public enum Redaction {
             var building = false
             for i in a.indices {
                 let item = a[i]
+                if item.isScalar {
+                    if building { out.append(item) }
+                    continue
+                }
                 if let nv = changed(item, allowed, projected: projected, repeated: repeated || a.count > 1, depth: depth + 1,
                                     maxDepth: maxDepth, warnings: &warnings, memos: &memos) {
                     if !building {
@@ -272,9 +285,15 @@ public enum Redaction {
     /// U+0130 (-> "i\u{307}", never plain ASCII) and U+212A (-> "k"), so a non-ASCII
     /// key can never match: an ASCII case-insensitive comparison is exact.
     static func isSensitiveName(_ key: String) -> Bool {
-        key.utf8.withContiguousStorageIfAvailable(matchesSensitive)
+        // Lengths first (stored, not counted): most keys have none of the names' lengths.
+        let n = key.utf8.count
+        guard n < 64 && sensitiveLengths & (1 << UInt64(n)) != 0 else { return false }
+        return key.utf8.withContiguousStorageIfAvailable(matchesSensitive)
             ?? Array(key.utf8).withUnsafeBufferPointer(matchesSensitive)
     }
+
+    /// Bit n set when a sensitive name has n bytes.
+    private static let sensitiveLengths: UInt64 = sensitiveNames.reduce(0) { $0 | 1 << UInt64($1.count) }
 
     private static func matchesSensitive(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
         guard b.count >= 3 && b.count <= 22 else { return false }
@@ -287,5 +306,15 @@ public enum Redaction {
             return true
         }
         return false
+    }
+}
+
+extension JSONValue {
+    /// null, bool, int or double: what redaction returns unchanged at every depth.
+    @inline(__always) var isScalar: Bool {
+        switch self {
+        case .null, .bool, .int, .double: return true
+        case .string, .array, .object: return false
+        }
     }
 }

@@ -28,10 +28,13 @@ enum HandleQuery {
     static func expand(_ handle: Handle, query: JSONObject, actionID: String, responseMode: ResponseMode,
                        principalID: String, maxDepth: Int, now: Timestamp,
                        fetch: () throws(KernelError) -> JSONValue) throws(KernelError) -> Frame {
-        let hid = handle.handleID
+        // Each field of the handle is read once: a read copies it out of the handle's box
+        // (a retain and a release per array or string); the id only on an error path.
+        var hid: String { handle.handleID }
         // 1. Principal binding: a bound handle is not a bearer credential.
-        if !handle.principalID.isEmpty && !PyString.equal(handle.principalID, principalID) {
-            throw violation("Handle '\(hid)' was granted to principal '\(handle.principalID)' and cannot be expanded by '\(principalID.isEmpty ? "<unspecified>" : principalID)'.",
+        let bound = handle.principalID
+        if !bound.isEmpty && !PyString.equal(bound, principalID) {
+            throw violation("Handle '\(hid)' was granted to principal '\(bound)' and cannot be expanded by '\(principalID.isEmpty ? "<unspecified>" : principalID)'.",
                             ReasonCode.handlePrincipalMismatch)
         }
         // 2. Query types.
@@ -52,10 +55,11 @@ enum HandleQuery {
         }
 
         // 3. Grant bounds persisted with the handle.
-        let grantedMaxRows = handle.constraints["max_rows"]
-        let grantedFieldsValue = handle.constraints["allowed_fields"] ?? .null
+        let constraints = handle.constraints
+        let grantedMaxRows = constraints["max_rows"]
+        let grantedFieldsValue = constraints["allowed_fields"] ?? .null
         let granted = grantedFieldsValue.pyTruthy ? GrantedFields(grantedFieldsValue) : nil
-        let scopeValue = handle.constraints["scope"] ?? .null
+        let scopeValue = constraints["scope"] ?? .null
         var grantedScope = JSONObject()
         if scopeValue.pyTruthy {
             guard case .object(let o) = scopeValue else {
@@ -129,12 +133,17 @@ enum HandleQuery {
         //       an object (TableRows), else the general steps.
         let effective: [JSONValue] = !requestedFields.isEmpty ? requestedFields : try granted?.list() ?? []
         var warnings: [String] = []
-        let table = TableRows.build(page, fields: effective, maxDepth: maxDepth, warnings: &warnings)
-            ?? projectAndRedact(page, whole: wholePage ? rows : nil, fields: effective, maxDepth: maxDepth,
-                                warnings: &warnings)
-        return Frame(actionID: actionID, capabilityID: handle.capabilityID, responseMode: responseMode,
+        let table: [JSONObject]
+        if let rows = TableRows.build(page, fields: effective, maxDepth: maxDepth, warnings: &warnings) {
+            table = rows
+        } else {
+            table = projectAndRedact(page, whole: wholePage ? rows : nil, fields: effective, maxDepth: maxDepth,
+                                     warnings: &warnings)
+        }
+        let capabilityID = handle.capabilityID
+        return Frame(actionID: actionID, capabilityID: capabilityID, responseMode: responseMode,
                      tablePreview: table, handle: handle, warnings: warnings,
-                     provenance: Provenance(capabilityID: handle.capabilityID, principalID: principalID,
+                     provenance: Provenance(capabilityID: capabilityID, principalID: principalID,
                                             invokedAt: now, actionID: actionID))
     }
 
@@ -238,6 +247,7 @@ enum HandleQuery {
     /// `int(query.get(name))` with the reference's HCV wrapping of TypeError/ValueError
     /// and its non-negative check. (OverflowError is not caught by the reference.)
     static func pagingInt(_ v: JSONValue, name: String) throws(KernelError) -> Int {
+        if case .int(let n) = v, n >= 0 { return n }  // the usual limit/offset, as int() gives it
         switch PyCoerce.int(v) {
         case .success(let n):
             if n < 0 {

@@ -36,7 +36,7 @@ enum TableRows {
         let projecting = !fields.isEmpty
         // As the general redaction: members of a page of two or more rows use its memos.
         let repeated = page.count > 1
-        var memos: Redaction.Memos = (Redaction.KeyMemo(), Redaction.KeyMemo())
+        var memos = Redaction.Memos()
         var found: [String] = []
         var out: [JSONObject] = []
         out.reserveCapacity(page.count)
@@ -98,12 +98,9 @@ enum TableRows {
     @inline(__always)
     private static func member(_ v: JSONValue, _ names: Redaction.AllowedFields, repeated: Bool, maxDepth: Int,
                                warnings: inout [String], memos: inout Redaction.Memos) -> JSONValue? {
-        switch v {
-        case .null, .bool, .int, .double: return nil
-        case .string, .array, .object:
-            return Redaction.memberChanged(v, names, repeated: repeated, depth: 2, maxDepth: maxDepth,
-                                           warnings: &warnings, memos: &memos)
-        }
+        if v.isScalar { return nil }
+        return Redaction.memberChanged(v, names, repeated: repeated, depth: 2, maxDepth: maxDepth,
+                                       warnings: &warnings, memos: &memos)
     }
 
     /// The layout of rows with `source` keys. `previous`: the last layout's kept keys, shared
