@@ -69,6 +69,45 @@ public enum Redaction {
     /// The warning of a member masked for its sensitive name.
     static func maskWarning(_ key: String) -> String { "Field '\(key)' redacted (sensitive field name)." }
 
+    /// Whether redacting `o` with no projection to `maxDepth` returns it unchanged (and
+    /// warns nothing), decided without the general walk for flat arguments: scalars,
+    /// strings and lists of them under names that are not sensitive. False also when a
+    /// member needs the walk to tell (a nested object, a list holding a container), and the
+    /// caller then runs it. Strings go through the same scrub the walk uses, so "unchanged"
+    /// here is the walk's own verdict.
+    static func plainlyUnchanged(_ o: JSONObject, maxDepth: Int) -> Bool {
+        // The object at depth 0 and a list at depth 1 are scanned, not elided, only below
+        // max_depth; strings and scalars are treated alike at every depth.
+        guard maxDepth >= 2 else { return false }
+        let keys = o.keys, values = o.values
+        for i in keys.indices {
+            if isSensitiveName(keys[i]) { return false }
+            switch values[i] {
+            case .null, .bool, .int, .double: continue
+            case .string(let s): if StringRedactor.scrub(s).1 { return false }
+            case .array(let a):
+                for e in a {
+                    switch e {
+                    case .null, .bool, .int, .double: continue
+                    case .string(let s): if StringRedactor.scrub(s).1 { return false }
+                    case .array, .object: return false
+                    }
+                }
+            case .object: return false
+            }
+        }
+        return true
+    }
+
+    /// A string's redaction at any depth, or nil when unchanged (what the walk does to it).
+    @inline(__always)
+    static func scrubbed(_ s: String, warnings: inout [String]) -> JSONValue? {
+        let (out, changed) = StringRedactor.scrub(s)
+        guard changed else { return nil }
+        warnings.append(stringWarning)
+        return .string(out)
+    }
+
     /// The memos one `redact` call threads through its walk (a struct, not a tuple: a
     /// tuple's destruction went through the generic value witness on every call).
     struct Memos {

@@ -94,11 +94,12 @@ enum TableRows {
     }
 
     /// A kept, unmasked member's redaction at depth 2, or nil when unchanged (scalars never
-    /// change, so they skip the call).
+    /// change and strings are scrubbed alike at every depth, so only containers take the walk).
     @inline(__always)
     private static func member(_ v: JSONValue, _ names: Redaction.AllowedFields, repeated: Bool, maxDepth: Int,
                                warnings: inout [String], memos: inout Redaction.Memos) -> JSONValue? {
         if v.isScalar { return nil }
+        if case .string(let s) = v { return Redaction.scrubbed(s, warnings: &warnings) }
         return Redaction.memberChanged(v, names, repeated: repeated, depth: 2, maxDepth: maxDepth,
                                        warnings: &warnings, memos: &memos)
     }

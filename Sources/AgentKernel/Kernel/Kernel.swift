@@ -180,6 +180,9 @@ public final class Kernel: Sendable {
             }
             args = blanked
         }
+        // Flat arguments with nothing to redact (the usual query or call arguments) are kept
+        // as they are, without the walk.
+        if Redaction.plainlyUnchanged(args, maxDepth: 3) { return args }
         var warnings: [String] = []  // a trace keeps no redaction warnings
         let redacted = Redaction.redact(.object(args), Redaction.AllowedFields([]), depth: 0, maxDepth: 3,
                                         warnings: &warnings)
