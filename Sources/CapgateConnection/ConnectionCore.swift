@@ -163,6 +163,15 @@ package final class ConnectionCore: EventHandler {
 
     package func writable() {
         guard state != .closed else { return }
+        // Nothing waits for the socket: the edge only says the peer acknowledged bytes (each
+        // request's packet carries the ACK of the previous answer, so EPOLLOUT comes with
+        // nearly every EPOLLIN, after `readable` already produced and flushed). Every state
+        // change that can queue output runs `afterIO` itself (input, timers, handler answers),
+        // so a second round here would only repeat its checks and the driver's `settled`.
+        if state == .established, outbound.isEmpty, backlog.isEmpty, !readPaused,
+           let driver, !driver.wantsOutput, !driver.isFinished {
+            return
+        }
         flush()
         pump()
         if readPaused, !outbound.isAboveHighWaterMark, state != .closed {
@@ -293,7 +302,12 @@ package final class ConnectionCore: EventHandler {
             }
         }
         let buffer = loop.readBuffer
-        while state == .established, let driver, driver.wantsInput {
+        // The driver is read once (a weak load each turn cost a retain and a release).
+        guard let driver else {
+            if inputEOF { end(.peerClosed(closeNotify: false)) }
+            return
+        }
+        while state == .established, driver.wantsInput {
             switch engine.readPlaintext(into: buffer) {
             case .bytes(let n):
                 driver.receive(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))

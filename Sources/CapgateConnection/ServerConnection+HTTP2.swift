@@ -16,8 +16,9 @@ extension ServerConnection {
                                   + "peer=\(peer?.spiffeID ?? "-") remote=\(remoteAddress)")
             case .streamClosed(let streamID, _):
                 // Peer reset or response done: the handler's result, if any, is no longer wanted.
-                inFlight.removeValue(forKey: streamID)?.cancel()
-                streamWriters.removeValue(forKey: streamID)?.close()
+                // (Both tables are empty while every answer is given in place: no hashing then.)
+                if !inFlight.isEmpty { inFlight.removeValue(forKey: streamID)?.cancel() }
+                if !streamWriters.isEmpty { streamWriters.removeValue(forKey: streamID)?.close() }
             case .connectionError(let trip):
                 shared.counters.recordTrip(trip.code)
                 // A peer that trips and then never reads would keep the GOAWAY (and the
@@ -81,7 +82,7 @@ extension ServerConnection {
     /// iteration, so responses completing together leave in one write.
     func complete(streamID: Int32, response: HTTPResponse) {
         guard lifecycle.isEstablished, let session else { return }
-        inFlight[streamID] = nil
+        if !inFlight.isEmpty { inFlight[streamID] = nil }
         // An invalid status is the application's bug; the peer still gets a valid answer.
         let status = (200...599).contains(response.status) ? response.status : 500
         _ = session.respond(streamID: streamID, status: status, headers: response.headers, body: response.body)

@@ -7,16 +7,43 @@ import Glibc
 enum H2Fields {
     static func withNV<T>(_ fields: [(name: String, value: String)],
                           _ body: (UnsafePointer<nghttp2_nv>?, Int) -> T) -> T {
+        withNV(count: fields.count, field: { fields[$0] }, body)
+    }
+
+    /// A response head: `:status`, `content-type`, `content-length`, then `extra`, without
+    /// first gathering them into an array (one heap allocation per response).
+    static func withResponseNV<T>(status: Int, contentType: String, contentLength: Int,
+                                  extra: [(name: String, value: String)],
+                                  _ body: (UnsafePointer<nghttp2_nv>?, Int) -> T) -> T {
+        let statusText = String(status), lengthText = String(contentLength)  // short: stored inline
+        return withNV(count: 3 + extra.count, field: { i in
+            switch i {
+            case 0: return (":status", statusText)
+            case 1: return ("content-type", contentType)
+            case 2: return ("content-length", lengthText)
+            default: return extra[i - 3]
+            }
+        }, body)
+    }
+
+    /// `count` fields, the `i`th from `field(i)` (read twice: sizes, then bytes).
+    @inline(__always)
+    private static func withNV<T>(count: Int, field: (Int) -> (name: String, value: String),
+                                  _ body: (UnsafePointer<nghttp2_nv>?, Int) -> T) -> T {
         // The bytes and the nv array in temporary allocations (on the stack for any ordinary
         // response): an array for each, plus the spans between them, were three heap
         // allocations per response.
         var total = 1
-        for field in fields { total += field.name.utf8.count + field.value.utf8.count }
+        for i in 0..<count {
+            let f = field(i)
+            total += f.name.utf8.count + f.value.utf8.count
+        }
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: total) { storage in
-            withUnsafeTemporaryAllocation(of: nghttp2_nv.self, capacity: max(1, fields.count)) { nva in
+            withUnsafeTemporaryAllocation(of: nghttp2_nv.self, capacity: max(1, count)) { nva in
                 let base = storage.baseAddress!
                 var offset = 0
-                for (i, field) in fields.enumerated() {
+                for i in 0..<count {
+                    let field = field(i)
                     let name = offset
                     offset = copyUTF8(field.name, to: storage, at: offset)
                     let value = offset
@@ -26,7 +53,7 @@ enum H2Fields {
                         valuelen: offset - value, flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)))
                 }
                 // nghttp2_nv is plain data: nothing to deinitialize.
-                return body(UnsafePointer(nva.baseAddress), fields.count)
+                return body(UnsafePointer(nva.baseAddress), count)
             }
         }
     }
@@ -57,6 +84,16 @@ enum H2Fields {
     @inline(__always)
     static func equal(_ p: UnsafePointer<UInt8>, _ n: Int, _ literal: StaticString) -> Bool {
         n == literal.utf8CodeUnitCount && memcmp(p, literal.utf8Start, n) == 0
+    }
+
+    /// Whether the `n` bytes at `p` are exactly `text`'s UTF-8 (a field the previous request
+    /// sent: `H2ServerSession.regularField`).
+    @inline(__always)
+    static func equal(_ p: UnsafePointer<UInt8>?, _ n: Int, _ text: String) -> Bool {
+        guard text.utf8.count == n else { return false }
+        guard n > 0 else { return true }
+        guard let p else { return false }
+        return text.utf8.withContiguousStorageIfAvailable { memcmp($0.baseAddress!, p, n) == 0 } ?? false
     }
 
     /// Connection-specific header fields a response must not carry (RFC 9113 §8.2.2); callers'

@@ -38,7 +38,7 @@ extension H2ServerSession {
     func admitWaitingBodies() {
         blockedOnSharedBodyBudget = false
         while let id = bodyQueue.first {
-            guard let stream = streams[id], stream.waitingForBudget else {
+            guard let stream = liveStream(id), stream.waitingForBudget else {
                 bodyQueue.removeFirst()
                 continue
             }

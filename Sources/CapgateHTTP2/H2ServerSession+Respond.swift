@@ -10,7 +10,7 @@ extension H2ServerSession {
     @discardableResult
     public func respond(streamID: Int32, status: Int, headers: [(name: String, value: String)] = [],
                         body: [UInt8]) -> Bool {
-        guard let stream = streams[streamID], stream.delivered, !stream.discarding else { return false }
+        guard let stream = liveStream(streamID), stream.delivered, !stream.discarding else { return false }
         return submitResponse(stream, status: status, headers: headers, body: body)
     }
 
@@ -25,27 +25,22 @@ extension H2ServerSession {
             if name.isEmpty || name.hasPrefix(":") || H2Fields.connectionSpecific.contains(name) { continue }
             extra.append((name, h.value))
         }
-        // One array (an array literal `+ extra` allocated twice).
-        var fields: [(name: String, value: String)] = []
-        fields.reserveCapacity(3 + extra.count)
-        fields.append((":status", String(status)))
-        fields.append(("content-type", contentType))
-        fields.append(("content-length", String(body.count)))
-        fields.append(contentsOf: extra)
         let streamID = stream.id
         stream.responded = true
         deadlineEvents += 1
         stream.lastProgress = clock()
         stream.response = body
         stream.responseOffset = 0
-        let rv: Int32 = H2Fields.withNV(fields) { nva, count in
+        // The head's fields go straight into the nv array (`withResponseNV`: no array of them).
+        let rv: Int32 = H2Fields.withResponseNV(status: status, contentType: contentType, contentLength: body.count,
+                                                extra: extra) { nva, count in
             if body.isEmpty {
                 return nghttp2_submit_response(session, streamID, nva, count, nil)
             }
             var provider = nghttp2_data_provider(
                 source: nghttp2_data_source(ptr: nil),
                 read_callback: { _, streamID, buf, length, flags, _, userData in
-                    H2ServerSession.from(userData).readResponse(streamID, buf, length, flags)
+                    H2ServerSession.with(userData) { $0.readResponse(streamID, buf, length, flags) }
                 })
             return nghttp2_submit_response(session, streamID, nva, count, &provider)
         }
@@ -56,7 +51,7 @@ extension H2ServerSession {
     /// frame size allow, nghttp2 decides `length`), EOF on the last one.
     func readResponse(_ streamID: Int32, _ buf: UnsafeMutablePointer<UInt8>?, _ length: Int,
                       _ flags: UnsafeMutablePointer<UInt32>?) -> Int {
-        guard let stream = streams[streamID], let buf, let flags else {
+        guard let stream = liveStream(streamID), let buf, let flags else {
             return Int(H2Frame.temporalFailure)  // resets the stream; never fatal
         }
         let n = min(length, stream.response.count - stream.responseOffset)
@@ -95,9 +90,13 @@ extension H2ServerSession {
         _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream.id, code.rawValue)
     }
 
-    static func from(_ userData: UnsafeMutableRawPointer?) -> H2ServerSession {
-        // user_data is always the session's owner (set in init); nghttp2 never calls back
-        // after nghttp2_session_del.
-        Unmanaged<H2ServerSession>.fromOpaque(userData!).takeUnretainedValue()
+    /// Runs a callback's work on the session behind `userData`, without the retain and
+    /// release that taking the reference out would cost (a dozen callbacks per request): the
+    /// session is alive for the whole callback, since nghttp2 calls back only from inside
+    /// the session's own `receive`/`produce`/`respond` (and never after
+    /// nghttp2_session_del); user_data is always the session (set in init).
+    @inline(__always)
+    static func with<R>(_ userData: UnsafeMutableRawPointer?, _ body: (H2ServerSession) -> R) -> R {
+        Unmanaged<H2ServerSession>.fromOpaque(userData!)._withUnsafeGuaranteedRef(body)
     }
 }

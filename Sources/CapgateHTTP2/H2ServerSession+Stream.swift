@@ -11,7 +11,7 @@ extension H2ServerSession {
     public func respondStreaming(streamID: Int32, status: Int, headers: [(name: String, value: String)] = [])
         -> Bool
     {
-        guard let stream = streams[streamID], stream.delivered, !stream.discarding, !stream.responded, !aborted,
+        guard let stream = liveStream(streamID), stream.delivered, !stream.discarding, !stream.responded, !aborted,
               (200...599).contains(status) else { return false }
         var contentType = "application/json"
         var fields: [(name: String, value: String)] = []
@@ -33,7 +33,7 @@ extension H2ServerSession {
             var provider = nghttp2_data_provider(
                 source: nghttp2_data_source(ptr: nil),
                 read_callback: { _, streamID, buf, length, flags, _, userData in
-                    H2ServerSession.from(userData).readStreamed(streamID, buf, length, flags)
+                    H2ServerSession.with(userData) { $0.readStreamed(streamID, buf, length, flags) }
                 })
             return nghttp2_submit_response(session, stream.id, nva, count, &provider)
         }
@@ -44,7 +44,7 @@ extension H2ServerSession {
     /// Returns false when the stream is gone (reset by the peer, closed): stop producing.
     @discardableResult
     public func appendStreamData(streamID: Int32, _ bytes: [UInt8], end: Bool) -> Bool {
-        guard let stream = streams[streamID], stream.streaming, !stream.streamEnded, !aborted else { return false }
+        guard let stream = liveStream(streamID), stream.streaming, !stream.streamEnded, !aborted else { return false }
         if stream.responseOffset > 0 && stream.responseOffset >= stream.response.count / 2 {
             stream.response.removeFirst(stream.responseOffset)  // compact what nghttp2 took
             stream.responseOffset = 0
@@ -58,7 +58,7 @@ extension H2ServerSession {
     /// Bytes of a streamed response nghttp2 has taken so far (cumulative), or nil when the
     /// stream is gone. The connection reports it to the producer for back-pressure.
     public func streamBytesSent(streamID: Int32) -> Int? {
-        guard let stream = streams[streamID], stream.streaming else { return nil }
+        guard let stream = liveStream(streamID), stream.streaming else { return nil }
         return stream.streamSent
     }
 
@@ -66,7 +66,7 @@ extension H2ServerSession {
     /// size allow), DEFERRED when nothing is, EOF after the last byte of an ended stream.
     func readStreamed(_ streamID: Int32, _ buf: UnsafeMutablePointer<UInt8>?, _ length: Int,
                       _ flags: UnsafeMutablePointer<UInt32>?) -> Int {
-        guard let stream = streams[streamID], let buf, let flags else {
+        guard let stream = liveStream(streamID), let buf, let flags else {
             return Int(H2Frame.temporalFailure)
         }
         let available = stream.response.count - stream.responseOffset

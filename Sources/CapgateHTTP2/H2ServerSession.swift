@@ -28,7 +28,12 @@ public final class H2ServerSession {
 
     /// Owned; freed in deinit. Never nil after init.
     var session: OpaquePointer!
-    var streams: [Int32: H2ServerStream] = [:]
+    /// Open streams by id. Read through `liveStream(_:)`; changed only by `addStream` and
+    /// `removeStream`.
+    private(set) var streams: [Int32: H2ServerStream] = [:]
+    /// The stream `liveStream(_:)` found or `addStream` added last (nil after it closed): a request's
+    /// callbacks name the same stream a dozen times in a row, each a hashed look-up.
+    private var recentStream: H2ServerStream?
     var pending: [H2Event] = []
     var resetBucket: TokenBucket
     var glitchBucket: TokenBucket
@@ -60,6 +65,10 @@ public final class H2ServerSession {
     var waitingBodyBytes = 0
     /// The first waiting stream fits this connection's budget, not the shared one.
     var blockedOnSharedBodyBudget = false
+    /// The regular fields of the last request whose header block ended (empty when it was
+    /// larger than `repeatedFieldsMaxBytes`): the next request's identical fields reuse its
+    /// Strings (`regularField`).
+    var lastRequestFields: [(name: String, value: String)] = []
     /// The caller's buffer while `produce` runs (swapped in, so no copy).
     var outBuffer: [UInt8] = []
     var outMax = 0
@@ -149,6 +158,29 @@ public final class H2ServerSession {
         rv = nghttp2_session_set_local_window_size(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0,
                                                    Int32(limits.connectionWindow))
         guard rv == 0 else { throw .library(rv) }
+    }
+
+    // MARK: - Streams
+
+    /// The open stream `id`: `streams[id]`, the last one asked for answered without hashing.
+    @inline(__always)
+    func liveStream(_ id: Int32) -> H2ServerStream? {
+        if let recent = recentStream, recent.id == id { return recent }
+        let found = streams[id]
+        if found != nil { recentStream = found }
+        return found
+    }
+
+    /// Adds a stream the peer opened.
+    func addStream(_ stream: H2ServerStream) {
+        streams[stream.id] = stream
+        recentStream = stream
+    }
+
+    /// Removes a closed stream; returns it, nil if it was not open.
+    func removeStream(_ streamID: Int32) -> H2ServerStream? {
+        if recentStream?.id == streamID { recentStream = nil }
+        return streams.removeValue(forKey: streamID)
     }
 
     // MARK: - Bytes in, bytes out

@@ -14,6 +14,10 @@ final class H2ServerStream {
     /// Declared `content-length`; `Int.max` when it does not fit (treated as too large).
     var contentLength: Int?
     var headers: [(name: String, value: String)] = []
+    /// While >= 0: the regular fields so far are the first this many of the session's
+    /// `lastRequestFields`, in order, and `headers` is still empty; -1 once a field differed
+    /// (then `headers` holds the list) or the block was settled.
+    var repeatedFields = 0
 
     /// Fields and decoded bytes (name + value + 32 per field, RFC 9113 §6.5.2) seen so far,
     /// trailers included.

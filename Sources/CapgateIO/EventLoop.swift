@@ -33,6 +33,9 @@ public final class EventLoop {
     private static let wakeToken: UInt64 = 0
     private var nextToken: UInt64 = 1
     private var registrations: [UInt64: Registration] = [:]
+    /// Counts deregistrations: `dispatch` re-checks a handler's registration between its
+    /// callbacks only when this moved.
+    private var deregistrations: UInt64 = 0
     private var tokenByFD: [Int32: UInt64] = [:]
 
     private let epollFD: Int32
@@ -103,6 +106,7 @@ public final class EventLoop {
     public func deregister(_ fd: Int32) -> Bool {
         guard let token = tokenByFD.removeValue(forKey: fd) else { return false }
         registrations[token] = nil
+        deregistrations &+= 1
         // ENOENT/EBADF here only mean the fd is already gone from the set.
         _ = capgate_epoll_ctl(epollFD, CAPGATE_EPOLL_CTL_DEL, fd, 0, 0)
         return true
@@ -116,6 +120,7 @@ public final class EventLoop {
     public func deregisterClosing(_ fd: Int32) -> Bool {
         guard let token = tokenByFD.removeValue(forKey: fd) else { return false }
         registrations[token] = nil
+        deregistrations &+= 1
         return true
     }
 
@@ -219,19 +224,23 @@ public final class EventLoop {
     }
 
     private func dispatch(_ mask: UInt32, token: UInt64) {
-        // Look the registration up before each callback: an earlier one may
-        // have deregistered the fd.
+        guard let handler = registrations[token]?.handler else { return }
+        // Before each further callback the registration is checked again: an earlier one may
+        // have deregistered the fd (tokens are never reused, so while no deregistration
+        // happened at all the handler is still the token's, and the look-up is skipped).
+        let seen = deregistrations
+        func stillRegistered() -> Bool { deregistrations == seen || registrations[token] != nil }
         if mask & CAPGATE_EPOLLRDHUP != 0 {
-            registrations[token]?.handler.readHangup()
+            handler.readHangup()
         }
-        if mask & (CAPGATE_EPOLLIN | CAPGATE_EPOLLRDHUP) != 0 {
-            registrations[token]?.handler.readable()
+        if mask & (CAPGATE_EPOLLIN | CAPGATE_EPOLLRDHUP) != 0, stillRegistered() {
+            handler.readable()
         }
-        if mask & CAPGATE_EPOLLOUT != 0 {
-            registrations[token]?.handler.writable()
+        if mask & CAPGATE_EPOLLOUT != 0, stillRegistered() {
+            handler.writable()
         }
-        if mask & (CAPGATE_EPOLLERR | CAPGATE_EPOLLHUP) != 0 {
-            registrations[token]?.handler.hangup()
+        if mask & (CAPGATE_EPOLLERR | CAPGATE_EPOLLHUP) != 0, stillRegistered() {
+            handler.hangup()
         }
     }
 

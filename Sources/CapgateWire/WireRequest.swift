@@ -49,6 +49,9 @@ extension WireRequest {
     /// wrong shape.
     public static func decode(_ verb: Verb, body: UnsafeRawBufferPointer) throws(WireError) -> WireRequest {
         if verb == .health { return .health }
+        if verb == .explain, let actionID = plainExplainActionID(body.bindMemory(to: UInt8.self)) {
+            return .explain(actionID: actionID)
+        }
         let value: JSONValue
         do {
             value = try JSONParser.parse(body.bindMemory(to: UInt8.self), limits: bodyParserLimits)
@@ -57,6 +60,57 @@ extension WireRequest {
         }
         return try decode(verb, value: value)
     }
+
+    /// The action id of an `explain` body in its plain form, `{"action_id":"..."}` (JSON
+    /// whitespace allowed between tokens) with a value of printable ASCII without escapes,
+    /// at most `plainActionIDMaxBytes`; nil for anything else, which the general decoder
+    /// then reads (and answers, errors included).
+    ///
+    /// Why: `explain` is a dictionary look-up, and the general path (object, field reader,
+    /// unknown-field check) was most of its per-request allocations. For the bodies this
+    /// accepts the general path gives the same request: one member, no escapes, so no
+    /// duplicate, unknown or missing field; ASCII, so no UTF-8 question; well under the
+    /// parser's string limit.
+    static func plainExplainActionID(_ body: UnsafeBufferPointer<UInt8>) -> String? {
+        var pos = 0
+        let n = body.count
+        @inline(__always) func skipWS() {
+            while pos < n, body[pos] == 0x20 || body[pos] == 0x09 || body[pos] == 0x0A || body[pos] == 0x0D { pos += 1 }
+        }
+        @inline(__always) func take(_ literal: StaticString) -> Bool {
+            let count = literal.utf8CodeUnitCount
+            guard n - pos >= count else { return false }
+            for i in 0..<count where body[pos + i] != literal.utf8Start[i] { return false }
+            pos += count
+            return true
+        }
+        skipWS()
+        guard take("{") else { return nil }
+        skipWS()
+        guard take("\"action_id\"") else { return nil }
+        skipWS()
+        guard take(":") else { return nil }
+        skipWS()
+        guard take("\"") else { return nil }
+        let start = pos
+        while pos < n, body[pos] != UInt8(ascii: "\"") {
+            let b = body[pos]
+            // Printable ASCII only: no escape, no control character, no UTF-8 sequence.
+            guard b >= 0x20, b < 0x7F, b != UInt8(ascii: "\\") else { return nil }
+            pos += 1
+        }
+        guard pos < n, pos - start <= plainActionIDMaxBytes else { return nil }
+        let end = pos
+        pos += 1
+        skipWS()
+        guard take("}") else { return nil }
+        skipWS()
+        guard pos == n else { return nil }
+        return String(decoding: UnsafeBufferPointer(rebasing: body[start..<end]), as: UTF8.self)
+    }
+
+    /// Longer action ids take the general decoder (ids are 36-byte UUIDs).
+    static let plainActionIDMaxBytes = 1024
 
     public static func decode(_ verb: Verb, body: [UInt8]) throws(WireError) -> WireRequest {
         let r: Result<WireRequest, WireError> = body.withUnsafeBytes { raw in

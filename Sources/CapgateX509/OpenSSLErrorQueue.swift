@@ -15,7 +15,14 @@ public enum OpenSSLErrorQueue {
     public static let maxEntries = 16
 
     /// Discards stale errors so a failure report only names the call that just failed.
-    public static func clear() { ERR_clear_error() }
+    ///
+    /// Only when there is one: OpenSSL 3's `ERR_clear_error` resets all 16 slots of the
+    /// thread's ring, two `free` calls each, even when the queue is empty, which it is before
+    /// nearly every call (three TLS calls per request: ~100 `free`s). `ERR_peek_error` is what
+    /// `SSL_get_error` and `drain` consult, so a queue it reports empty is empty for them too.
+    public static func clear() {
+        if ERR_peek_error() != 0 { ERR_clear_error() }
+    }
 
     /// Removes every queued error (keeping the oldest ``maxEntries``), oldest first.
     public static func drain() -> OpenSSLErrors {

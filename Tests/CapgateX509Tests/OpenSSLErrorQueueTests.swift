@@ -37,4 +37,18 @@ import CapgateX509
         OpenSSLErrorQueue.clear()
         #expect(OpenSSLErrorQueue.drain().isEmpty)
     }
+
+    /// `clear` skips the ring reset when the queue is empty: it must still empty a full
+    /// (wrapped) ring, and a clear of an empty queue leaves it empty.
+    @Test func clearEmptiesAWrappedRingAndKeepsAnEmptyQueueEmpty() {
+        OpenSSLErrorQueue.clear()
+        #expect(ERR_peek_error() == 0)
+        for _ in 0..<40 { pushError() }
+        #expect(ERR_peek_error() != 0)
+        OpenSSLErrorQueue.clear()
+        #expect(ERR_peek_error() == 0)
+        #expect(ERR_get_error() == 0)
+        OpenSSLErrorQueue.clear()
+        #expect(OpenSSLErrorQueue.drain().isEmpty)
+    }
 }

@@ -46,7 +46,11 @@ public enum FallbackExecutor {
         var lastError: (any Error)?
         var lastDriverID = ""
         var failed = 0
-        let cancelled = FallbackOutcome(raw: nil, driverID: "", lastError: CancellationError(), hadFailures: false)
+        // Built only when returned: a `CancellationError` boxed as `any Error` is an allocation,
+        // which every invoke paid when the outcome was built up front.
+        var cancelled: FallbackOutcome {
+            FallbackOutcome(raw: nil, driverID: "", lastError: CancellationError(), hadFailures: false)
+        }
         for driverID in plan.driverIDs {
             guard let driver = drivers[driverID] else { continue }
             if Task.isCancelled { return cancelled }

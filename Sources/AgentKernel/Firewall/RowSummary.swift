@@ -26,7 +26,7 @@ enum RowSummary {
         } else {
             topKeys = try countedTopKeys(rows)
         }
-        facts.append("Top keys: " + topKeys.joined(separator: ", "))
+        facts.append(topKeysFact(topKeys))
 
         // Every row an object (the usual table): `k in row` and `row[k]` cannot raise, so one
         // hinted pass per key gives the same facts as the general walk below, which repeats
@@ -142,6 +142,7 @@ enum RowSummary {
             var stats = NumericStats()
             var values: [JSONValue] = []
             var numeric = true
+            var singleValue: JSONValue?
             var hint = 0
             for case .object(let o) in rows {
                 let i: Int
@@ -163,6 +164,8 @@ enum RowSummary {
                     // Not numeric: a later key needs nothing more; a leading key needs all its
                     // values for the distribution, starting with the numeric ones read so far.
                     if !leading { break }
+                    // One row: its value alone decides (no value list, no tally to allocate).
+                    if rows.count == 1 { singleValue = v; break }
                     values.reserveCapacity(rows.count)
                     for case .object(let p) in rows where values.count < stats.count {
                         if let j = p.index(of: k) { values.append(p.values[j]) }
@@ -175,6 +178,8 @@ enum RowSummary {
                     numericFacts += 1
                     facts.append(numericFact(k, stats))
                 }
+            } else if let singleValue {
+                if let fact = singleValueFact(k, singleValue) { distributions.append(fact) }
             } else if leading, let fact = distributionFact(k, values) {
                 distributions.append(fact)
             }
@@ -199,8 +204,34 @@ enum RowSummary {
     }
 
     /// `"<k>: min=<lo>, max=<hi>, avg=<avg>"` (each `%.2f`), in one buffer.
+    ///
+    /// When the three figures are integral (`appendFixed2`'s fast case) the fact's bytes
+    /// are written straight into the new string's storage: six appends to a growing string
+    /// and three small strings decoded for the figures were most of a one-row summary.
     static func numericFact(_ k: String, _ stats: NumericStats) -> String {
         let avg = stats.sum / Double(stats.count)
+        if PyFloat.isIntegralFixed2(stats.lo), PyFloat.isIntegralFixed2(stats.hi), PyFloat.isIntegralFixed2(avg),
+           let fact = k.utf8.withContiguousStorageIfAvailable({ key in
+               // A figure is at most 20 bytes (sign, 16 digits, ".00"); the labels are 20.
+               String(unsafeUninitializedCapacity: key.count + 20 + 3 * 20) { out in
+                   let base = out.baseAddress!
+                   var n = key.count
+                   if let k = key.baseAddress { base.update(from: k, count: n) }
+                   func put(_ s: StaticString) {
+                       (base + n).update(from: s.utf8Start, count: s.utf8CodeUnitCount)
+                       n += s.utf8CodeUnitCount
+                   }
+                   put(": min=")
+                   n += PyFloat.writeIntegralFixed2(stats.lo, to: base + n)
+                   put(", max=")
+                   n += PyFloat.writeIntegralFixed2(stats.hi, to: base + n)
+                   put(", avg=")
+                   n += PyFloat.writeIntegralFixed2(avg, to: base + n)
+                   return n
+               }
+           }) {
+            return fact
+        }
         var fact = ""
         fact.reserveCapacity(k.utf8.count + 48)
         fact += k
@@ -211,6 +242,43 @@ enum RowSummary {
         fact += ", avg="
         PyFloat.appendFixed2(avg, to: &fact)
         return fact
+    }
+
+    /// `"Top keys: " + ", ".join(keys)`, its bytes written once into the new string's
+    /// storage (the joined keys and the concatenation were two strings built and grown on
+    /// every summary). Keys whose bytes are not contiguous take the plain concatenation.
+    static func topKeysFact(_ keys: [String]) -> String {
+        let prefix: StaticString = "Top keys: "
+        var count = prefix.utf8CodeUnitCount + 2 * Swift.max(0, keys.count - 1)
+        for k in keys {
+            guard let n = k.utf8.withContiguousStorageIfAvailable({ $0.count }) else {
+                return "Top keys: " + keys.joined(separator: ", ")
+            }
+            count += n
+        }
+        return String(unsafeUninitializedCapacity: count) { out in
+            let base = out.baseAddress!
+            base.update(from: prefix.utf8Start, count: prefix.utf8CodeUnitCount)
+            var n = prefix.utf8CodeUnitCount
+            for (i, k) in keys.enumerated() {
+                if i > 0 {
+                    base[n] = UInt8(ascii: ","); base[n + 1] = UInt8(ascii: " ")
+                    n += 2
+                }
+                n += k.utf8.withContiguousStorageIfAvailable { b -> Int in
+                    if let p = b.baseAddress { (base + n).update(from: p, count: b.count) }
+                    return b.count
+                }!
+            }
+            return n
+        }
+    }
+
+    /// `distributionFact(k, [v])` without the arrays: one value has a fact only when it is a
+    /// bool (a distribution needs 2 to 10 distinct strings).
+    static func singleValueFact(_ k: String, _ v: JSONValue) -> String? {
+        guard case .bool(let b) = v else { return nil }
+        return b ? "\(k): True=1, False=0" : "\(k): True=0, False=1"
     }
 
     /// Boolean counts, or the distribution of 2 to 10 distinct strings, of one key's values.

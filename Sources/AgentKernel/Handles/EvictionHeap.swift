@@ -1,4 +1,4 @@
-/// A min-queue of `(time, seq, id)` with lazy deletion, used by `HandleStore` to find the
+/// A min-queue of `(time, seq)` with lazy deletion, used by `HandleStore` to find the
 /// oldest (by `created_at`) and the expired (by `expires_at`) handles without the
 /// reference's sort / full scan per store, which at the 10k-entry cap would cost
 /// milliseconds on every store in a busy sidecar.
@@ -15,18 +15,20 @@
 /// the smaller of the two fronts, so pops come out in exactly the order one heap gives,
 /// without a sift through 10k elements on every store at capacity.
 struct EvictionHeap {
+    /// Plain data (no id string): pushes, pops and the run's trims copy and move elements
+    /// without a retain or release, and a popped element never keeps its handle's id alive.
+    /// The owner finds the entry by `hash` and `seq` instead.
     struct Element {
         let time: Int64
         let seq: UInt64
-        let id: CodePointKey
-        /// The owner's table hash of `id`: with `seq` it finds the live entry (or its absence)
-        /// without hashing or comparing the id's bytes, long out of cache when it is evicted.
+        /// The owner's table hash of the handle's id: with `seq` it finds the live entry (or
+        /// its absence) without hashing or comparing the id's bytes, long out of cache when
+        /// it is evicted.
         let hash: UInt64
 
-        init(time: Int64, seq: UInt64, id: CodePointKey, hash: UInt64 = 0) {
+        init(time: Int64, seq: UInt64, hash: UInt64 = 0) {
             self.time = time
             self.seq = seq
-            self.id = id
             self.hash = hash
         }
 

@@ -21,24 +21,20 @@ public final class HandleStore: Sendable {
     let ids: any IDGenerator
     private let state = Mutex(State())
 
-    /// Immutable and shared: a look-up copies one reference out of the lock instead of the
-    /// handle's strings, constraints and data one retain each.
-    final class Entry: Sendable {
-        let handle: Handle
-        let data: JSONValue
-        init(handle: Handle, data: JSONValue) {
-            self.handle = handle
-            self.data = data
-        }
-    }
-
-    /// What the table keeps per id: the bookkeeping eviction reads (liveness of heap
-    /// elements, byte accounting) inline, so sweeps and compactions never dereference the
-    /// entry itself.
+    /// What the table keeps per id: the handle and its data, and inline the bookkeeping
+    /// eviction reads (liveness of heap elements, byte accounting), so sweeps and
+    /// compactions never dereference the handle.
+    ///
+    /// Why no shared entry object around the handle and data: a `Handle` is already one
+    /// reference (its box), so a look-up copies two references out of the lock instead of
+    /// one, while the object cost an allocation on every store and, at the entry cap, a
+    /// free of memory long out of the cache on every store (the evicted handle's).
+    /// `seq` (unique per store) says whether a look-up's entry is still the current one.
     struct Stored {
         let seq: UInt64
         let size: Int
-        let entry: Entry
+        let handle: Handle
+        let data: JSONValue
     }
 
     struct State {
@@ -59,7 +55,9 @@ public final class HandleStore: Sendable {
 
         /// Drops the handle `e` (live) was pushed for, found by hash and seq.
         mutating func drop(_ e: EvictionHeap.Element) {
-            if let removed = entries.removeValue(hash: e.hash, where: { $0.seq == e.seq }) { totalBytes -= removed.size }
+            if let size = entries.remove(hash: e.hash, where: { $0.seq == e.seq }, reading: { $0.size }) {
+                totalBytes -= size
+            }
         }
 
         /// Drops every handle with `expires_at <= now`; returns how many.
@@ -125,7 +123,7 @@ public final class HandleStore: Sendable {
     /// formats every number as Python would and was half the cost of a 200-row invoke).
     public var currentBytes: Int {
         state.withLock { s in
-            tracksBytes ? s.totalBytes : s.entries.allValues.reduce(0) { $0 + SizeEstimate.estimatedSize($1.entry.data) }
+            tracksBytes ? s.totalBytes : s.entries.allValues.reduce(0) { $0 + SizeEstimate.estimatedSize($1.data) }
         }
     }
 
@@ -170,7 +168,6 @@ public final class HandleStore: Sendable {
     }
 
     private func insert(_ handle: Handle, data: JSONValue, size: Int, now: Timestamp) {
-        let key = CodePointKey(handle.handleID)
         state.withLock { s in
             let seq = s.nextSeq
             s.nextSeq += 1
@@ -179,7 +176,7 @@ public final class HandleStore: Sendable {
             // old entry and its byte accounting instead of double-counting it; its heap
             // elements, under the old seq, are then stale.
             let h = s.entries.hash(handle.handleID)
-            let stored = Stored(seq: seq, size: size, entry: Entry(handle: handle, data: data))
+            let stored = Stored(seq: seq, size: size, handle: handle, data: data)
             let replaced = s.entries.upsert(handle.handleID, hash: h, insert: { stored }) { old -> Int in
                 let oldSize = old.size
                 old = stored
@@ -187,8 +184,8 @@ public final class HandleStore: Sendable {
             }
             if let replaced { s.totalBytes -= replaced }
             s.totalBytes += size
-            s.byCreated.push(.init(time: handle.createdAt.microseconds, seq: seq, id: key, hash: h))
-            s.byExpiry.push(.init(time: handle.expiresAt.microseconds, seq: seq, id: key, hash: h))
+            s.byCreated.push(.init(time: handle.createdAt.microseconds, seq: seq, hash: h))
+            s.byExpiry.push(.init(time: handle.expiresAt.microseconds, seq: seq, hash: h))
 
             s.storeCount += 1
             if s.storeCount % Self.evictInterval == 0 { _ = s.evictExpired(now: now) }
@@ -210,7 +207,8 @@ public final class HandleStore: Sendable {
                 _ = s.evictExpired(now: now)
                 var kept: [EvictionHeap.Element] = []
                 while s.totalBytes > cap, let oldest = s.popOldest() {
-                    if oldest.id == key {
+                    // The live element of the id just stored is the one with its seq.
+                    if oldest.seq == seq {
                         kept.append(oldest)  // never evict the entry just stored
                         continue
                     }
@@ -234,24 +232,24 @@ public final class HandleStore: Sendable {
     }
 
     /// The entry stored under `handleID`, if any (no expiry check).
-    func entry(_ handleID: String) -> Entry? {
-        state.withLock { $0.entries.value(forKey: handleID) { $0.entry } }
+    func entry(_ handleID: String) -> Stored? {
+        state.withLock { $0.entries[handleID] }
     }
 
     /// `e`'s data, or HandleExpired when `expires_at <= now`, after dropping it (lazy
     /// eviction on access, as the reference does) unless it was replaced meanwhile.
-    func data(of e: Entry, now: Timestamp) throws(KernelError) -> JSONValue {
+    func data(of e: Stored, now: Timestamp) throws(KernelError) -> JSONValue {
         guard e.handle.expiresAt <= now else { return e.data }
         let handleID = e.handle.handleID
         state.withLock { s in
-            if s.entries.value(forKey: handleID, { $0.entry === e }) == true { s.drop(CodePointKey(handleID)) }
+            if s.entries.value(forKey: handleID, { $0.seq == e.seq }) == true { s.drop(CodePointKey(handleID)) }
         }
         throw KernelError(.handleExpired, "Handle '\(handleID)' expired at \(e.handle.expiresAt.isoformat).")
     }
 
     /// `get_meta`: metadata without an expiry check (nil when unknown).
     public func meta(_ handleID: String) -> Handle? {
-        state.withLock { $0.entries.value(forKey: handleID) { $0.entry.handle } }
+        state.withLock { $0.entries.value(forKey: handleID) { $0.handle } }
     }
 
     /// `evict_expired()`: drops every expired handle; returns how many.
@@ -273,6 +271,6 @@ public final class HandleStore: Sendable {
 extension IDTable<HandleStore.Stored> {
     /// Whether the entry under hash `h` with seq `seq` is present.
     func index(hash h: UInt64, seq: UInt64) -> Bool {
-        value(hash: h, where: { $0.seq == seq }, { _ in true }) != nil
+        contains(hash: h, where: { $0.seq == seq })
     }
 }

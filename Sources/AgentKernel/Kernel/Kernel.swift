@@ -203,28 +203,64 @@ public final class Kernel: Sendable {
     /// One shared key list and one values array: no pairs array, no duplicate-key scans, no
     /// key array allocated per trace. The handle's presence is read by pattern: `!= nil`
     /// copied the whole `Handle` out of the frame (a retain and release per string and array).
-    ///
-    /// The usual summary (no facts, no warnings, a page of at most `commonRows` rows: every
-    /// expand and table invoke of a small page) is one of a few prebuilt objects: the trace
-    /// shares its arrays, so neither recording it nor evicting it later allocates or frees.
     static func resultSummary(_ frame: Frame) -> JSONObject {
         let hasHandle: Bool
         if case .some = frame.handle { hasHandle = true } else { hasHandle = false }
-        let facts = frame.facts.count, rows = frame.tablePreview.count, warnings = frame.warnings.count
-        if facts == 0 && warnings == 0 && rows <= commonRows {
-            return commonSummaries[rows &* 2 &+ (hasHandle ? 1 : 0)]
+        return resultSummary(facts: frame.facts.count, rows: frame.tablePreview.count,
+                             warnings: frame.warnings.count, hasHandle: hasHandle)
+    }
+
+    static func resultSummary(facts: Int, rows: Int, warnings: Int, hasHandle: Bool) -> JSONObject {
+        if let shared = SharedResultSummaries.lookup(facts: facts, rows: rows, warnings: warnings, hasHandle: hasHandle) {
+            return shared
         }
         return makeResultSummary(facts: facts, rows: rows, warnings: warnings, hasHandle: hasHandle)
     }
 
     static func makeResultSummary(facts: Int, rows: Int, warnings: Int, hasHandle: Bool) -> JSONObject {
-        JSONObject(uniqueKeys: resultSummaryKeys, values: [.int(facts), .int(rows), .int(warnings), .bool(hasHandle)])
+        JSONObject(uniqueKeys: resultSummaryKeys,
+                   values: [.int(facts), .int(rows), .int(warnings), .bool(hasHandle)])
     }
     static let resultSummaryKeys = ["fact_count", "row_count", "warning_count", "has_handle"]
-    static let commonRows = 64
-    /// Index `rows * 2 + (has_handle ? 1 : 0)`.
-    static let commonSummaries: [JSONObject] = (0...commonRows).flatMap { rows in
-        [false, true].map { makeResultSummary(facts: 0, rows: rows, warnings: 0, hasHandle: $0) }
+}
+
+/// Result summaries built once for the usual frames (a summary's up to 20 facts and no rows,
+/// or a table's up to 64 rows and no facts; at most one warning; with or without a handle),
+/// shared by every trace that has them.
+///
+/// Why: every invoke and expand recorded a freshly allocated values array, freed again,
+/// long out of the cache, when the trace store evicted the trace 10,000 records later. A
+/// shared array is an immutable value (copy on write), so a trace holding it reads and
+/// serializes exactly as one holding its own; other counts are built as before.
+enum SharedResultSummaries {
+    static let maxFacts = 20, maxRows = 64, maxWarnings = 1
+
+    /// `[summaryHalf | tableHalf][warnings][hasHandle]`, flattened.
+    private static let summaries: [JSONObject] = {
+        var out: [JSONObject] = []
+        for w in 0...maxWarnings {
+            for h in [false, true] {
+                for f in 0...maxFacts { out.append(Kernel.makeResultSummary(facts: f, rows: 0, warnings: w, hasHandle: h)) }
+            }
+        }
+        return out
+    }()
+    private static let tables: [JSONObject] = {
+        var out: [JSONObject] = []
+        for w in 0...maxWarnings {
+            for h in [false, true] {
+                for r in 0...maxRows { out.append(Kernel.makeResultSummary(facts: 0, rows: r, warnings: w, hasHandle: h)) }
+            }
+        }
+        return out
+    }()
+
+    static func lookup(facts: Int, rows: Int, warnings: Int, hasHandle: Bool) -> JSONObject? {
+        guard (0...maxWarnings).contains(warnings) else { return nil }
+        let group = warnings * 2 + (hasHandle ? 1 : 0)
+        if rows == 0, (0...maxFacts).contains(facts) { return summaries[group * (maxFacts + 1) + facts] }
+        if facts == 0, (0...maxRows).contains(rows) { return tables[group * (maxRows + 1) + rows] }
+        return nil
     }
 }
 

@@ -26,11 +26,27 @@ extension PyFloat {
     /// and an integral value's digits go straight into it (no String per number). Same
     /// text as `fixed2`.
     static func appendFixed2(_ d: Double, to out: inout String) {
-        guard d == d.rounded(.towardZero) && abs(d) < 9_007_199_254_740_992 && !(d == 0 && d.sign == .minus) else {
+        guard isIntegralFixed2(d) else {
             out += fixed(d, places: 2)  // NaN, infinities, fractions and -0.0: the general path
             return
         }
         // At most 16 digits below 2^53, a sign and ".00": 19 bytes.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buf in
+            let n = writeIntegralFixed2(d, to: buf.baseAddress!)
+            out += String(decoding: UnsafeBufferPointer(start: buf.baseAddress!, count: n), as: UTF8.self)
+        }
+    }
+
+    /// Whether `d` takes the integral fast path of `appendFixed2` / `writeIntegralFixed2`:
+    /// a whole number below 2^53 in magnitude, not -0.0 (NaN and infinities fail the test).
+    @inline(__always)
+    static func isIntegralFixed2(_ d: Double) -> Bool {
+        d == d.rounded(.towardZero) && abs(d) < 9_007_199_254_740_992 && !(d == 0 && d.sign == .minus)
+    }
+
+    /// Writes `"%.2f" % d` for a `d` that `isIntegralFixed2` accepted at `out` (room for
+    /// 20 bytes); returns the byte count.
+    static func writeIntegralFixed2(_ d: Double, to out: UnsafeMutablePointer<UInt8>) -> Int {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buf in
             var end = buf.count
             buf[end - 1] = 0x30; buf[end - 2] = 0x30; buf[end - 3] = 0x2E  // ".00"
@@ -42,7 +58,9 @@ extension PyFloat {
                 m /= 10
             } while m > 0
             if d < 0 { end -= 1; buf[end] = 0x2D }
-            out += String(decoding: UnsafeBufferPointer(rebasing: buf[end...]), as: UTF8.self)
+            let n = buf.count - end
+            out.update(from: buf.baseAddress! + end, count: n)
+            return n
         }
     }
 }

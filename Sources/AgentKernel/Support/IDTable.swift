@@ -116,18 +116,28 @@ struct IDTable<Value> {
         }
     }
 
+    /// Whether an entry filed under `h` satisfies `matches`, read in place: a value copied
+    /// out (as `value(hash:where:_:)` hands one to its projection) retained and released each
+    /// of its references, objects long out of the cache when the entry is an eviction's.
+    func contains(hash h: UInt64, where matches: (borrowing Value) -> Bool) -> Bool {
+        index(hash: h, where: matches) != nil
+    }
+
     /// A part of the value filed under `h` that satisfies `matches`.
     func value<R>(hash h: UInt64, where matches: (borrowing Value) -> Bool, _ project: (Value) -> R) -> R? {
         guard let i = index(hash: h, where: matches) else { return nil }
         return slots[i].value.map(project)
     }
 
-    /// Removes the entry filed under `h` whose value satisfies `matches`; returns its value.
-    mutating func removeValue(hash h: UInt64, where matches: (borrowing Value) -> Bool) -> Value? {
+    /// Removes the entry filed under `h` whose value satisfies `matches`; returns a part of
+    /// its value read in place (a whole value copied out retained each of its references,
+    /// released again a moment later with the entry).
+    mutating func remove<R>(hash h: UInt64, where matches: (borrowing Value) -> Bool,
+                            reading part: (borrowing Value) -> R) -> R? {
         guard let i = index(hash: h, where: matches) else { return nil }
-        let v = slots[i].value
+        let r = part(slots[i].value!)
         remove(at: i)
-        return v
+        return r
     }
 
     /// Removes the entry filed under `h` whose value satisfies `matches`; false when none.

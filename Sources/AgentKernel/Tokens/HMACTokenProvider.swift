@@ -17,6 +17,8 @@ public final class HMACTokenProvider: Sendable {
     private let clock: any KernelClock
     private let ids: any IDGenerator
     private let revocations: any RevocationStore
+    /// The last verified token (`VerifiedTokenMemo`): a repeated token skips the HMAC.
+    private let verified = VerifiedTokenMemo()
     /// The store behind `revoke`, so the gateway can learn whether a revocation was persisted.
     public var revocationStore: any RevocationStore { revocations }
 
@@ -208,7 +210,7 @@ public final class HMACTokenProvider: Sendable {
         if token.expiresAt <= clock.now() {
             throw KernelError(.tokenExpired, "Token '\(tid)' expired at \(token.expiresAt.isoformat).")
         }
-        if !ConstantTime.equal(sign(token), token.signature) {
+        if !verified.signatureIsValid(token, sign: sign) {
             throw KernelError(.tokenInvalid,
                               "Token '\(tid)' has an invalid signature. The token may have been tampered with.")
         }

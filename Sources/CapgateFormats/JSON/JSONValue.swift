@@ -95,6 +95,7 @@ extension JSONValue: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, Expre
     public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
     public init(dictionaryLiteral elements: (String, JSONValue)...) {
         var o = JSONObject()
+        if elements.count > 1 { o.reserveCapacity(elements.count) }  // as `JSONObject`'s literal
         for (k, v) in elements { o[k] = v }
         self = .object(o)
     }
@@ -107,7 +108,12 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
     public private(set) var values: [JSONValue] = []
 
     public init() {}
+    /// Both arrays sized first when there are several members: appended one by one, each
+    /// grew twice for a two-key literal (a driver's row built on every call). Not for `[:]`
+    /// or one member: reserving on the shared empty array allocates, where an empty literal
+    /// allocated nothing and one append allocates once anyway.
     public init(dictionaryLiteral elements: (String, JSONValue)...) {
+        if elements.count > 1 { reserveCapacity(elements.count) }
         for (k, v) in elements { self[k] = v }
     }
     /// Builds from pairs; a repeated key keeps its first position and the last value

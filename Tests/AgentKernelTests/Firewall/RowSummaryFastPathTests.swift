@@ -47,6 +47,16 @@ import Testing
         }
     }
 
+    /// The top-keys fact written in place is the concatenation it replaces, for no key, one
+    /// key, empty, long and non-ASCII keys.
+    @Test func topKeysFactEqualsTheConcatenation() {
+        let cases: [[String]] = [[], ["id"], [""], ["id", "title"], ["", ""], ["\u{E9}", "e\u{301}", "\u{1F600}"],
+                                 [String(repeating: "long_key_", count: 9), "x"], (0..<10).map { "k\($0)" }]
+        for keys in cases {
+            #expect(Array(RowSummary.topKeysFact(keys).utf8) == Array(("Top keys: " + keys.joined(separator: ", ")).utf8))
+        }
+    }
+
     @Test(arguments: 0..<60)
     func fastPathEqualsGeneralWalk(seed: Int) throws {
         for count in [1, 2, 9, 10, 11, 40] {

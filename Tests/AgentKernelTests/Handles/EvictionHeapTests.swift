@@ -18,7 +18,7 @@ import Testing
                 // Forward (often equal times), sometimes back in time.
                 clock += Int.random(in: 0..<8, using: &rng) == 0 ? -Int64.random(in: 1...50, using: &rng)
                                                                     : Int64.random(in: 0...2, using: &rng)
-                let e = EvictionHeap.Element(time: clock, seq: seq, id: CodePointKey("h\(seq)"))
+                let e = EvictionHeap.Element(time: clock, seq: seq)
                 seq += 1
                 heap.push(e)
                 model.append(e)

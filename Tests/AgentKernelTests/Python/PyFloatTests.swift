@@ -56,6 +56,29 @@ struct PyFloatTests {
         PyFloat.appendFixed2(-9007199254740991, to: &out)
         #expect(out == "-9007199254740991.00")
     }
+
+    /// A row summary's numeric fact, written in place when its figures are integral, is the
+    /// text the general formatting gives, for keys of every width and figures on both
+    /// sides of the integral shortcut.
+    @Test func numericFactMatchesTheGeneralFormat() {
+        let values: [Double] = [0, -0.0, 1, -1, 10, 123, 2587.705, 0.125, 9007199254740991, -9007199254740991,
+                                9007199254740992, .nan, .infinity]
+        for key in ["id", "", "a_long_column_name_past_sixteen_bytes", "h\u{E9}", "\u{1F600}"] {
+            for lo in values {
+                for hi in values.prefix(4) + [9007199254740991] {
+                    for count in [1, 3] {
+                        var stats = RowSummary.NumericStats()
+                        stats.add(lo)
+                        for _ in 1..<count { stats.add(hi) }
+                        let avg = stats.sum / Double(stats.count)
+                        let want = "\(key): min=\(PyFloat.fixed2(stats.lo)), max=\(PyFloat.fixed2(stats.hi)), "
+                            + "avg=\(PyFloat.fixed2(avg))"
+                        #expect(RowSummary.numericFact(key, stats) == want)
+                    }
+                }
+            }
+        }
+    }
 }
 
 struct PyStringTests {
@@ -82,6 +105,12 @@ struct PyStringTests {
 
     @Test func lengthsCountCodePoints() {
         #expect(PyString.len("e\u{301}") == 2)
+        // Lead bytes counted against the decoded scalars: ASCII, 2-, 3- and 4-byte scalars,
+        // small (inline) and heap strings.
+        for s in ["", "a", "h\u{E9}llo", "\u{20AC}\u{1F600}x", String(repeating: "\u{E9}\u{1F600}ab", count: 40),
+                  "Top keys: id, title"] {
+            #expect(PyString.len(s) == s.unicodeScalars.count, "\(s)")
+        }
         #expect(PyString.prefix("héllo😀x", 6) == "héllo😀")
         #expect(PyString.strip("\u{1C} \u{3000}x y\u{85}") == "x y")
     }

@@ -16,4 +16,19 @@ import CapgateFormats
         #expect(JSONValue.object(o).serialized() == JSONValue.object(appended).serialized())
         #expect(o.keys == ["b", "a", "é"])
     }
+
+    /// The literals size their arrays only for several members: an empty literal keeps the
+    /// shared empty arrays (no allocation, as before), and a repeated key keeps its first
+    /// position and its last value either way.
+    @Test func literalsKeepDictSemanticsAndEmptyStorage() {
+        func base<T>(_ a: [T]) -> UnsafeRawPointer? { a.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) } }
+        let empty: JSONObject = [:]
+        #expect(base(empty.keys) == base(JSONObject().keys) && base(empty.values) == base(JSONObject().values))
+        guard case .object(let emptyValue) = [:] as JSONValue else { Issue.record("not an object"); return }
+        #expect(base(emptyValue.keys) == base(JSONObject().keys))
+        let repeated: JSONObject = ["a": 1, "b": 2, "a": 3]
+        #expect(repeated.keys == ["a", "b"] && repeated.values == [3, 2])
+        guard case .object(let repeatedValue) = ["a": 1, "b": 2, "a": 3] as JSONValue else { return }
+        #expect(repeatedValue == repeated)
+    }
 }
