@@ -39,29 +39,94 @@ public enum Redaction {
     /// The projection list as the reference holds it: `list(constraints["allowed_fields"])`,
     /// whose elements may be any JSON value. Only string elements can equal a key, but
     /// any element makes the list truthy (so `[1]` drops every key).
+    ///
+    /// Short lists are searched in place (the caller's array, shared, not a copy of its
+    /// strings: every expand and trace redaction built one), long ones through a set.
     struct AllowedFields {
-        let isEmpty: Bool
-        private let names: [String]
+        private let elements: [JSONValue]
         private let index: Set<CodePointKey>?
 
         static let none = AllowedFields([])
 
+        var isEmpty: Bool { elements.isEmpty }
+
         init(_ elements: [JSONValue]) {
-            isEmpty = elements.isEmpty
-            names = elements.compactMap(\.stringValue)
-            index = names.count > 16 ? Set(names.map(CodePointKey.init)) : nil
+            self.elements = elements
+            index = elements.count > 16 ? Set(elements.compactMap { $0.stringValue.map(CodePointKey.init) }) : nil
         }
 
-        /// Python `k in allowed_fields` for a str key: code point equality.
+        /// Python `k in allowed_fields` for a str key: code point equality (a non-string
+        /// element never equals a str).
         func contains(_ key: String) -> Bool {
             if let index { return index.contains(CodePointKey(key)) }
-            return names.contains { PyString.equal($0, key) }
+            for e in elements {
+                if case .string(let name) = e, PyString.equal(name, key) { return true }
+            }
+            return false
         }
+    }
+
+    /// The warning of a member masked for its sensitive name.
+    static func maskWarning(_ key: String) -> String { "Field '\(key)' redacted (sensitive field name)." }
+
+    /// Whether redacting `o` with no projection to `maxDepth` returns it unchanged (and
+    /// warns nothing), decided without the general walk for flat arguments: scalars,
+    /// strings and lists of them under names that are not sensitive. False also when a
+    /// member needs the walk to tell (a nested object, a list holding a container), and the
+    /// caller then runs it. Strings go through the same scrub the walk uses, so "unchanged"
+    /// here is the walk's own verdict.
+    static func plainlyUnchanged(_ o: JSONObject, maxDepth: Int) -> Bool {
+        // The object at depth 0 and a list at depth 1 are scanned, not elided, only below
+        // max_depth; strings and scalars are treated alike at every depth.
+        guard maxDepth >= 2 else { return false }
+        let keys = o.keys, values = o.values
+        for i in keys.indices {
+            if isSensitiveName(keys[i]) { return false }
+            switch values[i] {
+            case .null, .bool, .int, .double: continue
+            case .string(let s): if StringRedactor.scrub(s).1 { return false }
+            case .array(let a):
+                for e in a {
+                    switch e {
+                    case .null, .bool, .int, .double: continue
+                    case .string(let s): if StringRedactor.scrub(s).1 { return false }
+                    case .array, .object: return false
+                    }
+                }
+            case .object: return false
+            }
+        }
+        return true
+    }
+
+    /// A string's redaction at any depth, or nil when unchanged (what the walk does to it).
+    @inline(__always)
+    static func scrubbed(_ s: String, warnings: inout [String]) -> JSONValue? {
+        let (out, changed) = StringRedactor.scrub(s)
+        guard changed else { return nil }
+        warnings.append(stringWarning)
+        return .string(out)
+    }
+
+    /// The memos one `redact` call threads through its walk (a struct, not a tuple: a
+    /// tuple's destruction went through the generic value witness on every call).
+    struct Memos {
+        var projected = KeyMemo()
+        var nested = KeyMemo()
+    }
+
+    /// The redaction of a table row's member (below the projection, at `depth`), or nil
+    /// when unchanged: exactly what `redact` does to it inside a row, for a caller that
+    /// walks the rows itself (`TableRows`). `allowed` is ignored below a projection.
+    static func memberChanged(_ value: JSONValue, _ allowed: AllowedFields, repeated: Bool, depth: Int, maxDepth: Int,
+                              warnings: inout [String], memos: inout Memos) -> JSONValue? {
+        changed(value, allowed, projected: false, repeated: repeated, depth: depth, maxDepth: maxDepth,
+                warnings: &warnings, memos: &memos)
     }
 
     static func redact(_ value: JSONValue, _ allowed: AllowedFields, depth: Int, maxDepth: Int,
                        warnings: inout [String]) -> JSONValue {
-        var memos = (projected: KeyMemo(), nested: KeyMemo())
+        var memos = Memos()
         return changed(value, allowed, projected: true, repeated: false, depth: depth, maxDepth: maxDepth,
                        warnings: &warnings, memos: &memos) ?? value
     }
@@ -137,7 +202,7 @@ public enum Redaction {
     /// false below it, where `allowed` is ignored (the projection reaches no deeper). Each has its own memo.
     private static func changed(_ value: JSONValue, _ allowed: AllowedFields, projected: Bool, repeated: Bool,
                                 depth: Int, maxDepth: Int, warnings: inout [String],
-                                memos: inout (projected: KeyMemo, nested: KeyMemo)) -> JSONValue? {
+                                memos: inout Memos) -> JSONValue? {
         if depth >= maxDepth {
             switch value {
             case .string(let s):
@@ -177,7 +242,7 @@ public enum Redaction {
                         if projected && !allowed.isEmpty && !allowed.contains(k) {
                             return .omit("Field '\(k)' omitted (not in allowed_fields).")
                         }
-                        return isSensitiveName(k) ? .mask("Field '\(k)' redacted (sensitive field name).") : .keep
+                        return isSensitiveName(k) ? .mask(maskWarning(k)) : .keep
                     }
                     verdict = !repeated ? decide()
                         : projected ? memos.projected.verdict(k, decide) : memos.nested.verdict(k, decide)
@@ -192,6 +257,11 @@ public enum Redaction {
                     result.appendUnchecked(k, .string(redacted))
                     warnings.append(warning)
                 case .keep:
+                    // Scalars never change at any depth: no call for them.
+                    if v.isScalar {
+                        if building { result.appendUnchecked(k, v) }
+                        continue
+                    }
                     // Projection applies to the top-level object / array rows only: below
                     // them `projected` is false, which ignores `allowed` (passed on as is,
                     // cheaper than loading and copying `.none` for every member).
@@ -213,6 +283,10 @@ public enum Redaction {
             var building = false
             for i in a.indices {
                 let item = a[i]
+                if item.isScalar {
+                    if building { out.append(item) }
+                    continue
+                }
                 if let nv = changed(item, allowed, projected: projected, repeated: repeated || a.count > 1, depth: depth + 1,
                                     maxDepth: maxDepth, warnings: &warnings, memos: &memos) {
                     if !building {
@@ -250,9 +324,15 @@ public enum Redaction {
     /// U+0130 (-> "i\u{307}", never plain ASCII) and U+212A (-> "k"), so a non-ASCII
     /// key can never match: an ASCII case-insensitive comparison is exact.
     static func isSensitiveName(_ key: String) -> Bool {
-        key.utf8.withContiguousStorageIfAvailable(matchesSensitive)
+        // Lengths first (stored, not counted): most keys have none of the names' lengths.
+        let n = key.utf8.count
+        guard n < 64 && sensitiveLengths & (1 << UInt64(n)) != 0 else { return false }
+        return key.utf8.withContiguousStorageIfAvailable(matchesSensitive)
             ?? Array(key.utf8).withUnsafeBufferPointer(matchesSensitive)
     }
+
+    /// Bit n set when a sensitive name has n bytes.
+    private static let sensitiveLengths: UInt64 = sensitiveNames.reduce(0) { $0 | 1 << UInt64($1.count) }
 
     private static func matchesSensitive(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
         guard b.count >= 3 && b.count <= 22 else { return false }
@@ -265,5 +345,15 @@ public enum Redaction {
             return true
         }
         return false
+    }
+}
+
+extension JSONValue {
+    /// null, bool, int or double: what redaction returns unchanged at every depth.
+    @inline(__always) var isScalar: Bool {
+        switch self {
+        case .null, .bool, .int, .double: return true
+        case .string, .array, .object: return false
+        }
     }
 }

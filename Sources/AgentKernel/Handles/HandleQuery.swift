@@ -28,10 +28,13 @@ enum HandleQuery {
     static func expand(_ handle: Handle, query: JSONObject, actionID: String, responseMode: ResponseMode,
                        principalID: String, maxDepth: Int, now: Timestamp,
                        fetch: () throws(KernelError) -> JSONValue) throws(KernelError) -> Frame {
-        let hid = handle.handleID
+        // Each field of the handle is read once: a read copies it out of the handle's box
+        // (a retain and a release per array or string); the id only on an error path.
+        var hid: String { handle.handleID }
         // 1. Principal binding: a bound handle is not a bearer credential.
-        if !handle.principalID.isEmpty && !PyString.equal(handle.principalID, principalID) {
-            throw violation("Handle '\(hid)' was granted to principal '\(handle.principalID)' and cannot be expanded by '\(principalID.isEmpty ? "<unspecified>" : principalID)'.",
+        let bound = handle.principalID
+        if !bound.isEmpty && !PyString.equal(bound, principalID) {
+            throw violation("Handle '\(hid)' was granted to principal '\(bound)' and cannot be expanded by '\(principalID.isEmpty ? "<unspecified>" : principalID)'.",
                             ReasonCode.handlePrincipalMismatch)
         }
         // 2. Query types.
@@ -52,10 +55,11 @@ enum HandleQuery {
         }
 
         // 3. Grant bounds persisted with the handle.
-        let grantedMaxRows = handle.constraints["max_rows"]
-        let grantedFieldsValue = handle.constraints["allowed_fields"] ?? .null
+        let constraints = handle.constraints
+        let grantedMaxRows = constraints["max_rows"]
+        let grantedFieldsValue = constraints["allowed_fields"] ?? .null
         let granted = grantedFieldsValue.pyTruthy ? GrantedFields(grantedFieldsValue) : nil
-        let scopeValue = handle.constraints["scope"] ?? .null
+        let scopeValue = constraints["scope"] ?? .null
         var grantedScope = JSONObject()
         if scopeValue.pyTruthy {
             guard case .object(let o) = scopeValue else {
@@ -125,8 +129,31 @@ enum HandleQuery {
         let page = rows[lo..<max(lo, hi)]
         let wholePage = lo == 0 && hi >= rows.count
 
-        // 9. Projection: requested fields, else the grant's, else everything.
+        // 9-12. Projection, preview rows, redaction: one pass over the page when every row is
+        //       an object (TableRows), else the general steps.
         let effective: [JSONValue] = !requestedFields.isEmpty ? requestedFields : try granted?.list() ?? []
+        var warnings: [String] = []
+        let table: [JSONObject]
+        if let rows = TableRows.build(page, fields: effective, maxDepth: maxDepth, warnings: &warnings) {
+            table = rows
+        } else {
+            table = projectAndRedact(page, whole: wholePage ? rows : nil, fields: effective, maxDepth: maxDepth,
+                                     warnings: &warnings)
+        }
+        let capabilityID = handle.capabilityID
+        return Frame(actionID: actionID, capabilityID: capabilityID, responseMode: responseMode,
+                     tablePreview: table, handle: handle, warnings: warnings,
+                     provenance: Provenance(capabilityID: capabilityID, principalID: principalID,
+                                            invokedAt: now, actionID: actionID))
+    }
+
+    /// Steps 9-12 one after the other, for any page (`TableRows.build` is the one-pass form
+    /// of these steps for pages of objects, tested against this). `whole`: the whole result
+    /// when the page is all of it, kept as is when nothing is projected.
+    static func projectAndRedact(_ page: ArraySlice<JSONValue>, whole: [JSONValue]?, fields effective: [JSONValue],
+                                 maxDepth: Int, warnings: inout [String]) -> [JSONObject] {
+        var rows: [JSONValue] = whole ?? []
+        // 9. Projection: requested fields, else the grant's, else everything.
         if !effective.isEmpty {
             let names = Redaction.AllowedFields(effective)
             // At most one member per requested name: reserved once instead of grown by
@@ -191,7 +218,7 @@ enum HandleQuery {
                 // Kept keys are a subset of one object's keys, hence distinct.
                 return .object(JSONObject(uniqueKeys: shared, values: values))
             }
-        } else if !wholePage {
+        } else if whole == nil {
             rows = Array(page)
         }
 
@@ -204,7 +231,6 @@ enum HandleQuery {
         }
 
         // 11. Redact (no projection: it was applied above) to the firewall's depth.
-        var warnings: [String] = []
         let redacted = Redaction.redact(.array(preview), .none, depth: 0, maxDepth: maxDepth, warnings: &warnings)
 
         // 12. The Frame. Deviation (unrepresentable in `[JSONObject]`): a non-object
@@ -215,15 +241,13 @@ enum HandleQuery {
         case .array(let items): table = items.map { $0.objectValue ?? ["value": $0] }
         default: table = [["value": redacted]]
         }
-        return Frame(actionID: actionID, capabilityID: handle.capabilityID, responseMode: responseMode,
-                     tablePreview: table, handle: handle, warnings: warnings,
-                     provenance: Provenance(capabilityID: handle.capabilityID, principalID: principalID,
-                                            invokedAt: now, actionID: actionID))
+        return table
     }
 
     /// `int(query.get(name))` with the reference's HCV wrapping of TypeError/ValueError
     /// and its non-negative check. (OverflowError is not caught by the reference.)
     static func pagingInt(_ v: JSONValue, name: String) throws(KernelError) -> Int {
+        if case .int(let n) = v, n >= 0 { return n }  // the usual limit/offset, as int() gives it
         switch PyCoerce.int(v) {
         case .success(let n):
             if n < 0 {

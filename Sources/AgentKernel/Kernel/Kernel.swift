@@ -170,7 +170,7 @@ public final class Kernel: Sendable {
     /// its payload would have reached the audit trail unblanked.
     static func redactArgsForTrace(capabilityID: String, args: JSONObject) -> JSONObject {
         var args = args
-        if capabilityID.utf8.starts(with: "memory.".utf8) {
+        if hasMemoryPrefix(capabilityID) {
             var blanked = JSONObject()
             blanked.reserveCapacity(args.count)
             for (k, v) in args {
@@ -180,8 +180,23 @@ public final class Kernel: Sendable {
             }
             args = blanked
         }
-        let (redacted, _) = Redaction.redact(.object(args))
+        // Flat arguments with nothing to redact (the usual query or call arguments) are kept
+        // as they are, without the walk.
+        if Redaction.plainlyUnchanged(args, maxDepth: 3) { return args }
+        var warnings: [String] = []  // a trace keeps no redaction warnings
+        let redacted = Redaction.redact(.object(args), Redaction.AllowedFields([]), depth: 0, maxDepth: 3,
+                                        warnings: &warnings)
         return redacted.objectValue ?? [:]
+    }
+
+    /// `capability_id.startswith("memory.")`, by code points (bytes of UTF-8): the generic
+    /// `starts(with:)` over two UTF8Views walked both through protocol witnesses.
+    static func hasMemoryPrefix(_ id: String) -> Bool {
+        id.utf8.withContiguousStorageIfAvailable { b in
+            // "memory."
+            b.count >= 7 && b[0] == 0x6D && b[1] == 0x65 && b[2] == 0x6D && b[3] == 0x6F && b[4] == 0x72
+                && b[5] == 0x79 && b[6] == 0x2E
+        } ?? id.utf8.starts(with: "memory.".utf8)
     }
 
     /// `_frame_result_summary`.

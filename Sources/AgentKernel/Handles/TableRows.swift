@@ -1,0 +1,141 @@
+/// Expand's projection, preview rows and redaction (steps 9-12 of `HandleQuery.expand`) in
+/// one pass, for the usual page: every row an object of at most 64 keys, scanned to a
+/// `max_depth` of at least 2. The general steps project every row into a new array, wrap
+/// it as one JSON array, redact that array (which walks each row again, key by key) and
+/// then map the result into the frame's rows. Here each row is read once and its frame
+/// row built directly, with the same members, values, key order and warnings in the same
+/// order: `HandleQuery.projectAndRedact` stays the definition, and the tests compare the
+/// two on randomized pages.
+///
+/// Why the steps can be fused: with every row an object, the preview is the projected rows
+/// themselves; redaction then sees each row at depth 1 with no projection of its own, so a
+/// kept member is masked exactly when its name is sensitive, and every other member is
+/// redacted as a value at depth 2 (scalars never change). Both are decided by the key
+/// alone, so a row with the previous row's keys (by code points) reuses its layout:
+/// the positions kept, the positions masked and the kept keys (one array the rows share).
+enum TableRows {
+    /// What a row with `source` keys keeps and masks.
+    private struct Layout {
+        var source: [String] = []
+        /// The kept keys, in row order: the frame rows' shared key array.
+        var keys: [String] = []
+        var picks: UInt64 = 0    // kept positions
+        var masked: UInt64 = 0   // kept positions whose name is sensitive
+        /// Each masked position's warning (empty elsewhere); built only when one is masked.
+        var warnings: [String] = []
+        /// Every position kept and none masked: an unchanged row is the frame's row as is.
+        var whole = false
+    }
+
+    /// The frame's rows, warnings appended to `warnings`; nil (warnings untouched) when the
+    /// page is not one this pass handles: the caller then runs the general steps.
+    static func build(_ page: ArraySlice<JSONValue>, fields: [JSONValue], maxDepth: Int,
+                      warnings: inout [String]) -> [JSONObject]? {
+        guard maxDepth >= 2 else { return nil }
+        let names = Redaction.AllowedFields(fields)
+        let projecting = !fields.isEmpty
+        // As the general redaction: members of a page of two or more rows use its memos.
+        let repeated = page.count > 1
+        var memos = Redaction.Memos()
+        var found: [String] = []
+        var out: [JSONObject] = []
+        out.reserveCapacity(page.count)
+        var layout = Layout()
+        var haveLayout = false
+        for r in page.indices {
+            guard case .object(let o) = page[r], o.count <= 64 else { return nil }
+            let keys = o.keys, values = o.values
+            if !haveLayout || !Redaction.sameKeys(keys, layout.source) {
+                layout = makeLayout(keys, names: names, projecting: projecting, previous: haveLayout ? layout.keys : nil)
+                haveLayout = true
+            }
+            if layout.whole {
+                // Copy on change: a row with nothing to redact is kept as it is.
+                var built: [JSONValue]?
+                for i in values.indices {
+                    let v = values[i]
+                    if let nv = member(v, names, repeated: repeated, maxDepth: maxDepth, warnings: &found, memos: &memos) {
+                        if built == nil {
+                            var b: [JSONValue] = []
+                            b.reserveCapacity(values.count)
+                            b.append(contentsOf: values[0..<i])
+                            built = b
+                        }
+                        built!.append(nv)
+                    } else if built != nil {
+                        built!.append(v)
+                    }
+                }
+                if let built {
+                    out.append(JSONObject(uniqueKeys: keys, values: built))
+                } else {
+                    out.append(o)
+                }
+                continue
+            }
+            var kept: [JSONValue] = []
+            kept.reserveCapacity(layout.keys.count)
+            var m = layout.picks
+            while m != 0 {
+                let i = m.trailingZeroBitCount
+                m &= m &- 1
+                if layout.masked & (1 << UInt64(i)) != 0 {
+                    kept.append(.string(Redaction.redacted))
+                    found.append(layout.warnings[i])
+                    continue
+                }
+                let v = values[i]
+                kept.append(member(v, names, repeated: repeated, maxDepth: maxDepth, warnings: &found, memos: &memos) ?? v)
+            }
+            out.append(JSONObject(uniqueKeys: layout.keys, values: kept))
+        }
+        if warnings.isEmpty { warnings = found } else { warnings.append(contentsOf: found) }
+        return out
+    }
+
+    /// A kept, unmasked member's redaction at depth 2, or nil when unchanged (scalars never
+    /// change and strings are scrubbed alike at every depth, so only containers take the walk).
+    @inline(__always)
+    private static func member(_ v: JSONValue, _ names: Redaction.AllowedFields, repeated: Bool, maxDepth: Int,
+                               warnings: inout [String], memos: inout Redaction.Memos) -> JSONValue? {
+        if v.isScalar { return nil }
+        if case .string(let s) = v { return Redaction.scrubbed(s, warnings: &warnings) }
+        return Redaction.memberChanged(v, names, repeated: repeated, depth: 2, maxDepth: maxDepth,
+                                       warnings: &warnings, memos: &memos)
+    }
+
+    /// The layout of rows with `source` keys. `previous`: the last layout's kept keys, shared
+    /// when this one keeps the same (by code points) so alternating layouts that keep the
+    /// same columns still give rows one key array.
+    private static func makeLayout(_ source: [String], names: Redaction.AllowedFields, projecting: Bool,
+                                   previous: [String]?) -> Layout {
+        var layout = Layout()
+        layout.source = source
+        var count = 0
+        for i in source.indices where !projecting || names.contains(source[i]) {
+            layout.picks |= 1 << UInt64(i)
+            count += 1
+            if Redaction.isSensitiveName(source[i]) { layout.masked |= 1 << UInt64(i) }
+        }
+        if layout.masked != 0 {
+            layout.warnings = source.indices.map { layout.masked & (1 << UInt64($0)) != 0 ? Redaction.maskWarning(source[$0]) : "" }
+        }
+        if count == source.count {
+            layout.keys = source
+            layout.whole = layout.masked == 0
+        } else {
+            var kept: [String] = []
+            kept.reserveCapacity(count)
+            var m = layout.picks
+            while m != 0 {
+                kept.append(source[m.trailingZeroBitCount])
+                m &= m &- 1
+            }
+            layout.keys = kept
+        }
+        if let previous, !sharesStorage(previous, layout.keys), Redaction.sameKeys(previous, layout.keys) {
+            layout.keys = previous
+        }
+        return layout
+    }
+}
