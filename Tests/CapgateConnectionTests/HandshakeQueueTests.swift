@@ -91,7 +91,13 @@ struct HandshakeQueueTests {
             #expect(try await runBlocking { big.closedByServer() })
             let clock = ContinuousClock()
             let deadline = clock.now + .seconds(2)
-            while clock.now < deadline && fixture.server.stats.handshakeRateLimitedSource == 0 {
+            // The refusal is counted when decided, but the close is counted after the fd is
+            // closed (ServerConnection.close), so the peer can see its EOF before that count:
+            // a refused round waits for both.
+            func settled(_ s: ServerStats) -> Bool {
+                s.handshakeRateLimitedSource != 0 && s.closedByReason["handshake_rate_limited"] != nil
+            }
+            while clock.now < deadline && !settled(fixture.server.stats) {
                 try? await Task.sleep(for: .milliseconds(5))
             }
             let stats = fixture.server.stats
