@@ -14,7 +14,8 @@ extension HandleStore {
         guard let entry = entry(handleID) else { throw Self.notFound(handleID) }
         let at = now ?? clock.now()
         return try HandleQuery.expand(entry.handle, query: query, actionID: actionID, responseMode: responseMode,
-                                      principalID: principalID, maxDepth: maxDepth, now: at) { () throws(KernelError) in
+                                      principalID: principalID, maxDepth: maxDepth, now: at,
+                                      layouts: layouts) { () throws(KernelError) in
             try self.data(of: entry, now: at)
         }
     }
@@ -26,7 +27,7 @@ enum HandleQuery {
     }
 
     static func expand(_ handle: Handle, query: JSONObject, actionID: String, responseMode: ResponseMode,
-                       principalID: String, maxDepth: Int, now: Timestamp,
+                       principalID: String, maxDepth: Int, now: Timestamp, layouts: TableRows.LayoutMemo? = nil,
                        fetch: () throws(KernelError) -> JSONValue) throws(KernelError) -> Frame {
         // Each field of the handle is read once: a read copies it out of the handle's box
         // (a retain and a release per array or string); the id only on an error path.
@@ -134,7 +135,8 @@ enum HandleQuery {
         let effective: [JSONValue] = !requestedFields.isEmpty ? requestedFields : try granted?.list() ?? []
         var warnings: [String] = []
         let table: [JSONObject]
-        if let rows = TableRows.build(page, fields: effective, maxDepth: maxDepth, warnings: &warnings) {
+        if let rows = TableRows.build(page, fields: effective, maxDepth: maxDepth, warnings: &warnings,
+                                        memo: layouts) {
             table = rows
         } else {
             table = projectAndRedact(page, whole: wholePage ? rows : nil, fields: effective, maxDepth: maxDepth,

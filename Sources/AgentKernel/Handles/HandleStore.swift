@@ -20,6 +20,8 @@ public final class HandleStore: Sendable {
     let clock: any KernelClock
     let ids: any IDGenerator
     private let state = Mutex(State())
+    /// Expand's last row layout (`TableRows.LayoutMemo`): repeated expands skip rebuilding it.
+    let layouts = TableRows.LayoutMemo()
 
     /// What the table keeps per id: the handle and its data, and inline the bookkeeping
     /// eviction reads (liveness of heap elements, byte accounting), so sweeps and

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Expand's projection, preview rows and redaction (steps 9-12 of `HandleQuery.expand`) in
 /// one pass, for the usual page: every row an object of at most 64 keys, scanned to a
 /// `max_depth` of at least 2. The general steps project every row into a new array, wrap
@@ -15,7 +17,7 @@
 /// the positions kept, the positions masked and the kept keys (one array the rows share).
 enum TableRows {
     /// What a row with `source` keys keeps and masks.
-    private struct Layout {
+    struct Layout: Sendable {
         var source: [String] = []
         /// The kept keys, in row order: the frame rows' shared key array.
         var keys: [String] = []
@@ -30,7 +32,7 @@ enum TableRows {
     /// The frame's rows, warnings appended to `warnings`; nil (warnings untouched) when the
     /// page is not one this pass handles: the caller then runs the general steps.
     static func build(_ page: ArraySlice<JSONValue>, fields: [JSONValue], maxDepth: Int,
-                      warnings: inout [String]) -> [JSONObject]? {
+                      warnings: inout [String], memo: LayoutMemo? = nil) -> [JSONObject]? {
         guard maxDepth >= 2 else { return nil }
         let names = Redaction.AllowedFields(fields)
         let projecting = !fields.isEmpty
@@ -45,7 +47,12 @@ enum TableRows {
         for r in page.indices {
             guard case .object(let o) = page[r], o.count <= 64 else { return nil }
             let keys = o.keys, values = o.values
-            if !haveLayout || !Redaction.sameKeys(keys, layout.source) {
+            if !haveLayout, let memo {
+                layout = memo.layout(keys, fields: fields) {
+                    makeLayout(keys, names: names, projecting: projecting, previous: nil)
+                }
+                haveLayout = true
+            } else if !haveLayout || !Redaction.sameKeys(keys, layout.source) {
                 layout = makeLayout(keys, names: names, projecting: projecting, previous: haveLayout ? layout.keys : nil)
                 haveLayout = true
             }
@@ -91,6 +98,56 @@ enum TableRows {
         }
         if warnings.isEmpty { warnings = found } else { warnings.append(contentsOf: found) }
         return out
+    }
+
+    /// The layout of the last page's first row and the projection it was built for, kept
+    /// across expands (one per handle store): a caller paging through a handle, or
+    /// looking at its first rows again, asks the same projection of rows with the same
+    /// keys, and then neither the layout (a key array allocated, each kept name checked)
+    /// is built again nor do its frames hold key arrays of their own.
+    ///
+    /// Sound because a layout depends on nothing else: on the row's keys by code points
+    /// (compared as the loop compares consecutive rows) and on the projection only
+    /// through `AllowedFields.contains` of those keys, which sees the fields' strings by
+    /// code points, never a non-string element, and whether there are any fields at all.
+    final class LayoutMemo: Sendable {
+        private struct Entry {
+            var fields: [JSONValue]
+            var layout: Layout
+        }
+        private let last = Mutex<Entry?>(nil)
+
+        init() {}
+
+        /// The memo's layout when it was built for `keys` and an equal projection, else
+        /// `make()`'s, then kept (built outside the lock).
+        func layout(_ keys: [String], fields: [JSONValue], make: () -> Layout) -> Layout {
+            let hit: Layout? = last.withLock { e in
+                guard let e, Redaction.sameKeys(keys, e.layout.source), Self.sameProjection(fields, e.fields) else {
+                    return nil
+                }
+                return e.layout
+            }
+            if let hit { return hit }
+            let made = make()
+            last.withLock { $0 = Entry(fields: fields, layout: made) }
+            return made
+        }
+
+        /// Whether `a` and `b` project every key alike: pairwise, equal strings by code
+        /// points or two non-strings (which never equal a key). Same count, so both are
+        /// empty or neither is.
+        static func sameProjection(_ a: [JSONValue], _ b: [JSONValue]) -> Bool {
+            guard a.count == b.count else { return false }
+            for i in a.indices {
+                switch (a[i], b[i]) {
+                case (.string(let x), .string(let y)): if !PyString.equal(x, y) { return false }
+                case (.string, _), (_, .string): return false
+                default: continue
+                }
+            }
+            return true
+        }
     }
 
     /// A kept, unmasked member's redaction at depth 2, or nil when unchanged (scalars never

@@ -107,6 +107,57 @@ import Testing
         #expect(fastPages > 10)
     }
 
+    /// With a layout memo shared across calls (as one handle store shares it between
+    /// expands), every page still equals the general steps: pages and projections vary
+    /// call to call, repeat (memo hits) and come back after others (misses), including
+    /// fields equal only as non-strings and keys equal as Swift Strings but not by code points.
+    @Test(arguments: 0..<20)
+    func layoutMemoAcrossCallsEqualsGeneralSteps(seed: Int) {
+        var g = SplitMix64(seed: 0x3E30_0000 + UInt64(seed))
+        let memo = TableRows.LayoutMemo()
+        var pages: [([JSONValue], [JSONValue])] = []
+        for _ in 0..<150 {
+            let fresh = pages.isEmpty || g.below(3) == 0
+            if fresh { pages.append((Self.page(&g, mixed: false), Self.fields(&g))) }
+            var (rows, fields) = fresh ? pages[pages.count - 1] : pages[g.below(pages.count)]
+            if g.below(5) == 0 { fields = fields.map { $0.stringValue == nil ? .bool(true) : $0 } }  // other non-strings
+            let lo = g.below(3) == 0 ? g.below(rows.count + 1) : 0
+            let page = rows[lo...]
+            let maxDepth = 2 + g.below(3)
+            var expectedWarnings: [String] = []
+            let expected = HandleQuery.projectAndRedact(page, whole: lo == 0 ? rows : nil, fields: fields,
+                                                        maxDepth: maxDepth, warnings: &expectedWarnings)
+            var warnings: [String] = []
+            let table = TableRows.build(page, fields: fields, maxDepth: maxDepth, warnings: &warnings, memo: memo)
+            guard let table else {
+                #expect(page.contains { $0.objectValue.map { $0.count > 64 } ?? true })
+                continue
+            }
+            #expect(table == expected, "seed \(seed) fields \(fields)")
+            #expect(table.map { $0.keys.map { Array($0.unicodeScalars) } }
+                    == expected.map { $0.keys.map { Array($0.unicodeScalars) } })
+            #expect(warnings == expectedWarnings)
+        }
+    }
+
+    /// The memo is used: a second page of rows with the same keys and projection gets the
+    /// first one's key array; a different projection of them does not.
+    @Test func layoutMemoSharesKeysAcrossCalls() throws {
+        let memo = TableRows.LayoutMemo()
+        let rows: [JSONValue] = [["id": 1, "title": "a"], ["id": 2, "title": "b"]]
+        var w: [String] = []
+        let first = try #require(TableRows.build(rows[0..<1], fields: ["title"], maxDepth: 3, warnings: &w, memo: memo))
+        let second = try #require(TableRows.build(rows[1..<2], fields: ["title"], maxDepth: 3, warnings: &w, memo: memo))
+        #expect(second[0].keys == ["title"] && second[0].values == ["b"])
+        #expect(sharesStorage(first[0].keys, second[0].keys))
+        let other = try #require(TableRows.build(rows[1..<2], fields: ["id"], maxDepth: 3, warnings: &w, memo: memo))
+        #expect(other[0].keys == ["id"] && other[0].values == [2])
+        #expect(TableRows.LayoutMemo.sameProjection([.int(1), "a"], [.null, "a"]))
+        #expect(!TableRows.LayoutMemo.sameProjection(["\u{E9}"], ["e\u{301}"]))
+        #expect(!TableRows.LayoutMemo.sameProjection(["a"], [.int(1)]))
+        #expect(!TableRows.LayoutMemo.sameProjection([], ["a"]))
+    }
+
     /// Rows kept whole and unchanged are the stored rows themselves (no copy); masked or
     /// projected rows of one layout share one key array.
     @Test func unchangedRowsAreSharedAndKeysShared() throws {
