@@ -11,13 +11,6 @@ private final class ReadCounter: EventHandler {
     func hangup() {}
 }
 
-private func socketPair() -> (Int32, Int32) {
-    var fds: [Int32] = [-1, -1]
-    let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
-    _ = fds.withUnsafeMutableBufferPointer { socketpair(AF_UNIX, type, 0, $0.baseAddress) }
-    return (fds[0], fds[1])
-}
-
 @Suite(.timeLimit(.minutes(1))) struct DeregisterClosingTests {
     /// Without EPOLL_CTL_DEL: the handler is dropped, and once the fd is closed the kernel has
     /// removed it from the epoll set, so the same fd number registers again (no EEXIST) and its

@@ -23,13 +23,6 @@ private final class EdgeRecorder: EventHandler, @unchecked Sendable {
     func hangup() {}
 }
 
-private func socketPair() -> (Int32, Int32) {
-    var fds: [Int32] = [-1, -1]
-    let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
-    _ = fds.withUnsafeMutableBufferPointer { socketpair(AF_UNIX, type, 0, $0.baseAddress) }
-    return (fds[0], fds[1])
-}
-
 /// `EventLoop.dispatch` skips the registration look-up between a handler's callbacks while
 /// nothing was deregistered: a handler deregistered by an earlier callback of the same edge
 /// still gets no further callback, and one that stayed registered gets all of them.

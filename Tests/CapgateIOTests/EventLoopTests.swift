@@ -108,10 +108,8 @@ final class RecordingHandler: EventHandler {
         let group = try EventLoopGroup(count: 1)
         let hangups = Latch()
         let registered = await onLoop(group.next()) { loop -> Int in
-            var fds: [Int32] = [0, 0]
-            let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
-            _ = fds.withUnsafeMutableBufferPointer { socketpair(AF_UNIX, type, 0, $0.baseAddress) }
-            for fd in fds {
+            let (a, b) = socketPair()
+            for fd in [a, b] {
                 try? loop.register(fd, interest: .read,
                                    handler: RecordingHandler(hangups: hangups, socket: Socket(adopting: fd)))
             }

@@ -12,6 +12,14 @@ func onLoop<T: Sendable>(_ handle: EventLoopHandle,
     }
 }
 
+/// A connected, non-blocking pair of Unix stream sockets: one end for the loop, one for the test.
+func socketPair() -> (Int32, Int32) {
+    var fds: [Int32] = [-1, -1]
+    let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+    _ = fds.withUnsafeMutableBufferPointer { socketpair(AF_UNIX, type, 0, $0.baseAddress) }
+    return (fds[0], fds[1])
+}
+
 /// A counter that async code can wait on (no sleeps: waiters resume when
 /// the count reaches their target).
 final class Latch: Sendable {
