@@ -27,12 +27,18 @@ public protocol TraceStoring: Sendable {
     /// a failure (disk full, then space again) must not let a caller whose record was lost
     /// in between believe it durable. The default calls `waitUntilDurable()`.
     func waitUntilDurable(since mark: Int) async throws(KernelError)
+    /// A hint that a trace for `actionID` will be recorded soon (called once the id is drawn,
+    /// before the verb's work): a store may start loading what that `record` will touch, so
+    /// its cache misses overlap the verb instead of stalling the record. Changes nothing
+    /// observable; the default does nothing.
+    func willRecord(_ actionID: String)
 }
 
 extension TraceStoring {
     public func waitUntilDurable() async throws(KernelError) {}
     public func durabilityMark() -> Int { 0 }
     public func waitUntilDurable(since mark: Int) async throws(KernelError) { try await waitUntilDurable() }
+    public func willRecord(_ actionID: String) {}
 }
 
 extension TraceStore: TraceStoring {}
