@@ -106,13 +106,16 @@ public final class TraceStore: Sendable {
 
     /// Stores `t`, overwriting a record with the same action id in place, then evicts the
     /// oldest records while over capacity.
-    public func record(_ t: ActionTrace) {
+    public func record(_ t: consuming ActionTrace) {
+        let id = t.actionID
+        // Moved into whichever of the two closures runs (`take()`), never copied.
+        var pending: ActionTrace? = consume t
         state.withLock { s in
-            let h = s.positions.hash(t.actionID)
+            let h = s.positions.hash(id)
             let fresh = s.base + s.order.count
-            let overwritten: Int? = s.positions.upsert(t.actionID, hash: h,
-                                                       insert: { Indexed(position: fresh, trace: t) }) { e in
-                e.trace = t
+            let overwritten: Int? = s.positions.upsert(id, hash: h,
+                                                       insert: { Indexed(position: fresh, trace: pending.take()!) }) { e in
+                e.trace = pending.take()!
                 return e.position
             }
             if overwritten != nil { return }

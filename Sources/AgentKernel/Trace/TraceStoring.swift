@@ -8,7 +8,9 @@
 /// traced verb only after its record is on disk, docs/audit.md) awaits before answering.
 public protocol TraceStoring: Sendable {
     /// Appends `trace` (the in-memory store overwrites a re-recorded action id in place).
-    func record(_ trace: ActionTrace)
+    /// Consuming: the caller's trace (built for this call) moves into the store instead of
+    /// being retained there and released by the caller.
+    func record(_ trace: consuming ActionTrace)
     /// The trace of `actionID`; `AgentKernelError("No action trace found ...")` with site
     /// `.traceNotFound` when absent.
     func get(_ actionID: String) throws(KernelError) -> ActionTrace
