@@ -110,7 +110,9 @@ public final class PostgresSharedStore: SharedRevocationStore, BudgetStoring, @u
         l.start()
     }
 
-    /// Stops both threads (pending writes are attempted first).
+    /// Stops both threads (pending writes are attempted first, then this run's budget rows are
+    /// retired: `retireSpends`). `capgate serve` calls it at a graceful shutdown, after the last
+    /// request answered; nothing may record a spend through this store afterwards.
     public func close() {
         guard !stopping.exchange(true, ordering: .sequentiallyConsistent) else { return }
         cond.lock()
@@ -299,6 +301,7 @@ public final class PostgresSharedStore: SharedRevocationStore, BudgetStoring, @u
             while queue.pending.isEmpty && !queue.closing { cond.wait() }
             if queue.pending.isEmpty {
                 cond.unlock()
+                retireSpends(&link)
                 return
             }
             let batch = queue.pending
@@ -341,6 +344,29 @@ public final class PostgresSharedStore: SharedRevocationStore, BudgetStoring, @u
                 backoff = PostgresLink.nextBackoff(after: backoff, cap: 2_000_000_000)
                 usleep(useconds_t(backoff / 1000))
             }
+        }
+    }
+
+    /// The row that holds the spends of sidecar runs that closed cleanly. Run ids are
+    /// lowercase UUIDs, so no run can own it.
+    static let retiredRow = "retired"
+
+    /// At a clean close, once every queued write went out: moves this run's rows into each
+    /// session's `retiredRow` in one transaction, so a session's sum is unchanged and the table
+    /// keeps one row per (session, live or crashed run) plus one, instead of one per start
+    /// (docs/deployment.md, "What grows"). Idempotent: a retry after a COMMIT that landed finds
+    /// no row left to move. A failure leaves the rows where they are (the old bound).
+    private func retireSpends(_ link: inout PostgresLink) {
+        let me = sidecarID
+        guard budgets.withLock({ b in b.rows.values.contains { $0[me] != nil } }) else { return }
+        _ = try? link.idempotentTransaction { (c) throws(PostgresError) in
+            try c.query("""
+                WITH gone AS (DELETE FROM capgate_budget_spends WHERE sidecar = $1 RETURNING session, used)
+                INSERT INTO capgate_budget_spends (session, sidecar, used) SELECT session, $2, used FROM gone
+                ON CONFLICT (session, sidecar) DO UPDATE SET used = capgate_budget_spends.used + excluded.used
+                """, [me, Self.retiredRow])
+            // The others drop this run's row from their copies (their sums do not change).
+            try c.query("SELECT pg_notify($1, '*')", [Self.budgetChannel])
         }
     }
 
@@ -473,20 +499,31 @@ public final class PostgresSharedStore: SharedRevocationStore, BudgetStoring, @u
     }
 
     /// Reads the other sidecars' spends (of one session, or all) into the local copy and tells
-    /// the handler about every session where another sidecar's spend grew.
+    /// the handler about every session where the other sidecars' total grew.
+    ///
+    /// Each session read replaces the others' rows in the copy: a run that closed moved its rows
+    /// into `retiredRow` (`retireSpends`), and keeping its old row as well would count it twice.
+    /// One statement reads one snapshot and this thread's reads follow each other, so a later
+    /// read never sees less than an earlier one: a session's others' total only grows.
     private func rereadSpends(_ c: PostgresConnection, session: String?) throws(PostgresError) {
         let rows = session == nil
             ? try c.query("SELECT session, sidecar, used FROM capgate_budget_spends").rows
             : try c.query("SELECT session, sidecar, used FROM capgate_budget_spends WHERE session = $1", [session]).rows
         let me = sidecarID
+        var read: [String: [String: Int]] = [:]
+        for r in rows {
+            guard let s = r[0], let who = r[1], who != me, let used = r[2].flatMap({ Int($0) }) else { continue }
+            read[s, default: [:]][who] = used
+        }
         let grown: Set<String> = budgets.withLock { b in
             var grown = Set<String>()
-            for r in rows {
-                guard let s = r[0], let who = r[1], who != me, let used = r[2].flatMap({ Int($0) }) else { continue }
-                if used > (b.rows[s]?[who] ?? 0) {
-                    b.rows[s, default: [:]][who] = used
-                    grown.insert(s)
-                }
+            for (s, others) in read {
+                let old = b.rows[s] ?? [:]
+                let before = old.reduce(0) { $1.key == me ? $0 : $0 + $1.value }
+                var new = others
+                if let mine = old[me] { new[me] = mine }
+                b.rows[s] = new
+                if others.values.reduce(0, +) > before { grown.insert(s) }
             }
             return grown
         }

@@ -224,6 +224,53 @@ struct FleetTests {
         try await pair.stop()
     }
 
+    /// A sidecar stopped with SIGTERM retires its budget rows into the session's `retired` row
+    /// (docs/deployment.md, "What grows"): the session's spend is unchanged, restarts do not add
+    /// rows, and both the running sidecar and the restarted one still refuse the spent budget.
+    @Test func aGracefulStopRetiresTheSidecarsBudgetRows() async throws {
+        let fleet = try await Fleet(cluster: try await PostgresCluster.shared())
+        defer { fleet.remove() }
+        let budgets = "[budgets]\ntotal = 40\ndefault_request = 20"
+        let pair = try await fleet.servePair(extra: budgets)
+        defer { pair.kill() }
+        func rows() async throws -> String {
+            try await fleet.cluster.psql("SELECT count(*), sum(used), count(*) FILTER (WHERE sidecar = 'retired') "
+                                         + "FROM capgate_budget_spends", database: fleet.database)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        func invoke(_ port: UInt16) async throws -> Bool {
+            let c = try fleet.client("alice", port)
+            defer { c.close() }
+            let t = try await c.grantCapability(Demo.request("tasks.list"), justification: "").token
+            do {
+                _ = try await c.invoke(t, responseMode: .raw)
+                return true
+            } catch let e as CapgateClientError where e.code == WireErrorCode.budgetExhausted.rawValue {
+                return false
+            }
+        }
+        #expect(try await invoke(pair.portB))
+        var spends = 0
+        while spends < 100, try await invoke(pair.portA) { spends += 1 }
+        #expect(spends >= 1 && spends < 100, "A never exhausted alice's budget (\(spends) invokes)")
+        let spent = try await rows()
+        #expect(spent.hasPrefix("2|"), "one row per sidecar: \(spent)")
+        kill(pair.a.processIdentifier, SIGTERM)
+        try await runBlocking { pair.a.waitUntilExit() }
+        #expect(pair.a.terminationStatus == 0)
+        let total = String(spent.split(separator: "|")[1])
+        #expect(try await rows() == "2|\(total)|1", "A's row became the retired row, same sum")
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await invoke(pair.portB) == false, "B still counts A's spend once it is retired")
+        let (a2, port2) = try await fleet.serve("a", extra: budgets)
+        defer { if a2.isRunning { kill(a2.processIdentifier, SIGKILL) } }
+        #expect(try await invoke(port2) == false, "a restarted sidecar starts from the fleet's total")
+        kill(a2.processIdentifier, SIGTERM)
+        try await runBlocking { a2.waitUntilExit() }
+        #expect(try await rows() == "2|\(total)|1")
+        try await FleetTests.stop(pair.b)
+    }
+
     /// The rate limit is the fleet's: 3 READ grants a minute through A leave none for B.
     @Test func theRateLimitIsSharedAcrossSidecars() async throws {
         let fleet = try await Fleet(cluster: try await PostgresCluster.shared())
