@@ -110,8 +110,9 @@ public final class PostgresSharedStore: SharedRevocationStore, BudgetStoring, @u
         l.start()
     }
 
-    /// Stops both threads (pending writes are attempted first, then this run's budget rows are
-    /// retired: `retireSpends`). `capgate serve` calls it at a graceful shutdown, after the last
+    /// Stops both threads. Pending writes are attempted first (unless the last attempt failed:
+    /// PostgreSQL is down, and they are answered with a failure, `failPendingAtClose`), then this
+    /// run's budget rows are retired (`retireSpends`). `capgate serve` calls it at a graceful shutdown, after the last
     /// request answered; nothing may record a spend through this store afterwards.
     public func close() {
         guard !stopping.exchange(true, ordering: .sequentiallyConsistent) else { return }
@@ -301,7 +302,13 @@ public final class PostgresSharedStore: SharedRevocationStore, BudgetStoring, @u
             while queue.pending.isEmpty && !queue.closing { cond.wait() }
             if queue.pending.isEmpty {
                 cond.unlock()
-                retireSpends(&link)
+                // Not while PostgreSQL is unreachable: a shutdown must not wait out connect timeouts.
+                if backoff == 0 && isAvailable { retireSpends(&link) }
+                return
+            }
+            if queue.closing && backoff > 0 {  // closing while down: fail the rest at once
+                cond.unlock()
+                failPendingAtClose()
                 return
             }
             let batch = queue.pending
@@ -345,6 +352,23 @@ public final class PostgresSharedStore: SharedRevocationStore, BudgetStoring, @u
                 usleep(useconds_t(backoff / 1000))
             }
         }
+    }
+
+    /// Closing while PostgreSQL is down: answers every write still queued with a failure
+    /// instead of waiting out another connect timeout per batch (a shutdown must not hang).
+    private func failPendingAtClose() {
+        let error = PostgresError("the store closed while PostgreSQL was unreachable")
+        cond.lock()
+        let ops = queue.pending
+        queue.pending = []
+        let start = queue.done
+        queue.done = queue.accepted
+        queue.failures.append((start, queue.done, error))
+        let waiters = queue.waiters
+        queue.waiters = []
+        cond.unlock()
+        for op in ops { if case .revokeAll(_, let done) = op { done(.failure(error)) } }
+        for w in waiters { w.resume.resume(returning: error) }
     }
 
     /// The row that holds the spends of sidecar runs that closed cleanly. Run ids are

@@ -170,6 +170,13 @@ struct PostgresSharedStoreTests {
         #expect(try await Self.eventually(within: .seconds(5)) { !a.isAvailable && !b.isAvailable })
         await #expect(throws: PostgresError.self) { try await a.revokeShared("while-down") }
         #expect(a.isRevoked("while-down"), "a failed shared revoke still holds locally (fail closed)")
+        // A store closed while the server is down answers what it still had queued with a failure.
+        let c = PostgresSharedStore(settings: a.settings)
+        await #expect(throws: PostgresError.self) { try await c.revokeShared("c-while-down") }
+        let queued = Task { try await c.revokeAllShared(principalID: "alice") }
+        try await Task.sleep(for: .milliseconds(20))
+        try await runBlocking { c.close() }
+        await #expect(throws: PostgresError.self) { _ = try await queued.value }
         try await cluster.start()
         #expect(try await Self.eventually(within: .seconds(10)) { a.isAvailable && b.isAvailable })
         try await a.revokeShared("after")
