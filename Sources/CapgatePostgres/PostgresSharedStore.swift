@@ -68,6 +68,8 @@ public final class PostgresSharedStore: SharedRevocationStore, BudgetStoring, @u
         var accepted = 0
         var done = 0
         var closing = false
+        /// An op was refused after `close` (so not everything accepted-or-refused was written).
+        var refusedAny = false
         var waiters: [(target: Int, resume: CheckedContinuation<PostgresError?, Never>)] = []
         /// Recent failed batches (ops `from+1...upTo`), for waiters that arrive after the fact.
         var failures: [(from: Int, upTo: Int, error: PostgresError)] = []
@@ -251,7 +253,7 @@ public final class PostgresSharedStore: SharedRevocationStore, BudgetStoring, @u
     private func acceptedCount() -> Int {
         cond.lock()
         defer { cond.unlock() }
-        return queue.accepted
+        return queue.refusedAny ? Self.refused : queue.accepted
     }
 
     /// Blocks (start-up only, never on a loop) until the first reconcile or `timeout`.
@@ -266,13 +268,19 @@ public final class PostgresSharedStore: SharedRevocationStore, BudgetStoring, @u
 
     // MARK: - Writer
 
+    /// What `enqueue` returns for an op refused because the store is closing; waiting for it
+    /// (or for everything accepted, once one was refused) reports that it was never written,
+    /// where returning the last accepted op's number would report another op's success.
+    static let refused = Int.min
+
     @discardableResult
     private func enqueue(_ op: Op) -> Int {
         cond.lock()
         defer { cond.unlock() }
         if queue.closing {
             if case .revokeAll(_, let done) = op { done(.failure(PostgresError("the store is closed"))) }
-            return queue.accepted
+            queue.refusedAny = true
+            return Self.refused
         }
         queue.pending.append(op)
         queue.accepted += 1
@@ -281,7 +289,8 @@ public final class PostgresSharedStore: SharedRevocationStore, BudgetStoring, @u
     }
 
     private func waitFor(_ target: Int) async -> PostgresError? {
-        await withCheckedContinuation { (k: CheckedContinuation<PostgresError?, Never>) in
+        if target == Self.refused { return PostgresError("the store is closed") }
+        return await withCheckedContinuation { (k: CheckedContinuation<PostgresError?, Never>) in
             cond.lock()
             if queue.done >= target {
                 let e = queue.failure(for: target)

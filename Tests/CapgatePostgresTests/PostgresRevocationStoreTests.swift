@@ -143,6 +143,26 @@ struct PostgresSharedStoreTests {
         #expect(try b.spent(session: "bob") == 10)
     }
 
+    /// After `close`, nothing reports a write that was not made: a shared revoke throws, and so
+    /// does waiting for a spend recorded after the close (it would otherwise read the last
+    /// accepted write's success).
+    @Test func writesAfterCloseReportThatTheyWereNotShared() async throws {
+        let cluster = try await PostgresCluster.shared()
+        let (a, b) = try await Self.stores(cluster)
+        defer { b.close() }
+        try await a.revokeShared("before")
+        try await a.waitUntilShared()
+        a.close()
+        await #expect(throws: PostgresError.self) { try await a.revokeShared("after") }
+        #expect(a.isRevoked("after"), "still refused locally (fail closed)")
+        a.recordSpend(session: "alice", used: 5)
+        await #expect(throws: KernelError.self) { try await a.waitUntilDurable() }
+        await #expect(throws: PostgresError.self) { try await a.revokeAllShared(principalID: "alice") }
+        #expect(try await Self.eventually(within: .seconds(1)) { b.isRevoked("before") })
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(!b.isRevoked("after"))
+    }
+
     /// Grants admitted by A's limiter count in B's window (without sharing B would admit 3).
     @Test func rateLimitHitsOnOneCountOnTheOther() async throws {
         let cluster = try await PostgresCluster.shared()
