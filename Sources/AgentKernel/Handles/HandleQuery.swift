@@ -38,8 +38,9 @@ enum HandleQuery {
             throw violation("Handle '\(hid)' was granted to principal '\(bound)' and cannot be expanded by '\(principalID.isEmpty ? "<unspecified>" : principalID)'.",
                             ReasonCode.handlePrincipalMismatch)
         }
-        // 2. Query types.
-        let rawFilter = query["filter"] ?? .null
+        // 2. Query types. The query's and the grant's members are read in one pass each.
+        let (queryFilter, queryFields, queryOffset, queryLimit) = query.members("filter", "fields", "offset", "limit")
+        let rawFilter = queryFilter ?? .null
         var filterIn = JSONObject()
         switch rawFilter {
         case .null: break
@@ -48,7 +49,7 @@ enum HandleQuery {
             throw violation("Handle expand 'filter' must be a dict, got \(PyRow.typeName(rawFilter)).", ReasonCode.invalidConstraint)
         }
         var requestedFields: [JSONValue] = []
-        switch query["fields"] ?? .null {
+        switch queryFields ?? .null {
         case .null: break
         case .array(let a): requestedFields = a
         case let other:
@@ -56,11 +57,11 @@ enum HandleQuery {
         }
 
         // 3. Grant bounds persisted with the handle.
-        let constraints = handle.constraints
-        let grantedMaxRows = constraints["max_rows"]
-        let grantedFieldsValue = constraints["allowed_fields"] ?? .null
+        let (grantedMaxRows, grantedFieldsMember, scopeMember, _) =
+            handle.constraints.members("max_rows", "allowed_fields", "scope")
+        let grantedFieldsValue = grantedFieldsMember ?? .null
         let granted = grantedFieldsValue.pyTruthy ? GrantedFields(grantedFieldsValue) : nil
-        let scopeValue = constraints["scope"] ?? .null
+        let scopeValue = scopeMember ?? .null
         var grantedScope = JSONObject()
         if scopeValue.pyTruthy {
             guard case .object(let o) = scopeValue else {
@@ -101,9 +102,9 @@ enum HandleQuery {
         }
 
         // 6. Paging input, coerced with Python `int()`.
-        let offset = try pagingInt(query["offset"] ?? .int(0), name: "offset")
+        let offset = try pagingInt(queryOffset ?? .int(0), name: "offset")
         var requestedLimit: Int?
-        if let rawLimit = query["limit"], !rawLimit.isNull {
+        if let rawLimit = queryLimit, !rawLimit.isNull {
             requestedLimit = try pagingInt(rawLimit, name: "limit")
         }
         var limit = requestedLimit ?? rows.count

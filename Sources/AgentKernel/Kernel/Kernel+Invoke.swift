@@ -79,6 +79,7 @@ extension Kernel {
     func performInvoke(token: CapabilityToken, principal: Principal, args: JSONObject, responseMode: ResponseMode,
                        plan: RoutePlan, capability: Capability, budget: BudgetManager?) async throws(KernelError) -> Frame {
         let actionID = ids.next()
+        traces.willRecord(actionID)  // the exits below past the timeout check record this id
         let timeout = try Kernel.invokeTimeout(token.constraints)
         let mode = Kernel.effectiveMode(responseMode, principal: principal, budget: budget)
         let reserved: Int? = try budget.map { b throws(KernelError) in try b.allocate(nil) }
@@ -164,6 +165,7 @@ extension Kernel {
     public func expand(handleID: String, query: JSONObject, principal: Principal?) throws(KernelError) -> Frame {
         let principalID = principal?.principalID ?? ""
         let actionID = ids.next()
+        traces.willRecord(actionID)  // the record's table slot loads while the handle is paged
         let frame = try handles.expand(handleID: handleID, query: query, actionID: actionID, responseMode: .table,
                                        principalID: principalID, maxDepth: firewall.budgets.maxDepth,
                                        now: clock.now())

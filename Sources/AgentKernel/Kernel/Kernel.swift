@@ -201,13 +201,10 @@ public final class Kernel: Sendable {
 
     /// `_frame_result_summary`.
     /// One shared key list and one values array: no pairs array, no duplicate-key scans, no
-    /// key array allocated per trace. The handle's presence is read by pattern: `!= nil`
-    /// copied the whole `Handle` out of the frame (a retain and release per string and array).
+    /// key array allocated per trace. The counts are read in place (`Frame.summaryCounts`).
     static func resultSummary(_ frame: Frame) -> JSONObject {
-        let hasHandle: Bool
-        if case .some = frame.handle { hasHandle = true } else { hasHandle = false }
-        return resultSummary(facts: frame.facts.count, rows: frame.tablePreview.count,
-                             warnings: frame.warnings.count, hasHandle: hasHandle)
+        let c = frame.summaryCounts
+        return resultSummary(facts: c.facts, rows: c.rows, warnings: c.warnings, hasHandle: c.hasHandle)
     }
 
     static func resultSummary(facts: Int, rows: Int, warnings: Int, hasHandle: Bool) -> JSONObject {

@@ -530,6 +530,15 @@ public struct Frame: Sendable, Hashable {
                          rawData: rawData, isFinal: isFinal))
     }
 
+    /// What a trace's result summary counts, read in place: through the public getters each
+    /// array was copied out of the box for its count (a retain and a release apiece), on
+    /// every invoke and expand.
+    var summaryCounts: (facts: Int, rows: Int, warnings: Int, hasHandle: Bool) {
+        let hasHandle: Bool
+        if case .some = box.fields.handle { hasHandle = true } else { hasHandle = false }
+        return (box.fields.facts.count, box.fields.tablePreview.count, box.fields.warnings.count, hasHandle)
+    }
+
     public static func == (a: Frame, b: Frame) -> Bool {
         a.actionID == b.actionID && (a.box === b.box || a.box.fields == b.box.fields)
     }

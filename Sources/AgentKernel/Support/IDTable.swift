@@ -155,7 +155,12 @@ struct IDTable<Value> {
         guard !hashes.isEmpty else { return }
         let i = Int(truncatingIfNeeded: h) & mask
         hashes.withUnsafeBufferPointer { capgate_prefetch($0.baseAddress! + i) }
-        slots.withUnsafeBufferPointer { capgate_prefetch($0.baseAddress! + i) }
+        slots.withUnsafeBufferPointer {
+            // Both ends: a slot can straddle two cache lines.
+            let slot = UnsafeRawPointer($0.baseAddress! + i)
+            capgate_prefetch(slot)
+            capgate_prefetch(slot + (MemoryLayout<Slot>.size - 1))
+        }
     }
 
     /// Starts loading the key's bytes of the entry filed under `h` that satisfies `matches`,

@@ -8,7 +8,9 @@
 /// traced verb only after its record is on disk, docs/audit.md) awaits before answering.
 public protocol TraceStoring: Sendable {
     /// Appends `trace` (the in-memory store overwrites a re-recorded action id in place).
-    func record(_ trace: ActionTrace)
+    /// Consuming: the caller's trace (built for this call) moves into the store instead of
+    /// being retained there and released by the caller.
+    func record(_ trace: consuming ActionTrace)
     /// The trace of `actionID`; `AgentKernelError("No action trace found ...")` with site
     /// `.traceNotFound` when absent.
     func get(_ actionID: String) throws(KernelError) -> ActionTrace
@@ -27,12 +29,18 @@ public protocol TraceStoring: Sendable {
     /// a failure (disk full, then space again) must not let a caller whose record was lost
     /// in between believe it durable. The default calls `waitUntilDurable()`.
     func waitUntilDurable(since mark: Int) async throws(KernelError)
+    /// A hint that a trace for `actionID` will be recorded soon (called once the id is drawn,
+    /// before the verb's work): a store may start loading what that `record` will touch, so
+    /// its cache misses overlap the verb instead of stalling the record. Changes nothing
+    /// observable; the default does nothing.
+    func willRecord(_ actionID: String)
 }
 
 extension TraceStoring {
     public func waitUntilDurable() async throws(KernelError) {}
     public func durabilityMark() -> Int { 0 }
     public func waitUntilDurable(since mark: Int) async throws(KernelError) { try await waitUntilDurable() }
+    public func willRecord(_ actionID: String) {}
 }
 
 extension TraceStore: TraceStoring {}

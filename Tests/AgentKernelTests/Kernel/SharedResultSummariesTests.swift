@@ -24,4 +24,29 @@ import Testing
             }
         }
     }
+
+    /// A frame's summary (its counts read in place, `Frame.summaryCounts`) is the one its
+    /// public getters give.
+    @Test func frameCountsAreTheGetters() {
+        let handle = Handle(handleID: "h", capabilityID: "c", createdAt: Timestamp(microseconds: 0),
+                            expiresAt: Timestamp(microseconds: 1), totalRows: 3, principalID: "", constraints: [:])
+        for facts in [0, 1, 3] {
+            for rows in [0, 2, 70] {
+                for warnings in [0, 1, 2] {
+                    for h in [nil, handle] {
+                        let frame = Frame(actionID: "a", capabilityID: "c", responseMode: .table,
+                                          facts: (0..<facts).map { "f\($0)" },
+                                          tablePreview: (0..<rows).map { ["id": .int($0)] }, handle: h,
+                                          warnings: (0..<warnings).map { "w\($0)" })
+                        let c = frame.summaryCounts
+                        #expect(c.facts == frame.facts.count && c.rows == frame.tablePreview.count
+                                    && c.warnings == frame.warnings.count && c.hasHandle == (frame.handle != nil))
+                        #expect(Kernel.resultSummary(frame)
+                                    == Kernel.makeResultSummary(facts: facts, rows: rows, warnings: warnings,
+                                                                hasHandle: h != nil))
+                    }
+                }
+            }
+        }
+    }
 }

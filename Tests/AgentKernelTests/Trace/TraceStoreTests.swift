@@ -143,7 +143,9 @@ extension TraceStoreTests {
     /// The store against a model (an insertion-ordered dictionary with FIFO eviction, the
     /// reference's dict) under random records, overwrites and look-ups: eviction by hash and
     /// position, compaction of the order array and the prefetching of the next victims must
-    /// keep exactly the model's records, order, values and eviction count.
+    /// keep exactly the model's records, order, values and eviction count. Half the records
+    /// are announced with `willRecord` first and some hints are never followed by a record:
+    /// a hint (a prefetch) must leave the model's answers unchanged either way.
     @Test func behavesLikeAnInsertionOrderedDictionary() throws {
         var rng = SystemRandomNumberGenerator()
         for capacity in [1, 2, 3, 7, 64] {
@@ -160,6 +162,8 @@ extension TraceStoreTests {
                     fresh += 1
                     id = fresh % 3 == 0 ? "e\u{301}-\(fresh)" : "00000000-0000-4000-8000-\(fresh)"
                 }
+                if Bool.random(using: &rng) { s.willRecord(id) }
+                if Int.random(in: 0..<8, using: &rng) == 0 { s.willRecord("00000000-0000-4000-9000-\(step)") }
                 s.record(Self.trace(id, Int64(step)))
                 if values[id] == nil {
                     order.append(id)
