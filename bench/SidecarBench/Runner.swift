@@ -374,8 +374,9 @@ final class BenchRunner {
             await handshakes("nginx", port: nport, tls: tls, meter: Meter(.child(server.pid, "nginx")))
         }
         for h in run.handshakes {
-            let cpu = h.cpuSeconds.map { String(format: "%.0f us", $0 / Double(max(h.handshakes, 1)) * 1e6) } ?? "?"
-            Progress.say(String(format: "handshakes %@ %.0f/s  server CPU per handshake %@", h.target, h.perSecond, cpu))
+            let perHandshake = { (s: Double?) in s.map { String(format: "%.0f us", $0 / Double(max(h.handshakes, 1)) * 1e6) } ?? "?" }
+            Progress.say(String(format: "handshakes %@ %.0f/s  server CPU per handshake %@  client %@", h.target,
+                                h.perSecond, perHandshake(h.cpuSeconds), perHandshake(h.clientCPUSeconds)))
         }
     }
 
