@@ -68,6 +68,8 @@ public final class PostgresSharedStore: SharedRevocationStore, BudgetStoring, @u
         var accepted = 0
         var done = 0
         var closing = false
+        /// An op was refused after `close` (so not everything accepted-or-refused was written).
+        var refusedAny = false
         var waiters: [(target: Int, resume: CheckedContinuation<PostgresError?, Never>)] = []
         /// Recent failed batches (ops `from+1...upTo`), for waiters that arrive after the fact.
         var failures: [(from: Int, upTo: Int, error: PostgresError)] = []
@@ -110,7 +112,10 @@ public final class PostgresSharedStore: SharedRevocationStore, BudgetStoring, @u
         l.start()
     }
 
-    /// Stops both threads (pending writes are attempted first).
+    /// Stops both threads. Pending writes are attempted first (unless the last attempt failed:
+    /// PostgreSQL is down, and they are answered with a failure, `failPendingAtClose`), then this
+    /// run's budget rows are retired (`retireSpends`). `capgate serve` calls it at a graceful shutdown, after the last
+    /// request answered; nothing may record a spend through this store afterwards.
     public func close() {
         guard !stopping.exchange(true, ordering: .sequentiallyConsistent) else { return }
         cond.lock()
@@ -248,7 +253,7 @@ public final class PostgresSharedStore: SharedRevocationStore, BudgetStoring, @u
     private func acceptedCount() -> Int {
         cond.lock()
         defer { cond.unlock() }
-        return queue.accepted
+        return queue.refusedAny ? Self.refused : queue.accepted
     }
 
     /// Blocks (start-up only, never on a loop) until the first reconcile or `timeout`.
@@ -263,13 +268,19 @@ public final class PostgresSharedStore: SharedRevocationStore, BudgetStoring, @u
 
     // MARK: - Writer
 
+    /// What `enqueue` returns for an op refused because the store is closing; waiting for it
+    /// (or for everything accepted, once one was refused) reports that it was never written,
+    /// where returning the last accepted op's number would report another op's success.
+    static let refused = Int.min
+
     @discardableResult
     private func enqueue(_ op: Op) -> Int {
         cond.lock()
         defer { cond.unlock() }
         if queue.closing {
             if case .revokeAll(_, let done) = op { done(.failure(PostgresError("the store is closed"))) }
-            return queue.accepted
+            queue.refusedAny = true
+            return Self.refused
         }
         queue.pending.append(op)
         queue.accepted += 1
@@ -278,7 +289,8 @@ public final class PostgresSharedStore: SharedRevocationStore, BudgetStoring, @u
     }
 
     private func waitFor(_ target: Int) async -> PostgresError? {
-        await withCheckedContinuation { (k: CheckedContinuation<PostgresError?, Never>) in
+        if target == Self.refused { return PostgresError("the store is closed") }
+        return await withCheckedContinuation { (k: CheckedContinuation<PostgresError?, Never>) in
             cond.lock()
             if queue.done >= target {
                 let e = queue.failure(for: target)
@@ -299,6 +311,13 @@ public final class PostgresSharedStore: SharedRevocationStore, BudgetStoring, @u
             while queue.pending.isEmpty && !queue.closing { cond.wait() }
             if queue.pending.isEmpty {
                 cond.unlock()
+                // Not while PostgreSQL is unreachable: a shutdown must not wait out connect timeouts.
+                if backoff == 0 && isAvailable { retireSpends(&link) }
+                return
+            }
+            if queue.closing && backoff > 0 {  // closing while down: fail the rest at once
+                cond.unlock()
+                failPendingAtClose()
                 return
             }
             let batch = queue.pending
@@ -341,6 +360,46 @@ public final class PostgresSharedStore: SharedRevocationStore, BudgetStoring, @u
                 backoff = PostgresLink.nextBackoff(after: backoff, cap: 2_000_000_000)
                 usleep(useconds_t(backoff / 1000))
             }
+        }
+    }
+
+    /// Closing while PostgreSQL is down: answers every write still queued with a failure
+    /// instead of waiting out another connect timeout per batch (a shutdown must not hang).
+    private func failPendingAtClose() {
+        let error = PostgresError("the store closed while PostgreSQL was unreachable")
+        cond.lock()
+        let ops = queue.pending
+        queue.pending = []
+        let start = queue.done
+        queue.done = queue.accepted
+        queue.failures.append((start, queue.done, error))
+        let waiters = queue.waiters
+        queue.waiters = []
+        cond.unlock()
+        for op in ops { if case .revokeAll(_, let done) = op { done(.failure(error)) } }
+        for w in waiters { w.resume.resume(returning: error) }
+    }
+
+    /// The row that holds the spends of sidecar runs that closed cleanly. Run ids are
+    /// lowercase UUIDs, so no run can own it.
+    static let retiredRow = "retired"
+
+    /// At a clean close, once every queued write went out: moves this run's rows into each
+    /// session's `retiredRow` in one transaction, so a session's sum is unchanged and the table
+    /// keeps one row per (session, live or crashed run) plus one, instead of one per start
+    /// (docs/deployment.md, "What grows"). Idempotent: a retry after a COMMIT that landed finds
+    /// no row left to move. A failure leaves the rows where they are (the old bound).
+    private func retireSpends(_ link: inout PostgresLink) {
+        let me = sidecarID
+        guard budgets.withLock({ b in b.rows.values.contains { $0[me] != nil } }) else { return }
+        _ = try? link.idempotentTransaction { (c) throws(PostgresError) in
+            try c.query("""
+                WITH gone AS (DELETE FROM capgate_budget_spends WHERE sidecar = $1 RETURNING session, used)
+                INSERT INTO capgate_budget_spends (session, sidecar, used) SELECT session, $2, used FROM gone
+                ON CONFLICT (session, sidecar) DO UPDATE SET used = capgate_budget_spends.used + excluded.used
+                """, [me, Self.retiredRow])
+            // The others drop this run's row from their copies (their sums do not change).
+            try c.query("SELECT pg_notify($1, '*')", [Self.budgetChannel])
         }
     }
 
@@ -473,20 +532,31 @@ public final class PostgresSharedStore: SharedRevocationStore, BudgetStoring, @u
     }
 
     /// Reads the other sidecars' spends (of one session, or all) into the local copy and tells
-    /// the handler about every session where another sidecar's spend grew.
+    /// the handler about every session where the other sidecars' total grew.
+    ///
+    /// Each session read replaces the others' rows in the copy: a run that closed moved its rows
+    /// into `retiredRow` (`retireSpends`), and keeping its old row as well would count it twice.
+    /// One statement reads one snapshot and this thread's reads follow each other, so a later
+    /// read never sees less than an earlier one: a session's others' total only grows.
     private func rereadSpends(_ c: PostgresConnection, session: String?) throws(PostgresError) {
         let rows = session == nil
             ? try c.query("SELECT session, sidecar, used FROM capgate_budget_spends").rows
             : try c.query("SELECT session, sidecar, used FROM capgate_budget_spends WHERE session = $1", [session]).rows
         let me = sidecarID
+        var read: [String: [String: Int]] = [:]
+        for r in rows {
+            guard let s = r[0], let who = r[1], who != me, let used = r[2].flatMap({ Int($0) }) else { continue }
+            read[s, default: [:]][who] = used
+        }
         let grown: Set<String> = budgets.withLock { b in
             var grown = Set<String>()
-            for r in rows {
-                guard let s = r[0], let who = r[1], who != me, let used = r[2].flatMap({ Int($0) }) else { continue }
-                if used > (b.rows[s]?[who] ?? 0) {
-                    b.rows[s, default: [:]][who] = used
-                    grown.insert(s)
-                }
+            for (s, others) in read {
+                let old = b.rows[s] ?? [:]
+                let before = old.reduce(0) { $1.key == me ? $0 : $0 + $1.value }
+                var new = others
+                if let mine = old[me] { new[me] = mine }
+                b.rows[s] = new
+                if others.values.reduce(0, +) > before { grown.insert(s) }
             }
             return grown
         }

@@ -141,11 +141,16 @@ public final class Gateway: Sendable {
     /// Waits for the loops, then drains and closes a durable audit store and the revocation log
     /// (every request has answered, so nothing records after this). Closing explicitly releases
     /// their file locks now: a task finishing late must not keep a restart from opening them.
+    /// A fleet sidecar drains its PostgreSQL writers the same way (issued-token rows and rate
+    /// notifications are not awaited by requests), audit first, and its closing shared store
+    /// retires this run's budget rows (`PostgresSharedStore.close`, docs/deployment.md).
     public func waitUntilStopped() {
         server.waitUntilStopped()
         stopMetricsEndpoint()
         (kernel.traces as? SQLiteTraceStore)?.close()
         (kernel.tokens.revocationStore as? FileRevocationStore)?.closeLog()
+        (kernel.traces as? PostgresTraceStore)?.close()
+        service.fleetStore?.close()
     }
 
     // MARK: - Certificate expiry

@@ -94,10 +94,73 @@ struct PostgresSharedStoreTests {
         #expect(try await Self.eventually(within: .seconds(1)) { (try? budgetsB.manager(for: "alice").remaining) == 0 })
         #expect(throws: KernelError.self) { _ = try budgetsB.manager(for: "alice").allocate(1) }
         // In PostgreSQL: one row per sidecar, summing to the total.
-        let rows = try await cluster.psql("SELECT sum(used), count(*) FROM capgate_budget_spends WHERE session = 'alice'",
-                                          database: try #require(a.settings.dsn.split(separator: " ")
-                                              .first { $0.hasPrefix("dbname=") }.map { String($0.dropFirst(7)) }))
-        #expect(rows.trimmingCharacters(in: .whitespacesAndNewlines) == "100|2")
+        #expect(try await Self.spendRows(cluster, a, "alice") == "100|2")
+    }
+
+    /// `sum(used)|count(*)` of a session's rows in `capgate_budget_spends`.
+    static func spendRows(_ cluster: PostgresCluster, _ store: PostgresSharedStore, _ session: String) async throws -> String {
+        let db = try #require(store.settings.dsn.split(separator: " ").first { $0.hasPrefix("dbname=") }.map { String($0.dropFirst(7)) })
+        return try await cluster.psql("SELECT sum(used), count(*) FROM capgate_budget_spends WHERE session = '\(session)'",
+                                      database: db).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// A run that closes cleanly moves its rows into each session's `retired` row: sums are
+    /// unchanged, a session keeps one row per live run plus one however often sidecars restart,
+    /// and a live sidecar's copy does not count the closed run twice (its old row and the
+    /// retired row).
+    @Test func aCleanCloseRetiresItsRowsWithoutChangingTheSums() async throws {
+        let cluster = try await PostgresCluster.shared()
+        let (a, b) = try await Self.stores(cluster)
+        defer { b.close() }
+        func spend(_ store: PostgresSharedStore, _ session: String, _ n: Int) async throws {
+            let budgets = try SessionBudgets(totalBudget: 1000, defaultRequest: 10, store: store)
+            let m = try budgets.manager(for: session)
+            try m.recordUsage(n, reserved: try m.allocate(n))
+            try await store.waitUntilDurable()
+        }
+        try await spend(a, "alice", 30)
+        try await spend(a, "bob", 10)
+        try await spend(b, "alice", 20)
+        #expect(try await Self.eventually(within: .seconds(2)) { (try? b.spent(session: "alice")) == 50 })
+        a.close()
+        #expect(try await Self.spendRows(cluster, b, "alice") == "50|2")
+        #expect(try await Self.spendRows(cluster, b, "bob") == "10|1")
+        // Each restart adds a run's row while it runs and folds it when it closes.
+        for (i, n) in [5, 7, 11].enumerated() {
+            let c = PostgresSharedStore(settings: b.settings)
+            #expect(try await runBlocking { c.waitUntilAvailable(timeout: .seconds(10)) })
+            let before = 50 + [0, 5, 12][i]
+            #expect(try c.spent(session: "alice") == before, "a new run starts from the fleet's total")
+            try await spend(c, "alice", n)
+            // B learns C's spend by the session's notification, which re-reads the session.
+            #expect(try await Self.eventually(within: .seconds(2)) { (try? b.spent(session: "alice")) == before + n })
+            c.close()
+            #expect(try await Self.spendRows(cluster, b, "alice") == "\(before + n)|2")
+        }
+        // After the closes' notifications B still counts each spend once.
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try b.spent(session: "alice") == 73)
+        #expect(try b.spent(session: "bob") == 10)
+    }
+
+    /// After `close`, nothing reports a write that was not made: a shared revoke throws, and so
+    /// does waiting for a spend recorded after the close (it would otherwise read the last
+    /// accepted write's success).
+    @Test func writesAfterCloseReportThatTheyWereNotShared() async throws {
+        let cluster = try await PostgresCluster.shared()
+        let (a, b) = try await Self.stores(cluster)
+        defer { b.close() }
+        try await a.revokeShared("before")
+        try await a.waitUntilShared()
+        a.close()
+        await #expect(throws: PostgresError.self) { try await a.revokeShared("after") }
+        #expect(a.isRevoked("after"), "still refused locally (fail closed)")
+        a.recordSpend(session: "alice", used: 5)
+        await #expect(throws: KernelError.self) { try await a.waitUntilDurable() }
+        await #expect(throws: PostgresError.self) { try await a.revokeAllShared(principalID: "alice") }
+        #expect(try await Self.eventually(within: .seconds(1)) { b.isRevoked("before") })
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(!b.isRevoked("after"))
     }
 
     /// Grants admitted by A's limiter count in B's window (without sharing B would admit 3).
@@ -127,6 +190,13 @@ struct PostgresSharedStoreTests {
         #expect(try await Self.eventually(within: .seconds(5)) { !a.isAvailable && !b.isAvailable })
         await #expect(throws: PostgresError.self) { try await a.revokeShared("while-down") }
         #expect(a.isRevoked("while-down"), "a failed shared revoke still holds locally (fail closed)")
+        // A store closed while the server is down answers what it still had queued with a failure.
+        let c = PostgresSharedStore(settings: a.settings)
+        await #expect(throws: PostgresError.self) { try await c.revokeShared("c-while-down") }
+        let queued = Task { try await c.revokeAllShared(principalID: "alice") }
+        try await Task.sleep(for: .milliseconds(20))
+        try await runBlocking { c.close() }
+        await #expect(throws: PostgresError.self) { _ = try await queued.value }
         try await cluster.start()
         #expect(try await Self.eventually(within: .seconds(10)) { a.isAvailable && b.isAvailable })
         try await a.revokeShared("after")

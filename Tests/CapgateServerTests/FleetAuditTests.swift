@@ -28,10 +28,8 @@ struct FleetAuditTests {
     }
 
     @Test func listShowAndExportReadEverySidecarsChain() async throws {
-        let fleet = try await Fleet(cluster: try await PostgresCluster.shared())
-        defer { fleet.remove() }
-        let pair = try await fleet.servePair()
-        defer { pair.kill() }
+        let (fleet, pair) = try await Fleet.startPair()
+        defer { pair.kill(); fleet.remove() }
         let (portA, portB) = (pair.portA, pair.portB)
         let ids = try await Self.traffic(fleet, portA, portB, invokesA: 3, invokesB: 2)
         try await pair.stop()
@@ -112,11 +110,9 @@ struct FleetAuditTests {
     /// `[audit] max_bytes` with two sidecars, both pruning every chain: the records' size
     /// stays bounded, the newest records stay, and every chain verifies.
     @Test func maxBytesPrunesTheFleetsChainsAndTheyStillVerify() async throws {
-        let fleet = try await Fleet(cluster: try await PostgresCluster.shared())
-        defer { fleet.remove() }
         let extra = "[audit]\nmax_bytes = 65536\n"
-        let pair = try await fleet.servePair(extra: extra)
-        defer { pair.kill() }
+        let (fleet, pair) = try await Fleet.startPair(extra: extra)
+        defer { pair.kill(); fleet.remove() }
         let (portA, portB) = (pair.portA, pair.portB)
         let ids = try await Self.traffic(fleet, portA, portB, invokesA: 70, invokesB: 70)
         // Both sidecars check the size every second.

@@ -11,10 +11,8 @@ import Testing
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct FleetStreamTests {
     @Test func aHandleFromAStreamOnOneSidecarExpandsOnTheOther() async throws {
-        let fleet = try await FleetTests.Fleet(cluster: try await PostgresCluster.shared())
-        defer { fleet.remove() }
-        let pair = try await fleet.servePair()
-        defer { pair.kill() }
+        let (fleet, pair) = try await FleetTests.Fleet.startPair()
+        defer { pair.kill(); fleet.remove() }
         let (portA, portB) = (pair.portA, pair.portB)
         let aliceA = try fleet.client("alice", portA), aliceB = try fleet.client("alice", portB)
         let opsB = try fleet.client("ops", portB)

@@ -113,6 +113,18 @@ struct FleetTests {
             }
         }
 
+        /// A fresh fleet on the shared cluster with sidecars "a" and "b" running. Callers
+        /// `defer { pair.kill(); fleet.remove() }` at once; a failed start removes the fleet.
+        static func startPair(extra: String = "") async throws -> (Fleet, SidecarPair) {
+            let fleet = try await Fleet(cluster: try await PostgresCluster.shared())
+            do {
+                return (fleet, try await fleet.servePair(extra: extra))
+            } catch {
+                fleet.remove()
+                throw error
+            }
+        }
+
         func remove() { try? FileManager.default.removeItem(atPath: dir) }
     }
 
@@ -137,10 +149,8 @@ struct FleetTests {
     }
 
     @Test func aRevocationThroughOneSidecarIsRefusedByTheOtherWithinOneSecond() async throws {
-        let fleet = try await Fleet(cluster: try await PostgresCluster.shared())
-        defer { fleet.remove() }
-        let pair = try await fleet.servePair()
-        defer { pair.kill() }
+        let (fleet, pair) = try await Fleet.startPair()
+        defer { pair.kill(); fleet.remove() }
         let (portA, portB) = (pair.portA, pair.portB)
         let aliceA = try fleet.client("alice", portA), aliceB = try fleet.client("alice", portB)
         let opsA = try fleet.client("ops", portA), opsB = try fleet.client("ops", portB)
@@ -195,11 +205,9 @@ struct FleetTests {
 
     /// A budget spent through A is counted by B: once A exhausted alice's budget, B refuses too.
     @Test func aBudgetSpentThroughOneSidecarIsCountedByTheOther() async throws {
-        let fleet = try await Fleet(cluster: try await PostgresCluster.shared())
-        defer { fleet.remove() }
         let budgets = "[budgets]\ntotal = 60\ndefault_request = 20"
-        let pair = try await fleet.servePair(extra: budgets)
-        defer { pair.kill() }
+        let (fleet, pair) = try await Fleet.startPair(extra: budgets)
+        defer { pair.kill(); fleet.remove() }
         let (portA, portB) = (pair.portA, pair.portB)
         let aliceA = try fleet.client("alice", portA), aliceB = try fleet.client("alice", portB)
         defer { [aliceA, aliceB].forEach { $0.close() } }
@@ -224,13 +232,56 @@ struct FleetTests {
         try await pair.stop()
     }
 
+    /// A sidecar stopped with SIGTERM retires its budget rows into the session's `retired` row
+    /// (docs/deployment.md, "What grows"): the session's spend is unchanged, restarts do not add
+    /// rows, and both the running sidecar and the restarted one still refuse the spent budget.
+    @Test func aGracefulStopRetiresTheSidecarsBudgetRows() async throws {
+        let budgets = "[budgets]\ntotal = 40\ndefault_request = 20"
+        let (fleet, pair) = try await Fleet.startPair(extra: budgets)
+        defer { pair.kill(); fleet.remove() }
+        func rows() async throws -> String {
+            try await fleet.cluster.psql("SELECT count(*), sum(used), count(*) FILTER (WHERE sidecar = 'retired') "
+                                         + "FROM capgate_budget_spends", database: fleet.database)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        func invoke(_ port: UInt16) async throws -> Bool {
+            let c = try fleet.client("alice", port)
+            defer { c.close() }
+            let t = try await c.grantCapability(Demo.request("tasks.list"), justification: "").token
+            do {
+                _ = try await c.invoke(t, responseMode: .raw)
+                return true
+            } catch let e as CapgateClientError where e.code == WireErrorCode.budgetExhausted.rawValue {
+                return false
+            }
+        }
+        #expect(try await invoke(pair.portB))
+        var spends = 0
+        while spends < 100, try await invoke(pair.portA) { spends += 1 }
+        #expect(spends >= 1 && spends < 100, "A never exhausted alice's budget (\(spends) invokes)")
+        let spent = try await rows()
+        #expect(spent.hasPrefix("2|"), "one row per sidecar: \(spent)")
+        kill(pair.a.processIdentifier, SIGTERM)
+        try await runBlocking { pair.a.waitUntilExit() }
+        #expect(pair.a.terminationStatus == 0)
+        let total = String(spent.split(separator: "|")[1])
+        #expect(try await rows() == "2|\(total)|1", "A's row became the retired row, same sum")
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await invoke(pair.portB) == false, "B still counts A's spend once it is retired")
+        let (a2, port2) = try await fleet.serve("a", extra: budgets)
+        defer { if a2.isRunning { kill(a2.processIdentifier, SIGKILL) } }
+        #expect(try await invoke(port2) == false, "a restarted sidecar starts from the fleet's total")
+        kill(a2.processIdentifier, SIGTERM)
+        try await runBlocking { a2.waitUntilExit() }
+        #expect(try await rows() == "2|\(total)|1")
+        try await FleetTests.stop(pair.b)
+    }
+
     /// The rate limit is the fleet's: 3 READ grants a minute through A leave none for B.
     @Test func theRateLimitIsSharedAcrossSidecars() async throws {
-        let fleet = try await Fleet(cluster: try await PostgresCluster.shared())
-        defer { fleet.remove() }
         let limits = "[policy.rate_limits]\nREAD = [3, 60]"
-        let pair = try await fleet.servePair(extra: limits)
-        defer { pair.kill() }
+        let (fleet, pair) = try await Fleet.startPair(extra: limits)
+        defer { pair.kill(); fleet.remove() }
         let (portA, portB) = (pair.portA, pair.portB)
         let aliceA = try fleet.client("alice", portA), aliceB = try fleet.client("alice", portB)
         defer { [aliceA, aliceB].forEach { $0.close() } }
@@ -248,10 +299,8 @@ struct FleetTests {
 
     /// A handle created through A expands through B, for its owner only.
     @Test func aHandleFromOneSidecarExpandsOnTheOther() async throws {
-        let fleet = try await Fleet(cluster: try await PostgresCluster.shared())
-        defer { fleet.remove() }
-        let pair = try await fleet.servePair()
-        defer { pair.kill() }
+        let (fleet, pair) = try await Fleet.startPair()
+        defer { pair.kill(); fleet.remove() }
         let (portA, portB) = (pair.portA, pair.portB)
         let aliceA = try fleet.client("alice", portA), aliceB = try fleet.client("alice", portB)
         let opsB = try fleet.client("ops", portB)
@@ -275,10 +324,8 @@ struct FleetTests {
     /// One audit trail: each sidecar chains its own records in PostgreSQL, any sidecar explains
     /// and queries all of them, and `capgate audit verify --config` verifies every chain.
     @Test func theAuditTrailHoldsEverySidecarsRecordsAndVerifies() async throws {
-        let fleet = try await Fleet(cluster: try await PostgresCluster.shared())
-        defer { fleet.remove() }
-        let pair = try await fleet.servePair()
-        defer { pair.kill() }
+        let (fleet, pair) = try await Fleet.startPair()
+        defer { pair.kill(); fleet.remove() }
         let (portA, portB) = (pair.portA, pair.portB)
         let aliceA = try fleet.client("alice", portA), aliceB = try fleet.client("alice", portB)
         let opsA = try fleet.client("ops", portA), opsB = try fleet.client("ops", portB)
@@ -315,10 +362,8 @@ struct FleetTests {
     /// kill -9 of one sidecar under load loses nothing it acknowledged: every acknowledged
     /// action is explained and every acknowledged revocation refused through the other.
     @Test func killingOneSidecarLosesNoAcknowledgedRecord() async throws {
-        let fleet = try await Fleet(cluster: try await PostgresCluster.shared())
-        defer { fleet.remove() }
-        let pair = try await fleet.servePair()
-        defer { pair.kill() }
+        let (fleet, pair) = try await Fleet.startPair()
+        defer { pair.kill(); fleet.remove() }
         let (portA, portB) = (pair.portA, pair.portB)
         let aliceA = try fleet.client("alice", portA), opsA = try fleet.client("ops", portA)
         let aliceB = try fleet.client("alice", portB), opsB = try fleet.client("ops", portB)

@@ -35,7 +35,8 @@ struct SidecarBenchSmokeTests {
         // The HTTP-driver point needs nginx as its tool; without it the run notes the skip.
         if FileManager.default.isExecutableFile(atPath: "/usr/sbin/nginx") {
             expected.formUnion(["tool-direct/invoke_http/0x1", "tool-direct/invoke_http/0x16", "kernel/invoke_http/0x1",
-                                "kernel/invoke_http/0x16", "sidecar/invoke_http/1x1", "sidecar/invoke_http/16x16"])
+                                "kernel/invoke_http/0x16", "service/invoke_http/0x1", "sidecar/invoke_http/1x1",
+                                "sidecar/invoke_http/16x16"])
         }
         #expect(keys == expected)
         let handshakes = try #require(run["handshakes"] as? [[String: Any]])

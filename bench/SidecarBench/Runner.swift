@@ -94,7 +94,7 @@ final class BenchRunner {
         if o.reference { total += 1 }
         let pythonClient = o.pythonClient && verbs.contains(.invokeSummary)
         if pythonClient { total += 1 }
-        if tool != nil { total += 6 }
+        if tool != nil { total += 7 }
         total += 2  // the repeated points
         if o.fleet { total += FleetBench.pointCount(verbs) }
         if o.profile { total += 1 }
@@ -116,8 +116,8 @@ final class BenchRunner {
         }
         // The HTTP driver against a local tool: direct, kernel, sidecar (docs/drivers.md).
         if let (_, toolPort) = tool {
-            await httpDriverPoints(toolPort: toolPort, kernel: kernel, port: port, tls: tls, sidecarMeter: sidecarMeter,
-                                   harness: harness)
+            await httpDriverPoints(toolPort: toolPort, kernel: kernel, service: service, port: port, tls: tls,
+                                   sidecarMeter: sidecarMeter, harness: harness)
         }
         // 4a. Transport only: our no-op route.
         for (c, s) in modes {
