@@ -345,7 +345,8 @@ final class BenchRunner {
     func handshakesOnly(port: UInt16, tls: TLSContext, ws: Workspace, nginx: Bool, sidecarMeter: Meter) async throws {
         let load = o.handshakesAfterLoad
         let loadPoints = load > 0 ? (verbs.count + 1) * BenchRunner.modes.count + 1 : 0
-        progress.setTotal((nginx ? 2 : 1) + loadPoints)
+        let rounds = nginx ? o.handshakeRounds : 1
+        progress.setTotal((nginx ? 2 * rounds : 1) + loadPoints)
         await handshakes("capgate", port: port, tls: tls, meter: sidecarMeter)
         if load > 0 {
             // The full run's sidecar points in its order (verbs, then health), shortened.
@@ -368,14 +369,29 @@ final class BenchRunner {
             }
             await handshakes("capgate-after-load", port: port, tls: tls, meter: sidecarMeter)
         }
+        let last = load > 0 ? "capgate-after-load" : "capgate"
         if nginx {
             let (server, nport) = try await startNginx(workspace: ws, staticBody: [], idleConnections: 64)
             defer { server.stop() }
-            await handshakes("nginx", port: nport, tls: tls, meter: Meter(.child(server.pid, "nginx")))
+            let nginxMeter = Meter(.child(server.pid, "nginx"))
+            for round in 0..<rounds {
+                // Round 0's capgate point ran above, before nginx started (the single-round order).
+                if round > 0 { await handshakes(last, port: port, tls: tls, meter: sidecarMeter) }
+                await handshakes("nginx", port: nport, tls: tls, meter: nginxMeter)
+            }
         }
         for h in run.handshakes {
-            let cpu = h.cpuSeconds.map { String(format: "%.0f us", $0 / Double(max(h.handshakes, 1)) * 1e6) } ?? "?"
-            Progress.say(String(format: "handshakes %@ %.0f/s  server CPU per handshake %@", h.target, h.perSecond, cpu))
+            let perHandshake = { (s: Double?) in s.map { String(format: "%.0f us", $0 / Double(max(h.handshakes, 1)) * 1e6) } ?? "?" }
+            Progress.say(String(format: "handshakes %@ %.0f/s  server CPU per handshake %@  client %@", h.target,
+                                h.perSecond, perHandshake(h.cpuSeconds), perHandshake(h.clientCPUSeconds)))
+        }
+        if rounds > 1 {
+            let ours = run.handshakes.filter { $0.target == last }.suffix(rounds)
+            let theirs = run.handshakes.filter { $0.target == "nginx" }
+            let ratios = zip(ours, theirs).map { $0.perSecond / max($1.perSecond, 1) }
+            let median = ratios.sorted()[ratios.count / 2]
+            Progress.say("handshakes \(last)/nginx per round: " + ratios.map { String(format: "%.2f", $0) }.joined(separator: " ")
+                         + String(format: "  median %.2f", median))
         }
     }
 
