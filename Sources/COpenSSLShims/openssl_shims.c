@@ -30,7 +30,8 @@ long capgate_ssl_mode_no_auto_chain(void) { return SSL_MODE_NO_AUTO_CHAIN; }
 long capgate_ssl_ctx_build_cert_chain_once(SSL_CTX *ctx) {
     STACK_OF(X509) *given = NULL;
     if (SSL_CTX_get0_chain_certs(ctx, &given) == 1 && given != NULL && sk_X509_num(given) > 0) return -1;
-    return SSL_CTX_build_cert_chain(ctx, SSL_BUILD_CHAIN_FLAG_IGNORE_ERROR | SSL_BUILD_CHAIN_FLAG_CLEAR_ERROR);
+    return SSL_CTX_build_cert_chain(ctx, SSL_BUILD_CHAIN_FLAG_NO_ROOT | SSL_BUILD_CHAIN_FLAG_IGNORE_ERROR
+                                             | SSL_BUILD_CHAIN_FLAG_CLEAR_ERROR);
 }
 long capgate_ssl_sess_cache_off(void) { return SSL_SESS_CACHE_OFF; }
 

@@ -71,9 +71,18 @@ extension TLSContext {
     /// since the store carries the CRL flags): a second chain verification per handshake, about
     /// a third of the handshake's instructions (docs/benchmarks.md, handshakes). Building it
     /// once with the same store and the same error tolerance (a chain that does not verify is
-    /// sent as far as it was built) puts the same certificates on the wire; NO_AUTO_CHAIN then
-    /// stops the per-handshake rebuild. An explicit chain in the certificate file is used as
-    /// given, as before.
+    /// sent as far as it was built) puts the leaf and its intermediates on the wire;
+    /// NO_AUTO_CHAIN then stops the per-handshake rebuild. An explicit chain in the certificate
+    /// file is used as given, as before.
+    ///
+    /// The self-signed root at the end of the built chain is left out (`NO_ROOT`; OpenSSL's
+    /// auto-chaining used to send it): RFC 8446 section 4.4.2 lets a server omit the trust
+    /// anchor, and a client can never use it from the wire, since a self-signed certificate
+    /// is trusted only when the client already holds it. Sending it anyway made every client
+    /// parse one more certificate per handshake (its public key decode is the costly part):
+    /// ~0.1 ms of the client's CPU in the bench, where client and server share two cores, so
+    /// the server's own handshake rate paid for it (nginx, given only the leaf, sends the leaf
+    /// alone). Intermediates are still sent: a client that trusts only the root needs them.
     static func buildServerChainOnce(_ ctx: OpaquePointer) {
         OpenSSLErrorQueue.clear()
         let built = capgate_ssl_ctx_build_cert_chain_once(ctx)

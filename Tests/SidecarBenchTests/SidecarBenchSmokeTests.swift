@@ -68,6 +68,24 @@ struct SidecarBenchSmokeTests {
         #expect(handshakes.allSatisfy { ($0["handshakes"] as? Int ?? 0) > 0 && ($0["errors"] as? Int) == 0 })
     }
 
+    /// `--handshakes-only --handshake-rounds 2`: capgate and nginx alternate, both up, and each
+    /// point carries the client's CPU too (without nginx there is nothing to alternate with).
+    @Test
+    func handshakeRoundsAlternateWithNginx() throws {
+        let out = try makeTempDirectory("bench-handshake-rounds")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let nginx = FileManager.default.isExecutableFile(atPath: "/usr/sbin/nginx")
+        try Self.runBench(["--handshakes-only", "--handshake-rounds", "2", "--handshake-seconds", "0.3", "--out", out]
+                          + (nginx ? [] : ["--no-nginx"]))
+        let dirs = try FileManager.default.contentsOfDirectory(atPath: out)
+        let (run, _) = try Self.results(out + "/" + (try #require(dirs.first)))
+        let handshakes = try #require(run["handshakes"] as? [[String: Any]])
+        #expect(handshakes.map { $0["target"] as? String }
+                == (nginx ? ["capgate", "nginx", "capgate", "nginx"] : ["capgate"]))
+        #expect(handshakes.allSatisfy { ($0["handshakes"] as? Int ?? 0) > 0 && ($0["errors"] as? Int) == 0 })
+        #expect(handshakes.allSatisfy { ($0["clientCPUSeconds"] as? Double ?? 0) > 0 })
+    }
+
     /// `--only fleet` (make bench-fleet): a throwaway PostgreSQL, two fleet sidecars and one on
     /// SQLite; every fleet point measured without errors, its own report, and --publish-docs
     /// replaces only the fleet section of an existing page (twice: still one section).

@@ -37,6 +37,9 @@ struct LoadOutcome: Sendable {
     var elapsed: Double
     var cpuSeconds: Double?
     var peakRSSKiB: Int?
+    /// The harness's own CPU over the measured window (`measureHarnessCPU`): the client side
+    /// of a point whose server is a child process.
+    var harnessCPUSeconds: Double?
     var throughput: Double { elapsed > 0 ? Double(histogram.totalCount) / elapsed : 0 }
 }
 
@@ -60,6 +63,7 @@ enum LoadRunner {
     static func run(concurrency: Int, warmup: Double, seconds: Double, progress: Progress, meter: Meter? = nil,
                     executor: (@Sendable (Int) -> (any TaskExecutor)?)? = nil,
                     syncOp: (@Sendable (Int) throws -> Void)? = nil,
+                    measureHarnessCPU: Bool = false,
                     op: @escaping @Sendable (Int) async throws -> Void) async -> LoadOutcome {
         if warmup > 0 {
             let end = monotonicNanos() + UInt64(warmup * 1e9)
@@ -77,6 +81,7 @@ enum LoadRunner {
         }
         progress.beginMeasuring(seconds: seconds)
         meter?.start()
+        let harnessCPUStart = measureHarnessCPU ? ProcStats.selfCPUSeconds() : 0
         let start = monotonicNanos()
         let end = start + UInt64(seconds * 1e9)
         let counter = progress.counter
@@ -128,6 +133,7 @@ enum LoadRunner {
         }
         let elapsed = Double(monotonicNanos() - start) / 1e9
         let usage = meter?.stop()
+        let harnessCPU = measureHarnessCPU ? ProcStats.selfCPUSeconds() - harnessCPUStart : nil
         progress.endMeasuring()
         var merged = newHistogram()
         var errors = 0
@@ -138,7 +144,7 @@ enum LoadRunner {
             first = first ?? f
         }
         return LoadOutcome(histogram: merged, errors: errors, firstError: first, elapsed: elapsed,
-                           cpuSeconds: usage?.cpu, peakRSSKiB: usage?.peakKiB)
+                           cpuSeconds: usage?.cpu, peakRSSKiB: usage?.peakKiB, harnessCPUSeconds: harnessCPU)
     }
 }
 

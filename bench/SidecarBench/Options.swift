@@ -38,6 +38,10 @@ struct BenchOptions: Sendable {
     /// the sidecar between a first handshake point on the fresh process and a second one, so
     /// the cost a long-running sidecar pays per handshake shows without the full run. 0 = off.
     var handshakesAfterLoad = 0.0
+    /// With `handshakesOnly`: how many times capgate's last handshake point and nginx's are
+    /// run, alternating, with both servers up. On a shared machine the load drifts between two
+    /// points seconds apart; the median of same-round ratios follows the servers, not the drift.
+    var handshakeRounds = 1
     /// The fleet point (FleetPoints.swift): 2 sidecars on PostgreSQL vs 1 on SQLite.
     var fleet = true
     /// Only these points (`fleet`); empty = the whole run.
@@ -89,6 +93,10 @@ struct BenchCommand: ParsableCommand {
                                + "health at 1x1, 1x16 and 16x16 for s seconds each (the full run's order), then the "
                                + "handshakes again (a long-running sidecar's cost).", valueName: "s"))
     var handshakesAfterLoad: Double?
+    @Option(name: .customLong("handshake-rounds"),
+            help: ArgumentHelp("With --handshakes-only: alternate capgate's (last) handshake point and nginx's n times, "
+                               + "both servers up, and print the median of the per-round rate ratios.", valueName: "n"))
+    var handshakeRounds: Int?
     @Option(help: ArgumentHelp("Idle connections opened for the memory-per-connection point.", valueName: "n"))
     var idleConnections = BenchOptions().idleConnections
     @Option(help: ArgumentHelp("Seconds of full mTLS handshakes per server.", valueName: "s"))
@@ -115,6 +123,10 @@ struct BenchCommand: ParsableCommand {
             guard s > 0 else { throw ValidationError("--handshakes-after-load needs a number > 0") }
             guard handshakesOnly else { throw ValidationError("--handshakes-after-load needs --handshakes-only") }
         }
+        if let n = handshakeRounds {
+            guard n > 0 else { throw ValidationError("--handshake-rounds needs a number > 0") }
+            guard handshakesOnly else { throw ValidationError("--handshake-rounds needs --handshakes-only") }
+        }
         if let only, only != "fleet" { throw ValidationError("--only knows one point: fleet") }
     }
 
@@ -136,6 +148,7 @@ struct BenchCommand: ParsableCommand {
         o.transportOnly = transportOnly
         o.handshakesOnly = handshakesOnly
         o.handshakesAfterLoad = handshakesAfterLoad ?? 0
+        o.handshakeRounds = handshakeRounds ?? 1
         o.outDirectory = outDirectory
         o.publishDocs = publishDocs
         o.verbs = verbs.map { $0.split(separator: ",").map(String.init) } ?? []

@@ -54,6 +54,9 @@ struct HandshakeResult: Sendable, Codable {
     var perSecond: Double
     var latency: LatencySummary
     var cpuSeconds: Double?
+    /// The client's CPU (the harness process) over the same window: both sides share the
+    /// machine's cores, so a server that makes the client work harder lowers its own rate.
+    var clientCPUSeconds: Double? = nil
 }
 
 struct IdleMemoryResult: Sendable, Codable {

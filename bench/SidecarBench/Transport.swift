@@ -20,7 +20,7 @@ enum TransportBench {
         }
         defer { group.shutdown() }
         let outcome = await LoadRunner.run(concurrency: workers, warmup: min(0.5, seconds / 4), seconds: seconds,
-                                           progress: progress, meter: meter) { _ in
+                                           progress: progress, meter: meter, measureHarnessCPU: true) { _ in
             let c = try HTTPClientConnection(host: "127.0.0.1", port: port, tls: tls, group: group)
             defer { c.close() }
             try await c.waitUntilReady()
@@ -28,7 +28,7 @@ enum TransportBench {
         return HandshakeResult(target: target, workers: workers, handshakes: Int(outcome.histogram.totalCount),
                                errors: outcome.errors, firstError: outcome.firstError, seconds: outcome.elapsed,
                                perSecond: outcome.throughput, latency: LatencySummary(outcome.histogram),
-                               cpuSeconds: outcome.cpuSeconds)
+                               cpuSeconds: outcome.cpuSeconds, clientCPUSeconds: outcome.harnessCPUSeconds)
     }
 
     /// Opens `count` mTLS HTTP/2 connections, makes one request on each (a connection that

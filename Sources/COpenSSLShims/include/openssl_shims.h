@@ -22,9 +22,10 @@ long capgate_ssl_set_mode(SSL *ssl, long mode);
 int capgate_ssl_ctx_set1_groups_list(SSL_CTX *ctx, const char *list);
 long capgate_ssl_ctx_set_session_cache_mode(SSL_CTX *ctx, long mode);
 int capgate_ssl_ctx_add1_chain_cert(SSL_CTX *ctx, X509 *cert);
-/// SSL_CTX_build_cert_chain(ctx, IGNORE_ERROR | CLEAR_ERROR): the chain OpenSSL would otherwise
-/// build on every handshake, built once. Returns 1, 2 (built despite a verify error), 0 (failed)
-/// or -1 (the context already has explicit chain certificates: nothing to build).
+/// SSL_CTX_build_cert_chain(ctx, NO_ROOT | IGNORE_ERROR | CLEAR_ERROR): the chain OpenSSL would
+/// otherwise build on every handshake, built once, without a self-signed trust anchor at its end
+/// (TLSContext.buildServerChainOnce says why). Returns 1, 2 (built despite a verify error),
+/// 0 (failed) or -1 (the context already has explicit chain certificates: nothing to build).
 long capgate_ssl_ctx_build_cert_chain_once(SSL_CTX *ctx);
 int capgate_ssl_set_tlsext_host_name(SSL *ssl, const char *name);
 
