@@ -70,6 +70,8 @@ public final class PostgresSharedStore: SharedRevocationStore, BudgetStoring, @u
         var closing = false
         /// An op was refused after `close` (so not everything accepted-or-refused was written).
         var refusedAny = false
+        /// Set by `close`: PostgreSQL was reachable then, so the writer may retire this run's rows.
+        var retireAtClose = false
         var waiters: [(target: Int, resume: CheckedContinuation<PostgresError?, Never>)] = []
         /// Recent failed batches (ops `from+1...upTo`), for waiters that arrive after the fact.
         var failures: [(from: Int, upTo: Int, error: PostgresError)] = []
@@ -117,9 +119,13 @@ public final class PostgresSharedStore: SharedRevocationStore, BudgetStoring, @u
     /// run's budget rows are retired (`retireSpends`). `capgate serve` calls it at a graceful shutdown, after the last
     /// request answered; nothing may record a spend through this store afterwards.
     public func close() {
+        // Read before the listener stops (which marks the store disconnected): the writer
+        // folds only if PostgreSQL was reachable when the close began.
+        let reachable = isAvailable
         guard !stopping.exchange(true, ordering: .sequentiallyConsistent) else { return }
         cond.lock()
         queue.closing = true
+        queue.retireAtClose = reachable
         cond.signal()
         cond.unlock()
         threadsDone.wait()
@@ -310,9 +316,10 @@ public final class PostgresSharedStore: SharedRevocationStore, BudgetStoring, @u
             cond.lock()
             while queue.pending.isEmpty && !queue.closing { cond.wait() }
             if queue.pending.isEmpty {
+                let retire = queue.retireAtClose
                 cond.unlock()
                 // Not while PostgreSQL is unreachable: a shutdown must not wait out connect timeouts.
-                if backoff == 0 && isAvailable { retireSpends(&link) }
+                if backoff == 0 && retire { retireSpends(&link) }
                 return
             }
             if queue.closing && backoff > 0 {  // closing while down: fail the rest at once
