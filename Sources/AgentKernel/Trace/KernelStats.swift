@@ -2,17 +2,28 @@ import Synchronization
 
 /// Live aggregate counters behind `Kernel.stats` (`stats.KernelStats`): totals only, never
 /// principal or capability detail. Thread-safe; `snapshot()` is an immutable copy.
+///
+/// Events that touch one counter (a grant, a handle stored, an expansion) add to an atomic
+/// counter instead of taking the lock: on the hot verbs the lock pair cost more than the
+/// count (a quickstart expand took six lock pairs; this was one). Each event is still
+/// counted whole, since it is one add. Events that touch several counters (an invocation,
+/// a denial and its reason bucket) stay under the lock so a snapshot never sees half of
+/// one. `snapshot()` and `reset()` read and zero the atomic counters while holding the
+/// lock, so a snapshot sees all of a reset or none of it, as when every counter was locked.
 public final class KernelStats: Sendable {
     private struct State {
         var snap = StatsSnapshot()
         var reasonIndex: [CodePointKey: Int] = [:]
     }
     private let state = Mutex(State())
+    private let grants = Atomic<Int>(0)
+    private let handleStores = Atomic<Int>(0)
+    private let expansions = Atomic<Int>(0)
 
     public init() {}
 
     /// A signed token was issued.
-    public func onGrant() { state.withLock { $0.snap.grants += 1 } }
+    public func onGrant() { grants.add(1, ordering: .relaxed) }
 
     /// A grant was denied by policy; a nil or empty code is bucketed as "unknown"
     /// (`reason_code or "unknown"`). Buckets keep first-seen order.
@@ -42,13 +53,28 @@ public final class KernelStats: Sendable {
     }
 
     /// A full-result handle was stored.
-    public func onHandleStore() { state.withLock { $0.snap.handleStores += 1 } }
+    public func onHandleStore() { handleStores.add(1, ordering: .relaxed) }
 
     /// A handle expansion was served.
-    public func onExpansion() { state.withLock { $0.snap.expansions += 1 } }
+    public func onExpansion() { expansions.add(1, ordering: .relaxed) }
 
-    public func snapshot() -> StatsSnapshot { state.withLock { $0.snap } }
+    public func snapshot() -> StatsSnapshot {
+        state.withLock { s in
+            var snap = s.snap
+            snap.grants = grants.load(ordering: .relaxed)
+            snap.handleStores = handleStores.load(ordering: .relaxed)
+            snap.expansions = expansions.load(ordering: .relaxed)
+            return snap
+        }
+    }
 
     /// Zeroes every counter and forgets the reason buckets.
-    public func reset() { state.withLock { $0 = State() } }
+    public func reset() {
+        state.withLock { s in
+            s = State()
+            grants.store(0, ordering: .relaxed)
+            handleStores.store(0, ordering: .relaxed)
+            expansions.store(0, ordering: .relaxed)
+        }
+    }
 }

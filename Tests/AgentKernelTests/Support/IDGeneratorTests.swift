@@ -1,3 +1,5 @@
+import Foundation
+import Synchronization
 import Testing
 
 @testable import AgentKernel
@@ -35,6 +37,31 @@ import Testing
         }
         #expect(ids.count == 2000)
         #expect(Set(ids).count == 2000)
+    }
+
+    /// Each thread draws from its own block: ids drawn on many OS threads at once (each
+    /// through two refills, and threads that exit and free their blocks while others draw)
+    /// are all distinct version-4 UUIDs.
+    @Test func threadsWithTheirOwnBlocksNeverShareBytes() {
+        let threads = 8, perThread = 300
+        final class Results: Sendable { let ids = Mutex<[String]>([]) }
+        let results = Results()
+        let done = DispatchGroup()
+        for _ in 0..<threads {
+            done.enter()
+            let t = Thread {
+                let g = RandomUUIDGenerator()
+                let ids = (0..<perThread).map { _ in g.next() }
+                results.ids.withLock { $0 += ids }
+                done.leave()
+            }
+            t.start()
+        }
+        done.wait()
+        let ids = results.ids.withLock { $0 }
+        #expect(ids.count == threads * perThread)
+        #expect(Set(ids).count == ids.count)
+        #expect(ids.allSatisfy(Self.isUUIDv4))
     }
 
     @Test func wholeBlockDrawsRefill() {

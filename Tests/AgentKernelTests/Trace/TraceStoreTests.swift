@@ -137,6 +137,38 @@ import AgentKernel
         #expect(s.denials == 400)
         #expect(Dictionary(uniqueKeysWithValues: s.denialsByReason) == ["a": 100, "b": 300])
     }
+
+    /// Grants, handle stores and expansions are atomic counters outside the lock: concurrent
+    /// events must each count once, next to the locked counters, and a reset must zero them
+    /// with the rest (a snapshot taken after it sees only what came after).
+    @Test func atomicCountersCountEveryEventAndReset() async {
+        let k = KernelStats()
+        k.onGrant()
+        k.onHandleStore()
+        k.onExpansion()
+        k.reset()
+        #expect(k.snapshot() == StatsSnapshot())
+        await withTaskGroup(of: Void.self) { g in
+            for i in 0..<400 {
+                g.addTask {
+                    k.onGrant()
+                    k.onExpansion()
+                    k.onExpansion()
+                    if i % 4 == 0 { k.onHandleStore() }
+                    k.onInvocation(failed: false, fallback: false, redacted: false, downgraded: false)
+                    _ = k.snapshot()  // reads race with the adds: never a torn or lost count
+                }
+            }
+        }
+        let s = k.snapshot()
+        #expect(s.grants == 400 && s.expansions == 800 && s.handleStores == 100 && s.invocations == 400)
+        #expect(s.json.serialized(.compact)
+                == #"{"grants":400,"denials":0,"invocations":400,"invocation_failures":0,"fallback_activations":0,"redaction_events":0,"budget_downgrades":0,"handle_stores":100,"expansions":800,"denials_by_reason":{}}"#)
+        k.reset()
+        #expect(k.snapshot() == StatsSnapshot())
+        k.onExpansion()
+        #expect(k.snapshot().expansions == 1 && k.snapshot().grants == 0)
+    }
 }
 
 extension TraceStoreTests {
