@@ -367,11 +367,10 @@ public struct RawResult: Sendable, Hashable {
 
 /// A stored result's metadata (docs/reference-semantics.md §9).
 ///
-/// Stored in one copy-on-write box, as `ActionTrace` is: every invoke and expand copies the
+/// Stored in one immutable box, as `ActionTrace` is: every invoke and expand copies the
 /// handle into its Frame and the Frame is copied and destroyed on its way out, and with the
 /// fields inline each copy retained and released three strings and two arrays. Value
-/// semantics are unchanged: a setter copies the box first unless this value holds the only
-/// reference.
+/// semantics are unchanged: a setter builds a new box.
 public struct Handle: Sendable, Hashable {
     struct Fields: Sendable, Hashable {
         var handleID: String
@@ -557,10 +556,10 @@ public struct Frame: Sendable, Hashable {
 
 /// One audit record (docs/reference-semantics.md §10).
 ///
-/// Stored in one copy-on-write box: a trace is copied into the store on every invoke and
+/// Stored in one immutable box: a trace is copied into the store on every invoke and
 /// expand and out of it on every `explain`, and with its fields inline each copy retained
 /// and released every string and container (most of an `explain`). Value semantics are
-/// unchanged: a setter copies the box first unless this value holds the only reference.
+/// unchanged: a setter builds a new box.
 public struct ActionTrace: Sendable, Hashable {
     struct Fields: Sendable, Hashable {
         var actionID: String
