@@ -367,11 +367,10 @@ public struct RawResult: Sendable, Hashable {
 
 /// A stored result's metadata (docs/reference-semantics.md §9).
 ///
-/// Stored in one copy-on-write box, as `ActionTrace` is: every invoke and expand copies the
+/// Stored in one immutable box, as `ActionTrace` is: every invoke and expand copies the
 /// handle into its Frame and the Frame is copied and destroyed on its way out, and with the
 /// fields inline each copy retained and released three strings and two arrays. Value
-/// semantics are unchanged: a setter copies the box first unless this value holds the only
-/// reference.
+/// semantics are unchanged: a setter builds a new box.
 public struct Handle: Sendable, Hashable {
     struct Fields: Sendable, Hashable {
         var handleID: String
@@ -383,17 +382,23 @@ public struct Handle: Sendable, Hashable {
         var constraints: JSONObject
     }
 
-    /// Mutated only through `update`, while uniquely referenced: never shared mutably.
-    private final class Box: @unchecked Sendable {
-        var fields: Fields
+    /// Never mutated: a setter builds a new box (`update`). Why immutable: a read of a
+    /// `var` field of a class copies the value out (a retain and a release of every string
+    /// or array read), since nothing proves the field unchanged while it is used; a `let`
+    /// field is read in place while the handle keeps the box alive. Expand reads the stored
+    /// constraints and ids on every call, while setters are used by no verb (a stored
+    /// handle is never changed), so a setter's allocation costs nothing on a hot path.
+    private final class Box: Sendable {
+        let fields: Fields
         init(_ fields: Fields) { self.fields = fields }
     }
 
     private var box: Box
 
     private mutating func update(_ body: (inout Fields) -> Void) {
-        if !isKnownUniquelyReferenced(&box) { box = Box(box.fields) }
-        body(&box.fields)
+        var fields = box.fields
+        body(&fields)
+        box = Box(fields)
     }
 
     public var handleID: String {
@@ -551,10 +556,10 @@ public struct Frame: Sendable, Hashable {
 
 /// One audit record (docs/reference-semantics.md §10).
 ///
-/// Stored in one copy-on-write box: a trace is copied into the store on every invoke and
+/// Stored in one immutable box: a trace is copied into the store on every invoke and
 /// expand and out of it on every `explain`, and with its fields inline each copy retained
 /// and released every string and container (most of an `explain`). Value semantics are
-/// unchanged: a setter copies the box first unless this value holds the only reference.
+/// unchanged: a setter builds a new box.
 public struct ActionTrace: Sendable, Hashable {
     struct Fields: Sendable, Hashable {
         var actionID: String
@@ -573,17 +578,22 @@ public struct ActionTrace: Sendable, Hashable {
         var reasonCode: String?
     }
 
-    /// Mutated only through `update`, while uniquely referenced: never shared mutably.
-    private final class Box: @unchecked Sendable {
-        var fields: Fields
+    /// Never mutated: a setter builds a new box (`update`), as `Handle`'s does. Why
+    /// immutable: a read of a `var` field of a class copies the value out (a retain and a
+    /// release per string or array read); a `let` field is read in place while the trace
+    /// keeps the box alive. Every record reads the trace's id, every `explain` writes all
+    /// its fields, and no verb uses a setter (a recorded trace is never changed).
+    private final class Box: Sendable {
+        let fields: Fields
         init(_ fields: Fields) { self.fields = fields }
     }
 
     private var box: Box
 
     private mutating func update(_ body: (inout Fields) -> Void) {
-        if !isKnownUniquelyReferenced(&box) { box = Box(box.fields) }
-        body(&box.fields)
+        var fields = box.fields
+        body(&fields)
+        box = Box(fields)
     }
 
     public var actionID: String {

@@ -224,6 +224,33 @@ extension HandleStoreTests {
 }
 
 extension HandleStoreTests {
+    /// `Handle`'s box is immutable (a setter builds a new one): every setter must still change
+    /// exactly its own field, on a unique handle as on a shared one, and never the stored
+    /// handle or another copy.
+    @Test func everyHandleSetterChangesOnlyItsField() throws {
+        let store = try makeStore()
+        let stored = try store.store(capabilityID: "c", data: [1, 2], principalID: "alice", constraints: ["max_rows": 2])
+        let later = stored.expiresAt.adding(seconds: 5)
+        var h = stored
+        h.handleID = "h2"
+        h.capabilityID = "c2"
+        h.createdAt = later
+        h.expiresAt = later
+        h.totalRows = 7
+        h.principalID = "bob"
+        h.constraints["scope"] = ["k": "v"]
+        #expect(h.handleID == "h2" && h.capabilityID == "c2" && h.createdAt == later && h.expiresAt == later)
+        #expect(h.totalRows == 7 && h.principalID == "bob" && h.constraints == ["max_rows": 2, "scope": ["k": "v"]])
+        #expect(stored.capabilityID == "c" && stored.totalRows == 2 && stored.principalID == "alice"
+                && stored.constraints == ["max_rows": 2])
+        #expect(store.meta(stored.handleID) == stored)
+        let copy = h
+        h.totalRows = 8
+        #expect(copy.totalRows == 7 && h.totalRows == 8 && copy.principalID == h.principalID)
+    }
+}
+
+extension HandleStoreTests {
     /// A repeated id (an injected generator) replaces the entry in the one insert probe:
     /// its bytes are counted once, the new data is served, and the stale heap elements of
     /// the replaced entry never evict the replacement.

@@ -218,3 +218,27 @@ extension TraceStoreTests {
         }
     }
 }
+
+extension TraceStoreTests {
+    /// `ActionTrace`'s box is immutable (a setter builds a new one): a setter changes exactly
+    /// its own field, never the recorded trace or another copy, and the store keeps serving
+    /// the trace as recorded.
+    @Test func traceSettersChangeOnlyTheirFieldAndCopy() throws {
+        let s = try TraceStore(maxEntries: 4)
+        let recorded = Self.trace("a", 1, error: "boom", reason: "r")
+        s.record(recorded)
+        var t = try s.get("a")
+        t.principalID = "mallory"
+        t.args["k"] = 1
+        t.error = nil
+        t.reasonCode = "other"
+        #expect(t.principalID == "mallory" && t.args == ["k": 1] && t.error == nil && t.reasonCode == "other")
+        #expect(t.actionID == "a" && t.capabilityID == "cap.a" && t.driverID == "d" && t.tokenID == "t")
+        let stored = try s.get("a")
+        #expect(stored == recorded && stored.principalID == "p1" && stored.args == [:] && stored.error == "boom")
+        #expect(stored.reasonCode == "r" && t != stored)
+        let copy = t
+        t.driverID = "e"
+        #expect(copy.driverID == "d" && t.driverID == "e")
+    }
+}
