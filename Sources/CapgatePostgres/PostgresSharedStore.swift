@@ -115,9 +115,9 @@ public final class PostgresSharedStore: SharedRevocationStore, BudgetStoring, @u
     }
 
     /// Stops both threads. Pending writes are attempted first (unless the last attempt failed:
-    /// PostgreSQL is down, and they are answered with a failure, `failPendingAtClose`), then this
-    /// run's budget rows are retired (`retireSpends`). `capgate serve` calls it at a graceful shutdown, after the last
-    /// request answered; nothing may record a spend through this store afterwards.
+    /// PostgreSQL is down, and they are answered with a failure, `failPendingAtClose`), then
+    /// this run's budget rows are retired (`retireSpends`). `capgate serve` calls it at a
+    /// graceful shutdown, after the last request answered; a write after it fails.
     public func close() {
         // Read before the listener stops (which marks the store disconnected): the writer
         // folds only if PostgreSQL was reachable when the close began.
