@@ -57,6 +57,14 @@ struct HandshakeResult: Sendable, Codable {
     /// The client's CPU (the harness process) over the same window: both sides share the
     /// machine's cores, so a server that makes the client work harder lowers its own rate.
     var clientCPUSeconds: Double? = nil
+
+    /// Each round's rate ratio (`ours[i]` over `theirs[i]`, in round order) and their median:
+    /// pairs measured back to back follow the servers, not the machine's load drift.
+    static func roundRatios(_ ours: some Sequence<HandshakeResult>, _ theirs: some Sequence<HandshakeResult>)
+        -> (ratios: [Double], median: Double?) {
+        let ratios = zip(ours, theirs).map { $0.perSecond / max($1.perSecond, 1) }
+        return (ratios, ratios.isEmpty ? nil : ratios.sorted()[ratios.count / 2])
+    }
 }
 
 struct IdleMemoryResult: Sendable, Codable {

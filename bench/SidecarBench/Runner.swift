@@ -397,12 +397,10 @@ final class BenchRunner {
                                 h.perSecond, perHandshake(h.cpuSeconds), perHandshake(h.clientCPUSeconds)))
         }
         if rounds > 1 {
-            let ours = run.handshakes.filter { $0.target == last }.suffix(rounds)
-            let theirs = run.handshakes.filter { $0.target == "nginx" }
-            let ratios = zip(ours, theirs).map { $0.perSecond / max($1.perSecond, 1) }
-            let median = ratios.sorted()[ratios.count / 2]
+            let (ratios, median) = HandshakeResult.roundRatios(run.handshakes.filter { $0.target == last }.suffix(rounds),
+                                                               run.handshakes.filter { $0.target == "nginx" })
             Progress.say("handshakes \(last)/nginx per round: " + ratios.map { String(format: "%.2f", $0) }.joined(separator: " ")
-                         + String(format: "  median %.2f", median))
+                         + String(format: "  median %.2f", median ?? 0))
         }
     }
 
