@@ -126,7 +126,8 @@ extension Kernel {
             }
             frame = try firewall.transform(raw, actionID: actionID, principalID: principal.principalID,
                                            principalRoles: principal.roles, responseMode: mode,
-                                           constraints: token.constraints, handle: handle, now: clock.now())
+                                           constraints: token.constraints, handle: handle, now: clock.now(),
+                                           isFinal: true)  // the one frame of an invoke is its last
             if let budget, let reserved {
                 try budget.recordUsage(SizeEstimate.defaultTokenCount(Kernel.framePayload(frame)), reserved: reserved)
             }
@@ -142,9 +143,7 @@ extension Kernel {
             resultSummary: Kernel.resultSummary(frame), sensitivity: capability.sensitivity))
         stats.onInvocation(failed: false, fallback: fellBack, redacted: !frame.warnings.isEmpty,
                            downgraded: frame.responseMode != responseMode)
-        var final = consume frame  // unique, so the flag is set in place (Frame is one box)
-        final.isFinal = true
-        return final
+        return frame
     }
 
     /// `_frame_payload`: what the budget counts for each mode.
