@@ -41,7 +41,9 @@ enum TableRows {
         let projecting = !fields.isEmpty
         // As the general redaction: members of a page of two or more rows use its memos.
         let repeated = page.count > 1
-        var memos = Redaction.Memos()
+        // Made by the first container member: a page of scalars and strings (the usual
+        // table) never creates or destroys them.
+        var memos: Redaction.Memos?
         var found: [String] = []
         var out: [JSONObject] = []
         out.reserveCapacity(page.count)
@@ -160,11 +162,12 @@ enum TableRows {
     /// No projection is passed: below the row's own, the walk never consults one.
     @inline(__always)
     private static func member(_ v: JSONValue, repeated: Bool, maxDepth: Int,
-                               warnings: inout [String], memos: inout Redaction.Memos) -> JSONValue? {
+                               warnings: inout [String], memos: inout Redaction.Memos?) -> JSONValue? {
         if v.isScalar { return nil }
         if case .string(let s) = v { return Redaction.scrubbed(s, warnings: &warnings) }
+        if memos == nil { memos = Redaction.Memos() }
         return Redaction.memberChanged(v, .none, repeated: repeated, depth: 2, maxDepth: maxDepth,
-                                       warnings: &warnings, memos: &memos)
+                                       warnings: &warnings, memos: &memos!)
     }
 
     /// The layout of rows with `source` keys. `previous`: the last layout's kept keys, shared
