@@ -85,9 +85,13 @@ public final class TraceStore: Sendable {
     private let state = Mutex(State())
     /// Where a trace's result summary (two array references) sits in the trace's storage
     /// object: a native Swift object's two header words, then the fields.
-    private static let summaryOffset = 16 + MemoryLayout<ActionTrace.Fields>.offset(of: \.resultSummary)!
+    /// Computed, not stored: the optimizer folds the offsets to constants, where a stored
+    /// static was a lazy global whose initialisation check was a call on every record.
+    private static var summaryOffset: Int {
+        @inline(__always) get { 16 + MemoryLayout<ActionTrace.Fields>.offset(of: \.resultSummary)! }
+    }
     /// Where an `Indexed` keeps its trace.
-    private static let traceOffset = MemoryLayout<Indexed>.offset(of: \.trace)!
+    private static var traceOffset: Int { @inline(__always) get { MemoryLayout<Indexed>.offset(of: \.trace)! } }
 
     /// The storage object of the trace in the (live) `Indexed` at `value`: an `ActionTrace`
     /// is one reference to it, so its bits are the object's address.
