@@ -139,7 +139,7 @@ extension Kernel {
             tokenID: token.tokenID, invokedAt: clock.now(),
             args: Kernel.redactArgsForTrace(capabilityID: token.capabilityID, args: args),
             responseMode: frame.responseMode, driverID: driverID, handleID: handle?.handleID,
-            resultSummary: Kernel.resultSummary(frame), sensitivity: capability.sensitivity))
+            summary: Kernel.traceSummary(frame), sensitivity: capability.sensitivity))
         stats.onInvocation(failed: false, fallback: fellBack, redacted: !frame.warnings.isEmpty,
                            downgraded: frame.responseMode != responseMode)
         var final = consume frame  // unique, so the flag is set in place (Frame is one box)
@@ -174,7 +174,7 @@ extension Kernel {
             actionID: actionID, capabilityID: capabilityID, principalID: principalID, tokenID: "",
             invokedAt: clock.now(), args: Kernel.redactArgsForTrace(capabilityID: capabilityID, args: query),
             responseMode: frame.responseMode, driverID: "", handleID: handleID,
-            resultSummary: Kernel.resultSummary(frame), sensitivity: .none, eventType: .expand))
+            summary: Kernel.traceSummary(frame), sensitivity: .none, eventType: .expand))
         stats.onExpansion()
         return frame
     }
