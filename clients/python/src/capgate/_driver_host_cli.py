@@ -71,10 +71,13 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError, ImportError, AttributeError, RuntimeError) as exc:
         print(f"capgate.driver_host: {exc}", file=sys.stderr)
         return 1
-    print(f"capgate driver host listening on {host.url} with drivers {host.driver_ids}", flush=True)
+    # The handlers go in before the ready line: a supervisor (or a test) may send SIGTERM as
+    # soon as it reads that line, and a signal that arrived first would kill the host with
+    # Python's default action instead of stopping it cleanly (exit status -15, not 0).
     done = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: done.set())
+    print(f"capgate driver host listening on {host.url} with drivers {host.driver_ids}", flush=True)
     done.wait()
     host.stop()
     return 0
