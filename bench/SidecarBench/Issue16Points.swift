@@ -115,8 +115,8 @@ extension ReportWriter {
     func issue16Goals() -> String {
         var m = "## Issue 16 goals (all measured in this run; targets, not test gates)\n\n"
         m += "| goal | capgate | baseline | ratio | met? |\n|---|---|---|---|---|\n"
-        func row(_ goal: String, _ ours: String, _ base: String, _ ratio: String, _ met: Bool?) {
-            m += "| \(goal) | \(ours) | \(base) | \(ratio) | \(met.map { $0 ? "yes" : "**no**" } ?? "n/a") |\n"
+        func row(_ goal: String, _ ours: String, _ base: String, _ ratio: String, _ met: Bool?, verdict: String? = nil) {
+            m += "| \(goal) | \(ours) | \(base) | \(ratio) | \(verdict ?? met.map { $0 ? "yes" : "**no**" } ?? "n/a") |\n"
         }
         // 1. The kernel in process with in-memory stores (as the reference keeps them) against
         // the reference in process, p50, one call at a time.
@@ -157,19 +157,22 @@ extension ReportWriter {
             inx.map { String(format: "nginx %.1f KiB", $0.kibPerConnection) } ?? "n/a",
             ratio(inx?.kibPerConnection, ic?.kibPerConnection),
             ic.flatMap { c in inx.map { c.kibPerConnection <= $0.kibPerConnection } })
+        // Goal 6 is judged on the median of same-round ratios: the first pair alone measures
+        // the two servers about a minute apart, and this machine's load drifts within a minute.
         let hc = run.handshakes.first { $0.target == "capgate" }, hn = run.handshakes.first { $0.target == "nginx" }
-        row("6. full mTLS handshakes/s >= nginx", hc.map { String(format: "%.0f/s", $0.perSecond) } ?? "n/a",
-            hn.map { String(format: "nginx %.0f/s", $0.perSecond) } ?? "n/a", ratio(hc?.perSecond, hn?.perSecond),
-            hc.flatMap { c in hn.map { c.perSecond >= $0.perSecond } })
-        // The same goal over the first pair and the interleaved rounds (same-round ratios).
+        let firstPair = hc.flatMap { c in hn.map { c.perSecond >= $0.perSecond } }
         let (rounds, median) = HandshakeResult.roundRatios(
             run.handshakes.filter { $0.target == "capgate" || $0.target == "capgate-round" },
             run.handshakes.filter { $0.target == "nginx" || $0.target == "nginx-round" })
         if rounds.count > 1, let median {
-            row("6. full mTLS handshakes/s >= nginx, median of \(rounds.count) rounds (capgate then nginx)",
+            row("6. full mTLS handshakes/s >= nginx, median of \(rounds.count) same-round pairs",
                 rounds.sorted().map { String(format: "%.2fx", $0) }.joined(separator: " "), "same round",
                 String(format: "%.2fx", median), median >= 1)
         }
+        row("6. (the first pair alone: capgate right after its verb loads, nginx a minute later)",
+            hc.map { String(format: "%.0f/s", $0.perSecond) } ?? "n/a",
+            hn.map { String(format: "nginx %.0f/s", $0.perSecond) } ?? "n/a", ratio(hc?.perSecond, hn?.perSecond),
+            firstPair, verdict: rounds.count > 1 ? firstPair.map { $0 ? "(above)" : "(below)" } : nil)
         m += "\nRatios: how many times better capgate is (reference or nginx time over capgate's, or capgate's rate "
         m += "over nginx's; above 1 is better). Goal 1 compares the kernel in process, built from the sidecar's "
         m += "configuration but with in-memory traces and revocations (`kernel-mem`: the reference keeps both in memory; "
@@ -178,9 +181,10 @@ extension ReportWriter {
         m += "Goal 3 POSTs the explain request to the sidecar and GETs the same answer bytes from nginx; the nghttpx hop "
         m += "and its CPU are inside both numbers. `sidecar-on-loop`: the bench's calling task runs on the connection's "
         m += "event loop (`HTTPClientConnection.taskExecutor`), so a call wakes no other thread on the client side. "
-        m += "Goal 6's rounds: the first pair is the full run's handshake points (capgate's before nginx started, "
+        m += "Goal 6's pairs: the first pair is the full run's handshake points (capgate's before nginx started, "
         m += "nginx's about a minute later); \(BenchRunner.extraHandshakeRounds) more pairs follow back to back with both "
-        m += "servers up, and the row gives each pair's rate ratio (sorted) and their median.\n\n"
+        m += "servers up, in alternating order, and the goal row gives each pair's rate ratio (sorted) and their median, "
+        m += "which decides the goal; the first pair's own ratio follows it for comparison with earlier runs.\n\n"
         return m
     }
 

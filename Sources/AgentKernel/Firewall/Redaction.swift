@@ -331,20 +331,36 @@ public enum Redaction {
             ?? Array(key.utf8).withUnsafeBufferPointer(matchesSensitive)
     }
 
-    /// Bit n set when a sensitive name has n bytes.
-    private static let sensitiveLengths: UInt64 = sensitiveNames.reduce(0) { $0 | 1 << UInt64($1.count) }
+    /// Bit n set when a sensitive name has n bytes (3, 5, 6, 8, 11, 22; a test checks it
+    /// against `sensitiveNames`). A literal, not computed from the list: a computed static
+    /// is a lazy global, whose initialisation check was a call on every key checked.
+    static let sensitiveLengths: UInt64 = 1 << 3 | 1 << 5 | 1 << 6 | 1 << 8 | 1 << 11 | 1 << 22
 
-    private static func matchesSensitive(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard b.count >= 3 && b.count <= 22 else { return false }
-        candidates: for name in sensitiveNames where name.count == b.count {
-            for i in 0..<b.count {
-                var c = b[i]
-                if c >= 0x41 && c <= 0x5A { c |= 0x20 }
-                if c != name[i] { continue candidates }
-            }
-            return true
+    /// The names of `sensitiveNames` by length, compared as static strings: reading the
+    /// global list retained and released it (and ran its initialisation check) for every
+    /// key of a sensitive length, on every trace-args check and every page's layout.
+    static func matchesSensitive(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        switch b.count {
+        case 3: return lowercaseEquals(b, "ssn") || lowercaseEquals(b, "cvv")
+        case 5: return lowercaseEquals(b, "email") || lowercaseEquals(b, "phone")
+        case 6: return lowercaseEquals(b, "secret")
+        case 8: return lowercaseEquals(b, "password")
+        case 11: return lowercaseEquals(b, "card_number") || lowercaseEquals(b, "credit_card")
+        case 22: return lowercaseEquals(b, "social_security_number")
+        default: return false
         }
-        return false
+    }
+
+    /// ASCII case-insensitive `b == name` for a lowercase ASCII `name` of `b`'s length.
+    @inline(__always)
+    private static func lowercaseEquals(_ b: UnsafeBufferPointer<UInt8>, _ name: StaticString) -> Bool {
+        let p = name.utf8Start
+        for i in 0..<b.count {
+            var c = b[i]
+            if c >= 0x41 && c <= 0x5A { c |= 0x20 }
+            if c != p[i] { return false }
+        }
+        return true
     }
 }
 

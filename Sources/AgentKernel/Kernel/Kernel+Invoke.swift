@@ -140,7 +140,7 @@ extension Kernel {
             tokenID: token.tokenID, invokedAt: clock.now(),
             args: Kernel.redactArgsForTrace(capabilityID: token.capabilityID, args: args),
             responseMode: frame.responseMode, driverID: driverID, handleID: handle?.handleID,
-            resultSummary: Kernel.resultSummary(frame), sensitivity: capability.sensitivity))
+            summary: Kernel.traceSummary(frame), sensitivity: capability.sensitivity))
         stats.onInvocation(failed: false, fallback: fellBack, redacted: !frame.warnings.isEmpty,
                            downgraded: frame.responseMode != responseMode)
         return frame
@@ -178,7 +178,7 @@ extension Kernel {
             actionID: actionID, capabilityID: capabilityID, principalID: principalID, tokenID: "",
             invokedAt: invokedAt, args: Kernel.redactArgsForTrace(capabilityID: capabilityID, args: query),
             responseMode: frame.responseMode, driverID: "", handleID: handleID,
-            resultSummary: Kernel.resultSummary(frame), sensitivity: .none, eventType: .expand))
+            summary: Kernel.traceSummary(frame), sensitivity: .none, eventType: .expand))
         stats.onExpansion()
         return frame
     }

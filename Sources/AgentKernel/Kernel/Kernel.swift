@@ -213,6 +213,17 @@ public final class Kernel: Sendable {
         return resultSummary(facts: c.facts, rows: c.rows, warnings: c.warnings, hasHandle: c.hasHandle)
     }
 
+    /// `resultSummary(frame)` as a trace keeps it: a shared summary by its index (see
+    /// `TraceSummary`), any other built as before.
+    static func traceSummary(_ frame: Frame) -> TraceSummary {
+        let c = frame.summaryCounts
+        if let i = SharedResultSummaries.index(facts: c.facts, rows: c.rows, warnings: c.warnings,
+                                               hasHandle: c.hasHandle) {
+            return .shared(i)
+        }
+        return .own(makeResultSummary(facts: c.facts, rows: c.rows, warnings: c.warnings, hasHandle: c.hasHandle))
+    }
+
     static func resultSummary(facts: Int, rows: Int, warnings: Int, hasHandle: Bool) -> JSONObject {
         if let shared = SharedResultSummaries.lookup(facts: facts, rows: rows, warnings: warnings, hasHandle: hasHandle) {
             return shared
@@ -259,12 +270,26 @@ enum SharedResultSummaries {
     }()
 
     static func lookup(facts: Int, rows: Int, warnings: Int, hasHandle: Bool) -> JSONObject? {
+        index(facts: facts, rows: rows, warnings: warnings, hasHandle: hasHandle).map(summary(at:))
+    }
+
+    /// The position of the shared summary with these counts: the summaries' list, then the
+    /// tables' (`summary(at:)` reads it back); nil when none is shared.
+    @inline(__always)
+    static func index(facts: Int, rows: Int, warnings: Int, hasHandle: Bool) -> Int? {
         guard (0...maxWarnings).contains(warnings) else { return nil }
         let group = warnings * 2 + (hasHandle ? 1 : 0)
-        if rows == 0, (0...maxFacts).contains(facts) { return summaries[group * (maxFacts + 1) + facts] }
-        if facts == 0, (0...maxRows).contains(rows) { return tables[group * (maxRows + 1) + rows] }
+        if rows == 0, (0...maxFacts).contains(facts) { return group * (maxFacts + 1) + facts }
+        if facts == 0, (0...maxRows).contains(rows) { return summaryCount + group * (maxRows + 1) + rows }
         return nil
     }
+
+    /// The shared summary at `index(...)`'s position.
+    static func summary(at i: Int) -> JSONObject {
+        i < summaryCount ? summaries[i] : tables[i - summaryCount]
+    }
+
+    private static let summaryCount = (maxWarnings + 1) * 2 * (maxFacts + 1)
 }
 
 import Synchronization

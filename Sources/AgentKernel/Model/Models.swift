@@ -579,7 +579,7 @@ public struct ActionTrace: Sendable, Hashable {
         var driverID: String
         var handleID: String?
         var error: String?
-        var resultSummary: JSONObject?
+        var resultSummary: TraceSummary
         var sensitivity: SensitivityTag
         var eventType: TraceEventType
         var reasonCode: String?
@@ -644,8 +644,8 @@ public struct ActionTrace: Sendable, Hashable {
         set { update { $0.error = newValue } }
     }
     public var resultSummary: JSONObject? {
-        get { box.fields.resultSummary }
-        set { update { $0.resultSummary = newValue } }
+        get { box.fields.resultSummary.object }
+        set { update { $0.resultSummary = TraceSummary(newValue) } }
     }
     public var sensitivity: SensitivityTag {
         get { box.fields.sensitivity }
@@ -664,9 +664,21 @@ public struct ActionTrace: Sendable, Hashable {
                 args: JSONObject, responseMode: ResponseMode, driverID: String, handleID: String? = nil,
                 error: String? = nil, resultSummary: JSONObject? = nil, sensitivity: SensitivityTag = .none,
                 eventType: TraceEventType = .invoke, reasonCode: String? = nil) {
+        self.init(actionID: actionID, capabilityID: capabilityID, principalID: principalID, tokenID: tokenID,
+                  invokedAt: invokedAt, args: args, responseMode: responseMode, driverID: driverID,
+                  handleID: handleID, error: error, summary: TraceSummary(resultSummary), sensitivity: sensitivity,
+                  eventType: eventType, reasonCode: reasonCode)
+    }
+
+    /// The kernel's own: the result summary as `Kernel.traceSummary` files it (by index
+    /// when it is one of the shared summaries).
+    init(actionID: String, capabilityID: String, principalID: String, tokenID: String, invokedAt: Timestamp,
+         args: JSONObject, responseMode: ResponseMode, driverID: String, handleID: String? = nil,
+         error: String? = nil, summary: TraceSummary, sensitivity: SensitivityTag = .none,
+         eventType: TraceEventType = .invoke, reasonCode: String? = nil) {
         box = Box(Fields(actionID: actionID, capabilityID: capabilityID, principalID: principalID, tokenID: tokenID,
                          invokedAt: invokedAt, args: args, responseMode: responseMode, driverID: driverID,
-                         handleID: handleID, error: error, resultSummary: resultSummary, sensitivity: sensitivity,
+                         handleID: handleID, error: error, resultSummary: summary, sensitivity: sensitivity,
                          eventType: eventType, reasonCode: reasonCode))
     }
 
@@ -675,6 +687,35 @@ public struct ActionTrace: Sendable, Hashable {
     }
 
     public func hash(into hasher: inout Hasher) { box.fields.hash(into: &hasher) }
+}
+
+/// A trace's result summary as the trace keeps it: none, one of the kernel's shared
+/// summaries (`SharedResultSummaries`) by its index, or its own object.
+///
+/// Why an index: a shared summary held as a `JSONObject` is two references, retained when
+/// every invoke and expand records its trace and released again when the store evicts it
+/// 10,000 records later (four atomic operations per trace, on the busiest objects). Reads
+/// see the same object either way (`object`), and equality and hashing are the object's,
+/// so a trace compares, hashes and serializes exactly as one holding the object itself.
+enum TraceSummary: Sendable, Hashable {
+    case none
+    case shared(Int)
+    case own(JSONObject)
+
+    init(_ object: JSONObject?) {
+        if let object { self = .own(object) } else { self = .none }
+    }
+
+    var object: JSONObject? {
+        switch self {
+        case .none: return nil
+        case .shared(let i): return SharedResultSummaries.summary(at: i)
+        case .own(let o): return o
+        }
+    }
+
+    static func == (a: TraceSummary, b: TraceSummary) -> Bool { a.object == b.object }
+    func hash(into h: inout Hasher) { h.combine(object) }
 }
 
 public struct FailedCondition: Sendable, Hashable {

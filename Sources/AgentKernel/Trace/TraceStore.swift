@@ -50,7 +50,7 @@ public final class TraceStore: Sendable {
 
         /// Warms what the next evictions read, one step per record so each step's loads
         /// have arrived by the next: the table slot of the third oldest, the id and trace of
-        /// the second oldest, what the oldest's trace owns (its result summary's arrays).
+        /// the second oldest, what the oldest's trace owns (its own result summary's arrays).
         /// Entries are read as raw words (see `IDTable.prefetchEntry`), only to be prefetched.
         func prefetchVictims() {
             if head + 2 < order.count { positions.prefetch(hash: order[head + 2]) }
@@ -64,9 +64,12 @@ public final class TraceStore: Sendable {
                 let p = base + head
                 positions.prefetchEntry(hash: order[head], where: { $0.position == p }) { value in
                     guard let storage = TraceStore.traceStorage(value) else { return }
+                    // An own summary's two array references; a shared one's index (nothing
+                    // to release, nothing to load) is below any address and skipped.
                     let summary = storage + TraceStore.summaryOffset
-                    capgate_prefetch(UnsafeRawPointer(bitPattern: summary.load(as: UInt.self)))
-                    capgate_prefetch(UnsafeRawPointer(bitPattern: summary.load(fromByteOffset: 8, as: UInt.self)))
+                    let keys = summary.load(as: UInt.self), values = summary.load(fromByteOffset: 8, as: UInt.self)
+                    if keys >= 4096 { capgate_prefetch(UnsafeRawPointer(bitPattern: keys)) }
+                    if values >= 4096 { capgate_prefetch(UnsafeRawPointer(bitPattern: values)) }
                 }
             }
         }
@@ -82,9 +85,13 @@ public final class TraceStore: Sendable {
     private let state = Mutex(State())
     /// Where a trace's result summary (two array references) sits in the trace's storage
     /// object: a native Swift object's two header words, then the fields.
-    private static let summaryOffset = 16 + MemoryLayout<ActionTrace.Fields>.offset(of: \.resultSummary)!
+    /// Computed, not stored: the optimizer folds the offsets to constants, where a stored
+    /// static was a lazy global whose initialisation check was a call on every record.
+    private static var summaryOffset: Int {
+        @inline(__always) get { 16 + MemoryLayout<ActionTrace.Fields>.offset(of: \.resultSummary)! }
+    }
     /// Where an `Indexed` keeps its trace.
-    private static let traceOffset = MemoryLayout<Indexed>.offset(of: \.trace)!
+    private static var traceOffset: Int { @inline(__always) get { MemoryLayout<Indexed>.offset(of: \.trace)! } }
 
     /// The storage object of the trace in the (live) `Indexed` at `value`: an `ActionTrace`
     /// is one reference to it, so its bits are the object's address.

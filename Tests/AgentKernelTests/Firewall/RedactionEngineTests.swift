@@ -237,3 +237,41 @@ enum RedactionTable {
         #expect(mismatches == 0)
     }
 }
+
+/// `Redaction.isSensitiveName` (lengths as a literal, names compared per length) against the
+/// reference's rule written out plainly: ASCII-lowercased key in `_SENSITIVE_FIELDS`.
+@Suite struct SensitiveNameTests {
+    static func reference(_ key: String) -> Bool {
+        let lowered = Array(key.utf8).map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
+        return Redaction.sensitiveNames.contains(lowered)
+    }
+
+    @Test func lengthsLiteralIsTheListsLengths() {
+        let computed = Redaction.sensitiveNames.reduce(UInt64(0)) { $0 | 1 << UInt64($1.count) }
+        #expect(Redaction.sensitiveLengths == computed)
+    }
+
+    @Test func everyNameInAnyCaseAndNearMissesAgree() {
+        var keys: [String] = ["", "a", "id", "limit", "fields", "title", "emails", "e-mail", "passwor", "ssn ",
+                              "SSN\u{0}", "k", "K", "\u{212A}", "cvv\u{301}", "sécret", "card-number", "credit card"]
+        for nameBytes in Redaction.sensitiveNames {
+            let name = String(decoding: nameBytes, as: UTF8.self)
+            keys += [name, name.uppercased(), name.prefix(1).uppercased() + name.dropFirst(),
+                     String(name.dropLast()) + "x", "x" + name.dropFirst(), name + "s", String(name.dropLast())]
+            // Bytes one off from a letter in case ('@' and '[' sit just outside 'A'...'Z').
+            for i in nameBytes.indices {
+                var b = nameBytes
+                b[i] ^= 0x20
+                keys.append(String(decoding: b, as: UTF8.self))
+                b[i] = nameBytes[i] &- 1
+                keys.append(String(decoding: b, as: UTF8.self))
+            }
+        }
+        var positives = 0
+        for key in keys {
+            #expect(Redaction.isSensitiveName(key) == Self.reference(key), "key \(key.debugDescription)")
+            if Self.reference(key) { positives += 1 }
+        }
+        #expect(positives >= Redaction.sensitiveNames.count * 3)
+    }
+}
