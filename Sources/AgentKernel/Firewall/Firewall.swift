@@ -17,9 +17,13 @@ public struct Firewall: Sendable {
     /// Python `int()` rejects, or an `allowed_fields` that `list()` rejects (both before
     /// any mode logic, so in every mode). Python raises ValueError/TypeError there; both
     /// surface as `.valueError` with Python's message.
+    ///
+    /// `isFinal`: the frame's flag, given here by a caller that knows (the kernel's last
+    /// frame) because a Frame's box is immutable and setting the flag afterwards would
+    /// build a second one.
     public func transform(_ raw: RawResult, actionID: String, principalID: String, principalRoles: [String],
                           responseMode: ResponseMode, constraints: JSONObject, handle: Handle?,
-                          now: Timestamp) throws(KernelError) -> Frame {
+                          now: Timestamp, isFinal: Bool = false) throws(KernelError) -> Frame {
         let maxRows: Int
         switch PyCoerce.int(constraints["max_rows"] ?? .int(budgets.maxRows)) {
         case .success(let n): maxRows = n
@@ -44,7 +48,7 @@ public struct Firewall: Sendable {
                     warnings.append("raw output (\(size) chars) exceeds budget (\(budgets.maxChars) chars); data returned untruncated.")
                 }
                 return Frame(actionID: actionID, capabilityID: raw.capabilityID, responseMode: .raw, handle: handle,
-                             warnings: warnings, provenance: provenance, rawData: data)
+                             warnings: warnings, provenance: provenance, rawData: data, isFinal: isFinal)
             }
             warnings.append(Self.rawFallbackWarning)
             mode = .summary
@@ -52,16 +56,16 @@ public struct Firewall: Sendable {
         switch mode {
         case .handleOnly:
             return Frame(actionID: actionID, capabilityID: raw.capabilityID, responseMode: .handleOnly, handle: handle,
-                         warnings: warnings, provenance: provenance)
+                         warnings: warnings, provenance: provenance, isFinal: isFinal)
         case .table:
             return Frame(actionID: actionID, capabilityID: raw.capabilityID, responseMode: .table,
                          tablePreview: makeTable(data, maxRows: maxRows), handle: handle, warnings: warnings,
-                         provenance: provenance)
+                         provenance: provenance, isFinal: isFinal)
         default:
             // Summary, and any unknown mode string (the reference's fall-through).
             let facts = Self.capFacts(try Summarizer.summarizeChecked(data, maxFacts: 20), maxChars: budgets.maxChars)
             return Frame(actionID: actionID, capabilityID: raw.capabilityID, responseMode: .summary, facts: facts,
-                         handle: handle, warnings: warnings, provenance: provenance)
+                         handle: handle, warnings: warnings, provenance: provenance, isFinal: isFinal)
         }
     }
 

@@ -64,9 +64,10 @@ public struct FirewallStream: Sendable {
                             metadata: ["action_id": .string(actionID), "streaming": true])
         var frame = try firewall.transform(raw, actionID: actionID, principalID: principalID,
                                            principalRoles: principalRoles, responseMode: responseMode,
-                                           constraints: constraints, handle: nil, now: now)
-        frame.warnings += warnings
-        if isFinal { frame.isFinal = true }
+                                           constraints: constraints, handle: nil, now: now, isFinal: isFinal)
+        // The stream redactors' warnings follow the firewall's; a setter builds a new box,
+        // so only when there are some.
+        if !warnings.isEmpty { frame.warnings += warnings }
         return frame
     }
 

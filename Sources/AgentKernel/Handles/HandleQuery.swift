@@ -40,13 +40,15 @@ enum HandleQuery {
         }
         // 2. Query types. The query's and the grant's members are read in one pass each.
         let (queryFilter, queryFields, queryOffset, queryLimit) = query.members("filter", "fields", "offset", "limit")
-        let rawFilter = queryFilter ?? .null
-        var filterIn = JSONObject()
-        switch rawFilter {
+        // The filter and the scope are nil when absent (the usual expand), which then neither
+        // builds, walks nor releases an empty object for them (an empty object iterated
+        // retained and released its two arrays, per loop).
+        var filterIn: JSONObject?
+        switch queryFilter ?? .null {
         case .null: break
         case .object(let o): filterIn = o
-        default:
-            throw violation("Handle expand 'filter' must be a dict, got \(PyRow.typeName(rawFilter)).", ReasonCode.invalidConstraint)
+        case let other:
+            throw violation("Handle expand 'filter' must be a dict, got \(PyRow.typeName(other)).", ReasonCode.invalidConstraint)
         }
         var requestedFields: [JSONValue] = []
         switch queryFields ?? .null {
@@ -62,7 +64,7 @@ enum HandleQuery {
         let grantedFieldsValue = grantedFieldsMember ?? .null
         let granted = grantedFieldsValue.pyTruthy ? GrantedFields(grantedFieldsValue) : nil
         let scopeValue = scopeMember ?? .null
-        var grantedScope = JSONObject()
+        var grantedScope: JSONObject?  // a truthy scope: a non-empty object
         if scopeValue.pyTruthy {
             guard case .object(let o) = scopeValue else {
                 throw KernelError(.valueError, "'\(PyRow.typeName(scopeValue))' object has no attribute 'items'")
@@ -79,10 +81,12 @@ enum HandleQuery {
                                 ReasonCode.handleConstraintViolation)
             }
         }
-        for (sk, sv) in grantedScope {
-            if let fv = filterIn[sk], !fv.pyEquals(sv) {
-                throw violation("Handle '\(hid)' is scoped to \(sk)=\(sv.pyRepr); request filter \(sk)=\(fv.pyRepr) is outside that scope.",
-                                ReasonCode.handleConstraintViolation)
+        if let grantedScope {
+            for (sk, sv) in grantedScope {
+                if let fv = filterIn?[sk], !fv.pyEquals(sv) {
+                    throw violation("Handle '\(hid)' is scoped to \(sk)=\(sv.pyRepr); request filter \(sk)=\(fv.pyRepr) is outside that scope.",
+                                    ReasonCode.handleConstraintViolation)
+                }
             }
         }
 
@@ -92,12 +96,16 @@ enum HandleQuery {
 
         // 5. Filter: the grant scope is forced into the filter (AND), so omitting the
         //    scope key cannot widen the result.
-        var filterSpec = filterIn
-        for (sk, sv) in grantedScope where filterSpec[sk] == nil { filterSpec[sk] = sv }
-        if !filterSpec.isEmpty {
-            rows = rows.filter { r in
-                guard case .object(let o) = r else { return false }
-                return filterSpec.allSatisfy { (o[$0.key] ?? .null).pyEquals($0.value) }
+        if filterIn != nil || grantedScope != nil {
+            var filterSpec = filterIn ?? JSONObject()
+            if let grantedScope {
+                for (sk, sv) in grantedScope where filterSpec[sk] == nil { filterSpec[sk] = sv }
+            }
+            if !filterSpec.isEmpty {
+                rows = rows.filter { r in
+                    guard case .object(let o) = r else { return false }
+                    return filterSpec.allSatisfy { (o[$0.key] ?? .null).pyEquals($0.value) }
+                }
             }
         }
 

@@ -34,11 +34,16 @@ enum TableRows {
     static func build(_ page: ArraySlice<JSONValue>, fields: [JSONValue], maxDepth: Int,
                       warnings: inout [String], memo: LayoutMemo? = nil) -> [JSONObject]? {
         guard maxDepth >= 2 else { return nil }
-        let names = Redaction.AllowedFields(fields)
+        // The projection as a look-up, built only with a layout: a page whose layout the
+        // memo holds needs none (a member is redacted below the projection, which never
+        // consults it), and building it retained and released the fields on every expand.
+        var names: Redaction.AllowedFields?
         let projecting = !fields.isEmpty
         // As the general redaction: members of a page of two or more rows use its memos.
         let repeated = page.count > 1
-        var memos = Redaction.Memos()
+        // Made by the first container member: a page of scalars and strings (the usual
+        // table) never creates or destroys them.
+        var memos: Redaction.Memos?
         var found: [String] = []
         var out: [JSONObject] = []
         out.reserveCapacity(page.count)
@@ -49,11 +54,13 @@ enum TableRows {
             let keys = o.keys, values = o.values
             if !haveLayout, let memo {
                 layout = memo.layout(keys, fields: fields) {
-                    makeLayout(keys, names: names, projecting: projecting, previous: nil)
+                    makeLayout(keys, names: Redaction.AllowedFields(fields), projecting: projecting, previous: nil)
                 }
                 haveLayout = true
             } else if !haveLayout || !Redaction.sameKeys(keys, layout.source) {
-                layout = makeLayout(keys, names: names, projecting: projecting, previous: haveLayout ? layout.keys : nil)
+                let n = names ?? Redaction.AllowedFields(fields)
+                names = n
+                layout = makeLayout(keys, names: n, projecting: projecting, previous: haveLayout ? layout.keys : nil)
                 haveLayout = true
             }
             if layout.whole {
@@ -61,7 +68,7 @@ enum TableRows {
                 var built: [JSONValue]?
                 for i in values.indices {
                     let v = values[i]
-                    if let nv = member(v, names, repeated: repeated, maxDepth: maxDepth, warnings: &found, memos: &memos) {
+                    if let nv = member(v, repeated: repeated, maxDepth: maxDepth, warnings: &found, memos: &memos) {
                         if built == nil {
                             var b: [JSONValue] = []
                             b.reserveCapacity(values.count)
@@ -92,7 +99,7 @@ enum TableRows {
                     continue
                 }
                 let v = values[i]
-                kept.append(member(v, names, repeated: repeated, maxDepth: maxDepth, warnings: &found, memos: &memos) ?? v)
+                kept.append(member(v, repeated: repeated, maxDepth: maxDepth, warnings: &found, memos: &memos) ?? v)
             }
             out.append(JSONObject(uniqueKeys: layout.keys, values: kept))
         }
@@ -152,13 +159,15 @@ enum TableRows {
 
     /// A kept, unmasked member's redaction at depth 2, or nil when unchanged (scalars never
     /// change and strings are scrubbed alike at every depth, so only containers take the walk).
+    /// No projection is passed: below the row's own, the walk never consults one.
     @inline(__always)
-    private static func member(_ v: JSONValue, _ names: Redaction.AllowedFields, repeated: Bool, maxDepth: Int,
-                               warnings: inout [String], memos: inout Redaction.Memos) -> JSONValue? {
+    private static func member(_ v: JSONValue, repeated: Bool, maxDepth: Int,
+                               warnings: inout [String], memos: inout Redaction.Memos?) -> JSONValue? {
         if v.isScalar { return nil }
         if case .string(let s) = v { return Redaction.scrubbed(s, warnings: &warnings) }
-        return Redaction.memberChanged(v, names, repeated: repeated, depth: 2, maxDepth: maxDepth,
-                                       warnings: &warnings, memos: &memos)
+        if memos == nil { memos = Redaction.Memos() }
+        return Redaction.memberChanged(v, .none, repeated: repeated, depth: 2, maxDepth: maxDepth,
+                                       warnings: &warnings, memos: &memos!)
     }
 
     /// The layout of rows with `source` keys. `previous`: the last layout's kept keys, shared

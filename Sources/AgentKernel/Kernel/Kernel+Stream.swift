@@ -93,10 +93,10 @@ extension Kernel {
                                            principalID: principal.principalID, constraints: token.constraints)
                 stats.onHandleStore()
             }
-            var frame = try firewall.transform(raw, actionID: actionID, principalID: principal.principalID,
+            let frame = try firewall.transform(raw, actionID: actionID, principalID: principal.principalID,
                                                principalRoles: principal.roles, responseMode: initialMode,
-                                               constraints: token.constraints, handle: handle, now: clock.now())
-            frame.isFinal = true
+                                               constraints: token.constraints, handle: handle, now: clock.now(),
+                                               isFinal: true)
             try await deliver(frame)
         }
 

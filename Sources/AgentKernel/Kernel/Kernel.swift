@@ -15,6 +15,11 @@ public final class Kernel: Sendable {
     public let denialTraces: DenialTraceLimiter?
     public let stats: KernelStats
     public let clock: any KernelClock
+    /// Whether `clock` is the real clock: then one read can serve two instants of one
+    /// call (see `expand`), which no caller can tell apart; an injected clock is read
+    /// exactly as the reference reads its clock, since a test or replay may count reads
+    /// or step between them.
+    let clockIsSystem: Bool
     public let ids: any IDGenerator
     private let driverTable: DriverTable
 
@@ -50,6 +55,7 @@ public final class Kernel: Sendable {
         self.denialTraces = denialTraces
         self.stats = KernelStats()
         self.clock = clock
+        self.clockIsSystem = clock is SystemClock
         self.ids = ids
         self.driverTable = DriverTable()
     }

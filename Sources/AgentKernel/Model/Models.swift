@@ -470,22 +470,29 @@ public struct Frame: Sendable, Hashable {
         var isFinal: Bool
     }
 
-    /// Why one copy-on-write box (as `ActionTrace` and `Handle`): the 282-byte Frame built
-    /// by every invoke and expand was copied member by member out of its initializer (the
-    /// optimizer kept a temporary), a retain and release per string and array. Value
-    /// semantics are unchanged: a setter copies the box first unless this value holds the
-    /// only reference. The action id stays inline: it is what callers read on their own
-    /// (`explain(frame.action_id)`), and a read through the box returned a retained copy.
-    private final class Box: @unchecked Sendable {
-        var fields: Fields
+    /// Why one box (as `ActionTrace` and `Handle`): the 282-byte Frame built by every invoke
+    /// and expand was copied member by member out of its initializer (the optimizer kept a
+    /// temporary), a retain and release per string and array. The action id stays inline:
+    /// it is what callers read on their own (`explain(frame.action_id)`), and a read through
+    /// the box returned a retained copy.
+    ///
+    /// Never mutated: a setter builds a new box (`update`), as `Handle`'s does. Why
+    /// immutable: a read of a `var` field of a class copies the value out (a retain and a
+    /// release per string or array read), since nothing proves the field unchanged while it
+    /// is used; a `let` field is read in place while the frame keeps the box alive. Every
+    /// expand and invoke reads its frame's fields for the trace and the wire, while the
+    /// kernel gives `isFinal` at construction, so no verb calls a setter.
+    private final class Box: Sendable {
+        let fields: Fields
         init(_ fields: Fields) { self.fields = fields }
     }
 
     private var box: Box
 
     private mutating func update(_ body: (inout Fields) -> Void) {
-        if !isKnownUniquelyReferenced(&box) { box = Box(box.fields) }
-        body(&box.fields)
+        var fields = box.fields
+        body(&fields)
+        box = Box(fields)
     }
 
     public var actionID: String
