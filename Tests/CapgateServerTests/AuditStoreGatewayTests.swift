@@ -116,6 +116,9 @@ struct AuditStoreGatewayTests {
             // commit fails while it does.
             var db: OpaquePointer?
             #expect(sqlite3_open(gw.stateDir + "/audit.db", &db) == SQLITE_OK)
+            // Waits for the store's own writer if it is mid-commit (a checkpoint, the last
+            // invoke's record) rather than failing at once with SQLITE_BUSY under load.
+            sqlite3_busy_timeout(db, 10_000)
             #expect(sqlite3_exec(db, "BEGIN EXCLUSIVE", nil, nil, nil) == SQLITE_OK)
             await expectWireError(503, .auditUnavailable, type: "AgentKernelError") { _ = try await alice.invoke(token) }
             // A stream never completes as if its trace were kept: after its frame (HTTP 200 is
