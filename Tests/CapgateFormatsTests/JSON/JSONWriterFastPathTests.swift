@@ -123,4 +123,18 @@ import Testing
             }
         }
     }
+
+    /// The borrowing walk (members written in their container's loop, payloads used in
+    /// place) on nested containers whose members share one long string, in all three styles.
+    @Test func nestedContainersSharingAStringInEveryStyle() {
+        let long = String(repeating: "é", count: 20)  // not a small string: lives in shared storage
+        let row: JSONValue = .object(JSONObject(uniqueKeys: ["z", "a"], values: [.string(long), .int(-7)]))
+        let v: JSONValue = .array([row, .array([.string(long), .null, .bool(true), .double(1.5)]), row, .object([:])])
+        let e = String(repeating: "\\u00e9", count: 20)
+        #expect(v.serialized(.compact) == "[{\"z\":\"\(long)\",\"a\":-7},[\"\(long)\",null,true,1.5],{\"z\":\"\(long)\",\"a\":-7},{}]")
+        #expect(v.serialized(.canonical) == "[{\"a\":-7,\"z\":\"\(e)\"},[\"\(e)\",null,true,1.5],{\"a\":-7,\"z\":\"\(e)\"},{}]")
+        #expect(v.serialized(.pythonDefault)
+            == "[{\"z\": \"\(e)\", \"a\": -7}, [\"\(e)\", null, true, 1.5], {\"z\": \"\(e)\", \"a\": -7}, {}]")
+        #expect(v.serializedBytes(.canonical) == Array(v.serialized(.canonical).utf8))
+    }
 }
