@@ -247,9 +247,8 @@ def test_register_driver_after_start(host, sidecar_client):
     assert sidecar_client.post(f"{host.url}/v1/execute", json=_body("late")).json()["data"] == {"late": True}
 
 
-def test_module_entry_point_stops_cleanly_on_sigterm_right_after_ready(pki, tmp_path):
-    """A supervisor may send SIGTERM the moment it reads the ready line: the host must
-    already handle it (clean stop, exit 0), not die of the default action (-15)."""
+def _billing_host_config(pki, tmp_path):
+    """A host configuration file serving the reference's billing driver on a free port."""
     cfg = tmp_path / "host.toml"
     cfg.write_text(
         "[host]\n"
@@ -257,6 +256,13 @@ def test_module_entry_point_stops_cleanly_on_sigterm_right_after_ready(pki, tmp_
         f"certificate = {json.dumps(pki.server_cert)}\nprivate_key = {json.dumps(pki.server_key)}\n"
         f"ca_file = {json.dumps(pki.ca)}\n\n"
         "[[driver]]\nfactory = \"weaver_kernel:make_billing_driver\"\n")
+    return cfg
+
+
+def test_module_entry_point_stops_cleanly_on_sigterm_right_after_ready(pki, tmp_path):
+    """A supervisor may send SIGTERM the moment it reads the ready line: the host must
+    already handle it (clean stop, exit 0), not die of the default action (-15)."""
+    cfg = _billing_host_config(pki, tmp_path)
     for _ in range(3):
         proc = subprocess.Popen([sys.executable, "-m", "capgate.driver_host", "--config", str(cfg)],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -272,13 +278,7 @@ def test_module_entry_point_stops_cleanly_on_sigterm_right_after_ready(pki, tmp_
 
 
 def test_module_entry_point(pki, tmp_path):
-    cfg = tmp_path / "host.toml"
-    cfg.write_text(
-        "[host]\n"
-        'listen = "127.0.0.1:0"\n'
-        f"certificate = {json.dumps(pki.server_cert)}\nprivate_key = {json.dumps(pki.server_key)}\n"
-        f"ca_file = {json.dumps(pki.ca)}\n\n"
-        "[[driver]]\nfactory = \"weaver_kernel:make_billing_driver\"\n")
+    cfg = _billing_host_config(pki, tmp_path)
     proc = subprocess.Popen([sys.executable, "-m", "capgate.driver_host", "--config", str(cfg)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
