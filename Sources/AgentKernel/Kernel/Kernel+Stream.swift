@@ -70,7 +70,7 @@ extension Kernel {
                 tokenID: token.tokenID, invokedAt: clock.now(),
                 args: Kernel.redactArgsForTrace(capabilityID: token.capabilityID, args: args),
                 responseMode: lastFrame?.responseMode ?? initialMode, driverID: driverID, handleID: handle?.handleID,
-                error: error, resultSummary: lastFrame.map(Kernel.resultSummary), sensitivity: capability.sensitivity))
+                error: error, summary: lastFrame.map(Kernel.traceSummary) ?? .none, sensitivity: capability.sensitivity))
             stats.onInvocation(failed: !yieldedAny, fallback: false, redacted: redactedAny,
                                downgraded: initialMode != responseMode)
         }

@@ -205,16 +205,10 @@ public final class Kernel: Sendable {
         } ?? id.utf8.starts(with: "memory.".utf8)
     }
 
-    /// `_frame_result_summary`.
-    /// One shared key list and one values array: no pairs array, no duplicate-key scans, no
-    /// key array allocated per trace. The counts are read in place (`Frame.summaryCounts`).
-    static func resultSummary(_ frame: Frame) -> JSONObject {
-        let c = frame.summaryCounts
-        return resultSummary(facts: c.facts, rows: c.rows, warnings: c.warnings, hasHandle: c.hasHandle)
-    }
-
-    /// `resultSummary(frame)` as a trace keeps it: a shared summary by its index (see
-    /// `TraceSummary`), any other built as before.
+    /// `_frame_result_summary`, as a trace keeps it: a shared summary by its index (see
+    /// `TraceSummary`), any other built afresh. One shared key list and one values array: no
+    /// pairs array, no duplicate-key scans, no key array allocated per trace. The counts are
+    /// read in place (`Frame.summaryCounts`).
     static func traceSummary(_ frame: Frame) -> TraceSummary {
         let c = frame.summaryCounts
         if let i = SharedResultSummaries.index(facts: c.facts, rows: c.rows, warnings: c.warnings,
@@ -222,13 +216,6 @@ public final class Kernel: Sendable {
             return .shared(i)
         }
         return .own(makeResultSummary(facts: c.facts, rows: c.rows, warnings: c.warnings, hasHandle: c.hasHandle))
-    }
-
-    static func resultSummary(facts: Int, rows: Int, warnings: Int, hasHandle: Bool) -> JSONObject {
-        if let shared = SharedResultSummaries.lookup(facts: facts, rows: rows, warnings: warnings, hasHandle: hasHandle) {
-            return shared
-        }
-        return makeResultSummary(facts: facts, rows: rows, warnings: warnings, hasHandle: hasHandle)
     }
 
     static func makeResultSummary(facts: Int, rows: Int, warnings: Int, hasHandle: Bool) -> JSONObject {
@@ -268,10 +255,6 @@ enum SharedResultSummaries {
         }
         return out
     }()
-
-    static func lookup(facts: Int, rows: Int, warnings: Int, hasHandle: Bool) -> JSONObject? {
-        index(facts: facts, rows: rows, warnings: warnings, hasHandle: hasHandle).map(summary(at:))
-    }
 
     /// The position of the shared summary with these counts: the summaries' list, then the
     /// tables' (`summary(at:)` reads it back); nil when none is shared.

@@ -11,11 +11,11 @@ import Testing
                 for facts in 0...22 {
                     for rows in [0, 1, 2, 20, 63, 64, 65, 200] {
                         let fresh = Kernel.makeResultSummary(facts: facts, rows: rows, warnings: warnings, hasHandle: hasHandle)
-                        let used = Kernel.resultSummary(facts: facts, rows: rows, warnings: warnings, hasHandle: hasHandle)
+                        let shared = SharedResultSummaries.index(facts: facts, rows: rows, warnings: warnings,
+                                                                 hasHandle: hasHandle).map(SharedResultSummaries.summary(at:))
+                        let used = shared ?? fresh
                         #expect(used == fresh && used.keys == fresh.keys)
                         #expect(JSONValue.object(used).serialized() == JSONValue.object(fresh).serialized())
-                        let shared = SharedResultSummaries.lookup(facts: facts, rows: rows, warnings: warnings,
-                                                                  hasHandle: hasHandle)
                         let inRange = warnings <= 1 && ((rows == 0 && facts <= 20) || (facts == 0 && rows <= 64))
                         #expect((shared != nil) == inRange, "\(facts) \(rows) \(warnings) \(hasHandle)")
                         if let shared { #expect(shared.values == fresh.values) }
@@ -52,7 +52,7 @@ import Testing
             let c = frame.summaryCounts
             #expect(c.facts == frame.facts.count && c.rows == frame.tablePreview.count
                         && c.warnings == frame.warnings.count && c.hasHandle == (frame.handle != nil))
-            #expect(Kernel.resultSummary(frame)
+            #expect(Kernel.traceSummary(frame).object
                         == Kernel.makeResultSummary(facts: facts, rows: rows, warnings: warnings, hasHandle: hasHandle))
         }
     }
